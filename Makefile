@@ -1,0 +1,28 @@
+# dysr: `make run` plays the demo clip, `make test` runs the whole test suite.
+# Both first install any missing system packages (Debian 12).
+
+# One release profile for everything, in a target folder outside the clone so rebuilds are shared.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/dysr-target
+
+# Without a display (a server, CI) the window opens on a virtual one.
+ifeq ($(DISPLAY)$(WAYLAND_DISPLAY),)
+  WITH_DISPLAY := xvfb-run -a -s "-screen 0 1920x1080x24"
+endif
+
+.PHONY: deps build run test demo-clip
+
+deps:
+	@scripts/install-system-deps.sh
+
+build: deps
+	cargo build --release
+
+run: build
+	$(WITH_DISPLAY) $(CARGO_TARGET_DIR)/release/dysr play $(ARGS)
+
+test: deps
+	cargo test --release
+
+# Rebuilds assets/ from the registry source (see assets/README.md).
+demo-clip: deps
+	scripts/fetch-demo-clip.sh
