@@ -1,0 +1,170 @@
+//! The audio decode thread: packets in, [`AudioChunk`]s out, resampled (swresample) to the output's
+//! rate and channel count as interleaved f32. After a seek, samples before the target are trimmed so
+//! the clock starts exactly at the target.
+
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+use ffmpeg_next as ffmpeg;
+use ffmpeg::ChannelLayout;
+use ffmpeg::format::Sample;
+use ffmpeg::format::sample::Type as SampleType;
+
+use super::{AudioChunk, Generation, Item, PipelineEvent, Tagged};
+use crate::telemetry::Counters;
+
+/// The format the audio output consumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputFormat {
+    pub sample_rate: u32,
+    pub channels: u16,
+}
+
+pub struct AudioDecodeThread {
+    pub decoder: ffmpeg::decoder::Audio,
+    pub time_base: ffmpeg::Rational,
+    pub output: OutputFormat,
+    pub generation: Generation,
+    pub packets: Receiver<Tagged<ffmpeg::Packet>>,
+    pub chunks: Sender<Tagged<AudioChunk>>,
+    pub events: Sender<PipelineEvent>,
+    pub counters: Arc<Counters>,
+}
+
+/// The resampler, rebuilt when the decoded format changes (it can, mid-stream).
+struct Resampler {
+    context: ffmpeg::software::resampling::Context,
+    input: (Sample, ChannelLayout, u32),
+}
+
+impl AudioDecodeThread {
+    pub fn run(mut self) {
+        let mut generation = 0;
+        let mut drop_before_secs = 0.0;
+        let mut resampler: Option<Resampler> = None;
+        while let Ok(message) = self.packets.recv() {
+            if self.generation.is_stale(message.generation) {
+                continue;
+            }
+            let keep_going = match &message.item {
+                Item::Start { from_secs } => {
+                    self.decoder.flush();
+                    resampler = None;
+                    generation = message.generation;
+                    drop_before_secs = *from_secs;
+                    self.forward(&message)
+                }
+                Item::Data(packet) => {
+                    if let Err(error) = self.decoder.send_packet(packet) {
+                        Counters::bump(&self.counters.corrupt_packets);
+                        tracing::warn!("skipping an audio packet that does not decode: {}", super::error::ffmpeg_cause(&error));
+                    }
+                    self.drain(generation, drop_before_secs, &mut resampler)
+                }
+                Item::End => {
+                    self.decoder.send_eof().ok();
+                    self.drain(generation, drop_before_secs, &mut resampler) && self.forward(&message)
+                }
+            };
+            if !keep_going {
+                return;
+            }
+        }
+    }
+
+    fn forward(&self, message: &Tagged<ffmpeg::Packet>) -> bool {
+        message.forward_control().is_none_or(|control| self.chunks.send(control).is_ok())
+    }
+
+    /// Resamples and sends every frame the decoder has ready. False when the output is gone.
+    fn drain(&mut self, generation: u64, drop_before_secs: f64, resampler: &mut Option<Resampler>) -> bool {
+        let mut decoded = ffmpeg::frame::Audio::empty();
+        while self.decoder.receive_frame(&mut decoded).is_ok() {
+            let Some(pts) = decoded.timestamp() else { continue };
+            let pts_secs = pts as f64 * f64::from(self.time_base);
+            let samples = match self.resample(&mut decoded, resampler) {
+                Ok(samples) => samples,
+                Err(error) => {
+                    let message = format!("audio resampling failed: {}", super::error::ffmpeg_cause(&error));
+                    self.events.try_send(PipelineEvent::Warning(message)).ok();
+                    continue;
+                }
+            };
+            let Some(chunk) = trim_before(AudioChunk { pts_secs, samples }, drop_before_secs, self.output) else {
+                continue;
+            };
+            if self.chunks.send(Tagged::data(generation, chunk)).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn resample(&self, decoded: &mut ffmpeg::frame::Audio, resampler: &mut Option<Resampler>) -> Result<Vec<f32>, ffmpeg::Error> {
+        let layout = match decoded.channel_layout() {
+            layout if layout.is_empty() => ChannelLayout::default(i32::from(decoded.channels())),
+            layout => layout,
+        };
+        decoded.set_channel_layout(layout);
+        let input = (decoded.format(), layout, decoded.rate());
+        if resampler.as_ref().is_none_or(|r| r.input != input) {
+            let context = ffmpeg::software::resampling::Context::get(
+                input.0,
+                input.1,
+                input.2,
+                Sample::F32(SampleType::Packed),
+                ChannelLayout::default(i32::from(self.output.channels)),
+                self.output.sample_rate,
+            )?;
+            *resampler = Some(Resampler { context, input });
+        }
+        let Some(resampler) = resampler.as_mut() else { unreachable!("resampler was just set") };
+        let mut converted = ffmpeg::frame::Audio::empty();
+        resampler.context.run(decoded, &mut converted)?;
+        let value_count = converted.samples() * usize::from(self.output.channels);
+        Ok(converted.data(0)[..value_count * 4]
+            .chunks_exact(4)
+            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+}
+
+/// Drops the samples of `chunk` that precede `drop_before_secs`; None when nothing is left.
+fn trim_before(mut chunk: AudioChunk, drop_before_secs: f64, output: OutputFormat) -> Option<AudioChunk> {
+    let channels = usize::from(output.channels);
+    if chunk.pts_secs >= drop_before_secs {
+        return (!chunk.samples.is_empty()).then_some(chunk);
+    }
+    let frames_to_drop = ((drop_before_secs - chunk.pts_secs) * f64::from(output.sample_rate)).round() as usize;
+    let values_to_drop = frames_to_drop.saturating_mul(channels);
+    if values_to_drop >= chunk.samples.len() {
+        return None;
+    }
+    chunk.samples.drain(..values_to_drop);
+    chunk.pts_secs += frames_to_drop as f64 / f64::from(output.sample_rate);
+    Some(chunk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STEREO_1K: OutputFormat = OutputFormat { sample_rate: 1000, channels: 2 };
+
+    #[test]
+    fn trimming_drops_whole_sample_frames_before_the_target() {
+        let chunk = AudioChunk { pts_secs: 1.0, samples: (0..20).map(|v| v as f32).collect() };
+        let trimmed = trim_before(chunk, 1.004, STEREO_1K).expect("6 frames remain");
+        assert_eq!(trimmed.samples.len(), 12);
+        assert_eq!(trimmed.samples[0], 8.0);
+        assert!((trimmed.pts_secs - 1.004).abs() < 1e-9);
+    }
+
+    #[test]
+    fn chunks_entirely_before_the_target_vanish_and_later_ones_pass() {
+        let early = AudioChunk { pts_secs: 1.0, samples: vec![0.0; 20] };
+        assert!(trim_before(early, 2.0, STEREO_1K).is_none());
+        let late = AudioChunk { pts_secs: 3.0, samples: vec![0.0; 20] };
+        assert_eq!(trim_before(late, 2.0, STEREO_1K).map(|c| c.samples.len()), Some(20));
+    }
+}

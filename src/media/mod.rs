@@ -1,0 +1,116 @@
+//! Everything FFmpeg and the sound card touch: opening an input ([`source`]), the demux thread
+//! ([`demux`]), the video and audio decode threads ([`video_decode`], [`audio_decode`]), the audio
+//! output that drives the master clock ([`audio_out`]) and the clock itself ([`clock`]).
+//!
+//! Every item that crosses a channel is a [`Tagged`] value carrying the generation it belongs to.
+//! A seek or a close bumps the shared [`Generation`]; each stage drops items of older generations,
+//! so no stage waits for another to confirm a flush (ffplay's packet serials).
+
+pub mod audio_decode;
+pub mod audio_out;
+pub mod clock;
+pub mod demux;
+pub mod error;
+pub mod source;
+pub mod video_decode;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use error::MediaError;
+pub use source::{MediaSource, StreamInfo};
+
+/// The current playback generation, shared by every stage of one player.
+#[derive(Debug, Clone, Default)]
+pub struct Generation(Arc<AtomicU64>);
+
+impl Generation {
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Starts a new generation (seek, close) and returns it.
+    pub fn bump(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// True when an item of generation `generation` is outdated and must be dropped.
+    pub fn is_stale(&self, generation: u64) -> bool {
+        generation < self.current()
+    }
+}
+
+/// What flows down every pipeline channel.
+#[derive(Debug)]
+pub struct Tagged<T> {
+    pub generation: u64,
+    pub item: Item<T>,
+}
+
+#[derive(Debug)]
+pub enum Item<T> {
+    /// First item of a generation: playback (re)starts at `from_secs` (0 when opening, the target
+    /// after a seek). Stages reset their state; decoders drop output before `from_secs`.
+    Start { from_secs: f64 },
+    Data(T),
+    /// The input ended for this generation.
+    End,
+}
+
+impl<T> Tagged<T> {
+    pub fn start(generation: u64, from_secs: f64) -> Self {
+        Self { generation, item: Item::Start { from_secs } }
+    }
+    pub fn data(generation: u64, data: T) -> Self {
+        Self { generation, item: Item::Data(data) }
+    }
+    pub fn end(generation: u64) -> Self {
+        Self { generation, item: Item::End }
+    }
+    /// The same control item for the next stage (data items are converted by the stage itself).
+    pub fn forward_control<U>(&self) -> Option<Tagged<U>> {
+        match self.item {
+            Item::Start { from_secs } => Some(Tagged::start(self.generation, from_secs)),
+            Item::End => Some(Tagged::end(self.generation)),
+            Item::Data(_) => None,
+        }
+    }
+}
+
+/// A decoded picture, still in the stream's pixel format (usually YUV 4:2:0).
+pub struct VideoFrame {
+    pub pts_secs: f64,
+    pub duration_secs: f64,
+    pub frame: ffmpeg_next::frame::Video,
+}
+
+/// Decoded, resampled audio in the output's format: interleaved f32 at the output's rate.
+#[derive(Debug)]
+pub struct AudioChunk {
+    pub pts_secs: f64,
+    pub samples: Vec<f32>,
+}
+
+/// Events a pipeline thread reports to whoever owns the player (the UI or the headless loop).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PipelineEvent {
+    /// Something was skipped but playback goes on (a corrupt packet, a failed audio device).
+    Warning(String),
+    /// The thread stopped for this reason; playback cannot go on.
+    Fatal(String),
+}
+
+/// Makes the FFmpeg library quiet (its own log lines would break the one-line error contract) and
+/// initialises it once. `RUST_LOG=debug` lets FFmpeg's warnings through.
+pub fn init_ffmpeg() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        ffmpeg_next::init().ok();
+        let verbose = std::env::var("RUST_LOG").is_ok_and(|v| v.contains("debug") || v.contains("trace"));
+        ffmpeg_next::log::set_level(if verbose {
+            ffmpeg_next::log::Level::Warning
+        } else {
+            ffmpeg_next::log::Level::Quiet
+        });
+    });
+}

@@ -1,0 +1,239 @@
+//! Opening an input: a local file or a URL, with FFmpeg's protocols restricted to what that kind of
+//! input needs, blocking network calls bounded by a timeout and interruptible on close, and the
+//! decoders set up before any thread starts, so a bad input is reported once, at open.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ffmpeg_next as ffmpeg;
+use ffmpeg::codec::threading;
+use ffmpeg::media::Type as MediaType;
+
+use super::error::{MediaError, ffmpeg_cause};
+
+/// Protocols a network input may use. `file` is absent on purpose: a remote playlist must never make
+/// the player read local files.
+const NETWORK_PROTOCOL_WHITELIST: &str = "http,https,tls,tcp,udp,rtp,rtsp,rtmp,crypto,httpproxy,data";
+/// Protocols a local input may use: the file itself (and playlists next to it), nothing remote.
+const LOCAL_PROTOCOL_WHITELIST: &str = "file";
+/// Every blocking network read or connect gives up after this long.
+const NETWORK_TIMEOUT_MICROS: &str = "10000000";
+
+/// The streams dysr plays from an input.
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    /// What the user gave us (path or URL), used in every message about this input.
+    pub input: String,
+    /// File name (or last URL segment) for the window title.
+    pub title: String,
+    pub duration_secs: Option<f64>,
+    pub video: VideoStreamInfo,
+    pub audio: Option<AudioStreamInfo>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VideoStreamInfo {
+    pub index: usize,
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    pub frames_per_sec: f64,
+    pub time_base: ffmpeg::Rational,
+}
+
+#[derive(Debug, Clone)]
+pub struct AudioStreamInfo {
+    pub index: usize,
+    pub codec: String,
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub time_base: ffmpeg::Rational,
+}
+
+/// An opened input with its decoders, ready to be handed to the pipeline threads.
+pub struct MediaSource {
+    pub info: StreamInfo,
+    pub input: ffmpeg::format::context::Input,
+    pub video_decoder: ffmpeg::decoder::Video,
+    pub audio_decoder: Option<ffmpeg::decoder::Audio>,
+    /// Set on close: interrupts any blocking FFmpeg I/O on this input.
+    pub abort: Arc<AtomicBool>,
+}
+
+/// True when `input` names a network resource rather than a local path.
+pub fn is_url(input: &str) -> bool {
+    input.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') && scheme != "file"
+    })
+}
+
+impl MediaSource {
+    /// Opens `input` (a path or a URL) and sets up its decoders.
+    pub fn open(input: &str) -> Result<Self, MediaError> {
+        super::init_ffmpeg();
+        let network = is_url(input);
+        if !network {
+            let path = Path::new(input.strip_prefix("file://").unwrap_or(input));
+            match std::fs::metadata(path) {
+                Err(_) => return Err(MediaError::NotFound { input: input.to_owned() }),
+                Ok(meta) if meta.is_file() && meta.len() == 0 => {
+                    return Err(MediaError::Empty { input: input.to_owned() });
+                }
+                Ok(_) => {}
+            }
+        }
+
+        let mut options = ffmpeg::Dictionary::new();
+        if network {
+            options.set("protocol_whitelist", NETWORK_PROTOCOL_WHITELIST);
+            options.set("rw_timeout", NETWORK_TIMEOUT_MICROS);
+            options.set("timeout", NETWORK_TIMEOUT_MICROS);
+        } else {
+            options.set("protocol_whitelist", LOCAL_PROTOCOL_WHITELIST);
+        }
+        let abort = Arc::new(AtomicBool::new(false));
+        let abort_flag = Arc::clone(&abort);
+        let open_error = |e: ffmpeg::Error| MediaError::Open { input: input.to_owned(), cause: ffmpeg_cause(&e) };
+        let ctx = ffmpeg::format::input_with_interrupt_and_dictionary(
+            input,
+            move || abort_flag.load(Ordering::Relaxed),
+            options,
+        )
+        .map_err(open_error)?;
+
+        let video_stream = ctx
+            .streams()
+            .best(MediaType::Video)
+            .ok_or_else(|| MediaError::NoVideoStream { input: input.to_owned() })?;
+        let video_decoder = open_video_decoder(input, &video_stream)?;
+        let video = VideoStreamInfo {
+            index: video_stream.index(),
+            codec: codec_name(video_stream.parameters().id()),
+            width: video_decoder.width(),
+            height: video_decoder.height(),
+            frames_per_sec: frames_per_sec(&video_stream),
+            time_base: video_stream.time_base(),
+        };
+
+        // A broken or unsupported audio track does not stop playback: the picture plays on the
+        // silent clock, and the reason is logged.
+        let (audio, audio_decoder) = match ctx.streams().best(MediaType::Audio) {
+            None => (None, None),
+            Some(stream) => match open_audio_decoder(input, &stream) {
+                Ok(decoder) => {
+                    let info = AudioStreamInfo {
+                        index: stream.index(),
+                        codec: codec_name(stream.parameters().id()),
+                        sample_rate: decoder.rate(),
+                        channels: decoder.channels(),
+                        time_base: stream.time_base(),
+                    };
+                    (Some(info), Some(decoder))
+                }
+                Err(e) => {
+                    tracing::warn!("{e}; playing without sound");
+                    (None, None)
+                }
+            },
+        };
+
+        let duration_secs = (ctx.duration() > 0).then(|| ctx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
+        let info = StreamInfo {
+            input: input.to_owned(),
+            title: title_of(input),
+            duration_secs,
+            video,
+            audio,
+        };
+        Ok(Self { info, input: ctx, video_decoder, audio_decoder, abort })
+    }
+}
+
+fn codec_name(id: ffmpeg::codec::Id) -> String {
+    match id {
+        ffmpeg::codec::Id::None => "unknown".to_owned(),
+        other => format!("{other:?}").to_lowercase(),
+    }
+}
+
+fn decoder_context(
+    input: &str,
+    stream: &ffmpeg::format::stream::Stream,
+    kind: &'static str,
+) -> Result<ffmpeg::codec::Context, MediaError> {
+    let parameters = stream.parameters();
+    if ffmpeg::decoder::find(parameters.id()).is_none() {
+        return Err(MediaError::NoDecoder { input: input.to_owned(), kind, codec: codec_name(parameters.id()) });
+    }
+    let setup_error = |e: ffmpeg::Error| MediaError::DecoderSetup { input: input.to_owned(), kind, cause: ffmpeg_cause(&e) };
+    let mut context = ffmpeg::codec::Context::from_parameters(parameters).map_err(setup_error)?;
+    // The packet time base lets the decoder compute best-effort timestamps in stream units.
+    unsafe {
+        (*context.as_mut_ptr()).pkt_timebase = stream.time_base().into();
+    }
+    Ok(context)
+}
+
+fn open_video_decoder(input: &str, stream: &ffmpeg::format::stream::Stream) -> Result<ffmpeg::decoder::Video, MediaError> {
+    let mut context = decoder_context(input, stream, "video")?;
+    // Frame threading: FFmpeg decodes several frames at once on all cores.
+    context.set_threading(threading::Config { kind: threading::Type::Frame, count: 0, ..Default::default() });
+    context.decoder().video().map_err(|e| MediaError::DecoderSetup {
+        input: input.to_owned(),
+        kind: "video",
+        cause: ffmpeg_cause(&e),
+    })
+}
+
+fn open_audio_decoder(input: &str, stream: &ffmpeg::format::stream::Stream) -> Result<ffmpeg::decoder::Audio, MediaError> {
+    let context = decoder_context(input, stream, "audio")?;
+    context.decoder().audio().map_err(|e| MediaError::DecoderSetup {
+        input: input.to_owned(),
+        kind: "audio",
+        cause: ffmpeg_cause(&e),
+    })
+}
+
+/// The stream's nominal frame rate; 25 when the container does not say.
+fn frames_per_sec(stream: &ffmpeg::format::stream::Stream) -> f64 {
+    const FALLBACK_FRAMES_PER_SEC: f64 = 25.0;
+    [stream.avg_frame_rate(), stream.rate()]
+        .into_iter()
+        .map(f64::from)
+        .find(|fps| fps.is_finite() && *fps > 0.0 && *fps < 1000.0)
+        .unwrap_or(FALLBACK_FRAMES_PER_SEC)
+}
+
+fn title_of(input: &str) -> String {
+    let without_query = input.split(['?', '#']).next().unwrap_or(input);
+    without_query
+        .trim_end_matches('/')
+        .rsplit(['/', '\\'])
+        .next()
+        .filter(|name| !name.is_empty())
+        .unwrap_or(input)
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_told_from_paths() {
+        assert!(is_url("http://example.org/a.mp4"));
+        assert!(is_url("rtsp://cam/stream"));
+        assert!(!is_url("file:///tmp/a.mp4"));
+        assert!(!is_url("/tmp/a.mp4"));
+        assert!(!is_url("C:\\videos\\a.mp4"));
+        assert!(!is_url("weird name ://x"));
+    }
+
+    #[test]
+    fn titles_are_the_last_path_segment() {
+        assert_eq!(title_of("/a/b/clip.mp4"), "clip.mp4");
+        assert_eq!(title_of("https://host/v/clip.m3u8?token=1"), "clip.m3u8");
+        assert_eq!(title_of("clip.mkv"), "clip.mkv");
+    }
+}

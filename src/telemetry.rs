@@ -1,0 +1,65 @@
+//! Counters the pipeline stages publish and the stats panel, the headless summary and the benchmarks
+//! read. Writers bump atomics; readers take a [`Telemetry`] snapshot and never reach into a stage.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+/// Live counters shared by the stages of one player (one per `Player`, never global).
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub frames_decoded: AtomicU64,
+    pub frames_upscaled: AtomicU64,
+    pub frames_presented: AtomicU64,
+    /// Frames that were due at the clock but superseded by a later due frame before display.
+    pub frames_dropped_late: AtomicU64,
+    pub corrupt_packets: AtomicU64,
+    pub audio_underruns: AtomicU64,
+    /// Time spent in the SR worker on the last frame, in microseconds.
+    pub last_upscale_micros: AtomicU64,
+    /// Largest |clock - frame pts| seen at presentation, in microseconds.
+    pub max_av_offset_micros: AtomicU64,
+    /// Last |clock - frame pts| at presentation, in microseconds.
+    pub last_av_offset_micros: AtomicU64,
+}
+
+impl Counters {
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> Telemetry {
+        let read = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Telemetry {
+            frames_decoded: read(&self.frames_decoded),
+            frames_upscaled: read(&self.frames_upscaled),
+            frames_presented: read(&self.frames_presented),
+            frames_dropped_late: read(&self.frames_dropped_late),
+            corrupt_packets: read(&self.corrupt_packets),
+            audio_underruns: read(&self.audio_underruns),
+            last_upscale_secs: read(&self.last_upscale_micros) as f64 * 1e-6,
+            max_av_offset_secs: read(&self.max_av_offset_micros) as f64 * 1e-6,
+            last_av_offset_secs: read(&self.last_av_offset_micros) as f64 * 1e-6,
+        }
+    }
+
+    pub fn record_av_offset(&self, offset_secs: f64) {
+        let micros = (offset_secs.abs() * 1e6) as u64;
+        self.last_av_offset_micros.store(micros, Ordering::Relaxed);
+        self.max_av_offset_micros.fetch_max(micros, Ordering::Relaxed);
+    }
+}
+
+/// A consistent-enough copy of the counters, with units in the names.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Telemetry {
+    pub frames_decoded: u64,
+    pub frames_upscaled: u64,
+    pub frames_presented: u64,
+    pub frames_dropped_late: u64,
+    pub corrupt_packets: u64,
+    pub audio_underruns: u64,
+    pub last_upscale_secs: f64,
+    pub max_av_offset_secs: f64,
+    pub last_av_offset_secs: f64,
+}
