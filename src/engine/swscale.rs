@@ -1,0 +1,114 @@
+//! The plain upscaler: FFmpeg's swscale, bicubic, from the stream's YUV straight to RGBA at twice the
+//! size, honouring the stream's colour matrix and range.
+
+use ffmpeg_next as ffmpeg;
+use ffmpeg::ffi;
+use ffmpeg::format::Pixel;
+use ffmpeg::software::scaling::{Context as SwsContext, Flags};
+use ffmpeg::util::color;
+
+use super::{EngineError, RgbaImage, SCALE, Upscaler};
+
+/// The scaler context for the current input shape, rebuilt when it changes (mid-stream resolution
+/// or format changes are legal in most codecs).
+pub struct SwsUpscaler {
+    context: Option<(SwsContext, InputShape)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct InputShape {
+    format: Pixel,
+    width: u32,
+    height: u32,
+    space: color::Space,
+    range: color::Range,
+}
+
+// SAFETY: an SwsContext has no thread affinity; it is only ever used by the one thread that owns the
+// upscaler (it is moved into the SR worker before first use and never shared).
+unsafe impl Send for SwsUpscaler {}
+
+impl SwsUpscaler {
+    pub fn new() -> Self {
+        Self { context: None }
+    }
+
+    fn context_for(&mut self, shape: InputShape) -> Result<&mut SwsContext, ffmpeg::Error> {
+        if self.context.as_ref().is_none_or(|(_, current)| *current != shape) {
+            let mut context = SwsContext::get(
+                shape.format,
+                shape.width,
+                shape.height,
+                Pixel::RGBA,
+                shape.width * SCALE,
+                shape.height * SCALE,
+                Flags::BICUBIC | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT,
+            )?;
+            set_colour_details(&mut context, shape);
+            self.context = Some((context, shape));
+        }
+        let Some((context, _)) = self.context.as_mut() else { unreachable!("context was just set") };
+        Ok(context)
+    }
+}
+
+impl Default for SwsUpscaler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The matrix players assume for untagged streams: BT.709 for HD, BT.601 for SD.
+fn matrix_of(shape: InputShape) -> i32 {
+    match shape.space {
+        color::Space::BT709 => ffi::SWS_CS_ITU709 as i32,
+        color::Space::BT2020NCL | color::Space::BT2020CL => ffi::SWS_CS_BT2020 as i32,
+        color::Space::BT470BG | color::Space::SMPTE170M => ffi::SWS_CS_ITU601 as i32,
+        _ if shape.height >= 720 => ffi::SWS_CS_ITU709 as i32,
+        _ => ffi::SWS_CS_ITU601 as i32,
+    }
+}
+
+fn set_colour_details(context: &mut SwsContext, shape: InputShape) {
+    let source_full_range = i32::from(shape.range == color::Range::JPEG);
+    // SAFETY: the context is valid; sws_getCoefficients returns a pointer to a static table.
+    unsafe {
+        let source_matrix = ffi::sws_getCoefficients(matrix_of(shape));
+        let output_matrix = ffi::sws_getCoefficients(ffi::SWS_CS_DEFAULT as i32);
+        const UNITY: i32 = 1 << 16;
+        ffi::sws_setColorspaceDetails(context.as_mut_ptr(), source_matrix, source_full_range, output_matrix, 1, 0, UNITY, UNITY);
+    }
+}
+
+impl Upscaler for SwsUpscaler {
+    fn name(&self) -> String {
+        "bicubic (swscale)".to_owned()
+    }
+
+    fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
+        let shape = InputShape {
+            format: frame.format(),
+            width: frame.width(),
+            height: frame.height(),
+            space: frame.color_space(),
+            range: frame.color_range(),
+        };
+        let convert_error = |e: ffmpeg::Error| EngineError::Convert {
+            width: shape.width,
+            height: shape.height,
+            format: format!("{:?}", shape.format).to_lowercase(),
+            cause: e.to_string(),
+        };
+        let mut scaled = ffmpeg::frame::Video::empty();
+        self.context_for(shape).map_err(convert_error)?.run(frame, &mut scaled).map_err(convert_error)?;
+        let (width, height) = (scaled.width(), scaled.height());
+        let row_bytes = width as usize * 4;
+        let stride = scaled.stride(0);
+        let data = scaled.data(0);
+        let mut pixels = Vec::with_capacity(row_bytes * height as usize);
+        for row in 0..height as usize {
+            pixels.extend_from_slice(&data[row * stride..row * stride + row_bytes]);
+        }
+        Ok(RgbaImage { width, height, pixels })
+    }
+}

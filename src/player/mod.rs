@@ -1,0 +1,326 @@
+//! The player: opens an input, starts every pipeline thread in one place, carries the user's
+//! commands (pause, seek, volume) to them, and joins them all on close (ffplay's `stream_open` and
+//! `stream_close`). Frames reach the screen through the [`presenter::Presenter`], which shows the
+//! frame due at the master clock. Used alike by the window, the headless mode and the tests.
+//!
+//! ```text
+//!  demux ──Packet [64]──▶ video decode ──VideoFrame [4]──▶ SR worker ──RgbaFrame [3]──▶ presenter
+//!    └────Packet [128]──▶ audio decode ──AudioChunk [16]──▶ audio output ──sets──▶ clock ◀── presenter
+//! ```
+
+pub mod headless;
+pub mod presenter;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use crate::engine::Upscaler;
+use crate::engine::swscale::SwsUpscaler;
+use crate::engine::worker::{SrWorker, Wake};
+use crate::media::audio_decode::{AudioDecodeThread, OutputFormat};
+use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume};
+use crate::media::clock::Clock;
+use crate::media::demux::{DemuxCommand, DemuxThread};
+use crate::media::video_decode::VideoDecodeThread;
+use crate::media::{Generation, MediaError, MediaSource, PipelineEvent, StreamInfo};
+use crate::telemetry::{Counters, Telemetry};
+use presenter::{ClockMode, Presenter, StreamState};
+
+/// Channel bounds: enough to ride out decode jitter, small enough that a seek flushes quickly.
+const VIDEO_PACKET_QUEUE: usize = 64;
+const AUDIO_PACKET_QUEUE: usize = 128;
+const DECODED_FRAME_QUEUE: usize = 4;
+const UPSCALED_FRAME_QUEUE: usize = 3;
+const AUDIO_CHUNK_QUEUE: usize = 16;
+const EVENT_QUEUE: usize = 64;
+const COMMAND_QUEUE: usize = 8;
+
+/// Where the sound goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AudioMode {
+    /// The default sound card, or the silent real-time clock when none opens.
+    #[default]
+    Auto,
+    /// No sound: the silent real-time clock.
+    Silent,
+}
+
+#[derive(Clone)]
+pub struct PlayerOptions {
+    pub audio: AudioMode,
+    /// Initial volume, 0 to 1.
+    pub volume_level: f32,
+    /// Present every frame as soon as it is ready, ignoring the clock (throughput runs).
+    pub no_sync: bool,
+    /// Start again from the beginning at the end of the stream.
+    pub looping: bool,
+    /// Called whenever a new frame is ready (the GUI asks for a repaint).
+    pub wake: Option<Wake>,
+}
+
+impl Default for PlayerOptions {
+    fn default() -> Self {
+        Self { audio: AudioMode::default(), volume_level: 1.0, no_sync: false, looping: false, wake: None }
+    }
+}
+
+pub struct Player {
+    info: StreamInfo,
+    generation: Generation,
+    clock: Arc<Clock>,
+    volume: Arc<Volume>,
+    counters: Arc<Counters>,
+    presenter: Presenter,
+    demux_commands: Sender<DemuxCommand>,
+    events: Receiver<PipelineEvent>,
+    audio_output: Option<Box<dyn AudioOutput>>,
+    upscaler_name: String,
+    looping: bool,
+    abort: Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Player {
+    /// Opens `input` and starts playing it.
+    pub fn open(input: &str, options: PlayerOptions) -> Result<Self, MediaError> {
+        let source = MediaSource::open(input)?;
+        Self::start(source, options, Box::new(SwsUpscaler::new()))
+    }
+
+    fn start(source: MediaSource, options: PlayerOptions, upscaler: Box<dyn Upscaler>) -> Result<Self, MediaError> {
+        let MediaSource { info, input, video_decoder, audio_decoder, abort } = source;
+        let generation = Generation::default();
+        let counters = Arc::new(Counters::default());
+        let clock = Arc::new(Clock::default());
+        let volume = Arc::new(Volume::default());
+        volume.set_level(options.volume_level);
+        let (events_tx, events) = bounded(EVENT_QUEUE);
+        let (demux_commands, commands_rx) = bounded(COMMAND_QUEUE);
+        let (video_packets_tx, video_packets_rx) = bounded(VIDEO_PACKET_QUEUE);
+        let (decoded_tx, decoded_rx) = bounded(DECODED_FRAME_QUEUE);
+        let (upscaled_tx, upscaled_rx) = bounded(UPSCALED_FRAME_QUEUE);
+
+        let clock_mode = match (options.no_sync, &info.audio) {
+            (true, _) => ClockMode::Free,
+            (false, Some(_)) => ClockMode::Audio,
+            (false, None) => ClockMode::Wall,
+        };
+        let presenter = Presenter::new(upscaled_rx, clock_mode, generation.clone(), Arc::clone(&clock), Arc::clone(&counters));
+        let upscaler_name = upscaler.name();
+        let mut player = Player {
+            info: info.clone(),
+            generation: generation.clone(),
+            clock: Arc::clone(&clock),
+            volume: Arc::clone(&volume),
+            counters: Arc::clone(&counters),
+            presenter,
+            demux_commands,
+            events,
+            audio_output: None,
+            upscaler_name,
+            looping: options.looping,
+            abort,
+            threads: Vec::new(),
+        };
+        let thread_error = |e: std::io::Error| MediaError::Thread { input: info.input.clone(), cause: e.to_string() };
+
+        let mut audio_packets_tx = None;
+        if let (Some(decoder), Some(audio_info)) = (audio_decoder, &info.audio) {
+            let (packets_tx, packets_rx) = bounded(AUDIO_PACKET_QUEUE);
+            let (chunks_tx, chunks_rx) = bounded(AUDIO_CHUNK_QUEUE);
+            audio_packets_tx = Some(packets_tx);
+            let source_format = OutputFormat { sample_rate: audio_info.sample_rate, channels: audio_info.channels.clamp(1, 2) };
+            let device_format = match (options.no_sync, options.audio) {
+                (false, AudioMode::Auto) => CpalOutput::probe_format()
+                    .map_err(|cause| tracing::info!("no sound card ({cause}): using the silent clock"))
+                    .ok(),
+                _ => None,
+            };
+            let format = device_format.unwrap_or(source_format);
+            let feeder = || {
+                AudioFeeder::new(chunks_rx.clone(), format, generation.clone(), Arc::clone(&clock), Arc::clone(&volume), Arc::clone(&counters))
+            };
+            let output: Box<dyn AudioOutput> = if options.no_sync {
+                Box::new(DiscardOutput::start(chunks_rx.clone()).map_err(thread_error)?)
+            } else {
+                match device_format.map(|_| CpalOutput::start(feeder())) {
+                    Some(Ok(output)) => Box::new(output),
+                    Some(Err(cause)) => {
+                        let warning = format!("the sound card did not start ({cause}): playing with the silent clock");
+                        tracing::warn!("{warning}");
+                        events_tx.try_send(PipelineEvent::Warning(warning)).ok();
+                        Box::new(SilentOutput::start(feeder()).map_err(thread_error)?)
+                    }
+                    None => Box::new(SilentOutput::start(feeder()).map_err(thread_error)?),
+                }
+            };
+            player.audio_output = Some(output);
+            let thread = AudioDecodeThread {
+                decoder,
+                time_base: audio_info.time_base,
+                output: format,
+                generation: generation.clone(),
+                packets: packets_rx,
+                chunks: chunks_tx,
+                events: events_tx.clone(),
+                counters: Arc::clone(&counters),
+            };
+            player.threads.push(crate::threads::spawn("audio-decode", move || thread.run()).map_err(thread_error)?);
+        }
+
+        let video = VideoDecodeThread {
+            decoder: video_decoder,
+            time_base: info.video.time_base,
+            nominal_frame_secs: 1.0 / info.video.frames_per_sec,
+            generation: generation.clone(),
+            packets: video_packets_rx,
+            frames: decoded_tx,
+            events: events_tx.clone(),
+            counters: Arc::clone(&counters),
+        };
+        player.threads.push(crate::threads::spawn("video-decode", move || video.run()).map_err(thread_error)?);
+
+        let worker = SrWorker {
+            upscaler,
+            generation: generation.clone(),
+            frames_in: decoded_rx,
+            frames_out: upscaled_tx,
+            events: events_tx.clone(),
+            counters: Arc::clone(&counters),
+            wake: options.wake,
+        };
+        player.threads.push(crate::threads::spawn("sr-worker", move || worker.run()).map_err(thread_error)?);
+
+        let demux = DemuxThread {
+            input,
+            video_index: info.video.index,
+            audio_index: info.audio.as_ref().map(|audio| audio.index),
+            commands: commands_rx,
+            video_packets: video_packets_tx,
+            audio_packets: audio_packets_tx,
+            events: events_tx,
+            counters: Arc::clone(&counters),
+        };
+        player.threads.push(crate::threads::spawn("demux", move || demux.run()).map_err(thread_error)?);
+        Ok(player)
+    }
+
+    pub fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    /// Presents the frame due now, if any; returns how long until the next one is due.
+    /// Call it from the display loop. At the end of the stream it restarts when looping.
+    pub fn update(&mut self, now: Instant) -> Option<Duration> {
+        let wait = self.presenter.update(now);
+        if self.looping && self.presenter.state() == StreamState::Eof {
+            self.seek(0.0);
+        }
+        wait
+    }
+
+    /// Blocks until a new frame may be ready or `timeout` passes (headless loops).
+    pub fn wait(&self, timeout: Duration) {
+        self.presenter.wait(timeout);
+    }
+
+    pub fn presenter(&self) -> &Presenter {
+        &self.presenter
+    }
+
+    pub fn state(&self) -> StreamState {
+        self.presenter.state()
+    }
+
+    /// Playback position in seconds (the clock, or the frame on screen while the clock is unset).
+    pub fn position_secs(&self) -> f64 {
+        self.clock
+            .now_secs(self.generation.current(), Instant::now())
+            .or(self.presenter.seek_target_secs())
+            .or(self.presenter.current().map(|frame| frame.pts_secs))
+            .unwrap_or(0.0)
+    }
+
+    pub fn duration_secs(&self) -> Option<f64> {
+        self.info.duration_secs
+    }
+
+    /// Seeks to `target_secs` (clamped to the stream): every stage drops what it holds and the
+    /// first frame shown is the one at the target.
+    pub fn seek(&mut self, target_secs: f64) {
+        let end = self.info.duration_secs.unwrap_or(f64::MAX);
+        let target_secs = target_secs.clamp(0.0, end.max(0.0));
+        let generation = self.generation.bump();
+        self.clock.reset(generation);
+        self.presenter.start_generation(generation, target_secs);
+        self.demux_commands.send(DemuxCommand::Seek { generation, target_secs }).ok();
+    }
+
+    /// Seeks relative to the current position.
+    pub fn seek_by(&mut self, delta_secs: f64) {
+        self.seek(self.position_secs() + delta_secs);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.clock.is_paused()
+    }
+
+    pub fn set_paused(&mut self, paused: bool) {
+        self.clock.set_paused(paused, Instant::now());
+    }
+
+    pub fn toggle_pause(&mut self) {
+        self.set_paused(!self.is_paused());
+    }
+
+    pub fn volume(&self) -> &Volume {
+        &self.volume
+    }
+
+    pub fn set_looping(&mut self, looping: bool) {
+        self.looping = looping;
+    }
+
+    pub fn is_looping(&self) -> bool {
+        self.looping
+    }
+
+    /// Events the pipeline threads reported since the last call.
+    pub fn take_events(&self) -> Vec<PipelineEvent> {
+        self.events.try_iter().collect()
+    }
+
+    pub fn telemetry(&self) -> Telemetry {
+        self.counters.snapshot()
+    }
+
+    pub fn audio_output_description(&self) -> String {
+        self.audio_output.as_ref().map_or_else(|| "none (no audio track)".to_owned(), |output| output.description())
+    }
+
+    pub fn upscaler_name(&self) -> &str {
+        &self.upscaler_name
+    }
+}
+
+impl Drop for Player {
+    /// Stops every thread and waits for them: outdated generation everywhere, FFmpeg I/O
+    /// interrupted, the demux thread told to quit, and the consuming ends of the pipeline dropped
+    /// so any thread blocked on a full channel wakes up to a disconnected one.
+    fn drop(&mut self) {
+        self.abort.store(true, Ordering::Relaxed);
+        self.generation.bump();
+        self.demux_commands.try_send(DemuxCommand::Quit).ok();
+        self.presenter.disconnect();
+        self.audio_output = None;
+        for thread in self.threads.drain(..) {
+            if thread.join().is_err() {
+                tracing::error!("a pipeline thread panicked");
+            }
+        }
+    }
+}

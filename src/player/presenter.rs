@@ -1,0 +1,257 @@
+//! Shows the right frame at the right time (ffplay's `video_refresh`): the newest upscaled frame whose
+//! pts is due at the master clock. A due frame overtaken by a later due frame is dropped and counted
+//! as late. All sync thresholds are named here.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+
+use crate::engine::RgbaFrame;
+use crate::media::clock::Clock;
+use crate::media::{Generation, Item, Tagged};
+use crate::telemetry::Counters;
+
+/// A frame this close before its pts is shown now rather than on the next pass.
+const EARLY_PRESENT_TOLERANCE_SECS: f64 = 0.002;
+/// With an audio track whose clock has not started this long after the first frame (a broken or
+/// silent track), the picture starts on its own clock.
+const AUDIO_CLOCK_START_TIMEOUT: Duration = Duration::from_millis(1500);
+/// How long a pass waits when it has nothing to schedule against.
+const IDLE_POLL: Duration = Duration::from_millis(5);
+
+/// What drives presentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMode {
+    /// The audio output sets the clock (the stream has sound).
+    Audio,
+    /// No audio track: the clock starts at the first frame and runs in real time.
+    Wall,
+    /// No clock: each frame is shown as soon as it is ready (`--no-sync`).
+    Free,
+}
+
+/// When a pending frame is due.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Timing {
+    /// Due: show it, unless a later frame is due too.
+    Now,
+    /// Show it now, and nothing else in this pass (no clock, or a generation's first frame).
+    Alone,
+    /// Due after this long.
+    In(Duration),
+    /// Not schedulable until the clock starts.
+    Unknown,
+}
+
+/// Where playback of the current generation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamState {
+    /// Waiting for the first frame (after open or a seek).
+    Syncing,
+    Playing,
+    /// The input ended and the last frame has had its time on screen.
+    Eof,
+}
+
+pub struct Presenter {
+    frames: Receiver<Tagged<RgbaFrame>>,
+    mode: ClockMode,
+    generation: Generation,
+    clock: Arc<Clock>,
+    counters: Arc<Counters>,
+    /// The generation being presented.
+    showing_generation: u64,
+    /// Where the current generation starts (the seek target), until its first frame is shown.
+    seek_target_secs: Option<f64>,
+    /// The next frame, received but not yet due.
+    next: Option<RgbaFrame>,
+    /// The frame on screen and a counter that changes whenever it does.
+    current: Option<RgbaFrame>,
+    current_serial: u64,
+    /// When the current generation's first frame was shown (for the audio-start timeout).
+    first_shown_at: Option<Instant>,
+    input_ended: bool,
+    state: StreamState,
+}
+
+impl Presenter {
+    pub fn new(
+        frames: Receiver<Tagged<RgbaFrame>>,
+        mode: ClockMode,
+        generation: Generation,
+        clock: Arc<Clock>,
+        counters: Arc<Counters>,
+    ) -> Self {
+        Self {
+            frames,
+            mode,
+            showing_generation: generation.current(),
+            generation,
+            clock,
+            counters,
+            seek_target_secs: None,
+            next: None,
+            current: None,
+            current_serial: 0,
+            first_shown_at: None,
+            input_ended: false,
+            state: StreamState::Syncing,
+        }
+    }
+
+    pub fn state(&self) -> StreamState {
+        self.state
+    }
+
+    pub fn mode(&self) -> ClockMode {
+        self.mode
+    }
+
+    /// The frame on screen.
+    pub fn current(&self) -> Option<&RgbaFrame> {
+        self.current.as_ref()
+    }
+
+    /// Changes whenever [`Self::current`] does (texture uploads key on it).
+    pub fn current_serial(&self) -> u64 {
+        self.current_serial
+    }
+
+    pub fn seek_target_secs(&self) -> Option<f64> {
+        self.seek_target_secs
+    }
+
+    /// A seek started `generation` at `target_secs`; the frame on screen stays until its first frame.
+    pub fn start_generation(&mut self, generation: u64, target_secs: f64) {
+        self.showing_generation = generation;
+        self.seek_target_secs = Some(target_secs);
+        self.next = None;
+        self.first_shown_at = None;
+        self.input_ended = false;
+        self.state = StreamState::Syncing;
+    }
+
+    /// Drops the receiving end, so the SR worker stops (close).
+    pub fn disconnect(&mut self) {
+        self.frames = crossbeam_channel::never();
+        self.next = None;
+    }
+
+    /// Blocks until a frame may be ready or `timeout` passes.
+    pub fn wait(&self, timeout: Duration) {
+        if self.next.is_some() || self.state == StreamState::Eof {
+            std::thread::sleep(timeout);
+            return;
+        }
+        // Nothing pending: sleep until the worker delivers something (it stays in the channel).
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline && self.frames.is_empty() {
+            std::thread::sleep(IDLE_POLL.min(deadline.saturating_duration_since(Instant::now())));
+        }
+    }
+
+    /// Presents the frame due at `now`, if any. Returns how long until the next frame is due
+    /// (None when nothing is pending).
+    pub fn update(&mut self, now: Instant) -> Option<Duration> {
+        let mut due: Option<RgbaFrame> = None;
+        let wait = loop {
+            if self.next.is_none() {
+                self.next = self.receive();
+            }
+            let Some(next) = &self.next else { break None };
+            let timing = self.timing(next.pts_secs, now);
+            match timing {
+                Timing::In(wait) => break Some(wait),
+                Timing::Unknown => break Some(IDLE_POLL),
+                Timing::Now | Timing::Alone => {}
+            }
+            if due.replace(self.next.take().expect("next is Some")).is_some() {
+                Counters::bump(&self.counters.frames_dropped_late);
+            }
+            if timing == Timing::Alone {
+                break Some(Duration::ZERO);
+            }
+        };
+        if let Some(frame) = due {
+            self.show(frame, now);
+        }
+        self.update_end_state(now);
+        wait
+    }
+
+    /// Takes the next item of the current generation from the channel; handles control items.
+    fn receive(&mut self) -> Option<RgbaFrame> {
+        while let Ok(message) = self.frames.try_recv() {
+            if self.generation.is_stale(message.generation) || message.generation != self.showing_generation {
+                continue;
+            }
+            match message.item {
+                Item::Data(frame) => return Some(frame),
+                Item::Start { .. } => self.input_ended = false,
+                Item::End => self.input_ended = true,
+            }
+        }
+        None
+    }
+
+    /// When the frame at `pts_secs` is due.
+    fn timing(&mut self, pts_secs: f64, now: Instant) -> Timing {
+        if self.mode == ClockMode::Free {
+            return Timing::Alone;
+        }
+        let generation = self.showing_generation;
+        let clock_secs = match self.clock.now_secs(generation, now) {
+            Some(secs) => secs,
+            // The first frame of a generation is shown at once: a preview while the clock starts,
+            // or the target frame of a seek made while paused.
+            None if self.first_shown_at.is_none() => return Timing::Alone,
+            None if self.clock.is_paused() => return Timing::Unknown,
+            None => {
+                let audio_is_late = self.first_shown_at.is_some_and(|t| now.duration_since(t) > AUDIO_CLOCK_START_TIMEOUT);
+                if self.mode == ClockMode::Audio && !audio_is_late {
+                    return Timing::Unknown;
+                }
+                let anchor_secs = self.current.as_ref().map_or(pts_secs, |frame| frame.pts_secs);
+                self.clock.set(generation, anchor_secs, now);
+                anchor_secs
+            }
+        };
+        let ahead_secs = pts_secs - clock_secs - EARLY_PRESENT_TOLERANCE_SECS;
+        if ahead_secs > 0.0 { Timing::In(Duration::from_secs_f64(ahead_secs)) } else { Timing::Now }
+    }
+
+    fn show(&mut self, frame: RgbaFrame, now: Instant) {
+        if let Some(clock_secs) = self.clock.now_secs(self.showing_generation, now) {
+            self.counters.record_av_offset(clock_secs - frame.pts_secs);
+        }
+        if self.first_shown_at.is_none() {
+            self.first_shown_at = Some(now);
+            self.seek_target_secs = None;
+            if self.mode == ClockMode::Wall {
+                self.clock.set(self.showing_generation, frame.pts_secs, now);
+            }
+        }
+        Counters::bump(&self.counters.frames_presented);
+        self.current = Some(frame);
+        self.current_serial += 1;
+        self.state = StreamState::Playing;
+    }
+
+    /// Eof once the input ended, nothing is pending, and the last frame has had its duration.
+    fn update_end_state(&mut self, now: Instant) {
+        if !self.input_ended || self.next.is_some() || self.state == StreamState::Eof {
+            return;
+        }
+        let last_frame_done = match (&self.current, self.mode) {
+            (_, ClockMode::Free) | (None, _) => true,
+            (Some(frame), _) => self
+                .clock
+                .now_secs(self.showing_generation, now)
+                .is_none_or(|clock_secs| clock_secs >= frame.pts_secs + frame.duration_secs),
+        };
+        if last_frame_done && self.frames.is_empty() {
+            self.state = StreamState::Eof;
+        }
+    }
+}
