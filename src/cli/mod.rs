@@ -1,0 +1,50 @@
+//! The `dysr` command line. Each subcommand file parses its arguments and calls the library; errors
+//! end here, printed as one line with a non-zero exit code.
+
+pub mod play;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "dysr", version, about = "A video player that upscales in real time and adapts its network to the machine's load")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Arguments of `play`, the default subcommand.
+    #[command(flatten)]
+    pub play: play::PlayArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Play a video (the default): a window, or --headless for a summary on stdout.
+    Play(play::PlayArgs),
+}
+
+/// The demo clip shipped in `assets/` (Big Buck Bunny, CC-BY 3.0, Blender Foundation).
+pub fn demo_clip_path() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/assets/bbb-meadow-360p.mp4").to_owned()
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Play(args)) => play::run(args),
+        None => play::run(cli.play),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("dysr: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! `dysr play`: the player window, or a headless run that prints a one-line JSON summary.
+
+use clap::Args;
+
+use crate::player::{AudioMode, PlayerOptions, headless};
+use crate::ui::RendererChoice;
+
+#[derive(Debug, Clone, Args)]
+pub struct PlayArgs {
+    /// Video file or URL (default: the bundled demo clip).
+    pub input: Option<String>,
+    /// No window: play to the end and print a JSON summary on stdout.
+    #[arg(long)]
+    pub headless: bool,
+    /// Ignore the clock and show every frame as soon as it is ready (a throughput benchmark).
+    #[arg(long)]
+    pub no_sync: bool,
+    /// Start again from the beginning at the end of the stream (window only).
+    #[arg(long = "loop")]
+    pub looping: bool,
+    /// Sound output: the default sound card, or the silent real-time clock.
+    #[arg(long, value_enum, default_value_t)]
+    pub audio: AudioMode,
+    /// Volume from 0 to 100.
+    #[arg(long, default_value_t = 100.0, value_parser = parse_volume)]
+    pub volume: f32,
+    /// What the window draws with.
+    #[arg(long, value_enum, default_value_t)]
+    pub renderer: RendererChoice,
+}
+
+fn parse_volume(text: &str) -> Result<f32, String> {
+    match text.parse::<f32>() {
+        Ok(volume) if (0.0..=100.0).contains(&volume) => Ok(volume),
+        _ => Err(format!("'{text}' is not a volume from 0 to 100")),
+    }
+}
+
+pub fn run(args: PlayArgs) -> anyhow::Result<()> {
+    let input = args.input.unwrap_or_else(super::demo_clip_path);
+    let options = PlayerOptions {
+        audio: args.audio,
+        no_sync: args.no_sync,
+        looping: args.looping,
+        volume_level: args.volume / 100.0,
+        wake: None,
+    };
+    if args.headless {
+        let summary = headless::run(&input, options)?;
+        println!("{}", serde_json::to_string(&summary)?);
+        return Ok(());
+    }
+    crate::ui::run_window(Some(input), options, args.renderer).map_err(anyhow::Error::msg)
+}

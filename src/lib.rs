@@ -1,0 +1,17 @@
+//! dysr: a video player that upscales in real time with a weight-sharing super-resolution supernet
+//! (DySR, ICLR 2023). See `ARCHITECTURE.md` for the threads and what crosses them.
+//!
+//! - [`media`]: demux, decode, audio output and the playback clock (FFmpeg, cpal).
+//! - [`engine`]: the SR worker stage between decode and display, and its upscalers.
+//! - [`player`]: starts and joins the pipeline threads, presents frames against the clock.
+//! - [`ui`]: the egui window.
+//! - [`cli`]: the `dysr` subcommands.
+//! - [`telemetry`]: the counters every stage publishes and the panel/summary read.
+
+pub mod cli;
+pub mod engine;
+pub mod media;
+pub mod player;
+pub mod telemetry;
+pub mod threads;
+pub mod ui;

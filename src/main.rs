@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    dysr::cli::main()
+}

@@ -1,0 +1,247 @@
+//! The player window: owns the [`Player`], turns input (keys, clicks, dropped files) into
+//! [`UiCommand`]s and applies them after drawing (egui demo's `run_cmd`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use egui::{Key, Ui, ViewportCommand};
+
+use super::UiCommand;
+use super::stats_panel::{RateMeter, stats_ui};
+use super::transport::{TransportState, transport_ui};
+use super::video_view::VideoView;
+use crate::media::PipelineEvent;
+use crate::player::{Player, PlayerOptions};
+
+/// Seek steps of the arrow keys, as in mpv.
+const SMALL_SEEK_SECS: f64 = 5.0;
+const LARGE_SEEK_SECS: f64 = 60.0;
+/// Volume step of keys 9 and 0.
+const VOLUME_STEP: f32 = 0.05;
+
+const ABOUT_TEXT: &str = "dysr upscales video in real time with a weight-sharing super-resolution \
+supernet and adapts it to the machine's load (DySR, ICLR 2023).\n\n\
+Demo clip: Big Buck Bunny, (c) copyright 2008 Blender Foundation, www.bigbuckbunny.org, \
+licensed under the Creative Commons Attribution 3.0 license.";
+
+pub struct PlayerApp {
+    player: Option<Player>,
+    options: PlayerOptions,
+    video: VideoView,
+    transport: TransportState,
+    rates: RateMeter,
+    stats_visible: bool,
+    about_visible: bool,
+    url_text: String,
+    /// The last error, shown in a banner until dismissed; the app stays usable.
+    error: Option<String>,
+    /// The last warning from the pipeline (a skipped packet, a missing sound card).
+    warning: Option<String>,
+}
+
+impl PlayerApp {
+    /// A window playing `input` (or showing why it cannot).
+    pub fn new(ctx: &egui::Context, input: Option<String>, options: PlayerOptions) -> Self {
+        let repaint_ctx = ctx.clone();
+        let options = PlayerOptions { wake: Some(Arc::new(move || repaint_ctx.request_repaint())), ..options };
+        let mut app = Self {
+            player: None,
+            options,
+            video: VideoView::default(),
+            transport: TransportState::default(),
+            rates: RateMeter::default(),
+            stats_visible: false,
+            about_visible: false,
+            url_text: String::new(),
+            error: None,
+            warning: None,
+        };
+        if let Some(input) = input {
+            app.open(ctx, &input);
+        }
+        app
+    }
+
+    pub fn player(&self) -> Option<&Player> {
+        self.player.as_ref()
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    pub fn stats_visible(&self) -> bool {
+        self.stats_visible
+    }
+
+    fn open(&mut self, ctx: &egui::Context, input: &str) {
+        // Close the old input first: its threads stop before the new ones start.
+        self.player = None;
+        self.video.clear();
+        match Player::open(input, self.options.clone()) {
+            Ok(player) => {
+                ctx.send_viewport_cmd(ViewportCommand::Title(format!("{} - dysr", player.info().title)));
+                self.player = Some(player);
+                self.error = None;
+                self.warning = None;
+            }
+            Err(error) => {
+                ctx.send_viewport_cmd(ViewportCommand::Title("dysr".to_owned()));
+                self.error = Some(error.to_string());
+            }
+        }
+    }
+
+    /// Non-drawing work of a frame: present the due frame, collect events, schedule the next pass.
+    fn logic(&mut self, ctx: &egui::Context) {
+        let Some(player) = &mut self.player else { return };
+        let now = Instant::now();
+        if let Some(wait) = player.update(now) {
+            ctx.request_repaint_after(wait);
+        }
+        self.video.update(ctx, player.presenter().current(), player.presenter().current_serial());
+        self.rates.sample(now, player.telemetry());
+        for event in player.take_events() {
+            match event {
+                PipelineEvent::Warning(warning) => self.warning = Some(warning),
+                PipelineEvent::Fatal(cause) => self.error = Some(format!("{}: {cause}", player.info().input)),
+            }
+        }
+        if self.stats_visible {
+            // Keep the numbers moving even while paused.
+            ctx.request_repaint_after(std::time::Duration::from_millis(250));
+        }
+    }
+
+    /// Draws the whole window for one frame.
+    pub fn ui(&mut self, ui: &mut Ui) {
+        let ctx = ui.ctx().clone();
+        self.logic(&ctx);
+        let mut commands = self.keyboard_commands(&ctx);
+        commands.extend(dropped_file_commands(&ctx));
+
+        egui::Panel::top("open_bar").show(ui, |ui| commands.extend(self.open_bar_ui(ui)));
+        if let Some(player) = &self.player {
+            egui::Panel::bottom("transport").show(ui, |ui| commands.extend(transport_ui(ui, player, &mut self.transport)));
+        }
+        egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
+            if self.video.video_ui(ui).is_none() && self.player.is_none() {
+                ui.centered_and_justified(|ui| ui.label("Open a file (or drop one here), or enter a URL above."));
+            }
+        });
+        if self.stats_visible && let Some(player) = &self.player {
+            egui::Window::new("Stats").default_pos([16.0, 56.0]).resizable(false).show(&ctx, |ui| {
+                stats_ui(ui, player, &self.rates);
+            });
+        }
+        if self.about_visible {
+            egui::Window::new("About dysr").open(&mut self.about_visible).show(&ctx, |ui| ui.label(ABOUT_TEXT));
+        }
+        for command in commands {
+            self.run_command(&ctx, command);
+        }
+    }
+
+    fn open_bar_ui(&mut self, ui: &mut Ui) -> Vec<UiCommand> {
+        let mut commands = Vec::new();
+        ui.horizontal(|ui| {
+            if ui.button("Open file...").clicked() {
+                commands.push(UiCommand::PickFile);
+            }
+            let field = ui.add(egui::TextEdit::singleline(&mut self.url_text).hint_text("URL or path").desired_width(360.0));
+            let entered = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+            if (ui.button("Open URL").clicked() || entered) && !self.url_text.trim().is_empty() {
+                commands.push(UiCommand::Open { input: self.url_text.trim().to_owned() });
+            }
+            if ui.button("About").clicked() {
+                commands.push(UiCommand::ShowAbout);
+            }
+        });
+        if let Some(error) = &self.error {
+            ui.horizontal(|ui| {
+                ui.colored_label(ui.visuals().error_fg_color, error);
+                if ui.small_button("Dismiss").clicked() {
+                    commands.push(UiCommand::DismissError);
+                }
+            });
+        } else if let Some(warning) = &self.warning {
+            ui.colored_label(ui.visuals().warn_fg_color, warning);
+        }
+        commands
+    }
+
+    /// mpv's keys. Ignored while a text field has focus.
+    fn keyboard_commands(&self, ctx: &egui::Context) -> Vec<UiCommand> {
+        if ctx.egui_wants_keyboard_input() {
+            return Vec::new();
+        }
+        let bindings = [
+            (Key::Space, UiCommand::TogglePause),
+            (Key::ArrowLeft, UiCommand::SeekBy { delta_secs: -SMALL_SEEK_SECS }),
+            (Key::ArrowRight, UiCommand::SeekBy { delta_secs: SMALL_SEEK_SECS }),
+            (Key::ArrowDown, UiCommand::SeekBy { delta_secs: -LARGE_SEEK_SECS }),
+            (Key::ArrowUp, UiCommand::SeekBy { delta_secs: LARGE_SEEK_SECS }),
+            (Key::Num9, UiCommand::NudgeVolume { delta: -VOLUME_STEP }),
+            (Key::Num0, UiCommand::NudgeVolume { delta: VOLUME_STEP }),
+            (Key::M, UiCommand::ToggleMute),
+            (Key::F, UiCommand::ToggleFullscreen),
+            (Key::I, UiCommand::ToggleStats),
+            (Key::L, UiCommand::ToggleLoop),
+            (Key::Q, UiCommand::Quit),
+        ];
+        ctx.input(|input| {
+            bindings.into_iter().filter(|(key, _)| input.key_pressed(*key)).map(|(_, command)| command).collect()
+        })
+    }
+
+    pub fn run_command(&mut self, ctx: &egui::Context, command: UiCommand) {
+        match command {
+            UiCommand::Open { input } => return self.open(ctx, &input),
+            UiCommand::PickFile => {
+                if let Some(path) = rfd::FileDialog::new().set_title("Open a video").pick_file() {
+                    self.open(ctx, &path.to_string_lossy());
+                }
+                return;
+            }
+            UiCommand::ToggleStats => self.stats_visible = !self.stats_visible,
+            UiCommand::ShowAbout => self.about_visible = true,
+            UiCommand::DismissError => self.error = None,
+            UiCommand::ToggleFullscreen => {
+                let fullscreen = ctx.input(|i| i.viewport().fullscreen.unwrap_or(false));
+                ctx.send_viewport_cmd(ViewportCommand::Fullscreen(!fullscreen));
+            }
+            UiCommand::Quit => ctx.send_viewport_cmd(ViewportCommand::Close),
+            _ => {}
+        }
+        let Some(player) = &mut self.player else { return };
+        match command {
+            UiCommand::TogglePause => player.toggle_pause(),
+            UiCommand::Seek { target_secs } => player.seek(target_secs),
+            UiCommand::SeekBy { delta_secs } => player.seek_by(delta_secs),
+            UiCommand::SetVolume { level } => player.volume().set_level(level),
+            UiCommand::NudgeVolume { delta } => player.volume().set_level(player.volume().level() + delta),
+            UiCommand::ToggleMute => player.volume().set_muted(!player.volume().is_muted()),
+            UiCommand::ToggleLoop => player.set_looping(!player.is_looping()),
+            _ => {}
+        }
+        ctx.request_repaint();
+    }
+}
+
+impl eframe::App for PlayerApp {
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        PlayerApp::ui(self, ui);
+    }
+}
+
+fn dropped_file_commands(ctx: &egui::Context) -> Vec<UiCommand> {
+    ctx.input(|input| {
+        input
+            .raw
+            .dropped_files
+            .iter()
+            .take(1)
+            .map(|file| UiCommand::Open { input: file.path().to_string_lossy().into_owned() })
+            .collect()
+    })
+}

@@ -1,0 +1,79 @@
+//! The egui window. [`app::PlayerApp`] owns the player and applies [`UiCommand`]s after drawing;
+//! each panel is its own file with `*_ui` functions that only read state and return commands.
+
+pub mod app;
+pub mod seek_bar;
+pub mod stats_panel;
+pub mod transport;
+pub mod video_view;
+
+pub use app::PlayerApp;
+
+/// What the user asked for during one frame of the UI; applied after drawing.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UiCommand {
+    TogglePause,
+    Seek { target_secs: f64 },
+    SeekBy { delta_secs: f64 },
+    SetVolume { level: f32 },
+    /// Change the volume by this much (keys 9 and 0).
+    NudgeVolume { delta: f32 },
+    ToggleMute,
+    ToggleFullscreen,
+    ToggleStats,
+    ToggleLoop,
+    Open { input: String },
+    PickFile,
+    ShowAbout,
+    DismissError,
+    Quit,
+}
+
+/// The renderer eframe draws with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RendererChoice {
+    /// wgpu (Vulkan, Metal, DX12 or GL underneath).
+    #[default]
+    Wgpu,
+    /// OpenGL through glow.
+    Glow,
+}
+
+/// Opens the player window and runs it until closed.
+pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, renderer: RendererChoice) -> Result<(), String> {
+    let native_options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("dysr")
+            .with_inner_size([1280.0, 820.0])
+            .with_min_inner_size([480.0, 320.0])
+            .with_drag_and_drop(true),
+        renderer: match renderer {
+            RendererChoice::Wgpu => eframe::Renderer::Wgpu,
+            RendererChoice::Glow => eframe::Renderer::Glow,
+        },
+        ..Default::default()
+    };
+    eframe::run_native(
+        "dysr",
+        native_options,
+        Box::new(move |cc| Ok(Box::new(PlayerApp::new(&cc.egui_ctx, input, options)))),
+    )
+    .map_err(|e| format!("cannot open the window: {e}"))
+}
+
+/// `mm:ss`, or `h:mm:ss` past an hour.
+pub fn format_time(secs: f64) -> String {
+    let total = secs.max(0.0).floor() as u64;
+    let (hours, minutes, seconds) = (total / 3600, total / 60 % 60, total % 60);
+    if hours > 0 { format!("{hours}:{minutes:02}:{seconds:02}") } else { format!("{minutes:02}:{seconds:02}") }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_read_like_a_player_shows_them() {
+        assert_eq!(super::format_time(0.0), "00:00");
+        assert_eq!(super::format_time(65.9), "01:05");
+        assert_eq!(super::format_time(3725.0), "1:02:05");
+    }
+}

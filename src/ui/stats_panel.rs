@@ -1,0 +1,67 @@
+//! The stats panel (key `i`): decode and display rates, drops, A/V offset, what decodes and what
+//! plays. It reads the telemetry snapshot only (mpv's stats.lua reads only properties).
+
+use std::time::Instant;
+
+use egui::Ui;
+
+use crate::player::Player;
+use crate::telemetry::Telemetry;
+
+/// Rates are recomputed over windows at least this long, so they read steadily.
+const RATE_WINDOW_SECS: f64 = 0.5;
+
+/// Turns counter snapshots into per-second rates.
+#[derive(Default)]
+pub struct RateMeter {
+    last: Option<(Instant, Telemetry)>,
+    pub decode_fps: f64,
+    pub display_fps: f64,
+}
+
+impl RateMeter {
+    pub fn sample(&mut self, now: Instant, telemetry: Telemetry) {
+        let Some((then, before)) = self.last else {
+            self.last = Some((now, telemetry));
+            return;
+        };
+        let elapsed = now.duration_since(then).as_secs_f64();
+        if elapsed < RATE_WINDOW_SECS {
+            return;
+        }
+        let rate = |after: u64, before: u64| after.saturating_sub(before) as f64 / elapsed;
+        self.decode_fps = rate(telemetry.frames_decoded, before.frames_decoded);
+        self.display_fps = rate(telemetry.frames_presented, before.frames_presented);
+        self.last = Some((now, telemetry));
+    }
+}
+
+pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
+    let info = player.info();
+    let telemetry = player.telemetry();
+    egui::Grid::new("stats").num_columns(2).striped(true).show(ui, |ui| {
+        let mut row = |name: &str, value: String| {
+            ui.label(name);
+            ui.monospace(value);
+            ui.end_row();
+        };
+        row("input", info.title.clone());
+        row("video", format!("{} {}x{} @ {:.3} fps", info.video.codec, info.video.width, info.video.height, info.video.frames_per_sec));
+        if let Some(frame) = player.presenter().current() {
+            row("output", format!("{}x{}", frame.image.width, frame.image.height));
+        }
+        row("upscaler", player.upscaler_name().to_owned());
+        row("upscale time", format!("{:.2} ms", telemetry.last_upscale_secs * 1e3));
+        match &info.audio {
+            Some(audio) => row("audio", format!("{} {} Hz, {} ch", audio.codec, audio.sample_rate, audio.channels)),
+            None => row("audio", "none".to_owned()),
+        }
+        row("audio output", player.audio_output_description());
+        row("decode fps", format!("{:.1}", rates.decode_fps));
+        row("display fps", format!("{:.1} (stream {:.3})", rates.display_fps, info.video.frames_per_sec));
+        row("dropped frames", telemetry.frames_dropped_late.to_string());
+        row("A/V offset", format!("{:.1} ms (max {:.1} ms)", telemetry.last_av_offset_secs * 1e3, telemetry.max_av_offset_secs * 1e3));
+        row("corrupt packets", telemetry.corrupt_packets.to_string());
+        row("audio underruns", telemetry.audio_underruns.to_string());
+    });
+}
