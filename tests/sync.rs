@@ -1,0 +1,75 @@
+//! Playback against the clock: real-time duration, A/V offset, seeking accuracy, pause.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{drive_until, h264_clip, path_str, test_clip};
+use dysr::player::headless;
+use dysr::player::{AudioMode, Player, PlayerOptions};
+
+const FRAME_SECS: f64 = 1.0 / 25.0;
+
+fn silent() -> PlayerOptions {
+    PlayerOptions { audio: AudioMode::Silent, ..Default::default() }
+}
+
+#[test]
+fn ten_seconds_play_in_ten_seconds_in_sync() {
+    let clip = h264_clip(10);
+    let summary = headless::run(&path_str(&clip), silent()).expect("plays");
+    assert!((summary.duration_s - 10.0).abs() < 0.5, "took {} s", summary.duration_s);
+    assert!(summary.max_av_offset_ms < 40.0, "A/V offset reached {} ms", summary.max_av_offset_ms);
+    assert_eq!(summary.frames_decoded, 250);
+    assert_eq!(summary.frames_presented + summary.frames_dropped, 250);
+}
+
+#[test]
+fn a_clip_without_sound_plays_on_the_wall_clock() {
+    let clip = test_clip("no-sound-3s.mp4", "320x240", 3, &["-c:v", "libx264", "-preset", "ultrafast"], false);
+    let summary = headless::run(&path_str(&clip), silent()).expect("plays");
+    assert!((summary.duration_s - 3.0).abs() < 0.5, "took {} s", summary.duration_s);
+    assert_eq!(summary.audio_output, "none (no audio track)");
+    assert_eq!(summary.frames_presented + summary.frames_dropped, 75);
+}
+
+/// Seeks and returns the pts of the first frame shown afterwards.
+fn first_frame_after_seek(player: &mut Player, target_secs: f64) -> f64 {
+    let before = player.presenter().current_serial();
+    player.seek(target_secs);
+    drive_until(player, Duration::from_secs(10), |p| {
+        p.presenter().current_serial() != before && p.presenter().seek_target_secs().is_none()
+    });
+    player.presenter().current().expect("a frame after the seek").pts_secs
+}
+
+#[test]
+fn seeking_lands_within_one_frame_of_the_target() {
+    let clip = h264_clip(10);
+    let mut player = Player::open(&path_str(&clip), silent()).expect("opens");
+    drive_until(&mut player, Duration::from_secs(5), |p| p.presenter().current().is_some());
+    for target in [6.3, 1.02, 8.96, 0.0, 4.5] {
+        let pts = first_frame_after_seek(&mut player, target);
+        assert!(pts >= target - 1e-3 && pts - target < FRAME_SECS, "seek to {target} showed {pts}");
+        // The clock goes on from the target.
+        drive_until(&mut player, Duration::from_secs(5), |p| p.position_secs() > target + 0.2);
+    }
+}
+
+#[test]
+fn pause_freezes_the_clock_and_a_seek_while_paused_shows_the_target_frame() {
+    let clip = h264_clip(10);
+    let mut player = Player::open(&path_str(&clip), silent()).expect("opens");
+    drive_until(&mut player, Duration::from_secs(5), |p| p.position_secs() > 0.3);
+    player.set_paused(true);
+    let frozen = player.position_secs();
+    let until = Instant::now() + Duration::from_millis(400);
+    drive_until(&mut player, Duration::from_secs(5), |_| Instant::now() > until);
+    assert_eq!(player.position_secs(), frozen);
+
+    let pts = first_frame_after_seek(&mut player, 7.0);
+    assert!((pts - 7.0).abs() < FRAME_SECS, "paused seek showed {pts}");
+    assert!(player.is_paused());
+    player.set_paused(false);
+    drive_until(&mut player, Duration::from_secs(5), |p| p.position_secs() > 7.3);
+}
