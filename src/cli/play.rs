@@ -3,7 +3,7 @@
 use clap::Args;
 
 use crate::player::{AudioMode, PlayerOptions, headless};
-use crate::ui::RendererChoice;
+use crate::ui::{RendererChoice, WindowOptions};
 
 #[derive(Debug, Clone, Args)]
 pub struct PlayArgs {
@@ -27,6 +27,9 @@ pub struct PlayArgs {
     /// What the window draws with.
     #[arg(long, value_enum, default_value_t)]
     pub renderer: RendererChoice,
+    /// Open the window with the stats panel shown (key i toggles it).
+    #[arg(long)]
+    pub stats: bool,
 }
 
 fn parse_volume(text: &str) -> Result<f32, String> {
@@ -50,5 +53,6 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&summary)?);
         return Ok(());
     }
-    crate::ui::run_window(Some(input), options, args.renderer).map_err(anyhow::Error::msg)
+    let window = WindowOptions { renderer: args.renderer, show_stats: args.stats };
+    crate::ui::run_window(Some(input), options, window).map_err(anyhow::Error::msg)
 }

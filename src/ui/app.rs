@@ -74,6 +74,10 @@ impl PlayerApp {
         self.stats_visible
     }
 
+    pub fn set_stats_visible(&mut self, visible: bool) {
+        self.stats_visible = visible;
+    }
+
     fn open(&mut self, ctx: &egui::Context, input: &str) {
         // Close the old input first: its threads stop before the new ones start.
         self.player = None;
