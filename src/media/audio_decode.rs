@@ -1,16 +1,17 @@
 //! The audio decode thread: packets in, [`AudioChunk`]s out, resampled (swresample) to the output's
 //! rate and channel count as interleaved f32. After a seek, samples before the target are trimmed so
-//! the clock starts exactly at the target.
+//! the clock starts exactly at the target. Runs in [`super::decode_loop`].
 
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use ffmpeg_next as ffmpeg;
 use ffmpeg::ChannelLayout;
 use ffmpeg::format::Sample;
 use ffmpeg::format::sample::Type as SampleType;
 
-use super::{AudioChunk, Generation, Item, PipelineEvent, Tagged};
+use super::decode_loop::{DecodeStage, report_damaged_packet};
+use super::{AudioChunk, PipelineEvent, Tagged};
 use crate::telemetry::Counters;
 
 /// The format the audio output consumes.
@@ -20,69 +21,65 @@ pub struct OutputFormat {
     pub channels: u16,
 }
 
-pub struct AudioDecodeThread {
+pub struct AudioDecoder {
     pub decoder: ffmpeg::decoder::Audio,
     pub time_base: ffmpeg::Rational,
     pub output: OutputFormat,
-    pub generation: Generation,
-    pub packets: Receiver<Tagged<ffmpeg::Packet>>,
     pub chunks: Sender<Tagged<AudioChunk>>,
     pub events: Sender<PipelineEvent>,
     pub counters: Arc<Counters>,
+    pub state: GenerationState,
 }
 
-/// The resampler, rebuilt when the decoded format changes (it can, mid-stream).
+/// Per-generation decode state.
+#[derive(Default)]
+pub struct GenerationState {
+    generation: u64,
+    /// Samples before this time are trimmed (seek preroll).
+    drop_before_secs: f64,
+    /// Rebuilt when a generation starts or the decoded format changes.
+    resampler: Option<Resampler>,
+}
+
+/// The resampler and the decoded format it was built for (it can change mid-stream).
 struct Resampler {
     context: ffmpeg::software::resampling::Context,
     input: (Sample, ChannelLayout, u32),
 }
 
-impl AudioDecodeThread {
-    pub fn run(mut self) {
-        let mut generation = 0;
-        let mut drop_before_secs = 0.0;
-        let mut resampler: Option<Resampler> = None;
-        while let Ok(message) = self.packets.recv() {
-            if self.generation.is_stale(message.generation) {
-                continue;
-            }
-            let keep_going = match &message.item {
-                Item::Start { from_secs } => {
-                    self.decoder.flush();
-                    resampler = None;
-                    generation = message.generation;
-                    drop_before_secs = *from_secs;
-                    self.forward(&message)
-                }
-                Item::Data(packet) => {
-                    if let Err(error) = self.decoder.send_packet(packet) {
-                        Counters::bump(&self.counters.corrupt_packets);
-                        tracing::warn!("skipping an audio packet that does not decode: {}", super::error::ffmpeg_cause(&error));
-                    }
-                    self.drain(generation, drop_before_secs, &mut resampler)
-                }
-                Item::End => {
-                    self.decoder.send_eof().ok();
-                    self.drain(generation, drop_before_secs, &mut resampler) && self.forward(&message)
-                }
-            };
-            if !keep_going {
-                return;
-            }
+impl DecodeStage for AudioDecoder {
+    type Output = AudioChunk;
+
+    fn start(&mut self, generation: u64, from_secs: f64) {
+        self.decoder.flush();
+        self.state = GenerationState { generation, drop_before_secs: from_secs, resampler: None };
+    }
+
+    fn decode(&mut self, packet: &ffmpeg::Packet) -> bool {
+        if let Err(error) = self.decoder.send_packet(packet) {
+            report_damaged_packet("audio", &error, &self.counters, &self.events);
         }
+        self.drain()
     }
 
-    fn forward(&self, message: &Tagged<ffmpeg::Packet>) -> bool {
-        message.forward_control().is_none_or(|control| self.chunks.send(control).is_ok())
+    fn finish(&mut self) -> bool {
+        self.decoder.send_eof().ok();
+        self.drain()
     }
 
+    fn output(&self) -> &Sender<Tagged<AudioChunk>> {
+        &self.chunks
+    }
+}
+
+impl AudioDecoder {
     /// Resamples and sends every frame the decoder has ready. False when the output is gone.
-    fn drain(&mut self, generation: u64, drop_before_secs: f64, resampler: &mut Option<Resampler>) -> bool {
+    fn drain(&mut self) -> bool {
         let mut decoded = ffmpeg::frame::Audio::empty();
         while self.decoder.receive_frame(&mut decoded).is_ok() {
             let Some(pts) = decoded.timestamp() else { continue };
             let pts_secs = pts as f64 * f64::from(self.time_base);
-            let samples = match self.resample(&mut decoded, resampler) {
+            let samples = match self.resample(&mut decoded) {
                 Ok(samples) => samples,
                 Err(error) => {
                     let message = format!("audio resampling failed: {}", super::error::ffmpeg_cause(&error));
@@ -90,17 +87,18 @@ impl AudioDecodeThread {
                     continue;
                 }
             };
-            let Some(chunk) = trim_before(AudioChunk { pts_secs, samples }, drop_before_secs, self.output) else {
+            let Some(chunk) = trim_before(AudioChunk { pts_secs, samples }, self.state.drop_before_secs, self.output) else {
                 continue;
             };
-            if self.chunks.send(Tagged::data(generation, chunk)).is_err() {
+            if self.chunks.send(Tagged::data(self.state.generation, chunk)).is_err() {
                 return false;
             }
         }
         true
     }
 
-    fn resample(&self, decoded: &mut ffmpeg::frame::Audio, resampler: &mut Option<Resampler>) -> Result<Vec<f32>, ffmpeg::Error> {
+    fn resample(&mut self, decoded: &mut ffmpeg::frame::Audio) -> Result<Vec<f32>, ffmpeg::Error> {
+        let resampler = &mut self.state.resampler;
         let layout = match decoded.channel_layout() {
             layout if layout.is_empty() => ChannelLayout::default(i32::from(decoded.channels())),
             layout => layout,

@@ -9,6 +9,7 @@
 pub mod audio_decode;
 pub mod audio_out;
 pub mod clock;
+pub mod decode_loop;
 pub mod demux;
 pub mod error;
 pub mod source;

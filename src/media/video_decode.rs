@@ -1,32 +1,33 @@
 //! The video decode thread: packets in, decoded frames (stream pixel format, pts in seconds) out.
 //! After a seek it decodes forward from the keyframe and drops frames before the target, so the
-//! first frame shown is the one at the target. Stale generations are dropped without decoding.
+//! first frame shown is the one at the target. Runs in [`super::decode_loop`].
 
 use std::sync::Arc;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use ffmpeg_next as ffmpeg;
 
-use super::{Generation, Item, PipelineEvent, Tagged, VideoFrame};
+use super::decode_loop::{DecodeStage, report_damaged_packet};
+use super::{PipelineEvent, Tagged, VideoFrame};
 use crate::telemetry::Counters;
 
 /// Frames whose pts is this close before the seek target count as the target frame (timestamp
 /// rounding in the container).
 const SEEK_TOLERANCE_SECS: f64 = 0.001;
 
-pub struct VideoDecodeThread {
+pub struct VideoDecoder {
     pub decoder: ffmpeg::decoder::Video,
     pub time_base: ffmpeg::Rational,
     pub nominal_frame_secs: f64,
-    pub generation: Generation,
-    pub packets: Receiver<Tagged<ffmpeg::Packet>>,
     pub frames: Sender<Tagged<VideoFrame>>,
     pub events: Sender<PipelineEvent>,
     pub counters: Arc<Counters>,
+    pub position: Position,
 }
 
 /// Per-generation decode state.
-struct Position {
+#[derive(Debug, Default)]
+pub struct Position {
     generation: u64,
     /// Frames before this time are decoded but not sent (seek preroll).
     drop_before_secs: f64,
@@ -34,53 +35,35 @@ struct Position {
     last_pts_secs: Option<f64>,
 }
 
-impl VideoDecodeThread {
-    pub fn run(mut self) {
-        let mut position = Position { generation: 0, drop_before_secs: 0.0, last_pts_secs: None };
-        while let Ok(message) = self.packets.recv() {
-            if self.generation.is_stale(message.generation) {
-                continue;
-            }
-            let keep_going = match &message.item {
-                Item::Start { from_secs } => {
-                    self.decoder.flush();
-                    position = Position {
-                        generation: message.generation,
-                        drop_before_secs: from_secs - SEEK_TOLERANCE_SECS,
-                        last_pts_secs: None,
-                    };
-                    self.forward(&message)
-                }
-                Item::Data(packet) => {
-                    if let Err(error) = self.decoder.send_packet(packet) {
-                        self.skip_corrupt(&error);
-                    }
-                    self.drain(&mut position)
-                }
-                Item::End => {
-                    self.decoder.send_eof().ok();
-                    self.drain(&mut position) && self.forward(&message)
-                }
-            };
-            if !keep_going {
-                return;
-            }
+impl DecodeStage for VideoDecoder {
+    type Output = VideoFrame;
+
+    fn start(&mut self, generation: u64, from_secs: f64) {
+        self.decoder.flush();
+        self.position = Position { generation, drop_before_secs: from_secs - SEEK_TOLERANCE_SECS, last_pts_secs: None };
+    }
+
+    fn decode(&mut self, packet: &ffmpeg::Packet) -> bool {
+        if let Err(error) = self.decoder.send_packet(packet) {
+            report_damaged_packet("video", &error, &self.counters, &self.events);
         }
+        self.drain()
     }
 
-    fn forward(&self, message: &Tagged<ffmpeg::Packet>) -> bool {
-        message.forward_control().is_none_or(|control| self.frames.send(control).is_ok())
+    fn finish(&mut self) -> bool {
+        self.decoder.send_eof().ok();
+        self.drain()
     }
 
-    fn skip_corrupt(&self, error: &ffmpeg::Error) {
-        Counters::bump(&self.counters.corrupt_packets);
-        let cause = super::error::ffmpeg_cause(error);
-        tracing::warn!("skipping a video packet that does not decode: {cause}");
-        self.events.try_send(PipelineEvent::Warning(format!("skipped a damaged video packet: {cause}"))).ok();
+    fn output(&self) -> &Sender<Tagged<VideoFrame>> {
+        &self.frames
     }
+}
 
+impl VideoDecoder {
     /// Sends every frame the decoder has ready. False when the next stage is gone.
-    fn drain(&mut self, position: &mut Position) -> bool {
+    fn drain(&mut self) -> bool {
+        let position = &mut self.position;
         loop {
             let mut frame = ffmpeg::frame::Video::empty();
             if self.decoder.receive_frame(&mut frame).is_err() {

@@ -21,11 +21,12 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use crate::engine::Upscaler;
 use crate::engine::swscale::SwsUpscaler;
 use crate::engine::worker::{SrWorker, Wake};
-use crate::media::audio_decode::{AudioDecodeThread, OutputFormat};
+use crate::media::audio_decode::{AudioDecoder, OutputFormat};
 use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume};
 use crate::media::clock::Clock;
 use crate::media::demux::{DemuxCommand, DemuxThread};
-use crate::media::video_decode::VideoDecodeThread;
+use crate::media::decode_loop;
+use crate::media::video_decode::VideoDecoder;
 use crate::media::{Generation, MediaError, MediaSource, PipelineEvent, StreamInfo};
 use crate::telemetry::{Counters, Telemetry};
 use presenter::{ClockMode, Presenter, StreamState};
@@ -159,30 +160,32 @@ impl Player {
                 }
             };
             player.audio_output = Some(output);
-            let thread = AudioDecodeThread {
+            let audio = AudioDecoder {
                 decoder,
                 time_base: audio_info.time_base,
                 output: format,
-                generation: generation.clone(),
-                packets: packets_rx,
                 chunks: chunks_tx,
                 events: events_tx.clone(),
                 counters: Arc::clone(&counters),
+                state: Default::default(),
             };
-            player.threads.push(crate::threads::spawn("audio-decode", move || thread.run()).map_err(thread_error)?);
+            let audio_generation = generation.clone();
+            let spawned = crate::threads::spawn("audio-decode", move || decode_loop::run(audio, packets_rx, audio_generation));
+            player.threads.push(spawned.map_err(thread_error)?);
         }
 
-        let video = VideoDecodeThread {
+        let video = VideoDecoder {
             decoder: video_decoder,
             time_base: info.video.time_base,
             nominal_frame_secs: 1.0 / info.video.frames_per_sec,
-            generation: generation.clone(),
-            packets: video_packets_rx,
             frames: decoded_tx,
             events: events_tx.clone(),
             counters: Arc::clone(&counters),
+            position: Default::default(),
         };
-        player.threads.push(crate::threads::spawn("video-decode", move || video.run()).map_err(thread_error)?);
+        let video_generation = generation.clone();
+        let spawned = crate::threads::spawn("video-decode", move || decode_loop::run(video, video_packets_rx, video_generation));
+        player.threads.push(spawned.map_err(thread_error)?);
 
         let worker = SrWorker {
             upscaler,
@@ -236,13 +239,16 @@ impl Player {
         self.presenter.state()
     }
 
-    /// Playback position in seconds (the clock, or the frame on screen while the clock is unset).
+    /// Playback position in seconds (the clock, or the frame on screen while the clock is unset),
+    /// never past the end of the stream (the clock runs on after the last frame).
     pub fn position_secs(&self) -> f64 {
-        self.clock
+        let position = self
+            .clock
             .now_secs(self.generation.current(), Instant::now())
             .or(self.presenter.seek_target_secs())
             .or(self.presenter.current().map(|frame| frame.pts_secs))
-            .unwrap_or(0.0)
+            .unwrap_or(0.0);
+        position.min(self.info.duration_secs.unwrap_or(f64::MAX))
     }
 
     pub fn duration_secs(&self) -> Option<f64> {
