@@ -2,6 +2,7 @@
 //! (DySR, ICLR 2023). See `ARCHITECTURE.md` for the threads and what crosses them.
 //!
 //! - [`media`]: demux, decode, audio output and the playback clock (FFmpeg, cpal).
+//! - [`model`]: the supernet, its training data, training and quality metrics (burn).
 //! - [`engine`]: the SR worker stage between decode and display, and its upscalers.
 //! - [`player`]: starts and joins the pipeline threads, presents frames against the clock.
 //! - [`ui`]: the egui window.
@@ -11,7 +12,9 @@
 pub mod cli;
 pub mod engine;
 pub mod media;
+pub mod model;
 pub mod player;
+pub mod plot;
 pub mod telemetry;
 pub mod threads;
 pub mod ui;

@@ -1,7 +1,11 @@
 //! The `dysr` command line. Each subcommand file parses its arguments and calls the library; errors
 //! end here, printed as one line with a non-zero exit code.
 
+pub mod eval;
 pub mod play;
+pub mod search;
+pub mod train;
+pub mod upscale;
 
 use std::process::ExitCode;
 
@@ -21,6 +25,14 @@ pub struct Cli {
 pub enum Command {
     /// Play a video (the default): a window, or --headless for a summary on stdout.
     Play(play::PlayArgs),
+    /// Train the supernet (one-shot, sandwich rule), or one subgraph alone with --fixed.
+    Train(crate::model::train::TrainConfig),
+    /// Score every subgraph, keep the Pareto front, write the nested ladder to models/.
+    Search(search::SearchArgs),
+    /// PSNR-Y and SSIM-Y of subgraphs, bicubic and Lanczos on held-out photos.
+    Eval(eval::EvalArgs),
+    /// Upscale an image x2 with a rung of the shipped ladder.
+    Upscale(upscale::UpscaleArgs),
 }
 
 /// The demo clip shipped in `assets/` (Big Buck Bunny, CC-BY 3.0, Blender Foundation).
@@ -38,6 +50,10 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Play(args)) => play::run(args),
+        Some(Command::Train(config)) => train::run(config),
+        Some(Command::Search(args)) => search::run(args),
+        Some(Command::Eval(args)) => eval::run(args),
+        Some(Command::Upscale(args)) => upscale::run(args),
         None => play::run(cli.play),
     };
     match result {

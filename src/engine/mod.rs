@@ -3,6 +3,7 @@
 //! plain one here is FFmpeg's bicubic scaler ([`swscale::SwsUpscaler`]), which is also the
 //! "bicubic only" mode the neural upscalers are compared against.
 
+pub mod adapter;
 pub mod swscale;
 pub mod worker;
 

@@ -46,7 +46,7 @@ impl RendererChoice {
         match self {
             RendererChoice::Wgpu => eframe::Renderer::Wgpu,
             RendererChoice::Glow => eframe::Renderer::Glow,
-            RendererChoice::Auto if has_hardware_adapter() => eframe::Renderer::Wgpu,
+            RendererChoice::Auto if crate::engine::adapter::hardware_adapter_name().is_some() => eframe::Renderer::Wgpu,
             // Measured under Xvfb on Mesa's software rasterizers: the 720p demo is shown at 11 fps
             // through wgpu on lavapipe and at the stream's 24 fps through glow on llvmpipe.
             RendererChoice::Auto => eframe::Renderer::Glow,
@@ -54,14 +54,6 @@ impl RendererChoice {
     }
 }
 
-/// True when wgpu sees a real GPU rather than only a software rasterizer (lavapipe).
-fn has_hardware_adapter() -> bool {
-    use eframe::wgpu;
-    let instance = wgpu::Instance::default();
-    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
-        .iter()
-        .any(|adapter| adapter.get_info().device_type != wgpu::DeviceType::Cpu)
-}
 
 /// How the window starts.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,0 +1,75 @@
+//! `dysr eval`: PSNR-Y and SSIM-Y of subgraphs, bicubic and Lanczos on a folder of photos.
+
+use std::path::PathBuf;
+
+use burn::prelude::Device;
+use clap::Args;
+
+use crate::model::evaluate::{Method, QualityRow, default_validation_dir, evaluate, load_validation};
+use crate::model::manifest::{Manifest, default_manifest_path};
+use crate::model::supernet::SubgraphSpec;
+use crate::model::train::load_trained;
+
+#[derive(Debug, Clone, Args)]
+pub struct EvalArgs {
+    /// Folder of ground-truth photos (default: the validation photos in assets/validation).
+    #[arg(long)]
+    pub photos: Option<PathBuf>,
+    /// The model whose ladder is evaluated.
+    #[arg(long, default_value_os_t = default_manifest_path())]
+    pub manifest: PathBuf,
+    /// Evaluate subgraphs of a training output folder (`dysr train --out`) instead of the ladder.
+    #[arg(long, requires = "spec")]
+    pub trained: Option<PathBuf>,
+    /// With --trained: the subgraphs to evaluate, e.g. d0w8,d6w40.
+    #[arg(long, value_delimiter = ',')]
+    pub spec: Vec<SubgraphSpec>,
+    /// Print the table as JSON, one object per row.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the table as CSV to this file.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let photos = args.photos.unwrap_or_else(default_validation_dir);
+    let images = load_validation(&photos).map_err(anyhow::Error::msg)?;
+    let (model, subgraphs): (_, Vec<(String, SubgraphSpec)>) = match &args.trained {
+        Some(trained) => {
+            let (model, _) = load_trained(trained, &Device::flex()).map_err(anyhow::Error::msg)?;
+            (model, args.spec.iter().map(|spec| (spec.to_string(), *spec)).collect())
+        }
+        None => {
+            let loaded = Manifest::load_with_weights(&args.manifest, &Device::flex())?;
+            let rungs = loaded.manifest.ladder.iter().map(|rung| (format!("{} {}", rung.name, rung.spec), rung.spec)).collect();
+            (loaded.supernet, rungs)
+        }
+    };
+    let mut methods = vec![Method::Bicubic, Method::Lanczos];
+    methods.extend(subgraphs.into_iter().map(|(name, spec)| Method::Subgraph { name, model: &model, spec }));
+    let rows: Vec<QualityRow> = methods.iter().map(|method| evaluate(method, &images)).collect();
+    print_rows(&rows, args.json)?;
+    if let Some(path) = args.csv {
+        let mut text = String::from("method,psnr_y,ssim_y,images\n");
+        for row in &rows {
+            text.push_str(&format!("{},{:.4},{:.5},{}\n", row.method, row.psnr_y, row.ssim_y, row.images));
+        }
+        std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn print_rows(rows: &[QualityRow], json: bool) -> anyhow::Result<()> {
+    if json {
+        for row in rows {
+            println!("{}", serde_json::to_string(row)?);
+        }
+        return Ok(());
+    }
+    println!("{:<14} {:>9} {:>8}", "method", "PSNR-Y", "SSIM-Y");
+    for row in rows {
+        println!("{:<14} {:>9.3} {:>8.4}", row.method, row.psnr_y, row.ssim_y);
+    }
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! `dysr search`: score every subgraph of a trained supernet, keep the Pareto front, choose the
+//! nested ladder, and write the shipped model (weights + manifest).
+
+use std::path::PathBuf;
+
+use burn::module::Module;
+use burn::prelude::Device;
+use clap::Args;
+
+use crate::model::evaluate::{default_validation_dir, load_validation};
+use crate::model::manifest::{FORMAT, Latency, Manifest, Rung, SupernetShape, VERSION};
+use crate::model::search::{CandidateScore, choose_ladder, pareto_front, score_candidates};
+use crate::model::train::load_trained;
+
+#[derive(Debug, Clone, Args)]
+pub struct SearchArgs {
+    /// The supernet's training output folder (`dysr train --out`).
+    #[arg(long, default_value = "models/train")]
+    pub trained: PathBuf,
+    /// Validation photos (default: assets/validation).
+    #[arg(long)]
+    pub photos: Option<PathBuf>,
+    /// Frame size latency is measured at (the playing resolution).
+    #[arg(long, default_value = "640x360", value_parser = parse_size)]
+    pub size: (usize, usize),
+    /// Timed runs per candidate (median taken), after one warm-up run.
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Where the model goes: `dysr-x2.bpk`, `dysr-x2.json` and `search-candidates.csv`.
+    #[arg(long, default_value = "models")]
+    pub out: PathBuf,
+    /// Print the candidates as JSON, one object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn parse_size(text: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("'{text}' is not a size like 640x360");
+    let (width, height) = text.split_once('x').ok_or_else(bad)?;
+    let size = (width.parse().map_err(|_| bad())?, height.parse().map_err(|_| bad())?);
+    if size.0 == 0 || size.1 == 0 { Err(bad()) } else { Ok(size) }
+}
+
+pub fn run(args: SearchArgs) -> anyhow::Result<()> {
+    let device = Device::flex();
+    let device_name = format!("cpu: {} (burn flex)", cpu_name());
+    let (model, config) = load_trained(&args.trained, &device).map_err(anyhow::Error::msg)?;
+    let photos = args.photos.unwrap_or_else(default_validation_dir);
+    let images = load_validation(&photos).map_err(anyhow::Error::msg)?;
+    let (width, height) = args.size;
+
+    if !args.json {
+        println!("{:<8} {:>9} {:>9} {:>8} {:>11}", "spec", "MACs/px", "PSNR-Y", "SSIM-Y", "ms@{width}x{height}");
+    }
+    let scores = score_candidates(&model, &config, &images, args.size, args.runs, |score| {
+        if args.json {
+            println!("{}", serde_json::to_string(score).unwrap_or_default());
+        } else {
+            println!(
+                "{:<8} {:>9} {:>9.3} {:>8.4} {:>11.2}",
+                score.spec.to_string(),
+                score.macs_per_lr_pixel,
+                score.psnr_y,
+                score.ssim_y,
+                score.latency_ms
+            );
+        }
+    });
+    let front = pareto_front(&scores);
+    let ladder = choose_ladder(&scores).map_err(anyhow::Error::msg)?;
+
+    std::fs::create_dir_all(&args.out).map_err(|e| anyhow::anyhow!("{}: {e}", args.out.display()))?;
+    write_candidates_csv(&args.out.join("search-candidates.csv"), &scores, &front, &ladder)?;
+    let weights_name = "dysr-x2.bpk";
+    let weights_path = args.out.join(weights_name);
+    let partial = args.out.join(format!("{weights_name}.partial"));
+    model.into_record().save(&partial).map_err(|e| anyhow::anyhow!("{}: {e}", partial.display()))?;
+    std::fs::rename(&partial, &weights_path)?;
+    let size = format!("{width}x{height}");
+    let manifest = Manifest {
+        format: FORMAT.to_owned(),
+        version: VERSION,
+        scale: 2,
+        weights: weights_name.to_owned(),
+        supernet: SupernetShape::of(&config),
+        ladder: ladder
+            .iter()
+            .enumerate()
+            .map(|(index, score)| {
+                let latency = vec![Latency { device: device_name.clone(), size: size.clone(), ms: round2(score.latency_ms) }];
+                Rung::new(format!("r{index}"), score.spec, round3(score.psnr_y), round4(score.ssim_y), latency)
+            })
+            .collect(),
+    };
+    let manifest_path = args.out.join("dysr-x2.json");
+    manifest.save(&manifest_path)?;
+    if !args.json {
+        println!("Pareto front: {}", front.iter().map(|&i| scores[i].spec.to_string()).collect::<Vec<_>>().join(" "));
+        println!("ladder: {}", manifest.ladder.iter().map(|r| format!("{}={}", r.name, r.spec)).collect::<Vec<_>>().join(" "));
+        println!("wrote {} and {}", manifest_path.display(), weights_path.display());
+    }
+    Ok(())
+}
+
+fn write_candidates_csv(path: &std::path::Path, scores: &[CandidateScore], front: &[usize], ladder: &[CandidateScore]) -> anyhow::Result<()> {
+    let mut text = String::from("spec,depth,width,macs_per_lr_pixel,psnr_y,ssim_y,latency_ms,on_front,in_ladder\n");
+    for (index, score) in scores.iter().enumerate() {
+        let in_ladder = ladder.iter().any(|rung| rung.spec == score.spec);
+        text.push_str(&format!(
+            "{},{},{},{},{:.4},{:.5},{:.3},{},{}\n",
+            score.spec, score.spec.depth, score.spec.width, score.macs_per_lr_pixel, score.psnr_y, score.ssim_y, score.latency_ms,
+            front.contains(&index), in_ladder
+        ));
+    }
+    std::fs::write(path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+fn round4(value: f64) -> f64 {
+    (value * 10000.0).round() / 10000.0
+}
+
+/// The processor's model name, for latency records.
+pub fn cpu_name() -> String {
+    let refresh = sysinfo::RefreshKind::nothing().with_cpu(sysinfo::CpuRefreshKind::nothing());
+    let Ok(system) = sysinfo::System::new_with_specifics(refresh) else { return "cpu".to_owned() };
+    let brand = system.cpus().first().map(|cpu| cpu.brand().trim().to_owned()).unwrap_or_default();
+    let cores = system.cpus().len();
+    if brand.is_empty() { format!("{cores} cores") } else { format!("{cores}-core {brand}") }
+}

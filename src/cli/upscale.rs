@@ -1,0 +1,49 @@
+//! `dysr upscale IN -o OUT`: an image x2 through one rung of the shipped ladder (luma through the
+//! network, chroma bilinear). The output appears only when complete.
+
+use std::path::PathBuf;
+
+use burn::prelude::Device;
+use clap::Args;
+
+use crate::model::colour::upscale_rgb;
+use crate::model::manifest::{Manifest, default_manifest_path};
+use crate::model::photo::load_rgb;
+
+#[derive(Debug, Clone, Args)]
+pub struct UpscaleArgs {
+    /// Image to upscale (PNG or JPEG).
+    pub input: PathBuf,
+    /// Where to write the x2 image (PNG).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Ladder rung (0 = cheapest; default: the best).
+    #[arg(long)]
+    pub rung: Option<usize>,
+    /// Model manifest.
+    #[arg(long, default_value_os_t = default_manifest_path())]
+    pub manifest: PathBuf,
+}
+
+pub fn run(args: UpscaleArgs) -> anyhow::Result<()> {
+    let rgb = load_rgb(&args.input).map_err(anyhow::Error::msg)?;
+    let model = Manifest::load_with_weights(&args.manifest, &Device::flex())?;
+    let ladder = &model.manifest.ladder;
+    let index = args.rung.unwrap_or(ladder.len() - 1);
+    let rung = model.manifest.rung(index).ok_or_else(|| {
+        anyhow::anyhow!("--rung {index}: the ladder has rungs 0 to {}", ladder.len() - 1)
+    })?;
+    let upscaled = upscale_rgb(&rgb, |y| model.supernet.upscale_luma(y, rung.spec));
+    // Write beside the target, then rename: a failure never leaves a half-written output.
+    let partial = args.output.with_file_name(format!(
+        ".{}.partial.png",
+        args.output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    ));
+    upscaled
+        .save_with_format(&partial, image::ImageFormat::Png)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", args.output.display()))?;
+    std::fs::rename(&partial, &args.output).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", args.output.display()))?;
+    println!("{} ({}x{}) -> {} ({}x{}) with rung {} ({})", args.input.display(), rgb.width(), rgb.height(),
+        args.output.display(), upscaled.width(), upscaled.height(), rung.name, rung.spec);
+    Ok(())
+}

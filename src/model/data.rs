@@ -1,0 +1,148 @@
+//! Training data: natural photos as ground truth, their LR made by bicubic x2 with antialiasing,
+//! and, for part of the batches, that LR degraded by H.264 at a random CRF. Patches are sampled at
+//! random positions with random flips and transposes.
+
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use rand::rngs::StdRng;
+
+use super::degrade::h264_round_trip;
+use super::photo::{Luma, load_rgb, luma_of};
+use super::resize::downscale_x2;
+
+/// CRFs the degraded LR variants are drawn from: from barely visible to blocky streaming.
+const DEGRADATION_CRF_RANGE: std::ops::RangeInclusive<u32> = 20..=38;
+
+/// One photo: the ground truth and its LR versions (clean first, then H.264-degraded ones).
+pub struct TrainingPair {
+    pub name: String,
+    pub hr: Luma,
+    pub lr_clean: Luma,
+    pub lr_degraded: Vec<Luma>,
+}
+
+pub struct TrainingSet {
+    pub pairs: Vec<TrainingPair>,
+}
+
+/// A batch of aligned patches, flattened row-major: `lr` is `[batch, 1, p, p]`, `hr` `[batch, 1, 2p, 2p]`.
+pub struct Batch {
+    pub size: usize,
+    pub lr_patch: usize,
+    pub lr: Vec<f32>,
+    pub hr: Vec<f32>,
+}
+
+/// The image files (PNG or JPEG) of a folder, sorted by name.
+pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read the folder: {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("{}: no PNG or JPEG images", dir.display()));
+    }
+    Ok(files)
+}
+
+/// Ground truth cropped so that its LR has even sides (H.264 needs them).
+pub fn load_ground_truth(path: &Path) -> Result<Luma, String> {
+    let hr = luma_of(&load_rgb(path)?);
+    Ok(hr.crop(0, 0, hr.width & !3, hr.height & !3))
+}
+
+impl TrainingSet {
+    /// Loads every photo of `dir` and prepares `degraded_variants` H.264 versions of each LR.
+    pub fn load(dir: &Path, degraded_variants: usize, rng: &mut StdRng) -> Result<Self, String> {
+        let mut pairs = Vec::new();
+        for path in image_files(dir)? {
+            let hr = load_ground_truth(&path)?;
+            let lr_clean = downscale_x2(&hr);
+            let lr_degraded = (0..degraded_variants)
+                .map(|_| {
+                    let crf = rng.random_range(DEGRADATION_CRF_RANGE);
+                    h264_round_trip(&lr_clean, crf).map_err(|e| format!("{}: H.264 degradation failed: {e}", path.display()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            pairs.push(TrainingPair { name, hr, lr_clean, lr_degraded });
+        }
+        Ok(Self { pairs })
+    }
+
+    /// `size` random patches of `lr_patch` LR pixels; from a degraded LR when `degraded`.
+    pub fn batch(&self, rng: &mut StdRng, size: usize, lr_patch: usize, degraded: bool) -> Batch {
+        let hr_patch = 2 * lr_patch;
+        let mut lr = Vec::with_capacity(size * lr_patch * lr_patch);
+        let mut hr = Vec::with_capacity(size * hr_patch * hr_patch);
+        for _ in 0..size {
+            let pair = &self.pairs[rng.random_range(0..self.pairs.len())];
+            let source = match (degraded, pair.lr_degraded.len()) {
+                (true, n) if n > 0 => &pair.lr_degraded[rng.random_range(0..n)],
+                _ => &pair.lr_clean,
+            };
+            let x = rng.random_range(0..=source.width - lr_patch);
+            let y = rng.random_range(0..=source.height - lr_patch);
+            let orientation = rng.random_range(0..8u8);
+            lr.extend(oriented(&source.crop(x, y, lr_patch, lr_patch), orientation));
+            hr.extend(oriented(&pair.hr.crop(2 * x, 2 * y, hr_patch, hr_patch), orientation));
+        }
+        Batch { size, lr_patch, lr, hr }
+    }
+}
+
+/// One of the 8 flips/transposes of a square patch (bit 0: mirror, bit 1: flip, bit 2: transpose).
+fn oriented(patch: &Luma, orientation: u8) -> Vec<f32> {
+    let n = patch.width;
+    let mut out = Vec::with_capacity(n * n);
+    for row in 0..n {
+        for column in 0..n {
+            let (mut x, mut y) = if orientation & 4 != 0 { (row, column) } else { (column, row) };
+            if orientation & 1 != 0 {
+                x = n - 1 - x;
+            }
+            if orientation & 2 != 0 {
+                y = n - 1 - y;
+            }
+            out.push(patch.at(x, y));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn orientations_are_the_eight_symmetries_of_the_square() {
+        let patch = Luma::new(3, 3, (0..9).map(|v| v as f32).collect());
+        let all: std::collections::HashSet<Vec<u32>> =
+            (0..8).map(|o| oriented(&patch, o).iter().map(|v| *v as u32).collect()).collect();
+        assert_eq!(all.len(), 8);
+        assert_eq!(oriented(&patch, 0), patch.data);
+    }
+
+    #[test]
+    fn lr_and_hr_patches_stay_aligned() {
+        let hr = Luma::new(16, 16, (0..256).map(|i| (i % 16) as f32 / 16.0).collect());
+        let set = TrainingSet { pairs: vec![TrainingPair { name: "ramp".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }] };
+        let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 4, false);
+        assert_eq!((batch.lr.len(), batch.hr.len()), (4 * 16, 4 * 64));
+        for b in 0..4 {
+            // The horizontal ramp survives as a ramp in one direction or the other, in both.
+            let lr = &batch.lr[b * 16..(b + 1) * 16];
+            let hr = &batch.hr[b * 64..(b + 1) * 64];
+            let lr_mean: f32 = lr.iter().sum::<f32>() / 16.0;
+            let hr_mean: f32 = hr.iter().sum::<f32>() / 64.0;
+            assert!((lr_mean - hr_mean).abs() < 0.03, "{lr_mean} vs {hr_mean}");
+        }
+    }
+}

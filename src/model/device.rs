@@ -1,0 +1,33 @@
+//! Which burn device runs the model: `flex` on the CPU, `wgpu` on a real GPU. A CPU-type wgpu
+//! adapter (Mesa lavapipe) is never chosen by default: burn's convolutions run about 30x slower
+//! there than on `flex`.
+
+use burn::prelude::Device;
+
+use crate::engine::adapter::hardware_adapter_name;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DeviceChoice {
+    /// A real GPU through wgpu when there is one, else the CPU.
+    #[default]
+    Auto,
+    /// burn's `flex` backend on the CPU.
+    Cpu,
+    /// burn-wgpu on the first GPU adapter.
+    Gpu,
+}
+
+/// The device to use, and a name for it in logs and manifests.
+pub fn select(choice: DeviceChoice) -> Result<(Device, String), String> {
+    match choice {
+        DeviceChoice::Cpu => Ok((Device::flex(), "cpu (burn flex)".to_owned())),
+        DeviceChoice::Gpu => match hardware_adapter_name() {
+            Some(name) => Ok((Device::wgpu(burn::tensor::DeviceKind::DefaultDevice), format!("gpu: {name} (burn wgpu)"))),
+            None => Err("--device gpu: wgpu finds no GPU adapter (only software rasterizers or none)".to_owned()),
+        },
+        DeviceChoice::Auto => match hardware_adapter_name() {
+            Some(name) => Ok((Device::wgpu(burn::tensor::DeviceKind::DefaultDevice), format!("gpu: {name} (burn wgpu)"))),
+            None => Ok((Device::flex(), "cpu (burn flex)".to_owned())),
+        },
+    }
+}

@@ -1,0 +1,79 @@
+//! Quality of upscaling methods on a folder of held-out photos: each photo's LR is made by bicubic
+//! x2 with antialiasing, upscaled back by the method, and compared with the photo (PSNR-Y, SSIM-Y).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::data::{image_files, load_ground_truth};
+use super::metrics::{psnr_y, ssim_y};
+use super::photo::Luma;
+use super::resize::{Kernel, downscale_x2, upscale_x2};
+use super::supernet::{SubgraphSpec, Supernet};
+
+/// The held-out photos shipped in `assets/validation`.
+pub fn default_validation_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/validation"))
+}
+
+pub struct ValidationImage {
+    pub name: String,
+    pub hr: Luma,
+    pub lr: Luma,
+}
+
+pub fn load_validation(dir: &Path) -> Result<Vec<ValidationImage>, String> {
+    image_files(dir)?
+        .iter()
+        .map(|path| {
+            let hr = load_ground_truth(path)?;
+            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            Ok(ValidationImage { name, lr: downscale_x2(&hr), hr })
+        })
+        .collect()
+}
+
+/// A way of upscaling x2.
+pub enum Method<'a> {
+    Bicubic,
+    Lanczos,
+    Subgraph { name: String, model: &'a Supernet, spec: SubgraphSpec },
+}
+
+impl Method<'_> {
+    pub fn name(&self) -> String {
+        match self {
+            Method::Bicubic => "bicubic".to_owned(),
+            Method::Lanczos => "lanczos3".to_owned(),
+            Method::Subgraph { name, .. } => name.clone(),
+        }
+    }
+
+    pub fn upscale(&self, lr: &Luma) -> Luma {
+        match self {
+            Method::Bicubic => upscale_x2(lr, Kernel::Bicubic),
+            Method::Lanczos => upscale_x2(lr, Kernel::Lanczos3),
+            Method::Subgraph { model, spec, .. } => model.upscale_luma(lr, *spec),
+        }
+    }
+}
+
+/// One row of the quality table: a method's mean over the images.
+#[derive(Debug, Clone, Serialize)]
+pub struct QualityRow {
+    pub method: String,
+    pub psnr_y: f64,
+    pub ssim_y: f64,
+    pub images: usize,
+}
+
+pub fn evaluate(method: &Method<'_>, images: &[ValidationImage]) -> QualityRow {
+    let (mut psnr_total, mut ssim_total) = (0.0, 0.0);
+    for image in images {
+        let upscaled = method.upscale(&image.lr);
+        psnr_total += psnr_y(&image.hr, &upscaled);
+        ssim_total += ssim_y(&image.hr, &upscaled);
+    }
+    let count = images.len().max(1) as f64;
+    QualityRow { method: method.name(), psnr_y: psnr_total / count, ssim_y: ssim_total / count, images: images.len() }
+}

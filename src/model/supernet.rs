@@ -1,0 +1,378 @@
+//! The x2 luma super-resolution supernet: `out = bilinear_up(y) + pixel_shuffle(residual(y))`.
+//!
+//! The residual is a stack of 3x3 convolutions: a head (1 -> width, ReLU), `depth` body layers
+//! (width -> width, each a residual refinement `f = relu(f + conv(f))`) and a tail (width -> 4, no
+//! activation) whose four channels are the four sub-pixel phases of the x2 output. Residual body
+//! layers are what make depth elastic: a subgraph that stops early hands the tail features of the
+//! same kind, only less refined (a plain stack trained this way lets the body collapse). Depth and width are *elastic*: a subgraph
+//! ([`SubgraphSpec`]) uses the first `depth` body layers and the first `width` channels of every
+//! shared weight tensor, so a smaller subgraph's weights are literally a slice of a larger one's.
+//!
+//! The bilinear x2 term is computed the way the CPU kernels compute it: four fixed 3x3 stencils on
+//! the edge-replicated input (half-pixel centres, as `align_corners = false`), added to the tail's
+//! four phases before the pixel shuffle.
+
+use burn::module::{Module, Param};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use serde::{Deserialize, Serialize};
+
+use super::photo::Luma;
+
+/// The supernet's shape: every subgraph fits inside it.
+#[derive(Config, Debug, PartialEq, Eq)]
+pub struct SupernetConfig {
+    /// Body layers of the largest subgraph.
+    #[config(default = 6)]
+    pub max_depth: usize,
+    /// Channels of the largest subgraph.
+    #[config(default = 40)]
+    pub max_width: usize,
+    /// The widths a subgraph may have (each a prefix of the shared channels), smallest first.
+    #[config(default = "vec![8, 16, 24, 32, 40]")]
+    pub widths: Vec<usize>,
+}
+
+/// Convolution kernel size of every layer.
+pub const KERNEL: usize = 3;
+/// Output phases of the tail: 2x2 sub-pixels.
+pub const PHASES: usize = 4;
+/// Initial scale of the tail's and the body's weights relative to He initialisation.
+const TAIL_INIT_GAIN: f64 = 0.1;
+const BODY_INIT_GAIN: f64 = 0.2;
+
+/// The first line of a (possibly long, multi-line) library error message.
+fn first_line(text: &str) -> &str {
+    text.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or("unreadable")
+}
+
+/// One subgraph: the first `depth` body layers at the first `width` channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SubgraphSpec {
+    pub depth: usize,
+    pub width: usize,
+}
+
+impl std::fmt::Display for SubgraphSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "d{}w{}", self.depth, self.width)
+    }
+}
+
+impl std::str::FromStr for SubgraphSpec {
+    type Err = String;
+    /// Parses `d3w24` (or `3x24`: depth x width).
+    fn from_str(text: &str) -> Result<Self, String> {
+        let parsed = match text.strip_prefix('d').and_then(|rest| rest.split_once('w')) {
+            Some((depth, width)) => Some((depth, width)),
+            None => text.split_once('x'),
+        };
+        let bad = || format!("'{text}' is not a subgraph spec (expected e.g. d3w24)");
+        let (depth, width) = parsed.ok_or_else(bad)?;
+        Ok(Self { depth: depth.parse().map_err(|_| bad())?, width: width.parse().map_err(|_| bad())? })
+    }
+}
+
+/// One convolution of a subgraph, as the manifest lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerSpec {
+    #[serde(rename = "in")]
+    pub in_channels: usize,
+    #[serde(rename = "out")]
+    pub out_channels: usize,
+    pub kernel: usize,
+    pub activation: Activation,
+    /// The layer's input is added to its convolution before the activation.
+    pub residual: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Relu,
+    None,
+}
+
+impl SubgraphSpec {
+    /// Every convolution of this subgraph, in order.
+    pub fn layers(&self) -> Vec<LayerSpec> {
+        let conv = |in_channels, out_channels, activation, residual| LayerSpec { in_channels, out_channels, kernel: KERNEL, activation, residual };
+        let mut layers = vec![conv(1, self.width, Activation::Relu, false)];
+        layers.extend((0..self.depth).map(|_| conv(self.width, self.width, Activation::Relu, true)));
+        layers.push(conv(self.width, PHASES, Activation::None, false));
+        layers
+    }
+
+    /// Weights and biases of its convolutions.
+    pub fn params(&self) -> usize {
+        self.layers().iter().map(|l| l.in_channels * l.out_channels * l.kernel * l.kernel + l.out_channels).sum()
+    }
+
+    /// Multiply-accumulates per low-resolution pixel (convolutions only).
+    pub fn macs_per_lr_pixel(&self) -> usize {
+        self.layers().iter().map(|l| l.in_channels * l.out_channels * l.kernel * l.kernel).sum()
+    }
+
+    /// True when all of this subgraph's weights are inside `other`'s.
+    pub fn is_nested_in(&self, other: &SubgraphSpec) -> bool {
+        self.depth <= other.depth && self.width <= other.width
+    }
+}
+
+impl SupernetConfig {
+    /// Every subgraph the supernet can run, cheapest first.
+    pub fn candidates(&self) -> Vec<SubgraphSpec> {
+        let mut all: Vec<SubgraphSpec> = (0..=self.max_depth)
+            .flat_map(|depth| self.widths.iter().map(move |&width| SubgraphSpec { depth, width }))
+            .collect();
+        all.sort_by_key(|spec| (spec.macs_per_lr_pixel(), *spec));
+        all
+    }
+
+    pub fn largest(&self) -> SubgraphSpec {
+        SubgraphSpec { depth: self.max_depth, width: self.max_width }
+    }
+
+    pub fn smallest(&self) -> SubgraphSpec {
+        SubgraphSpec { depth: 0, width: self.widths[0] }
+    }
+
+    /// Whether `spec` is one of this supernet's subgraphs.
+    pub fn contains(&self, spec: &SubgraphSpec) -> bool {
+        spec.depth <= self.max_depth && self.widths.contains(&spec.width)
+    }
+
+    /// The supernet with the weights of the burnpack file at `path`, read whole into memory (burn
+    /// would otherwise read tensors lazily from the file, which may have changed by then).
+    pub fn load(&self, path: &std::path::Path, device: &Device) -> Result<Supernet, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read the weights: {e}"))?;
+        let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+            .map_err(|e| format!("not a burnpack file ({})", first_line(&e.to_string())))?;
+        self.init(device).try_load_record(record).map_err(|e| format!("the weights do not fit this network ({})", first_line(&e.to_string())))
+    }
+
+    pub fn init(&self, device: &Device) -> Supernet {
+        let conv = |in_channels, out_channels, gain| ElasticConv::init(in_channels, out_channels, gain, device);
+        Supernet {
+            head: conv(1, self.max_width, 1.0),
+            // Body layers start close to the identity.
+            body: (0..self.max_depth).map(|_| conv(self.max_width, self.max_width, BODY_INIT_GAIN)).collect(),
+            // A small tail starts every subgraph close to plain bilinear upscaling.
+            tail: conv(self.max_width, PHASES, TAIL_INIT_GAIN),
+        }
+    }
+}
+
+/// A 3x3 convolution whose input and output channels can be cut to a prefix.
+#[derive(Module, Debug)]
+pub struct ElasticConv {
+    /// `[out, in, 3, 3]`
+    pub weight: Param<Tensor<4>>,
+    /// `[out]`
+    pub bias: Param<Tensor<1>>,
+}
+
+impl ElasticConv {
+    fn init(in_channels: usize, out_channels: usize, gain: f64, device: &Device) -> Self {
+        // He (Kaiming) uniform initialisation for ReLU layers, scaled by `gain`; biases at zero.
+        let fan_in = (in_channels * KERNEL * KERNEL) as f64;
+        let bound = gain * (6.0 / fan_in).sqrt();
+        let weight = Tensor::random(
+            [out_channels, in_channels, KERNEL, KERNEL],
+            burn::tensor::Distribution::Uniform(-bound, bound),
+            device,
+        );
+        Self { weight: Param::from_tensor(weight), bias: Param::from_tensor(Tensor::zeros([out_channels], device)) }
+    }
+
+    /// The weights of the first `in_channels` x `out_channels`: `([out, in, 3, 3], [out])`.
+    pub fn slice(&self, in_channels: usize, out_channels: usize) -> (Tensor<4>, Tensor<1>) {
+        (self.weight.val().slice([0..out_channels, 0..in_channels]), self.bias.val().slice([0..out_channels]))
+    }
+
+    fn forward(&self, x: Tensor<4>, in_channels: usize, out_channels: usize) -> Tensor<4> {
+        let (weight, bias) = self.slice(in_channels, out_channels);
+        conv2d(x, weight, Some(bias), ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Supernet {
+    pub head: ElasticConv,
+    pub body: Vec<ElasticConv>,
+    pub tail: ElasticConv,
+}
+
+impl Supernet {
+    /// Upscales luma x2 with subgraph `spec`.
+    ///
+    /// # Shapes
+    /// - `y`: `[batch, 1, height, width]`, luma in [0, 1]
+    /// - returns `[batch, 1, 2 * height, 2 * width]`
+    pub fn forward(&self, y: Tensor<4>, spec: SubgraphSpec) -> Tensor<4> {
+        let width = spec.width;
+        let mut features = relu(self.head.forward(y.clone(), 1, width)); // [b, width, h, w]
+        for layer in &self.body[..spec.depth] {
+            features = relu(features.clone() + layer.forward(features, width, width)); // [b, width, h, w]
+        }
+        let residual = self.tail.forward(features, width, PHASES); // [b, 4, h, w]
+        pixel_shuffle_x2(residual + bilinear_phases(y)) // [b, 1, 2h, 2w]
+    }
+
+    /// The standalone network of subgraph `spec`: its own copy of the sliced weights, with the
+    /// same output as `self.forward(_, spec)`.
+    pub fn extract(&self, spec: SubgraphSpec) -> Supernet {
+        let cut = |conv: &ElasticConv, in_channels, out_channels| {
+            let (weight, bias) = conv.slice(in_channels, out_channels);
+            ElasticConv { weight: Param::from_tensor(weight), bias: Param::from_tensor(bias) }
+        };
+        Supernet {
+            head: cut(&self.head, 1, spec.width),
+            body: self.body[..spec.depth].iter().map(|layer| cut(layer, spec.width, spec.width)).collect(),
+            tail: cut(&self.tail, spec.width, PHASES),
+        }
+    }
+
+    /// The shape this network has (its largest subgraph).
+    pub fn spec(&self) -> SubgraphSpec {
+        let [width, ..] = self.head.weight.val().dims();
+        SubgraphSpec { depth: self.body.len(), width }
+    }
+}
+
+/// The bilinear x2 stencils of the four output phases (row phase, column phase), as 3x3 taps over
+/// rows/columns i-1, i, i+1: phase 0 sits a quarter pixel before the input sample, phase 1 a
+/// quarter after.
+pub const BILINEAR_TAPS: [[f32; 3]; 2] = [[0.25, 0.75, 0.0], [0.0, 0.75, 0.25]];
+
+/// The four bilinear x2 phases of `y`, with edges replicated.
+///
+/// # Shapes
+/// - `y`: `[batch, 1, h, w]` -> `[batch, 4, h, w]`
+pub fn bilinear_phases(y: Tensor<4>) -> Tensor<4> {
+    let device = y.device();
+    let mut kernel = Vec::with_capacity(PHASES * KERNEL * KERNEL);
+    for row_phase in 0..2 {
+        for column_phase in 0..2 {
+            for row in 0..3 {
+                for column in 0..3 {
+                    kernel.push(BILINEAR_TAPS[row_phase][row] * BILINEAR_TAPS[column_phase][column]);
+                }
+            }
+        }
+    }
+    let weight = Tensor::<4>::from_data(TensorData::new(kernel, [PHASES, 1, KERNEL, KERNEL]), &device);
+    conv2d(replicate_pad_1(y), weight, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))
+}
+
+/// Pads one pixel on every side by repeating the edge.
+fn replicate_pad_1(x: Tensor<4>) -> Tensor<4> {
+    let [_, _, height, width] = x.dims();
+    let x = Tensor::cat(vec![x.clone().narrow(2, 0, 1), x.clone(), x.narrow(2, height - 1, 1)], 2);
+    Tensor::cat(vec![x.clone().narrow(3, 0, 1), x.clone(), x.narrow(3, width - 1, 1)], 3)
+}
+
+/// Sub-pixel shuffle: channel `2 * dy + dx` becomes output pixel `(2i + dy, 2j + dx)`.
+///
+/// # Shapes
+/// - `x`: `[batch, 4, h, w]` -> `[batch, 1, 2h, 2w]`
+pub fn pixel_shuffle_x2(x: Tensor<4>) -> Tensor<4> {
+    let [batch, _, height, width] = x.dims();
+    x.reshape([batch, 2, 2, height, width]) // [b, dy, dx, h, w]
+        .permute([0, 3, 1, 4, 2]) // [b, h, dy, w, dx]
+        .reshape([batch, 1, 2 * height, 2 * width])
+}
+
+impl Supernet {
+    /// Upscales a whole luma plane x2 with subgraph `spec` (the burn reference path).
+    pub fn upscale_luma(&self, lr: &Luma, spec: SubgraphSpec) -> Luma {
+        let device = self.head.weight.val().device();
+        let input = Tensor::<4>::from_data(TensorData::new(lr.data.clone(), [1, 1, lr.height, lr.width]), &device);
+        let output = self.forward(input, spec);
+        let data: Vec<f32> = output.into_data().try_to_vec::<f32>().expect("f32 output");
+        Luma::new(2 * lr.width, 2 * lr.height, data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> SupernetConfig {
+        SupernetConfig::new().with_max_depth(3).with_max_width(16).with_widths(vec![8, 16])
+    }
+
+    fn random_input(width: usize, height: usize, device: &Device) -> Tensor<4> {
+        Tensor::random([1, 1, height, width], burn::tensor::Distribution::Uniform(0.0, 1.0), device)
+    }
+
+    fn max_abs_diff(a: Tensor<4>, b: Tensor<4>) -> f32 {
+        (a - b).abs().max().into_scalar()
+    }
+
+    #[test]
+    fn every_subgraph_doubles_odd_sizes() {
+        let device = Device::flex();
+        let config = small();
+        let model = config.init(&device);
+        for spec in config.candidates() {
+            let out = model.forward(random_input(13, 7, &device), spec);
+            assert_eq!(out.dims(), [1, 1, 14, 26], "{spec}");
+        }
+    }
+
+    #[test]
+    fn costs_follow_from_the_layers() {
+        let spec = SubgraphSpec { depth: 1, width: 8 };
+        // head 1->8, body 8->8, tail 8->4, all 3x3.
+        assert_eq!(spec.macs_per_lr_pixel(), 9 * (8 + 64 + 32));
+        assert_eq!(spec.params(), 9 * (8 + 64 + 32) + 8 + 8 + 4);
+        assert_eq!(SupernetConfig::new().largest().macs_per_lr_pixel(), 88_200);
+        assert!(SupernetConfig::new().candidates().windows(2).all(|w| w[0].macs_per_lr_pixel() <= w[1].macs_per_lr_pixel()));
+    }
+
+    #[test]
+    fn an_extracted_subgraph_equals_the_supernet_and_is_a_slice_of_it() {
+        let device = Device::flex();
+        let config = small();
+        let model = config.init(&device);
+        let input = random_input(11, 9, &device);
+        for spec in config.candidates() {
+            let standalone = model.extract(spec);
+            assert_eq!(standalone.spec(), spec);
+            let diff = max_abs_diff(model.forward(input.clone(), spec), standalone.forward(input.clone(), spec));
+            assert!(diff <= 1e-5, "{spec}: {diff}");
+        }
+        // Nesting: the smaller subgraph's weights are the leading block of the larger one's.
+        let (small_spec, large_spec) = (SubgraphSpec { depth: 1, width: 8 }, SubgraphSpec { depth: 3, width: 16 });
+        let (small_net, large_net) = (model.extract(small_spec), model.extract(large_spec));
+        let leading = large_net.body[0].weight.val().slice([0..8, 0..8]);
+        assert_eq!(leading.into_data(), small_net.body[0].weight.val().into_data());
+    }
+
+    #[test]
+    fn bilinear_phases_interpolate_at_quarter_pixels() {
+        let device = Device::flex();
+        // A horizontal ramp 0, 1, 2, 3: output columns sit at -0.25, 0.25, 0.75, ... (edges clamp).
+        let ramp = Tensor::<4>::from_data(TensorData::new(vec![0.0f32, 1.0, 2.0, 3.0], [1, 1, 1, 4]), &device);
+        let up = pixel_shuffle_x2(bilinear_phases(ramp));
+        let row: Vec<f32> = up.slice([0..1, 0..1, 0..1, 0..8]).into_data().try_to_vec().unwrap();
+        assert_eq!(row, vec![0.0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.0]);
+    }
+
+    #[test]
+    fn saved_weights_reload_to_bit_equal_outputs() {
+        let device = Device::flex();
+        let config = small();
+        let model = config.init(&device);
+        let path = std::env::temp_dir().join(format!("dysr-roundtrip-{}.bpk", std::process::id()));
+        model.clone().into_record().save(&path).unwrap();
+        let reloaded = config.load(&path, &device).unwrap();
+        std::fs::remove_file(&path).ok();
+        let input = random_input(10, 6, &device);
+        let spec = config.largest();
+        assert_eq!(model.forward(input.clone(), spec).into_data(), reloaded.forward(input, spec).into_data());
+    }
+}

@@ -1,0 +1,350 @@
+//! One-shot, adaptation-aware training of the supernet (the sandwich rule): every step trains the
+//! largest subgraph, the smallest, and a few sampled ones on the same batch, the smaller ones also
+//! pulled towards the largest one's output (in-place distillation). Adam with a cosine learning
+//! rate, checkpoints every N steps, `--resume`, deterministic with `--seed`. `--fixed SPEC` trains
+//! one subgraph alone: the standalone baseline the weight-sharing penalty is measured against.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use super::data::{Batch, TrainingSet};
+use super::device::{DeviceChoice, select};
+use super::supernet::{SubgraphSpec, Supernet, SupernetConfig};
+
+/// Where the photos prepared by `scripts/fetch-training-photos.sh` are.
+pub fn default_photos_dir() -> PathBuf {
+    std::env::var_os("DYSR_PHOTOS").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        home.join(".cache/dysr-media/photos/prepared")
+    })
+}
+
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Folder with the training photos in `train/` (default: $DYSR_PHOTOS or ~/.cache/dysr-media/photos/prepared).
+    #[arg(long)]
+    pub photos: Option<PathBuf>,
+    /// Folder for checkpoints, the training log and the final weights.
+    #[arg(long, default_value = "models/train")]
+    pub out: PathBuf,
+    /// Optimisation steps.
+    #[arg(long, default_value_t = 3000)]
+    pub steps: usize,
+    /// Patches per batch.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Side of a low-resolution patch, in pixels.
+    #[arg(long, default_value_t = 32)]
+    pub patch: usize,
+    /// Peak learning rate (Adam), decayed along a cosine to `--min-learning-rate`.
+    #[arg(long, default_value_t = 2e-3)]
+    pub learning_rate: f64,
+    #[arg(long, default_value_t = 2e-5)]
+    pub min_learning_rate: f64,
+    /// Subgraphs sampled per step besides the largest and the smallest.
+    #[arg(long, default_value_t = 2)]
+    pub sampled: usize,
+    /// Weight of in-place distillation (pull towards the largest subgraph's output) for the others.
+    #[arg(long, default_value_t = 0.3)]
+    pub distill: f32,
+    /// Share of batches whose LR is H.264-degraded.
+    #[arg(long, default_value_t = 0.5)]
+    pub degraded_share: f64,
+    /// H.264-degraded versions prepared per photo (random CRF each).
+    #[arg(long, default_value_t = 3)]
+    pub degraded_variants: usize,
+    /// Save a checkpoint every this many steps.
+    #[arg(long, default_value_t = 100)]
+    pub checkpoint_every: usize,
+    /// Continue from the checkpoint in `--out`.
+    #[arg(long)]
+    pub resume: bool,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Train this one subgraph alone (e.g. d2w16) instead of the supernet.
+    #[arg(long)]
+    pub fixed: Option<SubgraphSpec>,
+    #[arg(long, value_enum, default_value_t)]
+    #[serde(skip)]
+    pub device: DeviceChoice,
+}
+
+/// What a checkpoint remembers besides the weights and the optimizer state.
+#[derive(Debug, Serialize, Deserialize)]
+struct Progress {
+    step: usize,
+    supernet: SupernetConfig,
+    config: TrainConfig,
+}
+
+/// File names inside `--out`.
+const WEIGHTS_FILE: &str = "weights.bpk";
+const OPTIMIZER_FILE: &str = "optimizer.bpk";
+const PROGRESS_FILE: &str = "progress.json";
+const LOG_FILE: &str = "train-log.csv";
+
+/// The result of a training run.
+pub struct Trained {
+    pub weights: PathBuf,
+    pub supernet: SupernetConfig,
+    pub steps: usize,
+    pub seconds: f64,
+}
+
+/// The supernet a run trains: the full one, or one shaped exactly like the `--fixed` subgraph.
+fn supernet_for(config: &TrainConfig) -> SupernetConfig {
+    match config.fixed {
+        Some(spec) => SupernetConfig::new().with_max_depth(spec.depth).with_max_width(spec.width).with_widths(vec![spec.width]),
+        None => SupernetConfig::new(),
+    }
+}
+
+/// Cosine decay from `peak` to `floor` over `steps`.
+pub fn cosine_learning_rate(step: usize, steps: usize, peak: f64, floor: f64) -> f64 {
+    let progress = step as f64 / steps.max(1) as f64;
+    floor + 0.5 * (peak - floor) * (1.0 + (std::f64::consts::PI * progress).cos())
+}
+
+/// The subgraphs one step trains: largest, smallest, then `sampled` random others.
+fn sandwich(supernet: &SupernetConfig, sampled: usize, rng: &mut StdRng) -> Vec<SubgraphSpec> {
+    let (largest, smallest) = (supernet.largest(), supernet.smallest());
+    let mut specs = vec![largest];
+    if smallest != largest {
+        specs.push(smallest);
+    }
+    let candidates = supernet.candidates();
+    for _ in 0..sampled {
+        if candidates.len() > 2 {
+            specs.push(candidates[rng.random_range(1..candidates.len() - 1)]);
+        }
+    }
+    specs
+}
+
+fn to_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
+    let (n, p) = (batch.size, batch.lr_patch);
+    let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [n, 1, p, p]), device);
+    let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [n, 1, 2 * p, 2 * p]), device);
+    (lr, hr)
+}
+
+/// The sandwich loss of one batch (L1 to the ground truth; the smaller subgraphs also L1 to the
+/// largest one's output, weighted by `distill`).
+pub fn sandwich_loss(model: &Supernet, lr: Tensor<4>, hr: Tensor<4>, specs: &[SubgraphSpec], distill: f32) -> Tensor<1> {
+    let teacher = model.forward(lr.clone(), specs[0]);
+    let mut loss = (teacher.clone() - hr.clone()).abs().mean();
+    let teacher = teacher.detach();
+    for &spec in &specs[1..] {
+        let out = model.forward(lr.clone(), spec);
+        let truth = (out.clone() - hr.clone()).abs().mean().mul_scalar(1.0 - distill);
+        loss = loss + truth + (out - teacher.clone()).abs().mean().mul_scalar(distill);
+    }
+    loss
+}
+
+/// Runs (or resumes) a training run as `config` says.
+pub fn train(config: &TrainConfig) -> Result<Trained, String> {
+    let (device, device_name) = select(config.device)?;
+    let device = device.autodiff();
+    let photos = config.photos.clone().unwrap_or_else(default_photos_dir);
+    std::fs::create_dir_all(&config.out).map_err(|e| format!("{}: cannot create: {e}", config.out.display()))?;
+    let supernet = supernet_for(config);
+
+    let (mut model, mut optimizer, first_step) = if config.resume {
+        resume(&config.out, &supernet, &device)?
+    } else {
+        device.seed(config.seed);
+        (supernet.init(&device), AdamConfig::new().init(), 0)
+    };
+    let mut data_rng = StdRng::seed_from_u64(config.seed);
+    let set = TrainingSet::load(&photos.join("train"), config.degraded_variants, &mut data_rng)?;
+    // Each step draws from its own stream, so a resumed run sees the batches it would have seen.
+    let step_rng = |step: usize| StdRng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+
+    let log_path = config.out.join(LOG_FILE);
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| format!("{}: {e}", log_path.display()))?;
+    if first_step == 0 {
+        writeln!(log, "step,loss,learning_rate,elapsed_secs").map_err(|e| e.to_string())?;
+    }
+    tracing::info!("training {} on {device_name}: {} photos, steps {first_step}..{}", describe(config), set.pairs.len(), config.steps);
+
+    let progress = indicatif::ProgressBar::new(config.steps as u64).with_position(first_step as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} [{elapsed_precise} < {eta_precise}] {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = Instant::now();
+    let mut smoothed_loss = None;
+    for step in first_step..config.steps {
+        let mut rng = step_rng(step);
+        let degraded = rng.random_bool(config.degraded_share);
+        let batch = set.batch(&mut rng, config.batch, config.patch, degraded);
+        let specs = match config.fixed {
+            Some(spec) => vec![spec],
+            None => sandwich(&supernet, config.sampled, &mut rng),
+        };
+        let (lr, hr) = to_tensors(&batch, &device);
+        let loss = sandwich_loss(&model, lr, hr, &specs, config.distill);
+        let loss_value: f32 = loss.clone().into_scalar();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let learning_rate = cosine_learning_rate(step, config.steps, config.learning_rate, config.min_learning_rate);
+        model = optimizer.step(learning_rate, model, grads);
+
+        let smoothed = smoothed_loss.map_or(loss_value, |s: f32| 0.95 * s + 0.05 * loss_value);
+        smoothed_loss = Some(smoothed);
+        let elapsed = started.elapsed().as_secs_f64();
+        writeln!(log, "{},{loss_value},{learning_rate},{elapsed:.2}", step + 1).map_err(|e| e.to_string())?;
+        let steps_per_sec = (step + 1 - first_step) as f64 / elapsed.max(1e-9);
+        progress.set_message(format!("loss {smoothed:.5}  {steps_per_sec:.2} steps/s"));
+        progress.inc(1);
+        if (step + 1) % config.checkpoint_every == 0 || step + 1 == config.steps {
+            save_checkpoint(&config.out, &model, &optimizer, step + 1, &supernet, config)?;
+        }
+    }
+    progress.finish();
+    plot_loss_curve(&config.out)?;
+    Ok(Trained { weights: config.out.join(WEIGHTS_FILE), supernet, steps: config.steps, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// Draws the training log of `out` as `loss-curve.png` beside it: each step's loss and a moving
+/// average over `LOSS_AVERAGE_STEPS`.
+fn plot_loss_curve(out: &Path) -> Result<(), String> {
+    const LOSS_AVERAGE_STEPS: usize = 100;
+    let log_path = out.join(LOG_FILE);
+    let text = std::fs::read_to_string(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+    let losses: Vec<(f64, f64)> = text
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split(',');
+            Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+        })
+        .collect();
+    let averaged: Vec<(f64, f64)> = losses
+        .windows(LOSS_AVERAGE_STEPS.min(losses.len()).max(1))
+        .map(|window| (window[window.len() - 1].0, window.iter().map(|(_, loss)| loss).sum::<f64>() / window.len() as f64))
+        .collect();
+    let series = [
+        crate::plot::Series { name: "loss (sum over the sandwich)".to_owned(), points: losses },
+        crate::plot::Series { name: format!("mean of {LOSS_AVERAGE_STEPS} steps"), points: averaged },
+    ];
+    crate::plot::log_line_chart(&out.join("loss-curve.png"), "dysr supernet training", "step", "L1 loss", &series)
+}
+
+fn describe(config: &TrainConfig) -> String {
+    match config.fixed {
+        Some(spec) => format!("the standalone {spec}"),
+        None => "the supernet".to_owned(),
+    }
+}
+
+fn save_checkpoint(
+    out: &Path,
+    model: &Supernet,
+    optimizer: &burn::optim::ModuleOptimizer,
+    step: usize,
+    supernet: &SupernetConfig,
+    config: &TrainConfig,
+) -> Result<(), String> {
+    // Write beside, then rename: a crash mid-save never leaves a torn checkpoint.
+    let write = |name: &str, save: &dyn Fn(&Path) -> Result<(), String>| -> Result<(), String> {
+        let partial = out.join(format!("{name}.partial"));
+        save(&partial)?;
+        std::fs::rename(&partial, out.join(name)).map_err(|e| e.to_string())
+    };
+    write(WEIGHTS_FILE, &|path| model.clone().into_record().save(path).map_err(|e| format!("saving weights: {e:?}")))?;
+    write(OPTIMIZER_FILE, &|path| optimizer.to_record().save(path).map_err(|e| format!("saving the optimizer: {e:?}")))?;
+    let progress = Progress { step, supernet: supernet.clone(), config: config.clone() };
+    write(PROGRESS_FILE, &|path| {
+        std::fs::write(path, serde_json::to_string_pretty(&progress).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+    })
+}
+
+/// The network a training run in `out` produced (its last checkpoint), on `device`.
+pub fn load_trained(out: &Path, device: &Device) -> Result<(Supernet, SupernetConfig), String> {
+    let progress = read_progress(out)?;
+    let weights = out.join(WEIGHTS_FILE);
+    let model = progress.supernet.load(&weights, device).map_err(|e| format!("{}: {e}", weights.display()))?;
+    Ok((model, progress.supernet))
+}
+
+fn read_progress(out: &Path) -> Result<Progress, String> {
+    let path = out.join(PROGRESS_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: not a training output: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn resume(out: &Path, supernet: &SupernetConfig, device: &Device) -> Result<(Supernet, burn::optim::ModuleOptimizer, usize), String> {
+    let progress = read_progress(out)?;
+    if &progress.supernet != supernet {
+        return Err(format!("{}: the checkpoint is of another network shape", out.display()));
+    }
+    let weights = out.join(WEIGHTS_FILE);
+    let model = supernet.load(&weights, device).map_err(|e| format!("{}: {e}", weights.display()))?;
+    let record = burn::optim::OptimizerRecord::load(out.join(OPTIMIZER_FILE)).map_err(|e| format!("{}: {e:?}", out.join(OPTIMIZER_FILE).display()))?;
+    let optimizer = AdamConfig::new().init().load_record(record);
+    tracing::info!("resuming at step {}", progress.step);
+    Ok((model, optimizer, progress.step))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_learning_rate_falls_along_a_cosine() {
+        assert_eq!(cosine_learning_rate(0, 100, 1.0, 0.0), 1.0);
+        assert!((cosine_learning_rate(50, 100, 1.0, 0.0) - 0.5).abs() < 1e-12);
+        assert!(cosine_learning_rate(100, 100, 1.0, 0.1) - 0.1 < 1e-12);
+    }
+
+    /// A few Adam steps on one small batch lower the sandwich loss.
+    #[test]
+    fn a_few_steps_lower_the_loss_on_a_tiny_set() {
+        use crate::model::photo::Luma;
+        use crate::model::resize::downscale_x2;
+        let device = Device::flex().autodiff();
+        device.seed(7);
+        let supernet = SupernetConfig::new().with_max_depth(2).with_max_width(16).with_widths(vec![8, 16]);
+        let mut model = supernet.init(&device);
+        let hr = Luma::new(64, 64, (0..64 * 64).map(|i| if (i % 64 / 3 + i / 64 / 5) % 2 == 0 { 0.8 } else { 0.2 }).collect());
+        let set = TrainingSet { pairs: vec![super::super::data::TrainingPair { name: "stripes".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }] };
+        let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 16, false);
+        let specs = sandwich(&supernet, 1, &mut StdRng::seed_from_u64(2));
+        let mut optimizer = AdamConfig::new().init();
+        let loss_now = |model: &Supernet| -> f32 {
+            let (lr, hr) = to_tensors(&batch, &device);
+            sandwich_loss(model, lr, hr, &specs, 0.3).into_scalar()
+        };
+        let before = loss_now(&model);
+        for _ in 0..60 {
+            let (lr, hr) = to_tensors(&batch, &device);
+            let loss = sandwich_loss(&model, lr, hr, &specs, 0.3);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optimizer.step(1e-3, model, grads);
+        }
+        let after = loss_now(&model);
+        assert!(after < 0.8 * before, "loss {before} -> {after}");
+    }
+
+    #[test]
+    fn a_sandwich_has_the_largest_first_then_the_smallest() {
+        let supernet = SupernetConfig::new();
+        let specs = sandwich(&supernet, 2, &mut StdRng::seed_from_u64(3));
+        assert_eq!(specs.len(), 4);
+        assert_eq!((specs[0], specs[1]), (supernet.largest(), supernet.smallest()));
+        assert!(specs[2..].iter().all(|s| supernet.contains(s)));
+    }
+}

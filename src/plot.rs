@@ -1,0 +1,66 @@
+//! PNG charts (plotters): the training loss curve, and later the benchmark traces. Labels use the
+//! font egui ships, so no system font is needed.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+/// A named line of (x, y) points.
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+fn register_font() {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    REGISTERED.call_once(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT).ok();
+    });
+}
+
+/// Draws `series` as lines on a log-scale y axis into a PNG at `path` (written whole, then renamed).
+pub fn log_line_chart(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<(), String> {
+    register_font();
+    let points = || series.iter().flat_map(|s| s.points.iter()).filter(|(_, y)| *y > 0.0);
+    let x_max = points().map(|(x, _)| *x).fold(1.0, f64::max);
+    let y_min = points().map(|(_, y)| *y).fold(f64::MAX, f64::min).min(1.0);
+    let y_max = points().map(|(_, y)| *y).fold(f64::MIN, f64::max).max(y_min * 10.0);
+    let partial = path.with_extension("partial.png");
+    {
+        let root = BitMapBackend::new(&partial, (1000, 600)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 26))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..x_max, (y_min * 0.9..y_max * 1.1).log_scale())
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .label_style(("sans-serif", 16))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y:.3}"))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (index, line) in series.iter().enumerate() {
+            let colour = Palette99::pick(index).to_rgba();
+            chart
+                .draw_series(LineSeries::new(line.points.iter().copied().filter(|(_, y)| *y > 0.0), colour.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(line.name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 16))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    std::fs::rename(&partial, path).map_err(|e| format!("{}: {e}", path.display()))
+}

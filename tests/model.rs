@@ -1,0 +1,140 @@
+//! The shipped model: it loads, its ladder is what the manifest says (quality as recorded, every
+//! rung better than bicubic), a manifest that does not match its weights is refused, and
+//! `dysr upscale` turns any RGB image into one twice the size.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use burn::prelude::Device;
+use dysr::model::evaluate::{Method, default_validation_dir, evaluate, load_validation};
+use dysr::model::manifest::{Manifest, ManifestError, default_manifest_path};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dysr-model-tests-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A copy of the shipped manifest and weights in a folder of its own, the manifest edited by `edit`.
+fn copy_of_shipped(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let dir = scratch(name);
+    let shipped = default_manifest_path();
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&shipped).unwrap()).unwrap();
+    let weights = json["weights"].as_str().unwrap().to_owned();
+    std::fs::copy(shipped.parent().unwrap().join(&weights), dir.join(&weights)).unwrap();
+    edit(&mut json);
+    let path = dir.join("dysr-x2.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    path
+}
+
+fn load(path: &Path) -> Result<(), ManifestError> {
+    Manifest::load_with_weights(path, &Device::flex()).map(|_| ())
+}
+
+#[test]
+fn the_shipped_ladder_scores_as_recorded_and_every_rung_beats_bicubic() {
+    let model = Manifest::load_with_weights(&default_manifest_path(), &Device::flex()).expect("the shipped model loads");
+    let images = load_validation(&default_validation_dir()).expect("validation photos");
+    let bicubic = evaluate(&Method::Bicubic, &images);
+    let mut previous_psnr = bicubic.psnr_y;
+    for rung in &model.manifest.ladder {
+        let row = evaluate(&Method::Subgraph { name: rung.name.clone(), model: &model.supernet, spec: rung.spec }, &images);
+        assert!((row.psnr_y - rung.val_psnr_y).abs() < 0.01, "{}: measured {} but the manifest says {}", rung.name, row.psnr_y, rung.val_psnr_y);
+        assert!(row.psnr_y > previous_psnr, "{} ({:.3} dB) is not better than the rung below ({previous_psnr:.3} dB)", rung.name, row.psnr_y);
+        previous_psnr = row.psnr_y;
+    }
+    let ladder = &model.manifest.ladder;
+    assert!((5..=8).contains(&ladder.len()));
+    assert!(ladder.windows(2).all(|pair| pair[0].spec.is_nested_in(&pair[1].spec)));
+}
+
+#[test]
+fn a_manifest_whose_supernet_is_not_the_weights_is_refused() {
+    let path = copy_of_shipped("mismatch", |json| {
+        json["supernet"]["max_width"] = 48.into();
+        json["supernet"]["widths"] = serde_json::json!([8, 16, 24, 32, 40, 48]);
+    });
+    let error = load(&path).expect_err("refused").to_string();
+    assert!(error.contains("do not match") && error.contains("dysr-x2.bpk"), "{error}");
+}
+
+#[test]
+fn missing_or_corrupt_weights_are_refused() {
+    let path = copy_of_shipped("missing", |_| {});
+    let weights = path.parent().unwrap().join("dysr-x2.bpk");
+    std::fs::remove_file(&weights).unwrap();
+    let error = load(&path).expect_err("refused").to_string();
+    assert!(error.contains("missing"), "{error}");
+
+    let shipped_bytes = std::fs::read(default_manifest_path().parent().unwrap().join("dysr-x2.bpk")).unwrap();
+    std::fs::write(&weights, &shipped_bytes[..shipped_bytes.len() / 2]).unwrap();
+    let error = load(&path).expect_err("a truncated file is refused").to_string();
+    assert!(error.contains("do not match"), "{error}");
+
+    std::fs::write(&weights, b"this is not a burnpack file at all").unwrap();
+    let error = load(&path).expect_err("garbage is refused").to_string();
+    assert!(error.contains("not a burnpack file"), "{error}");
+}
+
+#[test]
+fn broken_manifests_are_refused_with_the_reason() {
+    let dir = scratch("broken");
+    let garbage = dir.join("garbage.json");
+    std::fs::write(&garbage, "{ not json").unwrap();
+    assert!(matches!(Manifest::load(&garbage), Err(ManifestError::Parse { .. })));
+    assert!(matches!(Manifest::load(&dir.join("absent.json")), Err(ManifestError::Read { .. })));
+
+    let unordered = copy_of_shipped("unordered", |json| json["ladder"].as_array_mut().unwrap().swap(0, 1));
+    let error = Manifest::load(&unordered).expect_err("refused").to_string();
+    assert!(error.contains("nested"), "{error}");
+
+    let wrong_costs = copy_of_shipped("costs", |json| json["ladder"][0]["macs_per_lr_pixel"] = 1.into());
+    let error = Manifest::load(&wrong_costs).expect_err("refused").to_string();
+    assert!(error.contains("costs"), "{error}");
+}
+
+fn dysr(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dysr")).args(args).output().expect("run dysr")
+}
+
+#[test]
+fn upscale_doubles_an_odd_sized_rgb_image() {
+    let dir = scratch("upscale");
+    let input = dir.join("odd.png");
+    let image = image::RgbImage::from_fn(37, 23, |x, y| image::Rgb([(x * 7) as u8, (y * 11) as u8, ((x + y) * 3) as u8]));
+    image.save(&input).unwrap();
+    let output = dir.join("odd-x2.png");
+    let run = dysr(&["upscale", input.to_str().unwrap(), "-o", output.to_str().unwrap(), "--rung", "0"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let upscaled = image::open(&output).unwrap().to_rgb8();
+    assert_eq!(upscaled.dimensions(), (74, 46));
+    // Colours survive: each output pixel is close to the input pixel it came from.
+    let (mut total, mut count) = (0i64, 0i64);
+    for (x, y, pixel) in upscaled.enumerate_pixels() {
+        let source = image.get_pixel(x / 2, y / 2);
+        total += pixel.0.iter().zip(source.0).map(|(a, b)| (i64::from(*a) - i64::from(b)).abs()).sum::<i64>();
+        count += 3;
+    }
+    assert!(total / count < 12, "mean difference {}", total / count);
+}
+
+#[test]
+fn upscale_failures_name_the_cause_and_leave_no_output() {
+    let dir = scratch("upscale-fail");
+    let output = dir.join("out.png");
+    let missing = dir.join("missing.png");
+    let run = dysr(&["upscale", missing.to_str().unwrap(), "-o", output.to_str().unwrap()]);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("missing.png") && stderr.trim_end().lines().count() == 1, "{stderr}");
+    assert!(!output.exists());
+
+    let input = dir.join("small.png");
+    image::RgbImage::new(8, 8).save(&input).unwrap();
+    let run = dysr(&["upscale", input.to_str().unwrap(), "-o", output.to_str().unwrap(), "--rung", "99"]);
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--rung 99"));
+    assert!(!output.exists());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "only the input is left in the folder");
+}
