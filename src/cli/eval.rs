@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use burn::prelude::Device;
 use clap::Args;
 
 use crate::model::evaluate::{Method, QualityRow, default_validation_dir, evaluate, load_validation};
+use crate::model::device::{DeviceChoice, select};
 use crate::model::manifest::{Manifest, default_manifest_path};
 use crate::model::supernet::SubgraphSpec;
 use crate::model::train::load_trained;
@@ -30,18 +30,21 @@ pub struct EvalArgs {
     /// Also write the table as CSV to this file.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceChoice,
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let photos = args.photos.unwrap_or_else(default_validation_dir);
     let images = load_validation(&photos).map_err(anyhow::Error::msg)?;
+    let (device, _) = select(args.device).map_err(anyhow::Error::msg)?;
     let (model, subgraphs): (_, Vec<(String, SubgraphSpec)>) = match &args.trained {
         Some(trained) => {
-            let (model, _) = load_trained(trained, &Device::flex()).map_err(anyhow::Error::msg)?;
+            let (model, _) = load_trained(trained, &device).map_err(anyhow::Error::msg)?;
             (model, args.spec.iter().map(|spec| (spec.to_string(), *spec)).collect())
         }
         None => {
-            let loaded = Manifest::load_with_weights(&args.manifest, &Device::flex())?;
+            let loaded = Manifest::load_with_weights(&args.manifest, &device)?;
             let rungs = loaded.manifest.ladder.iter().map(|rung| (format!("{} {}", rung.name, rung.spec), rung.spec)).collect();
             (loaded.supernet, rungs)
         }

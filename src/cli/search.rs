@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use burn::module::Module;
-use burn::prelude::Device;
 use clap::Args;
 
+use crate::model::device::{DeviceChoice, select};
 use crate::model::evaluate::{default_validation_dir, load_validation};
 use crate::model::manifest::{FORMAT, Latency, Manifest, Rung, SupernetShape, VERSION};
 use crate::model::search::{CandidateScore, choose_ladder, pareto_front, score_candidates};
@@ -32,6 +32,9 @@ pub struct SearchArgs {
     /// Print the candidates as JSON, one object per line.
     #[arg(long)]
     pub json: bool,
+    /// Where candidates are timed (and so which device the latencies in the manifest are for).
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceChoice,
 }
 
 pub fn parse_size(text: &str) -> Result<(usize, usize), String> {
@@ -42,8 +45,7 @@ pub fn parse_size(text: &str) -> Result<(usize, usize), String> {
 }
 
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {
-    let device = Device::flex();
-    let device_name = format!("cpu: {} (burn flex)", cpu_name());
+    let (device, device_name) = select(args.device).map_err(anyhow::Error::msg)?;
     let (model, config) = load_trained(&args.trained, &device).map_err(anyhow::Error::msg)?;
     let photos = args.photos.unwrap_or_else(default_validation_dir);
     let images = load_validation(&photos).map_err(anyhow::Error::msg)?;
@@ -123,13 +125,4 @@ fn round3(value: f64) -> f64 {
 }
 fn round4(value: f64) -> f64 {
     (value * 10000.0).round() / 10000.0
-}
-
-/// The processor's model name, for latency records.
-pub fn cpu_name() -> String {
-    let refresh = sysinfo::RefreshKind::nothing().with_cpu(sysinfo::CpuRefreshKind::nothing());
-    let Ok(system) = sysinfo::System::new_with_specifics(refresh) else { return "cpu".to_owned() };
-    let brand = system.cpus().first().map(|cpu| cpu.brand().trim().to_owned()).unwrap_or_default();
-    let cores = system.cpus().len();
-    if brand.is_empty() { format!("{cores} cores") } else { format!("{cores}-core {brand}") }
 }

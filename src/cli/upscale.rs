@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use burn::prelude::Device;
 use clap::Args;
 
 use crate::model::colour::upscale_rgb;
+use crate::model::device::{DeviceChoice, select};
 use crate::model::manifest::{Manifest, default_manifest_path};
 use crate::model::photo::load_rgb;
 
@@ -23,11 +23,14 @@ pub struct UpscaleArgs {
     /// Model manifest.
     #[arg(long, default_value_os_t = default_manifest_path())]
     pub manifest: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub device: DeviceChoice,
 }
 
 pub fn run(args: UpscaleArgs) -> anyhow::Result<()> {
     let rgb = load_rgb(&args.input).map_err(anyhow::Error::msg)?;
-    let model = Manifest::load_with_weights(&args.manifest, &Device::flex())?;
+    let (device, _) = select(args.device).map_err(anyhow::Error::msg)?;
+    let model = Manifest::load_with_weights(&args.manifest, &device)?;
     let ladder = &model.manifest.ladder;
     let index = args.rung.unwrap_or(ladder.len() - 1);
     let rung = model.manifest.rung(index).ok_or_else(|| {

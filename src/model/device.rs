@@ -20,14 +20,27 @@ pub enum DeviceChoice {
 /// The device to use, and a name for it in logs and manifests.
 pub fn select(choice: DeviceChoice) -> Result<(Device, String), String> {
     match choice {
-        DeviceChoice::Cpu => Ok((Device::flex(), "cpu (burn flex)".to_owned())),
+        DeviceChoice::Cpu => Ok(cpu()),
         DeviceChoice::Gpu => match hardware_adapter_name() {
             Some(name) => Ok((Device::wgpu(burn::tensor::DeviceKind::DefaultDevice), format!("gpu: {name} (burn wgpu)"))),
             None => Err("--device gpu: wgpu finds no GPU adapter (only software rasterizers or none)".to_owned()),
         },
         DeviceChoice::Auto => match hardware_adapter_name() {
             Some(name) => Ok((Device::wgpu(burn::tensor::DeviceKind::DefaultDevice), format!("gpu: {name} (burn wgpu)"))),
-            None => Ok((Device::flex(), "cpu (burn flex)".to_owned())),
+            None => Ok(cpu()),
         },
     }
+}
+
+fn cpu() -> (Device, String) {
+    (Device::flex(), format!("cpu: {} (burn flex)", cpu_name()))
+}
+
+/// The processor's model name, for latency records.
+pub fn cpu_name() -> String {
+    let refresh = sysinfo::RefreshKind::nothing().with_cpu(sysinfo::CpuRefreshKind::nothing());
+    let Ok(system) = sysinfo::System::new_with_specifics(refresh) else { return "cpu".to_owned() };
+    let brand = system.cpus().first().map(|cpu| cpu.brand().trim().to_owned()).unwrap_or_default();
+    let cores = system.cpus().len();
+    if brand.is_empty() { format!("{cores} cores") } else { format!("{cores}-core {brand}") }
 }
