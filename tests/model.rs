@@ -138,3 +138,22 @@ fn upscale_failures_name_the_cause_and_leave_no_output() {
     assert!(!output.exists());
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "only the input is left in the folder");
 }
+
+#[test]
+fn the_player_upscales_video_with_a_rung() {
+    use dysr::engine::neural::rung_factory;
+    use dysr::player::{PlayerOptions, headless};
+    let clip = scratch("video").join("clip.mp4");
+    let made = Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=1", "-pix_fmt", "yuv420p"])
+        .arg(&clip)
+        .status()
+        .expect("ffmpeg");
+    assert!(made.success());
+    let upscaler = Some(rung_factory(&default_manifest_path(), 1).expect("rung 1"));
+    let summary = headless::run(clip.to_str().unwrap(), PlayerOptions { no_sync: true, upscaler, ..Default::default() }).expect("plays");
+    assert_eq!(summary.frames_presented, 25);
+    assert_eq!((summary.output_width, summary.output_height), (320, 180));
+    assert!(summary.upscaler.starts_with("r1 "), "{}", summary.upscaler);
+    assert!(rung_factory(&default_manifest_path(), 99).is_err());
+}

@@ -1,6 +1,11 @@
 //! `dysr play`: the player window, or a headless run that prints a one-line JSON summary.
 
+use std::path::PathBuf;
+
 use clap::Args;
+
+use crate::engine::neural::rung_factory;
+use crate::model::manifest::default_manifest_path;
 
 use crate::player::{AudioMode, PlayerOptions, headless};
 use crate::ui::{RendererChoice, WindowOptions};
@@ -30,6 +35,13 @@ pub struct PlayArgs {
     /// Open the window with the stats panel shown (key i toggles it).
     #[arg(long)]
     pub stats: bool,
+    /// Upscale with this rung of the model's ladder (0 = cheapest) on the CPU kernels, instead of
+    /// plain bicubic.
+    #[arg(long)]
+    pub rung: Option<usize>,
+    /// The model manifest (with --rung).
+    #[arg(long, default_value_os_t = default_manifest_path())]
+    pub manifest: PathBuf,
 }
 
 fn parse_volume(text: &str) -> Result<f32, String> {
@@ -47,6 +59,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         looping: args.looping,
         volume_level: args.volume / 100.0,
         wake: None,
+        upscaler: args.rung.map(|rung| rung_factory(&args.manifest, rung)).transpose().map_err(anyhow::Error::msg)?,
     };
     if args.headless {
         let summary = headless::run(&input, options)?;

@@ -1,9 +1,12 @@
 //! The upscaling stage between decode and display. [`worker`] is the SR worker thread: decoded
 //! frames in, RGBA frames at twice the size out. What does the upscaling is an [`Upscaler`]; the
 //! plain one here is FFmpeg's bicubic scaler ([`swscale::SwsUpscaler`]), which is also the
-//! "bicubic only" mode the neural upscalers are compared against.
+//! "bicubic only" mode the neural upscalers are compared against. [`neural::NeuralUpscaler`] runs a
+//! ladder rung on the CPU with our own kernels ([`cpu`]).
 
 pub mod adapter;
+pub mod cpu;
+pub mod neural;
 pub mod swscale;
 pub mod worker;
 
@@ -39,6 +42,9 @@ pub enum EngineError {
     #[error("cannot convert a {width}x{height} {format} frame: {cause}")]
     Convert { width: u32, height: u32, format: String, cause: String },
 }
+
+/// Builds an upscaler; called once per opened input.
+pub type UpscalerFactory = std::sync::Arc<dyn Fn() -> Box<dyn Upscaler> + Send + Sync>;
 
 /// Turns one decoded frame into an upscaled RGBA frame.
 pub trait Upscaler: Send {

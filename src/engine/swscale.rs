@@ -44,7 +44,7 @@ impl SwsUpscaler {
                 shape.height * SCALE,
                 Flags::BICUBIC | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT,
             )?;
-            set_colour_details(&mut context, shape);
+            set_colour_details(&mut context, shape.space, shape.range, shape.height);
             self.context = Some((context, shape));
         }
         let Some((context, _)) = self.context.as_mut() else { unreachable!("context was just set") };
@@ -58,22 +58,23 @@ impl Default for SwsUpscaler {
     }
 }
 
-/// The matrix players assume for untagged streams: BT.709 for HD, BT.601 for SD.
-fn matrix_of(shape: InputShape) -> i32 {
-    match shape.space {
+/// The matrix of a stream; untagged ones get what players assume: BT.709 for HD, BT.601 for SD.
+fn matrix_of(space: color::Space, stream_height: u32) -> i32 {
+    match space {
         color::Space::BT709 => ffi::SWS_CS_ITU709 as i32,
         color::Space::BT2020NCL | color::Space::BT2020CL => ffi::SWS_CS_BT2020 as i32,
         color::Space::BT470BG | color::Space::SMPTE170M => ffi::SWS_CS_ITU601 as i32,
-        _ if shape.height >= 720 => ffi::SWS_CS_ITU709 as i32,
+        _ if stream_height >= 720 => ffi::SWS_CS_ITU709 as i32,
         _ => ffi::SWS_CS_ITU601 as i32,
     }
 }
 
-fn set_colour_details(context: &mut SwsContext, shape: InputShape) {
-    let source_full_range = i32::from(shape.range == color::Range::JPEG);
+/// Tells `context` the stream's matrix and range (full-range RGB out).
+pub(crate) fn set_colour_details(context: &mut SwsContext, space: color::Space, range: color::Range, stream_height: u32) {
+    let source_full_range = i32::from(range == color::Range::JPEG);
     // SAFETY: the context is valid; sws_getCoefficients returns a pointer to a static table.
     unsafe {
-        let source_matrix = ffi::sws_getCoefficients(matrix_of(shape));
+        let source_matrix = ffi::sws_getCoefficients(matrix_of(space, stream_height));
         let output_matrix = ffi::sws_getCoefficients(ffi::SWS_CS_DEFAULT as i32);
         const UNITY: i32 = 1 << 16;
         ffi::sws_setColorspaceDetails(context.as_mut_ptr(), source_matrix, source_full_range, output_matrix, 1, 0, UNITY, UNITY);
@@ -102,13 +103,17 @@ impl Upscaler for SwsUpscaler {
         let mut scaled = ffmpeg::frame::Video::empty();
         self.context_for(shape).map_err(convert_error)?.run(frame, &mut scaled).map_err(convert_error)?;
         let (width, height) = (scaled.width(), scaled.height());
-        let row_bytes = width as usize * 4;
-        let stride = scaled.stride(0);
-        let data = scaled.data(0);
-        let mut pixels = Vec::with_capacity(row_bytes * height as usize);
-        for row in 0..height as usize {
-            pixels.extend_from_slice(&data[row * stride..row * stride + row_bytes]);
-        }
-        Ok(RgbaImage { width, height, pixels })
+        Ok(RgbaImage { width, height, pixels: packed_plane(&scaled, 0, width as usize * 4, height as usize) })
     }
+}
+
+/// Plane `index` of `frame` without its row padding: `height` rows of `row_bytes`.
+pub(crate) fn packed_plane(frame: &ffmpeg::frame::Video, index: usize, row_bytes: usize, height: usize) -> Vec<u8> {
+    let stride = frame.stride(index);
+    let data = frame.data(index);
+    let mut packed = Vec::with_capacity(row_bytes * height);
+    for row in 0..height {
+        packed.extend_from_slice(&data[row * stride..row * stride + row_bytes]);
+    }
+    packed
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::engine::Upscaler;
+use crate::engine::{Upscaler, UpscalerFactory};
 use crate::engine::swscale::SwsUpscaler;
 use crate::engine::worker::{SrWorker, Wake};
 use crate::media::audio_decode::{AudioDecoder, OutputFormat};
@@ -61,11 +61,13 @@ pub struct PlayerOptions {
     pub looping: bool,
     /// Called whenever a new frame is ready (the GUI asks for a repaint).
     pub wake: Option<Wake>,
+    /// Makes the SR worker's upscaler for each opened input (default: bicubic, swscale).
+    pub upscaler: Option<UpscalerFactory>,
 }
 
 impl Default for PlayerOptions {
     fn default() -> Self {
-        Self { audio: AudioMode::default(), volume_level: 1.0, no_sync: false, looping: false, wake: None }
+        Self { audio: AudioMode::default(), volume_level: 1.0, no_sync: false, looping: false, wake: None, upscaler: None }
     }
 }
 
@@ -89,7 +91,8 @@ impl Player {
     /// Opens `input` and starts playing it.
     pub fn open(input: &str, options: PlayerOptions) -> Result<Self, MediaError> {
         let source = MediaSource::open(input)?;
-        Self::start(source, options, Box::new(SwsUpscaler::new()))
+        let upscaler = options.upscaler.as_ref().map_or_else(|| Box::new(SwsUpscaler::new()) as Box<dyn Upscaler>, |make| make());
+        Self::start(source, options, upscaler)
     }
 
     fn start(source: MediaSource, options: PlayerOptions, upscaler: Box<dyn Upscaler>) -> Result<Self, MediaError> {
