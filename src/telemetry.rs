@@ -13,6 +13,8 @@ pub struct Counters {
     pub frames_presented: AtomicU64,
     /// Frames that were due at the clock but superseded by a later due frame before display.
     pub frames_dropped_late: AtomicU64,
+    /// Frames skipped before upscaling because their display time had already passed.
+    pub frames_dropped_early: AtomicU64,
     pub corrupt_packets: AtomicU64,
     pub audio_underruns: AtomicU64,
     /// Time spent in the SR worker on the last frame, in microseconds.
@@ -35,6 +37,7 @@ impl Counters {
             frames_upscaled: read(&self.frames_upscaled),
             frames_presented: read(&self.frames_presented),
             frames_dropped_late: read(&self.frames_dropped_late),
+            frames_dropped_early: read(&self.frames_dropped_early),
             corrupt_packets: read(&self.corrupt_packets),
             audio_underruns: read(&self.audio_underruns),
             last_upscale_secs: read(&self.last_upscale_micros) as f64 * 1e-6,
@@ -57,6 +60,7 @@ pub struct Telemetry {
     pub frames_upscaled: u64,
     pub frames_presented: u64,
     pub frames_dropped_late: u64,
+    pub frames_dropped_early: u64,
     pub corrupt_packets: u64,
     pub audio_underruns: u64,
     pub last_upscale_secs: f64,

@@ -1,5 +1,8 @@
 //! The SR worker thread: decoded frames in, upscaled RGBA frames out, in order, one at a time.
 //! It owns its [`Upscaler`]; it wakes the UI when a frame is ready and never touches UI state.
+//! A frame whose display time has already passed at the master clock is not upscaled at all
+//! (ffplay's early frame drop): when upscaling is slower than real time, the picture stays in sync
+//! with the sound and loses frames instead of falling further and further behind.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -8,6 +11,7 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::{RgbaFrame, Upscaler};
+use crate::media::clock::Clock;
 use crate::media::{Generation, Item, PipelineEvent, Tagged, VideoFrame};
 use crate::telemetry::Counters;
 
@@ -22,6 +26,8 @@ pub struct SrWorker {
     pub events: Sender<PipelineEvent>,
     pub counters: Arc<Counters>,
     pub wake: Option<Wake>,
+    /// The master clock, to skip frames that are already too late.
+    pub clock: Arc<Clock>,
 }
 
 impl SrWorker {
@@ -31,6 +37,10 @@ impl SrWorker {
                 continue;
             }
             let output = match message.item {
+                Item::Data(frame) if self.is_too_late(&frame, message.generation) => {
+                    Counters::bump(&self.counters.frames_dropped_early);
+                    continue;
+                }
                 Item::Data(frame) => match self.upscale(&frame) {
                     Some(rgba) => Tagged::data(message.generation, rgba),
                     None => continue,
@@ -45,6 +55,13 @@ impl SrWorker {
                 wake();
             }
         }
+    }
+
+    /// True when the clock is already past the end of `frame`'s display interval.
+    fn is_too_late(&self, frame: &VideoFrame, generation: u64) -> bool {
+        self.clock
+            .now_secs(generation, Instant::now())
+            .is_some_and(|clock_secs| clock_secs > frame.pts_secs + frame.duration_secs)
     }
 
     fn upscale(&mut self, frame: &VideoFrame) -> Option<RgbaFrame> {
@@ -62,5 +79,53 @@ impl SrWorker {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::swscale::SwsUpscaler;
+
+    fn frame_at(pts_secs: f64) -> VideoFrame {
+        crate::media::init_ffmpeg();
+        let frame = ffmpeg_next::frame::Video::new(ffmpeg_next::format::Pixel::YUV420P, 16, 16);
+        VideoFrame { pts_secs, duration_secs: 0.04, frame }
+    }
+
+    #[test]
+    fn frames_already_past_at_the_clock_are_skipped_in_order_and_counted() {
+        let (frames_tx, frames_in) = crossbeam_channel::bounded(8);
+        let (frames_out, upscaled) = crossbeam_channel::bounded(8);
+        let (events, _events_rx) = crossbeam_channel::bounded(8);
+        let clock = Arc::new(Clock::default());
+        clock.set(0, 10.0, Instant::now());
+        let worker = SrWorker {
+            upscaler: Box::new(SwsUpscaler::new()),
+            generation: Generation::default(),
+            frames_in,
+            frames_out,
+            events,
+            counters: Arc::default(),
+            wake: None,
+            clock,
+        };
+        let counters = Arc::clone(&worker.counters);
+        for item in [Tagged::start(0, 0.0), Tagged::data(0, frame_at(1.0)), Tagged::data(0, frame_at(20.0)), Tagged::end(0)] {
+            frames_tx.send(item).unwrap();
+        }
+        drop(frames_tx);
+        worker.run();
+        let out: Vec<String> = upscaled
+            .try_iter()
+            .map(|tagged| match tagged.item {
+                Item::Start { .. } => "start".to_owned(),
+                Item::Data(frame) => format!("{}@{}x{}", frame.pts_secs, frame.image.width, frame.image.height),
+                Item::End => "end".to_owned(),
+            })
+            .collect();
+        assert_eq!(out, ["start", "20@32x32", "end"]);
+        assert_eq!(counters.frames_dropped_early.load(Ordering::Relaxed), 1);
+        assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 1);
     }
 }

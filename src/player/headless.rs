@@ -24,6 +24,7 @@ pub struct HeadlessSummary {
     pub audio_output: String,
     pub frames_decoded: u64,
     pub frames_presented: u64,
+    /// Frames not shown: skipped before upscaling (too late already) or overtaken at display.
     pub frames_dropped: u64,
     pub corrupt_packets: u64,
     pub max_av_offset_ms: f64,
@@ -76,7 +77,7 @@ pub fn run(input: &str, options: PlayerOptions) -> Result<HeadlessSummary, Headl
         audio_output: player.audio_output_description(),
         frames_decoded: telemetry.frames_decoded,
         frames_presented: telemetry.frames_presented,
-        frames_dropped: telemetry.frames_dropped_late,
+        frames_dropped: telemetry.frames_dropped_late + telemetry.frames_dropped_early,
         corrupt_packets: telemetry.corrupt_packets,
         max_av_offset_ms: telemetry.max_av_offset_secs * 1e3,
         duration_s,

@@ -198,6 +198,7 @@ impl Player {
             events: events_tx.clone(),
             counters: Arc::clone(&counters),
             wake: options.wake,
+            clock: Arc::clone(&clock),
         };
         player.threads.push(crate::threads::spawn("sr-worker", move || worker.run()).map_err(thread_error)?);
 

@@ -59,7 +59,10 @@ pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
         row("audio output", player.audio_output_description());
         row("decode fps", format!("{:.1}", rates.decode_fps));
         row("display fps", format!("{:.1} (stream {:.3})", rates.display_fps, info.video.frames_per_sec));
-        row("dropped frames", telemetry.frames_dropped_late.to_string());
+        row(
+            "dropped frames",
+            format!("{} ({} before upscaling, {} at display)", telemetry.frames_dropped_late + telemetry.frames_dropped_early, telemetry.frames_dropped_early, telemetry.frames_dropped_late),
+        );
         row("A/V offset", format!("{:.1} ms (max {:.1} ms)", telemetry.last_av_offset_secs * 1e3, telemetry.max_av_offset_secs * 1e3));
         row("corrupt packets", telemetry.corrupt_packets.to_string());
         row("audio underruns", telemetry.audio_underruns.to_string());
