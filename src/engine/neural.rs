@@ -100,7 +100,10 @@ impl Upscaler for NeuralUpscaler {
         let (out_width, out_height) = (width * SCALE, height * SCALE);
 
         self.luma_in.clear();
-        self.luma_in.extend(packed_plane(source, 0, w, h).iter().map(|&v| f32::from(v) / 255.0));
+        let (stride, luma) = (source.stride(0), source.data(0));
+        for row in 0..h {
+            self.luma_in.extend(luma[row * stride..row * stride + w].iter().map(|&v| f32::from(v) / 255.0));
+        }
         self.luma_out.resize(4 * w * h, 0.0);
         self.runner.upscale(&self.luma_in, w, h, &mut self.luma_out);
 

@@ -71,34 +71,74 @@ fn multiply_add<const FMA: bool>(acc: f32, a: f32, b: f32) -> f32 {
     if FMA { a.mul_add(b, acc) } else { acc + a * b }
 }
 
+/// Pixels of a row computed together: each weight vector loaded once serves this many pixels.
+const PIXEL_BLOCK: usize = 4;
+
+/// Bias, residual and activation of one output pixel, written to `out`.
+#[inline(always)]
+fn finish_pixel(conv: &PackedConv, acc: &mut [f32], input_pixel: &[f32], out: &mut [f32]) {
+    if conv.residual {
+        acc.iter_mut().zip(input_pixel).for_each(|(a, v)| *a += v);
+    }
+    if conv.relu {
+        acc.iter_mut().for_each(|a| *a = a.max(0.0));
+    }
+    out.copy_from_slice(acc);
+}
+
 #[inline(always)]
 fn conv_rows_generic<const FMA: bool>(conv: &PackedConv, input: &Plane<'_>, rows: Range<usize>, output: &mut [f32]) {
     let (width, height, cin, cout) = (input.width, input.height, conv.in_channels, conv.out_channels);
+    let pixel = |x: usize, y: usize| &input.data[(y * width + x) * cin..(y * width + x + 1) * cin];
     for (row_index, y) in rows.enumerate() {
-        for x in 0..width {
+        let out_row = &mut output[row_index * width * cout..(row_index + 1) * width * cout];
+        // Kernel rows that fall inside the image (zero padding outside).
+        let kernel_rows = usize::from(y == 0)..=if y + 1 < height { 2 } else { 1 };
+        let mut x = 0;
+        while x < width {
+            // Blocks of pixels whose 3x3 neighbourhoods lie inside the row: no bounds checks.
+            if x >= 1 && x + PIXEL_BLOCK < width {
+                let mut acc = [[0.0f32; MAX_CHANNELS]; PIXEL_BLOCK];
+                for a in &mut acc {
+                    a[..cout].copy_from_slice(&conv.bias);
+                }
+                for ky in kernel_rows.clone() {
+                    let sy = y + ky - 1;
+                    for kx in 0..3 {
+                        let taps = &conv.weights[(ky * 3 + kx) * cin * cout..(ky * 3 + kx + 1) * cin * cout];
+                        let base = (sy * width + x + kx - 1) * cin;
+                        for (ic, weights) in taps.chunks_exact(cout).enumerate() {
+                            for (p, a) in acc.iter_mut().enumerate() {
+                                let value = input.data[base + p * cin + ic];
+                                for (a, w) in a[..cout].iter_mut().zip(weights) {
+                                    *a = multiply_add::<FMA>(*a, value, *w);
+                                }
+                            }
+                        }
+                    }
+                }
+                for (p, a) in acc.iter_mut().enumerate() {
+                    finish_pixel(conv, &mut a[..cout], pixel(x + p, y), &mut out_row[(x + p) * cout..(x + p + 1) * cout]);
+                }
+                x += PIXEL_BLOCK;
+                continue;
+            }
             let mut acc = [0.0f32; MAX_CHANNELS];
             acc[..cout].copy_from_slice(&conv.bias);
-            for ky in 0..3 {
-                let Some(sy) = (y + ky).checked_sub(1).filter(|&sy| sy < height) else { continue };
+            for ky in kernel_rows.clone() {
+                let sy = y + ky - 1;
                 for kx in 0..3 {
                     let Some(sx) = (x + kx).checked_sub(1).filter(|&sx| sx < width) else { continue };
-                    let pixel = &input.data[(sy * width + sx) * cin..(sy * width + sx + 1) * cin];
                     let taps = &conv.weights[(ky * 3 + kx) * cin * cout..(ky * 3 + kx + 1) * cin * cout];
-                    for (value, weights) in pixel.iter().zip(taps.chunks_exact(cout)) {
+                    for (value, weights) in pixel(sx, sy).iter().zip(taps.chunks_exact(cout)) {
                         for (a, w) in acc[..cout].iter_mut().zip(weights) {
                             *a = multiply_add::<FMA>(*a, *value, *w);
                         }
                     }
                 }
             }
-            if conv.residual {
-                let pixel = &input.data[(y * width + x) * cin..(y * width + x + 1) * cin];
-                acc[..cout].iter_mut().zip(pixel).for_each(|(a, v)| *a += v);
-            }
-            if conv.relu {
-                acc[..cout].iter_mut().for_each(|a| *a = a.max(0.0));
-            }
-            output[(row_index * width + x) * cout..(row_index * width + x + 1) * cout].copy_from_slice(&acc[..cout]);
+            finish_pixel(conv, &mut acc[..cout], pixel(x, y), &mut out_row[x * cout..(x + 1) * cout]);
+            x += 1;
         }
     }
 }
