@@ -94,7 +94,6 @@ const LOG_FILE: &str = "train-log.csv";
 /// The result of a training run.
 pub struct Trained {
     pub weights: PathBuf,
-    pub supernet: SupernetConfig,
     pub steps: usize,
     pub seconds: f64,
 }
@@ -215,7 +214,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
     }
     progress.finish();
     plot_loss_curve(&config.out)?;
-    Ok(Trained { weights: config.out.join(WEIGHTS_FILE), supernet, steps: config.steps, seconds: started.elapsed().as_secs_f64() })
+    Ok(Trained { weights: config.out.join(WEIGHTS_FILE), steps: config.steps, seconds: started.elapsed().as_secs_f64() })
 }
 
 /// Draws the training log of `out` as `loss-curve.png` beside it: each step's loss and a moving

@@ -104,10 +104,6 @@ impl Presenter {
         self.state
     }
 
-    pub fn mode(&self) -> ClockMode {
-        self.mode
-    }
-
     /// The frame on screen.
     pub fn current(&self) -> Option<&RgbaFrame> {
         self.current.as_ref()

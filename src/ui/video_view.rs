@@ -33,11 +33,6 @@ impl VideoView {
         self.shown_serial = 0;
     }
 
-    /// Size of the picture in the texture, if any.
-    pub fn picture_size(&self) -> Option<[usize; 2]> {
-        self.texture.as_ref().map(|t| t.size())
-    }
-
     /// Paints the picture letterboxed into the available space; returns where it went.
     pub fn video_ui(&self, ui: &mut Ui) -> Option<Rect> {
         let area = ui.available_rect_before_wrap();
