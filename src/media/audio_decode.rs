@@ -10,7 +10,7 @@ use ffmpeg::ChannelLayout;
 use ffmpeg::format::Sample;
 use ffmpeg::format::sample::Type as SampleType;
 
-use super::decode_loop::{DecodeStage, report_damaged_packet};
+use super::decode_loop::DecodeStage;
 use super::{AudioChunk, PipelineEvent, Tagged};
 use crate::telemetry::Counters;
 
@@ -49,32 +49,32 @@ struct Resampler {
 
 impl DecodeStage for AudioDecoder {
     type Output = AudioChunk;
+    const KIND: &'static str = "audio";
+
+    fn decoder(&mut self) -> &mut ffmpeg::decoder::Opened {
+        &mut self.decoder
+    }
 
     fn start(&mut self, generation: u64, from_secs: f64) {
-        self.decoder.flush();
         self.state = GenerationState { generation, drop_before_secs: from_secs, resampler: None };
     }
 
-    fn decode(&mut self, packet: &ffmpeg::Packet) -> bool {
-        if let Err(error) = self.decoder.send_packet(packet) {
-            report_damaged_packet("audio", &error, &self.counters, &self.events);
-        }
-        self.drain()
-    }
-
-    fn finish(&mut self) -> bool {
-        self.decoder.send_eof().ok();
-        self.drain()
+    fn drain(&mut self) -> bool {
+        self.drain_chunks()
     }
 
     fn output(&self) -> &Sender<Tagged<AudioChunk>> {
         &self.chunks
     }
+
+    fn reporting(&self) -> (&Arc<Counters>, &Sender<PipelineEvent>) {
+        (&self.counters, &self.events)
+    }
 }
 
 impl AudioDecoder {
     /// Resamples and sends every frame the decoder has ready. False when the output is gone.
-    fn drain(&mut self) -> bool {
+    fn drain_chunks(&mut self) -> bool {
         let mut decoded = ffmpeg::frame::Audio::empty();
         while self.decoder.receive_frame(&mut decoded).is_ok() {
             let Some(pts) = decoded.timestamp() else { continue };

@@ -9,17 +9,21 @@ use ffmpeg_next as ffmpeg;
 use super::{Generation, Item, PipelineEvent, Tagged};
 use crate::telemetry::Counters;
 
-/// What a decode thread does with each kind of item.
+/// What differs between the decode threads; feeding the decoder is the loop's.
 pub trait DecodeStage {
     type Output;
-    /// A generation starts at `from_secs` (open or seek): flush the decoder, reset its state.
+    /// "video" or "audio", for messages.
+    const KIND: &'static str;
+    fn decoder(&mut self) -> &mut ffmpeg::decoder::Opened;
+    /// A generation starts at `from_secs` (open or seek): reset per-generation state. The loop has
+    /// flushed the decoder.
     fn start(&mut self, generation: u64, from_secs: f64);
-    /// Decodes one packet and sends what it yields. False when the next stage is gone.
-    fn decode(&mut self, packet: &ffmpeg::Packet) -> bool;
-    /// The input ended: drain the decoder. False when the next stage is gone.
-    fn finish(&mut self) -> bool;
+    /// Sends every frame the decoder has ready. False when the next stage is gone.
+    fn drain(&mut self) -> bool;
     /// Where the stage's output goes.
     fn output(&self) -> &Sender<Tagged<Self::Output>>;
+    /// Where damaged packets are counted and reported.
+    fn reporting(&self) -> (&Arc<Counters>, &Sender<PipelineEvent>);
 }
 
 /// Runs `stage` until its input or its output is disconnected.
@@ -30,11 +34,21 @@ pub fn run<S: DecodeStage>(mut stage: S, packets: Receiver<Tagged<ffmpeg::Packet
         }
         let keep_going = match &message.item {
             Item::Start { from_secs } => {
+                stage.decoder().flush();
                 stage.start(message.generation, *from_secs);
                 true
             }
-            Item::Data(packet) => stage.decode(packet),
-            Item::End => stage.finish(),
+            Item::Data(packet) => {
+                if let Err(error) = stage.decoder().send_packet(packet) {
+                    let (counters, events) = stage.reporting();
+                    report_damaged_packet(S::KIND, &error, counters, events);
+                }
+                stage.drain()
+            }
+            Item::End => {
+                stage.decoder().send_eof().ok();
+                stage.drain()
+            }
         };
         let forwarded = message.forward_control().is_none_or(|control| stage.output().send(control).is_ok());
         if !keep_going || !forwarded {
@@ -44,7 +58,7 @@ pub fn run<S: DecodeStage>(mut stage: S, packets: Receiver<Tagged<ffmpeg::Packet
 }
 
 /// A packet the decoder refused: counted, logged and reported; decoding goes on with the next.
-pub fn report_damaged_packet(kind: &str, error: &ffmpeg::Error, counters: &Arc<Counters>, events: &Sender<PipelineEvent>) {
+fn report_damaged_packet(kind: &str, error: &ffmpeg::Error, counters: &Arc<Counters>, events: &Sender<PipelineEvent>) {
     Counters::bump(&counters.corrupt_packets);
     let cause = super::error::ffmpeg_cause(error);
     tracing::warn!("skipping a damaged {kind} packet: {cause}");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crossbeam_channel::Sender;
 use ffmpeg_next as ffmpeg;
 
-use super::decode_loop::{DecodeStage, report_damaged_packet};
+use super::decode_loop::DecodeStage;
 use super::{PipelineEvent, Tagged, VideoFrame};
 use crate::telemetry::Counters;
 
@@ -37,32 +37,32 @@ pub struct Position {
 
 impl DecodeStage for VideoDecoder {
     type Output = VideoFrame;
+    const KIND: &'static str = "video";
+
+    fn decoder(&mut self) -> &mut ffmpeg::decoder::Opened {
+        &mut self.decoder
+    }
 
     fn start(&mut self, generation: u64, from_secs: f64) {
-        self.decoder.flush();
         self.position = Position { generation, drop_before_secs: from_secs - SEEK_TOLERANCE_SECS, last_pts_secs: None };
     }
 
-    fn decode(&mut self, packet: &ffmpeg::Packet) -> bool {
-        if let Err(error) = self.decoder.send_packet(packet) {
-            report_damaged_packet("video", &error, &self.counters, &self.events);
-        }
-        self.drain()
-    }
-
-    fn finish(&mut self) -> bool {
-        self.decoder.send_eof().ok();
-        self.drain()
+    fn drain(&mut self) -> bool {
+        self.drain_frames()
     }
 
     fn output(&self) -> &Sender<Tagged<VideoFrame>> {
         &self.frames
     }
+
+    fn reporting(&self) -> (&Arc<Counters>, &Sender<PipelineEvent>) {
+        (&self.counters, &self.events)
+    }
 }
 
 impl VideoDecoder {
     /// Sends every frame the decoder has ready. False when the next stage is gone.
-    fn drain(&mut self) -> bool {
+    fn drain_frames(&mut self) -> bool {
         let position = &mut self.position;
         loop {
             let mut frame = ffmpeg::frame::Video::empty();

@@ -19,16 +19,11 @@ pub enum DeviceChoice {
 
 /// The device to use, and a name for it in logs and manifests.
 pub fn select(choice: DeviceChoice) -> Result<(Device, String), String> {
+    let gpu = || hardware_adapter_name().map(|name| (Device::wgpu(burn::tensor::DeviceKind::DefaultDevice), format!("gpu: {name} (burn wgpu)")));
     match choice {
         DeviceChoice::Cpu => Ok(cpu()),
-        DeviceChoice::Gpu => match hardware_adapter_name() {
-            Some(name) => Ok((Device::wgpu(burn::tensor::DeviceKind::DefaultDevice), format!("gpu: {name} (burn wgpu)"))),
-            None => Err("--device gpu: wgpu finds no GPU adapter (only software rasterizers or none)".to_owned()),
-        },
-        DeviceChoice::Auto => match hardware_adapter_name() {
-            Some(name) => Ok((Device::wgpu(burn::tensor::DeviceKind::DefaultDevice), format!("gpu: {name} (burn wgpu)"))),
-            None => Ok(cpu()),
-        },
+        DeviceChoice::Gpu => gpu().ok_or_else(|| "--device gpu: wgpu finds no GPU adapter (only software rasterizers or none)".to_owned()),
+        DeviceChoice::Auto => Ok(gpu().unwrap_or_else(cpu)),
     }
 }
 
@@ -37,7 +32,7 @@ fn cpu() -> (Device, String) {
 }
 
 /// The processor's model name, for latency records.
-pub fn cpu_name() -> String {
+fn cpu_name() -> String {
     let refresh = sysinfo::RefreshKind::nothing().with_cpu(sysinfo::CpuRefreshKind::nothing());
     let Ok(system) = sysinfo::System::new_with_specifics(refresh) else { return "cpu".to_owned() };
     let brand = system.cpus().first().map(|cpu| cpu.brand().trim().to_owned()).unwrap_or_default();
