@@ -1,6 +1,7 @@
 //! The `dysr` command line. Each subcommand file parses its arguments and calls the library; errors
 //! end here, printed as one line with a non-zero exit code.
 
+pub mod bench;
 pub mod eval;
 pub mod play;
 pub mod search;
@@ -33,6 +34,9 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Upscale an image x2 with a rung of the shipped ladder.
     Upscale(upscale::UpscaleArgs),
+    /// Measure speed: `dysr bench rungs` times every rung of the ladder.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// The demo clip shipped in `assets/` (Big Buck Bunny, CC-BY 3.0, Blender Foundation).
@@ -54,6 +58,7 @@ pub fn main() -> ExitCode {
         Some(Command::Search(args)) => search::run(args),
         Some(Command::Eval(args)) => eval::run(args),
         Some(Command::Upscale(args)) => upscale::run(args),
+        Some(Command::Bench(command)) => bench::run(command),
         None => play::run(cli.play),
     };
     match result {

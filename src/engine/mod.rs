@@ -5,11 +5,16 @@
 //! ladder rung on the CPU with our own kernels ([`cpu`]).
 
 pub mod adapter;
+pub mod bench;
+pub mod colour;
 pub mod cpu;
 pub mod neural;
 pub mod swscale;
 pub mod worker;
 
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
 use thiserror::Error;
 
 /// The upscale factor of every engine.
@@ -20,7 +25,78 @@ pub const SCALE: u32 = 2;
 pub struct RgbaImage {
     pub width: u32,
     pub height: u32,
-    pub pixels: Vec<u8>,
+    pub pixels: PooledBytes,
+}
+
+/// Byte buffers lent to frames and taken back when a frame is dropped, so a steady stream of
+/// frames of one size allocates nothing.
+#[derive(Clone, Default)]
+pub struct BufferPool(Arc<Mutex<Vec<Vec<u8>>>>);
+
+/// Buffers kept for reuse: the frames in flight between the SR worker and the screen.
+const POOLED_BUFFERS: usize = 8;
+
+impl BufferPool {
+    /// A buffer of `len` bytes (contents unspecified), reused when one is free.
+    pub fn take(&self, len: usize) -> PooledBytes {
+        let mut bytes = self.0.lock().pop().unwrap_or_default();
+        bytes.resize(len, 0);
+        PooledBytes { bytes, pool: Arc::downgrade(&self.0) }
+    }
+
+    /// Buffers waiting to be reused.
+    pub fn idle(&self) -> usize {
+        self.0.lock().len()
+    }
+}
+
+/// A buffer from a [`BufferPool`] (or a plain one), returned to its pool on drop.
+pub struct PooledBytes {
+    bytes: Vec<u8>,
+    pool: Weak<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl From<Vec<u8>> for PooledBytes {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self { bytes, pool: Weak::new() }
+    }
+}
+
+impl Drop for PooledBytes {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.upgrade() {
+            let mut idle = pool.lock();
+            if idle.len() < POOLED_BUFFERS {
+                idle.push(std::mem::take(&mut self.bytes));
+            }
+        }
+    }
+}
+
+impl Clone for PooledBytes {
+    /// A copy of its own, outside any pool.
+    fn clone(&self) -> Self {
+        self.bytes.clone().into()
+    }
+}
+
+impl PartialEq for PooledBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl std::ops::Deref for PooledBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl std::ops::DerefMut for PooledBytes {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
 }
 
 impl std::fmt::Debug for RgbaImage {
@@ -44,7 +120,7 @@ pub enum EngineError {
 }
 
 /// Builds an upscaler; called once per opened input.
-pub type UpscalerFactory = std::sync::Arc<dyn Fn() -> Box<dyn Upscaler> + Send + Sync>;
+pub type UpscalerFactory = Arc<dyn Fn() -> Box<dyn Upscaler> + Send + Sync>;
 
 /// Turns one decoded frame into an upscaled RGBA frame.
 pub trait Upscaler: Send {

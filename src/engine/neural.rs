@@ -1,5 +1,5 @@
-//! The neural upscaler on the CPU: luma through a ladder rung (our kernels), chroma bilinear
-//! (swscale), then the stream's YUV to RGBA with its own matrix and range.
+//! The neural upscaler on the CPU: luma through a ladder rung (our kernels), chroma bilinear, the
+//! stream's matrix and range ([`super::colour`]), into pooled RGBA buffers.
 
 use std::sync::Arc;
 
@@ -7,14 +7,12 @@ use ffmpeg_next as ffmpeg;
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling::{Context as SwsContext, Flags};
 
+use super::colour::{ColourSpec, SamplePlane, Siting, YuvToRgba};
 use super::cpu::PackedNetwork;
+use super::cpu::kernels::Isa;
 use super::cpu::network::NetworkRunner;
-use super::swscale::{packed_plane, set_colour_details};
-use super::{EngineError, RgbaImage, SCALE, Upscaler, UpscalerFactory};
+use super::{BufferPool, EngineError, RgbaImage, SCALE, Upscaler, UpscalerFactory};
 use crate::model::manifest::Manifest;
-
-/// Input formats whose first plane is 8-bit luma, as the network reads it.
-const EIGHT_BIT_YUV: [Pixel; 6] = [Pixel::YUV420P, Pixel::YUVJ420P, Pixel::YUV422P, Pixel::YUVJ422P, Pixel::YUV444P, Pixel::YUVJ444P];
 
 /// A factory of upscalers for rung `index` of the model at `manifest`: the rung is packed once and
 /// shared by every upscaler made.
@@ -22,54 +20,60 @@ pub fn rung_factory(manifest: &std::path::Path, index: usize) -> Result<Upscaler
     let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
     let last = model.manifest.ladder.len() - 1;
     let rung = model.manifest.rung(index).ok_or_else(|| format!("--rung {index}: the ladder has rungs 0 to {last}"))?;
-    let network = Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec));
+    let network = Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, Isa::detect()));
     let name = rung.name.clone();
-    Ok(Arc::new(move || Box::new(NeuralUpscaler::new(Arc::clone(&network), &name))))
+    Ok(Arc::new(move || Box::new(NeuralUpscaler::new(NetworkRunner::with_all_cores(Arc::clone(&network)), &name))))
+}
+
+/// A planar YUV layout the upscaler reads without conversion.
+#[derive(Debug, Clone, Copy)]
+struct PlanarYuv {
+    bits: u32,
+    /// log2 of the chroma subsampling, horizontally and vertically.
+    chroma_shift: (u32, u32),
+}
+
+impl PlanarYuv {
+    fn of(format: Pixel) -> Option<Self> {
+        let bits = match format {
+            Pixel::YUV420P | Pixel::YUVJ420P | Pixel::YUV422P | Pixel::YUVJ422P | Pixel::YUV444P | Pixel::YUVJ444P => 8,
+            Pixel::YUV420P10LE | Pixel::YUV422P10LE | Pixel::YUV444P10LE => 10,
+            Pixel::YUV420P12LE | Pixel::YUV422P12LE | Pixel::YUV444P12LE => 12,
+            _ => return None,
+        };
+        let descriptor = format.descriptor()?;
+        Some(Self { bits, chroma_shift: (u32::from(descriptor.log2_chroma_w()), u32::from(descriptor.log2_chroma_h())) })
+    }
+
+    fn bytes_per_sample(self) -> usize {
+        if self.bits > 8 { 2 } else { 1 }
+    }
 }
 
 pub struct NeuralUpscaler {
     runner: NetworkRunner,
     name: String,
-    /// Other formats (10-bit, packed) are first converted to 8-bit 4:2:0.
+    /// Formats other than planar YUV (packed, semi-planar) are first converted to 8-bit 4:2:0.
     to_yuv420: Option<(SwsContext, (Pixel, u32, u32))>,
-    /// The frame to 4:4:4 at twice the size, bilinear: the chroma the output uses.
-    chroma: Option<(SwsContext, (Pixel, u32, u32))>,
-    /// 4:4:4 at twice the size to RGBA, with the stream's colour details.
-    to_rgba: Option<(SwsContext, (u32, u32, ffmpeg::util::color::Space, ffmpeg::util::color::Range))>,
-    luma_in: Vec<f32>,
+    colour: YuvToRgba,
     luma_out: Vec<f32>,
+    buffers: BufferPool,
 }
 
-// SAFETY: the swscale contexts have no thread affinity; the upscaler is owned by one thread at a time
+// SAFETY: the swscale context has no thread affinity; the upscaler is owned by one thread at a time
 // (built on the caller's thread, moved into the SR worker, never shared).
 unsafe impl Send for NeuralUpscaler {}
 
 impl NeuralUpscaler {
-    pub fn new(network: Arc<PackedNetwork>, rung_name: &str) -> Self {
-        let name = format!("{rung_name} {} (cpu kernels)", network.spec);
-        Self {
-            runner: NetworkRunner::with_defaults(network),
-            name,
-            to_yuv420: None,
-            chroma: None,
-            to_rgba: None,
-            luma_in: Vec::new(),
-            luma_out: Vec::new(),
-        }
+    pub fn new(runner: NetworkRunner, rung_name: &str) -> Self {
+        let name = format!("{rung_name} {} (cpu {}, {} threads)", runner.spec(), runner.isa().name(), runner.threads());
+        Self { runner, name, to_yuv420: None, colour: YuvToRgba::default(), luma_out: Vec::new(), buffers: BufferPool::default() }
     }
-}
 
-/// The cached context for `key`, rebuilt when the key changes.
-fn context_for<K: PartialEq + Copy>(
-    slot: &mut Option<(SwsContext, K)>,
-    key: K,
-    build: impl FnOnce() -> Result<SwsContext, ffmpeg::Error>,
-) -> Result<&mut SwsContext, ffmpeg::Error> {
-    if slot.as_ref().is_none_or(|(_, current)| *current != key) {
-        *slot = Some((build()?, key));
+    /// The pool the output frames' pixels come from.
+    pub fn buffers(&self) -> &BufferPool {
+        &self.buffers
     }
-    let Some((context, _)) = slot.as_mut() else { unreachable!("context was just set") };
-    Ok(context)
 }
 
 impl Upscaler for NeuralUpscaler {
@@ -86,50 +90,48 @@ impl Upscaler for NeuralUpscaler {
             cause: e.to_string(),
         };
         let mut converted = ffmpeg::frame::Video::empty();
-        let source = if EIGHT_BIT_YUV.contains(&format) {
-            frame
-        } else {
-            let to_yuv420 = context_for(&mut self.to_yuv420, (format, width, height), || {
-                SwsContext::get(format, width, height, Pixel::YUV420P, width, height, Flags::POINT)
-            })
-            .map_err(convert_error)?;
-            to_yuv420.run(frame, &mut converted).map_err(convert_error)?;
-            &converted
+        let (source, layout) = match PlanarYuv::of(format) {
+            Some(layout) => (frame, layout),
+            None => {
+                let key = (format, width, height);
+                if self.to_yuv420.as_ref().is_none_or(|(_, current)| *current != key) {
+                    let context = SwsContext::get(format, width, height, Pixel::YUV420P, width, height, Flags::POINT).map_err(convert_error)?;
+                    self.to_yuv420 = Some((context, key));
+                }
+                let (context, _) = self.to_yuv420.as_mut().expect("context was just set");
+                context.run(frame, &mut converted).map_err(convert_error)?;
+                (&converted, PlanarYuv::of(Pixel::YUV420P).expect("4:2:0 is planar"))
+            }
         };
         let (w, h) = (width as usize, height as usize);
-        let (out_width, out_height) = (width * SCALE, height * SCALE);
+        let (out_w, out_h) = (w * SCALE as usize, h * SCALE as usize);
+        let spec = ColourSpec::of_frame(frame, layout.bits);
+        let bytes = layout.bytes_per_sample();
 
-        self.luma_in.clear();
-        let (stride, luma) = (source.stride(0), source.data(0));
-        for row in 0..h {
-            self.luma_in.extend(luma[row * stride..row * stride + w].iter().map(|&v| f32::from(v) / 255.0));
+        self.runner.prepare(w, h);
+        let luma = SamplePlane::of_frame(source, 0, w, h, bytes);
+        let scale = 1.0 / spec.max_code();
+        for y in 0..h {
+            luma.read_row(y, self.runner.input_row(y), |code| code * scale);
         }
-        self.luma_out.resize(4 * w * h, 0.0);
-        self.runner.upscale(&self.luma_in, w, h, &mut self.luma_out);
+        self.luma_out.resize(out_w * out_h, 0.0);
+        self.runner.run(&mut self.luma_out);
 
-        let source_format = source.format();
-        let chroma = context_for(&mut self.chroma, (source_format, width, height), || {
-            SwsContext::get(source_format, width, height, Pixel::YUV444P, out_width, out_height, Flags::BILINEAR)
-        })
-        .map_err(convert_error)?;
-        let mut full = ffmpeg::frame::Video::empty();
-        chroma.run(source, &mut full).map_err(convert_error)?;
-        let stride = full.stride(0);
-        let luma_plane = full.data_mut(0);
-        for (row, values) in self.luma_out.chunks_exact(2 * w).enumerate() {
-            for (dst, value) in luma_plane[row * stride..row * stride + 2 * w].iter_mut().zip(values) {
-                *dst = (value * 255.0).round().clamp(0.0, 255.0) as u8;
-            }
-        }
-        let (space, range) = (frame.color_space(), frame.color_range());
-        let to_rgba = context_for(&mut self.to_rgba, (out_width, out_height, space, range), || {
-            let mut context = SwsContext::get(Pixel::YUV444P, out_width, out_height, Pixel::RGBA, out_width, out_height, Flags::POINT)?;
-            set_colour_details(&mut context, space, range, height);
-            Ok(context)
-        })
-        .map_err(convert_error)?;
-        let mut rgba = ffmpeg::frame::Video::empty();
-        to_rgba.run(&full, &mut rgba).map_err(convert_error)?;
-        Ok(RgbaImage { width: out_width, height: out_height, pixels: packed_plane(&rgba, 0, out_width as usize * 4, out_height as usize) })
+        let (shift_x, shift_y) = layout.chroma_shift;
+        let (chroma_w, chroma_h) = (w.div_ceil(1 << shift_x), h.div_ceil(1 << shift_y));
+        let chroma = [1, 2].map(|index| SamplePlane::of_frame(source, index, chroma_w, chroma_h, bytes));
+        let mut pixels = self.buffers.take(out_w * out_h * 4);
+        self.colour.convert(
+            self.runner.pool(),
+            &self.luma_out,
+            (out_w, out_h),
+            chroma,
+            (1 << shift_x, 1 << shift_y),
+            SCALE,
+            Siting::of(frame.chroma_location()),
+            spec,
+            &mut pixels,
+        );
+        Ok(RgbaImage { width: out_w as u32, height: out_h as u32, pixels })
     }
 }

@@ -7,6 +7,7 @@ use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling::{Context as SwsContext, Flags};
 use ffmpeg::util::color;
 
+use super::colour::Matrix;
 use super::{EngineError, RgbaImage, SCALE, Upscaler};
 
 /// The scaler context for the current input shape, rebuilt when it changes (mid-stream resolution
@@ -58,15 +59,13 @@ impl Default for SwsUpscaler {
     }
 }
 
-/// The matrix of a stream; untagged ones get what players assume: BT.709 for HD, BT.601 for SD.
+/// swscale's name for the stream's matrix.
 fn matrix_of(space: color::Space, stream_height: u32) -> i32 {
-    match space {
-        color::Space::BT709 => ffi::SWS_CS_ITU709 as i32,
-        color::Space::BT2020NCL | color::Space::BT2020CL => ffi::SWS_CS_BT2020 as i32,
-        color::Space::BT470BG | color::Space::SMPTE170M => ffi::SWS_CS_ITU601 as i32,
-        _ if stream_height >= 720 => ffi::SWS_CS_ITU709 as i32,
-        _ => ffi::SWS_CS_ITU601 as i32,
-    }
+    (match Matrix::of(space, stream_height) {
+        Matrix::Bt601 => ffi::SWS_CS_ITU601,
+        Matrix::Bt709 => ffi::SWS_CS_ITU709,
+        Matrix::Bt2020 => ffi::SWS_CS_BT2020,
+    }) as i32
 }
 
 /// Tells `context` the stream's matrix and range (full-range RGB out).
@@ -103,7 +102,7 @@ impl Upscaler for SwsUpscaler {
         let mut scaled = ffmpeg::frame::Video::empty();
         self.context_for(shape).map_err(convert_error)?.run(frame, &mut scaled).map_err(convert_error)?;
         let (width, height) = (scaled.width(), scaled.height());
-        Ok(RgbaImage { width, height, pixels: packed_plane(&scaled, 0, width as usize * 4, height as usize) })
+        Ok(RgbaImage { width, height, pixels: packed_plane(&scaled, 0, width as usize * 4, height as usize).into() })
     }
 }
 

@@ -1,47 +1,23 @@
-//! 3x3 convolution kernels on channels-last (HWC) f32 planes. One generic body, compiled twice:
-//! with AVX2+FMA (selected at run time when the CPU has them) and portable. The inner loop runs over
-//! output channels, contiguous in the packed weights, so the compiler vectorizes it. Work is split
-//! across cores by row strips.
+//! 3x3 convolutions on channel planes, vectorised along image rows: each step loads `Q` vectors of
+//! neighbouring pixels of one input channel and multiplies them by `R` broadcast weights, one per
+//! output channel, into `R x Q` accumulators that stay in registers. So any channel count (1 to the
+//! widest) uses full vectors, and every load feeds several FMAs. Bias, residual and ReLU are fused
+//! into the store; the tail is fused with the bilinear residual and the pixel shuffle. One generic
+//! body ([`Lanes`]) is compiled for AVX-512, AVX2+FMA and a portable path; rows are split across
+//! a thread pool.
 
-use std::ops::Range;
+use rayon::prelude::*;
 
+use super::lanes::{Lanes, Portable};
 use crate::model::supernet::BILINEAR_TAPS;
 
-/// The widest layer the kernels handle (accumulators live on the stack).
-pub const MAX_CHANNELS: usize = 64;
-
-/// One convolution with its weights packed as `[ky][kx][in][out]`.
-#[derive(Debug, Clone)]
-pub struct PackedConv {
-    pub in_channels: usize,
-    pub out_channels: usize,
-    pub weights: Vec<f32>,
-    pub bias: Vec<f32>,
-    pub relu: bool,
-    /// Adds the input pixel before the activation (needs `in_channels == out_channels`).
-    pub residual: bool,
-}
-
-impl PackedConv {
-    /// Packs burn's `[out, in, 3, 3]` weights.
-    pub fn pack(weights_oihw: &[f32], bias: &[f32], in_channels: usize, out_channels: usize, relu: bool, residual: bool) -> Self {
-        assert!(in_channels <= MAX_CHANNELS && out_channels <= MAX_CHANNELS, "layer wider than {MAX_CHANNELS}");
-        assert_eq!(weights_oihw.len(), out_channels * in_channels * 9);
-        let mut weights = vec![0.0; weights_oihw.len()];
-        for o in 0..out_channels {
-            for i in 0..in_channels {
-                for k in 0..9 {
-                    weights[(k * in_channels + i) * out_channels + o] = weights_oihw[(o * in_channels + i) * 9 + k];
-                }
-            }
-        }
-        Self { in_channels, out_channels, weights, bias: bias.to_vec(), relu, residual }
-    }
-}
+/// Columns past the right border that a row's last vector block may write (and read) into.
+const SLACK: usize = 64;
 
 /// Which code path runs the kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
+    Avx512,
     Avx2Fma,
     Portable,
 }
@@ -50,166 +26,374 @@ impl Isa {
     /// The best path this CPU supports.
     pub fn detect() -> Isa {
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            return Isa::Avx2Fma;
+        {
+            if std::is_x86_feature_detected!("avx512f") {
+                return Isa::Avx512;
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                return Isa::Avx2Fma;
+            }
         }
         Isa::Portable
     }
+
+    /// Every path this CPU can run, best first.
+    pub fn supported() -> Vec<Isa> {
+        let best = Isa::detect();
+        [Isa::Avx512, Isa::Avx2Fma, Isa::Portable].into_iter().skip_while(|&isa| isa != best).collect()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512 => "avx512",
+            Isa::Avx2Fma => "avx2+fma",
+            Isa::Portable => "portable",
+        }
+    }
+
+    /// Output channels computed together (`R`) for a layer with `out_channels`.
+    fn channel_block(self, out_channels: usize) -> usize {
+        match (self, out_channels) {
+            (Isa::Avx512, c) if c % 8 == 0 => 8,
+            (_, c) if c % 4 == 0 => 4,
+            _ => 1,
+        }
+    }
 }
 
-/// A plane of `width` x `height` pixels with `channels` values each (HWC).
-pub struct Plane<'a> {
-    pub data: &'a [f32],
+/// One convolution, weights packed as `[out block][in][ky][kx][R]`: the `R` weights one step
+/// broadcasts are adjacent, and one block's weights are read in order.
+#[derive(Debug, Clone)]
+pub struct PackedConv {
+    pub in_channels: usize,
+    pub out_channels: usize,
+    /// Output channels per block (`R`), chosen for the instruction set.
+    pub block: usize,
+    pub weights: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub relu: bool,
+    /// Adds the input pixel before the activation (needs `in_channels == out_channels`).
+    pub residual: bool,
+}
+
+impl PackedConv {
+    /// Packs burn's `[out, in, 3, 3]` weights for `isa`.
+    pub fn pack(isa: Isa, weights_oihw: &[f32], bias: &[f32], in_channels: usize, out_channels: usize, relu: bool, residual: bool) -> Self {
+        assert_eq!(weights_oihw.len(), out_channels * in_channels * 9);
+        assert!(!residual || in_channels == out_channels, "a residual layer keeps its width");
+        let block = isa.channel_block(out_channels);
+        let mut weights = Vec::with_capacity(weights_oihw.len());
+        for first in (0..out_channels).step_by(block) {
+            for i in 0..in_channels {
+                for tap in 0..9 {
+                    weights.extend((first..first + block).map(|o| weights_oihw[(o * in_channels + i) * 9 + tap]));
+                }
+            }
+        }
+        Self { in_channels, out_channels, block, weights, bias: bias.to_vec(), relu, residual }
+    }
+
+    /// Multiply-adds per pixel.
+    pub fn macs_per_pixel(&self) -> usize {
+        self.in_channels * self.out_channels * 9
+    }
+}
+
+/// `channels` planes of `width` x `height` values with a one-pixel zero border (the convolutions'
+/// padding) and slack columns on the right, so a row's vector blocks never need a bounds check.
+#[derive(Debug, Clone)]
+pub struct Planes {
+    pub data: Vec<f32>,
+    pub channels: usize,
     pub width: usize,
     pub height: usize,
-    pub channels: usize,
+    /// Values from one row to the next.
+    pub stride: usize,
+    /// Values from one channel to the next.
+    pub plane: usize,
 }
 
-#[inline(always)]
-fn multiply_add<const FMA: bool>(acc: f32, a: f32, b: f32) -> f32 {
-    // `mul_add` is one instruction where FMA is enabled, a slow library call where it is not.
-    if FMA { a.mul_add(b, acc) } else { acc + a * b }
-}
-
-/// Pixels of a row computed together: each weight vector loaded once serves this many pixels.
-const PIXEL_BLOCK: usize = 4;
-
-/// Bias, residual and activation of one output pixel, written to `out`.
-#[inline(always)]
-fn finish_pixel(conv: &PackedConv, acc: &mut [f32], input_pixel: &[f32], out: &mut [f32]) {
-    if conv.residual {
-        acc.iter_mut().zip(input_pixel).for_each(|(a, v)| *a += v);
+impl Planes {
+    pub fn new(channels: usize, width: usize, height: usize) -> Self {
+        let stride = width + 2 + SLACK;
+        let plane = stride * (height + 2);
+        Self { data: vec![0.0; channels * plane], channels, width, height, stride, plane }
     }
-    if conv.relu {
-        acc.iter_mut().for_each(|a| *a = a.max(0.0));
+
+    /// Index of pixel (`x`, `y`) of `channel` (image coordinates; -1 and `width` are the border).
+    #[inline(always)]
+    pub fn index(&self, channel: usize, x: usize, y: usize) -> usize {
+        channel * self.plane + (y + 1) * self.stride + x + 1
     }
-    out.copy_from_slice(acc);
+
+    /// Row `y` of `channel`: `width` values.
+    pub fn row(&self, channel: usize, y: usize) -> &[f32] {
+        let start = self.index(channel, 0, y);
+        &self.data[start..start + self.width]
+    }
+
+    pub fn row_mut(&mut self, channel: usize, y: usize) -> &mut [f32] {
+        let start = self.index(channel, 0, y);
+        &mut self.data[start..start + self.width]
+    }
+
+    fn has_shape(&self, channels: usize, width: usize, height: usize) -> bool {
+        (self.channels, self.width, self.height) == (channels, width, height)
+    }
 }
 
+/// A raw pointer that row tasks share; each task writes only its own rows.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32);
+// SAFETY: tasks write disjoint rows (see `for_each_row`), and the owner waits for all of them.
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+/// Computes output row `y` of `conv` for every output channel.
+///
+/// # Safety
+/// `output` is a `Planes` of the same geometry as `input` with `conv.out_channels` channels that
+/// nobody else writes at row `y`; the CPU runs `L`.
 #[inline(always)]
-fn conv_rows_generic<const FMA: bool>(conv: &PackedConv, input: &Plane<'_>, rows: Range<usize>, output: &mut [f32]) {
-    let (width, height, cin, cout) = (input.width, input.height, conv.in_channels, conv.out_channels);
-    let pixel = |x: usize, y: usize| &input.data[(y * width + x) * cin..(y * width + x + 1) * cin];
-    for (row_index, y) in rows.enumerate() {
-        let out_row = &mut output[row_index * width * cout..(row_index + 1) * width * cout];
-        // Kernel rows that fall inside the image (zero padding outside).
-        let kernel_rows = usize::from(y == 0)..=if y + 1 < height { 2 } else { 1 };
+unsafe fn conv_row<L: Lanes, const R: usize, const Q: usize>(conv: &PackedConv, input: &Planes, output: *mut f32, y: usize) {
+    let (cin, width, stride, plane) = (conv.in_channels, input.width, input.stride, input.plane);
+    let block = L::WIDTH * Q;
+    let source = input.data.as_ptr();
+    for first in (0..conv.out_channels).step_by(R) {
+        let weights = conv.weights[first * cin * 9..(first + R) * cin * 9].as_ptr();
         let mut x = 0;
         while x < width {
-            // Blocks of pixels whose 3x3 neighbourhoods lie inside the row: no bounds checks.
-            if x >= 1 && x + PIXEL_BLOCK < width {
-                let mut acc = [[0.0f32; MAX_CHANNELS]; PIXEL_BLOCK];
-                for a in &mut acc {
-                    a[..cout].copy_from_slice(&conv.bias);
-                }
-                for ky in kernel_rows.clone() {
-                    let sy = y + ky - 1;
-                    for kx in 0..3 {
-                        let taps = &conv.weights[(ky * 3 + kx) * cin * cout..(ky * 3 + kx + 1) * cin * cout];
-                        let base = (sy * width + x + kx - 1) * cin;
-                        for (ic, weights) in taps.chunks_exact(cout).enumerate() {
-                            for (p, a) in acc.iter_mut().enumerate() {
-                                let value = input.data[base + p * cin + ic];
-                                for (a, w) in a[..cout].iter_mut().zip(weights) {
-                                    *a = multiply_add::<FMA>(*a, value, *w);
+            // SAFETY (all pointer arithmetic below): the top-left neighbour of pixel (x, y) is at
+            // padded (x, y); a block reads columns up to x + block + 1 < width + 2 + SLACK.
+            unsafe {
+                let mut acc: [[L; Q]; R] = std::array::from_fn(|r| [L::splat(conv.bias[first + r]); Q]);
+                for channel in 0..cin {
+                    let top_left = source.add(channel * plane + y * stride + x);
+                    let taps = weights.add(channel * 9 * R);
+                    for ky in 0..3 {
+                        for kx in 0..3 {
+                            let row = top_left.add(ky * stride + kx);
+                            let pixels: [L; Q] = std::array::from_fn(|q| L::load(row.add(q * L::WIDTH)));
+                            let tap = taps.add((ky * 3 + kx) * R);
+                            for (r, acc) in acc.iter_mut().enumerate() {
+                                let weight = L::splat(*tap.add(r));
+                                for (a, p) in acc.iter_mut().zip(&pixels) {
+                                    *a = a.mul_add(*p, weight);
                                 }
                             }
                         }
                     }
                 }
-                for (p, a) in acc.iter_mut().enumerate() {
-                    finish_pixel(conv, &mut a[..cout], pixel(x + p, y), &mut out_row[(x + p) * cout..(x + p + 1) * cout]);
-                }
-                x += PIXEL_BLOCK;
-                continue;
-            }
-            let mut acc = [0.0f32; MAX_CHANNELS];
-            acc[..cout].copy_from_slice(&conv.bias);
-            for ky in kernel_rows.clone() {
-                let sy = y + ky - 1;
-                for kx in 0..3 {
-                    let Some(sx) = (x + kx).checked_sub(1).filter(|&sx| sx < width) else { continue };
-                    let taps = &conv.weights[(ky * 3 + kx) * cin * cout..(ky * 3 + kx + 1) * cin * cout];
-                    for (value, weights) in pixel(sx, sy).iter().zip(taps.chunks_exact(cout)) {
-                        for (a, w) in acc[..cout].iter_mut().zip(weights) {
-                            *a = multiply_add::<FMA>(*a, *value, *w);
+                for (r, acc) in acc.iter().enumerate() {
+                    let at = input.index(first + r, x, y);
+                    for (q, a) in acc.iter().enumerate() {
+                        let mut value = *a;
+                        if conv.residual {
+                            value = value.add(L::load(source.add(at + q * L::WIDTH)));
                         }
+                        if conv.relu {
+                            value = value.max_zero();
+                        }
+                        value.store(output.add(at + q * L::WIDTH));
                     }
                 }
             }
-            finish_pixel(conv, &mut acc[..cout], pixel(x, y), &mut out_row[x * cout..(x + 1) * cout]);
-            x += 1;
+            x += block;
+        }
+        // The last block wrote past the image: restore the zero border (and clear the slack).
+        for channel in first..first + R {
+            let row_end = channel * plane + (y + 1) * stride;
+            // SAFETY: columns width + 1 ..= x inside this row of this plane, which this task owns.
+            unsafe { std::ptr::write_bytes(output.add(row_end + width + 1), 0, x - width) };
+        }
+    }
+}
+
+// Register budgets: AVX-512 has 32 vector registers (8 x 3 accumulators), AVX2 16 (4 x 3).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn conv_row_avx512(conv: &PackedConv, input: &Planes, output: *mut f32, y: usize) {
+    use super::lanes::Avx512;
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match conv.block {
+            8 => conv_row::<Avx512, 8, 3>(conv, input, output, y),
+            4 => conv_row::<Avx512, 4, 4>(conv, input, output, y),
+            _ => conv_row::<Avx512, 1, 4>(conv, input, output, y),
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn conv_rows_avx2(conv: &PackedConv, input: &Plane<'_>, rows: Range<usize>, output: &mut [f32]) {
-    conv_rows_generic::<true>(conv, input, rows, output);
+unsafe fn conv_row_avx2(conv: &PackedConv, input: &Planes, output: *mut f32, y: usize) {
+    use super::lanes::Avx2;
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match conv.block {
+            4 => conv_row::<Avx2, 4, 3>(conv, input, output, y),
+            _ => conv_row::<Avx2, 1, 8>(conv, input, output, y),
+        }
+    }
 }
 
-fn conv_rows(isa: Isa, conv: &PackedConv, input: &Plane<'_>, rows: Range<usize>, output: &mut [f32]) {
+/// The portable path (no target features to enable).
+unsafe fn conv_row_portable(conv: &PackedConv, input: &Planes, output: *mut f32, y: usize) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match conv.block {
+            4 => conv_row::<Portable, 4, 2>(conv, input, output, y),
+            _ => conv_row::<Portable, 1, 4>(conv, input, output, y),
+        }
+    }
+}
+
+/// Runs `task(y)` for every row, in strips spread over `pool`'s threads.
+fn for_each_row(pool: &rayon::ThreadPool, height: usize, task: impl Fn(usize) + Send + Sync) {
+    // A few strips per thread evens out the load; strips of several rows keep weights hot.
+    let strips = (pool.current_num_threads() * 4).min(height).max(1);
+    let per_strip = height.div_ceil(strips);
+    pool.install(|| {
+        (0..height.div_ceil(per_strip)).into_par_iter().for_each(|strip| {
+            (strip * per_strip..((strip + 1) * per_strip).min(height)).for_each(&task);
+        })
+    });
+}
+
+/// The row function of `conv` for `isa`.
+fn row_kernel(isa: Isa, conv: &PackedConv) -> unsafe fn(&PackedConv, &Planes, *mut f32, usize) {
+    assert_eq!(conv.block, isa.channel_block(conv.out_channels), "weights packed for another instruction set");
     match isa {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Isa::Avx2Fma` is only produced by `Isa::detect` on a CPU that has AVX2 and FMA.
-        Isa::Avx2Fma => unsafe { conv_rows_avx2(conv, input, rows, output) },
-        _ => conv_rows_generic::<false>(conv, input, rows, output),
+        Isa::Avx512 => conv_row_avx512,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => conv_row_avx2,
+        _ => conv_row_portable,
     }
 }
 
-/// Splits `height` rows into `strips` contiguous ranges.
-fn strips(height: usize, strips: usize) -> Vec<Range<usize>> {
-    let per_strip = height.div_ceil(strips.max(1)).max(1);
-    (0..height).step_by(per_strip).map(|start| start..(start + per_strip).min(height)).collect()
+/// `output = conv(input)`, one row per task.
+///
+/// # Panics
+/// If the planes do not have the layer's shape, or `isa` is not supported by this CPU.
+pub fn conv3x3(isa: Isa, pool: &rayon::ThreadPool, conv: &PackedConv, input: &Planes, output: &mut Planes) {
+    assert!(Isa::supported().contains(&isa), "{} is not supported by this CPU", isa.name());
+    assert!(input.has_shape(conv.in_channels, input.width, input.height));
+    assert!(output.has_shape(conv.out_channels, input.width, input.height));
+    let kernel = row_kernel(isa, conv);
+    let out = SharedOut(output.data.as_mut_ptr());
+    // SAFETY: the CPU supports `isa` (checked above); the shapes match; each row is one task's.
+    for_each_row(pool, input.height, |y| unsafe { kernel(conv, input, { out }.0, y) });
 }
 
-/// `output = conv(input)` over the whole plane, one row strip per thread.
-pub fn conv3x3(isa: Isa, threads: usize, conv: &PackedConv, input: &Plane<'_>, output: &mut [f32]) {
-    assert_eq!(input.channels, conv.in_channels);
-    let row_values = input.width * conv.out_channels;
-    let output = &mut output[..input.height * row_values];
-    let ranges = strips(input.height, threads);
-    if ranges.len() == 1 {
-        return conv_rows(isa, conv, input, 0..input.height, output);
-    }
-    std::thread::scope(|scope| {
-        let mut rest = output;
-        for range in ranges {
-            let (strip, tail) = rest.split_at_mut(range.len() * row_values);
-            rest = tail;
-            scope.spawn(move || conv_rows(isa, conv, input, range, strip));
+/// The tail, fused: `tail` (width -> 4 phases) on `features` into `phases`, then the bilinear x2
+/// phases of `luma` added and pixel-shuffled into `output` (2W x 2H), row by row in one task.
+pub fn tail_bilinear_shuffle(
+    isa: Isa,
+    pool: &rayon::ThreadPool,
+    tail: &PackedConv,
+    features: &Planes,
+    luma: &Planes,
+    phases: &mut Planes,
+    output: &mut [f32],
+) {
+    assert!(Isa::supported().contains(&isa), "{} is not supported by this CPU", isa.name());
+    assert!(phases.has_shape(4, features.width, features.height) && luma.has_shape(1, features.width, features.height));
+    let (width, height) = (features.width, features.height);
+    let output = &mut output[..4 * width * height];
+    let kernel = row_kernel(isa, tail);
+    let phases_out = SharedOut(phases.data.as_mut_ptr());
+    let out = SharedOut(output.as_mut_ptr());
+    let (phases_stride, phases_plane) = (phases.stride, phases.plane);
+    for_each_row(pool, height, |y| {
+        // SAFETY: as in `conv3x3`; then row y of the phases is this task's, and so are output rows
+        // 2y and 2y + 1.
+        unsafe {
+            kernel(tail, features, { phases_out }.0, y);
+            let phase_row = |phase: usize| {
+                let start = phase * phases_plane + (y + 1) * phases_stride + 1;
+                std::slice::from_raw_parts({ phases_out }.0.add(start), width)
+            };
+            for dy in 0..2 {
+                let target = std::slice::from_raw_parts_mut({ out }.0.add((2 * y + dy) * 2 * width), 2 * width);
+                shuffle_row(luma, y, dy, [phase_row(2 * dy), phase_row(2 * dy + 1)], target);
+            }
         }
     });
 }
 
-/// The tail, fused: `tail` (width -> 4 phases, into the `phases` scratch) on `features`, plus the
-/// bilinear x2 phases of `luma`, pixel-shuffled into `output` (2W x 2H).
-pub fn tail_bilinear_shuffle(
-    isa: Isa,
-    threads: usize,
-    tail: &PackedConv,
-    features: &Plane<'_>,
-    luma: &[f32],
-    phases: &mut [f32],
-    output: &mut [f32],
-) {
-    let (width, height) = (features.width, features.height);
-    conv3x3(isa, threads, tail, features, phases);
-    let at = |x: isize, y: isize| luma[(y.clamp(0, height as isize - 1) as usize) * width + x.clamp(0, width as isize - 1) as usize];
-    for y in 0..height {
-        for x in 0..width {
-            for dy in 0..2 {
-                for dx in 0..2 {
-                    let mut bilinear = 0.0;
-                    for (ky, wy) in BILINEAR_TAPS[dy].iter().enumerate() {
-                        for (kx, wx) in BILINEAR_TAPS[dx].iter().enumerate() {
-                            bilinear += wy * wx * at(x as isize + kx as isize - 1, y as isize + ky as isize - 1);
-                        }
-                    }
-                    output[(2 * y + dy) * 2 * width + 2 * x + dx] = phases[(y * width + x) * 4 + dy * 2 + dx] + bilinear;
+/// Output row `2y + dy`: the two phases of that row plus the bilinear x2 of `luma` (edges
+/// replicated), interleaved.
+fn shuffle_row(luma: &Planes, y: usize, dy: usize, phases: [&[f32]; 2], target: &mut [f32]) {
+    let (width, height) = (luma.width, luma.height);
+    let [above, centre, below] = BILINEAR_TAPS[dy];
+    let (row_above, row_centre, row_below) = (luma.row(0, y.saturating_sub(1)), luma.row(0, y), luma.row(0, (y + 1).min(height - 1)));
+    let vertical = |x: usize| above * row_above[x] + centre * row_centre[x] + below * row_below[x];
+    let [[left0, centre0, right0], [left1, centre1, right1]] = BILINEAR_TAPS;
+    let (mut previous, mut current) = (vertical(0), vertical(0));
+    for x in 0..width {
+        let next = vertical((x + 1).min(width - 1));
+        target[2 * x] = phases[0][x] + left0 * previous + centre0 * current + right0 * next;
+        target[2 * x + 1] = phases[1][x] + left1 * previous + centre1 * current + right1 * next;
+        (previous, current) = (current, next);
+    }
+}
+
+/// Peak multiply-add throughput of `isa` on `threads` threads, in GFLOP/s (2 FLOP per FMA lane):
+/// independent FMA chains, enough of them to hide the latency.
+pub fn fma_peak_gflops(isa: Isa, threads: usize, iterations: usize) -> f64 {
+    #[inline(always)]
+    unsafe fn chains<L: Lanes>(iterations: usize) -> f32 {
+        const CHAINS: usize = 12;
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            let mut acc = [L::splat(1.0); CHAINS];
+            let (a, b) = (L::splat(0.999_999), L::splat(1e-7));
+            for _ in 0..iterations {
+                for value in &mut acc {
+                    *value = b.mul_add(*value, a);
                 }
             }
+            let mut sum = [0.0f32; 16];
+            acc.iter().fold(L::splat(0.0), |s, v| s.add(*v)).store(sum.as_mut_ptr());
+            sum[0]
         }
     }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn avx512(iterations: usize) -> f32 {
+        // SAFETY: forwarded from the caller.
+        unsafe { chains::<super::lanes::Avx512>(iterations) }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn avx2(iterations: usize) -> f32 {
+        // SAFETY: forwarded from the caller.
+        unsafe { chains::<super::lanes::Avx2>(iterations) }
+    }
+    assert!(Isa::supported().contains(&isa), "{} is not supported by this CPU", isa.name());
+    let lanes = match isa {
+        Isa::Avx512 => 16,
+        _ => 8,
+    };
+    let start = std::time::Instant::now();
+    let sums: Vec<f32> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(move || match isa {
+                    // SAFETY: `isa` is supported (checked above).
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx512 => unsafe { avx512(iterations) },
+                    #[cfg(target_arch = "x86_64")]
+                    Isa::Avx2Fma => unsafe { avx2(iterations) },
+                    // SAFETY: the portable lanes need nothing.
+                    _ => unsafe { chains::<Portable>(iterations) },
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().expect("FMA loop")).collect()
+    });
+    std::hint::black_box(sums);
+    let flops = 2.0 * 12.0 * lanes as f64 * iterations as f64 * threads as f64;
+    flops / start.elapsed().as_secs_f64() / 1e9
 }

@@ -1,0 +1,172 @@
+//! `dysr bench`: measured speed. `rungs` times every rung of the ladder on the inference engine
+//! against the machine's FMA peak and ONNX Runtime running the same architectures.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Subcommand};
+
+use crate::engine::bench::{gflops, gradient_frame, median_ms, ort_medians};
+use crate::engine::cpu::PackedNetwork;
+use crate::engine::cpu::kernels::{Isa, fma_peak_gflops};
+use crate::engine::cpu::network::NetworkRunner;
+use crate::engine::neural::NeuralUpscaler;
+use crate::engine::{SCALE, Upscaler};
+use crate::model::manifest::{Manifest, default_manifest_path};
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Every rung of the ladder: ms per frame, frames/s, GFLOP/s and share of the FMA peak, the
+    /// whole frame (with YUV to RGBA), and ONNX Runtime on the same architectures.
+    Rungs(RungsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RungsArgs {
+    /// Low-resolution frame size, WxH.
+    #[arg(long, default_value = "640x360", value_parser = parse_size)]
+    pub size: (usize, usize),
+    #[arg(long, default_value_os_t = default_manifest_path())]
+    pub manifest: PathBuf,
+    /// Timed runs per rung (the median is reported), after a few untimed ones.
+    #[arg(long, default_value_t = 50)]
+    pub runs: usize,
+    /// Kernel threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Kernel instruction set (default: the best this CPU has).
+    #[arg(long, value_enum)]
+    pub isa: Option<IsaArg>,
+    /// Skip the ONNX Runtime comparison.
+    #[arg(long)]
+    pub no_ort: bool,
+    /// Also write the table as CSV to this file.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum IsaArg {
+    Avx512,
+    Avx2,
+    Portable,
+}
+
+impl From<IsaArg> for Isa {
+    fn from(arg: IsaArg) -> Isa {
+        match arg {
+            IsaArg::Avx512 => Isa::Avx512,
+            IsaArg::Avx2 => Isa::Avx2Fma,
+            IsaArg::Portable => Isa::Portable,
+        }
+    }
+}
+
+pub fn parse_size(text: &str) -> Result<(usize, usize), String> {
+    let (width, height) = text.split_once(['x', 'X']).ok_or_else(|| format!("{text}: expected WxH, e.g. 640x360"))?;
+    let parse = |v: &str| v.trim().parse::<usize>().ok().filter(|&n| n > 0 && n <= 16384);
+    match (parse(width), parse(height)) {
+        (Some(width), Some(height)) => Ok((width, height)),
+        _ => Err(format!("{text}: width and height must be whole numbers from 1 to 16384")),
+    }
+}
+
+pub fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Rungs(args) => rungs(args),
+    }
+}
+
+struct Row {
+    name: String,
+    spec: String,
+    macs: usize,
+    network_ms: f64,
+    frame_ms: f64,
+    ort_ms: Option<f64>,
+}
+
+fn rungs(args: RungsArgs) -> anyhow::Result<()> {
+    let isa = args.isa.map_or_else(Isa::detect, Isa::from);
+    if !Isa::supported().contains(&isa) {
+        anyhow::bail!("--isa {}: this CPU does not support it", isa.name());
+    }
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let model = Manifest::load_with_weights(&args.manifest, &burn::prelude::Device::flex())?;
+    let (width, height) = args.size;
+    let pixels = width * height;
+    let peak = fma_peak_gflops(Isa::detect(), threads, 200_000_000 / threads);
+    println!(
+        "{width}x{height} -> {}x{}, {threads} threads, {} kernels; FMA peak {peak:.1} GFLOP/s ({} on {threads} threads)",
+        width * SCALE as usize,
+        height * SCALE as usize,
+        isa.name(),
+        Isa::detect().name()
+    );
+    let ort = if args.no_ort {
+        Err("skipped (--no-ort)".to_owned())
+    } else {
+        ort_medians(&args.manifest, args.size, threads, args.runs)
+    };
+    if let Err(why) = &ort {
+        println!("ONNX Runtime: none ({why}; `make bench-deps` installs it)");
+    }
+    let frame = gradient_frame(width as u32, height as u32);
+    let mut rows = Vec::new();
+    for rung in &model.manifest.ladder {
+        let network = Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, isa));
+        let macs = network.macs_per_pixel();
+        let mut runner = NetworkRunner::new(Arc::clone(&network), threads);
+        runner.prepare(width, height);
+        let mut output = vec![0.0; pixels * 4];
+        let network_ms = median_ms(5, args.runs, || runner.run(&mut output));
+        let mut upscaler = NeuralUpscaler::new(NetworkRunner::new(network, threads), &rung.name);
+        let frame_ms = median_ms(5, args.runs, || {
+            upscaler.upscale(&frame).expect("a YUV 4:2:0 frame converts");
+        });
+        let ort_ms = ort.as_ref().ok().and_then(|medians| medians.iter().find(|(name, _)| *name == rung.name).map(|(_, ms)| *ms));
+        rows.push(Row { name: rung.name.clone(), spec: rung.spec.to_string(), macs, network_ms, frame_ms, ort_ms });
+    }
+    println!(
+        "{:<4} {:<6} {:>7} {:>9} {:>8} {:>9} {:>6} {:>10} {:>9} {:>8} {:>8}",
+        "rung", "spec", "MACs/px", "SR ms", "SR fps", "GFLOP/s", "peak", "+colour ms", "frame fps", "ORT ms", "ours/ORT"
+    );
+    let mut csv = String::from("rung,spec,macs_per_pixel,sr_ms,sr_fps,gflops,peak_share,frame_ms,frame_fps,ort_ms,ratio_to_ort\n");
+    for row in &rows {
+        let rate = gflops(row.macs, pixels, row.network_ms);
+        let ratio = row.ort_ms.map(|ort| row.network_ms / ort);
+        let optional = |value: Option<f64>, digits: usize| value.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"));
+        println!(
+            "{:<4} {:<6} {:>7} {:>9.2} {:>8.1} {:>9.1} {:>5.0}% {:>10.2} {:>9.1} {:>8} {:>8}",
+            row.name,
+            row.spec,
+            row.macs,
+            row.network_ms,
+            1e3 / row.network_ms,
+            rate,
+            100.0 * rate / peak,
+            row.frame_ms,
+            1e3 / row.frame_ms,
+            optional(row.ort_ms, 2),
+            optional(ratio, 2)
+        );
+        csv.push_str(&format!(
+            "{},{},{},{:.3},{:.2},{:.2},{:.4},{:.3},{:.2},{},{}\n",
+            row.name,
+            row.spec,
+            row.macs,
+            row.network_ms,
+            1e3 / row.network_ms,
+            rate,
+            rate / peak,
+            row.frame_ms,
+            1e3 / row.frame_ms,
+            optional(row.ort_ms, 3),
+            optional(ratio, 3)
+        ));
+    }
+    if let Some(path) = args.csv {
+        std::fs::write(&path, csv).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
