@@ -31,7 +31,7 @@ pub fn gradient_frame(width: u32, height: u32) -> ffmpeg::frame::Video {
         let data = frame.data_mut(plane);
         for y in 0..plane_height {
             for x in 0..plane_width {
-                data[y * stride + x] = (16 + (x * 7 + y * 3 + plane * 40) % 220) as u8;
+                data[y * stride + x] = (16 + x * 150 / plane_width + y * 50 / plane_height + plane * 10) as u8;
             }
         }
     }

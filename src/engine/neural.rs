@@ -135,3 +135,50 @@ impl Upscaler for NeuralUpscaler {
         Ok(RgbaImage { width: out_w as u32, height: out_h as u32, pixels })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::bench::gradient_frame;
+    use crate::model::manifest::default_manifest_path;
+
+    fn rung_zero() -> NeuralUpscaler {
+        let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).expect("shipped model");
+        let network = PackedNetwork::from_supernet(&model.supernet, model.manifest.ladder[0].spec, Isa::detect());
+        NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), 2), "r0")
+    }
+
+    /// The same picture as 8-bit 4:2:0, 10-bit 4:2:0, 10-bit 4:4:4 and semi-planar NV12 (converted
+    /// first) comes out the same: within rounding where the chroma samples are the same, within
+    /// half a chroma step of the gradient for 4:4:4 (whose chroma was replicated, not interpolated).
+    #[test]
+    fn ten_bit_and_packed_inputs_match_eight_bit() {
+        let eight_bit = gradient_frame(66, 38);
+        let mut upscaler = rung_zero();
+        let expected = upscaler.upscale(&eight_bit).unwrap();
+        assert_eq!((expected.width, expected.height), (132, 76));
+        for (format, tolerance) in [(Pixel::YUV420P10LE, 1), (Pixel::NV12, 1), (Pixel::YUV444P10LE, 6)] {
+            let mut converted = ffmpeg::frame::Video::empty();
+            let mut context = SwsContext::get(Pixel::YUV420P, 66, 38, format, 66, 38, Flags::POINT | Flags::ACCURATE_RND).unwrap();
+            context.run(&eight_bit, &mut converted).unwrap();
+            let got = upscaler.upscale(&converted).unwrap();
+            let worst = got.pixels.iter().zip(expected.pixels.iter()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+            assert!(worst <= tolerance, "{format:?}: off by {worst}");
+        }
+    }
+
+    /// Frames of one size reuse the pooled RGBA buffers: a steady stream allocates none.
+    #[test]
+    fn output_buffers_come_back_to_the_pool() {
+        let frame = gradient_frame(32, 18);
+        let mut upscaler = rung_zero();
+        let first = upscaler.upscale(&frame).unwrap();
+        let address = first.pixels.as_ptr();
+        drop(first);
+        assert_eq!(upscaler.buffers().idle(), 1);
+        for _ in 0..3 {
+            let again = upscaler.upscale(&frame).unwrap();
+            assert_eq!(again.pixels.as_ptr(), address, "the same buffer is lent again");
+        }
+    }
+}
