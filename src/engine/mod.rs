@@ -10,6 +10,7 @@ pub mod colour;
 pub mod cpu;
 pub mod neural;
 pub mod swscale;
+pub mod tiles;
 pub mod worker;
 
 use std::sync::{Arc, Weak};

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::kernels::{Isa, PackedConv, Planes, conv3x3, tail_bilinear_shuffle};
+use crate::engine::tiles::{Tile, plan};
 use crate::model::supernet::{ElasticConv, PHASES, SubgraphSpec, Supernet};
 
 /// The convolutions of one subgraph, packed for one instruction set.
@@ -46,13 +47,24 @@ impl PackedNetwork {
     }
 }
 
-/// Runs a packed network on frames of one size, reusing its buffers and its threads.
+/// Feature maps larger than this are computed in tiles.
+const MAX_FEATURE_BYTES: usize = 128 << 20;
+
+/// Runs a packed network on frames of one size, reusing its buffers and its threads. Frames whose
+/// feature maps would exceed [`MAX_FEATURE_BYTES`] (or a set tile size) run in overlapping tiles.
 pub struct NetworkRunner {
     network: Arc<PackedNetwork>,
     pool: rayon::ThreadPool,
+    frame: (usize, usize),
+    /// The frame's luma, `width` x `height`.
+    frame_luma: Vec<f32>,
+    tile_limit: Option<(usize, usize)>,
+    tiles: Vec<Tile>,
+    /// One tile's buffers (the whole frame when it is one tile).
     luma: Planes,
     features: [Planes; 2],
     phases: Planes,
+    tile_output: Vec<f32>,
 }
 
 impl NetworkRunner {
@@ -63,12 +75,29 @@ impl NetworkRunner {
             .build()
             .expect("kernel threads");
         let empty = || Planes::new(0, 0, 0);
-        Self { network, pool, luma: empty(), features: [empty(), empty()], phases: empty() }
+        Self {
+            network,
+            pool,
+            frame: (0, 0),
+            frame_luma: Vec::new(),
+            tile_limit: None,
+            tiles: Vec::new(),
+            luma: empty(),
+            features: [empty(), empty()],
+            phases: empty(),
+            tile_output: Vec::new(),
+        }
     }
 
     /// One thread per core.
     pub fn with_all_cores(network: Arc<PackedNetwork>) -> Self {
         Self::new(network, std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Runs frames in tiles of at most `width` x `height` (instead of the memory limit's).
+    pub fn set_tile_limit(&mut self, limit: Option<(usize, usize)>) {
+        self.tile_limit = limit;
+        self.frame = (0, 0);
     }
 
     pub fn spec(&self) -> SubgraphSpec {
@@ -88,24 +117,79 @@ impl NetworkRunner {
         self.pool.current_num_threads()
     }
 
+    /// How far a pixel's output depends on its neighbours: one pixel per 3x3 convolution.
+    fn halo(&self) -> usize {
+        self.network.body.len() + 2
+    }
+
+    /// The tile size for a `width` x `height` frame.
+    fn tile_size(&self, width: usize, height: usize) -> (usize, usize) {
+        let (width_limit, height_limit) = self.tile_limit.unwrap_or_else(|| {
+            let pixels = MAX_FEATURE_BYTES / (4 * self.network.spec.width.max(PHASES));
+            let tile_width = width.min(2048);
+            (tile_width, pixels / tile_width)
+        });
+        let smallest = 2 * self.halo() + 1;
+        (width.min(width_limit.max(smallest)), height.min(height_limit.max(smallest)))
+    }
+
     /// Sizes the buffers for `width` x `height` frames (a no-op when they already are).
     pub fn prepare(&mut self, width: usize, height: usize) {
-        if (self.luma.width, self.luma.height) == (width, height) && self.luma.channels == 1 {
+        if self.frame == (width, height) {
             return;
         }
+        let (tile_width, tile_height) = self.tile_size(width, height);
+        self.tiles = plan((width, height), (tile_width, tile_height), self.halo());
         let channels = self.network.spec.width;
-        self.luma = Planes::new(1, width, height);
-        self.features = [Planes::new(channels, width, height), Planes::new(channels, width, height)];
-        self.phases = Planes::new(PHASES, width, height);
+        self.frame_luma = vec![0.0; width * height];
+        self.luma = Planes::new(1, tile_width, tile_height);
+        self.features = [Planes::new(channels, tile_width, tile_height), Planes::new(channels, tile_width, tile_height)];
+        self.phases = Planes::new(PHASES, tile_width, tile_height);
+        self.tile_output = if self.tiles.len() > 1 { vec![0.0; 4 * tile_width * tile_height] } else { Vec::new() };
+        self.frame = (width, height);
+    }
+
+    /// The tiles the prepared frame size runs in.
+    pub fn tiles(&self) -> usize {
+        self.tiles.len()
     }
 
     /// Row `y` of the input luma of a frame of the prepared size, to be filled with values in [0, 1].
     pub fn input_row(&mut self, y: usize) -> &mut [f32] {
-        self.luma.row_mut(0, y)
+        let width = self.frame.0;
+        &mut self.frame_luma[y * width..(y + 1) * width]
     }
 
     /// Upscales the luma written with [`NetworkRunner::input_row`] into `output` (2W x 2H).
     pub fn run(&mut self, output: &mut [f32]) {
+        let (width, height) = self.frame;
+        let output = &mut output[..4 * width * height];
+        if self.tiles.len() == 1 {
+            for (y, row) in self.frame_luma.chunks_exact(width).enumerate() {
+                self.luma.row_mut(0, y).copy_from_slice(row);
+            }
+            return self.run_tile(output);
+        }
+        let mut tile_output = std::mem::take(&mut self.tile_output);
+        for tile in self.tiles.clone() {
+            let (tile_width, tile_height) = (self.luma.width, self.luma.height);
+            for y in 0..tile_height {
+                let start = (tile.y + y) * width + tile.x;
+                self.luma.row_mut(0, y).copy_from_slice(&self.frame_luma[start..start + tile_width]);
+            }
+            self.run_tile(&mut tile_output);
+            // Copy the owned part: output rows 2y..2y+2 and columns 2x.. of the tile's output.
+            let columns = 2 * (tile.owned_x.start - tile.x)..2 * (tile.owned_x.end - tile.x);
+            for y in 2 * tile.owned_y.start..2 * tile.owned_y.end {
+                let source = &tile_output[(y - 2 * tile.y) * 2 * tile_width..][columns.clone()];
+                output[y * 2 * width + 2 * tile.owned_x.start..][..source.len()].copy_from_slice(source);
+            }
+        }
+        self.tile_output = tile_output;
+    }
+
+    /// The network on the tile in `self.luma`, into `output` (twice the tile's size).
+    fn run_tile(&mut self, output: &mut [f32]) {
         let network = &self.network;
         let [current, next] = &mut self.features;
         conv3x3(network.isa, &self.pool, &network.head, &self.luma, current);
@@ -119,9 +203,7 @@ impl NetworkRunner {
     /// Upscales `luma` (`width` x `height`, values in [0, 1]) into `output` (2W x 2H).
     pub fn upscale(&mut self, luma: &[f32], width: usize, height: usize, output: &mut [f32]) {
         self.prepare(width, height);
-        for (y, row) in luma.chunks_exact(width).enumerate() {
-            self.input_row(y).copy_from_slice(row);
-        }
+        self.frame_luma.copy_from_slice(&luma[..width * height]);
         self.run(output);
     }
 }
@@ -168,6 +250,25 @@ mod tests {
                 let diff = max_abs_diff(&output, &reference.data);
                 assert!(diff <= 1e-4, "{} ({}) on {isa:?} x{threads}: {diff}", rung.name, rung.spec);
             }
+        }
+    }
+
+    /// Tiled runs (small tiles, odd sizes, every rung) give the untiled output.
+    #[test]
+    fn tiles_give_the_untiled_output() {
+        let loaded = Manifest::load_with_weights(&default_manifest_path(), &Device::flex()).expect("shipped model");
+        for (index, rung) in loaded.manifest.ladder.iter().enumerate() {
+            let network = Arc::new(PackedNetwork::from_supernet(&loaded.supernet, rung.spec, Isa::detect()));
+            let (width, height) = (61, 43);
+            let luma = random_luma(width, height, index as u32 + 11);
+            let mut whole = vec![0.0; 4 * width * height];
+            NetworkRunner::new(Arc::clone(&network), 2).upscale(&luma.data, width, height, &mut whole);
+            let mut runner = NetworkRunner::new(network, 2);
+            runner.set_tile_limit(Some((23, 19)));
+            let mut tiled = vec![0.0; 4 * width * height];
+            runner.upscale(&luma.data, width, height, &mut tiled);
+            assert!(runner.tiles() >= 6, "{}: {} tiles", rung.name, runner.tiles());
+            assert!(max_abs_diff(&whole, &tiled) <= 1e-4, "{}: {}", rung.name, max_abs_diff(&whole, &tiled));
         }
     }
 
