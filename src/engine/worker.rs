@@ -93,15 +93,17 @@ mod tests {
         VideoFrame { pts_secs, duration_secs: 0.04, frame }
     }
 
-    #[test]
-    fn frames_already_past_at_the_clock_are_skipped_in_order_and_counted() {
-        let (frames_tx, frames_in) = crossbeam_channel::bounded(8);
-        let (frames_out, upscaled) = crossbeam_channel::bounded(8);
+    /// Runs a worker over `items` with `upscaler`, the clock at `clock_secs` (None: not started).
+    fn run_worker(upscaler: Box<dyn Upscaler>, clock_secs: Option<f64>, items: Vec<Tagged<VideoFrame>>) -> (Vec<String>, Arc<Counters>) {
+        let (frames_tx, frames_in) = crossbeam_channel::bounded(items.len());
+        let (frames_out, upscaled) = crossbeam_channel::bounded(items.len());
         let (events, _events_rx) = crossbeam_channel::bounded(8);
         let clock = Arc::new(Clock::default());
-        clock.set(0, 10.0, Instant::now());
+        if let Some(secs) = clock_secs {
+            clock.set(0, secs, Instant::now());
+        }
         let worker = SrWorker {
-            upscaler: Box::new(SwsUpscaler::new()),
+            upscaler,
             generation: Generation::default(),
             frames_in,
             frames_out,
@@ -111,7 +113,7 @@ mod tests {
             clock,
         };
         let counters = Arc::clone(&worker.counters);
-        for item in [Tagged::start(0, 0.0), Tagged::data(0, frame_at(1.0)), Tagged::data(0, frame_at(20.0)), Tagged::end(0)] {
+        for item in items {
             frames_tx.send(item).unwrap();
         }
         drop(frames_tx);
@@ -124,8 +126,31 @@ mod tests {
                 Item::End => "end".to_owned(),
             })
             .collect();
+        (out, counters)
+    }
+
+    #[test]
+    fn frames_already_past_at_the_clock_are_skipped_in_order_and_counted() {
+        let items = vec![Tagged::start(0, 0.0), Tagged::data(0, frame_at(1.0)), Tagged::data(0, frame_at(20.0)), Tagged::end(0)];
+        let (out, counters) = run_worker(Box::new(SwsUpscaler::new()), Some(10.0), items);
         assert_eq!(out, ["start", "20@32x32", "end"]);
         assert_eq!(counters.frames_dropped_early.load(Ordering::Relaxed), 1);
         assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 1);
+    }
+
+    /// Through a neural rung, with the clock not yet running: every frame comes out, in order.
+    #[test]
+    fn the_neural_worker_keeps_every_frame_in_order() {
+        let upscaler = crate::engine::neural::rung_factory(&crate::model::manifest::default_manifest_path(), 0).expect("shipped model")();
+        let times: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.04).collect();
+        let mut items = vec![Tagged::start(0, 0.0)];
+        items.extend(times.iter().map(|&t| Tagged::data(0, frame_at(t))));
+        items.push(Tagged::end(0));
+        let (out, counters) = run_worker(upscaler, None, items);
+        let mut expected = vec!["start".to_owned()];
+        expected.extend(times.iter().map(|t| format!("{t}@32x32")));
+        expected.push("end".to_owned());
+        assert_eq!(out, expected);
+        assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 12);
     }
 }
