@@ -150,10 +150,10 @@ fn the_player_upscales_video_with_a_rung() {
         .status()
         .expect("ffmpeg");
     assert!(made.success());
-    let upscaler = Some(rung_factory(&default_manifest_path(), 1).expect("rung 1"));
+    let upscaler = Some(rung_factory(&default_manifest_path(), 1, dysr::model::device::DeviceChoice::Cpu).expect("rung 1"));
     let summary = headless::run(clip.to_str().unwrap(), PlayerOptions { no_sync: true, upscaler, ..Default::default() }).expect("plays");
     assert_eq!(summary.frames_presented, 25);
     assert_eq!((summary.output_width, summary.output_height), (320, 180));
     assert!(summary.upscaler.starts_with("r1 "), "{}", summary.upscaler);
-    assert!(rung_factory(&default_manifest_path(), 99).is_err());
+    assert!(rung_factory(&default_manifest_path(), 99, dysr::model::device::DeviceChoice::Cpu).is_err());
 }

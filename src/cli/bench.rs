@@ -120,7 +120,7 @@ fn rungs(args: RungsArgs) -> anyhow::Result<()> {
         runner.prepare(width, height);
         let mut output = vec![0.0; pixels * 4];
         let network_ms = median_ms(5, args.runs, || runner.run(&mut output));
-        let mut upscaler = NeuralUpscaler::new(NetworkRunner::new(network, threads), &rung.name);
+        let mut upscaler = NeuralUpscaler::new(Box::new(NetworkRunner::new(network, threads)), &rung.name);
         let frame_ms = median_ms(5, args.runs, || {
             upscaler.upscale(&frame).expect("a YUV 4:2:0 frame converts");
         });

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::engine::neural::rung_factory;
+use crate::model::device::DeviceChoice;
 use crate::model::manifest::default_manifest_path;
 
 use crate::player::{AudioMode, PlayerOptions, headless};
@@ -35,10 +36,13 @@ pub struct PlayArgs {
     /// Open the window with the stats panel shown (key i toggles it).
     #[arg(long)]
     pub stats: bool,
-    /// Upscale with this rung of the model's ladder (0 = cheapest) on the CPU kernels, instead of
-    /// plain bicubic.
+    /// Upscale with this rung of the model's ladder (0 = cheapest), instead of plain bicubic.
     #[arg(long)]
     pub rung: Option<usize>,
+    /// Where the rung runs: a hardware GPU (burn wgpu), the CPU kernels, or auto (a hardware GPU
+    /// when there is one).
+    #[arg(long, value_enum, default_value_t, requires = "rung")]
+    pub device: DeviceChoice,
     /// The model manifest (with --rung).
     #[arg(long, default_value_os_t = default_manifest_path())]
     pub manifest: PathBuf,
@@ -59,7 +63,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         looping: args.looping,
         volume_level: args.volume / 100.0,
         wake: None,
-        upscaler: args.rung.map(|rung| rung_factory(&args.manifest, rung)).transpose().map_err(anyhow::Error::msg)?,
+        upscaler: args.rung.map(|rung| rung_factory(&args.manifest, rung, args.device)).transpose().map_err(anyhow::Error::msg)?,
     };
     if args.headless {
         let summary = headless::run(&input, options)?;

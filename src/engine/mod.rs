@@ -8,6 +8,7 @@ pub mod adapter;
 pub mod bench;
 pub mod colour;
 pub mod cpu;
+pub mod gpu;
 pub mod neural;
 pub mod swscale;
 pub mod tiles;
@@ -118,6 +119,20 @@ pub struct RgbaFrame {
 pub enum EngineError {
     #[error("cannot convert a {width}x{height} {format} frame: {cause}")]
     Convert { width: u32, height: u32, format: String, cause: String },
+}
+
+/// What turns a frame's luma into luma at twice the size: a ladder rung on the CPU kernels
+/// ([`cpu::network::NetworkRunner`]) or on a GPU through burn ([`gpu::GpuRunner`]).
+pub trait LumaEngine: Send {
+    /// The device and how it runs, for the stats panel.
+    fn describe(&self) -> String;
+    fn spec(&self) -> crate::model::supernet::SubgraphSpec;
+    /// Sizes the buffers for `width` x `height` frames (a no-op when they already are).
+    fn prepare(&mut self, width: usize, height: usize);
+    /// Row `y` of the next frame's luma, to be filled with values in [0, 1].
+    fn input_row(&mut self, y: usize) -> &mut [f32];
+    /// Upscales the frame's luma into `output` (2W x 2H).
+    fn run(&mut self, output: &mut [f32]);
 }
 
 /// Builds an upscaler; called once per opened input.

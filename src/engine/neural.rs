@@ -1,5 +1,5 @@
-//! The neural upscaler on the CPU: luma through a ladder rung (our kernels), chroma bilinear, the
-//! stream's matrix and range ([`super::colour`]), into pooled RGBA buffers.
+//! The neural upscaler: luma through a ladder rung (our CPU kernels, or burn on a GPU), chroma
+//! bilinear, the stream's matrix and range ([`super::colour`]), into pooled RGBA buffers.
 
 use std::sync::Arc;
 
@@ -11,18 +11,34 @@ use super::colour::{ColourSpec, SamplePlane, Siting, YuvToRgba};
 use super::cpu::PackedNetwork;
 use super::cpu::kernels::Isa;
 use super::cpu::network::NetworkRunner;
-use super::{BufferPool, EngineError, RgbaImage, SCALE, Upscaler, UpscalerFactory};
+use super::gpu::GpuRunner;
+use super::{BufferPool, EngineError, LumaEngine, RgbaImage, SCALE, Upscaler, UpscalerFactory};
+use crate::model::device::{DeviceChoice, select};
 use crate::model::manifest::Manifest;
 
-/// A factory of upscalers for rung `index` of the model at `manifest`: the rung is packed once and
-/// shared by every upscaler made.
-pub fn rung_factory(manifest: &std::path::Path, index: usize) -> Result<UpscalerFactory, String> {
+/// A factory of upscalers for rung `index` of the model at `manifest` on `device` (`auto`: a
+/// hardware GPU when wgpu finds one, else the CPU kernels): the rung is prepared once and shared
+/// by every upscaler made.
+pub fn rung_factory(manifest: &std::path::Path, index: usize, device: DeviceChoice) -> Result<UpscalerFactory, String> {
     let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
     let last = model.manifest.ladder.len() - 1;
     let rung = model.manifest.rung(index).ok_or_else(|| format!("--rung {index}: the ladder has rungs 0 to {last}"))?;
-    let network = Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, Isa::detect()));
-    let name = rung.name.clone();
-    Ok(Arc::new(move || Box::new(NeuralUpscaler::new(NetworkRunner::with_all_cores(Arc::clone(&network)), &name))))
+    let (spec, name) = (rung.spec, rung.name.clone());
+    let gpu = match device {
+        DeviceChoice::Cpu => None,
+        DeviceChoice::Gpu => Some(select(DeviceChoice::Gpu)?),
+        DeviceChoice::Auto => select(DeviceChoice::Auto).ok().filter(|(device, _)| *device != burn::prelude::Device::flex()),
+    };
+    Ok(match gpu {
+        Some((device, adapter)) => {
+            let supernet = model.supernet;
+            Arc::new(move || Box::new(NeuralUpscaler::new(Box::new(GpuRunner::new(&supernet, spec, device.clone(), adapter.clone())), &name)))
+        }
+        None => {
+            let network = Arc::new(PackedNetwork::from_supernet(&model.supernet, spec, Isa::detect()));
+            Arc::new(move || Box::new(NeuralUpscaler::new(Box::new(NetworkRunner::with_all_cores(Arc::clone(&network))), &name)))
+        }
+    })
 }
 
 /// A planar YUV layout the upscaler reads without conversion.
@@ -51,8 +67,10 @@ impl PlanarYuv {
 }
 
 pub struct NeuralUpscaler {
-    runner: NetworkRunner,
+    engine: Box<dyn LumaEngine>,
     name: String,
+    /// Threads for the colour conversion.
+    pool: rayon::ThreadPool,
     /// Formats other than planar YUV (packed, semi-planar) are first converted to 8-bit 4:2:0.
     to_yuv420: Option<(SwsContext, (Pixel, u32, u32))>,
     colour: YuvToRgba,
@@ -65,9 +83,11 @@ pub struct NeuralUpscaler {
 unsafe impl Send for NeuralUpscaler {}
 
 impl NeuralUpscaler {
-    pub fn new(runner: NetworkRunner, rung_name: &str) -> Self {
-        let name = format!("{rung_name} {} (cpu {}, {} threads)", runner.spec(), runner.isa().name(), runner.threads());
-        Self { runner, name, to_yuv420: None, colour: YuvToRgba::default(), luma_out: Vec::new(), buffers: BufferPool::default() }
+    pub fn new(engine: Box<dyn LumaEngine>, rung_name: &str) -> Self {
+        let name = format!("{rung_name} {} ({})", engine.spec(), engine.describe());
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("sr-colour-{i}")).build().expect("colour threads");
+        Self { engine, name, pool, to_yuv420: None, colour: YuvToRgba::default(), luma_out: Vec::new(), buffers: BufferPool::default() }
     }
 
     /// The pool the output frames' pixels come from.
@@ -108,21 +128,21 @@ impl Upscaler for NeuralUpscaler {
         let spec = ColourSpec::of_frame(frame, layout.bits);
         let bytes = layout.bytes_per_sample();
 
-        self.runner.prepare(w, h);
+        self.engine.prepare(w, h);
         let luma = SamplePlane::of_frame(source, 0, w, h, bytes);
         let scale = 1.0 / spec.max_code();
         for y in 0..h {
-            luma.read_row(y, self.runner.input_row(y), |code| code * scale);
+            luma.read_row(y, self.engine.input_row(y), |code| code * scale);
         }
         self.luma_out.resize(out_w * out_h, 0.0);
-        self.runner.run(&mut self.luma_out);
+        self.engine.run(&mut self.luma_out);
 
         let (shift_x, shift_y) = layout.chroma_shift;
         let (chroma_w, chroma_h) = (w.div_ceil(1 << shift_x), h.div_ceil(1 << shift_y));
         let chroma = [1, 2].map(|index| SamplePlane::of_frame(source, index, chroma_w, chroma_h, bytes));
         let mut pixels = self.buffers.take(out_w * out_h * 4);
         self.colour.convert(
-            self.runner.pool(),
+            &self.pool,
             &self.luma_out,
             (out_w, out_h),
             chroma,
@@ -145,7 +165,7 @@ mod tests {
     fn rung_zero() -> NeuralUpscaler {
         let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).expect("shipped model");
         let network = PackedNetwork::from_supernet(&model.supernet, model.manifest.ladder[0].spec, Isa::detect());
-        NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), 2), "r0")
+        NeuralUpscaler::new(Box::new(NetworkRunner::new(Arc::new(network), 2)), "r0")
     }
 
     /// The same picture as 8-bit 4:2:0, 10-bit 4:2:0, 10-bit 4:4:4 and semi-planar NV12 (converted

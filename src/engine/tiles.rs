@@ -4,6 +4,21 @@
 
 use std::ops::Range;
 
+/// Feature maps larger than this are computed in tiles (it is also below wgpu's default limit on
+/// one storage buffer).
+const MAX_FEATURE_BYTES: usize = 128 << 20;
+
+/// The tile size for a `width` x `height` frame whose widest feature map has `channels` channels:
+/// the whole frame when it fits, else full-width (up to 2048) bands; `limit` overrides the size.
+pub fn tile_size((width, height): (usize, usize), channels: usize, halo: usize, limit: Option<(usize, usize)>) -> (usize, usize) {
+    let (width_limit, height_limit) = limit.unwrap_or_else(|| {
+        let tile_width = width.clamp(1, 2048);
+        (tile_width, MAX_FEATURE_BYTES / (4 * channels.max(1) * tile_width))
+    });
+    let smallest = 2 * halo + 1;
+    (width.min(width_limit.max(smallest)), height.min(height_limit.max(smallest)))
+}
+
 /// One tile: the low-resolution rectangle it reads, and the part of the frame it owns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tile {
@@ -37,6 +52,44 @@ pub fn plan((width, height): (usize, usize), tile: (usize, usize), halo: usize) 
     rows.iter()
         .flat_map(|(y, owned_y)| columns.iter().map(move |(x, owned_x)| Tile { x: *x, y: *y, owned_x: owned_x.clone(), owned_y: owned_y.clone() }))
         .collect()
+}
+
+/// Something that upscales one tile at a time: its input rows are filled, then it runs.
+pub trait TileEngine {
+    /// Row `y` of the tile's input luma (the tile's width).
+    fn tile_row(&mut self, y: usize) -> &mut [f32];
+    /// Upscales the tile into `output` (twice its size).
+    fn run_tile(&mut self, output: &mut [f32]);
+}
+
+/// Runs `engine` over `tiles` of `tile` = (width, height) of the `width`-wide `frame_luma`, writing
+/// each tile's owned part of the output into `output` (2W wide); `scratch` holds one tile's output.
+pub fn run_tiled(
+    engine: &mut impl TileEngine,
+    tiles: &[Tile],
+    (tile_width, tile_height): (usize, usize),
+    frame_luma: &[f32],
+    width: usize,
+    scratch: &mut [f32],
+    output: &mut [f32],
+) {
+    for tile in tiles {
+        for y in 0..tile_height {
+            let start = (tile.y + y) * width + tile.x;
+            engine.tile_row(y).copy_from_slice(&frame_luma[start..start + tile_width]);
+        }
+        if let [only] = tiles {
+            debug_assert_eq!(only.owned_x, 0..width);
+            return engine.run_tile(output);
+        }
+        engine.run_tile(scratch);
+        // Output rows 2y.. and columns 2x.. of the owned part, from the tile's output.
+        let columns = 2 * (tile.owned_x.start - tile.x)..2 * (tile.owned_x.end - tile.x);
+        for y in 2 * tile.owned_y.start..2 * tile.owned_y.end {
+            let source = &scratch[(y - 2 * tile.y) * 2 * tile_width..][columns.clone()];
+            output[y * 2 * width + 2 * tile.owned_x.start..][..source.len()].copy_from_slice(source);
+        }
+    }
 }
 
 #[cfg(test)]

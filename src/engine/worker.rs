@@ -141,7 +141,7 @@ mod tests {
     /// Through a neural rung, with the clock not yet running: every frame comes out, in order.
     #[test]
     fn the_neural_worker_keeps_every_frame_in_order() {
-        let upscaler = crate::engine::neural::rung_factory(&crate::model::manifest::default_manifest_path(), 0).expect("shipped model")();
+        let upscaler = crate::engine::neural::rung_factory(&crate::model::manifest::default_manifest_path(), 0, crate::model::device::DeviceChoice::Cpu).expect("shipped model")();
         let times: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.04).collect();
         let mut items = vec![Tagged::start(0, 0.0)];
         items.extend(times.iter().map(|&t| Tagged::data(0, frame_at(t))));

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::kernels::{Isa, PackedConv, Planes, conv3x3, tail_bilinear_shuffle};
-use crate::engine::tiles::{Tile, plan};
+use crate::engine::LumaEngine;
+use crate::engine::tiles::{Tile, TileEngine, plan, run_tiled, tile_size};
 use crate::model::supernet::{ElasticConv, PHASES, SubgraphSpec, Supernet};
 
 /// The convolutions of one subgraph, packed for one instruction set.
@@ -47,11 +48,8 @@ impl PackedNetwork {
     }
 }
 
-/// Feature maps larger than this are computed in tiles.
-const MAX_FEATURE_BYTES: usize = 128 << 20;
-
-/// Runs a packed network on frames of one size, reusing its buffers and its threads. Frames whose
-/// feature maps would exceed [`MAX_FEATURE_BYTES`] (or a set tile size) run in overlapping tiles.
+/// Runs a packed network on frames of one size, reusing its buffers and its threads. Large frames
+/// (or any, with a set tile limit) run in overlapping tiles.
 pub struct NetworkRunner {
     network: Arc<PackedNetwork>,
     pool: rayon::ThreadPool,
@@ -122,23 +120,12 @@ impl NetworkRunner {
         self.network.body.len() + 2
     }
 
-    /// The tile size for a `width` x `height` frame.
-    fn tile_size(&self, width: usize, height: usize) -> (usize, usize) {
-        let (width_limit, height_limit) = self.tile_limit.unwrap_or_else(|| {
-            let pixels = MAX_FEATURE_BYTES / (4 * self.network.spec.width.max(PHASES));
-            let tile_width = width.min(2048);
-            (tile_width, pixels / tile_width)
-        });
-        let smallest = 2 * self.halo() + 1;
-        (width.min(width_limit.max(smallest)), height.min(height_limit.max(smallest)))
-    }
-
     /// Sizes the buffers for `width` x `height` frames (a no-op when they already are).
     pub fn prepare(&mut self, width: usize, height: usize) {
         if self.frame == (width, height) {
             return;
         }
-        let (tile_width, tile_height) = self.tile_size(width, height);
+        let (tile_width, tile_height) = tile_size((width, height), self.network.spec.width.max(PHASES), self.halo(), self.tile_limit);
         self.tiles = plan((width, height), (tile_width, tile_height), self.halo());
         let channels = self.network.spec.width;
         self.frame_luma = vec![0.0; width * height];
@@ -163,29 +150,45 @@ impl NetworkRunner {
     /// Upscales the luma written with [`NetworkRunner::input_row`] into `output` (2W x 2H).
     pub fn run(&mut self, output: &mut [f32]) {
         let (width, height) = self.frame;
-        let output = &mut output[..4 * width * height];
-        if self.tiles.len() == 1 {
-            for (y, row) in self.frame_luma.chunks_exact(width).enumerate() {
-                self.luma.row_mut(0, y).copy_from_slice(row);
-            }
-            return self.run_tile(output);
-        }
-        let mut tile_output = std::mem::take(&mut self.tile_output);
-        for tile in self.tiles.clone() {
-            let (tile_width, tile_height) = (self.luma.width, self.luma.height);
-            for y in 0..tile_height {
-                let start = (tile.y + y) * width + tile.x;
-                self.luma.row_mut(0, y).copy_from_slice(&self.frame_luma[start..start + tile_width]);
-            }
-            self.run_tile(&mut tile_output);
-            // Copy the owned part: output rows 2y..2y+2 and columns 2x.. of the tile's output.
-            let columns = 2 * (tile.owned_x.start - tile.x)..2 * (tile.owned_x.end - tile.x);
-            for y in 2 * tile.owned_y.start..2 * tile.owned_y.end {
-                let source = &tile_output[(y - 2 * tile.y) * 2 * tile_width..][columns.clone()];
-                output[y * 2 * width + 2 * tile.owned_x.start..][..source.len()].copy_from_slice(source);
-            }
-        }
-        self.tile_output = tile_output;
+        let (frame_luma, tiles, mut scratch) = (std::mem::take(&mut self.frame_luma), std::mem::take(&mut self.tiles), std::mem::take(&mut self.tile_output));
+        let tile = (self.luma.width, self.luma.height);
+        run_tiled(self, &tiles, tile, &frame_luma, width, &mut scratch, &mut output[..4 * width * height]);
+        (self.frame_luma, self.tiles, self.tile_output) = (frame_luma, tiles, scratch);
+    }
+
+    /// Upscales `luma` (`width` x `height`, values in [0, 1]) into `output` (2W x 2H).
+    pub fn upscale(&mut self, luma: &[f32], width: usize, height: usize, output: &mut [f32]) {
+        self.prepare(width, height);
+        self.frame_luma.copy_from_slice(&luma[..width * height]);
+        self.run(output);
+    }
+}
+
+impl LumaEngine for NetworkRunner {
+    fn describe(&self) -> String {
+        format!("cpu {}, {} threads", self.isa().name(), self.threads())
+    }
+
+    fn spec(&self) -> SubgraphSpec {
+        self.network.spec
+    }
+
+    fn prepare(&mut self, width: usize, height: usize) {
+        NetworkRunner::prepare(self, width, height);
+    }
+
+    fn input_row(&mut self, y: usize) -> &mut [f32] {
+        NetworkRunner::input_row(self, y)
+    }
+
+    fn run(&mut self, output: &mut [f32]) {
+        NetworkRunner::run(self, output);
+    }
+}
+
+impl TileEngine for NetworkRunner {
+    fn tile_row(&mut self, y: usize) -> &mut [f32] {
+        self.luma.row_mut(0, y)
     }
 
     /// The network on the tile in `self.luma`, into `output` (twice the tile's size).
@@ -198,13 +201,6 @@ impl NetworkRunner {
             std::mem::swap(current, next);
         }
         tail_bilinear_shuffle(network.isa, &self.pool, &network.tail, current, &self.luma, &mut self.phases, output);
-    }
-
-    /// Upscales `luma` (`width` x `height`, values in [0, 1]) into `output` (2W x 2H).
-    pub fn upscale(&mut self, luma: &[f32], width: usize, height: usize, output: &mut [f32]) {
-        self.prepare(width, height);
-        self.frame_luma.copy_from_slice(&luma[..width * height]);
-        self.run(output);
     }
 }
 
