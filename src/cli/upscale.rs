@@ -1,14 +1,15 @@
 //! `dysr upscale IN -o OUT`: an image x2 through one rung of the shipped ladder (luma through the
-//! network, chroma bilinear). The output appears only when complete.
+//! inference engine, chroma bilinear). The output appears only when complete.
 
 use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::engine::neural::engine_factory;
 use crate::model::colour::upscale_rgb;
-use crate::model::device::{DeviceChoice, select};
+use crate::model::device::DeviceChoice;
 use crate::model::manifest::{Manifest, default_manifest_path};
-use crate::model::photo::load_rgb;
+use crate::model::photo::{Luma, load_rgb};
 
 #[derive(Debug, Clone, Args)]
 pub struct UpscaleArgs {
@@ -29,14 +30,22 @@ pub struct UpscaleArgs {
 
 pub fn run(args: UpscaleArgs) -> anyhow::Result<()> {
     let rgb = load_rgb(&args.input).map_err(anyhow::Error::msg)?;
-    let (device, _) = select(args.device).map_err(anyhow::Error::msg)?;
-    let model = Manifest::load_with_weights(&args.manifest, &device)?;
+    let model = Manifest::load_with_weights(&args.manifest, &burn::prelude::Device::flex())?;
     let ladder = &model.manifest.ladder;
     let index = args.rung.unwrap_or(ladder.len() - 1);
     let rung = model.manifest.rung(index).ok_or_else(|| {
         anyhow::anyhow!("--rung {index}: the ladder has rungs 0 to {}", ladder.len() - 1)
     })?;
-    let upscaled = upscale_rgb(&rgb, |y| model.supernet.upscale_luma(y, rung.spec));
+    let mut engine = engine_factory(&model.supernet, rung.spec, args.device).map_err(anyhow::Error::msg)?();
+    let upscaled = upscale_rgb(&rgb, |y| {
+        engine.prepare(y.width, y.height);
+        for (row, values) in y.data.chunks_exact(y.width).enumerate() {
+            engine.input_row(row).copy_from_slice(values);
+        }
+        let mut output = vec![0.0; 4 * y.data.len()];
+        engine.run(&mut output);
+        Luma::new(2 * y.width, 2 * y.height, output)
+    });
     // Write beside the target, then rename: a failure never leaves a half-written output.
     let partial = args.output.with_file_name(format!(
         ".{}.partial.png",

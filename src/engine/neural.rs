@@ -15,15 +15,14 @@ use super::gpu::GpuRunner;
 use super::{BufferPool, EngineError, LumaEngine, RgbaImage, SCALE, Upscaler, UpscalerFactory};
 use crate::model::device::{DeviceChoice, select};
 use crate::model::manifest::Manifest;
+use crate::model::supernet::{SubgraphSpec, Supernet};
 
-/// A factory of upscalers for rung `index` of the model at `manifest` on `device` (`auto`: a
-/// hardware GPU when wgpu finds one, else the CPU kernels): the rung is prepared once and shared
-/// by every upscaler made.
-pub fn rung_factory(manifest: &std::path::Path, index: usize, device: DeviceChoice) -> Result<UpscalerFactory, String> {
-    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
-    let last = model.manifest.ladder.len() - 1;
-    let rung = model.manifest.rung(index).ok_or_else(|| format!("--rung {index}: the ladder has rungs 0 to {last}"))?;
-    let (spec, name) = (rung.spec, rung.name.clone());
+/// Makes engines that run one rung.
+pub type EngineFactory = Arc<dyn Fn() -> Box<dyn LumaEngine> + Send + Sync>;
+
+/// Engines for subgraph `spec` of `supernet` on `device` (`auto`: a hardware GPU when wgpu finds
+/// one, else the CPU kernels); the rung is prepared once and shared by every engine made.
+pub fn engine_factory(supernet: &Supernet, spec: SubgraphSpec, device: DeviceChoice) -> Result<EngineFactory, String> {
     let gpu = match device {
         DeviceChoice::Cpu => None,
         DeviceChoice::Gpu => Some(select(DeviceChoice::Gpu)?),
@@ -31,14 +30,24 @@ pub fn rung_factory(manifest: &std::path::Path, index: usize, device: DeviceChoi
     };
     Ok(match gpu {
         Some((device, adapter)) => {
-            let supernet = model.supernet;
-            Arc::new(move || Box::new(NeuralUpscaler::new(Box::new(GpuRunner::new(&supernet, spec, device.clone(), adapter.clone())), &name)))
+            let supernet = supernet.clone();
+            Arc::new(move || Box::new(GpuRunner::new(&supernet, spec, device.clone(), adapter.clone())))
         }
         None => {
-            let network = Arc::new(PackedNetwork::from_supernet(&model.supernet, spec, Isa::detect()));
-            Arc::new(move || Box::new(NeuralUpscaler::new(Box::new(NetworkRunner::with_all_cores(Arc::clone(&network))), &name)))
+            let network = Arc::new(PackedNetwork::from_supernet(supernet, spec, Isa::detect()));
+            Arc::new(move || Box::new(NetworkRunner::with_all_cores(Arc::clone(&network))))
         }
     })
+}
+
+/// A factory of upscalers for rung `index` of the model at `manifest` on `device`.
+pub fn rung_factory(manifest: &std::path::Path, index: usize, device: DeviceChoice) -> Result<UpscalerFactory, String> {
+    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
+    let last = model.manifest.ladder.len() - 1;
+    let rung = model.manifest.rung(index).ok_or_else(|| format!("--rung {index}: the ladder has rungs 0 to {last}"))?;
+    let engines = engine_factory(&model.supernet, rung.spec, device)?;
+    let name = rung.name.clone();
+    Ok(Arc::new(move || Box::new(NeuralUpscaler::new(engines(), &name))))
 }
 
 /// A planar YUV layout the upscaler reads without conversion.

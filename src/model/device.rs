@@ -11,7 +11,8 @@ pub enum DeviceChoice {
     /// A real GPU through wgpu when there is one, else the CPU.
     #[default]
     Auto,
-    /// burn's `flex` backend on the CPU.
+    /// The CPU: dysr's own kernels for playback and upscaling, burn's `flex` backend for training,
+    /// search and evaluation.
     Cpu,
     /// burn-wgpu on the first GPU adapter.
     Gpu,
