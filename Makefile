@@ -9,7 +9,10 @@ ifeq ($(DISPLAY)$(WAYLAND_DISPLAY),)
   WITH_DISPLAY := xvfb-run -a -s "-screen 0 1920x1080x24"
 endif
 
-.PHONY: deps build run test demo-clip
+# The rung `make run` plays at (0 = cheapest; see the README's benchmark table).
+RUNG ?= 3
+
+.PHONY: deps build run test demo-clip bench-deps
 
 deps:
 	@scripts/install-system-deps.sh
@@ -18,7 +21,7 @@ build: deps
 	cargo build --release
 
 run: build
-	$(WITH_DISPLAY) $(CARGO_TARGET_DIR)/release/dysr play $(ARGS)
+	$(WITH_DISPLAY) $(CARGO_TARGET_DIR)/release/dysr play --rung $(RUNG) $(ARGS)
 
 test: deps
 	cargo test --release
@@ -26,3 +29,8 @@ test: deps
 # Rebuilds assets/ from the registry source (see assets/README.md).
 demo-clip: deps
 	scripts/fetch-demo-clip.sh
+
+# ONNX Runtime for the reference column of `dysr bench rungs` (a comparison, not a dependency).
+bench-deps:
+	python3 -m venv $(HOME)/.cache/dysr-ort
+	$(HOME)/.cache/dysr-ort/bin/pip install --quiet onnxruntime onnx numpy

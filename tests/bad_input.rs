@@ -103,11 +103,12 @@ fn codec_without_a_decoder() {
 
 #[test]
 fn unreachable_url() {
-    // Nothing listens on a port we just released.
+    // Nothing listens on a port we just released (unless another test's server takes it meanwhile,
+    // which then resets the connection: the same one-line error from the other side).
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}/clip.mp4");
     let library = open_error(&url);
-    assert!(library.contains("connection refused"), "{library}");
+    assert!(library.contains("connection refused") || library.contains("connection reset"), "{library}");
     cli_error(&url);
 }
 
