@@ -10,7 +10,8 @@ use crate::engine::bench::{gflops, gradient_frame, median_ms, ort_medians};
 use crate::engine::cpu::PackedNetwork;
 use crate::engine::cpu::kernels::{Isa, fma_peak_gflops};
 use crate::engine::cpu::network::NetworkRunner;
-use crate::engine::neural::NeuralUpscaler;
+use crate::engine::neural::{EngineFactory, NeuralUpscaler, engine_factory};
+use crate::model::device::{DeviceChoice, select};
 use crate::engine::{SCALE, Upscaler};
 use crate::model::manifest::{Manifest, default_manifest_path};
 
@@ -37,6 +38,9 @@ pub struct RungsArgs {
     /// Kernel instruction set (default: the best this CPU has).
     #[arg(long, value_enum)]
     pub isa: Option<IsaArg>,
+    /// Where the rungs run: the CPU kernels, a hardware GPU (burn wgpu), or auto.
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
     /// Skip the ONNX Runtime comparison.
     #[arg(long)]
     pub no_ort: bool,
@@ -91,6 +95,9 @@ fn rungs(args: RungsArgs) -> anyhow::Result<()> {
     if !Isa::supported().contains(&isa) {
         anyhow::bail!("--isa {}: this CPU does not support it", isa.name());
     }
+    if args.device == DeviceChoice::Gpu {
+        select(DeviceChoice::Gpu).map_err(anyhow::Error::msg)?;
+    }
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let model = Manifest::load_with_weights(&args.manifest, &burn::prelude::Device::flex())?;
     let (width, height) = args.size;
@@ -116,11 +123,18 @@ fn rungs(args: RungsArgs) -> anyhow::Result<()> {
     for rung in &model.manifest.ladder {
         let network = Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, isa));
         let macs = network.macs_per_pixel();
-        let mut runner = NetworkRunner::new(Arc::clone(&network), threads);
-        runner.prepare(width, height);
+        let engines: EngineFactory = match args.device {
+            DeviceChoice::Cpu => Arc::new(move || Box::new(NetworkRunner::new(Arc::clone(&network), threads))),
+            device => engine_factory(&model.supernet, rung.spec, device).map_err(anyhow::Error::msg)?,
+        };
+        let mut engine = engines();
+        if rows.is_empty() {
+            println!("engine: {}", engine.describe());
+        }
+        engine.prepare(width, height);
         let mut output = vec![0.0; pixels * 4];
-        let network_ms = median_ms(5, args.runs, || runner.run(&mut output));
-        let mut upscaler = NeuralUpscaler::new(Box::new(NetworkRunner::new(network, threads)), &rung.name);
+        let network_ms = median_ms(5, args.runs, || engine.run(&mut output));
+        let mut upscaler = NeuralUpscaler::new(engines(), &rung.name);
         let frame_ms = median_ms(5, args.runs, || {
             upscaler.upscale(&frame).expect("a YUV 4:2:0 frame converts");
         });
