@@ -4,6 +4,7 @@
 //! - [`media`]: demux, decode, audio output and the playback clock (FFmpeg, cpal).
 //! - [`model`]: the supernet, its training data, training and quality metrics (burn).
 //! - [`engine`]: the SR worker stage between decode and display, and its upscalers.
+//! - [`runtime`]: adaptation: the QoS controller moving along the ladder, the load injector.
 //! - [`player`]: starts and joins the pipeline threads, presents frames against the clock.
 //! - [`ui`]: the egui window.
 //! - [`cli`]: the `dysr` subcommands.
@@ -15,6 +16,7 @@ pub mod media;
 pub mod model;
 pub mod player;
 pub mod plot;
+pub mod runtime;
 pub mod telemetry;
 pub mod threads;
 pub mod ui;

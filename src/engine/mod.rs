@@ -135,6 +135,24 @@ pub trait LumaEngine: Send {
     fn run(&mut self, output: &mut [f32]);
 }
 
+impl LumaEngine for Box<dyn LumaEngine> {
+    fn describe(&self) -> String {
+        self.as_ref().describe()
+    }
+    fn spec(&self) -> crate::model::supernet::SubgraphSpec {
+        self.as_ref().spec()
+    }
+    fn prepare(&mut self, width: usize, height: usize) {
+        self.as_mut().prepare(width, height);
+    }
+    fn input_row(&mut self, y: usize) -> &mut [f32] {
+        self.as_mut().input_row(y)
+    }
+    fn run(&mut self, output: &mut [f32]) {
+        self.as_mut().run(output);
+    }
+}
+
 /// Builds an upscaler; called once per opened input.
 pub type UpscalerFactory = Arc<dyn Fn() -> Box<dyn Upscaler> + Send + Sync>;
 
@@ -143,4 +161,9 @@ pub trait Upscaler: Send {
     /// A short name for the stats panel.
     fn name(&self) -> String;
     fn upscale(&mut self, frame: &ffmpeg_next::frame::Video) -> Result<RgbaImage, EngineError>;
+    /// How long each frame is shown (the stream's rate), for upscalers that budget their time.
+    fn set_frame_interval(&mut self, _secs: f64) {}
+    /// Called once before playback with the stream's frame size and interval, for upscalers that
+    /// measure themselves first.
+    fn prepare(&mut self, _width: u32, _height: u32, _frame_interval_secs: f64) {}
 }

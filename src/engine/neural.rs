@@ -75,8 +75,8 @@ impl PlanarYuv {
     }
 }
 
-pub struct NeuralUpscaler {
-    engine: Box<dyn LumaEngine>,
+pub struct NeuralUpscaler<E: LumaEngine = Box<dyn LumaEngine>> {
+    engine: E,
     name: String,
     /// Threads for the colour conversion.
     pool: rayon::ThreadPool,
@@ -89,14 +89,22 @@ pub struct NeuralUpscaler {
 
 // SAFETY: the swscale context has no thread affinity; the upscaler is owned by one thread at a time
 // (built on the caller's thread, moved into the SR worker, never shared).
-unsafe impl Send for NeuralUpscaler {}
+unsafe impl<E: LumaEngine> Send for NeuralUpscaler<E> {}
 
-impl NeuralUpscaler {
-    pub fn new(engine: Box<dyn LumaEngine>, rung_name: &str) -> Self {
+impl<E: LumaEngine> NeuralUpscaler<E> {
+    pub fn new(engine: E, rung_name: &str) -> Self {
         let name = format!("{rung_name} {} ({})", engine.spec(), engine.describe());
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("sr-colour-{i}")).build().expect("colour threads");
         Self { engine, name, pool, to_yuv420: None, colour: YuvToRgba::default(), luma_out: Vec::new(), buffers: BufferPool::default() }
+    }
+
+    pub fn engine(&self) -> &E {
+        &self.engine
+    }
+
+    pub fn engine_mut(&mut self) -> &mut E {
+        &mut self.engine
     }
 
     /// The pool the output frames' pixels come from.
@@ -105,7 +113,7 @@ impl NeuralUpscaler {
     }
 }
 
-impl Upscaler for NeuralUpscaler {
+impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
     fn name(&self) -> String {
         self.name.clone()
     }

@@ -14,6 +14,7 @@ use super::{EngineError, RgbaImage, SCALE, Upscaler};
 /// or format changes are legal in most codecs).
 pub struct SwsUpscaler {
     context: Option<(SwsContext, InputShape)>,
+    filter: Flags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +31,14 @@ struct InputShape {
 unsafe impl Send for SwsUpscaler {}
 
 impl SwsUpscaler {
+    /// Bicubic, the plain upscaler.
     pub fn new() -> Self {
-        Self { context: None }
+        Self { context: None, filter: Flags::BICUBIC }
+    }
+
+    /// Bilinear: the cheapest, the floor below the ladder's smallest rung.
+    pub fn bilinear() -> Self {
+        Self { context: None, filter: Flags::BILINEAR }
     }
 
     fn context_for(&mut self, shape: InputShape) -> Result<&mut SwsContext, ffmpeg::Error> {
@@ -43,7 +50,7 @@ impl SwsUpscaler {
                 Pixel::RGBA,
                 shape.width * SCALE,
                 shape.height * SCALE,
-                Flags::BICUBIC | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT,
+                self.filter | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT,
             )?;
             set_colour_details(&mut context, shape.space, shape.range, shape.height);
             self.context = Some((context, shape));
@@ -82,7 +89,7 @@ pub(crate) fn set_colour_details(context: &mut SwsContext, space: color::Space, 
 
 impl Upscaler for SwsUpscaler {
     fn name(&self) -> String {
-        "bicubic (swscale)".to_owned()
+        if self.filter == Flags::BILINEAR { "bilinear (swscale)" } else { "bicubic (swscale)" }.to_owned()
     }
 
     fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {

@@ -65,6 +65,7 @@ impl SrWorker {
     }
 
     fn upscale(&mut self, frame: &VideoFrame) -> Option<RgbaFrame> {
+        self.upscaler.set_frame_interval(frame.duration_secs);
         let started = Instant::now();
         match self.upscaler.upscale(&frame.frame) {
             Ok(image) => {

@@ -91,7 +91,10 @@ impl Player {
     /// Opens `input` and starts playing it.
     pub fn open(input: &str, options: PlayerOptions) -> Result<Self, MediaError> {
         let source = MediaSource::open(input)?;
-        let upscaler = options.upscaler.as_ref().map_or_else(|| Box::new(SwsUpscaler::new()) as Box<dyn Upscaler>, |make| make());
+        let mut upscaler = options.upscaler.as_ref().map_or_else(|| Box::new(SwsUpscaler::new()) as Box<dyn Upscaler>, |make| make());
+        // Before the clock starts, so calibration never delays a frame.
+        let video = &source.info.video;
+        upscaler.prepare(video.width, video.height, 1.0 / video.frames_per_sec.max(1.0));
         Self::start(source, options, upscaler)
     }
 

@@ -7,7 +7,9 @@ use std::time::Instant;
 use egui::{Key, Ui, ViewportCommand};
 
 use super::UiCommand;
+use super::adaptation_panel::{SystemMonitor, adaptation_ui};
 use super::stats_panel::{RateMeter, stats_ui};
+use crate::runtime::Adaptation;
 use super::transport::{TransportState, transport_ui};
 use super::video_view::VideoView;
 use crate::media::PipelineEvent;
@@ -32,6 +34,9 @@ pub struct PlayerApp {
     rates: RateMeter,
     stats_visible: bool,
     about_visible: bool,
+    /// The ladder's state when the player adapts.
+    adaptation: Option<Arc<Adaptation>>,
+    monitor: SystemMonitor,
     url_text: String,
     /// The last error, shown in a banner until dismissed; the app stays usable.
     error: Option<String>,
@@ -51,6 +56,8 @@ impl PlayerApp {
             transport: TransportState::default(),
             rates: RateMeter::default(),
             stats_visible: false,
+            adaptation: None,
+            monitor: SystemMonitor::default(),
             about_visible: false,
             url_text: String::new(),
             error: None,
@@ -72,6 +79,11 @@ impl PlayerApp {
 
     pub fn stats_visible(&self) -> bool {
         self.stats_visible
+    }
+
+    /// Shows and drives `adaptation` in the panel.
+    pub fn set_adaptation(&mut self, adaptation: Option<Arc<Adaptation>>) {
+        self.adaptation = adaptation;
     }
 
     pub fn set_stats_visible(&mut self, visible: bool) {
@@ -112,6 +124,7 @@ impl PlayerApp {
             }
         }
         if self.stats_visible {
+            self.monitor.sample(now);
             // Keep the numbers moving even while paused.
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }
@@ -136,6 +149,10 @@ impl PlayerApp {
         if self.stats_visible && let Some(player) = &self.player {
             egui::Window::new("Stats").default_pos([16.0, 56.0]).resizable(false).show(&ctx, |ui| {
                 stats_ui(ui, player, &self.rates);
+                if let Some(adaptation) = &self.adaptation {
+                    ui.separator();
+                    adaptation_ui(ui, adaptation, &self.monitor, self.rates.display_fps, player.info().video.frames_per_sec);
+                }
             });
         }
         if self.about_visible {

@@ -1,6 +1,7 @@
 //! The egui window. [`app::PlayerApp`] owns the player and applies [`UiCommand`]s after drawing;
 //! each panel is its own file with `*_ui` functions that only read state and return commands.
 
+pub mod adaptation_panel;
 pub mod app;
 pub mod seek_bar;
 pub mod stats_panel;
@@ -56,11 +57,13 @@ impl RendererChoice {
 
 
 /// How the window starts.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct WindowOptions {
     pub renderer: RendererChoice,
     /// Open with the stats panel shown.
     pub show_stats: bool,
+    /// The ladder's state, when the player adapts (the panel shows it and drives it).
+    pub adaptation: Option<std::sync::Arc<crate::runtime::Adaptation>>,
 }
 
 /// Opens the player window and runs it until closed.
@@ -80,6 +83,7 @@ pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, 
         Box::new(move |cc| {
             let mut app = PlayerApp::new(&cc.egui_ctx, input, options);
             app.set_stats_visible(window.show_stats);
+            app.set_adaptation(window.adaptation);
             Ok(Box::new(app))
         }),
     )

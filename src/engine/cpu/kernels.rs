@@ -137,6 +137,12 @@ impl Planes {
         &mut self.data[start..start + self.width]
     }
 
+    /// Uses the first `channels` planes (the buffer keeps its size, so a narrower layer reuses it).
+    pub fn set_channels(&mut self, channels: usize) {
+        assert!(channels * self.plane <= self.data.len(), "{channels} channels do not fit");
+        self.channels = channels;
+    }
+
     fn has_shape(&self, channels: usize, width: usize, height: usize) -> bool {
         (self.channels, self.width, self.height) == (channels, width, height)
     }

@@ -52,6 +52,8 @@ impl PackedNetwork {
 /// (or any, with a set tile limit) run in overlapping tiles.
 pub struct NetworkRunner {
     network: Arc<PackedNetwork>,
+    /// The deepest and widest network the buffers are sized for.
+    capacity: SubgraphSpec,
     pool: rayon::ThreadPool,
     frame: (usize, usize),
     /// The frame's luma, `width` x `height`.
@@ -67,6 +69,14 @@ pub struct NetworkRunner {
 
 impl NetworkRunner {
     pub fn new(network: Arc<PackedNetwork>, threads: usize) -> Self {
+        let capacity = network.spec;
+        Self::with_capacity(network, threads, capacity)
+    }
+
+    /// Buffers sized for networks up to `capacity`, so [`NetworkRunner::set_network`] can switch
+    /// between them without allocating.
+    pub fn with_capacity(network: Arc<PackedNetwork>, threads: usize, capacity: SubgraphSpec) -> Self {
+        assert!(network.spec.depth <= capacity.depth && network.spec.width <= capacity.width);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .thread_name(|index| format!("sr-kernel-{index}"))
@@ -75,6 +85,7 @@ impl NetworkRunner {
         let empty = || Planes::new(0, 0, 0);
         Self {
             network,
+            capacity,
             pool,
             frame: (0, 0),
             frame_luma: Vec::new(),
@@ -90,6 +101,18 @@ impl NetworkRunner {
     /// One thread per core.
     pub fn with_all_cores(network: Arc<PackedNetwork>) -> Self {
         Self::new(network, std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Runs `network` from the next frame on: its weights are already packed and the buffers sized,
+    /// so this is a swap between two frames.
+    pub fn set_network(&mut self, network: Arc<PackedNetwork>) {
+        assert!(network.spec.depth <= self.capacity.depth && network.spec.width <= self.capacity.width, "{} is larger than the buffers", network.spec);
+        for features in &mut self.features {
+            if !features.data.is_empty() {
+                features.set_channels(network.spec.width);
+            }
+        }
+        self.network = network;
     }
 
     /// Runs frames in tiles of at most `width` x `height` (instead of the memory limit's).
@@ -117,7 +140,7 @@ impl NetworkRunner {
 
     /// How far a pixel's output depends on its neighbours: one pixel per 3x3 convolution.
     fn halo(&self) -> usize {
-        self.network.body.len() + 2
+        self.capacity.depth + 2
     }
 
     /// Sizes the buffers for `width` x `height` frames (a no-op when they already are).
@@ -125,12 +148,15 @@ impl NetworkRunner {
         if self.frame == (width, height) {
             return;
         }
-        let (tile_width, tile_height) = tile_size((width, height), self.network.spec.width.max(PHASES), self.halo(), self.tile_limit);
+        let (tile_width, tile_height) = tile_size((width, height), self.capacity.width.max(PHASES), self.halo(), self.tile_limit);
         self.tiles = plan((width, height), (tile_width, tile_height), self.halo());
-        let channels = self.network.spec.width;
         self.frame_luma = vec![0.0; width * height];
         self.luma = Planes::new(1, tile_width, tile_height);
-        self.features = [Planes::new(channels, tile_width, tile_height), Planes::new(channels, tile_width, tile_height)];
+        self.features = [0, 1].map(|_| {
+            let mut planes = Planes::new(self.capacity.width, tile_width, tile_height);
+            planes.set_channels(self.network.spec.width);
+            planes
+        });
         self.phases = Planes::new(PHASES, tile_width, tile_height);
         self.tile_output = if self.tiles.len() > 1 { vec![0.0; 4 * tile_width * tile_height] } else { Vec::new() };
         self.frame = (width, height);

@@ -1,0 +1,221 @@
+//! The adaptive upscaler: every rung of the ladder packed once at start and one set of frame
+//! buffers sized for the largest, so moving to another rung is a swap between two frames, never
+//! work on the critical path. Each new frame size is calibrated (every level timed on a real frame)
+//! before the controller uses it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ffmpeg_next as ffmpeg;
+
+use super::controller::Controller;
+use super::{Adaptation, FrameSample, Level, Mode, SwitchRecord};
+use crate::engine::cpu::PackedNetwork;
+use crate::engine::cpu::kernels::Isa;
+use crate::engine::cpu::network::NetworkRunner;
+use crate::engine::neural::NeuralUpscaler;
+use crate::engine::swscale::SwsUpscaler;
+use crate::engine::{EngineError, LumaEngine, RgbaImage, Upscaler, UpscalerFactory};
+use crate::model::manifest::Manifest;
+use crate::model::supernet::SubgraphSpec;
+
+/// Share of the frame interval the SR stage may use: decoding, drawing and the rest of the
+/// machine need the remainder.
+const BUDGET_SHARE: f64 = 0.75;
+/// Frames after a switch in which a late frame is blamed on the switch.
+const SWITCH_WATCH_FRAMES: usize = 5;
+
+/// The ladder of the model at `manifest`, ready to play: a factory of adaptive upscalers and the
+/// state they share with the panel. `target_fps` overrides the stream's rate as the goal;
+/// `load_threads` is the number of load-injector threads.
+pub fn adaptive_factory(manifest: &std::path::Path, mode: Mode, target_fps: Option<f64>, load_threads: usize) -> Result<(UpscalerFactory, Arc<Adaptation>), String> {
+    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
+    let last = model.manifest.ladder.len() - 1;
+    if let Mode::Locked(rung) = mode
+        && rung > last
+    {
+        return Err(format!("--rung {rung}: the ladder has rungs 0 to {last}"));
+    }
+    let isa = Isa::detect();
+    let rungs: Vec<Arc<PackedNetwork>> = model.manifest.ladder.iter().map(|rung| Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, isa))).collect();
+    let mut levels = vec![Level { name: "bilinear".to_owned(), spec: None, params: 0, val_psnr_y: None }];
+    levels.extend(model.manifest.ladder.iter().map(|rung| Level { name: rung.name.clone(), spec: Some(rung.spec), params: rung.params, val_psnr_y: Some(rung.val_psnr_y) }));
+    let state = Arc::new(Adaptation::new(levels, mode, load_threads));
+    let shared = Arc::clone(&state);
+    let factory: UpscalerFactory = Arc::new(move || Box::new(AdaptiveUpscaler::new(rungs.clone(), Arc::clone(&shared), target_fps)));
+    Ok((factory, state))
+}
+
+pub struct AdaptiveUpscaler {
+    state: Arc<Adaptation>,
+    rungs: Vec<Arc<PackedNetwork>>,
+    /// The rung (index into `rungs`) the neural upscaler's runner holds.
+    loaded: usize,
+    neural: NeuralUpscaler<NetworkRunner>,
+    floor: SwsUpscaler,
+    bicubic: SwsUpscaler,
+    controller: Option<Controller>,
+    calibrated_for: Option<(u32, u32)>,
+    target_fps: Option<f64>,
+    frame_interval_secs: f64,
+    started: Instant,
+    /// Frames left to watch after the last switch.
+    watching: usize,
+}
+
+impl AdaptiveUpscaler {
+    pub fn new(rungs: Vec<Arc<PackedNetwork>>, state: Arc<Adaptation>, target_fps: Option<f64>) -> Self {
+        let capacity = SubgraphSpec {
+            depth: rungs.iter().map(|rung| rung.spec.depth).max().unwrap_or(0),
+            width: rungs.iter().map(|rung| rung.spec.width).max().unwrap_or(1),
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let runner = NetworkRunner::with_capacity(Arc::clone(&rungs[0]), threads, capacity);
+        Self {
+            state,
+            loaded: 0,
+            neural: NeuralUpscaler::new(runner, "adaptive"),
+            rungs,
+            floor: SwsUpscaler::bilinear(),
+            bicubic: SwsUpscaler::new(),
+            controller: None,
+            calibrated_for: None,
+            target_fps,
+            frame_interval_secs: 1.0 / 24.0,
+            started: Instant::now(),
+            watching: 0,
+        }
+    }
+
+    fn budget_ms(&self) -> f64 {
+        let interval = self.target_fps.map_or(self.frame_interval_secs, |fps| 1.0 / fps);
+        interval * BUDGET_SHARE * 1e3
+    }
+
+    /// Upscales `frame` at `level` (0: the bilinear floor; k + 1: rung k).
+    fn run_level(&mut self, level: usize, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
+        if level == 0 {
+            return self.floor.upscale(frame);
+        }
+        self.load(level - 1);
+        self.neural.upscale(frame)
+    }
+
+    /// Makes rung `index` the runner's: a swap (weights packed at start, buffers shared).
+    fn load(&mut self, index: usize) {
+        if self.loaded != index {
+            self.neural.engine_mut().set_network(Arc::clone(&self.rungs[index]));
+            self.loaded = index;
+        }
+    }
+
+    /// Times every level on `frame`, cheapest first; once one takes more than twice the budget,
+    /// the dearer ones are estimated from their cost relative to it instead of run.
+    fn calibrate(&mut self, frame: &ffmpeg::frame::Video) -> Result<Vec<f64>, EngineError> {
+        let budget = self.budget_ms();
+        let mut levels_ms: Vec<f64> = Vec::with_capacity(self.rungs.len() + 1);
+        for level in 0..=self.rungs.len() {
+            if let Some(&last) = levels_ms.last()
+                && last > 2.0 * budget
+                && level >= 2
+            {
+                let cost = |index: usize| self.rungs[index].macs_per_pixel() as f64;
+                levels_ms.push(last * cost(level - 1) / cost(level - 2));
+                continue;
+            }
+            self.run_level(level, frame)?;
+            let started = Instant::now();
+            self.run_level(level, frame)?;
+            levels_ms.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+        // Costs rise along the ladder; so does the time, up to noise.
+        for index in 1..levels_ms.len() {
+            levels_ms[index] = levels_ms[index].max(levels_ms[index - 1]);
+        }
+        Ok(levels_ms)
+    }
+
+    /// Calibrates on `frame` and hands the times to the controller.
+    fn recalibrate(&mut self, frame: &ffmpeg::frame::Video) -> Result<(), EngineError> {
+        let levels_ms = self.calibrate(frame)?;
+        let (budget, cap) = (self.budget_ms(), self.rungs.len());
+        match &mut self.controller {
+            Some(controller) => controller.recalibrate(levels_ms),
+            None => self.controller = Some(Controller::new(levels_ms, budget, cap)),
+        }
+        self.calibrated_for = Some((frame.width(), frame.height()));
+        Ok(())
+    }
+
+    fn level_name(&self, level: usize) -> String {
+        self.state.levels[level].name.clone()
+    }
+}
+
+impl Upscaler for AdaptiveUpscaler {
+    fn name(&self) -> String {
+        let last = &self.state.levels[self.state.levels.len() - 1].name;
+        format!("adaptive ladder bilinear..{last} ({})", self.neural.engine().describe())
+    }
+
+    fn set_frame_interval(&mut self, secs: f64) {
+        if secs > 0.0 && secs.is_finite() {
+            self.frame_interval_secs = secs;
+        }
+    }
+
+    fn prepare(&mut self, width: u32, height: u32, frame_interval_secs: f64) {
+        self.set_frame_interval(frame_interval_secs);
+        if width > 0 && height > 0 {
+            // Timing does not depend on content: a synthetic frame of the stream's size will do.
+            let frame = crate::engine::bench::gradient_frame(width, height);
+            if let Err(error) = self.recalibrate(&frame) {
+                tracing::warn!("calibration: {error}");
+            }
+        }
+    }
+
+    fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
+        if self.calibrated_for != Some((frame.width(), frame.height())) {
+            self.recalibrate(frame)?;
+        }
+        *self.state.budget_ms.lock() = self.budget_ms();
+        let mode = self.state.mode();
+        let controller = self.controller.as_mut().expect("calibrated");
+        let level = match mode {
+            Mode::Adaptive => controller.active(),
+            Mode::Locked(rung) => rung.min(self.rungs.len() - 1) + 1,
+            Mode::Bicubic => 0,
+        };
+        let started = Instant::now();
+        let image = if mode == Mode::Bicubic { self.bicubic.upscale(frame)? } else { self.run_level(level, frame)? };
+        let sr_ms = started.elapsed().as_secs_f64() * 1e3;
+        let at_secs = self.started.elapsed().as_secs_f64();
+        self.state.record_frame(FrameSample { at_secs, sr_ms, level });
+
+        let budget = self.budget_ms();
+        if self.watching > 0 {
+            self.watching -= 1;
+            if sr_ms > budget
+                && let Some(last) = self.state.switches.lock().last_mut()
+            {
+                last.frames_late += 1;
+            }
+        }
+        if mode == Mode::Adaptive {
+            let controller = self.controller.as_mut().expect("calibrated");
+            if let Some(switch) = controller.observe(sr_ms) {
+                let preparing = Instant::now();
+                if switch.to > 0 {
+                    self.load(switch.to - 1);
+                }
+                let prepare_ms = preparing.elapsed().as_secs_f64() * 1e3;
+                let record = SwitchRecord { at_secs, from: self.level_name(switch.from), to: self.level_name(switch.to), reason: switch.reason, prepare_ms, frames_late: 0 };
+                tracing::info!("switch at {at_secs:.2} s: {} -> {} ({}), ready in {prepare_ms:.3} ms", record.from, record.to, record.reason);
+                self.state.switches.lock().push(record);
+                self.watching = SWITCH_WATCH_FRAMES;
+            }
+        }
+        Ok(image)
+    }
+}

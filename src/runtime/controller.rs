@@ -1,0 +1,174 @@
+//! The QoS controller: which level of the ladder the next frame uses. Level 0 is the floor (plain
+//! bilinear), level k + 1 is rung k. It knows each level's calibrated time per frame, keeps a
+//! smoothed slowdown factor (measured over calibrated: how loaded the machine is now), predicts each
+//! level's time from it, steps down at once when the active level is about to miss the budget, and
+//! steps up one level only after a stretch of frames with clear headroom. The gap between the two
+//! thresholds is what keeps it from oscillating under constant load.
+
+/// Step down when the active level's predicted time passes this share of the budget...
+const DOWN_AT: f64 = 0.9;
+/// ...to the highest level predicted within this share.
+const DOWN_TO: f64 = 0.75;
+/// Step up when the next level is predicted within this share of the budget...
+const UP_WITHIN: f64 = 0.6;
+/// ...for this many frames in a row.
+const UP_AFTER_FRAMES: usize = 24;
+/// Weight of the newest measurement in the smoothed slowdown.
+const SMOOTHING: f64 = 0.3;
+
+/// A change of level, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Switch {
+    pub from: usize,
+    pub to: usize,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Controller {
+    /// Calibrated ms per frame of each level, floor first, rising.
+    levels_ms: Vec<f64>,
+    budget_ms: f64,
+    active: usize,
+    /// The highest level allowed (memory).
+    cap: usize,
+    slowdown: f64,
+    headroom_frames: usize,
+}
+
+impl Controller {
+    /// Starts at the highest level predicted to fit the budget on an idle machine.
+    pub fn new(levels_ms: Vec<f64>, budget_ms: f64, cap: usize) -> Self {
+        assert!(!levels_ms.is_empty(), "at least the floor");
+        let cap = cap.min(levels_ms.len() - 1);
+        let mut controller = Self { levels_ms, budget_ms, active: 0, cap, slowdown: 1.0, headroom_frames: 0 };
+        controller.active = controller.highest_within(DOWN_TO);
+        controller
+    }
+
+    pub fn active(&self) -> usize {
+        self.active
+    }
+
+    pub fn budget_ms(&self) -> f64 {
+        self.budget_ms
+    }
+
+    pub fn slowdown(&self) -> f64 {
+        self.slowdown
+    }
+
+    /// Each level's predicted ms per frame now.
+    pub fn predicted_ms(&self, level: usize) -> f64 {
+        self.levels_ms[level] * self.slowdown
+    }
+
+    /// New calibrated times (a new frame size); the slowdown starts again from the measurement.
+    pub fn recalibrate(&mut self, levels_ms: Vec<f64>) {
+        assert_eq!(levels_ms.len(), self.levels_ms.len());
+        self.levels_ms = levels_ms;
+        self.slowdown = 1.0;
+        self.headroom_frames = 0;
+        self.active = self.highest_within(DOWN_TO);
+    }
+
+    fn highest_within(&self, share: f64) -> usize {
+        (0..=self.cap).rev().find(|&level| self.predicted_ms(level) <= share * self.budget_ms).unwrap_or(0)
+    }
+
+    /// The frame just upscaled at the active level took `measured_ms`: the level for the next one.
+    pub fn observe(&mut self, measured_ms: f64) -> Option<Switch> {
+        let ratio = measured_ms / self.levels_ms[self.active].max(1e-3);
+        // Rising load counts at once, falling load gradually.
+        self.slowdown = if ratio > self.slowdown { ratio } else { self.slowdown + SMOOTHING * (ratio - self.slowdown) };
+        let from = self.active;
+        if self.active > 0 && self.predicted_ms(self.active) > DOWN_AT * self.budget_ms {
+            self.headroom_frames = 0;
+            self.active = self.highest_within(DOWN_TO).min(self.active - 1);
+            return Some(Switch { from, to: self.active, reason: "over budget" });
+        }
+        if self.active < self.cap && self.predicted_ms(self.active + 1) <= UP_WITHIN * self.budget_ms {
+            self.headroom_frames += 1;
+            if self.headroom_frames >= UP_AFTER_FRAMES {
+                self.headroom_frames = 0;
+                self.active += 1;
+                return Some(Switch { from, to: self.active, reason: "headroom" });
+            }
+        } else {
+            self.headroom_frames = 0;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Floor plus eight rungs with the shipped ladder's spread of costs.
+    fn levels() -> Vec<f64> {
+        vec![0.5, 2.4, 3.9, 4.4, 6.5, 17.0, 42.0, 72.0, 130.0]
+    }
+
+    /// Feeds `frames` frames under `load` (a slowdown factor); returns the levels used and switches.
+    fn run(controller: &mut Controller, load: f64, frames: usize) -> (Vec<usize>, Vec<Switch>) {
+        let mut used = Vec::new();
+        let mut switches = Vec::new();
+        for _ in 0..frames {
+            let level = controller.active();
+            used.push(level);
+            if let Some(switch) = controller.observe(controller.levels_ms[level] * load) {
+                switches.push(switch);
+            }
+        }
+        (used, switches)
+    }
+
+    #[test]
+    fn starts_at_the_highest_level_that_fits() {
+        let controller = Controller::new(levels(), 31.25, 8);
+        assert_eq!(controller.active(), 5, "17 ms fits 0.75 x 31.25, 42 ms does not");
+        assert_eq!(Controller::new(levels(), 31.25, 3).active(), 3, "the memory cap holds");
+    }
+
+    #[test]
+    fn steps_down_within_two_frames_of_overload() {
+        let mut controller = Controller::new(levels(), 31.25, 8);
+        let (used, switches) = run(&mut controller, 1.0, 10);
+        assert!(used.iter().all(|&l| l == 5) && switches.is_empty());
+        let (used, switches) = run(&mut controller, 3.0, 3);
+        assert!(used[1] < 5, "the second overloaded frame already runs lower: {used:?}");
+        assert_eq!(switches.len(), 1);
+        assert!(controller.predicted_ms(controller.active()) <= 31.25, "the new level fits: {}", controller.predicted_ms(controller.active()));
+    }
+
+    #[test]
+    fn holds_steady_under_constant_load() {
+        for load in [1.0, 1.7, 2.5, 4.0, 9.0] {
+            let mut controller = Controller::new(levels(), 31.25, 8);
+            run(&mut controller, load, 50);
+            let (_, switches) = run(&mut controller, load, 500);
+            assert!(switches.is_empty(), "load {load}: {switches:?}");
+        }
+    }
+
+    #[test]
+    fn steps_up_after_headroom_returns() {
+        let mut controller = Controller::new(levels(), 31.25, 8);
+        run(&mut controller, 4.0, 20);
+        let low = controller.active();
+        assert!(low < 5);
+        let (used, switches) = run(&mut controller, 1.0, 200);
+        assert_eq!(controller.active(), 5, "back at the top level that fits: {used:?}");
+        assert!(switches.iter().all(|s| s.to == s.from + 1 && s.reason == "headroom"), "one level at a time: {switches:?}");
+        let first_up = used.iter().position(|&l| l > low).unwrap();
+        assert!(first_up >= UP_AFTER_FRAMES, "not before a stretch of headroom: {first_up}");
+    }
+
+    #[test]
+    fn the_floor_is_always_there() {
+        let mut controller = Controller::new(levels(), 31.25, 8);
+        run(&mut controller, 100.0, 10);
+        assert_eq!(controller.active(), 0);
+    }
+}

@@ -1,0 +1,121 @@
+//! Adaptation: the ladder in the player. [`adaptive::AdaptiveUpscaler`] runs every frame at the level
+//! the [`controller::Controller`] picks (or a locked rung, or bicubic only), and publishes what it does
+//! in an [`Adaptation`] that the panel and the bench read; [`load::LoadInjector`] competes for the
+//! CPU on demand.
+
+pub mod adaptive;
+pub mod controller;
+pub mod load;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+
+use crate::model::supernet::SubgraphSpec;
+use load::LoadInjector;
+
+/// How the player upscales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The controller moves along the ladder.
+    Adaptive,
+    /// Always this rung.
+    Locked(usize),
+    /// Plain bicubic (swscale), no network.
+    Bicubic,
+}
+
+/// One level of the ladder as the panel shows it; level 0 is the bilinear floor.
+#[derive(Debug, Clone, Serialize)]
+pub struct Level {
+    pub name: String,
+    pub spec: Option<SubgraphSpec>,
+    pub params: usize,
+    pub val_psnr_y: Option<f64>,
+}
+
+/// A change of level, as logged.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwitchRecord {
+    /// Seconds since the upscaler started.
+    pub at_secs: f64,
+    pub from: String,
+    pub to: String,
+    pub reason: &'static str,
+    /// Time to make the new level ready (its weights are packed at start: a swap).
+    pub prepare_ms: f64,
+    /// Frames over the budget among the few right after the switch.
+    pub frames_late: usize,
+}
+
+/// One upscaled frame, as the plot shows it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct FrameSample {
+    pub at_secs: f64,
+    pub sr_ms: f64,
+    pub level: usize,
+}
+
+/// Frames kept for the plot.
+const RECENT_FRAMES: usize = 240;
+
+/// What the adaptive upscaler shares with the panel and the bench.
+pub struct Adaptation {
+    pub levels: Vec<Level>,
+    mode: Mutex<Mode>,
+    active: AtomicUsize,
+    budget_ms: Mutex<f64>,
+    switches: Mutex<Vec<SwitchRecord>>,
+    recent: Mutex<VecDeque<FrameSample>>,
+    pub load: LoadInjector,
+}
+
+impl Adaptation {
+    pub fn new(levels: Vec<Level>, mode: Mode, load_threads: usize) -> Self {
+        Self {
+            levels,
+            mode: Mutex::new(mode),
+            active: AtomicUsize::new(0),
+            budget_ms: Mutex::new(0.0),
+            switches: Mutex::default(),
+            recent: Mutex::default(),
+            load: LoadInjector::new(load_threads),
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        *self.mode.lock()
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        *self.mode.lock() = mode;
+    }
+
+    /// The level the last frame used.
+    pub fn active(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    pub fn budget_ms(&self) -> f64 {
+        *self.budget_ms.lock()
+    }
+
+    pub fn switches(&self) -> Vec<SwitchRecord> {
+        self.switches.lock().clone()
+    }
+
+    pub fn recent(&self) -> Vec<FrameSample> {
+        self.recent.lock().iter().copied().collect()
+    }
+
+    fn record_frame(&self, sample: FrameSample) {
+        self.active.store(sample.level, Ordering::Relaxed);
+        let mut recent = self.recent.lock();
+        if recent.len() == RECENT_FRAMES {
+            recent.pop_front();
+        }
+        recent.push_back(sample);
+    }
+}

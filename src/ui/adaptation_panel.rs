@@ -1,0 +1,113 @@
+//! The adaptation part of the panel (key `i`): the mode (adaptive, locked to a rung, bicubic only),
+//! the active rung and the ladder, SR and display rates against the target, the load slider, a
+//! frame-time plot with the deadline and the switches, and the process's memory and CPU load.
+
+use std::time::Instant;
+
+use egui::Ui;
+use egui_plot::{HLine, Line, Plot, PlotPoints, VLine};
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+use crate::runtime::{Adaptation, Mode};
+
+/// The process's memory and the machine's CPU load, refreshed at most twice a second.
+pub struct SystemMonitor {
+    system: Option<System>,
+    pid: Option<Pid>,
+    refreshed: Option<Instant>,
+    pub rss_bytes: u64,
+    pub cpu_percent: f32,
+}
+
+impl Default for SystemMonitor {
+    fn default() -> Self {
+        Self { system: System::new().ok(), pid: sysinfo::get_current_pid().ok(), refreshed: None, rss_bytes: 0, cpu_percent: 0.0 }
+    }
+}
+
+impl SystemMonitor {
+    pub fn sample(&mut self, now: Instant) {
+        if self.refreshed.is_some_and(|then| now.duration_since(then).as_secs_f64() < 0.5) {
+            return;
+        }
+        self.refreshed = Some(now);
+        let Some(system) = &mut self.system else { return };
+        system.refresh_cpu_usage();
+        self.cpu_percent = system.global_cpu_usage();
+        if let Some(pid) = self.pid {
+            system.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), false, ProcessRefreshKind::nothing().with_memory());
+            self.rss_bytes = system.process(pid).map_or(0, |process| process.memory());
+        }
+    }
+}
+
+/// The panel rows and controls for `adaptation`; `display_fps` and `stream_fps` from the player.
+pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonitor, display_fps: f64, stream_fps: f64) {
+    let levels = &adaptation.levels;
+    let mut mode = adaptation.mode();
+    ui.horizontal(|ui| {
+        ui.label("mode");
+        ui.radio_value(&mut mode, Mode::Adaptive, "adaptive");
+        let locked = match mode {
+            Mode::Locked(rung) => rung,
+            _ => 0,
+        };
+        if ui.radio(matches!(mode, Mode::Locked(_)), "locked").clicked() {
+            mode = Mode::Locked(locked);
+        }
+        if let Mode::Locked(rung) = &mut mode {
+            egui::ComboBox::from_id_salt("locked_rung").selected_text(&levels[*rung + 1].name).show_ui(ui, |ui| {
+                for (index, level) in levels.iter().enumerate().skip(1) {
+                    ui.selectable_value(rung, index - 1, &level.name);
+                }
+            });
+        }
+        ui.radio_value(&mut mode, Mode::Bicubic, "bicubic only");
+    });
+    if mode != adaptation.mode() {
+        adaptation.set_mode(mode);
+    }
+
+    let active = adaptation.active();
+    let level = &levels[active];
+    let description = match (level.spec, level.val_psnr_y) {
+        (Some(spec), Some(psnr)) => format!("{} {} ({} x {}), {} params, {:.2} dB", level.name, spec, spec.depth, spec.width, level.params, psnr),
+        _ => format!("{} (the floor, no network)", level.name),
+    };
+    let recent = adaptation.recent();
+    let sr_ms = recent.iter().rev().take(24).map(|sample| sample.sr_ms).sum::<f64>() / recent.len().clamp(1, 24) as f64;
+    let budget_ms = adaptation.budget_ms();
+    egui::Grid::new("adaptation").num_columns(2).striped(true).show(ui, |ui| {
+        let mut row = |name: &str, value: String| {
+            ui.label(name);
+            ui.monospace(value);
+            ui.end_row();
+        };
+        row("active rung", if mode == Mode::Bicubic { "bicubic (swscale)".to_owned() } else { description });
+        row("SR fps", format!("{:.1} ({sr_ms:.1} ms a frame, budget {budget_ms:.1} ms)", 1e3 / sr_ms.max(1e-3)));
+        row("display fps", format!("{display_fps:.1} (target {stream_fps:.3})"));
+        row("switches", adaptation.switches().len().to_string());
+        row("memory", format!("{:.0} MiB resident", monitor.rss_bytes as f64 / (1 << 20) as f64));
+        row("CPU load", format!("{:.0}%", monitor.cpu_percent));
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("ladder");
+        for (index, level) in levels.iter().enumerate() {
+            ui.add_enabled(index == active || mode != Mode::Bicubic, egui::Button::selectable(index == active, &level.name));
+        }
+    });
+    let mut load = adaptation.load.level();
+    if ui.add(egui::Slider::new(&mut load, 0..=100).suffix("%").text(format!("load ({} threads)", adaptation.load.threads()))).changed() {
+        adaptation.load.set_level(load);
+    }
+    let points: PlotPoints = recent.iter().map(|sample| [sample.at_secs, sample.sr_ms]).collect();
+    let first = recent.first().map_or(0.0, |sample| sample.at_secs);
+    let switches = adaptation.switches();
+    Plot::new("frame_times").height(120.0).width(360.0).allow_drag(false).allow_zoom(false).allow_scroll(false).y_axis_label("SR ms").show(ui, |plot| {
+        plot.line(Line::new("SR ms per frame", points));
+        plot.hline(HLine::new("deadline", budget_ms));
+        for switch in switches.iter().filter(|switch| switch.at_secs >= first) {
+            plot.vline(VLine::new(format!("{} -> {}", switch.from, switch.to), switch.at_secs));
+        }
+    });
+}
