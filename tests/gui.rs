@@ -102,3 +102,37 @@ fn a_bad_input_shows_the_error_and_the_window_stays_usable() {
     assert!(app(&harness).error().is_none());
     harness.get_by_label("Open URL");
 }
+
+/// With the ladder adapting, the panel's load slider drives the load injector.
+#[test]
+fn the_load_slider_sets_the_injected_load() {
+    use dysr::model::manifest::default_manifest_path;
+    use dysr::runtime::Mode;
+    use dysr::runtime::adaptive::adaptive_factory;
+    use dysr::ui::adaptation_panel::LOAD_SLIDER;
+
+    let clip = h264_clip(4);
+    let input = path_str(&clip);
+    let (factory, adaptation) = adaptive_factory(&default_manifest_path(), Mode::Adaptive, None, 1).expect("shipped model");
+    let shared = std::sync::Arc::clone(&adaptation);
+    let mut harness = Harness::builder().with_size([1100.0, 900.0]).wgpu().build_ui_state(
+        move |ui, app: &mut App| {
+            app.get_or_insert_with(|| {
+                let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory.clone()), ..Default::default() };
+                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
+                app.set_adaptation(Some(std::sync::Arc::clone(&shared)));
+                app.set_stats_visible(true);
+                app
+            })
+            .ui(ui);
+        },
+        None,
+    );
+    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    assert_eq!(adaptation.load.level(), 0);
+    harness.get_by_label(LOAD_SLIDER).set_value_accesskit(70.0);
+    harness.step();
+    harness.step();
+    assert_eq!(adaptation.load.level(), 70);
+    assert_eq!(harness.get_by_label(LOAD_SLIDER).value().as_deref(), Some("70%"), "the panel shows the new level");
+}

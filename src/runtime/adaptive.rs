@@ -219,3 +219,35 @@ impl Upscaler for AdaptiveUpscaler {
         Ok(image)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::bench::gradient_frame;
+    use crate::model::manifest::default_manifest_path;
+
+    /// Switching between rungs (and to bicubic and back) frame by frame: each frame is exactly what
+    /// a fresh upscaler of the level active for it gives.
+    #[test]
+    fn each_frame_comes_from_the_level_active_for_it() {
+        let (factory, state) = adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
+        let mut adaptive = factory();
+        adaptive.prepare(48, 30, 1.0 / 24.0);
+        let frame = gradient_frame(48, 30);
+        let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).unwrap();
+        let top = model.manifest.ladder.len() - 1;
+        for mode in [Mode::Locked(3), Mode::Locked(0), Mode::Bicubic, Mode::Locked(top), Mode::Locked(3), Mode::Locked(1)] {
+            state.set_mode(mode);
+            let got = adaptive.upscale(&frame).unwrap();
+            let expected = match mode {
+                Mode::Locked(rung) => {
+                    let network = PackedNetwork::from_supernet(&model.supernet, model.manifest.ladder[rung].spec, Isa::detect());
+                    assert_eq!(state.active(), rung + 1);
+                    NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), 2), "reference").upscale(&frame).unwrap()
+                }
+                _ => SwsUpscaler::new().upscale(&frame).unwrap(),
+            };
+            assert!(got.pixels == expected.pixels, "{mode:?}: the frame differs from its level's own output");
+        }
+    }
+}

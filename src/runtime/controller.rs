@@ -13,6 +13,10 @@ const DOWN_TO: f64 = 0.75;
 const UP_WITHIN: f64 = 0.6;
 /// ...for this many frames in a row.
 const UP_AFTER_FRAMES: usize = 24;
+/// A step down this soon after a step up doubles the wait before the next step up (up to
+/// `MAX_BACKOFF` times), so a level that does not hold is not retried every second.
+const FAILED_UP_WITHIN_FRAMES: usize = 3 * UP_AFTER_FRAMES;
+const MAX_BACKOFF: usize = 16;
 /// Weight of the newest measurement in the smoothed slowdown.
 const SMOOTHING: f64 = 0.3;
 
@@ -34,6 +38,10 @@ pub struct Controller {
     cap: usize,
     slowdown: f64,
     headroom_frames: usize,
+    /// Frames of headroom needed before the next step up.
+    up_after: usize,
+    /// Frames since the last step up.
+    since_up: usize,
 }
 
 impl Controller {
@@ -41,7 +49,8 @@ impl Controller {
     pub fn new(levels_ms: Vec<f64>, budget_ms: f64, cap: usize) -> Self {
         assert!(!levels_ms.is_empty(), "at least the floor");
         let cap = cap.min(levels_ms.len() - 1);
-        let mut controller = Self { levels_ms, budget_ms, active: 0, cap, slowdown: 1.0, headroom_frames: 0 };
+        let mut controller =
+            Self { levels_ms, budget_ms, active: 0, cap, slowdown: 1.0, headroom_frames: 0, up_after: UP_AFTER_FRAMES, since_up: usize::MAX };
         controller.active = controller.highest_within(DOWN_TO);
         controller
     }
@@ -82,20 +91,29 @@ impl Controller {
         // Rising load counts at once, falling load gradually.
         self.slowdown = if ratio > self.slowdown { ratio } else { self.slowdown + SMOOTHING * (ratio - self.slowdown) };
         let from = self.active;
+        self.since_up = self.since_up.saturating_add(1);
         if self.active > 0 && self.predicted_ms(self.active) > DOWN_AT * self.budget_ms {
             self.headroom_frames = 0;
+            if self.since_up <= FAILED_UP_WITHIN_FRAMES {
+                self.up_after = (self.up_after * 2).min(MAX_BACKOFF * UP_AFTER_FRAMES);
+            }
             self.active = self.highest_within(DOWN_TO).min(self.active - 1);
             return Some(Switch { from, to: self.active, reason: "over budget" });
         }
         if self.active < self.cap && self.predicted_ms(self.active + 1) <= UP_WITHIN * self.budget_ms {
             self.headroom_frames += 1;
-            if self.headroom_frames >= UP_AFTER_FRAMES {
+            if self.headroom_frames >= self.up_after {
                 self.headroom_frames = 0;
+                self.since_up = 0;
                 self.active += 1;
                 return Some(Switch { from, to: self.active, reason: "headroom" });
             }
         } else {
             self.headroom_frames = 0;
+        }
+        if self.since_up > FAILED_UP_WITHIN_FRAMES && self.headroom_frames == 0 {
+            // The level held: the next step up may come at the normal pace.
+            self.up_after = UP_AFTER_FRAMES;
         }
         None
     }
@@ -163,6 +181,26 @@ mod tests {
         assert!(switches.iter().all(|s| s.to == s.from + 1 && s.reason == "headroom"), "one level at a time: {switches:?}");
         let first_up = used.iter().position(|&l| l > low).unwrap();
         assert!(first_up >= UP_AFTER_FRAMES, "not before a stretch of headroom: {first_up}");
+    }
+
+    /// A step up that fails at once is retried later and later.
+    #[test]
+    fn a_failed_step_up_backs_off() {
+        // Calibration says every level fits, but level 3 takes 40 ms whenever it runs.
+        let mut controller = Controller::new(vec![1.0, 2.0, 4.0, 8.0], 31.25, 3);
+        let mut ups = Vec::new();
+        for frame in 0..3000 {
+            let level = controller.active();
+            let measured = if level == 3 { 40.0 } else { controller.levels_ms[level] };
+            if let Some(switch) = controller.observe(measured)
+                && switch.to > switch.from
+            {
+                ups.push(frame);
+            }
+        }
+        let gaps: Vec<usize> = ups.windows(2).map(|pair| pair[1] - pair[0]).collect();
+        assert!(gaps.len() >= 3 && gaps.windows(2).all(|pair| pair[1] >= pair[0]), "retries spread out: {gaps:?}");
+        assert!(gaps.last().unwrap() > &(4 * UP_AFTER_FRAMES), "{gaps:?}");
     }
 
     #[test]

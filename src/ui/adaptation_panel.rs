@@ -41,6 +41,9 @@ impl SystemMonitor {
     }
 }
 
+/// The load slider's label.
+pub const LOAD_SLIDER: &str = "injected CPU load";
+
 /// The panel rows and controls for `adaptation`; `display_fps` and `stream_fps` from the player.
 pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonitor, display_fps: f64, stream_fps: f64) {
     let levels = &adaptation.levels;
@@ -97,7 +100,7 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
         }
     });
     let mut load = adaptation.load.level();
-    if ui.add(egui::Slider::new(&mut load, 0..=100).suffix("%").text(format!("load ({} threads)", adaptation.load.threads()))).changed() {
+    if ui.add(egui::Slider::new(&mut load, 0..=100).suffix("%").text(LOAD_SLIDER)).on_hover_text(format!("{} load threads", adaptation.load.threads())).changed() {
         adaptation.load.set_level(load);
     }
     let points: PlotPoints = recent.iter().map(|sample| [sample.at_secs, sample.sr_ms]).collect();
