@@ -9,7 +9,7 @@ use common::{h264_clip, path_str};
 use dysr::player::{AudioMode, PlayerOptions};
 use dysr::ui::PlayerApp;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 
 type App = Option<PlayerApp>;
 
@@ -130,9 +130,11 @@ fn the_load_slider_sets_the_injected_load() {
     );
     step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
     assert_eq!(adaptation.load.level(), 0);
-    harness.get_by_label(LOAD_SLIDER).set_value_accesskit(70.0);
+    let slider = || harness.get_by_role_and_label(egui::accesskit::Role::Slider, LOAD_SLIDER);
+    slider().set_value_accesskit(70.0);
     harness.step();
     harness.step();
     assert_eq!(adaptation.load.level(), 70);
-    assert_eq!(harness.get_by_label(LOAD_SLIDER).value().as_deref(), Some("70%"), "the panel shows the new level");
+    let shown = harness.get_by_role_and_label(egui::accesskit::Role::Slider, LOAD_SLIDER).accesskit_node().numeric_value();
+    assert_eq!(shown, Some(70.0), "the panel shows the new level");
 }
