@@ -64,3 +64,57 @@ pub fn log_line_chart(path: &Path, title: &str, x_label: &str, y_label: &str, se
     }
     std::fs::rename(&partial, path).map_err(|e| format!("{}: {e}", path.display()))
 }
+
+/// One chart of a stacked figure: lines on a linear y axis.
+pub struct Panel {
+    pub y_label: String,
+    pub series: Vec<Series>,
+}
+
+/// Draws `panels` one above the other, sharing the x axis, into a PNG at `path` (written whole,
+/// then renamed).
+pub fn stacked_line_charts(path: &Path, title: &str, x_label: &str, panels: &[Panel]) -> Result<(), String> {
+    register_font();
+    let all = || panels.iter().flat_map(|panel| panel.series.iter().flat_map(|s| s.points.iter()));
+    let x_max = all().map(|(x, _)| *x).fold(1.0, f64::max);
+    let partial = path.with_extension("partial.png");
+    {
+        let root = BitMapBackend::new(&partial, (1100, 300 * panels.len() as u32 + 60)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let root = root.titled(title, ("sans-serif", 26)).map_err(|e| e.to_string())?;
+        for (panel, area) in panels.iter().zip(root.split_evenly((panels.len(), 1))) {
+            let points = || panel.series.iter().flat_map(|s| s.points.iter());
+            let y_max = points().map(|(_, y)| *y).fold(1.0, f64::max) * 1.08;
+            let mut chart = ChartBuilder::on(&area)
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .x_desc(x_label)
+                .y_desc(panel.y_label.as_str())
+                .label_style(("sans-serif", 15))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            for (index, line) in panel.series.iter().enumerate() {
+                let colour = Palette99::pick(index).to_rgba();
+                chart
+                    .draw_series(LineSeries::new(line.points.iter().copied(), colour.stroke_width(2)))
+                    .map_err(|e| e.to_string())?
+                    .label(line.name.clone())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 14))
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    std::fs::rename(&partial, path).map_err(|e| format!("{}: {e}", path.display()))
+}

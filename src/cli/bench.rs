@@ -13,13 +13,41 @@ use crate::engine::cpu::network::NetworkRunner;
 use crate::engine::neural::{EngineFactory, NeuralUpscaler, engine_factory};
 use crate::model::device::{DeviceChoice, select};
 use crate::engine::{SCALE, Upscaler};
+use crate::model::evaluate::{Method, default_validation_dir, evaluate, load_validation};
 use crate::model::manifest::{Manifest, default_manifest_path};
+use crate::runtime::bench::{BenchConfig, Strategy, default_profile};
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Every rung of the ladder: ms per frame, frames/s, GFLOP/s and share of the FMA peak, the
     /// whole frame (with YUV to RGBA), and ONNX Runtime on the same architectures.
     Rungs(RungsArgs),
+    /// The demo played at real time under a load profile, once per strategy: a CSV trace per
+    /// strategy, a summary table and a PNG plot.
+    Adapt(AdaptArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AdaptArgs {
+    /// Video to play (default: the bundled demo clip).
+    pub input: Option<String>,
+    #[arg(long, default_value_os_t = default_manifest_path())]
+    pub manifest: PathBuf,
+    /// Strategies, comma-separated: adaptive, static:K, static:top, static:smallest.
+    #[arg(long, value_delimiter = ',', default_value = "adaptive,static:smallest,static:4,static:top")]
+    pub strategies: Vec<String>,
+    /// Peak of the load profile (idle 5 s, a step to the peak 5 s, idle 5 s, a ramp to the peak 5 s), in %.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub peak_load: u8,
+    /// Seconds of each of the profile's four phases.
+    #[arg(long, default_value_t = 5.0)]
+    pub phase_secs: f64,
+    /// Load-injector threads (default: one per core).
+    #[arg(long)]
+    pub load_threads: Option<usize>,
+    /// Folder for the traces, the summary and the plot.
+    #[arg(long, default_value = "bench-out")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -78,6 +106,7 @@ pub fn parse_size(text: &str) -> Result<(usize, usize), String> {
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Rungs(args) => rungs(args),
+        BenchCommand::Adapt(args) => adapt(args),
     }
 }
 
@@ -182,5 +211,37 @@ fn rungs(args: RungsArgs) -> anyhow::Result<()> {
     if let Some(path) = args.csv {
         std::fs::write(&path, csv).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     }
+    Ok(())
+}
+
+fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
+    let strategies = args.strategies.iter().map(|text| Strategy::parse(text)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let images = load_validation(&default_validation_dir()).map_err(anyhow::Error::msg)?;
+    let config = BenchConfig {
+        input: args.input.unwrap_or_else(super::demo_clip_path),
+        manifest: args.manifest,
+        strategies,
+        profile: default_profile(f64::from(args.peak_load), args.phase_secs),
+        load_threads: args.load_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        out: args.out,
+        floor_psnr_y: evaluate(&Method::Bilinear, &images).psnr_y,
+    };
+    let summaries = crate::runtime::bench::run(&config).map_err(anyhow::Error::msg)?;
+    println!(
+        "{:<16} {:>6} {:>7} {:>8} {:>9} {:>8} {:>8} {:>13} {:>10} {:>10} {:>9}",
+        "strategy", "frames", "dropped", "fps", "1% low", "on time", "switches", "late@switch", "worst SR", "PSNR-Y", "peak RSS"
+    );
+    for s in &summaries {
+        println!(
+            "{:<16} {:>6} {:>7} {:>8.2} {:>9.2} {:>7.1}% {:>8} {:>13} {:>7.1} ms {:>7.3} dB {:>5.0} MiB",
+            s.strategy, s.frames, s.frames_dropped, s.fps_mean, s.fps_1_percent_low, s.on_time_percent, s.switches, s.frames_late_after_switches, s.worst_sr_ms, s.mean_psnr_y, s.peak_rss_mib
+        );
+    }
+    println!("per load phase (% on time / mean PSNR-Y):");
+    for s in &summaries {
+        let phases: Vec<String> = s.phases.iter().map(|(on_time, psnr)| format!("{on_time:5.1}% {psnr:.3}")).collect();
+        println!("{:<16} {}", s.strategy, phases.join("  |  "));
+    }
+    println!("traces, summary.csv and adaptation.png in {}", config.out.display());
     Ok(())
 }

@@ -35,6 +35,7 @@ pub fn load_validation(dir: &Path) -> Result<Vec<ValidationImage>, String> {
 
 /// A way of upscaling x2.
 pub enum Method<'a> {
+    Bilinear,
     Bicubic,
     Lanczos,
     Subgraph { name: String, model: &'a Supernet, spec: SubgraphSpec },
@@ -43,6 +44,7 @@ pub enum Method<'a> {
 impl Method<'_> {
     pub fn name(&self) -> String {
         match self {
+            Method::Bilinear => "bilinear".to_owned(),
             Method::Bicubic => "bicubic".to_owned(),
             Method::Lanczos => "lanczos3".to_owned(),
             Method::Subgraph { name, .. } => name.clone(),
@@ -51,6 +53,7 @@ impl Method<'_> {
 
     pub fn upscale(&self, lr: &Luma) -> Luma {
         match self {
+            Method::Bilinear => upscale_x2(lr, Kernel::Bilinear),
             Method::Bicubic => upscale_x2(lr, Kernel::Bicubic),
             Method::Lanczos => upscale_x2(lr, Kernel::Lanczos3),
             Method::Subgraph { model, spec, .. } => model.upscale_luma(lr, *spec),

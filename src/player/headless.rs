@@ -22,6 +22,8 @@ pub struct HeadlessSummary {
     pub output_height: u32,
     pub upscaler: String,
     pub audio_output: String,
+    /// The stream's frame rate.
+    pub stream_fps: f64,
     pub frames_decoded: u64,
     pub frames_presented: u64,
     /// Frames not shown: skipped before upscaling (too late already) or overtaken at display.
@@ -75,6 +77,7 @@ pub fn run(input: &str, options: PlayerOptions) -> Result<HeadlessSummary, Headl
         output_height: output_size.1,
         upscaler: player.upscaler_name().to_owned(),
         audio_output: player.audio_output_description(),
+        stream_fps: info.video.frames_per_sec,
         frames_decoded: telemetry.frames_decoded,
         frames_presented: telemetry.frames_presented,
         frames_dropped: telemetry.frames_dropped_late + telemetry.frames_dropped_early,

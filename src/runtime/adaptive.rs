@@ -58,7 +58,6 @@ pub struct AdaptiveUpscaler {
     calibrated_for: Option<(u32, u32)>,
     target_fps: Option<f64>,
     frame_interval_secs: f64,
-    started: Instant,
     /// Frames left to watch after the last switch.
     watching: usize,
 }
@@ -82,7 +81,6 @@ impl AdaptiveUpscaler {
             calibrated_for: None,
             target_fps,
             frame_interval_secs: 1.0 / 24.0,
-            started: Instant::now(),
             watching: 0,
         }
     }
@@ -190,7 +188,7 @@ impl Upscaler for AdaptiveUpscaler {
         let started = Instant::now();
         let image = if mode == Mode::Bicubic { self.bicubic.upscale(frame)? } else { self.run_level(level, frame)? };
         let sr_ms = started.elapsed().as_secs_f64() * 1e3;
-        let at_secs = self.started.elapsed().as_secs_f64();
+        let at_secs = self.state.elapsed_secs();
         self.state.record_frame(FrameSample { at_secs, sr_ms, level });
 
         let budget = self.budget_ms();

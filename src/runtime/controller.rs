@@ -17,8 +17,10 @@ const UP_AFTER_FRAMES: usize = 24;
 /// `MAX_BACKOFF` times), so a level that does not hold is not retried every second.
 const FAILED_UP_WITHIN_FRAMES: usize = 3 * UP_AFTER_FRAMES;
 const MAX_BACKOFF: usize = 16;
-/// Weight of the newest measurement in the smoothed slowdown.
-const SMOOTHING: f64 = 0.3;
+/// Weight of the newest measurement in the smoothed slowdown, when it is rising (fast: one
+/// overloaded frame is enough to step down) and when it is falling (slow: headroom must last).
+const RISE: f64 = 0.6;
+const FALL: f64 = 0.3;
 
 /// A change of level, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,8 +90,9 @@ impl Controller {
     /// The frame just upscaled at the active level took `measured_ms`: the level for the next one.
     pub fn observe(&mut self, measured_ms: f64) -> Option<Switch> {
         let ratio = measured_ms / self.levels_ms[self.active].max(1e-3);
-        // Rising load counts at once, falling load gradually.
-        self.slowdown = if ratio > self.slowdown { ratio } else { self.slowdown + SMOOTHING * (ratio - self.slowdown) };
+        // Rising load counts fast, but one outlier frame alone does not; falling load gradually.
+        let weight = if ratio > self.slowdown { RISE } else { FALL };
+        self.slowdown += weight * (ratio - self.slowdown);
         let from = self.active;
         self.since_up = self.since_up.saturating_add(1);
         if self.active > 0 && self.predicted_ms(self.active) > DOWN_AT * self.budget_ms {
@@ -158,6 +161,16 @@ mod tests {
         assert!(used[1] < 5, "the second overloaded frame already runs lower: {used:?}");
         assert_eq!(switches.len(), 1);
         assert!(controller.predicted_ms(controller.active()) <= 31.25, "the new level fits: {}", controller.predicted_ms(controller.active()));
+    }
+
+    /// One slow frame (a page fault, a scheduler hiccup) does not move it.
+    #[test]
+    fn ignores_a_single_outlier() {
+        let mut controller = Controller::new(levels(), 31.25, 8);
+        run(&mut controller, 1.0, 10);
+        assert_eq!(controller.observe(17.0 * 1.5), None);
+        let (_, switches) = run(&mut controller, 1.0, 100);
+        assert!(switches.is_empty(), "{switches:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! CPU on demand.
 
 pub mod adaptive;
+pub mod bench;
 pub mod controller;
 pub mod load;
 
@@ -39,7 +40,7 @@ pub struct Level {
 /// A change of level, as logged.
 #[derive(Debug, Clone, Serialize)]
 pub struct SwitchRecord {
-    /// Seconds since the upscaler started.
+    /// Seconds since the state was made ([`Adaptation::elapsed_secs`]).
     pub at_secs: f64,
     pub from: String,
     pub to: String,
@@ -69,6 +70,9 @@ pub struct Adaptation {
     budget_ms: Mutex<f64>,
     switches: Mutex<Vec<SwitchRecord>>,
     recent: Mutex<VecDeque<FrameSample>>,
+    /// Every frame, when recording (the bench).
+    trace: Mutex<Option<Vec<FrameSample>>>,
+    epoch: std::time::Instant,
     pub load: LoadInjector,
 }
 
@@ -81,6 +85,8 @@ impl Adaptation {
             budget_ms: Mutex::new(0.0),
             switches: Mutex::default(),
             recent: Mutex::default(),
+            trace: Mutex::default(),
+            epoch: std::time::Instant::now(),
             load: LoadInjector::new(load_threads),
         }
     }
@@ -110,8 +116,25 @@ impl Adaptation {
         self.recent.lock().iter().copied().collect()
     }
 
+    /// Seconds since this state was made: the time base of frames and switches.
+    pub fn elapsed_secs(&self) -> f64 {
+        self.epoch.elapsed().as_secs_f64()
+    }
+
+    /// Keeps every frame from now on, for [`Adaptation::take_trace`].
+    pub fn record_trace(&self) {
+        *self.trace.lock() = Some(Vec::new());
+    }
+
+    pub fn take_trace(&self) -> Vec<FrameSample> {
+        self.trace.lock().take().unwrap_or_default()
+    }
+
     fn record_frame(&self, sample: FrameSample) {
         self.active.store(sample.level, Ordering::Relaxed);
+        if let Some(trace) = self.trace.lock().as_mut() {
+            trace.push(sample);
+        }
         let mut recent = self.recent.lock();
         if recent.len() == RECENT_FRAMES {
             recent.pop_front();

@@ -1,0 +1,322 @@
+//! The adaptation bench: a clip played headless at real time under a scripted load profile, once
+//! per strategy, each frame traced; then a summary table per strategy and per load phase, a CSV
+//! trace per strategy and a PNG plot.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
+
+use super::adaptive::adaptive_factory;
+use super::{Adaptation, FrameSample, Mode};
+use crate::model::manifest::Manifest;
+use crate::player::{AudioMode, PlayerOptions, headless};
+use crate::plot::{Panel, Series, stacked_line_charts};
+
+/// How the player picks its level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    Adaptive,
+    /// One rung throughout; `usize::MAX` is the top rung.
+    Static(usize),
+}
+
+impl Strategy {
+    pub fn parse(text: &str) -> Result<Strategy, String> {
+        match text {
+            "adaptive" => Ok(Strategy::Adaptive),
+            "static:top" => Ok(Strategy::Static(usize::MAX)),
+            "static:smallest" => Ok(Strategy::Static(0)),
+            "reload" | "assemble" => Err(format!("{text}: needs a standalone model per rung (`dysr train --fixed`), which models/ does not ship")),
+            _ => match text.strip_prefix("static:").and_then(|k| k.parse().ok()) {
+                Some(rung) => Ok(Strategy::Static(rung)),
+                None => Err(format!("{text}: a strategy is adaptive, static:K, static:top or static:smallest")),
+            },
+        }
+    }
+
+    fn name(self, top: usize) -> String {
+        match self {
+            Strategy::Adaptive => "adaptive".to_owned(),
+            Strategy::Static(rung) => format!("static:r{}", rung.min(top)),
+        }
+    }
+}
+
+/// One segment of the load profile: from `from`% to `to`% over `secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    pub from: f64,
+    pub to: f64,
+    pub secs: f64,
+}
+
+/// The default profile: idle, a step to `peak`%, idle again, a ramp to `peak`%; `secs` each.
+pub fn default_profile(peak: f64, secs: f64) -> Vec<Segment> {
+    vec![
+        Segment { from: 0.0, to: 0.0, secs },
+        Segment { from: peak, to: peak, secs },
+        Segment { from: 0.0, to: 0.0, secs },
+        Segment { from: 0.0, to: peak, secs },
+    ]
+}
+
+/// The load at `secs` into the profile (the last level holds after its end).
+pub fn load_at(profile: &[Segment], secs: f64) -> f64 {
+    let mut start = 0.0;
+    for segment in profile {
+        if secs < start + segment.secs {
+            return segment.from + (segment.to - segment.from) * (secs - start) / segment.secs;
+        }
+        start += segment.secs;
+    }
+    profile.last().map_or(0.0, |segment| segment.to)
+}
+
+/// Which segment `secs` falls in.
+fn phase_at(profile: &[Segment], secs: f64) -> usize {
+    let mut end = 0.0;
+    for (index, segment) in profile.iter().enumerate() {
+        end += segment.secs;
+        if secs < end {
+            return index;
+        }
+    }
+    profile.len().saturating_sub(1)
+}
+
+pub struct BenchConfig {
+    pub input: String,
+    pub manifest: PathBuf,
+    pub strategies: Vec<Strategy>,
+    pub profile: Vec<Segment>,
+    pub load_threads: usize,
+    pub out: PathBuf,
+    /// Validation PSNR of the bilinear floor (the rungs' come from the manifest).
+    pub floor_psnr_y: f64,
+}
+
+/// A frame of the trace, as written to CSV.
+#[derive(Debug, Clone, Serialize)]
+struct TraceRow {
+    at_secs: f64,
+    level: String,
+    sr_ms: f64,
+    on_time: bool,
+    psnr_y: f64,
+    load_percent: f64,
+    rss_mib: f64,
+}
+
+/// What one strategy's run gives.
+#[derive(Debug, Clone, Serialize)]
+pub struct StrategySummary {
+    pub strategy: String,
+    pub frames: u64,
+    pub frames_presented: u64,
+    pub frames_dropped: u64,
+    pub fps_mean: f64,
+    pub fps_1_percent_low: f64,
+    pub on_time_percent: f64,
+    pub switches: usize,
+    pub worst_switch_ready_ms: f64,
+    pub frames_late_after_switches: usize,
+    pub worst_sr_ms: f64,
+    pub mean_psnr_y: f64,
+    pub peak_rss_mib: f64,
+    /// Per load phase: (% on time, mean PSNR).
+    pub phases: Vec<(f64, f64)>,
+}
+
+/// Samples the process's resident memory.
+struct RssSampler {
+    system: Option<System>,
+    pid: Option<Pid>,
+}
+
+impl RssSampler {
+    fn new() -> Self {
+        Self { system: System::new().ok(), pid: sysinfo::get_current_pid().ok() }
+    }
+
+    fn rss_mib(&mut self) -> f64 {
+        let (Some(system), Some(pid)) = (&mut self.system, self.pid) else { return 0.0 };
+        system.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), false, ProcessRefreshKind::nothing().with_memory());
+        system.process(pid).map_or(0.0, |process| process.memory() as f64 / f64::from(1 << 20))
+    }
+}
+
+/// Runs every strategy; writes `<out>/trace-<strategy>.csv`, `<out>/summary.csv` and
+/// `<out>/adaptation.png`; returns the summaries.
+pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, String> {
+    std::fs::create_dir_all(&config.out).map_err(|e| format!("{}: {e}", config.out.display()))?;
+    let mut summaries = Vec::new();
+    let mut level_series = Vec::new();
+    let mut fps_series = Vec::new();
+    let mut load_series = Vec::new();
+    let top = Manifest::load(&config.manifest).map_err(|e| e.to_string())?.ladder.len() - 1;
+    for &strategy in &config.strategies {
+        let mode = match strategy {
+            Strategy::Adaptive => Mode::Adaptive,
+            Strategy::Static(usize::MAX) => Mode::Locked(top),
+            Strategy::Static(rung) => Mode::Locked(rung),
+        };
+        let (factory, adaptation) = adaptive_factory(&config.manifest, mode, None, config.load_threads)?;
+        let name = strategy.name(top);
+        eprintln!("bench: {name} ...");
+        let (summary, rows, samples) = run_strategy(config, &name, factory, &adaptation)?;
+        write_trace(&config.out.join(format!("trace-{}.csv", name.replace(':', "-"))), &rows)?;
+        level_series.push(Series { name: name.clone(), points: rows.iter().map(|row| (row.at_secs, level_index(&adaptation, &row.level) as f64)).collect() });
+        fps_series.push(Series {
+            name: name.clone(),
+            points: rows.iter().map(|row| (row.at_secs, (1e3 / row.sr_ms.max(1e-3)).min(100.0))).collect(),
+        });
+        if load_series.is_empty() {
+            load_series.push(Series { name: "injected load %".to_owned(), points: samples });
+        }
+        summaries.push(summary);
+    }
+    write_summary(&config.out.join("summary.csv"), &summaries)?;
+    let panels = [
+        Panel { y_label: "level (0 = bilinear, k+1 = rung k)".to_owned(), series: level_series },
+        Panel { y_label: "SR-limited frames/s (capped at 100)".to_owned(), series: fps_series },
+        Panel { y_label: "load %".to_owned(), series: load_series },
+    ];
+    stacked_line_charts(&config.out.join("adaptation.png"), "dysr bench: level, SR rate and load over time", "seconds", &panels)?;
+    Ok(summaries)
+}
+
+fn level_index(adaptation: &Adaptation, name: &str) -> usize {
+    adaptation.levels.iter().position(|level| level.name == name).unwrap_or(0)
+}
+
+type StrategyRun = (StrategySummary, Vec<TraceRow>, Vec<(f64, f64)>);
+
+fn run_strategy(config: &BenchConfig, name: &str, factory: crate::engine::UpscalerFactory, adaptation: &Arc<Adaptation>) -> Result<StrategyRun, String> {
+    adaptation.record_trace();
+    let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory), ..Default::default() };
+    let done = Arc::new(AtomicBool::new(false));
+    // The profile starts with playback: (profile secs, load %, rss MiB) samples in the adaptation's
+    // time base.
+    let driver = {
+        let (done, adaptation, profile) = (Arc::clone(&done), Arc::clone(adaptation), config.profile.clone());
+        std::thread::spawn(move || {
+            let mut rss = RssSampler::new();
+            let started = Instant::now();
+            let offset = adaptation.elapsed_secs();
+            let mut samples = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                let secs = started.elapsed().as_secs_f64();
+                let load = load_at(&profile, secs);
+                adaptation.load.set_level(load.round() as u8);
+                samples.push((offset + secs, load, rss.rss_mib()));
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            adaptation.load.set_level(0);
+            (offset, samples)
+        })
+    };
+    let result = headless::run(&config.input, options);
+    done.store(true, Ordering::Relaxed);
+    let (offset, samples) = driver.join().map_err(|_| "the load driver panicked".to_owned())?;
+    let summary = result.map_err(|e| e.to_string())?;
+    let trace = adaptation.take_trace();
+    let interval_ms = 1e3 / summary_fps(&summary);
+    let psnr_of = |level: usize| adaptation.levels[level].val_psnr_y.unwrap_or(config.floor_psnr_y);
+    let sample_at = |secs: f64| samples.iter().rev().find(|(at, _, _)| *at <= secs).or(samples.first()).map_or((0.0, 0.0), |&(_, load, rss)| (load, rss));
+    let rows: Vec<TraceRow> = trace
+        .iter()
+        .filter(|frame| frame.at_secs >= offset)
+        .map(|frame: &FrameSample| {
+            let (load, rss) = sample_at(frame.at_secs);
+            TraceRow {
+                at_secs: frame.at_secs - offset,
+                level: adaptation.levels[frame.level].name.clone(),
+                sr_ms: frame.sr_ms,
+                on_time: frame.sr_ms <= interval_ms,
+                psnr_y: psnr_of(frame.level),
+                load_percent: load,
+                rss_mib: rss,
+            }
+        })
+        .collect();
+    let frames = summary.frames_decoded;
+    let on_time = rows.iter().filter(|row| row.on_time).count();
+    let mut rates: Vec<f64> = rows.iter().map(|row| (1e3 / row.sr_ms.max(1e-3)).min(1e3 / interval_ms)).collect();
+    rates.sort_by(f64::total_cmp);
+    let low_count = (rates.len() / 100).max(1);
+    let switches = adaptation.switches();
+    let phases = (0..config.profile.len())
+        .map(|phase| {
+            let in_phase: Vec<&TraceRow> = rows.iter().filter(|row| phase_at(&config.profile, row.at_secs) == phase).collect();
+            let count = in_phase.len().max(1) as f64;
+            (100.0 * in_phase.iter().filter(|row| row.on_time).count() as f64 / count, in_phase.iter().map(|row| row.psnr_y).sum::<f64>() / count)
+        })
+        .collect();
+    let summary = StrategySummary {
+        strategy: name.to_owned(),
+        frames,
+        frames_presented: summary.frames_presented,
+        frames_dropped: summary.frames_dropped,
+        fps_mean: summary.frames_presented as f64 / summary.duration_s.max(1e-3),
+        fps_1_percent_low: rates.iter().take(low_count).sum::<f64>() / low_count as f64,
+        // Frames dropped before upscaling never reach the trace: they count as late.
+        on_time_percent: 100.0 * on_time as f64 / frames.max(1) as f64,
+        switches: switches.len(),
+        worst_switch_ready_ms: switches.iter().map(|s| s.prepare_ms).fold(0.0, f64::max),
+        frames_late_after_switches: switches.iter().map(|s| s.frames_late).sum(),
+        worst_sr_ms: rows.iter().map(|row| row.sr_ms).fold(0.0, f64::max),
+        mean_psnr_y: rows.iter().map(|row| row.psnr_y).sum::<f64>() / rows.len().max(1) as f64,
+        peak_rss_mib: samples.iter().map(|&(_, _, rss)| rss).fold(0.0, f64::max),
+        phases,
+    };
+    let load_points = samples.iter().map(|&(at, load, _)| (at - offset, load)).collect();
+    Ok((summary, rows, load_points))
+}
+
+fn summary_fps(summary: &headless::HeadlessSummary) -> f64 {
+    if summary.stream_fps > 0.0 { summary.stream_fps } else { 24.0 }
+}
+
+fn write_trace(path: &Path, rows: &[TraceRow]) -> Result<(), String> {
+    let mut text = String::from("at_secs,level,sr_ms,on_time,psnr_y,load_percent,rss_mib\n");
+    for row in rows {
+        let _ = writeln!(text, "{:.4},{},{:.3},{},{:.3},{:.1},{:.1}", row.at_secs, row.level, row.sr_ms, row.on_time, row.psnr_y, row.load_percent, row.rss_mib);
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write_summary(path: &Path, summaries: &[StrategySummary]) -> Result<(), String> {
+    let mut text = String::from("strategy,frames,presented,dropped,fps_mean,fps_1pct_low,on_time_percent,switches,worst_switch_ready_ms,frames_late_after_switches,worst_sr_ms,mean_psnr_y,peak_rss_mib\n");
+    for s in summaries {
+        let _ = writeln!(
+            text,
+            "{},{},{},{},{:.2},{:.2},{:.2},{},{:.4},{},{:.2},{:.3},{:.1}",
+            s.strategy, s.frames, s.frames_presented, s.frames_dropped, s.fps_mean, s.fps_1_percent_low, s.on_time_percent, s.switches, s.worst_switch_ready_ms,
+            s.frames_late_after_switches, s.worst_sr_ms, s.mean_psnr_y, s.peak_rss_mib
+        );
+    }
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_profile_steps_and_ramps() {
+        let profile = default_profile(80.0, 5.0);
+        assert_eq!(load_at(&profile, 1.0), 0.0);
+        assert_eq!(load_at(&profile, 7.0), 80.0);
+        assert_eq!(load_at(&profile, 12.0), 0.0);
+        assert!((load_at(&profile, 17.5) - 40.0).abs() < 1e-9);
+        assert_eq!(load_at(&profile, 99.0), 80.0);
+        assert_eq!(phase_at(&profile, 7.0), 1);
+        assert_eq!(Strategy::parse("static:3"), Ok(Strategy::Static(3)));
+        assert!(Strategy::parse("reload").unwrap_err().contains("standalone"));
+    }
+}

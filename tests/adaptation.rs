@@ -1,0 +1,39 @@
+//! The adaptation bench end to end, shortened: a 4-second clip, one-second load phases, the
+//! adaptive strategy against a static one; every output is written and consistent.
+
+mod common;
+
+use common::{h264_clip, path_str};
+use dysr::model::manifest::default_manifest_path;
+use dysr::runtime::bench::{BenchConfig, Strategy, default_profile, run};
+
+#[test]
+fn a_short_bench_writes_traces_summary_and_plot() {
+    let clip = h264_clip(4);
+    let out = std::env::temp_dir().join(format!("dysr-bench-smoke-{}", std::process::id()));
+    let config = BenchConfig {
+        input: path_str(&clip),
+        manifest: default_manifest_path(),
+        strategies: vec![Strategy::Adaptive, Strategy::Static(0)],
+        profile: default_profile(100.0, 1.0),
+        load_threads: 1,
+        out: out.clone(),
+        floor_psnr_y: 30.0,
+    };
+    let summaries = run(&config).expect("the bench runs");
+    assert_eq!(summaries.iter().map(|s| s.strategy.as_str()).collect::<Vec<_>>(), ["adaptive", "static:r0"]);
+    for summary in &summaries {
+        assert!(summary.frames > 50, "{}: {} frames", summary.strategy, summary.frames);
+        assert!(summary.on_time_percent > 0.0 && summary.on_time_percent <= 100.0);
+        assert!(summary.peak_rss_mib > 10.0, "memory is measured: {}", summary.peak_rss_mib);
+        assert_eq!(summary.phases.len(), 4);
+    }
+    assert_eq!(summaries[1].switches, 0, "a static strategy never switches");
+    for file in ["trace-adaptive.csv", "trace-static-r0.csv", "summary.csv", "adaptation.png"] {
+        let bytes = std::fs::metadata(out.join(file)).map(|m| m.len()).unwrap_or(0);
+        assert!(bytes > 100, "{file}: {bytes} bytes");
+    }
+    let trace = std::fs::read_to_string(out.join("trace-static-r0.csv")).unwrap();
+    assert!(trace.lines().skip(1).all(|line| line.split(',').nth(1) == Some("r0")), "every frame at r0");
+    std::fs::remove_dir_all(&out).ok();
+}
