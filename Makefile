@@ -9,9 +9,6 @@ ifeq ($(DISPLAY)$(WAYLAND_DISPLAY),)
   WITH_DISPLAY := xvfb-run -a -s "-screen 0 1920x1080x24"
 endif
 
-# The rung `make run` plays at (0 = cheapest; see the README's benchmark table).
-RUNG ?= 3
-
 .PHONY: deps build run test demo-clip bench-deps
 
 deps:
@@ -21,7 +18,7 @@ build: deps
 	cargo build --release
 
 run: build
-	$(WITH_DISPLAY) $(CARGO_TARGET_DIR)/release/dysr play --rung $(RUNG) $(ARGS)
+	$(WITH_DISPLAY) $(CARGO_TARGET_DIR)/release/dysr play --stats $(ARGS)
 
 test: deps
 	cargo test --release

@@ -2,14 +2,20 @@
 //! nested ladder, and write the shipped model (weights + manifest).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use burn::module::Module;
 use clap::Args;
 
-use crate::model::device::{DeviceChoice, select};
+use crate::engine::bench::median_ms;
+use crate::engine::cpu::PackedNetwork;
+use crate::engine::cpu::kernels::Isa;
+use crate::engine::cpu::network::NetworkRunner;
+use crate::model::device::{DeviceChoice, cpu_name, select};
 use crate::model::evaluate::{default_validation_dir, load_validation};
 use crate::model::manifest::{FORMAT, Latency, Manifest, Rung, SupernetShape, VERSION};
-use crate::model::search::{CandidateScore, choose_ladder, pareto_front, score_candidates};
+use crate::model::search::{CandidateScore, choose_ladder, measure_latency_ms, pareto_front, score_candidates};
+use crate::model::supernet::SubgraphSpec;
 use crate::model::train::load_trained;
 
 #[derive(Debug, Clone, Args)]
@@ -54,7 +60,20 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     if !args.json {
         println!("{:<8} {:>9} {:>9} {:>8} {:>11}", "spec", "MACs/px", "PSNR-Y", "SSIM-Y", "ms@{width}x{height}");
     }
-    let scores = score_candidates(&model, &config, &images, args.size, args.runs, |score| {
+    // Latency on what plays the rungs: the CPU kernels on a CPU, burn on a GPU.
+    let on_cpu = device == burn::prelude::Device::flex();
+    let device_name = if on_cpu { format!("{} (dysr kernels, {})", cpu_name(), Isa::detect().name()) } else { device_name };
+    let latency = |spec: SubgraphSpec| {
+        if on_cpu {
+            let mut runner = NetworkRunner::with_all_cores(Arc::new(PackedNetwork::from_supernet(&model, spec, Isa::detect())));
+            runner.prepare(width, height);
+            let mut output = vec![0.0; 4 * width * height];
+            median_ms(2, args.runs, || runner.run(&mut output))
+        } else {
+            measure_latency_ms(&model, spec, width, height, args.runs)
+        }
+    };
+    let scores = score_candidates(&model, &config, &images, latency, |score| {
         if args.json {
             println!("{}", serde_json::to_string(score).unwrap_or_default());
         } else {

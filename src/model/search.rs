@@ -47,13 +47,13 @@ pub fn measure_latency_ms(model: &Supernet, spec: SubgraphSpec, width: usize, he
     times[times.len() / 2]
 }
 
-/// Quality and latency of every candidate subgraph.
+/// Quality and latency (`latency_ms`, on whatever runs the subgraphs in the player) of every
+/// candidate subgraph.
 pub fn score_candidates(
     model: &Supernet,
     config: &SupernetConfig,
     images: &[ValidationImage],
-    frame: (usize, usize),
-    runs: usize,
+    latency_ms: impl Fn(SubgraphSpec) -> f64,
     mut on_scored: impl FnMut(&CandidateScore),
 ) -> Vec<CandidateScore> {
     config
@@ -66,7 +66,7 @@ pub fn score_candidates(
                 macs_per_lr_pixel: spec.macs_per_lr_pixel(),
                 psnr_y: quality.psnr_y,
                 ssim_y: quality.ssim_y,
-                latency_ms: measure_latency_ms(model, spec, frame.0, frame.1, runs),
+                latency_ms: latency_ms(spec),
             };
             on_scored(&score);
             score
