@@ -133,6 +133,17 @@ impl AdaptiveUpscaler {
         Ok(levels_ms)
     }
 
+    /// `image` with its columns left of `divider` (a share of the width) replaced by bicubic's.
+    fn split_with_bicubic(&mut self, mut image: RgbaImage, frame: &ffmpeg::frame::Video, divider: f32) -> Result<RgbaImage, EngineError> {
+        let bicubic = self.bicubic.upscale(frame)?;
+        let row_bytes = image.width as usize * 4;
+        let left_bytes = ((image.width as f32 * divider) as usize).min(image.width as usize) * 4;
+        for (row, source) in image.pixels.chunks_exact_mut(row_bytes).zip(bicubic.pixels.chunks_exact(row_bytes)) {
+            row[..left_bytes].copy_from_slice(&source[..left_bytes]);
+        }
+        Ok(image)
+    }
+
     /// Calibrates on `frame` and hands the times to the controller.
     fn recalibrate(&mut self, frame: &ffmpeg::frame::Video) -> Result<(), EngineError> {
         let levels_ms = self.calibrate(frame)?;
@@ -188,6 +199,10 @@ impl Upscaler for AdaptiveUpscaler {
         let started = Instant::now();
         let image = if mode == Mode::Bicubic { self.bicubic.upscale(frame)? } else { self.run_level(level, frame)? };
         let sr_ms = started.elapsed().as_secs_f64() * 1e3;
+        let image = match self.state.split() {
+            Some(divider) if mode != Mode::Bicubic => self.split_with_bicubic(image, frame, divider)?,
+            _ => image,
+        };
         let at_secs = self.state.elapsed_secs();
         self.state.record_frame(FrameSample { at_secs, sr_ms, level });
 
@@ -246,6 +261,18 @@ mod tests {
                 _ => SwsUpscaler::new().upscale(&frame).unwrap(),
             };
             assert!(got.pixels == expected.pixels, "{mode:?}: the frame differs from its level's own output");
+        }
+
+        // The split view: bicubic left of the divider, the rung right of it.
+        state.set_mode(Mode::Locked(3));
+        let rung = adaptive.upscale(&frame).unwrap();
+        state.set_split(Some(0.25));
+        let split = adaptive.upscale(&frame).unwrap();
+        let bicubic = SwsUpscaler::new().upscale(&frame).unwrap();
+        let row_bytes = split.width as usize * 4;
+        for ((split, rung), bicubic) in split.pixels.chunks(row_bytes).zip(rung.pixels.chunks(row_bytes)).zip(bicubic.pixels.chunks(row_bytes)) {
+            assert_eq!(split[..96], bicubic[..96], "the left quarter (24 of 96 pixels) is bicubic");
+            assert_eq!(split[96..], rung[96..], "the rest is the rung");
         }
     }
 }

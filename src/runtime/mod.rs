@@ -66,6 +66,8 @@ const RECENT_FRAMES: usize = 240;
 pub struct Adaptation {
     pub levels: Vec<Level>,
     mode: Mutex<Mode>,
+    /// The split view's divider, as a share of the width from the left (bicubic left, DySR right).
+    split: Mutex<Option<f32>>,
     active: AtomicUsize,
     budget_ms: Mutex<f64>,
     switches: Mutex<Vec<SwitchRecord>>,
@@ -81,6 +83,7 @@ impl Adaptation {
         Self {
             levels,
             mode: Mutex::new(mode),
+            split: Mutex::new(None),
             active: AtomicUsize::new(0),
             budget_ms: Mutex::new(0.0),
             switches: Mutex::default(),
@@ -97,6 +100,15 @@ impl Adaptation {
 
     pub fn set_mode(&self, mode: Mode) {
         *self.mode.lock() = mode;
+    }
+
+    pub fn split(&self) -> Option<f32> {
+        *self.split.lock()
+    }
+
+    /// Shows bicubic left of `divider` (a share of the width) and DySR right of it; None: off.
+    pub fn set_split(&self, divider: Option<f32>) {
+        *self.split.lock() = divider.map(|share| share.clamp(0.0, 1.0));
     }
 
     /// The level the last frame used.

@@ -99,6 +99,10 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
             ui.add_enabled(index == active || mode != Mode::Bicubic, egui::Button::selectable(index == active, &level.name));
         }
     });
+    let mut split = adaptation.split().is_some();
+    if ui.checkbox(&mut split, "split view: bicubic | DySR (drag the divider)").changed() {
+        adaptation.set_split(split.then_some(0.5));
+    }
     let mut load = adaptation.load.level();
     if ui.add(egui::Slider::new(&mut load, 0..=100).suffix("%").text(LOAD_SLIDER)).on_hover_text(format!("{} load threads", adaptation.load.threads())).changed() {
         adaptation.load.set_level(load);
@@ -113,4 +117,22 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
             plot.vline(VLine::new(format!("{} -> {}", switch.from, switch.to), switch.at_secs));
         }
     });
+}
+
+/// Over the picture at `rect`: the split view's divider, draggable, with the two sides named.
+pub fn split_divider_ui(ui: &mut Ui, adaptation: &Adaptation, rect: egui::Rect) {
+    let Some(divider) = adaptation.split() else { return };
+    let x = rect.left() + divider * rect.width();
+    let handle = egui::Rect::from_min_max(egui::pos2(x - 8.0, rect.top()), egui::pos2(x + 8.0, rect.bottom()));
+    let response = ui.interact(handle, ui.scope_id().with("split_divider"), egui::Sense::drag()).on_hover_cursor(egui::CursorIcon::ResizeHorizontal);
+    if response.dragged()
+        && let Some(pointer) = response.interact_pointer_pos()
+    {
+        adaptation.set_split(Some((pointer.x - rect.left()) / rect.width()));
+    }
+    let painter = ui.painter();
+    painter.line_segment([egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())], egui::Stroke::new(2.0, egui::Color32::WHITE));
+    let font = egui::FontId::proportional(16.0);
+    painter.text(egui::pos2(x - 10.0, rect.top() + 10.0), egui::Align2::RIGHT_TOP, "bicubic", font.clone(), egui::Color32::WHITE);
+    painter.text(egui::pos2(x + 10.0, rect.top() + 10.0), egui::Align2::LEFT_TOP, "DySR", font, egui::Color32::WHITE);
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use egui::{Key, Ui, ViewportCommand};
 
 use super::UiCommand;
-use super::adaptation_panel::{SystemMonitor, adaptation_ui};
+use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
 use super::stats_panel::{RateMeter, stats_ui};
 use crate::runtime::Adaptation;
 use super::transport::{TransportState, transport_ui};
@@ -141,10 +141,16 @@ impl PlayerApp {
         if let Some(player) = &self.player {
             egui::Panel::bottom("transport").show(ui, |ui| commands.extend(transport_ui(ui, player, &mut self.transport)));
         }
-        egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
-            if self.video.video_ui(ui).is_none() && self.player.is_none() {
+        egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| match self.video.video_ui(ui) {
+            Some(picture) => {
+                if let Some(adaptation) = &self.adaptation {
+                    split_divider_ui(ui, adaptation, picture);
+                }
+            }
+            None if self.player.is_none() => {
                 ui.centered_and_justified(|ui| ui.label("Open a file (or drop one here), or enter a URL above."));
             }
+            None => {}
         });
         if self.stats_visible && let Some(player) = &self.player {
             egui::Window::new("Stats").default_pos([16.0, 56.0]).resizable(false).show(&ctx, |ui| {
