@@ -33,8 +33,8 @@ pub struct AdaptArgs {
     pub input: Option<String>,
     #[arg(long, default_value_os_t = default_manifest_path())]
     pub manifest: PathBuf,
-    /// Strategies, comma-separated: adaptive, static:K, static:top, static:smallest.
-    #[arg(long, value_delimiter = ',', default_value = "adaptive,static:smallest,static:4,static:top")]
+    /// Strategies, comma-separated: adaptive, reload, assemble, static:K, static:top, static:smallest.
+    #[arg(long, value_delimiter = ',', default_value = "adaptive,reload,assemble,static:smallest,static:4,static:top")]
     pub strategies: Vec<String>,
     /// Peak of the load profile (idle 5 s, a step to the peak 5 s, idle 5 s, a ramp to the peak 5 s), in %.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(0..=100))]
@@ -228,13 +228,25 @@ fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
     };
     let summaries = crate::runtime::bench::run(&config).map_err(anyhow::Error::msg)?;
     println!(
-        "{:<16} {:>6} {:>7} {:>8} {:>9} {:>8} {:>8} {:>13} {:>10} {:>10} {:>9}",
-        "strategy", "frames", "dropped", "fps", "1% low", "on time", "switches", "late@switch", "worst SR", "PSNR-Y", "peak RSS"
+        "{:<12} {:>6} {:>7} {:>6} {:>7} {:>8} {:>8} {:>11} {:>11} {:>11} {:>10} {:>9} {:>10}",
+        "strategy", "frames", "dropped", "fps", "1% low", "on time", "switches", "switch ms", "late@switch", "worst frame", "PSNR-Y", "peak RSS", "model state"
     );
     for s in &summaries {
         println!(
-            "{:<16} {:>6} {:>7} {:>8.2} {:>9.2} {:>7.1}% {:>8} {:>13} {:>7.1} ms {:>7.3} dB {:>5.0} MiB",
-            s.strategy, s.frames, s.frames_dropped, s.fps_mean, s.fps_1_percent_low, s.on_time_percent, s.switches, s.frames_late_after_switches, s.worst_sr_ms, s.mean_psnr_y, s.peak_rss_mib
+            "{:<12} {:>6} {:>7} {:>6.2} {:>7.2} {:>7.1}% {:>8} {:>11.3} {:>11} {:>8.1} ms {:>7.3} dB {:>5.0} MiB {:>6.1} MiB",
+            s.strategy,
+            s.frames,
+            s.frames_dropped,
+            s.fps_mean,
+            s.fps_1_percent_low,
+            s.on_time_percent,
+            s.switches,
+            s.worst_switch_ready_ms,
+            s.frames_late_after_switches,
+            s.worst_frame_ms,
+            s.mean_psnr_y,
+            s.peak_rss_mib,
+            s.peak_model_mib
         );
     }
     println!("per load phase (% on time / mean PSNR-Y):");

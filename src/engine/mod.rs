@@ -119,6 +119,8 @@ pub struct RgbaFrame {
 pub enum EngineError {
     #[error("cannot convert a {width}x{height} {format} frame: {cause}")]
     Convert { width: u32, height: u32, format: String, cause: String },
+    #[error("cannot load a rung: {cause}")]
+    Model { cause: String },
 }
 
 /// What turns a frame's luma into luma at twice the size: a ladder rung on the CPU kernels

@@ -25,10 +25,53 @@ const BUDGET_SHARE: f64 = 0.75;
 /// Frames after a switch in which a late frame is blamed on the switch.
 const SWITCH_WATCH_FRAMES: usize = 5;
 
+/// How the rungs are held: the DySR way, or one of the baselines it is measured against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Residency {
+    /// One runner whose buffers fit the largest rung, every rung packed at start: a switch is a swap.
+    Shared,
+    /// Every rung a separate network with its own buffers, all resident ("assemble").
+    Assemble,
+    /// Only the active rung in memory: a switch reads its standalone weights from this folder
+    /// (`rK.bpk`), packs them and allocates its buffers, on the frame path ("reload").
+    Reload(std::path::PathBuf),
+}
+
+/// Writes each rung of the model at `manifest` as a standalone network, `<dir>/rK.bpk`, for
+/// [`Residency::Reload`].
+pub fn write_standalone_rungs(manifest: &std::path::Path, dir: &std::path::Path) -> Result<(), String> {
+    use burn::module::Module;
+    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for rung in &model.manifest.ladder {
+        let path = dir.join(format!("{}.bpk", rung.name));
+        model.supernet.extract(rung.spec).into_record().save(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Reads rung `spec`'s standalone network from `path` and packs it.
+fn load_standalone(path: &std::path::Path, spec: SubgraphSpec) -> Result<PackedNetwork, String> {
+    let config = crate::model::supernet::SupernetConfig::new().with_max_depth(spec.depth).with_max_width(spec.width).with_widths(vec![spec.width]);
+    let network = config.load(path, &burn::prelude::Device::flex()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(PackedNetwork::from_supernet(&network, spec, Isa::detect()))
+}
+
 /// The ladder of the model at `manifest`, ready to play: a factory of adaptive upscalers and the
 /// state they share with the panel. `target_fps` overrides the stream's rate as the goal;
 /// `load_threads` is the number of load-injector threads.
 pub fn adaptive_factory(manifest: &std::path::Path, mode: Mode, target_fps: Option<f64>, load_threads: usize) -> Result<(UpscalerFactory, Arc<Adaptation>), String> {
+    ladder_factory(manifest, mode, target_fps, load_threads, Residency::Shared)
+}
+
+/// [`adaptive_factory`] with the rungs held as `residency` says.
+pub fn ladder_factory(
+    manifest: &std::path::Path,
+    mode: Mode,
+    target_fps: Option<f64>,
+    load_threads: usize,
+    residency: Residency,
+) -> Result<(UpscalerFactory, Arc<Adaptation>), String> {
     let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
     let last = model.manifest.ladder.len() - 1;
     if let Mode::Locked(rung) = mode
@@ -42,16 +85,18 @@ pub fn adaptive_factory(manifest: &std::path::Path, mode: Mode, target_fps: Opti
     levels.extend(model.manifest.ladder.iter().map(|rung| Level { name: rung.name.clone(), spec: Some(rung.spec), params: rung.params, val_psnr_y: Some(rung.val_psnr_y) }));
     let state = Arc::new(Adaptation::new(levels, mode, load_threads));
     let shared = Arc::clone(&state);
-    let factory: UpscalerFactory = Arc::new(move || Box::new(AdaptiveUpscaler::new(rungs.clone(), Arc::clone(&shared), target_fps)));
+    let factory: UpscalerFactory = Arc::new(move || Box::new(AdaptiveUpscaler::new(rungs.clone(), Arc::clone(&shared), target_fps, residency.clone())));
     Ok((factory, state))
 }
 
 pub struct AdaptiveUpscaler {
     state: Arc<Adaptation>,
     rungs: Vec<Arc<PackedNetwork>>,
-    /// The rung (index into `rungs`) the neural upscaler's runner holds.
+    residency: Residency,
+    /// The rung (index into `rungs`) that `neural[0]` holds (shared and reload).
     loaded: usize,
-    neural: NeuralUpscaler<NetworkRunner>,
+    /// One upscaler (shared, reload) or one per rung (assemble).
+    neural: Vec<NeuralUpscaler<NetworkRunner>>,
     floor: SwsUpscaler,
     bicubic: SwsUpscaler,
     controller: Option<Controller>,
@@ -60,20 +105,27 @@ pub struct AdaptiveUpscaler {
     frame_interval_secs: f64,
     /// Frames left to watch after the last switch.
     watching: usize,
+    /// Time the last switch took, charged to the next frame.
+    stall_ms: f64,
 }
 
 impl AdaptiveUpscaler {
-    pub fn new(rungs: Vec<Arc<PackedNetwork>>, state: Arc<Adaptation>, target_fps: Option<f64>) -> Self {
+    pub fn new(rungs: Vec<Arc<PackedNetwork>>, state: Arc<Adaptation>, target_fps: Option<f64>, residency: Residency) -> Self {
         let capacity = SubgraphSpec {
             depth: rungs.iter().map(|rung| rung.spec.depth).max().unwrap_or(0),
             width: rungs.iter().map(|rung| rung.spec.width).max().unwrap_or(1),
         };
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let runner = NetworkRunner::with_capacity(Arc::clone(&rungs[0]), threads, capacity);
+        let neural = match residency {
+            Residency::Shared => vec![NeuralUpscaler::new(NetworkRunner::with_capacity(Arc::clone(&rungs[0]), threads, capacity), "adaptive")],
+            Residency::Assemble => rungs.iter().map(|rung| NeuralUpscaler::new(NetworkRunner::new(Arc::clone(rung), threads), "assemble")).collect(),
+            Residency::Reload(_) => vec![NeuralUpscaler::new(NetworkRunner::new(Arc::clone(&rungs[0]), threads), "reload")],
+        };
         Self {
             state,
             loaded: 0,
-            neural: NeuralUpscaler::new(runner, "adaptive"),
+            neural,
+            residency,
             rungs,
             floor: SwsUpscaler::bilinear(),
             bicubic: SwsUpscaler::new(),
@@ -82,6 +134,7 @@ impl AdaptiveUpscaler {
             target_fps,
             frame_interval_secs: 1.0 / 24.0,
             watching: 0,
+            stall_ms: 0.0,
         }
     }
 
@@ -95,16 +148,47 @@ impl AdaptiveUpscaler {
         if level == 0 {
             return self.floor.upscale(frame);
         }
-        self.load(level - 1);
-        self.neural.upscale(frame)
+        let image = match self.residency {
+            Residency::Assemble => self.neural[level - 1].upscale(frame),
+            _ => {
+                self.load(level - 1)?;
+                self.neural[0].upscale(frame)
+            }
+        };
+        self.state.note_model_bytes(self.model_bytes());
+        image
     }
 
-    /// Makes rung `index` the runner's: a swap (weights packed at start, buffers shared).
-    fn load(&mut self, index: usize) {
-        if self.loaded != index {
-            self.neural.engine_mut().set_network(Arc::clone(&self.rungs[index]));
-            self.loaded = index;
+    /// Makes rung `index` the one that runs. Shared: a swap (weights packed at start, buffers
+    /// shared). Reload: its weights read from disk and packed, its buffers allocated.
+    fn load(&mut self, index: usize) -> Result<(), EngineError> {
+        if self.loaded == index {
+            return Ok(());
         }
+        match &self.residency {
+            Residency::Reload(dir) => {
+                let spec = self.rungs[index].spec;
+                let name = &self.state.levels[index + 1].name;
+                let network = load_standalone(&dir.join(format!("{name}.bpk")), spec).map_err(|cause| EngineError::Model { cause })?;
+                let threads = self.neural[0].engine().threads();
+                self.neural[0] = NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), threads), "reload");
+            }
+            Residency::Shared => self.neural[0].engine_mut().set_network(Arc::clone(&self.rungs[index])),
+            // Every rung has its own network and buffers already.
+            Residency::Assemble => {}
+        }
+        self.loaded = index;
+        Ok(())
+    }
+
+    /// Bytes of model state resident now: packed weights and frame buffers.
+    fn model_bytes(&self) -> usize {
+        let buffers: usize = self.neural.iter().map(|neural| neural.engine().buffer_bytes()).sum();
+        let weights: usize = match self.residency {
+            Residency::Reload(_) => self.rungs[self.loaded].weight_bytes(),
+            _ => self.rungs.iter().map(|rung| rung.weight_bytes()).sum(),
+        };
+        buffers + weights
     }
 
     /// Times every level on `frame`, cheapest first; once one takes more than twice the budget,
@@ -164,7 +248,12 @@ impl AdaptiveUpscaler {
 impl Upscaler for AdaptiveUpscaler {
     fn name(&self) -> String {
         let last = &self.state.levels[self.state.levels.len() - 1].name;
-        format!("adaptive ladder bilinear..{last} ({})", self.neural.engine().describe())
+        let how = match self.residency {
+            Residency::Shared => "adaptive ladder",
+            Residency::Assemble => "assembled standalone rungs",
+            Residency::Reload(_) => "standalone rungs reloaded on switch",
+        };
+        format!("{how} bilinear..{last} ({})", self.neural[0].engine().describe())
     }
 
     fn set_frame_interval(&mut self, secs: f64) {
@@ -204,12 +293,13 @@ impl Upscaler for AdaptiveUpscaler {
             _ => image,
         };
         let at_secs = self.state.elapsed_secs();
-        self.state.record_frame(FrameSample { at_secs, sr_ms, level });
+        let stall_ms = std::mem::take(&mut self.stall_ms);
+        self.state.record_frame(FrameSample { at_secs, sr_ms, stall_ms, level });
 
         let budget = self.budget_ms();
         if self.watching > 0 {
             self.watching -= 1;
-            if sr_ms > budget
+            if sr_ms + stall_ms > budget
                 && let Some(last) = self.state.switches.lock().last_mut()
             {
                 last.frames_late += 1;
@@ -218,11 +308,13 @@ impl Upscaler for AdaptiveUpscaler {
         if mode == Mode::Adaptive {
             let controller = self.controller.as_mut().expect("calibrated");
             if let Some(switch) = controller.observe(sr_ms) {
+                // Between two frames: whatever this takes delays the next one.
                 let preparing = Instant::now();
                 if switch.to > 0 {
-                    self.load(switch.to - 1);
+                    self.load(switch.to - 1)?;
                 }
                 let prepare_ms = preparing.elapsed().as_secs_f64() * 1e3;
+                self.stall_ms = prepare_ms;
                 let record = SwitchRecord { at_secs, from: self.level_name(switch.from), to: self.level_name(switch.to), reason: switch.reason, prepare_ms, frames_late: 0 };
                 tracing::info!("switch at {at_secs:.2} s: {} -> {} ({}), ready in {prepare_ms:.3} ms", record.from, record.to, record.reason);
                 self.state.switches.lock().push(record);

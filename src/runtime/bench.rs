@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
-use super::adaptive::adaptive_factory;
+use super::adaptive::{Residency, ladder_factory, write_standalone_rungs};
 use super::{Adaptation, FrameSample, Mode};
 use crate::model::manifest::Manifest;
 use crate::player::{AudioMode, PlayerOptions, headless};
@@ -23,6 +23,10 @@ pub enum Strategy {
     Adaptive,
     /// One rung throughout; `usize::MAX` is the top rung.
     Static(usize),
+    /// Adaptive, with each rung a standalone network read from disk when switched to.
+    Reload,
+    /// Adaptive, with every rung a standalone network resident with its own buffers.
+    Assemble,
 }
 
 impl Strategy {
@@ -31,10 +35,11 @@ impl Strategy {
             "adaptive" => Ok(Strategy::Adaptive),
             "static:top" => Ok(Strategy::Static(usize::MAX)),
             "static:smallest" => Ok(Strategy::Static(0)),
-            "reload" | "assemble" => Err(format!("{text}: needs a standalone model per rung (`dysr train --fixed`), which models/ does not ship")),
+            "reload" => Ok(Strategy::Reload),
+            "assemble" => Ok(Strategy::Assemble),
             _ => match text.strip_prefix("static:").and_then(|k| k.parse().ok()) {
                 Some(rung) => Ok(Strategy::Static(rung)),
-                None => Err(format!("{text}: a strategy is adaptive, static:K, static:top or static:smallest")),
+                None => Err(format!("{text}: a strategy is adaptive, reload, assemble, static:K, static:top or static:smallest")),
             },
         }
     }
@@ -42,6 +47,8 @@ impl Strategy {
     fn name(self, top: usize) -> String {
         match self {
             Strategy::Adaptive => "adaptive".to_owned(),
+            Strategy::Reload => "reload".to_owned(),
+            Strategy::Assemble => "assemble".to_owned(),
             Strategy::Static(rung) => format!("static:r{}", rung.min(top)),
         }
     }
@@ -106,6 +113,7 @@ struct TraceRow {
     at_secs: f64,
     level: String,
     sr_ms: f64,
+    stall_ms: f64,
     on_time: bool,
     psnr_y: f64,
     load_percent: f64,
@@ -125,9 +133,12 @@ pub struct StrategySummary {
     pub switches: usize,
     pub worst_switch_ready_ms: f64,
     pub frames_late_after_switches: usize,
-    pub worst_sr_ms: f64,
+    /// The slowest frame, with any switch that delayed it.
+    pub worst_frame_ms: f64,
     pub mean_psnr_y: f64,
     pub peak_rss_mib: f64,
+    /// Packed weights and frame buffers at their largest.
+    pub peak_model_mib: f64,
     /// Per load phase: (% on time, mean PSNR).
     pub phases: Vec<(f64, f64)>,
 }
@@ -160,12 +171,18 @@ pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, String> {
     let mut load_series = Vec::new();
     let top = Manifest::load(&config.manifest).map_err(|e| e.to_string())?.ladder.len() - 1;
     for &strategy in &config.strategies {
-        let mode = match strategy {
-            Strategy::Adaptive => Mode::Adaptive,
-            Strategy::Static(usize::MAX) => Mode::Locked(top),
-            Strategy::Static(rung) => Mode::Locked(rung),
+        let (mode, residency) = match strategy {
+            Strategy::Adaptive => (Mode::Adaptive, Residency::Shared),
+            Strategy::Assemble => (Mode::Adaptive, Residency::Assemble),
+            Strategy::Reload => {
+                let dir = config.out.join("standalone");
+                write_standalone_rungs(&config.manifest, &dir)?;
+                (Mode::Adaptive, Residency::Reload(dir))
+            }
+            Strategy::Static(usize::MAX) => (Mode::Locked(top), Residency::Shared),
+            Strategy::Static(rung) => (Mode::Locked(rung), Residency::Shared),
         };
-        let (factory, adaptation) = adaptive_factory(&config.manifest, mode, None, config.load_threads)?;
+        let (factory, adaptation) = ladder_factory(&config.manifest, mode, None, config.load_threads, residency)?;
         let name = strategy.name(top);
         eprintln!("bench: {name} ...");
         let (summary, rows, samples) = run_strategy(config, &name, factory, &adaptation)?;
@@ -237,7 +254,8 @@ fn run_strategy(config: &BenchConfig, name: &str, factory: crate::engine::Upscal
                 at_secs: frame.at_secs - offset,
                 level: adaptation.levels[frame.level].name.clone(),
                 sr_ms: frame.sr_ms,
-                on_time: frame.sr_ms <= interval_ms,
+                stall_ms: frame.stall_ms,
+                on_time: frame.sr_ms + frame.stall_ms <= interval_ms,
                 psnr_y: psnr_of(frame.level),
                 load_percent: load,
                 rss_mib: rss,
@@ -246,7 +264,7 @@ fn run_strategy(config: &BenchConfig, name: &str, factory: crate::engine::Upscal
         .collect();
     let frames = summary.frames_decoded;
     let on_time = rows.iter().filter(|row| row.on_time).count();
-    let mut rates: Vec<f64> = rows.iter().map(|row| (1e3 / row.sr_ms.max(1e-3)).min(1e3 / interval_ms)).collect();
+    let mut rates: Vec<f64> = rows.iter().map(|row| (1e3 / (row.sr_ms + row.stall_ms).max(1e-3)).min(1e3 / interval_ms)).collect();
     rates.sort_by(f64::total_cmp);
     let low_count = (rates.len() / 100).max(1);
     let switches = adaptation.switches();
@@ -269,9 +287,10 @@ fn run_strategy(config: &BenchConfig, name: &str, factory: crate::engine::Upscal
         switches: switches.len(),
         worst_switch_ready_ms: switches.iter().map(|s| s.prepare_ms).fold(0.0, f64::max),
         frames_late_after_switches: switches.iter().map(|s| s.frames_late).sum(),
-        worst_sr_ms: rows.iter().map(|row| row.sr_ms).fold(0.0, f64::max),
+        worst_frame_ms: rows.iter().map(|row| row.sr_ms + row.stall_ms).fold(0.0, f64::max),
         mean_psnr_y: rows.iter().map(|row| row.psnr_y).sum::<f64>() / rows.len().max(1) as f64,
         peak_rss_mib: samples.iter().map(|&(_, _, rss)| rss).fold(0.0, f64::max),
+        peak_model_mib: adaptation.peak_model_bytes() as f64 / f64::from(1 << 20),
         phases,
     };
     let load_points = samples.iter().map(|&(at, load, _)| (at - offset, load)).collect();
@@ -283,21 +302,27 @@ fn summary_fps(summary: &headless::HeadlessSummary) -> f64 {
 }
 
 fn write_trace(path: &Path, rows: &[TraceRow]) -> Result<(), String> {
-    let mut text = String::from("at_secs,level,sr_ms,on_time,psnr_y,load_percent,rss_mib\n");
+    let mut text = String::from("at_secs,level,sr_ms,stall_ms,on_time,psnr_y,load_percent,rss_mib\n");
     for row in rows {
-        let _ = writeln!(text, "{:.4},{},{:.3},{},{:.3},{:.1},{:.1}", row.at_secs, row.level, row.sr_ms, row.on_time, row.psnr_y, row.load_percent, row.rss_mib);
+        let _ = writeln!(
+            text,
+            "{:.4},{},{:.3},{:.3},{},{:.3},{:.1},{:.1}",
+            row.at_secs, row.level, row.sr_ms, row.stall_ms, row.on_time, row.psnr_y, row.load_percent, row.rss_mib
+        );
     }
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn write_summary(path: &Path, summaries: &[StrategySummary]) -> Result<(), String> {
-    let mut text = String::from("strategy,frames,presented,dropped,fps_mean,fps_1pct_low,on_time_percent,switches,worst_switch_ready_ms,frames_late_after_switches,worst_sr_ms,mean_psnr_y,peak_rss_mib\n");
+    let mut text = String::from(
+        "strategy,frames,presented,dropped,fps_mean,fps_1pct_low,on_time_percent,switches,worst_switch_ready_ms,frames_late_after_switches,worst_frame_ms,mean_psnr_y,peak_rss_mib,peak_model_mib\n",
+    );
     for s in summaries {
         let _ = writeln!(
             text,
-            "{},{},{},{},{:.2},{:.2},{:.2},{},{:.4},{},{:.2},{:.3},{:.1}",
+            "{},{},{},{},{:.2},{:.2},{:.2},{},{:.4},{},{:.2},{:.3},{:.1},{:.1}",
             s.strategy, s.frames, s.frames_presented, s.frames_dropped, s.fps_mean, s.fps_1_percent_low, s.on_time_percent, s.switches, s.worst_switch_ready_ms,
-            s.frames_late_after_switches, s.worst_sr_ms, s.mean_psnr_y, s.peak_rss_mib
+            s.frames_late_after_switches, s.worst_frame_ms, s.mean_psnr_y, s.peak_rss_mib, s.peak_model_mib
         );
     }
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
@@ -317,6 +342,7 @@ mod tests {
         assert_eq!(load_at(&profile, 99.0), 80.0);
         assert_eq!(phase_at(&profile, 7.0), 1);
         assert_eq!(Strategy::parse("static:3"), Ok(Strategy::Static(3)));
-        assert!(Strategy::parse("reload").unwrap_err().contains("standalone"));
+        assert_eq!(Strategy::parse("reload"), Ok(Strategy::Reload));
+        assert!(Strategy::parse("fastest").is_err());
     }
 }

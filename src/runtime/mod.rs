@@ -56,6 +56,8 @@ pub struct SwitchRecord {
 pub struct FrameSample {
     pub at_secs: f64,
     pub sr_ms: f64,
+    /// A switch made just before this frame, which delayed it.
+    pub stall_ms: f64,
     pub level: usize,
 }
 
@@ -69,6 +71,9 @@ pub struct Adaptation {
     /// The split view's divider, as a share of the width from the left (bicubic left, DySR right).
     split: Mutex<Option<f32>>,
     active: AtomicUsize,
+    /// Model state (packed weights, frame buffers): now and the most so far.
+    model_bytes: AtomicUsize,
+    peak_model_bytes: AtomicUsize,
     budget_ms: Mutex<f64>,
     switches: Mutex<Vec<SwitchRecord>>,
     recent: Mutex<VecDeque<FrameSample>>,
@@ -85,6 +90,8 @@ impl Adaptation {
             mode: Mutex::new(mode),
             split: Mutex::new(None),
             active: AtomicUsize::new(0),
+            model_bytes: AtomicUsize::new(0),
+            peak_model_bytes: AtomicUsize::new(0),
             budget_ms: Mutex::new(0.0),
             switches: Mutex::default(),
             recent: Mutex::default(),
@@ -109,6 +116,20 @@ impl Adaptation {
     /// Shows bicubic left of `divider` (a share of the width) and DySR right of it; None: off.
     pub fn set_split(&self, divider: Option<f32>) {
         *self.split.lock() = divider.map(|share| share.clamp(0.0, 1.0));
+    }
+
+    /// Bytes of model state resident now (packed weights and frame buffers).
+    pub fn model_bytes(&self) -> usize {
+        self.model_bytes.load(Ordering::Relaxed)
+    }
+
+    pub fn peak_model_bytes(&self) -> usize {
+        self.peak_model_bytes.load(Ordering::Relaxed)
+    }
+
+    fn note_model_bytes(&self, bytes: usize) {
+        self.model_bytes.store(bytes, Ordering::Relaxed);
+        self.peak_model_bytes.fetch_max(bytes, Ordering::Relaxed);
     }
 
     /// The level the last frame used.

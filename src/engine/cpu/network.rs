@@ -38,6 +38,11 @@ impl PackedNetwork {
         }
     }
 
+    /// Bytes of packed weights and biases.
+    pub fn weight_bytes(&self) -> usize {
+        4 * self.layers().map(|layer| layer.weights.len() + layer.bias.len()).sum::<usize>()
+    }
+
     /// Multiply-adds per low-resolution pixel.
     pub fn macs_per_pixel(&self) -> usize {
         self.layers().map(PackedConv::macs_per_pixel).sum()
@@ -160,6 +165,12 @@ impl NetworkRunner {
         self.phases = Planes::new(PHASES, tile_width, tile_height);
         self.tile_output = if self.tiles.len() > 1 { vec![0.0; 4 * tile_width * tile_height] } else { Vec::new() };
         self.frame = (width, height);
+    }
+
+    /// Bytes of the frame buffers allocated now.
+    pub fn buffer_bytes(&self) -> usize {
+        let planes = [&self.luma, &self.features[0], &self.features[1], &self.phases];
+        4 * (planes.iter().map(|p| p.data.len()).sum::<usize>() + self.frame_luma.len() + self.tile_output.len())
     }
 
     /// The tiles the prepared frame size runs in.
