@@ -1,8 +1,9 @@
-//! PNG charts (plotters): the training loss curve, and later the benchmark traces. Labels use the
+//! PNG charts (plotters): the training loss curve and the adaptation bench's traces. Labels use the
 //! font egui ships, so no system font is needed.
 
 use std::path::Path;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// A named line of (x, y) points.
@@ -45,21 +46,7 @@ pub fn log_line_chart(path: &Path, title: &str, x_label: &str, y_label: &str, se
             .y_label_formatter(&|y| format!("{y:.3}"))
             .draw()
             .map_err(|e| e.to_string())?;
-        for (index, line) in series.iter().enumerate() {
-            let colour = Palette99::pick(index).to_rgba();
-            chart
-                .draw_series(LineSeries::new(line.points.iter().copied().filter(|(_, y)| *y > 0.0), colour.stroke_width(2)))
-                .map_err(|e| e.to_string())?
-                .label(line.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_lines(&mut chart, series, |(_, y)| *y > 0.0)?;
         root.present().map_err(|e| e.to_string())?;
     }
     std::fs::rename(&partial, path).map_err(|e| format!("{}: {e}", path.display()))
@@ -98,23 +85,32 @@ pub fn stacked_line_charts(path: &Path, title: &str, x_label: &str, panels: &[Pa
                 .label_style(("sans-serif", 15))
                 .draw()
                 .map_err(|e| e.to_string())?;
-            for (index, line) in panel.series.iter().enumerate() {
-                let colour = Palette99::pick(index).to_rgba();
-                chart
-                    .draw_series(LineSeries::new(line.points.iter().copied(), colour.stroke_width(2)))
-                    .map_err(|e| e.to_string())?
-                    .label(line.name.clone())
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
-            }
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 14))
-                .draw()
-                .map_err(|e| e.to_string())?;
+            draw_lines(&mut chart, &panel.series, |_| true)?;
         }
         root.present().map_err(|e| e.to_string())?;
     }
     std::fs::rename(&partial, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Each of `series` as a coloured line (the points `keep` accepts), with a legend.
+fn draw_lines<'a, DB: DrawingBackend + 'a, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, Y>>,
+    series: &[Series],
+    keep: impl Fn(&(f64, f64)) -> bool,
+) -> Result<(), String> {
+    for (index, line) in series.iter().enumerate() {
+        let colour = Palette99::pick(index).to_rgba();
+        chart
+            .draw_series(LineSeries::new(line.points.iter().copied().filter(&keep), colour.stroke_width(2)))
+            .map_err(|e| e.to_string())?
+            .label(line.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 15))
+        .draw()
+        .map_err(|e| e.to_string())
 }

@@ -8,6 +8,7 @@ use egui::Ui;
 use egui_plot::{HLine, Line, Plot, PlotPoints, VLine};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
+use super::stats_panel::value_grid;
 use crate::runtime::{Adaptation, Mode};
 
 /// The process's memory and the machine's CPU load, refreshed at most twice a second.
@@ -80,12 +81,7 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
     let recent = adaptation.recent();
     let sr_ms = recent.iter().rev().take(24).map(|sample| sample.sr_ms).sum::<f64>() / recent.len().clamp(1, 24) as f64;
     let budget_ms = adaptation.budget_ms();
-    egui::Grid::new("adaptation").num_columns(2).striped(true).show(ui, |ui| {
-        let mut row = |name: &str, value: String| {
-            ui.label(name);
-            ui.monospace(value);
-            ui.end_row();
-        };
+    value_grid(ui, "adaptation", |row| {
         row("active rung", if mode == Mode::Bicubic { "bicubic (swscale)".to_owned() } else { description });
         row("SR fps", format!("{:.1} ({sr_ms:.1} ms a frame, budget {budget_ms:.1} ms)", 1e3 / sr_ms.max(1e-3)));
         row("display fps", format!("{display_fps:.1} (target {stream_fps:.3})"));

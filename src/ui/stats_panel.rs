@@ -36,15 +36,21 @@ impl RateMeter {
     }
 }
 
-pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
-    let info = player.info();
-    let telemetry = player.telemetry();
-    egui::Grid::new("stats").num_columns(2).striped(true).show(ui, |ui| {
-        let mut row = |name: &str, value: String| {
+/// A two-column grid of named values; `fill` adds the rows.
+pub fn value_grid(ui: &mut Ui, id: &str, fill: impl FnOnce(&mut dyn FnMut(&str, String))) {
+    egui::Grid::new(id).num_columns(2).striped(true).show(ui, |ui| {
+        fill(&mut |name: &str, value: String| {
             ui.label(name);
             ui.monospace(value);
             ui.end_row();
-        };
+        });
+    });
+}
+
+pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
+    let info = player.info();
+    let telemetry = player.telemetry();
+    value_grid(ui, "stats", |row| {
         row("input", info.title.clone());
         row("video", format!("{} {}x{} @ {:.3} fps", info.video.codec, info.video.width, info.video.height, info.video.frames_per_sec));
         if let Some(frame) = player.presenter().current() {
