@@ -58,7 +58,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let (width, height) = args.size;
 
     if !args.json {
-        println!("{:<8} {:>9} {:>9} {:>8} {:>11}", "spec", "MACs/px", "PSNR-Y", "SSIM-Y", "ms@{width}x{height}");
+        println!("{:<8} {:>9} {:>9} {:>8} {:>11}", "spec", "MACs/px", "PSNR-Y", "SSIM-Y", format!("ms@{width}x{height}"));
     }
     // Latency on what plays the rungs: the CPU kernels on a CPU, burn on a GPU.
     let on_cpu = device == burn::prelude::Device::flex();

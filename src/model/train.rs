@@ -149,6 +149,18 @@ pub fn sandwich_loss(model: &Supernet, lr: Tensor<4>, hr: Tensor<4>, specs: &[Su
     loss
 }
 
+/// Removes the rows of steps after `step` from the log: a run stopped after its last checkpoint
+/// logged steps that the resumed run does again.
+fn drop_log_rows_after(path: &Path, step: usize) -> Result<(), String> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
+    let kept: String = text
+        .lines()
+        .filter(|line| line.split(',').next().and_then(|first| first.parse::<usize>().ok()).is_none_or(|row_step| row_step <= step))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(path, kept).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Runs (or resumes) a training run as `config` says.
 pub fn train(config: &TrainConfig) -> Result<Trained, String> {
     let (device, device_name) = select(config.device)?;
@@ -169,6 +181,9 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
     let step_rng = |step: usize| StdRng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
 
     let log_path = config.out.join(LOG_FILE);
+    if first_step > 0 {
+        drop_log_rows_after(&log_path, first_step)?;
+    }
     let mut log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
