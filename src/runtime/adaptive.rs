@@ -138,9 +138,13 @@ impl AdaptiveUpscaler {
         }
     }
 
+    /// The time between frames at the target rate.
+    fn frame_interval_ms(&self) -> f64 {
+        self.target_fps.map_or(self.frame_interval_secs, |fps| 1.0 / fps) * 1e3
+    }
+
     fn budget_ms(&self) -> f64 {
-        let interval = self.target_fps.map_or(self.frame_interval_secs, |fps| 1.0 / fps);
-        interval * BUDGET_SHARE * 1e3
+        self.frame_interval_ms() * BUDGET_SHARE
     }
 
     /// Upscales `frame` at `level` (0: the bilinear floor; k + 1: rung k).
@@ -296,10 +300,10 @@ impl Upscaler for AdaptiveUpscaler {
         let stall_ms = std::mem::take(&mut self.stall_ms);
         self.state.record_frame(FrameSample { at_secs, sr_ms, stall_ms, level });
 
-        let budget = self.budget_ms();
         if self.watching > 0 {
             self.watching -= 1;
-            if sr_ms + stall_ms > budget
+            // Late: past the frame's deadline, one frame interval.
+            if sr_ms + stall_ms > self.frame_interval_ms()
                 && let Some(last) = self.state.switches.lock().last_mut()
             {
                 last.frames_late += 1;

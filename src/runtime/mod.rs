@@ -47,7 +47,7 @@ pub struct SwitchRecord {
     pub reason: &'static str,
     /// Time to make the new level ready (its weights are packed at start: a swap).
     pub prepare_ms: f64,
-    /// Frames over the budget among the few right after the switch.
+    /// Frames past their deadline (one frame interval) among the few right after the switch.
     pub frames_late: usize,
 }
 
