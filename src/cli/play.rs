@@ -79,7 +79,8 @@ fn parse_volume(text: &str) -> Result<f32, String> {
 
 pub fn run(args: PlayArgs) -> anyhow::Result<()> {
     let input = args.input.unwrap_or_else(super::demo_clip_path);
-    let on_gpu = args.device == DeviceChoice::Gpu || (args.device == DeviceChoice::Auto && hardware_adapter_name().is_some());
+    // Only a locked rung can run on the GPU, so only then is there a GPU to look for.
+    let on_gpu = args.rung.is_some() && (args.device == DeviceChoice::Gpu || (args.device == DeviceChoice::Auto && hardware_adapter_name().is_some()));
     let (upscaler, adaptation) = match (args.rung, on_gpu) {
         // A locked rung on the GPU; the ladder adapts on the CPU kernels.
         (Some(rung), true) => (Some(rung_factory(&args.manifest, rung, args.device).map_err(anyhow::Error::msg)?), None),
