@@ -19,6 +19,8 @@ fn a_short_bench_writes_traces_summary_and_plot() {
         load_threads: 1,
         out: out.clone(),
         floor_psnr_y: 30.0,
+        reference: None,
+        psnr_every: 12,
     };
     let summaries = run(&config).expect("the bench runs");
     assert_eq!(summaries.iter().map(|s| s.strategy.as_str()).collect::<Vec<_>>(), ["adaptive", "static:r0"]);

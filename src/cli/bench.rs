@@ -48,6 +48,13 @@ pub struct AdaptArgs {
     /// Folder for the traces, the summary and the plot.
     #[arg(long, default_value = "bench-out")]
     pub out: PathBuf,
+    /// The same clip at twice the size, for PSNR of the output (default for the demo: its 720p
+    /// version in assets/).
+    #[arg(long)]
+    pub reference: Option<PathBuf>,
+    /// Measure PSNR against the reference on every Nth frame.
+    #[arg(long, default_value_t = 12)]
+    pub psnr_every: usize,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -217,7 +224,12 @@ fn rungs(args: RungsArgs) -> anyhow::Result<()> {
 fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
     let strategies = args.strategies.iter().map(|text| Strategy::parse(text)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
     let images = load_validation(&default_validation_dir()).map_err(anyhow::Error::msg)?;
+    let reference = args.reference.or_else(|| {
+        args.input.is_none().then(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/bbb-meadow-720p.mp4"))).filter(|path| path.is_file())
+    });
     let config = BenchConfig {
+        reference,
+        psnr_every: args.psnr_every.max(1),
         input: args.input.unwrap_or_else(super::demo_clip_path),
         manifest: args.manifest,
         strategies,
@@ -228,12 +240,12 @@ fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
     };
     let summaries = crate::runtime::bench::run(&config).map_err(anyhow::Error::msg)?;
     println!(
-        "{:<12} {:>6} {:>7} {:>6} {:>7} {:>8} {:>8} {:>11} {:>11} {:>11} {:>10} {:>9} {:>10}",
-        "strategy", "frames", "dropped", "fps", "1% low", "on time", "switches", "switch ms", "late@switch", "worst frame", "PSNR-Y", "peak RSS", "model state"
+        "{:<12} {:>6} {:>7} {:>6} {:>7} {:>8} {:>8} {:>11} {:>11} {:>11} {:>10} {:>10} {:>9} {:>10}",
+        "strategy", "frames", "dropped", "fps", "1% low", "on time", "switches", "switch ms", "late@switch", "worst frame", "val PSNR", "ref PSNR", "peak RSS", "model state"
     );
     for s in &summaries {
         println!(
-            "{:<12} {:>6} {:>7} {:>6.2} {:>7.2} {:>7.1}% {:>8} {:>11.3} {:>11} {:>8.1} ms {:>7.3} dB {:>5.0} MiB {:>6.1} MiB",
+            "{:<12} {:>6} {:>7} {:>6.2} {:>7.2} {:>7.1}% {:>8} {:>11.3} {:>11} {:>8.1} ms {:>7.3} dB {:>10} {:>5.0} MiB {:>6.1} MiB",
             s.strategy,
             s.frames,
             s.frames_dropped,
@@ -245,11 +257,13 @@ fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
             s.frames_late_after_switches,
             s.worst_frame_ms,
             s.mean_psnr_y,
+            s.mean_psnr_reference.map_or_else(|| "-".to_owned(), |p| format!("{p:.3} dB")),
             s.peak_rss_mib,
             s.peak_model_mib
         );
     }
-    println!("per load phase (% on time / mean PSNR-Y):");
+    let basis = if config.reference.is_some() { "against the reference" } else { "the levels' validation PSNR" };
+    println!("per load phase (% on time / mean PSNR-Y, {basis}):");
     for s in &summaries {
         let phases: Vec<String> = s.phases.iter().map(|(on_time, psnr)| format!("{on_time:5.1}% {psnr:.3}")).collect();
         println!("{:<16} {}", s.strategy, phases.join("  |  "));

@@ -163,8 +163,9 @@ pub trait Upscaler: Send {
     /// A short name for the stats panel.
     fn name(&self) -> String;
     fn upscale(&mut self, frame: &ffmpeg_next::frame::Video) -> Result<RgbaImage, EngineError>;
-    /// How long each frame is shown (the stream's rate), for upscalers that budget their time.
-    fn set_frame_interval(&mut self, _secs: f64) {}
+    /// When the next frame is shown and for how long (the stream's rate), for upscalers that
+    /// budget their time or sample their output.
+    fn set_frame_timing(&mut self, _pts_secs: f64, _duration_secs: f64) {}
     /// Called once before playback with the stream's frame size and interval, for upscalers that
     /// measure themselves first.
     fn prepare(&mut self, _width: u32, _height: u32, _frame_interval_secs: f64) {}

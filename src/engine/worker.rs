@@ -65,7 +65,7 @@ impl SrWorker {
     }
 
     fn upscale(&mut self, frame: &VideoFrame) -> Option<RgbaFrame> {
-        self.upscaler.set_frame_interval(frame.duration_secs);
+        self.upscaler.set_frame_timing(frame.pts_secs, frame.duration_secs);
         let started = Instant::now();
         match self.upscaler.upscale(&frame.frame) {
             Ok(image) => {

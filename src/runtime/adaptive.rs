@@ -103,6 +103,8 @@ pub struct AdaptiveUpscaler {
     calibrated_for: Option<(u32, u32)>,
     target_fps: Option<f64>,
     frame_interval_secs: f64,
+    /// The presentation time of the frame being upscaled.
+    pts_secs: f64,
     /// Frames left to watch after the last switch.
     watching: usize,
     /// Time the last switch took, charged to the next frame.
@@ -133,6 +135,7 @@ impl AdaptiveUpscaler {
             calibrated_for: None,
             target_fps,
             frame_interval_secs: 1.0 / 24.0,
+            pts_secs: 0.0,
             watching: 0,
             stall_ms: 0.0,
         }
@@ -260,14 +263,15 @@ impl Upscaler for AdaptiveUpscaler {
         format!("{how} bilinear..{last} ({})", self.neural[0].engine().describe())
     }
 
-    fn set_frame_interval(&mut self, secs: f64) {
-        if secs > 0.0 && secs.is_finite() {
-            self.frame_interval_secs = secs;
+    fn set_frame_timing(&mut self, pts_secs: f64, duration_secs: f64) {
+        self.pts_secs = pts_secs;
+        if duration_secs > 0.0 && duration_secs.is_finite() {
+            self.frame_interval_secs = duration_secs;
         }
     }
 
     fn prepare(&mut self, width: u32, height: u32, frame_interval_secs: f64) {
-        self.set_frame_interval(frame_interval_secs);
+        self.set_frame_timing(0.0, frame_interval_secs);
         if width > 0 && height > 0 {
             // Timing does not depend on content: a synthetic frame of the stream's size will do.
             let frame = crate::engine::bench::gradient_frame(width, height);
@@ -298,7 +302,8 @@ impl Upscaler for AdaptiveUpscaler {
         };
         let at_secs = self.state.elapsed_secs();
         let stall_ms = std::mem::take(&mut self.stall_ms);
-        self.state.record_frame(FrameSample { at_secs, sr_ms, stall_ms, level });
+        self.state.record_frame(FrameSample { at_secs, pts_secs: self.pts_secs, sr_ms, stall_ms, level });
+        self.state.capture(self.pts_secs, self.frame_interval_secs, &image);
 
         if self.watching > 0 {
             self.watching -= 1;

@@ -2,6 +2,7 @@
 //! per strategy, each frame traced; then a summary table per strategy and per load phase, a CSV
 //! trace per strategy and a PNG plot.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,6 +15,8 @@ use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 use super::adaptive::{Residency, ladder_factory, write_standalone_rungs};
 use super::{Adaptation, FrameSample, Mode};
 use crate::model::manifest::Manifest;
+use crate::model::metrics::psnr_y;
+use crate::model::photo::Luma;
 use crate::player::{AudioMode, PlayerOptions, headless};
 use crate::plot::{Panel, Series, stacked_line_charts};
 
@@ -105,6 +108,43 @@ pub struct BenchConfig {
     pub out: PathBuf,
     /// Validation PSNR of the bilinear floor (the rungs' come from the manifest).
     pub floor_psnr_y: f64,
+    /// The clip at twice the size, for PSNR against the output of every `psnr_every`th frame.
+    pub reference: Option<PathBuf>,
+    pub psnr_every: usize,
+}
+
+/// Luma of every `every`th frame of the clip at `path` (8-bit Y), by frame number.
+pub fn reference_frames(path: &Path, every: usize) -> Result<HashMap<usize, Luma>, String> {
+    use ffmpeg_next as ffmpeg;
+    crate::media::init_ffmpeg();
+    let fail = |e: ffmpeg::Error| format!("{}: {e}", path.display());
+    let mut input = ffmpeg::format::input(path).map_err(fail)?;
+    let stream = input.streams().best(ffmpeg::media::Type::Video).ok_or_else(|| format!("{}: no video stream", path.display()))?;
+    let (index, time_base, rate) = (stream.index(), f64::from(stream.time_base()), f64::from(stream.avg_frame_rate()));
+    let mut decoder = ffmpeg::codec::context::Context::from_parameters(stream.parameters()).map_err(fail)?.decoder().video().map_err(fail)?;
+    let mut frames = HashMap::new();
+    let mut frame = ffmpeg::frame::Video::empty();
+    let keep = |frame: &ffmpeg::frame::Video, frames: &mut HashMap<usize, Luma>| {
+        let number = (frame.pts().unwrap_or(0) as f64 * time_base * rate).round() as usize;
+        if number % every == 0 {
+            let (width, height, stride) = (frame.width() as usize, frame.height() as usize, frame.stride(0));
+            let data = (0..height).flat_map(|y| frame.data(0)[y * stride..y * stride + width].iter().map(|&v| f32::from(v) / 255.0)).collect();
+            frames.insert(number, Luma::new(width, height, data));
+        }
+    };
+    for (stream, packet) in input.packets() {
+        if stream.index() == index {
+            decoder.send_packet(&packet).map_err(fail)?;
+            while decoder.receive_frame(&mut frame).is_ok() {
+                keep(&frame, &mut frames);
+            }
+        }
+    }
+    decoder.send_eof().map_err(fail)?;
+    while decoder.receive_frame(&mut frame).is_ok() {
+        keep(&frame, &mut frames);
+    }
+    Ok(frames)
 }
 
 /// A frame of the trace, as written to CSV.
@@ -116,6 +156,8 @@ struct TraceRow {
     stall_ms: f64,
     on_time: bool,
     psnr_y: f64,
+    /// Against the reference clip, on sampled frames.
+    psnr_reference: Option<f64>,
     load_percent: f64,
     rss_mib: f64,
 }
@@ -136,10 +178,14 @@ pub struct StrategySummary {
     /// The slowest frame, with any switch that delayed it.
     pub worst_frame_ms: f64,
     pub mean_psnr_y: f64,
+    /// Mean PSNR-Y of the sampled frames against the reference clip.
+    pub mean_psnr_reference: Option<f64>,
+    pub frames_against_reference: usize,
     pub peak_rss_mib: f64,
     /// Packed weights and frame buffers at their largest.
     pub peak_model_mib: f64,
-    /// Per load phase: (% on time, mean PSNR).
+    /// Per load phase: (% on time, mean PSNR: against the reference where there is one, else the
+    /// levels' validation PSNR).
     pub phases: Vec<(f64, f64)>,
 }
 
@@ -170,6 +216,10 @@ pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, String> {
     let mut fps_series = Vec::new();
     let mut load_series = Vec::new();
     let top = Manifest::load(&config.manifest).map_err(|e| e.to_string())?.ladder.len() - 1;
+    let reference = match &config.reference {
+        Some(path) => reference_frames(path, config.psnr_every)?,
+        None => HashMap::new(),
+    };
     for &strategy in &config.strategies {
         let (mode, residency) = match strategy {
             Strategy::Adaptive => (Mode::Adaptive, Residency::Shared),
@@ -185,7 +235,7 @@ pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, String> {
         let (factory, adaptation) = ladder_factory(&config.manifest, mode, None, config.load_threads, residency)?;
         let name = strategy.name(top);
         eprintln!("bench: {name} ...");
-        let (summary, rows, samples) = run_strategy(config, &name, factory, &adaptation)?;
+        let (summary, rows, samples) = run_strategy(config, &name, factory, &adaptation, &reference)?;
         write_trace(&config.out.join(format!("trace-{}.csv", name.replace(':', "-"))), &rows)?;
         level_series.push(Series { name: name.clone(), points: rows.iter().map(|row| (row.at_secs, level_index(&adaptation, &row.level) as f64)).collect() });
         fps_series.push(Series {
@@ -213,8 +263,17 @@ fn level_index(adaptation: &Adaptation, name: &str) -> usize {
 
 type StrategyRun = (StrategySummary, Vec<TraceRow>, Vec<(f64, f64)>);
 
-fn run_strategy(config: &BenchConfig, name: &str, factory: crate::engine::UpscalerFactory, adaptation: &Arc<Adaptation>) -> Result<StrategyRun, String> {
+fn run_strategy(
+    config: &BenchConfig,
+    name: &str,
+    factory: crate::engine::UpscalerFactory,
+    adaptation: &Arc<Adaptation>,
+    reference: &HashMap<usize, Luma>,
+) -> Result<StrategyRun, String> {
     adaptation.record_trace();
+    if !reference.is_empty() {
+        adaptation.capture_every(config.psnr_every);
+    }
     let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory), ..Default::default() };
     let done = Arc::new(AtomicBool::new(false));
     // The profile starts with playback: (profile secs, load %, rss MiB) samples in the adaptation's
@@ -242,6 +301,17 @@ fn run_strategy(config: &BenchConfig, name: &str, factory: crate::engine::Upscal
     let (offset, samples) = driver.join().map_err(|_| "the load driver panicked".to_owned())?;
     let summary = result.map_err(|e| e.to_string())?;
     let trace = adaptation.take_trace();
+    let measured: HashMap<usize, f64> = adaptation
+        .take_captures()
+        .into_iter()
+        .filter_map(|captured| {
+            let expected = reference.get(&captured.number)?;
+            let (width, height) = (captured.width as usize, captured.height as usize);
+            ((width, height) == (expected.width, expected.height))
+                .then(|| psnr_y(expected, &Luma::new(width, height, captured.luma.iter().map(|&v| f32::from(v) / 255.0).collect())))
+                .map(|psnr| (captured.number, psnr))
+        })
+        .collect();
     let interval_ms = 1e3 / summary_fps(&summary);
     let psnr_of = |level: usize| adaptation.levels[level].val_psnr_y.unwrap_or(config.floor_psnr_y);
     let sample_at = |secs: f64| samples.iter().rev().find(|(at, _, _)| *at <= secs).or(samples.first()).map_or((0.0, 0.0), |&(_, load, rss)| (load, rss));
@@ -257,6 +327,7 @@ fn run_strategy(config: &BenchConfig, name: &str, factory: crate::engine::Upscal
                 stall_ms: frame.stall_ms,
                 on_time: frame.sr_ms + frame.stall_ms <= interval_ms,
                 psnr_y: psnr_of(frame.level),
+                psnr_reference: measured.get(&((frame.pts_secs * 1e3 / interval_ms).round() as usize)).copied(),
                 load_percent: load,
                 rss_mib: rss,
             }
@@ -272,7 +343,13 @@ fn run_strategy(config: &BenchConfig, name: &str, factory: crate::engine::Upscal
         .map(|phase| {
             let in_phase: Vec<&TraceRow> = rows.iter().filter(|row| phase_at(&config.profile, row.at_secs) == phase).collect();
             let count = in_phase.len().max(1) as f64;
-            (100.0 * in_phase.iter().filter(|row| row.on_time).count() as f64 / count, in_phase.iter().map(|row| row.psnr_y).sum::<f64>() / count)
+            let against_reference: Vec<f64> = in_phase.iter().filter_map(|row| row.psnr_reference).collect();
+            let psnr = if against_reference.is_empty() {
+                in_phase.iter().map(|row| row.psnr_y).sum::<f64>() / count
+            } else {
+                against_reference.iter().sum::<f64>() / against_reference.len() as f64
+            };
+            (100.0 * in_phase.iter().filter(|row| row.on_time).count() as f64 / count, psnr)
         })
         .collect();
     let summary = StrategySummary {
@@ -289,6 +366,8 @@ fn run_strategy(config: &BenchConfig, name: &str, factory: crate::engine::Upscal
         frames_late_after_switches: switches.iter().map(|s| s.frames_late).sum(),
         worst_frame_ms: rows.iter().map(|row| row.sr_ms + row.stall_ms).fold(0.0, f64::max),
         mean_psnr_y: rows.iter().map(|row| row.psnr_y).sum::<f64>() / rows.len().max(1) as f64,
+        mean_psnr_reference: (!measured.is_empty()).then(|| rows.iter().filter_map(|row| row.psnr_reference).sum::<f64>() / rows.iter().filter(|row| row.psnr_reference.is_some()).count().max(1) as f64),
+        frames_against_reference: rows.iter().filter(|row| row.psnr_reference.is_some()).count(),
         peak_rss_mib: samples.iter().map(|&(_, _, rss)| rss).fold(0.0, f64::max),
         peak_model_mib: adaptation.peak_model_bytes() as f64 / f64::from(1 << 20),
         phases,
@@ -302,12 +381,13 @@ fn summary_fps(summary: &headless::HeadlessSummary) -> f64 {
 }
 
 fn write_trace(path: &Path, rows: &[TraceRow]) -> Result<(), String> {
-    let mut text = String::from("at_secs,level,sr_ms,stall_ms,on_time,psnr_y,load_percent,rss_mib\n");
+    let mut text = String::from("at_secs,level,sr_ms,stall_ms,on_time,level_val_psnr_y,psnr_y_vs_reference,load_percent,rss_mib\n");
     for row in rows {
+        let reference = row.psnr_reference.map_or_else(String::new, |psnr| format!("{psnr:.3}"));
         let _ = writeln!(
             text,
-            "{:.4},{},{:.3},{:.3},{},{:.3},{:.1},{:.1}",
-            row.at_secs, row.level, row.sr_ms, row.stall_ms, row.on_time, row.psnr_y, row.load_percent, row.rss_mib
+            "{:.4},{},{:.3},{:.3},{},{:.3},{},{:.1},{:.1}",
+            row.at_secs, row.level, row.sr_ms, row.stall_ms, row.on_time, row.psnr_y, reference, row.load_percent, row.rss_mib
         );
     }
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
@@ -315,14 +395,15 @@ fn write_trace(path: &Path, rows: &[TraceRow]) -> Result<(), String> {
 
 fn write_summary(path: &Path, summaries: &[StrategySummary]) -> Result<(), String> {
     let mut text = String::from(
-        "strategy,frames,presented,dropped,fps_mean,fps_1pct_low,on_time_percent,switches,worst_switch_ready_ms,frames_late_after_switches,worst_frame_ms,mean_psnr_y,peak_rss_mib,peak_model_mib\n",
+        "strategy,frames,presented,dropped,fps_mean,fps_1pct_low,on_time_percent,switches,worst_switch_ready_ms,frames_late_after_switches,worst_frame_ms,mean_level_val_psnr_y,mean_psnr_y_vs_reference,frames_vs_reference,peak_rss_mib,peak_model_mib\n",
     );
     for s in summaries {
         let _ = writeln!(
             text,
-            "{},{},{},{},{:.2},{:.2},{:.2},{},{:.4},{},{:.2},{:.3},{:.1},{:.1}",
+            "{},{},{},{},{:.2},{:.2},{:.2},{},{:.4},{},{:.2},{:.3},{},{},{:.1},{:.1}",
             s.strategy, s.frames, s.frames_presented, s.frames_dropped, s.fps_mean, s.fps_1_percent_low, s.on_time_percent, s.switches, s.worst_switch_ready_ms,
-            s.frames_late_after_switches, s.worst_frame_ms, s.mean_psnr_y, s.peak_rss_mib, s.peak_model_mib
+            s.frames_late_after_switches, s.worst_frame_ms, s.mean_psnr_y, s.mean_psnr_reference.map_or_else(String::new, |p| format!("{p:.3}")),
+            s.frames_against_reference, s.peak_rss_mib, s.peak_model_mib
         );
     }
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))

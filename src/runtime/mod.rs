@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use serde::Serialize;
 
+use crate::engine::RgbaImage;
+use crate::model::photo::bt601_luma;
 use crate::model::supernet::SubgraphSpec;
 use load::LoadInjector;
 
@@ -55,10 +57,23 @@ pub struct SwitchRecord {
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct FrameSample {
     pub at_secs: f64,
+    /// The frame's presentation time in the stream.
+    pub pts_secs: f64,
     pub sr_ms: f64,
     /// A switch made just before this frame, which delayed it.
     pub stall_ms: f64,
     pub level: usize,
+}
+
+/// An output picture kept for measuring against a reference.
+#[derive(Debug, Clone)]
+pub struct CapturedFrame {
+    /// The frame's number in the stream (presentation time over frame interval).
+    pub number: usize,
+    pub width: u32,
+    pub height: u32,
+    /// BT.601 luma code values of the RGBA output.
+    pub luma: Vec<u8>,
 }
 
 /// Frames kept for the plot.
@@ -79,6 +94,8 @@ pub struct Adaptation {
     recent: Mutex<VecDeque<FrameSample>>,
     /// Every frame, when recording (the bench).
     trace: Mutex<Option<Vec<FrameSample>>>,
+    /// Every Nth frame's picture (by frame number in the stream), when capturing (the bench).
+    captures: Mutex<Option<(usize, Vec<CapturedFrame>)>>,
     epoch: std::time::Instant,
     pub load: LoadInjector,
 }
@@ -96,6 +113,7 @@ impl Adaptation {
             switches: Mutex::default(),
             recent: Mutex::default(),
             trace: Mutex::default(),
+            captures: Mutex::default(),
             epoch: std::time::Instant::now(),
             load: LoadInjector::new(load_threads),
         }
@@ -161,6 +179,25 @@ impl Adaptation {
 
     pub fn take_trace(&self) -> Vec<FrameSample> {
         self.trace.lock().take().unwrap_or_default()
+    }
+
+    /// Keeps a copy of the output of every `every`th frame of the stream from now on.
+    pub fn capture_every(&self, every: usize) {
+        *self.captures.lock() = Some((every.max(1), Vec::new()));
+    }
+
+    pub fn take_captures(&self) -> Vec<CapturedFrame> {
+        self.captures.lock().take().map(|(_, frames)| frames).unwrap_or_default()
+    }
+
+    fn capture(&self, pts_secs: f64, interval_secs: f64, image: &RgbaImage) {
+        if let Some((every, frames)) = self.captures.lock().as_mut() {
+            let number = (pts_secs / interval_secs).round() as usize;
+            if number % *every == 0 {
+                let luma = image.pixels.chunks_exact(4).map(|p| (255.0 * bt601_luma(f32::from(p[0]), f32::from(p[1]), f32::from(p[2]))).round() as u8).collect();
+                frames.push(CapturedFrame { number, width: image.width, height: image.height, luma });
+            }
+        }
     }
 
     fn record_frame(&self, sample: FrameSample) {
