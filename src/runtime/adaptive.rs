@@ -25,6 +25,16 @@ const BUDGET_SHARE: f64 = 0.75;
 /// Frames after a switch in which a late frame is blamed on the switch.
 const SWITCH_WATCH_FRAMES: usize = 5;
 
+/// The highest rung (index into `specs`, cheapest first) whose two feature maps at `width` x
+/// `height` (or the tiles it would run in) fit in half of `available` bytes; 0 when none does.
+pub fn memory_cap(specs: &[SubgraphSpec], (width, height): (usize, usize), available: u64) -> usize {
+    let bytes = |spec: SubgraphSpec| {
+        let (tile_width, tile_height) = crate::engine::tiles::tile_size((width, height), spec.width, spec.depth + 2, None);
+        2 * crate::engine::cpu::kernels::Planes::bytes_for(spec.width, tile_width, tile_height) as u64
+    };
+    (0..specs.len()).rev().find(|&index| bytes(specs[index]) <= available / 2).unwrap_or(0)
+}
+
 /// How the rungs are held: the DySR way, or one of the baselines it is measured against.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Residency {
@@ -200,12 +210,13 @@ impl AdaptiveUpscaler {
 
     /// Times every level on `frame`, cheapest first; once one takes more than twice the budget,
     /// the dearer ones are estimated from their cost relative to it instead of run.
-    fn calibrate(&mut self, frame: &ffmpeg::frame::Video) -> Result<Vec<f64>, EngineError> {
+    /// Levels above `cap` (memory) are estimated the same way, never run.
+    fn calibrate(&mut self, frame: &ffmpeg::frame::Video, cap: usize) -> Result<Vec<f64>, EngineError> {
         let budget = self.budget_ms();
         let mut levels_ms: Vec<f64> = Vec::with_capacity(self.rungs.len() + 1);
         for level in 0..=self.rungs.len() {
             if let Some(&last) = levels_ms.last()
-                && last > 2.0 * budget
+                && (last > 2.0 * budget || level > cap)
                 && level >= 2
             {
                 let cost = |index: usize| self.rungs[index].macs_per_pixel() as f64;
@@ -237,10 +248,29 @@ impl AdaptiveUpscaler {
 
     /// Calibrates on `frame` and hands the times to the controller.
     fn recalibrate(&mut self, frame: &ffmpeg::frame::Video) -> Result<(), EngineError> {
-        let levels_ms = self.calibrate(frame)?;
-        let (budget, cap) = (self.budget_ms(), self.rungs.len());
+        let available = sysinfo::System::new().ok().map_or(u64::MAX, |mut system| {
+            system.refresh_memory();
+            system.available_memory()
+        });
+        let specs: Vec<SubgraphSpec> = self.rungs.iter().map(|rung| rung.spec).collect();
+        let cap = memory_cap(&specs, (frame.width() as usize, frame.height() as usize), available) + 1;
+        if cap < self.rungs.len() {
+            tracing::warn!("{} MiB of memory available: rungs above {} left out", available >> 20, self.state.levels[cap].name);
+        }
+        if self.residency == Residency::Shared {
+            // The shared buffers fit the largest rung allowed, no more.
+            self.load(0)?;
+            let allowed = &self.rungs[..cap];
+            let capacity = SubgraphSpec {
+                depth: allowed.iter().map(|rung| rung.spec.depth).max().unwrap_or(0),
+                width: allowed.iter().map(|rung| rung.spec.width).max().unwrap_or(1),
+            };
+            self.neural[0].engine_mut().set_capacity(capacity);
+        }
+        let levels_ms = self.calibrate(frame, cap)?;
+        let budget = self.budget_ms();
         match &mut self.controller {
-            Some(controller) => controller.recalibrate(levels_ms),
+            Some(controller) => controller.recalibrate(levels_ms, cap),
             None => self.controller = Some(Controller::new(levels_ms, budget, cap)),
         }
         self.calibrated_for = Some((frame.width(), frame.height()));
@@ -339,6 +369,16 @@ mod tests {
     use super::*;
     use crate::engine::bench::gradient_frame;
     use crate::model::manifest::default_manifest_path;
+
+    #[test]
+    fn memory_caps_the_ladder() {
+        let specs = [SubgraphSpec { depth: 0, width: 8 }, SubgraphSpec { depth: 4, width: 16 }, SubgraphSpec { depth: 6, width: 40 }];
+        let widest = 2 * crate::engine::cpu::kernels::Planes::bytes_for(40, 640, 360) as u64;
+        assert_eq!(memory_cap(&specs, (640, 360), u64::MAX), 2);
+        assert_eq!(memory_cap(&specs, (640, 360), 2 * widest), 2, "exactly fits in half");
+        assert_eq!(memory_cap(&specs, (640, 360), 2 * widest - 1), 1);
+        assert_eq!(memory_cap(&specs, (640, 360), 0), 0, "the smallest rung at least");
+    }
 
     /// Switching between rungs (and to bicubic and back) frame by frame: each frame is exactly what
     /// a fresh upscaler of the level active for it gives.

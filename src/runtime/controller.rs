@@ -75,10 +75,11 @@ impl Controller {
         self.levels_ms[level] * self.slowdown
     }
 
-    /// New calibrated times (a new frame size); the slowdown starts again from the measurement.
-    pub fn recalibrate(&mut self, levels_ms: Vec<f64>) {
+    /// New calibrated times and memory cap (a new frame size); the slowdown starts again.
+    pub fn recalibrate(&mut self, levels_ms: Vec<f64>, cap: usize) {
         assert_eq!(levels_ms.len(), self.levels_ms.len());
         self.levels_ms = levels_ms;
+        self.cap = cap.min(self.levels_ms.len() - 1);
         self.slowdown = 1.0;
         self.headroom_frames = 0;
         self.active = self.highest_within(DOWN_TO);

@@ -114,6 +114,11 @@ pub struct Planes {
 }
 
 impl Planes {
+    /// Bytes of `channels` planes of `width` x `height`.
+    pub fn bytes_for(channels: usize, width: usize, height: usize) -> usize {
+        4 * channels * (width + 2 + SLACK) * (height + 2)
+    }
+
     pub fn new(channels: usize, width: usize, height: usize) -> Self {
         let stride = width + 2 + SLACK;
         let plane = stride * (height + 2);

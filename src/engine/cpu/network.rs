@@ -120,6 +120,16 @@ impl NetworkRunner {
         self.network = network;
     }
 
+    /// Sizes the buffers for networks up to `capacity` from the next frame on (the current network
+    /// must fit).
+    pub fn set_capacity(&mut self, capacity: SubgraphSpec) {
+        assert!(self.network.spec.depth <= capacity.depth && self.network.spec.width <= capacity.width);
+        if self.capacity != capacity {
+            self.capacity = capacity;
+            self.frame = (0, 0);
+        }
+    }
+
     /// Runs frames in tiles of at most `width` x `height` (instead of the memory limit's).
     pub fn set_tile_limit(&mut self, limit: Option<(usize, usize)>) {
         self.tile_limit = limit;
