@@ -58,6 +58,9 @@ pub struct PlayArgs {
     /// Threads the load injector runs (default: one per core).
     #[arg(long)]
     pub load_threads: Option<usize>,
+    /// Start with the split view: bicubic left of a draggable divider, DySR right of it.
+    #[arg(long)]
+    pub split: bool,
     /// The model manifest (with --rung).
     #[arg(long, default_value_os_t = default_manifest_path())]
     pub manifest: PathBuf,
@@ -93,6 +96,9 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
             let load_threads = args.load_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let (factory, adaptation) = adaptive_factory(&args.manifest, mode, args.target_fps, load_threads).map_err(anyhow::Error::msg)?;
             adaptation.load.set_level(args.load);
+            if args.split {
+                adaptation.set_split(Some(0.5));
+            }
             (Some(factory), Some(adaptation))
         }
     };

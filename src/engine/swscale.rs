@@ -8,13 +8,16 @@ use ffmpeg::software::scaling::{Context as SwsContext, Flags};
 use ffmpeg::util::color;
 
 use super::colour::Matrix;
-use super::{EngineError, RgbaImage, SCALE, Upscaler};
+use super::{BufferPool, EngineError, RgbaImage, SCALE, Upscaler};
 
 /// The scaler context for the current input shape, rebuilt when it changes (mid-stream resolution
 /// or format changes are legal in most codecs).
 pub struct SwsUpscaler {
     context: Option<(SwsContext, InputShape)>,
     filter: Flags,
+    /// swscale's output, kept while the shape holds so it is not allocated per frame.
+    scaled: ffmpeg::frame::Video,
+    buffers: BufferPool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,12 +36,16 @@ unsafe impl Send for SwsUpscaler {}
 impl SwsUpscaler {
     /// Bicubic, the plain upscaler.
     pub fn new() -> Self {
-        Self { context: None, filter: Flags::BICUBIC }
+        Self::with_filter(Flags::BICUBIC)
     }
 
     /// Bilinear: the cheapest, the floor below the ladder's smallest rung.
     pub fn bilinear() -> Self {
-        Self { context: None, filter: Flags::BILINEAR }
+        Self::with_filter(Flags::BILINEAR)
+    }
+
+    fn with_filter(filter: Flags) -> Self {
+        Self { context: None, filter, scaled: ffmpeg::frame::Video::empty(), buffers: BufferPool::default() }
     }
 
     fn context_for(&mut self, shape: InputShape) -> Result<&mut SwsContext, ffmpeg::Error> {
@@ -54,6 +61,7 @@ impl SwsUpscaler {
             )?;
             set_colour_details(&mut context, shape.space, shape.range, shape.height);
             self.context = Some((context, shape));
+            self.scaled = ffmpeg::frame::Video::empty();
         }
         let Some((context, _)) = self.context.as_mut() else { unreachable!("context was just set") };
         Ok(context)
@@ -106,20 +114,40 @@ impl Upscaler for SwsUpscaler {
             format: format!("{:?}", shape.format).to_lowercase(),
             cause: e.to_string(),
         };
-        let mut scaled = ffmpeg::frame::Video::empty();
-        self.context_for(shape).map_err(convert_error)?.run(frame, &mut scaled).map_err(convert_error)?;
-        let (width, height) = (scaled.width(), scaled.height());
-        Ok(RgbaImage { width, height, pixels: packed_plane(&scaled, 0, width as usize * 4, height as usize).into() })
+        self.context_for(shape).map_err(convert_error)?;
+        let (context, _) = self.context.as_mut().expect("context was just set");
+        context.run(frame, &mut self.scaled).map_err(convert_error)?;
+        let (width, height) = (self.scaled.width(), self.scaled.height());
+        let mut pixels = self.buffers.take(width as usize * 4 * height as usize);
+        copy_plane(&self.scaled, 0, width as usize * 4, &mut pixels);
+        Ok(RgbaImage { width, height, pixels })
     }
 }
 
-/// Plane `index` of `frame` without its row padding: `height` rows of `row_bytes`.
-pub(crate) fn packed_plane(frame: &ffmpeg::frame::Video, index: usize, row_bytes: usize, height: usize) -> Vec<u8> {
-    let stride = frame.stride(index);
-    let data = frame.data(index);
-    let mut packed = Vec::with_capacity(row_bytes * height);
-    for row in 0..height {
-        packed.extend_from_slice(&data[row * stride..row * stride + row_bytes]);
+/// Plane `index` of `frame` without its row padding into `out`: rows of `row_bytes`.
+pub(crate) fn copy_plane(frame: &ffmpeg::frame::Video, index: usize, row_bytes: usize, out: &mut [u8]) {
+    let (stride, data) = (frame.stride(index), frame.data(index));
+    for (row, target) in out.chunks_exact_mut(row_bytes).enumerate() {
+        target.copy_from_slice(&data[row * stride..row * stride + row_bytes]);
     }
-    packed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A steady stream of one size reuses swscale's output frame and the pooled RGBA buffer.
+    #[test]
+    fn frames_of_one_size_reuse_the_buffers() {
+        let frame = crate::engine::bench::gradient_frame(40, 24);
+        let mut upscaler = SwsUpscaler::bilinear();
+        let first = upscaler.upscale(&frame).unwrap();
+        assert_eq!((first.width, first.height), (80, 48));
+        let address = first.pixels.as_ptr();
+        let scaled = upscaler.scaled.data(0).as_ptr();
+        drop(first);
+        let again = upscaler.upscale(&frame).unwrap();
+        assert_eq!(again.pixels.as_ptr(), address);
+        assert_eq!(upscaler.scaled.data(0).as_ptr(), scaled);
+    }
 }
