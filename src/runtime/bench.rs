@@ -75,28 +75,29 @@ pub fn default_profile(peak: f64, secs: f64) -> Vec<Segment> {
     ]
 }
 
-/// The load at `secs` into the profile (the last level holds after its end).
-pub fn load_at(profile: &[Segment], secs: f64) -> f64 {
+/// The segment `secs` falls in and how far into it; past the end, the last segment at its end.
+fn locate(profile: &[Segment], secs: f64) -> Option<(usize, f64)> {
     let mut start = 0.0;
-    for segment in profile {
+    for (index, segment) in profile.iter().enumerate() {
         if secs < start + segment.secs {
-            return segment.from + (segment.to - segment.from) * (secs - start) / segment.secs;
+            return Some((index, secs - start));
         }
         start += segment.secs;
     }
-    profile.last().map_or(0.0, |segment| segment.to)
+    profile.last().map(|segment| (profile.len() - 1, segment.secs))
+}
+
+/// The load at `secs` into the profile (the last level holds after its end).
+pub fn load_at(profile: &[Segment], secs: f64) -> f64 {
+    locate(profile, secs).map_or(0.0, |(index, into)| {
+        let segment = profile[index];
+        segment.from + (segment.to - segment.from) * into / segment.secs
+    })
 }
 
 /// Which segment `secs` falls in.
 fn phase_at(profile: &[Segment], secs: f64) -> usize {
-    let mut end = 0.0;
-    for (index, segment) in profile.iter().enumerate() {
-        end += segment.secs;
-        if secs < end {
-            return index;
-        }
-    }
-    profile.len().saturating_sub(1)
+    locate(profile, secs).map_or(0, |(index, _)| index)
 }
 
 pub struct BenchConfig {

@@ -81,12 +81,14 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
     let recent = adaptation.recent();
     let sr_ms = recent.iter().rev().take(24).map(|sample| sample.sr_ms).sum::<f64>() / recent.len().clamp(1, 24) as f64;
     let budget_ms = adaptation.budget_ms();
+    let switches = adaptation.switches();
     value_grid(ui, "adaptation", |row| {
         row("active rung", if mode == Mode::Bicubic { "bicubic (swscale)".to_owned() } else { description });
         row("SR fps", format!("{:.1} ({sr_ms:.1} ms a frame, budget {budget_ms:.1} ms)", 1e3 / sr_ms.max(1e-3)));
         row("display fps", format!("{display_fps:.1} (target {stream_fps:.3})"));
-        row("switches", adaptation.switches().len().to_string());
-        row("memory", format!("{:.0} MiB resident", monitor.rss_bytes as f64 / (1 << 20) as f64));
+        row("switches", switches.len().to_string());
+        let mib = |bytes: f64| bytes / f64::from(1 << 20);
+        row("memory", format!("{:.0} MiB resident, model state {:.1} MiB", mib(monitor.rss_bytes as f64), mib(adaptation.model_bytes() as f64)));
         row("CPU load", format!("{:.0}%", monitor.cpu_percent));
     });
     ui.horizontal_wrapped(|ui| {
@@ -105,7 +107,6 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
     }
     let points: PlotPoints = recent.iter().map(|sample| [sample.at_secs, sample.sr_ms]).collect();
     let first = recent.first().map_or(0.0, |sample| sample.at_secs);
-    let switches = adaptation.switches();
     Plot::new("frame_times").height(120.0).width(360.0).allow_drag(false).allow_zoom(false).allow_scroll(false).y_axis_label("SR ms").show(ui, |plot| {
         plot.line(Line::new("SR ms per frame", points));
         plot.hline(HLine::new("deadline", budget_ms));

@@ -39,8 +39,20 @@ impl Isa {
 
     /// Every path this CPU can run, best first.
     pub fn supported() -> Vec<Isa> {
-        let best = Isa::detect();
-        [Isa::Avx512, Isa::Avx2Fma, Isa::Portable].into_iter().skip_while(|&isa| isa != best).collect()
+        [Isa::Avx512, Isa::Avx2Fma, Isa::Portable].into_iter().filter(|isa| isa.is_supported()).collect()
+    }
+
+    /// Whether this CPU can run `self` (checked on every layer, so it allocates nothing).
+    pub fn is_supported(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => std::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
+            Isa::Portable => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
+        }
     }
 
     pub fn name(self) -> &'static str {
@@ -288,7 +300,7 @@ fn row_kernel(isa: Isa, conv: &PackedConv) -> unsafe fn(&PackedConv, &Planes, *m
 /// # Panics
 /// If the planes do not have the layer's shape, or `isa` is not supported by this CPU.
 pub fn conv3x3(isa: Isa, pool: &rayon::ThreadPool, conv: &PackedConv, input: &Planes, output: &mut Planes) {
-    assert!(Isa::supported().contains(&isa), "{} is not supported by this CPU", isa.name());
+    assert!(isa.is_supported(), "{} is not supported by this CPU", isa.name());
     assert!(input.has_shape(conv.in_channels, input.width, input.height));
     assert!(output.has_shape(conv.out_channels, input.width, input.height));
     let kernel = row_kernel(isa, conv);
@@ -308,7 +320,7 @@ pub fn tail_bilinear_shuffle(
     phases: &mut Planes,
     output: &mut [f32],
 ) {
-    assert!(Isa::supported().contains(&isa), "{} is not supported by this CPU", isa.name());
+    assert!(isa.is_supported(), "{} is not supported by this CPU", isa.name());
     assert!(phases.has_shape(4, features.width, features.height) && luma.has_shape(1, features.width, features.height));
     let (width, height) = (features.width, features.height);
     let output = &mut output[..4 * width * height];
@@ -382,7 +394,7 @@ pub fn fma_peak_gflops(isa: Isa, threads: usize, iterations: usize) -> f64 {
         // SAFETY: forwarded from the caller.
         unsafe { chains::<super::lanes::Avx2>(iterations) }
     }
-    assert!(Isa::supported().contains(&isa), "{} is not supported by this CPU", isa.name());
+    assert!(isa.is_supported(), "{} is not supported by this CPU", isa.name());
     let lanes = match isa {
         Isa::Avx512 => 16,
         _ => 8,

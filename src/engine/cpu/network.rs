@@ -144,11 +144,6 @@ impl NetworkRunner {
         self.network.isa
     }
 
-    /// The kernel threads, for other per-frame work of the same upscaler.
-    pub fn pool(&self) -> &rayon::ThreadPool {
-        &self.pool
-    }
-
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
     }
