@@ -139,6 +139,34 @@ fn upscale_failures_name_the_cause_and_leave_no_output() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "only the input is left in the folder");
 }
 
+/// `$DYSR_MODELS` says where the model is: a copy there is used, and an empty folder is named in
+/// the error.
+#[test]
+fn dysr_models_points_at_the_model_folder() {
+    let copy = copy_of_shipped("models-env", |_| {});
+    let dir = scratch("models-env-run");
+    let input = dir.join("in.png");
+    image::RgbImage::from_fn(9, 7, |x, y| image::Rgb([(x * 20) as u8, (y * 30) as u8, 90])).save(&input).unwrap();
+    let output = dir.join("out.png");
+    let run_with = |models: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_dysr"))
+            .args(["upscale", input.to_str().unwrap(), "-o", output.to_str().unwrap()])
+            .env("DYSR_MODELS", models)
+            .output()
+            .expect("run dysr")
+    };
+    let run = run_with(copy.parent().unwrap());
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(image::open(&output).unwrap().to_rgb8().dimensions(), (18, 14));
+
+    let empty = scratch("models-env-empty");
+    std::fs::remove_file(&output).unwrap();
+    let run = run_with(&empty);
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains(&empty.join("dysr-x2.json").display().to_string()));
+    assert!(!output.exists());
+}
+
 #[test]
 fn the_player_upscales_video_with_a_rung() {
     use dysr::engine::neural::rung_factory;

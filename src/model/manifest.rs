@@ -16,9 +16,25 @@ pub const VERSION: u32 = 1;
 /// How each rung's output is formed from its last convolution.
 pub const UPSAMPLE: &str = "pixel_shuffle+bilinear_residual";
 
-/// The default manifest location, beside the binary's sources.
+/// The shipped manifest's name inside a models folder.
+const MANIFEST_NAME: &str = "dysr-x2.json";
+
+/// The default manifest: `$DYSR_MODELS/dysr-x2.json` when that variable is set; else the first of
+/// `models/` beside the executable, `../share/dysr/models/` from it (an installed binary) and the
+/// source tree it was built from that has one (the last when none has, so the error names it).
 pub fn default_manifest_path() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dysr-x2.json"))
+    if let Some(dir) = std::env::var_os("DYSR_MODELS") {
+        return PathBuf::from(dir).join(MANIFEST_NAME);
+    }
+    let built_from = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models"));
+    let beside_executable = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf));
+    beside_executable
+        .iter()
+        .flat_map(|dir| [dir.join("models"), dir.join("../share/dysr/models")])
+        .chain(std::iter::once(built_from.clone()))
+        .map(|dir| dir.join(MANIFEST_NAME))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| built_from.join(MANIFEST_NAME))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
