@@ -168,6 +168,25 @@ fn dysr_models_points_at_the_model_folder() {
 }
 
 #[test]
+fn eval_per_photo_lists_each_photo_with_its_gain_over_bicubic() {
+    let dir = scratch("eval-per-photo");
+    for (name, step) in [("stripes", 3u32), ("rings", 5)] {
+        image::RgbImage::from_fn(48, 40, |x, y| image::Rgb([((x * x + y * y) / step % 256) as u8, (x * 9) as u8, 60]))
+            .save(dir.join(format!("{name}.png")))
+            .unwrap();
+    }
+    let run = dysr(&["eval", "--photos", dir.to_str().unwrap(), "--per-photo", "--device", "cpu"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let rungs = Manifest::load(&default_manifest_path()).unwrap().ladder.len();
+    for name in ["stripes", "rings"] {
+        let line = stdout.lines().find(|line| line.starts_with(name)).unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"));
+        // bicubic, then Lanczos and every rung as "PSNR +gain"
+        assert_eq!(line.split_whitespace().count(), 2 + 2 * (1 + rungs), "{line}");
+    }
+}
+
+#[test]
 fn the_player_upscales_video_with_a_rung() {
     use dysr::engine::neural::rung_factory;
     use dysr::player::{PlayerOptions, headless};

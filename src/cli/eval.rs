@@ -24,9 +24,12 @@ pub struct EvalArgs {
     /// With --trained: the subgraphs to evaluate, e.g. d0w8,d6w40.
     #[arg(long, value_delimiter = ',')]
     pub spec: Vec<SubgraphSpec>,
-    /// Print the table as JSON, one object per row.
+    /// Print the table as JSON, one object per row (with each photo's scores).
     #[arg(long)]
     pub json: bool,
+    /// Also print each photo's PSNR-Y per method, and its gain over bicubic.
+    #[arg(long)]
+    pub per_photo: bool,
     /// Also write the table as CSV to this file.
     #[arg(long)]
     pub csv: Option<PathBuf>,
@@ -53,6 +56,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     methods.extend(subgraphs.into_iter().map(|(name, spec)| Method::Subgraph { name, model: &model, spec }));
     let rows: Vec<QualityRow> = methods.iter().map(|method| evaluate(method, &images)).collect();
     print_rows(&rows, args.json)?;
+    if args.per_photo && !args.json {
+        print_per_photo(&rows);
+    }
     if let Some(path) = args.csv {
         let mut text = String::from("method,psnr_y,ssim_y,images\n");
         for row in &rows {
@@ -75,4 +81,28 @@ fn print_rows(rows: &[QualityRow], json: bool) -> anyhow::Result<()> {
         println!("{:<14} {:>9.3} {:>8.4}", row.method, row.psnr_y, row.ssim_y);
     }
     Ok(())
+}
+
+/// Photos down, methods across: PSNR-Y, and for the methods after bicubic (the first row) the gain
+/// over it. Shows which photos a mean is made of.
+fn print_per_photo(rows: &[QualityRow]) {
+    let Some(bicubic) = rows.first() else { return };
+    println!();
+    print!("{:<20}", "photo");
+    for row in rows {
+        print!(" {:>16}", row.method);
+    }
+    println!();
+    for (index, photo) in bicubic.per_image.iter().enumerate() {
+        print!("{:<20}", photo.image);
+        for row in rows {
+            let psnr = row.per_image[index].psnr_y;
+            if row.method == bicubic.method {
+                print!(" {psnr:>16.3}");
+            } else {
+                print!(" {:>16}", format!("{psnr:.3} {:+.2}", psnr - photo.psnr_y));
+            }
+        }
+        println!();
+    }
 }

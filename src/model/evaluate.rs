@@ -61,22 +61,37 @@ impl Method<'_> {
     }
 }
 
-/// One row of the quality table: a method's mean over the images.
+/// One row of the quality table: a method's mean over the images, and its score on each.
 #[derive(Debug, Clone, Serialize)]
 pub struct QualityRow {
     pub method: String,
     pub psnr_y: f64,
     pub ssim_y: f64,
     pub images: usize,
+    pub per_image: Vec<ImageScore>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageScore {
+    pub image: String,
+    pub psnr_y: f64,
+    pub ssim_y: f64,
 }
 
 pub fn evaluate(method: &Method<'_>, images: &[ValidationImage]) -> QualityRow {
-    let (mut psnr_total, mut ssim_total) = (0.0, 0.0);
-    for image in images {
-        let upscaled = method.upscale(&image.lr);
-        psnr_total += psnr_y(&image.hr, &upscaled);
-        ssim_total += ssim_y(&image.hr, &upscaled);
-    }
+    let per_image: Vec<ImageScore> = images
+        .iter()
+        .map(|image| {
+            let upscaled = method.upscale(&image.lr);
+            ImageScore { image: image.name.clone(), psnr_y: psnr_y(&image.hr, &upscaled), ssim_y: ssim_y(&image.hr, &upscaled) }
+        })
+        .collect();
     let count = images.len().max(1) as f64;
-    QualityRow { method: method.name(), psnr_y: psnr_total / count, ssim_y: ssim_total / count, images: images.len() }
+    QualityRow {
+        method: method.name(),
+        psnr_y: per_image.iter().map(|score| score.psnr_y).sum::<f64>() / count,
+        ssim_y: per_image.iter().map(|score| score.ssim_y).sum::<f64>() / count,
+        images: images.len(),
+        per_image,
+    }
 }
