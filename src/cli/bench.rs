@@ -34,7 +34,7 @@ pub struct AdaptArgs {
     #[arg(long, default_value_os_t = default_manifest_path())]
     pub manifest: PathBuf,
     /// Strategies, comma-separated: adaptive, reload, assemble, static:K, static:top, static:smallest.
-    #[arg(long, value_delimiter = ',', default_value = "adaptive,reload,assemble,static:smallest,static:4,static:top")]
+    #[arg(long, value_delimiter = ',', default_value = "adaptive,reload,assemble,static:smallest,static:3,static:top")]
     pub strategies: Vec<String>,
     /// Peak of the load profile (idle 5 s, a step to the peak 5 s, idle 5 s, a ramp to the peak 5 s), in %.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(0..=100))]

@@ -15,8 +15,10 @@ use super::supernet::{SubgraphSpec, Supernet, SupernetConfig};
 const MIN_COST_STEP: f64 = 1.6;
 /// ... and in validation PSNR by at least this much.
 const MIN_PSNR_STEP_DB: f64 = 0.03;
-/// The cheapest rung costs at most this many MACs per LR pixel (about Anime4K's smallest CNN).
-const MAX_FIRST_RUNG_MACS: usize = 1500;
+/// The cheapest rung costs about what Anime4K's smallest CNN does (~1k MACs per LR pixel). A
+/// cheaper subgraph is barely sharper than the Lanczos scaler and saves little time over such a
+/// rung; below it the player's scaler floor serves instead.
+const FIRST_RUNG_MACS: std::ops::RangeInclusive<usize> = 700..=1500;
 /// How far below the Pareto front a rung may be, tried from strict to loose.
 const FRONT_TOLERANCES_DB: [f64; 4] = [0.1, 0.2, 0.4, f64::INFINITY];
 pub const MIN_RUNGS: usize = 5;
@@ -123,7 +125,7 @@ pub fn choose_ladder(scores: &[CandidateScore]) -> Result<Vec<CandidateScore>, S
         let mut cost = vec![vec![f64::INFINITY; sorted.len()]; MAX_RUNGS];
         let mut from = vec![vec![usize::MAX; sorted.len()]; MAX_RUNGS];
         for i in 0..sorted.len() {
-            if allowed(i) && sorted[i].macs_per_lr_pixel <= MAX_FIRST_RUNG_MACS {
+            if allowed(i) && FIRST_RUNG_MACS.contains(&sorted[i].macs_per_lr_pixel) {
                 cost[0][i] = deficits[i];
             }
         }
@@ -180,7 +182,7 @@ mod tests {
         let scores = grid();
         let ladder = choose_ladder(&scores).expect("a ladder");
         assert!((MIN_RUNGS..=MAX_RUNGS).contains(&ladder.len()), "{} rungs", ladder.len());
-        assert!(ladder[0].macs_per_lr_pixel <= MAX_FIRST_RUNG_MACS);
+        assert!(FIRST_RUNG_MACS.contains(&ladder[0].macs_per_lr_pixel));
         assert_eq!(ladder.last().unwrap().spec, SupernetConfig::new().largest());
         for pair in ladder.windows(2) {
             assert!(pair[0].spec.is_nested_in(&pair[1].spec));
