@@ -29,7 +29,7 @@ pub struct SearchArgs {
     /// Frame size latency is measured at (the playing resolution).
     #[arg(long, default_value = "640x360", value_parser = parse_size)]
     pub size: (usize, usize),
-    /// Timed runs per candidate (median taken), after one warm-up run.
+    /// Timed runs per candidate (median taken), after untimed warm-up runs.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
     /// Where the model goes: `dysr-x2.bpk`, `dysr-x2.json` and `search-candidates.csv`.
