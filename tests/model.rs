@@ -186,6 +186,38 @@ fn eval_per_photo_lists_each_photo_with_its_gain_over_bicubic() {
     }
 }
 
+/// `dysr train --eval-every` scores the largest and smallest subgraph on the validation photos as
+/// it goes, and a resumed run carries the log on.
+#[test]
+fn training_logs_validation_scores_and_resumes_the_log() {
+    let dir = scratch("train-eval");
+    let (train, validation, out) = (dir.join("photos/train"), dir.join("validation"), dir.join("out"));
+    for folder in [&train, &validation] {
+        std::fs::create_dir_all(folder).unwrap();
+    }
+    let photo = |x: u32, y: u32| image::Rgb([((x * x + 3 * y * y) / 7 % 256) as u8, (x * 5 % 256) as u8, (y * 3 % 256) as u8]);
+    image::RgbImage::from_fn(96, 80, photo).save(train.join("a.png")).unwrap();
+    image::RgbImage::from_fn(64, 48, |x, y| photo(y, x)).save(validation.join("b.png")).unwrap();
+    let photos = dir.join("photos");
+    let run = |steps: &str, resume: bool| {
+        let mut args = vec!["train", "--photos", photos.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend(["--validation", validation.to_str().unwrap(), "--steps", steps, "--eval-every", "2"]);
+        args.extend(["--batch", "2", "--patch", "16", "--degraded-variants", "0", "--device", "cpu"]);
+        if resume {
+            args.push("--resume");
+        }
+        let run = dysr(&args);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    };
+    run("4", false);
+    run("6", true);
+    let log = std::fs::read_to_string(out.join("val-log.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = log.lines().skip(1).map(|line| line.split(',').collect()).collect();
+    let steps_and_specs: Vec<(&str, &str)> = rows.iter().map(|row| (row[0], row[1])).collect();
+    assert_eq!(steps_and_specs, [("2", "d6w40"), ("2", "d0w8"), ("4", "d6w40"), ("4", "d0w8"), ("6", "d6w40"), ("6", "d0w8")], "{log}");
+    assert!(rows.iter().all(|row| row[2].parse::<f64>().is_ok_and(|psnr| psnr.is_finite() && psnr > 0.0)), "{log}");
+}
+
 #[test]
 fn the_player_upscales_video_with_a_rung() {
     use dysr::engine::neural::rung_factory;

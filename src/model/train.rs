@@ -16,6 +16,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::data::{Batch, TrainingSet};
+use super::evaluate::{Method, ValidationImage, default_validation_dir, evaluate, load_validation};
 use super::device::{DeviceChoice, select};
 use super::supernet::{SubgraphSpec, Supernet, SupernetConfig};
 
@@ -72,6 +73,15 @@ pub struct TrainConfig {
     /// Train this one subgraph alone (e.g. d2w16) instead of the supernet.
     #[arg(long)]
     pub fixed: Option<SubgraphSpec>,
+    /// Score the largest and the smallest subgraph (or the --fixed one) on the validation photos
+    /// every this many steps, into `val-log.csv` (0: never).
+    #[arg(long, default_value_t = 1000)]
+    #[serde(default)]
+    pub eval_every: usize,
+    /// Validation photos for --eval-every (default: assets/validation).
+    #[arg(long)]
+    #[serde(default)]
+    pub validation: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     #[serde(skip)]
     pub device: DeviceChoice,
@@ -90,6 +100,7 @@ const WEIGHTS_FILE: &str = "weights.bpk";
 const OPTIMIZER_FILE: &str = "optimizer.bpk";
 const PROGRESS_FILE: &str = "progress.json";
 const LOG_FILE: &str = "train-log.csv";
+const VALIDATION_LOG_FILE: &str = "val-log.csv";
 
 /// The result of a training run.
 pub struct Trained {
@@ -180,18 +191,20 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
     // Each step draws from its own stream, so a resumed run sees the batches it would have seen.
     let step_rng = |step: usize| StdRng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
 
-    let log_path = config.out.join(LOG_FILE);
-    if first_step > 0 {
-        drop_log_rows_after(&log_path, first_step)?;
-    }
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .map_err(|e| format!("{}: {e}", log_path.display()))?;
-    if first_step == 0 {
-        writeln!(log, "step,loss,learning_rate,elapsed_secs").map_err(|e| e.to_string())?;
-    }
+    let mut log = open_log(&config.out.join(LOG_FILE), first_step, "step,loss,learning_rate,elapsed_secs")?;
+    let mut validation = match config.eval_every {
+        0 => None,
+        _ => {
+            let dir = config.validation.clone().unwrap_or_else(default_validation_dir);
+            let images = load_validation(&dir)?;
+            let log = open_log(&config.out.join(VALIDATION_LOG_FILE), first_step, "step,subgraph,psnr_y,ssim_y")?;
+            Some((images, log))
+        }
+    };
+    let scored_specs = match config.fixed {
+        Some(spec) => vec![spec],
+        None => vec![supernet.largest(), supernet.smallest()],
+    };
     tracing::info!("training {} on {device_name}: {} photos, steps {first_step}..{}", describe(config), set.pairs.len(), config.steps);
 
     let progress = indicatif::ProgressBar::new(config.steps as u64).with_position(first_step as u64);
@@ -226,10 +239,51 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
         if (step + 1) % config.checkpoint_every == 0 || step + 1 == config.steps {
             save_checkpoint(&config.out, &model, &optimizer, step + 1, &supernet, config)?;
         }
+        if let Some((images, log)) = validation.as_mut()
+            && ((step + 1) % config.eval_every == 0 || step + 1 == config.steps)
+        {
+            let scores = validate(&model, &scored_specs, images);
+            for (spec, psnr_y, ssim_y) in &scores {
+                writeln!(log, "{},{spec},{psnr_y:.4},{ssim_y:.5}", step + 1).map_err(|e| e.to_string())?;
+            }
+            let summary: Vec<String> = scores.iter().map(|(spec, psnr_y, _)| format!("{spec} {psnr_y:.3} dB")).collect();
+            let line = format!("step {}: validation PSNR-Y {}", step + 1, summary.join(", "));
+            // Above the bar on a terminal; in the log when the bar is hidden (output redirected).
+            if progress.is_hidden() {
+                tracing::info!("{line}");
+            } else {
+                progress.println(line);
+            }
+        }
     }
     progress.finish();
     plot_loss_curve(&config.out)?;
     Ok(Trained { weights: config.out.join(WEIGHTS_FILE), steps: config.steps, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// Opens a CSV log: a run from step 0 starts it afresh with `header`; a resumed run appends, after
+/// dropping the rows past `first_step`.
+fn open_log(path: &Path, first_step: usize, header: &str) -> Result<std::fs::File, String> {
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    if first_step == 0 {
+        let mut log = std::fs::File::create(path).map_err(fail)?;
+        writeln!(log, "{header}").map_err(fail)?;
+        return Ok(log);
+    }
+    drop_log_rows_after(path, first_step)?;
+    std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(fail)
+}
+
+/// PSNR-Y and SSIM-Y of each of `specs` on the validation photos, with the current weights.
+fn validate(model: &Supernet, specs: &[SubgraphSpec], images: &[ValidationImage]) -> Vec<(SubgraphSpec, f64, f64)> {
+    let model = model.valid();
+    specs
+        .iter()
+        .map(|&spec| {
+            let row = evaluate(&Method::Subgraph { name: spec.to_string(), model: &model, spec }, images);
+            (spec, row.psnr_y, row.ssim_y)
+        })
+        .collect()
 }
 
 /// Draws the training log of `out` as `loss-curve.png` beside it: each step's loss and a moving
