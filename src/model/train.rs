@@ -248,9 +248,9 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
             }
             let summary: Vec<String> = scores.iter().map(|(spec, psnr_y, _)| format!("{spec} {psnr_y:.3} dB")).collect();
             let line = format!("step {}: validation PSNR-Y {}", step + 1, summary.join(", "));
-            // Above the bar on a terminal; in the log when the bar is hidden (output redirected).
+            // Above the bar on a terminal; plain on stderr when the bar is hidden (output redirected).
             if progress.is_hidden() {
-                tracing::info!("{line}");
+                eprintln!("{line}");
             } else {
                 progress.println(line);
             }
@@ -261,17 +261,19 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
     Ok(Trained { weights: config.out.join(WEIGHTS_FILE), steps: config.steps, seconds: started.elapsed().as_secs_f64() })
 }
 
-/// Opens a CSV log: a run from step 0 starts it afresh with `header`; a resumed run appends, after
-/// dropping the rows past `first_step`.
+/// Opens a CSV log: a run from step 0 starts it afresh; a resumed run appends, after dropping the
+/// rows past `first_step`. A new file starts with `header`.
 fn open_log(path: &Path, first_step: usize, header: &str) -> Result<std::fs::File, String> {
     let fail = |e: std::io::Error| format!("{}: {e}", path.display());
-    if first_step == 0 {
-        let mut log = std::fs::File::create(path).map_err(fail)?;
-        writeln!(log, "{header}").map_err(fail)?;
-        return Ok(log);
+    let fresh = first_step == 0 || !path.exists();
+    if !fresh {
+        drop_log_rows_after(path, first_step)?;
     }
-    drop_log_rows_after(path, first_step)?;
-    std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(fail)
+    let mut log = std::fs::OpenOptions::new().create(true).append(!fresh).write(true).truncate(fresh).open(path).map_err(fail)?;
+    if fresh {
+        writeln!(log, "{header}").map_err(fail)?;
+    }
+    Ok(log)
 }
 
 /// PSNR-Y and SSIM-Y of each of `specs` on the validation photos, with the current weights.
