@@ -4,9 +4,11 @@
 # One release profile for everything, in a target folder outside the clone so rebuilds are shared.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/dysr-target
 
-# Without a display (a server, CI) the window opens on a virtual one.
+# Without a display (a server, CI) the window opens on a virtual one, plays the demo once, saves a
+# screenshot and prints the run's summary.
 ifeq ($(DISPLAY)$(WAYLAND_DISPLAY),)
   WITH_DISPLAY := xvfb-run -a -s "-screen 0 1920x1080x24"
+  RUN_ONCE := --exit-after 30 --screenshot $(CARGO_TARGET_DIR)/dysr-run.png
 endif
 
 .PHONY: deps build run test demo-clip bench-deps
@@ -18,7 +20,7 @@ build: deps
 	cargo build --release
 
 run: build
-	$(WITH_DISPLAY) $(CARGO_TARGET_DIR)/release/dysr play --stats $(ARGS)
+	$(WITH_DISPLAY) $(CARGO_TARGET_DIR)/release/dysr play --stats $(RUN_ONCE) $(ARGS)
 
 test: deps
 	cargo test --release

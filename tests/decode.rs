@@ -1,5 +1,5 @@
 //! Decoding through the whole pipeline: frame counts, monotonic timestamps and sizes for several
-//! codecs, odd sizes and a stream whose resolution changes midway.
+//! codecs, odd sizes, a stream whose resolution changes midway, and interlaced video.
 
 mod common;
 
@@ -63,4 +63,24 @@ fn resolution_change_mid_stream() {
     for pair in frames.windows(2) {
         assert!(pair[1].pts_secs > pair[0].pts_secs, "pts not increasing: {pair:?}");
     }
+}
+
+/// Interlaced H.264 (frames flagged interlaced, as ffprobe confirms) reaches the screen
+/// deinterlaced: every frame, in order, at its time.
+#[test]
+fn interlaced_frames_are_deinterlaced() {
+    let codec = ["-c:v", "libx264", "-preset", "ultrafast", "-flags", "+ildct+ilme", "-x264-params", "tff=1"];
+    let clip = test_clip("interlaced.mp4", "320x240", 2, &codec, true);
+    let probe = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v", "-show_entries", "frame=interlaced_frame", "-of", "csv=p=0"])
+        .arg(&clip)
+        .output()
+        .expect("ffprobe comes with the ffmpeg CLI");
+    let flags = String::from_utf8_lossy(&probe.stdout);
+    assert!(flags.lines().filter(|line| line.trim() == "1").count() >= 45, "the source is interlaced: {flags}");
+
+    let frames = decode_all(&clip);
+    assert_eq!(frames.len(), 50);
+    assert_monotonic_at_25_fps(&frames);
+    assert!(frames.iter().all(|frame| frame.progressive), "every frame shown is progressive");
 }

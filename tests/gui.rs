@@ -5,22 +5,44 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{h264_clip, path_str};
+use common::{generated, h264_clip, path_str};
 use dysr::player::{AudioMode, PlayerOptions};
 use dysr::ui::PlayerApp;
+use eframe::egui_wgpu;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use egui_kittest::wgpu::WgpuTestRenderer;
 
 type App = Option<PlayerApp>;
 
-fn harness_playing(input: String) -> Harness<'static, App> {
-    Harness::builder().with_size([960.0, 720.0]).wgpu().build_ui_state(
+/// A wgpu test renderer (the software adapter) with the video renderer set up on its device, and
+/// the device's largest texture side.
+fn video_renderer() -> (WgpuTestRenderer, u32) {
+    let state = egui_kittest::wgpu::create_render_state(egui_kittest::wgpu::default_wgpu_setup(), egui_wgpu::RendererOptions::PREDICTABLE);
+    let max_texture_side = dysr::ui::video_view::install(&state);
+    (WgpuTestRenderer::from_render_state(state), max_texture_side)
+}
+
+/// A window of `size` playing `input`, the app made by `setup` from the player options.
+fn harness_with(size: [f32; 2], input: String, setup: impl Fn(&mut PlayerApp) + 'static) -> Harness<'static, App> {
+    let (renderer, max_texture_side) = video_renderer();
+    Harness::builder().with_size(size).renderer(renderer).build_ui_state(
         move |ui, app: &mut App| {
-            let options = PlayerOptions { audio: AudioMode::Silent, ..Default::default() };
-            app.get_or_insert_with(|| PlayerApp::new(ui.ctx(), Some(input.clone()), options)).ui(ui);
+            app.get_or_insert_with(|| {
+                let options = PlayerOptions { audio: AudioMode::Silent, ..Default::default() };
+                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
+                app.set_max_texture_side(max_texture_side);
+                setup(&mut app);
+                app
+            })
+            .ui(ui);
         },
         None,
     )
+}
+
+fn harness_playing(input: String) -> Harness<'static, App> {
+    harness_with([960.0, 720.0], input, |_| {})
 }
 
 fn app<'h>(harness: &'h Harness<'_, App>) -> &'h PlayerApp {
@@ -115,7 +137,8 @@ fn the_load_slider_sets_the_injected_load() {
     let input = path_str(&clip);
     let (factory, adaptation) = adaptive_factory(&default_manifest_path(), Mode::Adaptive, None, 1).expect("shipped model");
     let shared = std::sync::Arc::clone(&adaptation);
-    let mut harness = Harness::builder().with_size([1100.0, 900.0]).wgpu().build_ui_state(
+    let (renderer, _) = video_renderer();
+    let mut harness = Harness::builder().with_size([1100.0, 900.0]).renderer(renderer).build_ui_state(
         move |ui, app: &mut App| {
             app.get_or_insert_with(|| {
                 let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory.clone()), ..Default::default() };
@@ -137,4 +160,45 @@ fn the_load_slider_sets_the_injected_load() {
     assert_eq!(adaptation.load.level(), 70);
     let shown = harness.get_by_role_and_label(egui::accesskit::Role::Slider, LOAD_SLIDER).accesskit_node().numeric_value();
     assert_eq!(shown, Some(70.0), "the panel shows the new level");
+}
+
+/// The picture's on-screen aspect once a frame is shown.
+fn shown_aspect(input: String) -> f32 {
+    let mut harness = harness_with([900.0, 700.0], input, |_| {});
+    step_until(&mut harness, "a frame on screen", |app| app.picture_rect().is_some());
+    let rect = app(&harness).picture_rect().expect("a picture");
+    rect.width() / rect.height()
+}
+
+/// A phone clip (a display matrix turning it clockwise) is shown portrait.
+#[test]
+fn a_rotated_clip_is_shown_portrait() {
+    // FFmpeg 5.1 writes the rotation as a display matrix only when it copies the stream.
+    let upright = h264_clip(2);
+    let clip = generated("rotated-320x240.mp4", &["-i", &path_str(&upright), "-c", "copy", "-metadata:s:v:0", "rotate=90"]);
+    let aspect = shown_aspect(path_str(&clip));
+    assert!((aspect - 0.75).abs() < 0.01, "aspect {aspect}");
+}
+
+/// PAL 720x576 with 16:15 samples is shown 4:3, not 5:4.
+#[test]
+fn an_anamorphic_clip_is_shown_at_its_display_aspect() {
+    let clip = generated(
+        "pal-720x576-sar16-15.mp4",
+        &["-f", "lavfi", "-i", "testsrc2=size=720x576:rate=25:duration=2", "-vf", "setsar=16/15", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast"],
+    );
+    let aspect = shown_aspect(path_str(&clip));
+    assert!((aspect - 4.0 / 3.0).abs() < 0.01, "aspect {aspect}");
+}
+
+/// A frame larger than the GPU's textures is refused with one clear line; the window stays usable.
+#[test]
+fn a_frame_over_the_texture_limit_is_refused() {
+    let clip = h264_clip(2);
+    let mut harness = harness_with([900.0, 700.0], path_str(&clip), |app| app.set_max_texture_side(256));
+    step_until(&mut harness, "the error", |app| app.error().is_some());
+    let error = app(&harness).error().unwrap().to_owned();
+    assert!(error.ends_with("320x240 frames are larger than this GPU's textures (256 pixels a side)"), "{error}");
+    assert!(app(&harness).player().is_none());
+    harness.get_by_label("Open URL");
 }

@@ -47,7 +47,9 @@ pub fn demo_clip_path() -> String {
 pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            // Our warnings; other crates' (winit on a virtual display, font lookup) only when asked
+            // for with RUST_LOG.
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,dysr=warn")),
         )
         .with_writer(std::io::stderr)
         .init();

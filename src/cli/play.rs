@@ -4,15 +4,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::engine::adapter::hardware_adapter_name;
-use crate::engine::neural::rung_factory;
-use crate::runtime::Mode;
-use crate::runtime::adaptive::adaptive_factory;
+use crate::engine::view::{DEFAULT_SR_THRESHOLD, ViewTarget};
+use crate::engine::{Presentation, UpscalerFactory};
 use crate::model::device::DeviceChoice;
 use crate::model::manifest::default_manifest_path;
-
 use crate::player::{AudioMode, PlayerOptions, headless};
-use crate::ui::{RendererChoice, WindowOptions};
+use crate::runtime::{Adaptation, Mode, upscaler_for};
+use crate::ui::{TimedRun, WindowOptions};
 
 #[derive(Debug, Clone, Args)]
 pub struct PlayArgs {
@@ -33,9 +31,22 @@ pub struct PlayArgs {
     /// Volume from 0 to 100.
     #[arg(long, default_value_t = 100.0, value_parser = parse_volume)]
     pub volume: f32,
-    /// What the window draws with.
-    #[arg(long, value_enum, default_value_t)]
-    pub renderer: RendererChoice,
+    /// The on-screen size a headless run plans for, WxH (default: twice the displayed size).
+    #[arg(long, value_parser = parse_size, requires = "headless")]
+    pub view: Option<(u32, u32)>,
+    /// The network runs only when the picture is shown at least this many times its size.
+    #[arg(long, default_value_t = DEFAULT_SR_THRESHOLD, value_parser = parse_threshold)]
+    pub sr_threshold: f64,
+    /// Play in the window for this many seconds (or to the end), then close it and print a JSON
+    /// summary (a windowed QA run).
+    #[arg(long, conflicts_with = "headless")]
+    pub exit_after: Option<f64>,
+    /// With --exit-after: save a PNG screenshot of the window here just before it closes.
+    #[arg(long, requires = "exit_after")]
+    pub screenshot: Option<PathBuf>,
+    /// Open the window fullscreen (key f toggles it).
+    #[arg(long)]
+    pub fullscreen: bool,
     /// Open the window with the stats panel shown (key i toggles it).
     #[arg(long)]
     pub stats: bool,
@@ -73,6 +84,21 @@ fn parse_fps(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let parsed = text.split_once(['x', 'X']).and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)));
+    match parsed {
+        Some((width, height)) if width > 0 && height > 0 => Ok((width, height)),
+        _ => Err(format!("'{text}' is not a size like 1280x720")),
+    }
+}
+
+fn parse_threshold(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(threshold) if threshold > 0.0 && threshold.is_finite() => Ok(threshold),
+        _ => Err(format!("'{text}' is not a positive enlargement")),
+    }
+}
+
 fn parse_volume(text: &str) -> Result<f32, String> {
     match text.parse::<f32>() {
         Ok(volume) if (0.0..=100.0).contains(&volume) => Ok(volume),
@@ -81,44 +107,61 @@ fn parse_volume(text: &str) -> Result<f32, String> {
 }
 
 pub fn run(args: PlayArgs) -> anyhow::Result<()> {
-    let input = args.input.unwrap_or_else(super::demo_clip_path);
-    // Only a locked rung can run on the GPU, so only then is there a GPU to look for.
-    let on_gpu = args.rung.is_some() && (args.device == DeviceChoice::Gpu || (args.device == DeviceChoice::Auto && hardware_adapter_name().is_some()));
-    let (upscaler, adaptation) = match (args.rung, on_gpu) {
-        // A locked rung on the GPU; the ladder adapts on the CPU kernels.
-        (Some(rung), true) => (Some(rung_factory(&args.manifest, rung, args.device).map_err(anyhow::Error::msg)?), None),
-        _ => {
-            let mode = match (args.rung, args.bicubic) {
-                (Some(rung), _) => Mode::Locked(rung),
-                (None, true) => Mode::Bicubic,
-                (None, false) => Mode::Adaptive,
-            };
-            let load_threads = args.load_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let (factory, adaptation) = adaptive_factory(&args.manifest, mode, args.target_fps, load_threads).map_err(anyhow::Error::msg)?;
-            adaptation.load.set_level(args.load);
-            if args.split {
-                adaptation.set_split(Some(0.5));
-            }
-            (Some(factory), Some(adaptation))
-        }
-    };
+    let input = args.input.clone().unwrap_or_else(super::demo_clip_path);
+    let (upscaler, adaptation) = upscaler(&args)?;
     let options = PlayerOptions {
         audio: args.audio,
         no_sync: args.no_sync,
         looping: args.looping,
         volume_level: args.volume / 100.0,
         wake: None,
-        upscaler,
+        upscaler: Some(upscaler),
+        presentation: Presentation::Cpu,
+        view: std::sync::Arc::new(ViewTarget::new(args.view, args.sr_threshold)),
     };
-    if args.headless {
-        let summary = headless::run(&input, options)?;
-        let mut json = serde_json::to_value(&summary)?;
+    let print_summary = |summary: &crate::player::summary::PlaybackSummary| -> anyhow::Result<()> {
+        let mut json = serde_json::to_value(summary)?;
         if let Some(adaptation) = &adaptation {
             json["switches"] = serde_json::to_value(adaptation.switches())?;
         }
         println!("{json}");
-        return Ok(());
+        Ok(())
+    };
+    if args.headless {
+        return print_summary(&headless::run(&input, options)?);
     }
-    let window = WindowOptions { renderer: args.renderer, show_stats: args.stats, adaptation };
-    crate::ui::run_window(Some(input), options, window).map_err(anyhow::Error::msg)
+    let summary = std::sync::Arc::default();
+    let timed_run = args.exit_after.map(|secs| TimedRun {
+        after: std::time::Duration::from_secs_f64(secs.max(0.0)),
+        screenshot: args.screenshot.clone(),
+        summary: std::sync::Arc::clone(&summary),
+    });
+    let window = WindowOptions { fullscreen: args.fullscreen, timed_run, show_stats: args.stats, adaptation: adaptation.clone() };
+    crate::ui::run_window(Some(input), options, window).map_err(anyhow::Error::msg)?;
+    if args.exit_after.is_some() {
+        let summary = summary.lock().take().ok_or_else(|| anyhow::anyhow!("the window closed before the run ended"))?;
+        print_summary(&summary)?;
+        if let Some(path) = &args.screenshot {
+            eprintln!("screenshot: {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// The upscaler the arguments ask for, and the ladder's state when there is one.
+fn upscaler(args: &PlayArgs) -> anyhow::Result<(UpscalerFactory, Option<std::sync::Arc<Adaptation>>)> {
+    let mode = match (args.rung, args.bicubic) {
+        (Some(rung), _) => Mode::Locked(rung),
+        (None, true) => Mode::Bicubic,
+        (None, false) => Mode::Adaptive,
+    };
+    let load_threads = args.load_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let (factory, adaptation) = upscaler_for(&args.manifest, mode, args.device, args.target_fps, load_threads).map_err(anyhow::Error::msg)?;
+    if let Some(adaptation) = &adaptation {
+        adaptation.load.set_level(args.load);
+        if args.split {
+            adaptation.set_split(Some(0.5));
+        }
+    }
+    Ok((factory, adaptation))
 }

@@ -60,6 +60,15 @@ impl ColourSpec {
         ((1u32 << self.bits) - 1) as f32
     }
 
+    /// The whole conversion as numbers, for the screen's shader (the same arithmetic as the CPU
+    /// rows): `[y_scale, y_offset, c_scale, c_offset, r_v, g_u, g_v, b_u]`, with
+    /// `r = y' + r_v cr`, `g = y' - g_u cb - g_v cr`, `b = y' + b_u cb`.
+    pub fn coefficients(self) -> [f32; 8] {
+        let (_, _, c_scale, c_offset) = self.affine();
+        let m = RowMatrix::new(self);
+        [m.y_scale, m.y_offset, c_scale, c_offset, m.r_v, m.g_u, m.g_v, m.b_u]
+    }
+
     /// `(y_scale, y_offset, c_scale, c_offset)`: `y' = luma * y_scale + y_offset` for luma in
     /// [0, 1] of the code range, `c' = code * c_scale + c_offset` for a chroma code value.
     fn affine(self) -> (f32, f32, f32, f32) {

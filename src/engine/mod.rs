@@ -1,8 +1,11 @@
 //! The upscaling stage between decode and display. [`worker`] is the SR worker thread: decoded
-//! frames in, RGBA frames at twice the size out. What does the upscaling is an [`Upscaler`]; the
-//! plain one here is FFmpeg's bicubic scaler ([`swscale::SwsUpscaler`]), which is also the
-//! "bicubic only" mode the neural upscalers are compared against. [`neural::NeuralUpscaler`] runs a
-//! ladder rung on the CPU with our own kernels ([`cpu`]).
+//! frames in, [`picture::Picture`]s out: the decoded planes, plus the network's x2 luma when
+//! [`view`]'s rule says the screen shows the picture enlarged (the window converts and scales on
+//! the GPU), or a whole RGBA picture made on the CPU where there is no GPU path (headless runs,
+//! the benchmark, files). What does the upscaling is an [`Upscaler`]; the plain one here is
+//! FFmpeg's bicubic scaler ([`swscale::SwsUpscaler`]), the "bicubic only" mode the neural
+//! upscalers are compared against. [`neural::NeuralUpscaler`] runs a ladder rung on the CPU with
+//! our own kernels ([`cpu`]).
 
 pub mod adapter;
 pub mod bench;
@@ -10,8 +13,10 @@ pub mod colour;
 pub mod cpu;
 pub mod gpu;
 pub mod neural;
+pub mod picture;
 pub mod swscale;
 pub mod tiles;
+pub mod view;
 pub mod worker;
 
 use std::sync::{Arc, Weak};
@@ -107,12 +112,14 @@ impl std::fmt::Debug for RgbaImage {
     }
 }
 
-/// An upscaled frame with its presentation time.
-#[derive(Debug, Clone)]
-pub struct RgbaFrame {
-    pub pts_secs: f64,
-    pub duration_secs: f64,
-    pub image: RgbaImage,
+/// Where pictures are converted to RGB and scaled to the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Presentation {
+    /// The window: the GPU converts and scales; the SR stage makes at most the network's luma.
+    #[default]
+    Gpu,
+    /// No GPU path (headless runs, the benchmark): the SR stage makes whole RGBA pictures.
+    Cpu,
 }
 
 #[derive(Debug, Error)]
@@ -158,15 +165,19 @@ impl LumaEngine for Box<dyn LumaEngine> {
 /// Builds an upscaler; called once per opened input.
 pub type UpscalerFactory = Arc<dyn Fn() -> Box<dyn Upscaler> + Send + Sync>;
 
-/// Turns one decoded frame into an upscaled RGBA frame.
+/// Upscales one decoded frame: to an RGBA picture at twice the size on the CPU, or (for the GPU
+/// path) to the network's x2 luma alone.
 pub trait Upscaler: Send {
-    /// A short name for the stats panel.
+    /// A short name for the stats panel: what runs now.
     fn name(&self) -> String;
     fn upscale(&mut self, frame: &ffmpeg_next::frame::Video) -> Result<RgbaImage, EngineError>;
+    /// The network's x2 luma of `frame`, or None where no network runs (the screen's scaler
+    /// shows the decoded planes).
+    fn upscale_luma(&mut self, frame: &ffmpeg_next::frame::Video) -> Result<Option<picture::LumaImage>, EngineError>;
     /// When the next frame is shown and for how long (the stream's rate), for upscalers that
     /// budget their time or sample their output.
     fn set_frame_timing(&mut self, _pts_secs: f64, _duration_secs: f64) {}
-    /// Called once before playback with the stream's frame size and interval, for upscalers that
-    /// measure themselves first.
-    fn prepare(&mut self, _width: u32, _height: u32, _frame_interval_secs: f64) {}
+    /// Called once before playback with the stream's frame size and interval and the path the
+    /// pictures take, for upscalers that measure themselves first.
+    fn prepare(&mut self, _width: u32, _height: u32, _frame_interval_secs: f64, _presentation: Presentation) {}
 }

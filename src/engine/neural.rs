@@ -4,14 +4,13 @@
 use std::sync::Arc;
 
 use ffmpeg_next as ffmpeg;
-use ffmpeg::format::Pixel;
-use ffmpeg::software::scaling::{Context as SwsContext, Flags};
 
 use super::colour::{ColourSpec, SamplePlane, Siting, YuvToRgba};
 use super::cpu::PackedNetwork;
 use super::cpu::kernels::Isa;
 use super::cpu::network::NetworkRunner;
 use super::gpu::GpuRunner;
+use super::picture::{LumaImage, PlaneLayout, ToPlanar};
 use super::{BufferPool, EngineError, LumaEngine, RgbaImage, SCALE, Upscaler, UpscalerFactory};
 use crate::model::device::{DeviceChoice, select};
 use crate::model::manifest::Manifest;
@@ -50,53 +49,24 @@ pub fn rung_factory(manifest: &std::path::Path, index: usize, device: DeviceChoi
     Ok(Arc::new(move || Box::new(NeuralUpscaler::new(engines(), &name))))
 }
 
-/// A planar YUV layout the upscaler reads without conversion.
-#[derive(Debug, Clone, Copy)]
-struct PlanarYuv {
-    bits: u32,
-    /// log2 of the chroma subsampling, horizontally and vertically.
-    chroma_shift: (u32, u32),
-}
-
-impl PlanarYuv {
-    fn of(format: Pixel) -> Option<Self> {
-        let bits = match format {
-            Pixel::YUV420P | Pixel::YUVJ420P | Pixel::YUV422P | Pixel::YUVJ422P | Pixel::YUV444P | Pixel::YUVJ444P => 8,
-            Pixel::YUV420P10LE | Pixel::YUV422P10LE | Pixel::YUV444P10LE => 10,
-            Pixel::YUV420P12LE | Pixel::YUV422P12LE | Pixel::YUV444P12LE => 12,
-            _ => return None,
-        };
-        let descriptor = format.descriptor()?;
-        Some(Self { bits, chroma_shift: (u32::from(descriptor.log2_chroma_w()), u32::from(descriptor.log2_chroma_h())) })
-    }
-
-    fn bytes_per_sample(self) -> usize {
-        if self.bits > 8 { 2 } else { 1 }
-    }
-}
-
 pub struct NeuralUpscaler<E: LumaEngine = Box<dyn LumaEngine>> {
     engine: E,
     name: String,
     /// Threads for the colour conversion.
     pool: rayon::ThreadPool,
     /// Formats other than planar YUV (packed, semi-planar) are first converted to 8-bit 4:2:0.
-    to_yuv420: Option<(SwsContext, (Pixel, u32, u32))>,
+    to_planar: ToPlanar,
     colour: YuvToRgba,
     luma_out: Vec<f32>,
     buffers: BufferPool,
 }
-
-// SAFETY: the swscale context has no thread affinity; the upscaler is owned by one thread at a time
-// (built on the caller's thread, moved into the SR worker, never shared).
-unsafe impl<E: LumaEngine> Send for NeuralUpscaler<E> {}
 
 impl<E: LumaEngine> NeuralUpscaler<E> {
     pub fn new(engine: E, rung_name: &str) -> Self {
         let name = format!("{rung_name} {} ({})", engine.spec(), engine.describe());
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("sr-colour-{i}")).build().expect("colour threads");
-        Self { engine, name, pool, to_yuv420: None, colour: YuvToRgba::default(), luma_out: Vec::new(), buffers: BufferPool::default() }
+        Self { engine, name, pool, to_planar: ToPlanar::default(), colour: YuvToRgba::default(), luma_out: Vec::new(), buffers: BufferPool::default() }
     }
 
     pub fn engine(&self) -> &E {
@@ -119,44 +89,16 @@ impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
     }
 
     fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
-        let (width, height, format) = (frame.width(), frame.height(), frame.format());
-        let convert_error = |e: ffmpeg::Error| EngineError::Convert {
-            width,
-            height,
-            format: format!("{format:?}").to_lowercase(),
-            cause: e.to_string(),
-        };
-        let mut converted = ffmpeg::frame::Video::empty();
-        let (source, layout) = match PlanarYuv::of(format) {
-            Some(layout) => (frame, layout),
-            None => {
-                let key = (format, width, height);
-                if self.to_yuv420.as_ref().is_none_or(|(_, current)| *current != key) {
-                    let context = SwsContext::get(format, width, height, Pixel::YUV420P, width, height, Flags::POINT).map_err(convert_error)?;
-                    self.to_yuv420 = Some((context, key));
-                }
-                let (context, _) = self.to_yuv420.as_mut().expect("context was just set");
-                context.run(frame, &mut converted).map_err(convert_error)?;
-                (&converted, PlanarYuv::of(Pixel::YUV420P).expect("4:2:0 is planar"))
-            }
-        };
-        let (w, h) = (width as usize, height as usize);
+        let (source, layout) = self.to_planar.convert(frame, false)?;
+        let (w, h) = (frame.width() as usize, frame.height() as usize);
         let (out_w, out_h) = (w * SCALE as usize, h * SCALE as usize);
         let spec = ColourSpec::of_frame(frame, layout.bits);
+        run_network(&mut self.engine, source, layout, spec, &mut self.luma_out);
+
         let bytes = layout.bytes_per_sample();
-
-        self.engine.prepare(w, h);
-        let luma = SamplePlane::of_frame(source, 0, w, h, bytes);
-        let scale = 1.0 / spec.max_code();
-        for y in 0..h {
-            luma.read_row(y, self.engine.input_row(y), |code| code * scale);
-        }
-        self.luma_out.resize(out_w * out_h, 0.0);
-        self.engine.run(&mut self.luma_out);
-
+        let (chroma_w, chroma_h) = layout.chroma_size(w as u32, h as u32);
+        let chroma = [1, 2].map(|index| SamplePlane::of_frame(source, index, chroma_w as usize, chroma_h as usize, bytes));
         let (shift_x, shift_y) = layout.chroma_shift;
-        let (chroma_w, chroma_h) = (w.div_ceil(1 << shift_x), h.div_ceil(1 << shift_y));
-        let chroma = [1, 2].map(|index| SamplePlane::of_frame(source, index, chroma_w, chroma_h, bytes));
         let mut pixels = self.buffers.take(out_w * out_h * 4);
         self.colour.convert(
             &self.pool,
@@ -171,6 +113,28 @@ impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
         );
         Ok(RgbaImage { width: out_w as u32, height: out_h as u32, pixels })
     }
+
+    fn upscale_luma(&mut self, frame: &ffmpeg::frame::Video) -> Result<Option<LumaImage>, EngineError> {
+        let (source, layout) = self.to_planar.convert(frame, false)?;
+        let spec = ColourSpec::of_frame(frame, layout.bits);
+        run_network(&mut self.engine, source, layout, spec, &mut self.luma_out);
+        let (out_w, out_h) = (frame.width() as usize * SCALE as usize, frame.height() as usize * SCALE as usize);
+        Ok(Some(LumaImage::quantise(&self.luma_out, out_w, out_h, &self.buffers)))
+    }
+}
+
+/// Runs `engine` on the luma plane of `source` into `luma_out` (2W x 2H, values in [0, 1] of the
+/// code range).
+fn run_network(engine: &mut impl LumaEngine, source: &ffmpeg::frame::Video, layout: PlaneLayout, spec: ColourSpec, luma_out: &mut Vec<f32>) {
+    let (w, h) = (source.width() as usize, source.height() as usize);
+    engine.prepare(w, h);
+    let luma = SamplePlane::of_frame(source, 0, w, h, layout.bytes_per_sample());
+    let scale = 1.0 / spec.max_code();
+    for y in 0..h {
+        luma.read_row(y, engine.input_row(y), |code| code * scale);
+    }
+    luma_out.resize(w * h * (SCALE * SCALE) as usize, 0.0);
+    engine.run(luma_out);
 }
 
 #[cfg(test)]
@@ -178,6 +142,8 @@ mod tests {
     use super::*;
     use crate::engine::bench::gradient_frame;
     use crate::model::manifest::default_manifest_path;
+    use ffmpeg::format::Pixel;
+    use ffmpeg::software::scaling::{Context as SwsContext, Flags};
 
     fn rung_zero() -> NeuralUpscaler {
         let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).expect("shipped model");

@@ -122,6 +122,11 @@ impl Upscaler for SwsUpscaler {
         copy_plane(&self.scaled, 0, width as usize * 4, &mut pixels);
         Ok(RgbaImage { width, height, pixels })
     }
+
+    /// No network: the screen's own scaler shows the decoded planes.
+    fn upscale_luma(&mut self, _frame: &ffmpeg::frame::Video) -> Result<Option<super::picture::LumaImage>, EngineError> {
+        Ok(None)
+    }
 }
 
 /// Plane `index` of `frame` without its row padding into `out`: rows of `row_bytes`.

@@ -1,5 +1,7 @@
-//! The SR worker thread: decoded frames in, upscaled RGBA frames out, in order, one at a time.
-//! It owns its [`Upscaler`]; it wakes the UI when a frame is ready and never touches UI state.
+//! The SR worker thread: decoded frames in, [`Picture`]s out, in order, one at a time. For each
+//! frame it asks the [`ViewTarget`] whether the screen shows it enlarged; if so its [`Upscaler`]
+//! runs (the network's luma for the GPU path, a whole RGBA picture for the CPU path), if not the
+//! decoded planes go on alone. It wakes the UI when a picture is ready and never touches UI state.
 //! A frame whose display time has already passed at the master clock is not upscaled at all
 //! (ffplay's early frame drop): when upscaling is slower than real time, the picture stays in sync
 //! with the sound and loses frames instead of falling further and further behind.
@@ -10,7 +12,9 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{RgbaFrame, Upscaler};
+use super::picture::{Picture, PlaneLayout, ToPlanar, Upscaled};
+use super::view::{DisplayGeometry, ViewTarget};
+use super::{EngineError, Presentation, Upscaler};
 use crate::media::clock::Clock;
 use crate::media::{Generation, Item, PipelineEvent, Tagged, VideoFrame};
 use crate::telemetry::Counters;
@@ -20,9 +24,18 @@ pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
 pub struct SrWorker {
     pub upscaler: Box<dyn Upscaler>,
+    /// Where the worker publishes what upscales now (for the panel and summaries).
+    pub upscaler_name: Arc<parking_lot::Mutex<String>>,
+    pub presentation: Presentation,
+    /// Where the picture is shown, and so whether the network runs.
+    pub view: Arc<ViewTarget>,
+    /// How the stream says its frames are displayed (for the displayed size).
+    pub geometry: DisplayGeometry,
+    /// Frames the screen cannot read as they are (packed RGB, YUYV...) are brought to 4:2:0.
+    pub to_planar: ToPlanar,
     pub generation: Generation,
     pub frames_in: Receiver<Tagged<VideoFrame>>,
-    pub frames_out: Sender<Tagged<RgbaFrame>>,
+    pub frames_out: Sender<Tagged<Picture>>,
     pub events: Sender<PipelineEvent>,
     pub counters: Arc<Counters>,
     pub wake: Option<Wake>,
@@ -41,9 +54,13 @@ impl SrWorker {
                     Counters::bump(&self.counters.frames_dropped_early);
                     continue;
                 }
-                Item::Data(frame) => match self.upscale(&frame) {
-                    Some(rgba) => Tagged::data(message.generation, rgba),
-                    None => continue,
+                Item::Data(frame) => match self.picture(frame) {
+                    Ok(picture) => Tagged::data(message.generation, picture),
+                    Err(error) => {
+                        tracing::warn!("{error}");
+                        self.events.try_send(PipelineEvent::Warning(error.to_string())).ok();
+                        continue;
+                    }
                 },
                 Item::Start { from_secs } => Tagged::start(message.generation, from_secs),
                 Item::End => Tagged::end(message.generation),
@@ -64,22 +81,31 @@ impl SrWorker {
             .is_some_and(|clock_secs| clock_secs > frame.pts_secs + frame.duration_secs)
     }
 
-    fn upscale(&mut self, frame: &VideoFrame) -> Option<RgbaFrame> {
-        self.upscaler.set_frame_timing(frame.pts_secs, frame.duration_secs);
-        let started = Instant::now();
-        match self.upscaler.upscale(&frame.frame) {
-            Ok(image) => {
-                let micros = started.elapsed().as_micros() as u64;
-                self.counters.last_upscale_micros.store(micros, Ordering::Relaxed);
-                Counters::bump(&self.counters.frames_upscaled);
-                Some(RgbaFrame { pts_secs: frame.pts_secs, duration_secs: frame.duration_secs, image })
-            }
-            Err(error) => {
-                tracing::warn!("{error}");
-                self.events.try_send(PipelineEvent::Warning(error.to_string())).ok();
-                None
-            }
+    /// The picture of `frame`: upscaled when the view enlarges it, the planes alone otherwise.
+    fn picture(&mut self, decoded: VideoFrame) -> Result<Picture, EngineError> {
+        let VideoFrame { pts_secs, duration_secs, frame } = decoded;
+        let frame = match PlaneLayout::of(frame.format()) {
+            Some(_) => frame,
+            None => self.to_planar.converted_copy(&frame)?,
+        };
+        let decision = self.view.decide(frame.width(), frame.height(), self.geometry);
+        if !decision.run {
+            self.counters.last_upscale_micros.store(0, Ordering::Relaxed);
+            return Ok(Picture { pts_secs, duration_secs, frame, upscaled: Upscaled::None });
         }
+        self.upscaler.set_frame_timing(pts_secs, duration_secs);
+        let started = Instant::now();
+        let upscaled = match self.presentation {
+            Presentation::Gpu => self.upscaler.upscale_luma(&frame)?.map_or(Upscaled::None, Upscaled::Luma),
+            Presentation::Cpu => Upscaled::Rgba(self.upscaler.upscale(&frame)?),
+        };
+        self.counters.last_upscale_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        *self.upscaler_name.lock() = self.upscaler.name();
+        let picture = Picture { pts_secs, duration_secs, frame, upscaled };
+        if picture.is_upscaled() {
+            Counters::bump(&self.counters.frames_upscaled);
+        }
+        Ok(picture)
     }
 }
 
@@ -96,6 +122,11 @@ mod tests {
 
     /// Runs a worker over `items` with `upscaler`, the clock at `clock_secs` (None: not started).
     fn run_worker(upscaler: Box<dyn Upscaler>, clock_secs: Option<f64>, items: Vec<Tagged<VideoFrame>>) -> (Vec<String>, Arc<Counters>) {
+        run_worker_on(upscaler, Presentation::Cpu, ViewTarget::default(), clock_secs, items)
+    }
+
+    /// [`run_worker`] for `presentation` with the picture shown as `view` says.
+    fn run_worker_on(upscaler: Box<dyn Upscaler>, presentation: Presentation, view: ViewTarget, clock_secs: Option<f64>, items: Vec<Tagged<VideoFrame>>) -> (Vec<String>, Arc<Counters>) {
         let (frames_tx, frames_in) = crossbeam_channel::bounded(items.len());
         let (frames_out, upscaled) = crossbeam_channel::bounded(items.len());
         let (events, _events_rx) = crossbeam_channel::bounded(8);
@@ -105,6 +136,11 @@ mod tests {
         }
         let worker = SrWorker {
             upscaler,
+            upscaler_name: Arc::default(),
+            presentation,
+            view: Arc::new(view),
+            geometry: DisplayGeometry::default(),
+            to_planar: ToPlanar::default(),
             generation: Generation::default(),
             frames_in,
             frames_out,
@@ -123,7 +159,15 @@ mod tests {
             .try_iter()
             .map(|tagged| match tagged.item {
                 Item::Start { .. } => "start".to_owned(),
-                Item::Data(frame) => format!("{}@{}x{}", frame.pts_secs, frame.image.width, frame.image.height),
+                Item::Data(picture) => {
+                    let (width, height) = picture.size();
+                    let kind = match picture.upscaled {
+                        Upscaled::None => "planes",
+                        Upscaled::Luma(_) => "luma",
+                        Upscaled::Rgba(_) => "rgba",
+                    };
+                    format!("{}@{width}x{height} {kind}", picture.pts_secs)
+                }
                 Item::End => "end".to_owned(),
             })
             .collect();
@@ -134,7 +178,7 @@ mod tests {
     fn frames_already_past_at_the_clock_are_skipped_in_order_and_counted() {
         let items = vec![Tagged::start(0, 0.0), Tagged::data(0, frame_at(1.0)), Tagged::data(0, frame_at(20.0)), Tagged::end(0)];
         let (out, counters) = run_worker(Box::new(SwsUpscaler::new()), Some(10.0), items);
-        assert_eq!(out, ["start", "20@32x32", "end"]);
+        assert_eq!(out, ["start", "20@32x32 rgba", "end"]);
         assert_eq!(counters.frames_dropped_early.load(Ordering::Relaxed), 1);
         assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 1);
     }
@@ -149,9 +193,27 @@ mod tests {
         items.push(Tagged::end(0));
         let (out, counters) = run_worker(upscaler, None, items);
         let mut expected = vec!["start".to_owned()];
-        expected.extend(times.iter().map(|t| format!("{t}@32x32")));
+        expected.extend(times.iter().map(|t| format!("{t}@32x32 rgba")));
         expected.push("end".to_owned());
         assert_eq!(out, expected);
         assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 12);
+    }
+
+    /// For the screen: the network's luma when the view enlarges the picture, the planes alone
+    /// when it does not; a packed-RGB frame reaches the screen as planar YUV.
+    #[test]
+    fn the_screen_gets_luma_only_when_the_view_enlarges_the_picture() {
+        let rung = || crate::engine::neural::rung_factory(&crate::model::manifest::default_manifest_path(), 0, crate::model::device::DeviceChoice::Cpu).expect("shipped model")();
+        let items = || vec![Tagged::data(0, frame_at(0.0)), Tagged::data(0, frame_at(0.04))];
+        let (out, counters) = run_worker_on(rung(), Presentation::Gpu, ViewTarget::new(Some((40, 40)), 1.2), None, items());
+        assert_eq!(out, ["0@32x32 luma", "0.04@32x32 luma"]);
+        assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 2);
+        let (out, counters) = run_worker_on(rung(), Presentation::Gpu, ViewTarget::new(Some((16, 16)), 1.2), None, items());
+        assert_eq!(out, ["0@16x16 planes", "0.04@16x16 planes"]);
+        assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 0);
+
+        let rgb = VideoFrame { pts_secs: 0.0, duration_secs: 0.04, frame: ffmpeg_next::frame::Video::new(ffmpeg_next::format::Pixel::RGB24, 16, 16) };
+        let (out, _) = run_worker_on(Box::new(SwsUpscaler::new()), Presentation::Gpu, ViewTarget::default(), None, vec![Tagged::data(0, rgb)]);
+        assert_eq!(out, ["0@16x16 planes"], "the GPU's bicubic scales it; no network");
     }
 }

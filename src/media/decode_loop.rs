@@ -20,6 +20,10 @@ pub trait DecodeStage {
     fn start(&mut self, generation: u64, from_secs: f64);
     /// Sends every frame the decoder has ready. False when the next stage is gone.
     fn drain(&mut self) -> bool;
+    /// The input ended and the decoder is drained: send whatever the stage still holds.
+    fn finish(&mut self) -> bool {
+        true
+    }
     /// Where the stage's output goes.
     fn output(&self) -> &Sender<Tagged<Self::Output>>;
     /// Where damaged packets are counted and reported.
@@ -47,7 +51,7 @@ pub fn run<S: DecodeStage>(mut stage: S, packets: Receiver<Tagged<ffmpeg::Packet
             }
             Item::End => {
                 stage.decoder().send_eof().ok();
-                stage.drain()
+                stage.drain() && stage.finish()
             }
         };
         let forwarded = message.forward_control().is_none_or(|control| stage.output().send(control).is_ok());

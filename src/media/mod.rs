@@ -10,6 +10,7 @@ pub mod audio_decode;
 pub mod audio_out;
 pub mod clock;
 pub mod decode_loop;
+pub mod deinterlace;
 pub mod demux;
 pub mod error;
 pub mod source;

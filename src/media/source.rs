@@ -11,6 +11,7 @@ use ffmpeg::codec::threading;
 use ffmpeg::media::Type as MediaType;
 
 use super::error::{MediaError, ffmpeg_cause};
+use crate::engine::view::DisplayGeometry;
 
 /// Protocols a network input may use. `file` is absent on purpose: a remote playlist must never make
 /// the player read local files.
@@ -40,6 +41,8 @@ pub struct VideoStreamInfo {
     pub height: u32,
     pub frames_per_sec: f64,
     pub time_base: ffmpeg::Rational,
+    /// Rotation, flip and sample aspect from the container.
+    pub geometry: DisplayGeometry,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +117,7 @@ impl MediaSource {
             height: video_decoder.height(),
             frames_per_sec: frames_per_sec(&video_stream),
             time_base: video_stream.time_base(),
+            geometry: display_geometry(&video_stream, video_decoder.aspect_ratio()),
         };
 
         // A broken or unsupported audio track does not stop playback: the picture plays on the
@@ -205,6 +209,37 @@ fn frames_per_sec(stream: &ffmpeg::format::stream::Stream) -> f64 {
         .unwrap_or(FALLBACK_FRAMES_PER_SEC)
 }
 
+/// How `stream` is displayed: its display matrix (phone clips carry a rotation) and its sample
+/// aspect (`decoder_aspect`, else the container's).
+fn display_geometry(stream: &ffmpeg::format::stream::Stream, decoder_aspect: ffmpeg::Rational) -> DisplayGeometry {
+    let matrix = stream.side_data().find(|data| data.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix).and_then(|data| {
+        let values: Vec<i32> = data.data().chunks_exact(4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect();
+        <[i32; 9]>::try_from(values).ok()
+    });
+    let (degrees, hflip) = matrix.map_or((0.0, false), display_rotation);
+    // SAFETY: reading a plain field of a valid stream of an open input.
+    let container_aspect = ffmpeg::Rational::from(unsafe { (*stream.as_ptr()).sample_aspect_ratio });
+    let aspect = [decoder_aspect, container_aspect].into_iter().find(|r| r.numerator() > 0 && r.denominator() > 0).map_or(1.0, f64::from);
+    DisplayGeometry::new(degrees, hflip, aspect)
+}
+
+/// A display matrix's counter-clockwise rotation in degrees and whether it mirrors the picture
+/// (FFmpeg's `av_display_rotation_get`, with a mirror taken out first). The matrix is 3x3,
+/// row-major, its 2x2 part in 16.16 fixed point.
+fn display_rotation(matrix: [i32; 9]) -> (f64, bool) {
+    let fixed = |v: i32| f64::from(v) / 65536.0;
+    let (mut a, b, mut c, d) = (fixed(matrix[0]), fixed(matrix[1]), fixed(matrix[3]), fixed(matrix[4]));
+    let hflip = a * d - b * c < 0.0;
+    if hflip {
+        (a, c) = (-a, -c);
+    }
+    let (scale_0, scale_1) = (a.hypot(c), b.hypot(d));
+    if scale_0 == 0.0 || scale_1 == 0.0 {
+        return (0.0, false);
+    }
+    (-(b / scale_1).atan2(a / scale_0).to_degrees(), hflip)
+}
+
 fn title_of(input: &str) -> String {
     let without_query = input.split(['?', '#']).next().unwrap_or(input);
     without_query
@@ -228,6 +263,25 @@ mod tests {
         assert!(!is_url("/tmp/a.mp4"));
         assert!(!is_url("C:\\videos\\a.mp4"));
         assert!(!is_url("weird name ://x"));
+    }
+
+    /// A matrix that turns the picture `degrees` counter-clockwise, as `av_display_rotation_get`
+    /// reads it.
+    #[test]
+    fn display_matrices_give_the_rotation() {
+        let matrix = |degrees: f64| {
+            let (sin, cos) = (-degrees.to_radians()).sin_cos();
+            let fixed = |v: f64| (v * 65536.0).round() as i32;
+            [fixed(cos), fixed(sin), 0, fixed(-sin), fixed(cos), 0, 0, 0, 1 << 30]
+        };
+        for degrees in [0.0, 90.0, -90.0, 180.0] {
+            let (got, hflip) = display_rotation(matrix(degrees));
+            assert!((got - degrees).abs() < 1e-3 || (got.abs() - 180.0).abs() < 1e-3 && degrees == 180.0, "{degrees}: {got}");
+            assert!(!hflip);
+        }
+        let mut mirrored = matrix(0.0);
+        mirrored[0] = -mirrored[0];
+        assert_eq!(display_rotation(mirrored), (0.0, true));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The video decode thread: packets in, decoded frames (stream pixel format, pts in seconds) out.
-//! After a seek it decodes forward from the keyframe and drops frames before the target, so the
-//! first frame shown is the one at the target. Runs in [`super::decode_loop`].
+//! The video decode thread: packets in, decoded frames (stream pixel format, pts in seconds) out,
+//! interlaced ones deinterlaced ([`super::deinterlace`]). After a seek it decodes forward from the
+//! keyframe and drops frames before the target, so the first frame shown is the one at the
+//! target. Runs in [`super::decode_loop`].
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use crossbeam_channel::Sender;
 use ffmpeg_next as ffmpeg;
 
 use super::decode_loop::DecodeStage;
+use super::deinterlace::Deinterlacer;
 use super::{PipelineEvent, Tagged, VideoFrame};
 use crate::telemetry::Counters;
 
@@ -23,6 +25,9 @@ pub struct VideoDecoder {
     pub events: Sender<PipelineEvent>,
     pub counters: Arc<Counters>,
     pub position: Position,
+    pub deinterlacer: Deinterlacer,
+    /// Frames out of the deinterlacer, waiting to be sent (kept to reuse its allocation).
+    pub ready: Vec<ffmpeg::frame::Video>,
 }
 
 /// Per-generation decode state.
@@ -45,10 +50,18 @@ impl DecodeStage for VideoDecoder {
 
     fn start(&mut self, generation: u64, from_secs: f64) {
         self.position = Position { generation, drop_before_secs: from_secs - SEEK_TOLERANCE_SECS, last_pts_secs: None };
+        self.deinterlacer.reset();
     }
 
     fn drain(&mut self) -> bool {
         self.drain_frames()
+    }
+
+    fn finish(&mut self) -> bool {
+        if let Err(error) = self.deinterlacer.finish(&mut self.ready) {
+            tracing::warn!("deinterlacing the last frame: {error}");
+        }
+        self.send_ready()
     }
 
     fn output(&self) -> &Sender<Tagged<VideoFrame>> {
@@ -63,15 +76,33 @@ impl DecodeStage for VideoDecoder {
 impl VideoDecoder {
     /// Sends every frame the decoder has ready. False when the next stage is gone.
     fn drain_frames(&mut self) -> bool {
-        let position = &mut self.position;
         loop {
             let mut frame = ffmpeg::frame::Video::empty();
             if self.decoder.receive_frame(&mut frame).is_err() {
                 return true;
             }
             Counters::bump(&self.counters.frames_decoded);
+            // The best-effort timestamp is the one to trust; it travels through the deinterlacer as the pts.
+            let best_effort = frame.timestamp();
+            frame.set_pts(best_effort);
+            if let Err(error) = self.deinterlacer.push(frame, &mut self.ready) {
+                let warning = format!("a frame could not be deinterlaced: {}", super::error::ffmpeg_cause(&error));
+                tracing::warn!("{warning}");
+                self.events.try_send(PipelineEvent::Warning(warning)).ok();
+            }
+            if !self.send_ready() {
+                return false;
+            }
+        }
+    }
+
+    /// Sends the frames the deinterlacer has handed on, with their times in seconds; frames before
+    /// a seek target are dropped. False when the next stage is gone.
+    fn send_ready(&mut self) -> bool {
+        let position = &mut self.position;
+        for frame in self.ready.drain(..) {
             let duration_secs = frame_duration_secs(&frame, self.time_base).unwrap_or(self.nominal_frame_secs);
-            let pts_secs = match frame.timestamp() {
+            let pts_secs = match frame.pts() {
                 Some(ts) => ts as f64 * f64::from(self.time_base),
                 None => position.last_pts_secs.map_or(position.drop_before_secs.max(0.0), |last| last + duration_secs),
             };
@@ -79,11 +110,11 @@ impl VideoDecoder {
             if pts_secs < position.drop_before_secs {
                 continue;
             }
-            let sent = self.frames.send(Tagged::data(position.generation, VideoFrame { pts_secs, duration_secs, frame }));
-            if sent.is_err() {
+            if self.frames.send(Tagged::data(position.generation, VideoFrame { pts_secs, duration_secs, frame })).is_err() {
                 return false;
             }
         }
+        true
     }
 }
 

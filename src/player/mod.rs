@@ -4,12 +4,13 @@
 //! frame due at the master clock. Used alike by the window, the headless mode and the tests.
 //!
 //! ```text
-//!  demux ──Packet [64]──▶ video decode ──VideoFrame [4]──▶ SR worker ──RgbaFrame [3]──▶ presenter
+//!  demux ──Packet [64]──▶ video decode ──VideoFrame [≤4]──▶ SR worker ──Picture [≤3]──▶ presenter
 //!    └────Packet [128]──▶ audio decode ──AudioChunk [16]──▶ audio output ──sets──▶ clock ◀── presenter
 //! ```
 
 pub mod headless;
 pub mod presenter;
+pub mod summary;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -18,8 +19,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::engine::{Upscaler, UpscalerFactory};
+use crate::engine::picture::ToPlanar;
 use crate::engine::swscale::SwsUpscaler;
+use crate::engine::view::ViewTarget;
+use crate::engine::{Presentation, Upscaler, UpscalerFactory};
 use crate::engine::worker::{SrWorker, Wake};
 use crate::media::audio_decode::{AudioDecoder, OutputFormat};
 use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume};
@@ -35,7 +38,11 @@ use presenter::{ClockMode, Presenter, StreamState};
 const VIDEO_PACKET_QUEUE: usize = 64;
 const AUDIO_PACKET_QUEUE: usize = 128;
 const DECODED_FRAME_QUEUE: usize = 4;
-const UPSCALED_FRAME_QUEUE: usize = 3;
+const PICTURE_QUEUE: usize = 3;
+/// The frame queues are bounded in bytes too, so that 8K frames do not pile up: at most this
+/// much in each (and always room for one).
+const DECODED_QUEUE_BYTES: usize = 192 << 20;
+const PICTURE_QUEUE_BYTES: usize = 256 << 20;
 const AUDIO_CHUNK_QUEUE: usize = 16;
 const EVENT_QUEUE: usize = 64;
 const COMMAND_QUEUE: usize = 8;
@@ -63,12 +70,30 @@ pub struct PlayerOptions {
     pub wake: Option<Wake>,
     /// Makes the SR worker's upscaler for each opened input (default: bicubic, swscale).
     pub upscaler: Option<UpscalerFactory>,
+    /// Where pictures become RGB: the window's GPU, or the CPU (headless runs, the benchmark).
+    pub presentation: Presentation,
+    /// Where the picture is shown, which decides whether the network runs.
+    pub view: Arc<ViewTarget>,
 }
 
 impl Default for PlayerOptions {
     fn default() -> Self {
-        Self { audio: AudioMode::default(), volume_level: 1.0, no_sync: false, looping: false, wake: None, upscaler: None }
+        Self {
+            audio: AudioMode::default(),
+            volume_level: 1.0,
+            no_sync: false,
+            looping: false,
+            wake: None,
+            upscaler: None,
+            presentation: Presentation::Cpu,
+            view: Arc::default(),
+        }
     }
+}
+
+/// How many frames of `frame_bytes` a queue of at most `max_frames` and `max_bytes` holds.
+fn queue_bound(max_frames: usize, max_bytes: usize, frame_bytes: usize) -> usize {
+    (max_bytes / frame_bytes.max(1)).clamp(1, max_frames)
 }
 
 pub struct Player {
@@ -81,7 +106,8 @@ pub struct Player {
     demux_commands: Sender<DemuxCommand>,
     events: Receiver<PipelineEvent>,
     audio_output: Option<Box<dyn AudioOutput>>,
-    upscaler_name: String,
+    upscaler: Arc<parking_lot::Mutex<String>>,
+    view: Arc<ViewTarget>,
     looping: bool,
     abort: Arc<std::sync::atomic::AtomicBool>,
     threads: Vec<JoinHandle<()>>,
@@ -92,9 +118,12 @@ impl Player {
     pub fn open(input: &str, options: PlayerOptions) -> Result<Self, MediaError> {
         let source = MediaSource::open(input)?;
         let mut upscaler = options.upscaler.as_ref().map_or_else(|| Box::new(SwsUpscaler::new()) as Box<dyn Upscaler>, |make| make());
-        // Before the clock starts, so calibration never delays a frame.
+        // Before the clock starts, so calibration never delays a frame; not at all when the
+        // picture is not shown enlarged (the network does not run then).
         let video = &source.info.video;
-        upscaler.prepare(video.width, video.height, 1.0 / video.frames_per_sec.max(1.0));
+        if options.view.decide(video.width, video.height, video.geometry).run {
+            upscaler.prepare(video.width, video.height, 1.0 / video.frames_per_sec.max(1.0), options.presentation);
+        }
         Self::start(source, options, upscaler)
     }
 
@@ -108,8 +137,14 @@ impl Player {
         let (events_tx, events) = bounded(EVENT_QUEUE);
         let (demux_commands, commands_rx) = bounded(COMMAND_QUEUE);
         let (video_packets_tx, video_packets_rx) = bounded(VIDEO_PACKET_QUEUE);
-        let (decoded_tx, decoded_rx) = bounded(DECODED_FRAME_QUEUE);
-        let (upscaled_tx, upscaled_rx) = bounded(UPSCALED_FRAME_QUEUE);
+        // Upper bounds: 4:4:4 samples of up to 16 bits, and the upscaled output.
+        let frame_bytes = 6 * info.video.width as usize * info.video.height as usize;
+        let upscaled_bytes = match options.presentation {
+            Presentation::Gpu => 8 * info.video.width as usize * info.video.height as usize,
+            Presentation::Cpu => 16 * info.video.width as usize * info.video.height as usize,
+        };
+        let (decoded_tx, decoded_rx) = bounded(queue_bound(DECODED_FRAME_QUEUE, DECODED_QUEUE_BYTES, frame_bytes));
+        let (upscaled_tx, upscaled_rx) = bounded(queue_bound(PICTURE_QUEUE, PICTURE_QUEUE_BYTES, frame_bytes + upscaled_bytes));
 
         let clock_mode = match (options.no_sync, &info.audio) {
             (true, _) => ClockMode::Free,
@@ -117,7 +152,7 @@ impl Player {
             (false, None) => ClockMode::Wall,
         };
         let presenter = Presenter::new(upscaled_rx, clock_mode, generation.clone(), Arc::clone(&clock), Arc::clone(&counters));
-        let upscaler_name = upscaler.name();
+        let upscaler_name = Arc::new(parking_lot::Mutex::new(upscaler.name()));
         let mut player = Player {
             info: info.clone(),
             generation: generation.clone(),
@@ -128,7 +163,8 @@ impl Player {
             demux_commands,
             events,
             audio_output: None,
-            upscaler_name,
+            upscaler: Arc::clone(&upscaler_name),
+            view: Arc::clone(&options.view),
             looping: options.looping,
             abort,
             threads: Vec::new(),
@@ -188,6 +224,8 @@ impl Player {
             events: events_tx.clone(),
             counters: Arc::clone(&counters),
             position: Default::default(),
+            deinterlacer: crate::media::deinterlace::Deinterlacer::new(info.video.time_base),
+            ready: Vec::new(),
         };
         let video_generation = generation.clone();
         let spawned = crate::threads::spawn("video-decode", move || decode_loop::run(video, video_packets_rx, video_generation));
@@ -195,6 +233,11 @@ impl Player {
 
         let worker = SrWorker {
             upscaler,
+            upscaler_name,
+            presentation: options.presentation,
+            view: Arc::clone(&options.view),
+            geometry: info.video.geometry,
+            to_planar: ToPlanar::default(),
             generation: generation.clone(),
             frames_in: decoded_rx,
             frames_out: upscaled_tx,
@@ -315,8 +358,14 @@ impl Player {
         self.audio_output.as_ref().map_or_else(|| "none (no audio track)".to_owned(), |output| output.description())
     }
 
-    pub fn upscaler_name(&self) -> &str {
-        &self.upscaler_name
+    /// What upscales now (the mode can change while playing).
+    pub fn upscaler_name(&self) -> String {
+        self.upscaler.lock().clone()
+    }
+
+    /// Where the picture is shown, and the last SR decision.
+    pub fn view(&self) -> &ViewTarget {
+        &self.view
     }
 }
 

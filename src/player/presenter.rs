@@ -1,4 +1,4 @@
-//! Shows the right frame at the right time (ffplay's `video_refresh`): the newest upscaled frame whose
+//! Shows the right frame at the right time (ffplay's `video_refresh`): the newest picture whose
 //! pts is due at the master clock. A due frame overtaken by a later due frame is dropped and counted
 //! as late. All sync thresholds are named here.
 
@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
 
-use crate::engine::RgbaFrame;
+use crate::engine::picture::Picture;
 use crate::media::clock::Clock;
 use crate::media::{Generation, Item, Tagged};
 use crate::telemetry::Counters;
@@ -55,7 +55,7 @@ pub enum StreamState {
 }
 
 pub struct Presenter {
-    frames: Receiver<Tagged<RgbaFrame>>,
+    frames: Receiver<Tagged<Picture>>,
     mode: ClockMode,
     generation: Generation,
     clock: Arc<Clock>,
@@ -65,9 +65,10 @@ pub struct Presenter {
     /// Where the current generation starts (the seek target), until its first frame is shown.
     seek_target_secs: Option<f64>,
     /// The next frame, received but not yet due.
-    next: Option<RgbaFrame>,
-    /// The frame on screen and a counter that changes whenever it does.
-    current: Option<RgbaFrame>,
+    next: Option<Picture>,
+    /// The frame on screen (shared with the renderer that uploads it) and a counter that changes
+    /// whenever it does.
+    current: Option<Arc<Picture>>,
     current_serial: u64,
     /// When the current generation's first frame was shown (for the audio-start timeout).
     first_shown_at: Option<Instant>,
@@ -77,7 +78,7 @@ pub struct Presenter {
 
 impl Presenter {
     pub fn new(
-        frames: Receiver<Tagged<RgbaFrame>>,
+        frames: Receiver<Tagged<Picture>>,
         mode: ClockMode,
         generation: Generation,
         clock: Arc<Clock>,
@@ -105,7 +106,7 @@ impl Presenter {
     }
 
     /// The frame on screen.
-    pub fn current(&self) -> Option<&RgbaFrame> {
+    pub fn current(&self) -> Option<&Arc<Picture>> {
         self.current.as_ref()
     }
 
@@ -150,7 +151,7 @@ impl Presenter {
     /// Presents the frame due at `now`, if any. Returns how long until the next frame is due
     /// (None when nothing is pending).
     pub fn update(&mut self, now: Instant) -> Option<Duration> {
-        let mut due: Option<RgbaFrame> = None;
+        let mut due: Option<Picture> = None;
         let wait = loop {
             if self.next.is_none() {
                 self.next = self.receive();
@@ -177,7 +178,7 @@ impl Presenter {
     }
 
     /// Takes the next item of the current generation from the channel; handles control items.
-    fn receive(&mut self) -> Option<RgbaFrame> {
+    fn receive(&mut self) -> Option<Picture> {
         while let Ok(message) = self.frames.try_recv() {
             if self.generation.is_stale(message.generation) || message.generation != self.showing_generation {
                 continue;
@@ -217,7 +218,7 @@ impl Presenter {
         if ahead_secs > 0.0 { Timing::In(Duration::from_secs_f64(ahead_secs)) } else { Timing::Now }
     }
 
-    fn show(&mut self, frame: RgbaFrame, now: Instant) {
+    fn show(&mut self, frame: Picture, now: Instant) {
         if let Some(clock_secs) = self.clock.now_secs(self.showing_generation, now) {
             self.counters.record_av_offset(clock_secs - frame.pts_secs);
         }
@@ -229,7 +230,7 @@ impl Presenter {
             }
         }
         Counters::bump(&self.counters.frames_presented);
-        self.current = Some(frame);
+        self.current = Some(Arc::new(frame));
         self.current_serial += 1;
         self.state = StreamState::Playing;
     }

@@ -15,7 +15,8 @@ use crate::engine::cpu::kernels::Isa;
 use crate::engine::cpu::network::NetworkRunner;
 use crate::engine::neural::NeuralUpscaler;
 use crate::engine::swscale::SwsUpscaler;
-use crate::engine::{EngineError, LumaEngine, RgbaImage, Upscaler, UpscalerFactory};
+use crate::engine::picture::LumaImage;
+use crate::engine::{EngineError, LumaEngine, Presentation, RgbaImage, Upscaler, UpscalerFactory};
 use crate::model::manifest::Manifest;
 use crate::model::supernet::SubgraphSpec;
 
@@ -91,7 +92,8 @@ pub fn ladder_factory(
     }
     let isa = Isa::detect();
     let rungs: Vec<Arc<PackedNetwork>> = model.manifest.ladder.iter().map(|rung| Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, isa))).collect();
-    let mut levels = vec![Level { name: "bilinear".to_owned(), spec: None, params: 0, val_psnr_y: None }];
+    // The floor: no network. The screen's GPU scaler in the window; swscale bilinear on the CPU path.
+    let mut levels = vec![Level { name: "floor".to_owned(), spec: None, params: 0, val_psnr_y: None }];
     levels.extend(model.manifest.ladder.iter().map(|rung| Level { name: rung.name.clone(), spec: Some(rung.spec), params: rung.params, val_psnr_y: Some(rung.val_psnr_y) }));
     let state = Arc::new(Adaptation::new(levels, mode, load_threads));
     let shared = Arc::clone(&state);
@@ -110,7 +112,8 @@ pub struct AdaptiveUpscaler {
     floor: SwsUpscaler,
     bicubic: SwsUpscaler,
     controller: Option<Controller>,
-    calibrated_for: Option<(u32, u32)>,
+    /// The frame size and output path the controller's times were measured for.
+    calibrated_for: Option<(u32, u32, Presentation)>,
     target_fps: Option<f64>,
     frame_interval_secs: f64,
     /// The presentation time of the frame being upscaled.
@@ -158,6 +161,23 @@ impl AdaptiveUpscaler {
 
     fn budget_ms(&self) -> f64 {
         self.frame_interval_ms() * BUDGET_SHARE
+    }
+
+    /// The network's luma of `frame` at `level` (0: the floor, no network: the GPU scales the
+    /// planes; k + 1: rung k).
+    fn run_level_luma(&mut self, level: usize, frame: &ffmpeg::frame::Video) -> Result<Option<LumaImage>, EngineError> {
+        if level == 0 {
+            return Ok(None);
+        }
+        let luma = match self.residency {
+            Residency::Assemble => self.neural[level - 1].upscale_luma(frame),
+            _ => {
+                self.load(level - 1)?;
+                self.neural[0].upscale_luma(frame)
+            }
+        };
+        self.state.note_model_bytes(self.model_bytes());
+        luma
     }
 
     /// Upscales `frame` at `level` (0: the bilinear floor; k + 1: rung k).
@@ -211,7 +231,7 @@ impl AdaptiveUpscaler {
     /// Times every level on `frame`, cheapest first; once one takes more than twice the budget,
     /// the dearer ones are estimated from their cost relative to it instead of run.
     /// Levels above `cap` (memory) are estimated the same way, never run.
-    fn calibrate(&mut self, frame: &ffmpeg::frame::Video, cap: usize) -> Result<Vec<f64>, EngineError> {
+    fn calibrate(&mut self, frame: &ffmpeg::frame::Video, cap: usize, presentation: Presentation) -> Result<Vec<f64>, EngineError> {
         let budget = self.budget_ms();
         let mut levels_ms: Vec<f64> = Vec::with_capacity(self.rungs.len() + 1);
         for level in 0..=self.rungs.len() {
@@ -223,9 +243,13 @@ impl AdaptiveUpscaler {
                 levels_ms.push(last * cost(level - 1) / cost(level - 2));
                 continue;
             }
-            self.run_level(level, frame)?;
+            let run = |upscaler: &mut Self| match presentation {
+                Presentation::Cpu => upscaler.run_level(level, frame).map(drop),
+                Presentation::Gpu => upscaler.run_level_luma(level, frame).map(drop),
+            };
+            run(self)?;
             let started = Instant::now();
-            self.run_level(level, frame)?;
+            run(self)?;
             levels_ms.push(started.elapsed().as_secs_f64() * 1e3);
         }
         // Costs rise along the ladder; so does the time, up to noise.
@@ -246,8 +270,9 @@ impl AdaptiveUpscaler {
         Ok(image)
     }
 
-    /// Calibrates on `frame` and hands the times to the controller.
-    fn recalibrate(&mut self, frame: &ffmpeg::frame::Video) -> Result<(), EngineError> {
+    /// Calibrates on `frame` for pictures that take `presentation`, and hands the times to the
+    /// controller.
+    fn recalibrate(&mut self, frame: &ffmpeg::frame::Video, presentation: Presentation) -> Result<(), EngineError> {
         let available = sysinfo::System::new().ok().map_or(u64::MAX, |mut system| {
             system.refresh_memory();
             system.available_memory()
@@ -267,13 +292,63 @@ impl AdaptiveUpscaler {
             };
             self.neural[0].engine_mut().set_capacity(capacity);
         }
-        let levels_ms = self.calibrate(frame, cap)?;
+        let levels_ms = self.calibrate(frame, cap, presentation)?;
         let budget = self.budget_ms();
         match &mut self.controller {
             Some(controller) => controller.recalibrate(levels_ms, cap),
             None => self.controller = Some(Controller::new(levels_ms, budget, cap)),
         }
-        self.calibrated_for = Some((frame.width(), frame.height()));
+        self.calibrated_for = Some((frame.width(), frame.height(), presentation));
+        Ok(())
+    }
+
+    /// The level the next frame runs at, calibrating first for a new size or path.
+    fn level_for(&mut self, frame: &ffmpeg::frame::Video, presentation: Presentation) -> Result<(Mode, usize), EngineError> {
+        if self.calibrated_for != Some((frame.width(), frame.height(), presentation)) {
+            self.recalibrate(frame, presentation)?;
+        }
+        *self.state.budget_ms.lock() = self.budget_ms();
+        let mode = self.state.mode();
+        let controller = self.controller.as_mut().expect("calibrated");
+        let level = match mode {
+            Mode::Adaptive => controller.active(),
+            Mode::Locked(rung) => rung.min(self.rungs.len() - 1) + 1,
+            Mode::Bicubic => 0,
+        };
+        Ok((mode, level))
+    }
+
+    /// Records a frame that took `sr_ms` at `level`, and lets the controller move (between two
+    /// frames: whatever the switch takes delays the next one).
+    fn finish_frame(&mut self, mode: Mode, level: usize, sr_ms: f64) -> Result<(), EngineError> {
+        let at_secs = self.state.elapsed_secs();
+        let stall_ms = std::mem::take(&mut self.stall_ms);
+        self.state.record_frame(FrameSample { at_secs, pts_secs: self.pts_secs, sr_ms, stall_ms, level });
+        if self.watching > 0 {
+            self.watching -= 1;
+            // Late: past the frame's deadline, one frame interval.
+            if sr_ms + stall_ms > self.frame_interval_ms()
+                && let Some(last) = self.state.switches.lock().last_mut()
+            {
+                last.frames_late += 1;
+            }
+        }
+        if mode != Mode::Adaptive {
+            return Ok(());
+        }
+        let controller = self.controller.as_mut().expect("calibrated");
+        if let Some(switch) = controller.observe(sr_ms) {
+            let preparing = Instant::now();
+            if switch.to > 0 {
+                self.load(switch.to - 1)?;
+            }
+            let prepare_ms = preparing.elapsed().as_secs_f64() * 1e3;
+            self.stall_ms = prepare_ms;
+            let record = SwitchRecord { at_secs, from: self.level_name(switch.from), to: self.level_name(switch.to), reason: switch.reason, prepare_ms, frames_late: 0 };
+            tracing::info!("switch at {at_secs:.2} s: {} -> {} ({}), ready in {prepare_ms:.3} ms", record.from, record.to, record.reason);
+            self.state.switches.lock().push(record);
+            self.watching = SWITCH_WATCH_FRAMES;
+        }
         Ok(())
     }
 
@@ -284,13 +359,22 @@ impl AdaptiveUpscaler {
 
 impl Upscaler for AdaptiveUpscaler {
     fn name(&self) -> String {
+        let engine = self.neural[0].engine().describe();
+        match self.state.mode() {
+            Mode::Bicubic => return "bicubic, no network".to_owned(),
+            Mode::Locked(rung) => {
+                let level = &self.state.levels[rung.min(self.rungs.len() - 1) + 1];
+                return format!("rung {} {} ({engine})", level.name, level.spec.map(|spec| spec.to_string()).unwrap_or_default());
+            }
+            Mode::Adaptive => {}
+        }
         let last = &self.state.levels[self.state.levels.len() - 1].name;
         let how = match self.residency {
             Residency::Shared => "adaptive ladder",
             Residency::Assemble => "assembled standalone rungs",
             Residency::Reload(_) => "standalone rungs reloaded on switch",
         };
-        format!("{how} bilinear..{last} ({})", self.neural[0].engine().describe())
+        format!("{how} floor..{last} ({engine})")
     }
 
     fn set_frame_timing(&mut self, pts_secs: f64, duration_secs: f64) {
@@ -300,29 +384,19 @@ impl Upscaler for AdaptiveUpscaler {
         }
     }
 
-    fn prepare(&mut self, width: u32, height: u32, frame_interval_secs: f64) {
+    fn prepare(&mut self, width: u32, height: u32, frame_interval_secs: f64, presentation: Presentation) {
         self.set_frame_timing(0.0, frame_interval_secs);
         if width > 0 && height > 0 {
             // Timing does not depend on content: a synthetic frame of the stream's size will do.
             let frame = crate::engine::bench::gradient_frame(width, height);
-            if let Err(error) = self.recalibrate(&frame) {
+            if let Err(error) = self.recalibrate(&frame, presentation) {
                 tracing::warn!("calibration: {error}");
             }
         }
     }
 
     fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
-        if self.calibrated_for != Some((frame.width(), frame.height())) {
-            self.recalibrate(frame)?;
-        }
-        *self.state.budget_ms.lock() = self.budget_ms();
-        let mode = self.state.mode();
-        let controller = self.controller.as_mut().expect("calibrated");
-        let level = match mode {
-            Mode::Adaptive => controller.active(),
-            Mode::Locked(rung) => rung.min(self.rungs.len() - 1) + 1,
-            Mode::Bicubic => 0,
-        };
+        let (mode, level) = self.level_for(frame, Presentation::Cpu)?;
         let started = Instant::now();
         let image = if mode == Mode::Bicubic { self.bicubic.upscale(frame)? } else { self.run_level(level, frame)? };
         let sr_ms = started.elapsed().as_secs_f64() * 1e3;
@@ -330,37 +404,19 @@ impl Upscaler for AdaptiveUpscaler {
             Some(divider) if mode != Mode::Bicubic => self.split_with_bicubic(image, frame, divider)?,
             _ => image,
         };
-        let at_secs = self.state.elapsed_secs();
-        let stall_ms = std::mem::take(&mut self.stall_ms);
-        self.state.record_frame(FrameSample { at_secs, pts_secs: self.pts_secs, sr_ms, stall_ms, level });
         self.state.capture(self.pts_secs, self.frame_interval_secs, &image);
-
-        if self.watching > 0 {
-            self.watching -= 1;
-            // Late: past the frame's deadline, one frame interval.
-            if sr_ms + stall_ms > self.frame_interval_ms()
-                && let Some(last) = self.state.switches.lock().last_mut()
-            {
-                last.frames_late += 1;
-            }
-        }
-        if mode == Mode::Adaptive {
-            let controller = self.controller.as_mut().expect("calibrated");
-            if let Some(switch) = controller.observe(sr_ms) {
-                // Between two frames: whatever this takes delays the next one.
-                let preparing = Instant::now();
-                if switch.to > 0 {
-                    self.load(switch.to - 1)?;
-                }
-                let prepare_ms = preparing.elapsed().as_secs_f64() * 1e3;
-                self.stall_ms = prepare_ms;
-                let record = SwitchRecord { at_secs, from: self.level_name(switch.from), to: self.level_name(switch.to), reason: switch.reason, prepare_ms, frames_late: 0 };
-                tracing::info!("switch at {at_secs:.2} s: {} -> {} ({}), ready in {prepare_ms:.3} ms", record.from, record.to, record.reason);
-                self.state.switches.lock().push(record);
-                self.watching = SWITCH_WATCH_FRAMES;
-            }
-        }
+        self.finish_frame(mode, level, sr_ms)?;
         Ok(image)
+    }
+
+    /// The GPU path: the split view is drawn by the screen's shader, bicubic is the screen's scaler.
+    fn upscale_luma(&mut self, frame: &ffmpeg::frame::Video) -> Result<Option<LumaImage>, EngineError> {
+        let (mode, level) = self.level_for(frame, Presentation::Gpu)?;
+        let started = Instant::now();
+        let luma = self.run_level_luma(level, frame)?;
+        let sr_ms = started.elapsed().as_secs_f64() * 1e3;
+        self.finish_frame(mode, level, sr_ms)?;
+        Ok(luma)
     }
 }
 
@@ -386,7 +442,7 @@ mod tests {
     fn each_frame_comes_from_the_level_active_for_it() {
         let (factory, state) = adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
         let mut adaptive = factory();
-        adaptive.prepare(48, 30, 1.0 / 24.0);
+        adaptive.prepare(48, 30, 1.0 / 24.0, Presentation::Cpu);
         let frame = gradient_frame(48, 30);
         let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).unwrap();
         let top = model.manifest.ladder.len() - 1;

@@ -377,7 +377,7 @@ fn run_strategy(
     Ok((summary, rows, load_points))
 }
 
-fn summary_fps(summary: &headless::HeadlessSummary) -> f64 {
+fn summary_fps(summary: &crate::player::summary::PlaybackSummary) -> f64 {
     if summary.stream_fps > 0.0 { summary.stream_fps } else { 24.0 }
 }
 

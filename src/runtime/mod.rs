@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use crate::engine::RgbaImage;
+use crate::engine::adapter::hardware_adapter_name;
+use crate::engine::{RgbaImage, UpscalerFactory};
+use crate::model::device::DeviceChoice;
 use crate::model::photo::bt601_luma;
 use crate::model::supernet::SubgraphSpec;
 use load::LoadInjector;
@@ -30,7 +32,27 @@ pub enum Mode {
     Bicubic,
 }
 
-/// One level of the ladder as the panel shows it; level 0 is the bilinear floor.
+/// The upscaler for `mode` on `device`, and the ladder's state the panel drives (None for a rung
+/// locked on the GPU, which does not adapt; the ladder adapts on the CPU kernels).
+pub fn upscaler_for(
+    manifest: &std::path::Path,
+    mode: Mode,
+    device: DeviceChoice,
+    target_fps: Option<f64>,
+    load_threads: usize,
+) -> Result<(UpscalerFactory, Option<std::sync::Arc<Adaptation>>), String> {
+    // Only a locked rung can run on the GPU, so only then is there a GPU to look for.
+    if let Mode::Locked(rung) = mode
+        && (device == DeviceChoice::Gpu || (device == DeviceChoice::Auto && hardware_adapter_name().is_some()))
+    {
+        return Ok((crate::engine::neural::rung_factory(manifest, rung, device)?, None));
+    }
+    let (factory, adaptation) = adaptive::adaptive_factory(manifest, mode, target_fps, load_threads)?;
+    Ok((factory, Some(adaptation)))
+}
+
+/// One level of the ladder as the panel shows it; level 0 is the floor, no network (the screen's
+/// GPU scaler in the window, swscale bilinear where pictures are made on the CPU).
 #[derive(Debug, Clone, Serialize)]
 pub struct Level {
     pub name: String,

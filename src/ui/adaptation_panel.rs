@@ -83,8 +83,14 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
     let budget_ms = adaptation.budget_ms();
     let switches = adaptation.switches();
     value_grid(ui, "adaptation", |row| {
-        row("active rung", if mode == Mode::Bicubic { "bicubic (swscale)".to_owned() } else { description });
-        row("SR fps", format!("{:.1} ({sr_ms:.1} ms a frame, budget {budget_ms:.1} ms)", 1e3 / sr_ms.max(1e-3)));
+        row("active rung", if mode == Mode::Bicubic { "bicubic only, no network".to_owned() } else { description });
+        let sr_rate = match recent.last() {
+            // The floor runs no network: there is no SR time to speak of.
+            Some(last) if last.level > 0 => format!("{:.1} ({sr_ms:.1} ms a frame, budget {budget_ms:.1} ms)", 1e3 / sr_ms.max(1e-3)),
+            Some(_) => format!("no network (budget {budget_ms:.1} ms)"),
+            None => "no frame through the ladder yet".to_owned(),
+        };
+        row("SR fps", sr_rate);
         row("display fps", format!("{display_fps:.1} (target {stream_fps:.3})"));
         row("switches", switches.len().to_string());
         let mib = |bytes: f64| bytes / f64::from(1 << 20);

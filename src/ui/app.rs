@@ -1,10 +1,12 @@
 //! The player window: owns the [`Player`], turns input (keys, clicks, dropped files) into
 //! [`UiCommand`]s and applies them after drawing (egui demo's `run_cmd`).
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use egui::{Key, Ui, ViewportCommand};
+use parking_lot::Mutex;
 
 use super::UiCommand;
 use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
@@ -12,7 +14,11 @@ use super::stats_panel::{RateMeter, stats_ui};
 use crate::runtime::Adaptation;
 use super::transport::{TransportState, transport_ui};
 use super::video_view::VideoView;
+use crate::engine::Presentation;
+use crate::engine::view::ViewTarget;
 use crate::media::PipelineEvent;
+use crate::player::presenter::StreamState;
+use crate::player::summary::PlaybackSummary;
 use crate::player::{Player, PlayerOptions};
 
 /// Seek steps of the arrow keys, as in mpv.
@@ -26,9 +32,29 @@ supernet and adapts it to the machine's load (DySR, ICLR 2023).\n\n\
 Demo clip: Big Buck Bunny, (c) copyright 2008 Blender Foundation, www.bigbuckbunny.org, \
 licensed under the Creative Commons Attribution 3.0 license.";
 
+/// A windowed QA run (`--exit-after`): play, then close the window and leave a summary.
+pub struct TimedRun {
+    /// Close this long after the input opened, or at its end when sooner.
+    pub after: Duration,
+    /// Save a screenshot of the window here just before closing.
+    pub screenshot: Option<PathBuf>,
+    /// Where the summary is left for whoever opened the window.
+    pub summary: Arc<Mutex<Option<PlaybackSummary>>>,
+}
+
 pub struct PlayerApp {
     player: Option<Player>,
+    /// When the player opened (for the timed run's summary).
+    opened_at: Option<Instant>,
+    /// An input to open on the first frame, once the window knows its size.
+    pending_input: Option<String>,
     options: PlayerOptions,
+    /// Where the picture is shown: written here each frame, read by the SR worker.
+    view: Arc<ViewTarget>,
+    timed_run: Option<TimedRun>,
+    closing: bool,
+    /// Where the picture was drawn last frame, in points.
+    picture_rect: Option<egui::Rect>,
     video: VideoView,
     transport: TransportState,
     rates: RateMeter,
@@ -45,13 +71,21 @@ pub struct PlayerApp {
 }
 
 impl PlayerApp {
-    /// A window playing `input` (or showing why it cannot).
+    /// A window playing `input` (or showing why it cannot). The picture is drawn on the GPU:
+    /// [`super::video_view::install`] must have set up the renderer on the window's device.
     pub fn new(ctx: &egui::Context, input: Option<String>, options: PlayerOptions) -> Self {
         let repaint_ctx = ctx.clone();
-        let options = PlayerOptions { wake: Some(Arc::new(move || repaint_ctx.request_repaint())), ..options };
-        let mut app = Self {
+        let view = Arc::clone(&options.view);
+        let options = PlayerOptions { wake: Some(Arc::new(move || repaint_ctx.request_repaint())), presentation: Presentation::Gpu, ..options };
+        Self {
             player: None,
+            opened_at: None,
+            pending_input: input,
             options,
+            view,
+            timed_run: None,
+            closing: false,
+            picture_rect: None,
             video: VideoView::default(),
             transport: TransportState::default(),
             rates: RateMeter::default(),
@@ -62,11 +96,18 @@ impl PlayerApp {
             url_text: String::new(),
             error: None,
             warning: None,
-        };
-        if let Some(input) = input {
-            app.open(ctx, &input);
         }
-        app
+    }
+
+    /// Closes the window after `run.after` (or at the end of the input) and leaves a summary.
+    pub fn set_timed_run(&mut self, run: TimedRun) {
+        self.timed_run = Some(run);
+    }
+
+    /// The largest texture the GPU takes: frames whose x2 output would exceed it are not upscaled,
+    /// frames over it are refused.
+    pub fn set_max_texture_side(&mut self, side: u32) {
+        self.view.set_max_texture_side(side);
     }
 
     pub fn player(&self) -> Option<&Player> {
@@ -75,6 +116,11 @@ impl PlayerApp {
 
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
+    }
+
+    /// Where the picture was drawn last frame, in points.
+    pub fn picture_rect(&self) -> Option<egui::Rect> {
+        self.picture_rect
     }
 
     pub fn stats_visible(&self) -> bool {
@@ -98,6 +144,7 @@ impl PlayerApp {
             Ok(player) => {
                 ctx.send_viewport_cmd(ViewportCommand::Title(format!("{} - dysr", player.info().title)));
                 self.player = Some(player);
+                self.opened_at = Some(Instant::now());
                 self.error = None;
                 self.warning = None;
             }
@@ -115,7 +162,16 @@ impl PlayerApp {
         if let Some(wait) = player.update(now) {
             ctx.request_repaint_after(wait);
         }
-        self.video.update(ctx, player.presenter().current(), player.presenter().current_serial());
+        self.video.update(player.presenter().current(), player.presenter().current_serial());
+        if let (Some(limit), Some(picture)) = (self.view.max_texture_side(), self.video.picture())
+            && picture.frame.width().max(picture.frame.height()) > limit
+        {
+            let (width, height) = (picture.frame.width(), picture.frame.height());
+            self.error = Some(format!("{}: {width}x{height} frames are larger than this GPU's textures ({limit} pixels a side)", player.info().input));
+            self.player = None;
+            self.video.clear();
+            return;
+        }
         self.rates.sample(now, player.telemetry());
         for event in player.take_events() {
             match event {
@@ -123,6 +179,7 @@ impl PlayerApp {
                 PipelineEvent::Fatal(cause) => self.error = Some(format!("{}: {cause}", player.info().input)),
             }
         }
+        self.finish_timed_run(ctx, now);
         if self.stats_visible {
             self.monitor.sample(now);
             // Keep the numbers moving even while paused.
@@ -130,9 +187,40 @@ impl PlayerApp {
         }
     }
 
+    /// The timed run's end: its summary, a screenshot if asked for, then the window closes.
+    fn finish_timed_run(&mut self, ctx: &egui::Context, now: Instant) {
+        let (Some(run), Some(player), Some(opened_at)) = (&self.timed_run, &self.player, self.opened_at) else { return };
+        let ended = player.state() == StreamState::Eof && !player.is_looping();
+        if self.closing || (now.duration_since(opened_at) < run.after && !ended) {
+            return;
+        }
+        self.closing = true;
+        let output = player.presenter().current().map(|picture| picture.size());
+        *run.summary.lock() = Some(PlaybackSummary::of(player, now.duration_since(opened_at).as_secs_f64(), output));
+        let Some(path) = run.screenshot.clone() else {
+            ctx.send_viewport_cmd(ViewportCommand::Close);
+            return;
+        };
+        let close_ctx = ctx.clone();
+        ctx.request_screenshot(move |image| {
+            if let Err(error) = save_png(&image, &path) {
+                tracing::error!("{error}");
+            }
+            close_ctx.send_viewport_cmd(ViewportCommand::Close);
+            close_ctx.request_repaint();
+        });
+        ctx.request_repaint();
+    }
+
     /// Draws the whole window for one frame.
     pub fn ui(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
+        if let Some(input) = self.pending_input.take() {
+            // Plan for the whole window until the picture has a place of its own.
+            let size = ctx.content_rect().size() * ctx.pixels_per_point();
+            self.view.set_size((size.x.round() as u32, size.y.round() as u32));
+            self.open(&ctx, &input);
+        }
         self.logic(&ctx);
         let mut commands = self.keyboard_commands(&ctx);
         commands.extend(dropped_file_commands(&ctx));
@@ -141,8 +229,14 @@ impl PlayerApp {
         if let Some(player) = &self.player {
             egui::Panel::bottom("transport").show(ui, |ui| commands.extend(transport_ui(ui, player, &mut self.transport)));
         }
-        egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| match self.video.video_ui(ui) {
+        let geometry = self.player.as_ref().map(|player| player.info().video.geometry).unwrap_or_default();
+        let split = self.adaptation.as_ref().and_then(|adaptation| adaptation.split());
+        self.picture_rect = None;
+        egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| match self.video.video_ui(ui, geometry, split) {
             Some(picture) => {
+                self.picture_rect = Some(picture);
+                let pixels = picture.size() * ui.ctx().pixels_per_point();
+                self.view.set_size((pixels.x.round().max(1.0) as u32, pixels.y.round().max(1.0) as u32));
                 if let Some(adaptation) = &self.adaptation {
                     split_divider_ui(ui, adaptation, picture);
                 }
@@ -259,6 +353,13 @@ impl eframe::App for PlayerApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         PlayerApp::ui(self, ui);
     }
+}
+
+/// Writes `image` (a window screenshot) as a PNG at `path`.
+fn save_png(image: &egui::ColorImage, path: &std::path::Path) -> Result<(), String> {
+    let [width, height] = image.size;
+    let pixels: Vec<u8> = image.pixels.iter().flat_map(|pixel| pixel.to_array()).collect();
+    image::save_buffer(path, &pixels, width as u32, height as u32, image::ExtendedColorType::Rgba8).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn dropped_file_commands(ctx: &egui::Context) -> Vec<UiCommand> {

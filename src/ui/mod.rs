@@ -8,7 +8,7 @@ pub mod stats_panel;
 pub mod transport;
 pub mod video_view;
 
-pub use app::PlayerApp;
+pub use app::{PlayerApp, TimedRun};
 
 /// What the user asked for during one frame of the UI; applied after drawing.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,36 +30,13 @@ pub enum UiCommand {
     Quit,
 }
 
-/// The renderer eframe draws with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum RendererChoice {
-    /// wgpu when there is a GPU, glow on a software rasterizer.
-    #[default]
-    Auto,
-    /// wgpu (Vulkan, Metal, DX12 or GL underneath).
-    Wgpu,
-    /// OpenGL through glow.
-    Glow,
-}
-
-impl RendererChoice {
-    fn renderer(self) -> eframe::Renderer {
-        match self {
-            RendererChoice::Wgpu => eframe::Renderer::Wgpu,
-            RendererChoice::Glow => eframe::Renderer::Glow,
-            RendererChoice::Auto if crate::engine::adapter::hardware_adapter_name().is_some() => eframe::Renderer::Wgpu,
-            // Measured under Xvfb on Mesa's software rasterizers: the 720p demo is shown at 11 fps
-            // through wgpu on lavapipe and at the stream's 24 fps through glow on llvmpipe.
-            RendererChoice::Auto => eframe::Renderer::Glow,
-        }
-    }
-}
-
-
 /// How the window starts.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct WindowOptions {
-    pub renderer: RendererChoice,
+    /// Open fullscreen.
+    pub fullscreen: bool,
+    /// Close after a while and leave a summary (`--exit-after`).
+    pub timed_run: Option<TimedRun>,
     /// Open with the stats panel shown.
     pub show_stats: bool,
     /// The ladder's state, when the player adapts (the panel shows it and drives it).
@@ -73,17 +50,25 @@ pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, 
             .with_title("dysr")
             .with_inner_size([1280.0, 820.0])
             .with_min_inner_size([480.0, 320.0])
+            .with_fullscreen(window.fullscreen)
             .with_drag_and_drop(true),
-        renderer: window.renderer.renderer(),
+        // The picture is drawn by our own wgpu shader, on the device burn can share.
+        renderer: eframe::Renderer::Wgpu,
         ..Default::default()
     };
     eframe::run_native(
         "dysr",
         native_options,
         Box::new(move |cc| {
+            let render_state = cc.wgpu_render_state.as_ref().ok_or("eframe started without wgpu")?;
+            let max_texture_side = video_view::install(render_state);
             let mut app = PlayerApp::new(&cc.egui_ctx, input, options);
+            app.set_max_texture_side(max_texture_side);
             app.set_stats_visible(window.show_stats);
             app.set_adaptation(window.adaptation);
+            if let Some(run) = window.timed_run {
+                app.set_timed_run(run);
+            }
             Ok(Box::new(app))
         }),
     )

@@ -53,10 +53,14 @@ pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
     value_grid(ui, "stats", |row| {
         row("input", info.title.clone());
         row("video", format!("{} {}x{} @ {:.3} fps", info.video.codec, info.video.width, info.video.height, info.video.frames_per_sec));
-        if let Some(frame) = player.presenter().current() {
-            row("output", format!("{}x{}", frame.image.width, frame.image.height));
+        if let Some(picture) = player.presenter().current() {
+            let (width, height) = picture.size();
+            row("output", format!("{width}x{height}{}", if picture.is_upscaled() { " (network)" } else { " (decoded planes)" }));
         }
-        row("upscaler", player.upscaler_name().to_owned());
+        if let Some(decision) = player.view().last_decision() {
+            row("SR", decision.reason);
+        }
+        row("upscaler", player.upscaler_name());
         row("upscale time", format!("{:.2} ms", telemetry.last_upscale_secs * 1e3));
         match &info.audio {
             Some(audio) => row("audio", format!("{} {} Hz, {} ch", audio.codec, audio.sample_rate, audio.channels)),

@@ -65,12 +65,13 @@ pub fn path_str(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// One presented frame: pts and output size.
+/// One presented frame: pts, output size and whether the picture is progressive.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Shown {
     pub pts_secs: f64,
     pub width: u32,
     pub height: u32,
+    pub progressive: bool,
 }
 
 /// Plays `input` without a clock and returns every frame in the order it was shown.
@@ -86,8 +87,9 @@ pub fn decode_all(input: &Path) -> Vec<Shown> {
         let presenter = player.presenter();
         if presenter.current_serial() != last_serial {
             last_serial = presenter.current_serial();
-            let frame = presenter.current().expect("a serial change means a frame");
-            shown.push(Shown { pts_secs: frame.pts_secs, width: frame.image.width, height: frame.image.height });
+            let picture = presenter.current().expect("a serial change means a frame");
+            let (width, height) = picture.size();
+            shown.push(Shown { pts_secs: picture.pts_secs, width, height, progressive: !picture.frame.is_interlaced() });
         }
         if wait.is_none() {
             player.wait(Duration::from_millis(5));

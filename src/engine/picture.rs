@@ -1,0 +1,225 @@
+//! What the SR worker hands to the screen: the decoded planes as the decoder made them, and the
+//! network's x2 luma when the network ran. The window's shader converts and scales them on the
+//! GPU ([`crate::ui::video_view`]); nothing here builds an RGB picture.
+
+use ffmpeg_next as ffmpeg;
+use ffmpeg::format::Pixel;
+use ffmpeg::software::scaling::{Context as SwsContext, Flags};
+
+use super::{BufferPool, EngineError, PooledBytes, RgbaImage};
+
+/// How a frame's planes lie in memory, for upload as textures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlaneLayout {
+    /// Bits per sample (8 to 16); samples over 8 bits take two bytes, little-endian.
+    pub bits: u32,
+    /// log2 of the chroma subsampling, horizontally and vertically.
+    pub chroma_shift: (u32, u32),
+    /// Chroma in one interleaved plane (NV12, P010) rather than two.
+    pub semi_planar: bool,
+}
+
+impl PlaneLayout {
+    /// The layout of `format`, when the screen path reads it as it is.
+    pub fn of(format: Pixel) -> Option<Self> {
+        let (bits, semi_planar) = match format {
+            Pixel::YUV420P | Pixel::YUVJ420P | Pixel::YUV422P | Pixel::YUVJ422P | Pixel::YUV444P | Pixel::YUVJ444P => (8, false),
+            Pixel::YUV420P10LE | Pixel::YUV422P10LE | Pixel::YUV444P10LE => (10, false),
+            Pixel::YUV420P12LE | Pixel::YUV422P12LE | Pixel::YUV444P12LE => (12, false),
+            Pixel::YUV420P16LE | Pixel::YUV422P16LE | Pixel::YUV444P16LE => (16, false),
+            Pixel::NV12 => (8, true),
+            // P010 keeps its 10 bits in the high bits of each 16-bit sample: read as 16-bit.
+            Pixel::P010LE | Pixel::P016LE => (16, true),
+            _ => return None,
+        };
+        let descriptor = format.descriptor()?;
+        Some(Self { bits, chroma_shift: (u32::from(descriptor.log2_chroma_w()), u32::from(descriptor.log2_chroma_h())), semi_planar })
+    }
+
+    pub fn bytes_per_sample(self) -> usize {
+        if self.bits > 8 { 2 } else { 1 }
+    }
+
+    /// The size of the chroma planes of a `width` x `height` frame.
+    pub fn chroma_size(self, width: u32, height: u32) -> (u32, u32) {
+        (width.div_ceil(1 << self.chroma_shift.0), height.div_ceil(1 << self.chroma_shift.1))
+    }
+}
+
+/// Brings frames of any other format to 8-bit 4:2:0 (packed RGB, YUYV, grey...), the context kept
+/// while the format and size hold. Shared by the screen path and the neural upscaler.
+pub struct ToPlanar {
+    context: Option<(SwsContext, (Pixel, u32, u32))>,
+    converted: ffmpeg::frame::Video,
+}
+
+// SAFETY: the swscale context has no thread affinity; its owner uses it from one thread at a time.
+unsafe impl Send for ToPlanar {}
+
+impl Default for ToPlanar {
+    fn default() -> Self {
+        Self { context: None, converted: ffmpeg::frame::Video::empty() }
+    }
+}
+
+impl ToPlanar {
+    /// `frame` itself when its layout is readable (semi-planar ones only when `semi_planar_ok`),
+    /// else a 4:2:0 copy (kept in `self`).
+    pub fn convert<'a>(&'a mut self, frame: &'a ffmpeg::frame::Video, semi_planar_ok: bool) -> Result<(&'a ffmpeg::frame::Video, PlaneLayout), EngineError> {
+        if let Some(layout) = PlaneLayout::of(frame.format()).filter(|layout| semi_planar_ok || !layout.semi_planar) {
+            return Ok((frame, layout));
+        }
+        self.run(frame)?;
+        Ok((&self.converted, PlaneLayout::of(Pixel::YUV420P).expect("4:2:0 is planar")))
+    }
+
+    /// A 4:2:0 copy of `frame` of its own (for a frame the screen cannot read as it is).
+    pub fn converted_copy(&mut self, frame: &ffmpeg::frame::Video) -> Result<ffmpeg::frame::Video, EngineError> {
+        self.run(frame)?;
+        let mut copy = ffmpeg::frame::Video::empty();
+        std::mem::swap(&mut copy, &mut self.converted);
+        copy.set_color_space(frame.color_space());
+        copy.set_color_range(frame.color_range());
+        copy.set_pts(frame.pts());
+        Ok(copy)
+    }
+
+    fn run(&mut self, frame: &ffmpeg::frame::Video) -> Result<(), EngineError> {
+        let (format, width, height) = (frame.format(), frame.width(), frame.height());
+        let convert_error = |e: ffmpeg::Error| EngineError::Convert { width, height, format: format!("{format:?}").to_lowercase(), cause: e.to_string() };
+        let key = (format, width, height);
+        if self.context.as_ref().is_none_or(|(_, current)| *current != key) {
+            let context = SwsContext::get(format, width, height, Pixel::YUV420P, width, height, Flags::POINT).map_err(convert_error)?;
+            self.context = Some((context, key));
+        }
+        let (context, _) = self.context.as_mut().expect("context was just set");
+        context.run(frame, &mut self.converted).map_err(convert_error)
+    }
+}
+
+/// The network's luma at twice the frame's size: 16-bit little-endian samples, 0 to 65535 over the
+/// stream's code range (what the luma plane's 0 to max code means), rows tightly packed.
+#[derive(Clone)]
+pub struct LumaImage {
+    pub width: u32,
+    pub height: u32,
+    pub samples: PooledBytes,
+}
+
+impl std::fmt::Debug for LumaImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LumaImage {{ {}x{} }}", self.width, self.height)
+    }
+}
+
+impl LumaImage {
+    /// `luma` (values in [0, 1] of the code range, `width` x `height`) quantised to 16 bits.
+    pub fn quantise(luma: &[f32], width: usize, height: usize, pool: &BufferPool) -> Self {
+        let mut samples = pool.take(2 * width * height);
+        for (out, &value) in samples.chunks_exact_mut(2).zip(&luma[..width * height]) {
+            let code = (value.clamp(0.0, 1.0) * 65535.0 + 0.5) as u16;
+            out.copy_from_slice(&code.to_le_bytes());
+        }
+        Self { width: width as u32, height: height as u32, samples }
+    }
+
+    /// Sample `(x, y)` in [0, 1] of the code range.
+    pub fn get(&self, x: usize, y: usize) -> f32 {
+        let at = 2 * (y * self.width as usize + x);
+        f32::from(u16::from_le_bytes([self.samples[at], self.samples[at + 1]])) / 65535.0
+    }
+}
+
+/// What the upscaling stage made of a frame for the screen.
+#[derive(Debug, Clone)]
+pub enum Upscaled {
+    /// Nothing: the screen scales the decoded planes itself (the ladder's floor, or a picture
+    /// not shown enlarged).
+    None,
+    /// The network's x2 luma; chroma comes from the decoded planes (the window).
+    Luma(LumaImage),
+    /// A whole picture made on the CPU (headless runs and the benchmark, which have no GPU path).
+    Rgba(RgbaImage),
+}
+
+/// A frame ready for the screen, with its presentation time.
+pub struct Picture {
+    pub pts_secs: f64,
+    pub duration_secs: f64,
+    /// The decoded planes, in a layout [`PlaneLayout::of`] reads.
+    pub frame: ffmpeg::frame::Video,
+    pub upscaled: Upscaled,
+}
+
+impl std::fmt::Debug for Picture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Picture {{ pts {:.3}, {}x{} {:?}, {:?} }}", self.pts_secs, self.frame.width(), self.frame.height(), self.frame.format(), self.upscaled)
+    }
+}
+
+impl Picture {
+    /// The size of the picture as made: the upscaled one, or the decoded frame's.
+    pub fn size(&self) -> (u32, u32) {
+        match &self.upscaled {
+            Upscaled::None => (self.frame.width(), self.frame.height()),
+            Upscaled::Luma(luma) => (luma.width, luma.height),
+            Upscaled::Rgba(image) => (image.width, image.height),
+        }
+    }
+
+    /// True when the network made (part of) this picture.
+    pub fn is_upscaled(&self) -> bool {
+        !matches!(self.upscaled, Upscaled::None)
+    }
+
+    /// Bytes this picture holds (planes and upscaled output), for bounding queues.
+    pub fn bytes(&self) -> usize {
+        let planes: usize = (0..self.frame.planes()).map(|plane| self.frame.data(plane).len()).sum();
+        planes
+            + match &self.upscaled {
+                Upscaled::None => 0,
+                Upscaled::Luma(luma) => luma.samples.len(),
+                Upscaled::Rgba(image) => image.pixels.len(),
+            }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_of_the_formats_the_screen_reads() {
+        crate::media::init_ffmpeg();
+        let yuv420 = PlaneLayout::of(Pixel::YUV420P).unwrap();
+        assert_eq!((yuv420.bits, yuv420.chroma_shift, yuv420.semi_planar), (8, (1, 1), false));
+        assert_eq!(yuv420.chroma_size(641, 361), (321, 181));
+        let p010 = PlaneLayout::of(Pixel::P010LE).unwrap();
+        assert_eq!((p010.bits, p010.chroma_shift, p010.semi_planar, p010.bytes_per_sample()), (16, (1, 1), true, 2));
+        assert_eq!(PlaneLayout::of(Pixel::YUV422P10LE).unwrap().chroma_shift, (1, 0));
+        assert!(PlaneLayout::of(Pixel::RGB24).is_none());
+    }
+
+    #[test]
+    fn other_formats_are_brought_to_planar_yuv() {
+        crate::media::init_ffmpeg();
+        let mut rgb = ffmpeg::frame::Video::new(Pixel::RGB24, 20, 10);
+        rgb.data_mut(0).fill(200);
+        let mut to_planar = ToPlanar::default();
+        let copy = to_planar.converted_copy(&rgb).unwrap();
+        assert_eq!((copy.format(), copy.width(), copy.height()), (Pixel::YUV420P, 20, 10));
+        let planar = crate::engine::bench::gradient_frame(8, 8);
+        let (same, layout) = to_planar.convert(&planar, false).unwrap();
+        assert_eq!(same.data(0).as_ptr(), planar.data(0).as_ptr(), "a readable frame is not copied");
+        assert_eq!(layout.bits, 8);
+    }
+
+    #[test]
+    fn luma_is_quantised_to_sixteen_bits() {
+        let pool = BufferPool::default();
+        let image = LumaImage::quantise(&[0.0, 0.5, 1.0, 1.2, -0.1, 0.25], 3, 2, &pool);
+        assert_eq!((image.width, image.height, image.samples.len()), (3, 2, 12));
+        assert_eq!(image.get(1, 0), 32768.0 / 65535.0);
+        assert_eq!((image.get(2, 0), image.get(0, 1), image.get(1, 1)), (1.0, 1.0, 0.0));
+    }
+}
