@@ -1,5 +1,5 @@
-//! The QoS controller: which level of the ladder the next frame uses. Level 0 is the floor (plain
-//! bilinear), level k + 1 is rung k. It knows each level's calibrated time per frame, keeps a
+//! The QoS controller: which level of the ladder the next frame uses. Level 0 is the floor (no
+//! network), level k + 1 is rung k. It knows each level's calibrated time per frame, keeps a
 //! smoothed slowdown factor (measured over calibrated: how loaded the machine is now), predicts each
 //! level's time from it, steps down at once when the active level is about to miss the budget, and
 //! steps up only after a stretch of frames with clear headroom, to the highest level that has it. The gap between the two
@@ -21,6 +21,10 @@ const MAX_BACKOFF: usize = 4;
 /// overloaded frame is enough to step down) and when it is falling (slow: headroom must last).
 const RISE: f64 = 0.6;
 const FALL: f64 = 0.3;
+/// A level calibrated below this does no measurable work (the floor when the GPU scales): its
+/// times say nothing about the load, so the controller assumes calibrated conditions there and
+/// climbs from it one level at a time, letting the next level's times tell.
+const UNINFORMATIVE_MS: f64 = 0.05;
 
 /// A change of level, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,7 +95,8 @@ impl Controller {
 
     /// The frame just upscaled at the active level took `measured_ms`: the level for the next one.
     pub fn observe(&mut self, measured_ms: f64) -> Option<Switch> {
-        let ratio = measured_ms / self.levels_ms[self.active].max(1e-3);
+        let informative = self.levels_ms[self.active] >= UNINFORMATIVE_MS;
+        let ratio = if informative { measured_ms / self.levels_ms[self.active] } else { 1.0 };
         // Rising load counts fast, but one outlier frame alone does not; falling load gradually.
         let weight = if ratio > self.slowdown { RISE } else { FALL };
         self.slowdown += weight * (ratio - self.slowdown);
@@ -110,7 +115,7 @@ impl Controller {
             if self.headroom_frames >= self.up_after {
                 self.headroom_frames = 0;
                 self.since_up = 0;
-                self.active = self.highest_within(UP_WITHIN).max(self.active + 1);
+                self.active = if informative { self.highest_within(UP_WITHIN).max(self.active + 1) } else { self.active + 1 };
                 self.last_up_to = self.active;
                 return Some(Switch { from, to: self.active, reason: "headroom" });
             }
@@ -218,6 +223,34 @@ mod tests {
         let gaps: Vec<usize> = ups.windows(2).map(|pair| pair[1] - pair[0]).collect();
         assert!(gaps.len() >= 3 && gaps.windows(2).all(|pair| pair[1] >= pair[0]), "retries spread out: {gaps:?}");
         assert!(gaps.last().unwrap() >= &(MAX_BACKOFF * UP_AFTER_FRAMES), "{gaps:?}");
+    }
+
+    /// A floor that does no work (the GPU scales) tells nothing of the load: after an overload the
+    /// controller leaves it one level up, and from there the measured times lead it to a level
+    /// that fits; it does not leap from the floor to the top.
+    #[test]
+    fn from_a_free_floor_it_climbs_one_level_at_a_time() {
+        let mut free_floor = levels();
+        free_floor[0] = 0.0;
+        let mut controller = Controller::new(free_floor.clone(), 31.25, 8);
+        run(&mut controller, 100.0, 5);
+        assert_eq!(controller.active(), 0);
+        let mut used = Vec::new();
+        let mut ups = Vec::new();
+        for _ in 0..400 {
+            let level = controller.active();
+            used.push(level);
+            // Still three times slower than calibrated.
+            if let Some(switch) = controller.observe(free_floor[level] * 3.0)
+                && switch.to > switch.from
+            {
+                ups.push(switch);
+            }
+        }
+        assert!(ups.iter().filter(|switch| switch.from == 0).all(|switch| switch.to == 1), "from the floor, one level up: {ups:?}");
+        assert!(used.iter().filter(|&&level| level == 0).count() < 100, "it does not stay on the floor: {used:?}");
+        let settled = *used.last().unwrap();
+        assert!(settled > 0 && free_floor[settled] * 3.0 <= DOWN_AT * 31.25, "settles on a level that fits: {used:?}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use egui::{Key, Ui, ViewportCommand};
@@ -43,6 +44,8 @@ pub struct TimedRun {
 }
 
 pub struct PlayerApp {
+    /// Set when the presenter has no frame pending: then a new picture asks for a repaint.
+    starving: Arc<AtomicBool>,
     player: Option<Player>,
     /// When the player opened (for the timed run's summary).
     opened_at: Option<Instant>,
@@ -55,6 +58,8 @@ pub struct PlayerApp {
     closing: bool,
     /// Where the picture was drawn last frame, in points.
     picture_rect: Option<egui::Rect>,
+    /// Go fullscreen on the first frame (`--fullscreen`).
+    start_fullscreen: bool,
     video: VideoView,
     transport: TransportState,
     rates: RateMeter,
@@ -76,8 +81,19 @@ impl PlayerApp {
     pub fn new(ctx: &egui::Context, input: Option<String>, options: PlayerOptions) -> Self {
         let repaint_ctx = ctx.clone();
         let view = Arc::clone(&options.view);
-        let options = PlayerOptions { wake: Some(Arc::new(move || repaint_ctx.request_repaint())), presentation: Presentation::Gpu, ..options };
+        let starving = Arc::new(AtomicBool::new(true));
+        let waiting = Arc::clone(&starving);
+        // A new picture needs a repaint only when the screen has nothing scheduled: otherwise the
+        // repaint at the next frame's due time shows it, and an extra full redraw (costly on a
+        // software rasterizer) would only steal time from the next one.
+        let wake = Arc::new(move || {
+            if waiting.load(Ordering::Relaxed) {
+                repaint_ctx.request_repaint();
+            }
+        });
+        let options = PlayerOptions { wake: Some(wake), presentation: Presentation::Gpu, ..options };
         Self {
+            starving,
             player: None,
             opened_at: None,
             pending_input: input,
@@ -86,6 +102,7 @@ impl PlayerApp {
             timed_run: None,
             closing: false,
             picture_rect: None,
+            start_fullscreen: false,
             video: VideoView::default(),
             transport: TransportState::default(),
             rates: RateMeter::default(),
@@ -97,6 +114,11 @@ impl PlayerApp {
             error: None,
             warning: None,
         }
+    }
+
+    /// Goes fullscreen on the first frame.
+    pub fn set_start_fullscreen(&mut self, fullscreen: bool) {
+        self.start_fullscreen = fullscreen;
     }
 
     /// Closes the window after `run.after` (or at the end of the input) and leaves a summary.
@@ -159,7 +181,9 @@ impl PlayerApp {
     fn logic(&mut self, ctx: &egui::Context) {
         let Some(player) = &mut self.player else { return };
         let now = Instant::now();
-        if let Some(wait) = player.update(now) {
+        let wait = player.update(now);
+        self.starving.store(wait.is_none(), Ordering::Relaxed);
+        if let Some(wait) = wait {
             ctx.request_repaint_after(wait);
         }
         self.video.update(player.presenter().current(), player.presenter().current_serial());
@@ -215,6 +239,9 @@ impl PlayerApp {
     /// Draws the whole window for one frame.
     pub fn ui(&mut self, ui: &mut Ui) {
         let ctx = ui.ctx().clone();
+        if std::mem::take(&mut self.start_fullscreen) {
+            go_fullscreen(&ctx);
+        }
         if let Some(input) = self.pending_input.take() {
             // Plan for the whole window until the picture has a place of its own.
             let size = ctx.content_rect().size() * ctx.pixels_per_point();
@@ -328,8 +355,11 @@ impl PlayerApp {
             UiCommand::ShowAbout => self.about_visible = true,
             UiCommand::DismissError => self.error = None,
             UiCommand::ToggleFullscreen => {
-                let fullscreen = ctx.input(|i| i.viewport().fullscreen.unwrap_or(false));
-                ctx.send_viewport_cmd(ViewportCommand::Fullscreen(!fullscreen));
+                if ctx.input(|i| i.viewport().fullscreen.unwrap_or(false)) {
+                    ctx.send_viewport_cmd(ViewportCommand::Fullscreen(false));
+                } else {
+                    go_fullscreen(ctx);
+                }
             }
             UiCommand::Quit => ctx.send_viewport_cmd(ViewportCommand::Close),
             _ => {}
@@ -353,6 +383,16 @@ impl eframe::App for PlayerApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         PlayerApp::ui(self, ui);
     }
+}
+
+/// Fullscreen, and the window moved and sized to the whole monitor too: without a window manager
+/// (a bare X server) the fullscreen request alone changes nothing.
+fn go_fullscreen(ctx: &egui::Context) {
+    if let Some(monitor) = ctx.input(|i| i.viewport().monitor_size) {
+        ctx.send_viewport_cmd(ViewportCommand::OuterPosition(egui::pos2(0.0, 0.0)));
+        ctx.send_viewport_cmd(ViewportCommand::InnerSize(monitor));
+    }
+    ctx.send_viewport_cmd(ViewportCommand::Fullscreen(true));
 }
 
 /// Writes `image` (a window screenshot) as a PNG at `path`.

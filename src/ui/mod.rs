@@ -50,7 +50,6 @@ pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, 
             .with_title("dysr")
             .with_inner_size([1280.0, 820.0])
             .with_min_inner_size([480.0, 320.0])
-            .with_fullscreen(window.fullscreen)
             .with_drag_and_drop(true),
         // The picture is drawn by our own wgpu shader, on the device burn can share.
         renderer: eframe::Renderer::Wgpu,
@@ -64,6 +63,7 @@ pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, 
             let max_texture_side = video_view::install(render_state);
             let mut app = PlayerApp::new(&cc.egui_ctx, input, options);
             app.set_max_texture_side(max_texture_side);
+            app.set_start_fullscreen(window.fullscreen);
             app.set_stats_visible(window.show_stats);
             app.set_adaptation(window.adaptation);
             if let Some(run) = window.timed_run {

@@ -14,23 +14,33 @@
 struct Params {
     // frame = [a, b; c, d] * displayed + (e, f), displayed and frame coordinates in [0, 1]
     frame_from_displayed: vec4<f32>,
-    // e, f, split (SR right of this share of the width: 0 without the split view), SR on (0 or 1)
+    // e, f, split (SR right of this share of the width: 0 without the split view), unused
     offset_split_sr: vec4<f32>,
     // source luma width and height, SR luma width and height (texels)
     luma_sizes: vec4<f32>,
     // chroma width and height, luma samples per chroma sample (x, y)
     chroma_size_span: vec4<f32>,
-    // chroma siting (x, y) in [0, 1] of a chroma sample's span, 16-bit samples (0 or 1),
-    // semi-planar chroma (0 or 1)
+    // chroma siting (x, y) in [0, 1] of a chroma sample's span, 16-bit samples (0 or 1), unused
     siting_layout: vec4<f32>,
     // y_scale, y_offset, c_scale, c_offset
     range: vec4<f32>,
     // r_v, g_u, g_v, b_u
     matrix: vec4<f32>,
-    // largest code value of the planes, transfer (0 SDR, 1 PQ, 2 HLG), sRGB target (0 or 1),
-    // peak luminance of the HDR source in nits
+    // largest code value of the planes, unused x2, peak luminance of the HDR source in nits
     misc: vec4<f32>,
 }
+
+// Bilinear luma and the sampler's own chroma filtering: for software rasterizers, where every
+// texture fetch counts.
+override FAST_SCALERS: bool = false;
+// 0 SDR, 1 PQ, 2 HLG.
+override TRANSFER: u32 = 0u;
+// The target encodes to sRGB on write: output linear values.
+override SRGB_TARGET: bool = false;
+// Chroma in one interleaved plane (NV12, P010).
+override SEMI_PLANAR: bool = false;
+// The picture comes with the network's x2 luma.
+override WITH_SR: bool = false;
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var linear_clamp: sampler;
@@ -87,6 +97,24 @@ fn catmull_rom(plane: texture_2d<f32>, uv: vec2<f32>, size: vec2<f32>, wide: f32
     sum += fetch(plane, vec2<f32>(at12.x, at3.y), wide) * w12.x * w3.y;
     sum += fetch(plane, vec2<f32>(at3.x, at3.y), wide) * w3.x * w3.y;
     return sum;
+}
+
+// Luma of `plane` (size `size`) at `uv`: Catmull-Rom, or one bilinear fetch on the fast path.
+fn scale_luma(plane: texture_2d<f32>, uv: vec2<f32>, size: vec2<f32>, wide: f32) -> f32 {
+    if (FAST_SCALERS) {
+        return fetch(plane, uv, wide);
+    }
+    return catmull_rom(plane, uv, size, wide);
+}
+
+// Chroma of `plane` at `position` in sample units: exact bilinear, or the sampler's own on the
+// fast path.
+fn chroma_texel(plane: texture_2d<f32>, position: vec2<f32>) -> vec4<f32> {
+    if (FAST_SCALERS) {
+        let uv = (position + 0.5) / vec2<f32>(textureDimensions(plane));
+        return textureSampleLevel(plane, linear_clamp, uv, 0.0);
+    }
+    return bilinear(plane, position);
 }
 
 // Bilinear interpolation of `plane` at `position` in sample units (sample centres on integers),
@@ -171,12 +199,12 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
 
     // Luma in [0, 1] of the code range: the network's where SR ran (right of the split), else
     // the decoded plane's.
-    let sr_here = params.offset_split_sr.w > 0.5 && in.displayed.x >= params.offset_split_sr.z;
+    let sr_here = WITH_SR && in.displayed.x >= params.offset_split_sr.z;
     var luma: f32;
     if (sr_here) {
-        luma = catmull_rom(sr_luma, frame, params.luma_sizes.zw, 1.0) / 65535.0;
+        luma = scale_luma(sr_luma, frame, params.luma_sizes.zw, 1.0) / 65535.0;
     } else {
-        luma = catmull_rom(y_plane, frame, params.luma_sizes.xy, wide) / max_code;
+        luma = scale_luma(y_plane, frame, params.luma_sizes.xy, wide) / max_code;
     }
 
     // Chroma at its siting: chroma sample j sits at luma position j * span + siting * (span - 1).
@@ -185,9 +213,9 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     let chroma_position = (luma_position - params.siting_layout.xy * (span - 1.0)) / span;
     var cb_code: f32;
     var cr_code: f32;
-    if (params.siting_layout.w > 0.5) {
+    if (SEMI_PLANAR) {
         // One interleaved plane: (U, V) bytes, or (U low, U high, V low, V high).
-        let texel = bilinear(u_plane, chroma_position);
+        let texel = chroma_texel(u_plane, chroma_position);
         if (wide > 0.5) {
             cb_code = code(texel, 1.0);
             cr_code = code(texel.baba, 1.0);
@@ -196,8 +224,8 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
             cr_code = texel.g * 255.0;
         }
     } else {
-        cb_code = code(bilinear(u_plane, chroma_position), wide);
-        cr_code = code(bilinear(v_plane, chroma_position), wide);
+        cb_code = code(chroma_texel(u_plane, chroma_position), wide);
+        cr_code = code(chroma_texel(v_plane, chroma_position), wide);
     }
 
     let range = params.range;
@@ -206,11 +234,11 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     let cb = cb_code * range.z + range.w;
     let cr = cr_code * range.z + range.w;
     var rgb = vec3<f32>(y + k.x * cr, y - k.y * cb - k.z * cr, y + k.w * cb);
-    if (params.misc.y > 0.5) {
-        rgb = tone_map(rgb, params.misc.y, params.misc.w);
+    if (TRANSFER != 0u) {
+        rgb = tone_map(rgb, f32(TRANSFER), params.misc.w);
     }
     rgb = clamp(rgb, vec3<f32>(0.0), vec3<f32>(1.0));
-    if (params.misc.z > 0.5) {
+    if (SRGB_TARGET) {
         rgb = srgb_to_linear(rgb);
     }
     return vec4<f32>(rgb, 1.0);

@@ -53,10 +53,17 @@ impl VideoView {
     /// returns where it went.
     pub fn video_ui(&self, ui: &mut Ui, geometry: DisplayGeometry, split: Option<f32>) -> Option<Rect> {
         let area = ui.available_rect_before_wrap();
-        ui.painter().rect_filled(area, 0.0, Color32::BLACK);
-        let picture = self.picture.as_ref()?;
+        let Some(picture) = self.picture.as_ref() else {
+            ui.painter().rect_filled(area, 0.0, Color32::BLACK);
+            return None;
+        };
         let (width, height) = geometry.displayed_size(picture.frame.width(), picture.frame.height());
         let rect = letterbox(area, vec2(width as f32, height as f32));
+        // Black bars only where the picture is not: on a software rasterizer every pixel egui
+        // shades under the picture costs as much as the picture itself.
+        for bar in bars(area, rect) {
+            ui.painter().rect_filled(bar, 0.0, Color32::BLACK);
+        }
         let paint = VideoPaint { picture: Arc::clone(picture), serial: self.serial, params: Params::new(picture, geometry, split) };
         ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, paint));
         Some(rect)
@@ -72,10 +79,21 @@ pub fn letterbox(area: Rect, picture: egui::Vec2) -> Rect {
     Rect::from_center_size(area.center(), vec2(picture.x * scale, picture.y * scale))
 }
 
+/// The parts of `area` around `picture` (a letterboxed rect inside it): above and below, or left
+/// and right.
+fn bars(area: Rect, picture: Rect) -> [Rect; 2] {
+    if picture.width() >= area.width() - 0.5 {
+        [Rect::from_min_max(area.min, egui::pos2(area.max.x, picture.min.y)), Rect::from_min_max(egui::pos2(area.min.x, picture.max.y), area.max)]
+    } else {
+        [Rect::from_min_max(area.min, egui::pos2(picture.min.x, area.max.y)), Rect::from_min_max(egui::pos2(picture.max.x, area.min.y), area.max)]
+    }
+}
+
 /// Sets up the video renderer on `render_state`'s device; returns the largest texture side that
 /// device takes (frames over it cannot be shown).
 pub fn install(render_state: &egui_wgpu::RenderState) -> u32 {
-    let renderer = VideoRenderer::new(&render_state.device, render_state.target_format);
+    let software = render_state.adapter.get_info().device_type == wgpu::DeviceType::Cpu;
+    let renderer = VideoRenderer::new(&render_state.device, render_state.target_format, software);
     render_state.renderer.write().callback_resources.insert(renderer);
     render_state.device.limits().max_texture_dimension_2d
 }
@@ -101,28 +119,46 @@ impl Params {
         let (width, height) = (frame.width(), frame.height());
         let (chroma_w, chroma_h) = layout.chroma_size(width, height);
         let [a, b, c, d, e, f] = geometry.frame_from_displayed();
-        let (sr_on, (sr_w, sr_h)) = match &picture.upscaled {
-            Upscaled::Luma(luma) => (1.0, (luma.width, luma.height)),
-            _ => (0.0, (1, 1)),
+        let (sr_w, sr_h) = match &picture.upscaled {
+            Upscaled::Luma(luma) => (luma.width, luma.height),
+            _ => (1, 1),
         };
         let siting = Siting::of(frame.chroma_location());
         let coefficients = ColourSpec::of_frame(frame, layout.bits).coefficients();
-        let transfer = match frame.color_transfer_characteristic() {
-            ffmpeg_next::util::color::TransferCharacteristic::SMPTE2084 => 1.0,
-            ffmpeg_next::util::color::TransferCharacteristic::ARIB_STD_B67 => 2.0,
-            _ => 0.0,
-        };
         let flag = |on: bool| if on { 1.0 } else { 0.0 };
         Self {
             frame_from_displayed: [a, b, c, d],
-            offset_split_sr: [e, f, split.unwrap_or(0.0), sr_on],
+            offset_split_sr: [e, f, split.unwrap_or(0.0), 0.0],
             luma_sizes: [width as f32, height as f32, sr_w as f32, sr_h as f32],
             chroma_size_span: [chroma_w as f32, chroma_h as f32, (1 << layout.chroma_shift.0) as f32, (1 << layout.chroma_shift.1) as f32],
-            siting_layout: [siting.horizontal, siting.vertical, flag(layout.bits > 8), flag(layout.semi_planar)],
+            siting_layout: [siting.horizontal, siting.vertical, flag(layout.bits > 8), 0.0],
             range: [coefficients[0], coefficients[1], coefficients[2], coefficients[3]],
             matrix: [coefficients[4], coefficients[5], coefficients[6], coefficients[7]],
-            misc: [((1u32 << layout.bits) - 1) as f32, transfer, 0.0, HDR_PEAK_NITS],
+            misc: [((1u32 << layout.bits) - 1) as f32, 0.0, 0.0, HDR_PEAK_NITS],
         }
+    }
+}
+
+/// What a picture needs of the shader beyond its uniforms: each combination is a pipeline of its
+/// own (the shader's overridable constants).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Variant {
+    /// 0 SDR, 1 PQ, 2 HLG.
+    transfer: u32,
+    semi_planar: bool,
+    with_sr: bool,
+}
+
+impl Variant {
+    fn of(picture: &Picture) -> Self {
+        use ffmpeg_next::util::color::TransferCharacteristic;
+        let transfer = match picture.frame.color_transfer_characteristic() {
+            TransferCharacteristic::SMPTE2084 => 1,
+            TransferCharacteristic::ARIB_STD_B67 => 2,
+            _ => 0,
+        };
+        let semi_planar = PlaneLayout::of(picture.frame.format()).is_some_and(|layout| layout.semi_planar);
+        Self { transfer, semi_planar, with_sr: matches!(picture.upscaled, Upscaled::Luma(_)) }
     }
 }
 
@@ -171,21 +207,27 @@ struct PlaneTextures {
     sr: Option<PlaneTexture>,
 }
 
-/// The pipeline and the textures of the picture on screen.
+/// The pipelines and the textures of the picture on screen.
 pub struct VideoRenderer {
-    pipeline: wgpu::RenderPipeline,
+    module: wgpu::ShaderModule,
+    pipeline_layout: wgpu::PipelineLayout,
+    target_format: wgpu::TextureFormat,
+    /// One pipeline per variant met so far, and the one the current picture needs.
+    pipelines: std::collections::HashMap<Variant, wgpu::RenderPipeline>,
+    variant: Option<Variant>,
+    /// Bilinear scaling and sampler-filtered chroma: the adapter is a software rasterizer.
+    fast_scalers: bool,
     layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
     params: wgpu::Buffer,
     textures: PlaneTextures,
     bind_group: Option<wgpu::BindGroup>,
     uploaded_serial: Option<u64>,
-    /// The target encodes to sRGB on write: the shader outputs linear values.
-    srgb_target: bool,
 }
 
 impl VideoRenderer {
-    pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat) -> Self {
+    /// Pipelines drawing into `target_format`; `fast_scalers` on a software rasterizer.
+    pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat, fast_scalers: bool) -> Self {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("dysr video"), source: wgpu::ShaderSource::Wgsl(include_str!("video.wgsl").into()) });
         let texture_entry = |binding| wgpu::BindGroupLayoutEntry {
             binding,
@@ -219,22 +261,6 @@ impl VideoRenderer {
             ],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some("dysr video"), bind_group_layouts: &[Some(&layout)], immediate_size: 0 });
-        let pipeline = device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
-            label: Some("dysr video"),
-            layout: Some(&pipeline_layout),
-            vertex: wgpu::VertexState { module: &module, entry_point: Some("vs_main"), buffers: &[], compilation_options: Default::default() },
-            primitive: wgpu::PrimitiveState::default(),
-            depth_stencil: None,
-            multisample: wgpu::MultisampleState::default(),
-            fragment: Some(wgpu::FragmentState {
-                module: &module,
-                entry_point: Some("fs_main"),
-                targets: &[Some(wgpu::ColorTargetState { format: target_format, blend: None, write_mask: wgpu::ColorWrites::ALL })],
-                compilation_options: Default::default(),
-            }),
-            multiview_mask: None,
-            cache: None,
-        });
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("dysr video"),
             address_mode_u: wgpu::AddressMode::ClampToEdge,
@@ -249,12 +275,58 @@ impl VideoRenderer {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        Self { pipeline, layout, sampler, params, textures: PlaneTextures::default(), bind_group: None, uploaded_serial: None, srgb_target: target_format.is_srgb() }
+        Self {
+            module,
+            pipeline_layout,
+            target_format,
+            pipelines: std::collections::HashMap::new(),
+            variant: None,
+            fast_scalers,
+            layout,
+            sampler,
+            params,
+            textures: PlaneTextures::default(),
+            bind_group: None,
+            uploaded_serial: None,
+        }
+    }
+
+    /// The pipeline for `variant`, made the first time it is needed.
+    fn ensure_pipeline(&mut self, device: &wgpu::Device, variant: Variant) {
+        let flag = |on: bool| if on { 1.0 } else { 0.0 };
+        let constants = [
+            ("FAST_SCALERS", flag(self.fast_scalers)),
+            ("TRANSFER", f64::from(variant.transfer)),
+            ("SRGB_TARGET", flag(self.target_format.is_srgb())),
+            ("SEMI_PLANAR", flag(variant.semi_planar)),
+            ("WITH_SR", flag(variant.with_sr)),
+        ];
+        let (module, layout, format) = (&self.module, &self.pipeline_layout, self.target_format);
+        self.pipelines.entry(variant).or_insert_with(|| {
+            let options = wgpu::PipelineCompilationOptions { constants: &constants, ..Default::default() };
+            device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
+                label: Some("dysr video"),
+                layout: Some(layout),
+                vertex: wgpu::VertexState { module, entry_point: Some("vs_main"), buffers: &[], compilation_options: options.clone() },
+                primitive: wgpu::PrimitiveState::default(),
+                depth_stencil: None,
+                multisample: wgpu::MultisampleState::default(),
+                fragment: Some(wgpu::FragmentState {
+                    module,
+                    entry_point: Some("fs_main"),
+                    targets: &[Some(wgpu::ColorTargetState { format, blend: None, write_mask: wgpu::ColorWrites::ALL })],
+                    compilation_options: options,
+                }),
+                multiview_mask: None,
+                cache: None,
+            })
+        });
+        self.variant = Some(variant);
     }
 
     /// Uploads `picture` unless it is the one already uploaded, and sets the uniforms.
-    fn prepare(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, picture: &Picture, serial: u64, mut params: Params) {
-        params.misc[2] = if self.srgb_target { 1.0 } else { 0.0 };
+    fn prepare(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, picture: &Picture, serial: u64, params: Params) {
+        self.ensure_pipeline(device, Variant::of(picture));
         queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
         if self.uploaded_serial == Some(serial) && self.bind_group.is_some() {
             return;
@@ -322,8 +394,8 @@ impl VideoRenderer {
     }
 
     fn paint(&self, render_pass: &mut wgpu::RenderPass<'static>) {
-        let Some(bind_group) = &self.bind_group else { return };
-        render_pass.set_pipeline(&self.pipeline);
+        let (Some(bind_group), Some(pipeline)) = (&self.bind_group, self.variant.and_then(|variant| self.pipelines.get(&variant))) else { return };
+        render_pass.set_pipeline(pipeline);
         render_pass.set_bind_group(0, bind_group, &[]);
         render_pass.draw(0..3, 0..1);
     }
@@ -378,7 +450,7 @@ mod tests {
     fn render(gpu: &(wgpu::Device, wgpu::Queue), picture: &Picture, geometry: DisplayGeometry, (width, height): (u32, u32)) -> Vec<u8> {
         let (device, queue) = gpu;
         let format = wgpu::TextureFormat::Rgba8Unorm;
-        let mut renderer = VideoRenderer::new(device, format);
+        let mut renderer = VideoRenderer::new(device, format, false);
         renderer.prepare(device, queue, picture, 1, Params::new(picture, geometry, None));
         let target = device.create_texture(&wgpu::TextureDescriptor {
             label: None,
