@@ -34,7 +34,7 @@ run() { # label, window mode (window|fullscreen), input
   local label=$1 mode=$2 input=$3 extra=()
   [ "$mode" = fullscreen ] && extra=(--fullscreen)
   local shot="$out/$label-$mode.png"
-  xvfb-run -a -s "-screen 0 1920x1080x24" "$dysr" play "$input" --audio silent --stats --exit-after 15 \
+  xvfb-run -a -s "-screen 0 1920x1080x24" "$dysr" play "$input" --audio silent --exit-after 15 \
     --screenshot "$shot" "${extra[@]}" 2>"$out/$label-$mode.log" | tail -n 1 > "$out/$label-$mode.json" || true
   printf '%s\t%s\t%s\n' "$label" "$mode" "$(cat "$out/$label-$mode.json")"
 }

@@ -174,7 +174,21 @@ impl Presenter {
             self.show(frame, now);
         }
         self.update_end_state(now);
-        wait
+        // The input ended but the last frame is still on screen: come back when its time is up,
+        // so the end (and a loop, or a timed run's exit) is noticed without any other event.
+        match wait {
+            None if self.input_ended && self.state != StreamState::Eof => Some(self.last_frame_remaining(now)),
+            wait => wait,
+        }
+    }
+
+    /// How long the frame on screen has left at the clock (a short poll when that is unknown).
+    fn last_frame_remaining(&self, now: Instant) -> Duration {
+        let end_secs = self.current.as_ref().map(|frame| frame.pts_secs + frame.duration_secs);
+        match (end_secs, self.clock.now_secs(self.showing_generation, now)) {
+            (Some(end_secs), Some(clock_secs)) if end_secs > clock_secs => Duration::from_secs_f64(end_secs - clock_secs),
+            _ => IDLE_POLL,
+        }
     }
 
     /// Takes the next item of the current generation from the channel; handles control items.

@@ -215,7 +215,13 @@ impl PlayerApp {
     fn finish_timed_run(&mut self, ctx: &egui::Context, now: Instant) {
         let (Some(run), Some(player), Some(opened_at)) = (&self.timed_run, &self.player, self.opened_at) else { return };
         let ended = player.state() == StreamState::Eof && !player.is_looping();
-        if self.closing || (now.duration_since(opened_at) < run.after && !ended) {
+        let elapsed = now.duration_since(opened_at);
+        if self.closing {
+            return;
+        }
+        if elapsed < run.after && !ended {
+            // Even while paused or stalled, come back when the time is up.
+            ctx.request_repaint_after(run.after - elapsed);
             return;
         }
         self.closing = true;
