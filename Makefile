@@ -7,7 +7,9 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/dysr-target
 # Without a display (a server, CI) the window opens on a virtual one, plays the demo once, saves a
 # screenshot and prints the run's summary.
 ifeq ($(DISPLAY)$(WAYLAND_DISPLAY),)
-  WITH_DISPLAY := xvfb-run -a -s "-screen 0 1920x1080x24"
+  # Mesa's Vulkan driver complains on every start when there is no session runtime folder.
+  RUNTIME_DIR := /tmp/dysr-runtime-$(shell id -u)
+  WITH_DISPLAY := mkdir -p -m 700 $(RUNTIME_DIR) && XDG_RUNTIME_DIR=$(RUNTIME_DIR) xvfb-run -a -s "-screen 0 1920x1080x24"
   RUN_ONCE := --exit-after 30 --screenshot $(CARGO_TARGET_DIR)/dysr-run.png
 endif
 

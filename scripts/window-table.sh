@@ -24,11 +24,11 @@ make_clip() { # name, ffmpeg arguments after the input
   mv "$media/partial-$name" "$media/$name"
 }
 make_clip bbb-1080p24.mp4 -vf scale=1920:1080:flags=lanczos -c:v libx264 -preset veryfast -crf 20 -c:a copy
-make_clip bbb-2160p30.mp4 -t 15 -vf scale=3840:2160:flags=lanczos,fps=30 -c:v libx264 -preset ultrafast -crf 23 -c:a copy
-make_clip bbb-4320p24.mp4 -t 8 -vf scale=7680:4320:flags=bilinear -c:v libx264 -preset ultrafast -crf 26 -c:a copy
+make_clip bbb-2160p30.mp4 -t 10 -vf scale=3840:2160:flags=lanczos,fps=30 -c:v libx264 -preset ultrafast -crf 23 -c:a copy
+make_clip bbb-4320p24.mp4 -t 5 -vf scale=7680:4320:flags=bilinear -c:v libx264 -preset ultrafast -crf 26 -c:a copy
 # FFmpeg 5.1 writes a rotation (a display matrix) only when it copies the stream.
 make_clip bbb-rotated.mp4 -t 15 -c copy -metadata:s:v:0 rotate=90
-make_clip bbb-pal-sar16-15.mp4 -t 15 -vf scale=720:576,setsar=16/15 -c:v libx264 -preset veryfast -c:a copy
+make_clip bbb-pal-sar16-15.mp4 -t 10 -vf scale=720:576,setsar=16/15 -c:v libx264 -preset veryfast -c:a copy
 
 run() { # label, window mode (window|fullscreen), input
   local label=$1 mode=$2 input=$3 extra=()

@@ -84,3 +84,24 @@ fn interlaced_frames_are_deinterlaced() {
     assert_monotonic_at_25_fps(&frames);
     assert!(frames.iter().all(|frame| frame.progressive), "every frame shown is progressive");
 }
+
+/// Headless runs apply the window's rule: the network (here the plain upscaler) runs only when the
+/// planned view enlarges the picture; the summary says what ran and why.
+#[test]
+fn the_view_decides_whether_frames_are_upscaled() {
+    use dysr::engine::view::ViewTarget;
+    use dysr::player::{AudioMode, PlayerOptions, headless};
+    let clip = common::h264_clip(2);
+    let run = |view: Option<(u32, u32)>| {
+        let options = PlayerOptions { audio: AudioMode::Silent, no_sync: true, view: std::sync::Arc::new(ViewTarget::new(view, 1.2)), ..Default::default() };
+        headless::run(&path_str(&clip), options).expect("plays")
+    };
+    let same_size = run(Some((320, 240)));
+    assert_eq!((same_size.frames_upscaled, same_size.output_width, same_size.output_height), (0, 320, 240));
+    assert_eq!(same_size.upscaler, "none: no frame was shown enlarged");
+    assert_eq!(same_size.sr_decision, "320x240 shown at 320x240 (x1.00): no SR needed (SR from x1.20)");
+    let doubled = run(None);
+    assert_eq!((doubled.frames_upscaled, doubled.output_width, doubled.output_height), (50, 640, 480));
+    assert_eq!(doubled.sr_share, 1.0);
+    assert_eq!((doubled.view_width, doubled.view_height), (640, 480));
+}

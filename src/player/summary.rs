@@ -22,6 +22,7 @@ pub struct PlaybackSummary {
     pub view_height: u32,
     /// Why the network ran or not, for the last frame.
     pub sr_decision: String,
+    /// What upscaled the frames (none when no frame was shown enlarged).
     pub upscaler: String,
     pub audio_output: String,
     /// The stream's frame rate.
@@ -69,7 +70,7 @@ impl PlaybackSummary {
             view_width,
             view_height,
             sr_decision: player.view().last_decision().map(|decision| decision.reason).unwrap_or_default(),
-            upscaler: player.upscaler_name(),
+            upscaler: if telemetry.frames_upscaled == 0 { "none: no frame was shown enlarged".to_owned() } else { player.upscaler_name() },
             audio_output: player.audio_output_description(),
             stream_fps: info.video.frames_per_sec,
             frames_decoded: telemetry.frames_decoded,
