@@ -113,10 +113,9 @@ impl std::fmt::Debug for RgbaImage {
 }
 
 /// Where pictures are converted to RGB and scaled to the screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Presentation {
     /// The window: the GPU converts and scales; the SR stage makes at most the network's luma.
-    #[default]
     Gpu,
     /// No GPU path (headless runs, the benchmark): the SR stage makes whole RGBA pictures.
     Cpu,

@@ -124,6 +124,7 @@ impl LumaImage {
     }
 
     /// Sample `(x, y)` in [0, 1] of the code range.
+    #[cfg(test)]
     pub fn get(&self, x: usize, y: usize) -> f32 {
         let at = 2 * (y * self.width as usize + x);
         f32::from(u16::from_le_bytes([self.samples[at], self.samples[at + 1]])) / 65535.0
@@ -170,17 +171,6 @@ impl Picture {
     /// True when the network made (part of) this picture.
     pub fn is_upscaled(&self) -> bool {
         !matches!(self.upscaled, Upscaled::None)
-    }
-
-    /// Bytes this picture holds (planes and upscaled output), for bounding queues.
-    pub fn bytes(&self) -> usize {
-        let planes: usize = (0..self.frame.planes()).map(|plane| self.frame.data(plane).len()).sum();
-        planes
-            + match &self.upscaled {
-                Upscaled::None => 0,
-                Upscaled::Luma(luma) => luma.samples.len(),
-                Upscaled::Rgba(image) => image.pixels.len(),
-            }
     }
 }
 

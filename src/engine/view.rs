@@ -71,6 +71,7 @@ impl DisplayGeometry {
     }
 
     /// Maps a displayed point to the frame with [`Self::frame_from_displayed`].
+    #[cfg(test)]
     pub fn frame_point(self, (u, v): (f32, f32)) -> (f32, f32) {
         let [a, b, c, d, e, f] = self.frame_from_displayed();
         (a * u + b * v + e, c * u + d * v + f)

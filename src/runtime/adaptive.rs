@@ -169,15 +169,7 @@ impl AdaptiveUpscaler {
         if level == 0 {
             return Ok(None);
         }
-        let luma = match self.residency {
-            Residency::Assemble => self.neural[level - 1].upscale_luma(frame),
-            _ => {
-                self.load(level - 1)?;
-                self.neural[0].upscale_luma(frame)
-            }
-        };
-        self.state.note_model_bytes(self.model_bytes());
-        luma
+        self.on_rung(level - 1, |neural| neural.upscale_luma(frame))
     }
 
     /// Upscales `frame` at `level` (0: the bilinear floor; k + 1: rung k).
@@ -185,15 +177,21 @@ impl AdaptiveUpscaler {
         if level == 0 {
             return self.floor.upscale(frame);
         }
-        let image = match self.residency {
-            Residency::Assemble => self.neural[level - 1].upscale(frame),
+        self.on_rung(level - 1, |neural| neural.upscale(frame))
+    }
+
+    /// Runs `run` on the upscaler that holds rung `rung` (made the active one first where the
+    /// rungs share one), and notes the model state it leaves resident.
+    fn on_rung<T>(&mut self, rung: usize, run: impl FnOnce(&mut NeuralUpscaler<NetworkRunner>) -> Result<T, EngineError>) -> Result<T, EngineError> {
+        let result = match self.residency {
+            Residency::Assemble => run(&mut self.neural[rung]),
             _ => {
-                self.load(level - 1)?;
-                self.neural[0].upscale(frame)
+                self.load(rung)?;
+                run(&mut self.neural[0])
             }
         };
         self.state.note_model_bytes(self.model_bytes());
-        image
+        result
     }
 
     /// Makes rung `index` the one that runs. Shared: a swap (weights packed at start, buffers
