@@ -9,7 +9,7 @@ use std::time::Instant;
 use ffmpeg_next as ffmpeg;
 
 use super::controller::Controller;
-use super::{Adaptation, FrameSample, Level, Mode, SwitchRecord};
+use super::{Adaptation, FrameSample, LadderLevel, Level, Mode, SwitchRecord};
 use crate::engine::cpu::PackedNetwork;
 use crate::engine::cpu::kernels::Isa;
 use crate::engine::cpu::network::NetworkRunner;
@@ -166,18 +166,18 @@ impl AdaptiveUpscaler {
     /// The network's luma of `frame` at `level` (0: the floor, no network: the GPU scales the
     /// planes; k + 1: rung k).
     fn run_level_luma(&mut self, level: usize, frame: &ffmpeg::frame::Video) -> Result<Option<LumaImage>, EngineError> {
-        if level == 0 {
-            return Ok(None);
+        match LadderLevel::from_index(level) {
+            LadderLevel::Floor => Ok(None),
+            LadderLevel::Rung(rung) => self.on_rung(rung, |neural| neural.upscale_luma(frame)),
         }
-        self.on_rung(level - 1, |neural| neural.upscale_luma(frame))
     }
 
     /// Upscales `frame` at `level` (0: the bilinear floor; k + 1: rung k).
     fn run_level(&mut self, level: usize, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
-        if level == 0 {
-            return self.floor.upscale(frame);
+        match LadderLevel::from_index(level) {
+            LadderLevel::Floor => self.floor.upscale(frame),
+            LadderLevel::Rung(rung) => self.on_rung(rung, |neural| neural.upscale(frame)),
         }
-        self.on_rung(level - 1, |neural| neural.upscale(frame))
     }
 
     /// Runs `run` on the upscaler that holds rung `rung` (made the active one first where the
@@ -203,7 +203,7 @@ impl AdaptiveUpscaler {
         match &self.residency {
             Residency::Reload(dir) => {
                 let spec = self.rungs[index].spec;
-                let name = &self.state.levels[index + 1].name;
+                let name = &self.state.levels[LadderLevel::Rung(index).index()].name;
                 let network = load_standalone(&dir.join(format!("{name}.bpk")), spec).map_err(|cause| EngineError::Model { cause })?;
                 let threads = self.neural[0].engine().threads();
                 self.neural[0] = NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), threads), "reload");
@@ -237,8 +237,12 @@ impl AdaptiveUpscaler {
                 && (last > 2.0 * budget || level > cap)
                 && level >= 2
             {
-                let cost = |index: usize| self.rungs[index].macs_per_pixel() as f64;
-                levels_ms.push(last * cost(level - 1) / cost(level - 2));
+                // Both this level and the one before are rungs here (level >= 2).
+                let cost = |level: usize| match LadderLevel::from_index(level) {
+                    LadderLevel::Rung(rung) => self.rungs[rung].macs_per_pixel() as f64,
+                    LadderLevel::Floor => unreachable!("estimates start at the second rung"),
+                };
+                levels_ms.push(last * cost(level) / cost(level - 1));
                 continue;
             }
             let run = |upscaler: &mut Self| match presentation {
@@ -310,7 +314,7 @@ impl AdaptiveUpscaler {
         let controller = self.controller.as_mut().expect("calibrated");
         let level = match mode {
             Mode::Adaptive => controller.active(),
-            Mode::Locked(rung) => rung.min(self.rungs.len() - 1) + 1,
+            Mode::Locked(rung) => LadderLevel::Rung(rung.min(self.rungs.len() - 1)).index(),
             Mode::Bicubic => 0,
         };
         Ok((mode, level))
@@ -337,8 +341,8 @@ impl AdaptiveUpscaler {
         let controller = self.controller.as_mut().expect("calibrated");
         if let Some(switch) = controller.observe(sr_ms) {
             let preparing = Instant::now();
-            if switch.to > 0 {
-                self.load(switch.to - 1)?;
+            if let LadderLevel::Rung(rung) = LadderLevel::from_index(switch.to) {
+                self.load(rung)?;
             }
             let prepare_ms = preparing.elapsed().as_secs_f64() * 1e3;
             self.stall_ms = prepare_ms;
@@ -361,7 +365,7 @@ impl Upscaler for AdaptiveUpscaler {
         match self.state.mode() {
             Mode::Bicubic => return "bicubic, no network".to_owned(),
             Mode::Locked(rung) => {
-                let level = &self.state.levels[rung.min(self.rungs.len() - 1) + 1];
+                let level = &self.state.levels[LadderLevel::Rung(rung.min(self.rungs.len() - 1)).index()];
                 return format!("rung {} {} ({engine})", level.name, level.spec.map(|spec| spec.to_string()).unwrap_or_default());
             }
             Mode::Adaptive => {}
@@ -450,7 +454,7 @@ mod tests {
             let expected = match mode {
                 Mode::Locked(rung) => {
                     let network = PackedNetwork::from_supernet(&model.supernet, model.manifest.ladder[rung].spec, Isa::detect());
-                    assert_eq!(state.active(), rung + 1);
+                    assert_eq!(state.active(), LadderLevel::Rung(rung).index());
                     NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), 2), "reference").upscale(&frame).unwrap()
                 }
                 _ => SwsUpscaler::new().upscale(&frame).unwrap(),

@@ -51,6 +51,28 @@ pub fn upscaler_for(
     Ok((factory, Some(adaptation)))
 }
 
+/// A level of the ladder: the floor (no network) or rung k of the model. Wherever levels index a
+/// table (the controller's times, [`Adaptation::levels`], traces), the floor is 0 and rung k is
+/// k + 1; this type is the one place that numbering lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LadderLevel {
+    Floor,
+    Rung(usize),
+}
+
+impl LadderLevel {
+    pub fn from_index(index: usize) -> Self {
+        index.checked_sub(1).map_or(LadderLevel::Floor, LadderLevel::Rung)
+    }
+
+    pub fn index(self) -> usize {
+        match self {
+            LadderLevel::Floor => 0,
+            LadderLevel::Rung(rung) => rung + 1,
+        }
+    }
+}
+
 /// One level of the ladder as the panel shows it; level 0 is the floor, no network (the screen's
 /// GPU scaler in the window, swscale bilinear where pictures are made on the CPU).
 #[derive(Debug, Clone, Serialize)]

@@ -9,7 +9,7 @@ use egui_plot::{HLine, Line, Plot, PlotPoints, VLine};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use super::stats_panel::value_grid;
-use crate::runtime::{Adaptation, Mode};
+use crate::runtime::{Adaptation, LadderLevel, Mode};
 
 /// The process's memory and the machine's CPU load, refreshed at most twice a second.
 pub struct SystemMonitor {
@@ -60,9 +60,11 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
             mode = Mode::Locked(locked);
         }
         if let Mode::Locked(rung) = &mut mode {
-            egui::ComboBox::from_id_salt("locked_rung").selected_text(&levels[*rung + 1].name).show_ui(ui, |ui| {
-                for (index, level) in levels.iter().enumerate().skip(1) {
-                    ui.selectable_value(rung, index - 1, &level.name);
+            egui::ComboBox::from_id_salt("locked_rung").selected_text(&levels[LadderLevel::Rung(*rung).index()].name).show_ui(ui, |ui| {
+                for (index, level) in levels.iter().enumerate() {
+                    if let LadderLevel::Rung(index) = LadderLevel::from_index(index) {
+                        ui.selectable_value(rung, index, &level.name);
+                    }
                 }
             });
         }
@@ -86,7 +88,7 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
         row("active rung", if mode == Mode::Bicubic { "bicubic only, no network".to_owned() } else { description });
         let sr_rate = match recent.last() {
             // The floor runs no network: there is no SR time to speak of.
-            Some(last) if last.level > 0 => format!("{:.1} ({sr_ms:.1} ms a frame, budget {budget_ms:.1} ms)", 1e3 / sr_ms.max(1e-3)),
+            Some(last) if LadderLevel::from_index(last.level) != LadderLevel::Floor => format!("{:.1} ({sr_ms:.1} ms a frame, budget {budget_ms:.1} ms)", 1e3 / sr_ms.max(1e-3)),
             Some(_) => format!("no network (budget {budget_ms:.1} ms)"),
             None => "no frame through the ladder yet".to_owned(),
         };
