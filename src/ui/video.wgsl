@@ -4,7 +4,11 @@
 //
 // Samples arrive as 8-bit unorm texels. 16-bit samples come as two bytes (r = low, g = high) of an
 // Rg8 texel: bilinear filtering is linear, so filtering the bytes apart and adding them back
-// (r * 255 + g * 65280) is the filtered 16-bit value.
+// (r * 255 + g * 65280) is the filtered 16-bit value, as long as the sampler keeps the filtered
+// bytes' fractions. Some do not (Mesa's software one rounds them to 8 bits), which costs up to half
+// a high byte: 128 codes. That is 0.5 of an 8-bit code for the network's full-range 16-bit luma,
+// but an eighth of the range for 10-bit planes, so those are interpolated here in f32 from loaded
+// texels instead.
 //
 // Luma is scaled with Catmull-Rom bicubic (9 bilinear fetches, exact for this filter because its
 // two middle weights are never negative), chroma bilinearly at the stream's siting, interpolated
@@ -39,6 +43,8 @@ override TRANSFER: u32 = 0u;
 override SRGB_TARGET: bool = false;
 // Chroma in one interleaved plane (NV12, P010).
 override SEMI_PLANAR: bool = false;
+// The planes' samples take two bytes (more than 8 bits).
+override WIDE_PLANES: bool = false;
 // The picture comes with the network's x2 luma.
 override WITH_SR: bool = false;
 
@@ -69,12 +75,17 @@ fn code(texel: vec4<f32>, wide: f32) -> f32 {
     return texel.r * 255.0 + texel.g * 65280.0 * wide;
 }
 
-fn fetch(plane: texture_2d<f32>, at: vec2<f32>, wide: f32) -> f32 {
+// The bilinear sample value of `plane` at `at` in [0, 1]: the sampler's own filtering, or with
+// `exact` four loaded texels interpolated in f32.
+fn fetch(plane: texture_2d<f32>, at: vec2<f32>, wide: f32, exact: bool) -> f32 {
+    if (exact) {
+        return code(bilinear(plane, at * vec2<f32>(textureDimensions(plane)) - 0.5), wide);
+    }
     return code(textureSampleLevel(plane, linear_clamp, at, 0.0), wide);
 }
 
 // Catmull-Rom bicubic of `plane` (size `size` texels) at `uv` in [0, 1].
-fn catmull_rom(plane: texture_2d<f32>, uv: vec2<f32>, size: vec2<f32>, wide: f32) -> f32 {
+fn catmull_rom(plane: texture_2d<f32>, uv: vec2<f32>, size: vec2<f32>, wide: f32, exact: bool) -> f32 {
     let position = uv * size;
     let centre = floor(position - 0.5) + 0.5;
     let f = position - centre;
@@ -87,30 +98,30 @@ fn catmull_rom(plane: texture_2d<f32>, uv: vec2<f32>, size: vec2<f32>, wide: f32
     let at12 = (centre + w2 / w12) / size;
     let at3 = (centre + 2.0) / size;
     var sum = 0.0;
-    sum += fetch(plane, vec2<f32>(at0.x, at0.y), wide) * w0.x * w0.y;
-    sum += fetch(plane, vec2<f32>(at12.x, at0.y), wide) * w12.x * w0.y;
-    sum += fetch(plane, vec2<f32>(at3.x, at0.y), wide) * w3.x * w0.y;
-    sum += fetch(plane, vec2<f32>(at0.x, at12.y), wide) * w0.x * w12.y;
-    sum += fetch(plane, vec2<f32>(at12.x, at12.y), wide) * w12.x * w12.y;
-    sum += fetch(plane, vec2<f32>(at3.x, at12.y), wide) * w3.x * w12.y;
-    sum += fetch(plane, vec2<f32>(at0.x, at3.y), wide) * w0.x * w3.y;
-    sum += fetch(plane, vec2<f32>(at12.x, at3.y), wide) * w12.x * w3.y;
-    sum += fetch(plane, vec2<f32>(at3.x, at3.y), wide) * w3.x * w3.y;
+    sum += fetch(plane, vec2<f32>(at0.x, at0.y), wide, exact) * w0.x * w0.y;
+    sum += fetch(plane, vec2<f32>(at12.x, at0.y), wide, exact) * w12.x * w0.y;
+    sum += fetch(plane, vec2<f32>(at3.x, at0.y), wide, exact) * w3.x * w0.y;
+    sum += fetch(plane, vec2<f32>(at0.x, at12.y), wide, exact) * w0.x * w12.y;
+    sum += fetch(plane, vec2<f32>(at12.x, at12.y), wide, exact) * w12.x * w12.y;
+    sum += fetch(plane, vec2<f32>(at3.x, at12.y), wide, exact) * w3.x * w12.y;
+    sum += fetch(plane, vec2<f32>(at0.x, at3.y), wide, exact) * w0.x * w3.y;
+    sum += fetch(plane, vec2<f32>(at12.x, at3.y), wide, exact) * w12.x * w3.y;
+    sum += fetch(plane, vec2<f32>(at3.x, at3.y), wide, exact) * w3.x * w3.y;
     return sum;
 }
 
 // Luma of `plane` (size `size`) at `uv`: Catmull-Rom, or one bilinear fetch on the fast path.
-fn scale_luma(plane: texture_2d<f32>, uv: vec2<f32>, size: vec2<f32>, wide: f32) -> f32 {
+fn scale_luma(plane: texture_2d<f32>, uv: vec2<f32>, size: vec2<f32>, wide: f32, exact: bool) -> f32 {
     if (FAST_SCALERS) {
-        return fetch(plane, uv, wide);
+        return fetch(plane, uv, wide, exact);
     }
-    return catmull_rom(plane, uv, size, wide);
+    return catmull_rom(plane, uv, size, wide, exact);
 }
 
 // Chroma of `plane` at `position` in sample units: exact bilinear, or the sampler's own on the
 // fast path.
 fn chroma_texel(plane: texture_2d<f32>, position: vec2<f32>) -> vec4<f32> {
-    if (FAST_SCALERS) {
+    if (FAST_SCALERS && !WIDE_PLANES) {
         let uv = (position + 0.5) / vec2<f32>(textureDimensions(plane));
         return textureSampleLevel(plane, linear_clamp, uv, 0.0);
     }
@@ -202,9 +213,9 @@ fn fs_main(in: VsOut) -> @location(0) vec4<f32> {
     let sr_here = WITH_SR && in.displayed.x >= params.offset_split_sr.z;
     var luma: f32;
     if (sr_here) {
-        luma = scale_luma(sr_luma, frame, params.luma_sizes.zw, 1.0) / 65535.0;
+        luma = scale_luma(sr_luma, frame, params.luma_sizes.zw, 1.0, false) / 65535.0;
     } else {
-        luma = scale_luma(y_plane, frame, params.luma_sizes.xy, wide) / max_code;
+        luma = scale_luma(y_plane, frame, params.luma_sizes.xy, wide, WIDE_PLANES) / max_code;
     }
 
     // Chroma at its siting: chroma sample j sits at luma position j * span + siting * (span - 1).

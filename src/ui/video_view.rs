@@ -146,6 +146,8 @@ struct Variant {
     /// 0 SDR, 1 PQ, 2 HLG.
     transfer: u32,
     semi_planar: bool,
+    /// Samples of more than 8 bits (two bytes).
+    wide_planes: bool,
     with_sr: bool,
 }
 
@@ -157,8 +159,13 @@ impl Variant {
             TransferCharacteristic::ARIB_STD_B67 => 2,
             _ => 0,
         };
-        let semi_planar = PlaneLayout::of(picture.frame.format()).is_some_and(|layout| layout.semi_planar);
-        Self { transfer, semi_planar, with_sr: matches!(picture.upscaled, Upscaled::Luma(_)) }
+        let layout = PlaneLayout::of(picture.frame.format());
+        Self {
+            transfer,
+            semi_planar: layout.is_some_and(|layout| layout.semi_planar),
+            wide_planes: layout.is_some_and(|layout| layout.bits > 8),
+            with_sr: matches!(picture.upscaled, Upscaled::Luma(_)),
+        }
     }
 }
 
@@ -299,6 +306,7 @@ impl VideoRenderer {
             ("TRANSFER", f64::from(variant.transfer)),
             ("SRGB_TARGET", flag(self.target_format.is_srgb())),
             ("SEMI_PLANAR", flag(variant.semi_planar)),
+            ("WIDE_PLANES", flag(variant.wide_planes)),
             ("WITH_SR", flag(variant.with_sr)),
         ];
         let (module, layout, format) = (&self.module, &self.pipeline_layout, self.target_format);
@@ -447,10 +455,15 @@ mod tests {
     }
 
     /// Draws `picture` into a `width` x `height` RGBA target and reads it back.
-    fn render(gpu: &(wgpu::Device, wgpu::Queue), picture: &Picture, geometry: DisplayGeometry, (width, height): (u32, u32)) -> Vec<u8> {
+    fn render(gpu: &(wgpu::Device, wgpu::Queue), picture: &Picture, geometry: DisplayGeometry, size: (u32, u32)) -> Vec<u8> {
+        render_with(gpu, picture, geometry, size, false)
+    }
+
+    /// [`render`] with the fast scalers or not.
+    fn render_with(gpu: &(wgpu::Device, wgpu::Queue), picture: &Picture, geometry: DisplayGeometry, (width, height): (u32, u32), fast_scalers: bool) -> Vec<u8> {
         let (device, queue) = gpu;
         let format = wgpu::TextureFormat::Rgba8Unorm;
-        let mut renderer = VideoRenderer::new(device, format, false);
+        let mut renderer = VideoRenderer::new(device, format, fast_scalers);
         renderer.prepare(device, queue, picture, 1, Params::new(picture, geometry, None));
         let target = device.create_texture(&wgpu::TextureDescriptor {
             label: None,
@@ -646,6 +659,46 @@ mod tests {
             let rgba = render(&gpu, &picture, DisplayGeometry::default(), (16, 16));
             let pixel = &rgba[4 * (8 * 16 + 8)..][..3];
             assert!(pixel.iter().all(|&c| c.abs_diff(expected) <= 3), "code {luma}: {pixel:?}, expected {expected}");
+        }
+    }
+
+    /// A 10-bit frame scaled by a non-integer factor shows the same picture as its 8-bit version,
+    /// with either set of scalers: two-byte samples are never left to the sampler's rounding.
+    #[test]
+    fn ten_bit_planes_scale_like_eight_bit_ones() {
+        let (device, queue) = device();
+        let ten_bit = frame(Pixel::YUV420P10LE, 38, 22, color::Space::BT709, color::Range::MPEG);
+        let mut eight_bit = frame(Pixel::YUV420P, 38, 22, color::Space::BT709, color::Range::MPEG);
+        for plane in 0..3 {
+            let (w, h) = (ten_bit.plane_width(plane) as usize, ten_bit.plane_height(plane) as usize);
+            let (stride_10, stride_8) = (ten_bit.stride(plane), eight_bit.stride(plane));
+            for y in 0..h {
+                for x in 0..w {
+                    let code = u16::from_le_bytes([ten_bit.data(plane)[y * stride_10 + 2 * x], ten_bit.data(plane)[y * stride_10 + 2 * x + 1]]);
+                    eight_bit.data_mut(plane)[y * stride_8 + x] = (code / 4) as u8;
+                }
+            }
+        }
+        // Make the 10-bit samples exactly four times the 8-bit ones, so the pictures are equal.
+        let mut ten_bit = ten_bit;
+        for plane in 0..3 {
+            let (w, h) = (ten_bit.plane_width(plane) as usize, ten_bit.plane_height(plane) as usize);
+            let (stride_10, stride_8) = (ten_bit.stride(plane), eight_bit.stride(plane));
+            for y in 0..h {
+                for x in 0..w {
+                    let code = u16::from(eight_bit.data(plane)[y * stride_8 + x]) * 4;
+                    ten_bit.data_mut(plane)[y * stride_10 + 2 * x..y * stride_10 + 2 * x + 2].copy_from_slice(&code.to_le_bytes());
+                }
+            }
+        }
+        for fast_scalers in [false, true] {
+            let show = |frame: &ffmpeg_next::frame::Video| {
+                let picture = Picture { pts_secs: 0.0, duration_secs: 0.04, frame: frame.clone(), upscaled: Upscaled::None };
+                render_with(&(device.clone(), queue.clone()), &picture, DisplayGeometry::default(), (57, 33), fast_scalers)
+            };
+            let worst = worst_difference(&show(&ten_bit), &show(&eight_bit));
+            // The fast path leaves 8-bit samples to the sampler, which may round them (a code or so).
+            assert!(worst <= if fast_scalers { 4 } else { 2 }, "fast scalers {fast_scalers}: off by {worst}");
         }
     }
 }
