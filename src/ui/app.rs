@@ -27,6 +27,9 @@ const SMALL_SEEK_SECS: f64 = 5.0;
 const LARGE_SEEK_SECS: f64 = 60.0;
 /// Volume step of keys 9 and 0.
 const VOLUME_STEP: f32 = 0.05;
+/// Fullscreen, the open bar and the transport hide this long after the last mouse move or key
+/// (mpv's on-screen controller does the same).
+const CONTROLS_HIDE_AFTER: Duration = Duration::from_secs(2);
 
 const ABOUT_TEXT: &str = "dysr upscales video in real time with a weight-sharing super-resolution \
 supernet and adapts it to the machine's load (DySR, ICLR 2023).\n\n\
@@ -60,6 +63,8 @@ pub struct PlayerApp {
     picture_rect: Option<egui::Rect>,
     /// Go fullscreen on the first frame (`--fullscreen`).
     start_fullscreen: bool,
+    /// The last mouse move, click or key (fullscreen controls show for a while after it).
+    last_activity: Instant,
     video: VideoView,
     transport: TransportState,
     rates: RateMeter,
@@ -103,6 +108,7 @@ impl PlayerApp {
             closing: false,
             picture_rect: None,
             start_fullscreen: false,
+            last_activity: Instant::now(),
             video: VideoView::default(),
             transport: TransportState::default(),
             rates: RateMeter::default(),
@@ -258,9 +264,11 @@ impl PlayerApp {
         let mut commands = self.keyboard_commands(&ctx);
         commands.extend(dropped_file_commands(&ctx));
 
-        egui::Panel::top("open_bar").show(ui, |ui| commands.extend(self.open_bar_ui(ui)));
-        if let Some(player) = &self.player {
-            egui::Panel::bottom("transport").show(ui, |ui| commands.extend(transport_ui(ui, player, &mut self.transport)));
+        if self.controls_visible(&ctx) {
+            egui::Panel::top("open_bar").show(ui, |ui| commands.extend(self.open_bar_ui(ui)));
+            if let Some(player) = &self.player {
+                egui::Panel::bottom("transport").show(ui, |ui| commands.extend(transport_ui(ui, player, &mut self.transport)));
+            }
         }
         let geometry = self.player.as_ref().map(|player| player.info().video.geometry).unwrap_or_default();
         let split = self.adaptation.as_ref().and_then(|adaptation| adaptation.split());
@@ -294,6 +302,23 @@ impl PlayerApp {
         for command in commands {
             self.run_command(&ctx, command);
         }
+    }
+
+    /// The open bar and the transport show except fullscreen, where they hide a while after the
+    /// last mouse move or key unless paused or something needs saying. Every pixel of egui's own
+    /// costs as much as the picture's on a software rasterizer.
+    fn controls_visible(&mut self, ctx: &egui::Context) -> bool {
+        let now = Instant::now();
+        if ctx.input(|i| i.pointer.delta() != egui::Vec2::ZERO || i.pointer.any_down() || !i.keys_down.is_empty()) {
+            self.last_activity = now;
+        }
+        let quiet_for = now.duration_since(self.last_activity);
+        let needs_controls = self.error.is_some() || self.warning.is_some() || self.player.as_ref().is_none_or(Player::is_paused);
+        if !is_fullscreen(ctx) || needs_controls || quiet_for < CONTROLS_HIDE_AFTER {
+            ctx.request_repaint_after(CONTROLS_HIDE_AFTER.saturating_sub(quiet_for));
+            return true;
+        }
+        false
     }
 
     fn open_bar_ui(&mut self, ui: &mut Ui) -> Vec<UiCommand> {
@@ -361,7 +386,7 @@ impl PlayerApp {
             UiCommand::ShowAbout => self.about_visible = true,
             UiCommand::DismissError => self.error = None,
             UiCommand::ToggleFullscreen => {
-                if ctx.input(|i| i.viewport().fullscreen.unwrap_or(false)) {
+                if is_fullscreen(ctx) {
                     ctx.send_viewport_cmd(ViewportCommand::Fullscreen(false));
                 } else {
                     go_fullscreen(ctx);
@@ -389,6 +414,19 @@ impl eframe::App for PlayerApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         PlayerApp::ui(self, ui);
     }
+
+    /// Black: the letterbox bars around the picture, with nothing drawn there.
+    fn clear_color(&self, _visuals: &egui::Visuals) -> [f32; 4] {
+        [0.0, 0.0, 0.0, 1.0]
+    }
+}
+
+/// Fullscreen, or (without a window manager to grant that) covering the whole monitor.
+fn is_fullscreen(ctx: &egui::Context) -> bool {
+    ctx.input(|i| {
+        let viewport = i.viewport();
+        viewport.fullscreen == Some(true) || viewport.monitor_size.zip(viewport.inner_rect).is_some_and(|(monitor, inner)| inner.size() == monitor)
+    })
 }
 
 /// Fullscreen, and the window moved and sized to the whole monitor too: without a window manager

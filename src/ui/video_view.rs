@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use eframe::egui_wgpu::{self, wgpu};
-use egui::{Color32, Rect, Ui, vec2};
+use egui::{Rect, Ui, vec2};
 
 use crate::engine::colour::{ColourSpec, Siting};
 use crate::engine::picture::{Picture, PlaneLayout, Upscaled};
@@ -52,18 +52,12 @@ impl VideoView {
     /// with the network's luma right of `split` (a share of the width) when there is some;
     /// returns where it went.
     pub fn video_ui(&self, ui: &mut Ui, geometry: DisplayGeometry, split: Option<f32>) -> Option<Rect> {
+        // Nothing is painted around the picture: the window is cleared to black (on a software
+        // rasterizer every pixel egui shades costs as much as the picture's own).
         let area = ui.available_rect_before_wrap();
-        let Some(picture) = self.picture.as_ref() else {
-            ui.painter().rect_filled(area, 0.0, Color32::BLACK);
-            return None;
-        };
+        let picture = self.picture.as_ref()?;
         let (width, height) = geometry.displayed_size(picture.frame.width(), picture.frame.height());
         let rect = letterbox(area, vec2(width as f32, height as f32));
-        // Black bars only where the picture is not: on a software rasterizer every pixel egui
-        // shades under the picture costs as much as the picture itself.
-        for bar in bars(area, rect) {
-            ui.painter().rect_filled(bar, 0.0, Color32::BLACK);
-        }
         let paint = VideoPaint { picture: Arc::clone(picture), serial: self.serial, params: Params::new(picture, geometry, split) };
         ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, paint));
         Some(rect)
@@ -77,16 +71,6 @@ pub fn letterbox(area: Rect, picture: egui::Vec2) -> Rect {
     }
     let scale = (area.width() / picture.x).min(area.height() / picture.y);
     Rect::from_center_size(area.center(), vec2(picture.x * scale, picture.y * scale))
-}
-
-/// The parts of `area` around `picture` (a letterboxed rect inside it): above and below, or left
-/// and right.
-fn bars(area: Rect, picture: Rect) -> [Rect; 2] {
-    if picture.width() >= area.width() - 0.5 {
-        [Rect::from_min_max(area.min, egui::pos2(area.max.x, picture.min.y)), Rect::from_min_max(egui::pos2(area.min.x, picture.max.y), area.max)]
-    } else {
-        [Rect::from_min_max(area.min, egui::pos2(picture.min.x, area.max.y)), Rect::from_min_max(egui::pos2(picture.max.x, area.min.y), area.max)]
-    }
 }
 
 /// Sets up the video renderer on `render_state`'s device; returns the largest texture side that
