@@ -202,3 +202,31 @@ fn a_frame_over_the_texture_limit_is_refused() {
     assert!(app(&harness).player().is_none());
     harness.get_by_label("Open URL");
 }
+
+/// A windowed QA run (`--exit-after`): it ends on its own with a summary of what was shown, or at
+/// once with the error of an input that cannot play.
+#[test]
+fn a_timed_run_ends_with_its_summary_or_the_error() {
+    use dysr::ui::TimedRun;
+    let timed_run = |outcome: &std::sync::Arc<_>| TimedRun { after: Duration::from_secs(1), screenshot: None, outcome: std::sync::Arc::clone(outcome) };
+
+    let outcome = std::sync::Arc::default();
+    let run = timed_run(&outcome);
+    let mut harness = harness_with([640.0, 480.0], path_str(&h264_clip(4)), move |app| app.set_timed_run(run.clone()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while outcome.lock().is_none() {
+        assert!(Instant::now() < deadline, "the run did not end");
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let summary = outcome.lock().take().unwrap().expect("a summary");
+    assert!(summary.duration_s >= 1.0 && summary.frames_presented >= 15, "{summary:?}");
+    assert_eq!((summary.displayed_width, summary.displayed_height), (320, 240));
+
+    let outcome = std::sync::Arc::default();
+    let run = timed_run(&outcome);
+    let mut harness = harness_with([640.0, 480.0], path_str(&common::media_dir().join("missing.mp4")), move |app| app.set_timed_run(run.clone()));
+    harness.step();
+    let error = outcome.lock().take().expect("ended at once").expect_err("an error");
+    assert!(error.ends_with("missing.mp4: file not found"), "{error}");
+}

@@ -130,17 +130,17 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
     if args.headless {
         return print_summary(&headless::run(&input, options)?);
     }
-    let summary = std::sync::Arc::default();
+    let outcome = std::sync::Arc::default();
     let timed_run = args.exit_after.map(|secs| TimedRun {
         after: std::time::Duration::from_secs_f64(secs.max(0.0)),
         screenshot: args.screenshot.clone(),
-        summary: std::sync::Arc::clone(&summary),
+        outcome: std::sync::Arc::clone(&outcome),
     });
     let window = WindowOptions { fullscreen: args.fullscreen, timed_run, show_stats: args.stats, adaptation: adaptation.clone() };
     crate::ui::run_window(Some(input), options, window).map_err(anyhow::Error::msg)?;
     if args.exit_after.is_some() {
-        let summary = summary.lock().take().ok_or_else(|| anyhow::anyhow!("the window closed before the run ended"))?;
-        print_summary(&summary)?;
+        let summary = outcome.lock().take().ok_or_else(|| anyhow::anyhow!("the window closed before the run ended"))?;
+        print_summary(&summary.map_err(anyhow::Error::msg)?)?;
         if let Some(path) = &args.screenshot {
             eprintln!("screenshot: {}", path.display());
         }

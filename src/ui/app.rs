@@ -36,14 +36,16 @@ supernet and adapts it to the machine's load (DySR, ICLR 2023).\n\n\
 Demo clip: Big Buck Bunny, (c) copyright 2008 Blender Foundation, www.bigbuckbunny.org, \
 licensed under the Creative Commons Attribution 3.0 license.";
 
-/// A windowed QA run (`--exit-after`): play, then close the window and leave a summary.
+/// A windowed QA run (`--exit-after`): play, then close the window and leave a summary, or the
+/// error that stopped playback.
+#[derive(Clone)]
 pub struct TimedRun {
     /// Close this long after the input opened, or at its end when sooner.
     pub after: Duration,
     /// Save a screenshot of the window here just before closing.
     pub screenshot: Option<PathBuf>,
-    /// Where the summary is left for whoever opened the window.
-    pub summary: Arc<Mutex<Option<PlaybackSummary>>>,
+    /// Where the outcome is left for whoever opened the window.
+    pub outcome: Arc<Mutex<Option<Result<PlaybackSummary, String>>>>,
 }
 
 pub struct PlayerApp {
@@ -217,6 +219,17 @@ impl PlayerApp {
         }
     }
 
+    /// A timed run whose input could not be played (or stopped) ends at once with the error: nobody
+    /// is there to read it in the window.
+    fn abandon_timed_run(&mut self, ctx: &egui::Context) {
+        let (Some(run), None, Some(error)) = (&self.timed_run, &self.player, &self.error) else { return };
+        if !self.closing {
+            self.closing = true;
+            *run.outcome.lock() = Some(Err(error.clone()));
+            ctx.send_viewport_cmd(ViewportCommand::Close);
+        }
+    }
+
     /// The timed run's end: its summary, a screenshot if asked for, then the window closes.
     fn finish_timed_run(&mut self, ctx: &egui::Context, now: Instant) {
         let (Some(run), Some(player), Some(opened_at)) = (&self.timed_run, &self.player, self.opened_at) else { return };
@@ -232,7 +245,7 @@ impl PlayerApp {
         }
         self.closing = true;
         let output = player.presenter().current().map(|picture| picture.size());
-        *run.summary.lock() = Some(PlaybackSummary::of(player, now.duration_since(opened_at).as_secs_f64(), output));
+        *run.outcome.lock() = Some(Ok(PlaybackSummary::of(player, now.duration_since(opened_at).as_secs_f64(), output)));
         let Some(path) = run.screenshot.clone() else {
             ctx.send_viewport_cmd(ViewportCommand::Close);
             return;
@@ -261,6 +274,7 @@ impl PlayerApp {
             self.open(&ctx, &input);
         }
         self.logic(&ctx);
+        self.abandon_timed_run(&ctx);
         let mut commands = self.keyboard_commands(&ctx);
         commands.extend(dropped_file_commands(&ctx));
 
