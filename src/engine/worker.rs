@@ -88,8 +88,7 @@ impl SrWorker {
             Some(_) => frame,
             None => self.to_planar.converted_copy(&frame)?,
         };
-        let decision = self.view.decide(frame.width(), frame.height(), self.geometry);
-        if !decision.run {
+        if !self.view.decide(frame.width(), frame.height(), self.geometry) {
             self.counters.last_upscale_micros.store(0, Ordering::Relaxed);
             return Ok(Picture { pts_secs, duration_secs, frame, upscaled: Upscaled::None });
         }

@@ -121,7 +121,7 @@ impl Player {
         // Before the clock starts, so calibration never delays a frame; not at all when the
         // picture is not shown enlarged (the network does not run then).
         let video = &source.info.video;
-        if options.view.decide(video.width, video.height, video.geometry).run {
+        if options.view.decide(video.width, video.height, video.geometry) {
             upscaler.prepare(video.width, video.height, 1.0 / video.frames_per_sec.max(1.0), options.presentation);
         }
         Self::start(source, options, upscaler)
