@@ -328,8 +328,12 @@ impl PlayerApp {
         }
         let quiet_for = now.duration_since(self.last_activity);
         let needs_controls = self.error.is_some() || self.warning.is_some() || self.player.as_ref().is_none_or(Player::is_paused);
-        if !is_fullscreen(ctx) || needs_controls || quiet_for < CONTROLS_HIDE_AFTER {
-            ctx.request_repaint_after(CONTROLS_HIDE_AFTER.saturating_sub(quiet_for));
+        if !is_fullscreen(ctx) || needs_controls {
+            return true;
+        }
+        if quiet_for < CONTROLS_HIDE_AFTER {
+            // Come back to hide them on time, even with nothing else to draw.
+            ctx.request_repaint_after(CONTROLS_HIDE_AFTER - quiet_for);
             return true;
         }
         false
