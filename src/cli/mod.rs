@@ -27,7 +27,7 @@ pub enum Command {
     /// Play a video (the default): a window, or --headless for a summary on stdout.
     Play(play::PlayArgs),
     /// Train the supernet (one-shot, sandwich rule), or one subgraph alone with --fixed.
-    Train(crate::model::train::TrainConfig),
+    Train(train::TrainArgs),
     /// Score every subgraph, keep the Pareto front, write the nested ladder to models/.
     Search(search::SearchArgs),
     /// PSNR-Y and SSIM-Y of subgraphs, bicubic and Lanczos on held-out photos.
@@ -56,7 +56,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Play(args)) => play::run(args),
-        Some(Command::Train(config)) => train::run(config),
+        Some(Command::Train(args)) => train::run(args),
         Some(Command::Search(args)) => search::run(args),
         Some(Command::Eval(args)) => eval::run(args),
         Some(Command::Upscale(args)) => upscale::run(args),

@@ -3,6 +3,7 @@
 //! metrics it is judged by ([`metrics`]). Runs on burn: `flex` on a CPU, `wgpu` on a real GPU.
 
 pub mod colour;
+pub mod cpu_train;
 pub mod data;
 pub mod degrade;
 pub mod device;

@@ -15,6 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use super::cpu_train::{Adam, CpuTrainer, FlatSupernet};
 use super::data::{Batch, TrainingSet};
 use super::evaluate::{Method, ValidationImage, default_validation_dir, evaluate, load_validation};
 use super::device::{DeviceChoice, select};
@@ -85,6 +86,134 @@ pub struct TrainConfig {
     #[arg(long, value_enum, default_value_t)]
     #[serde(skip)]
     pub device: DeviceChoice,
+    /// What computes the gradients: dysr's own kernels on the CPU, or burn's autodiff (the
+    /// reference, and the trainer on a GPU).
+    #[arg(long, value_enum, default_value_t)]
+    #[serde(default)]
+    pub trainer: TrainerChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrainerChoice {
+    /// dysr's kernels when training on the CPU, burn on a GPU.
+    #[default]
+    Auto,
+    /// dysr's kernels.
+    Cpu,
+    /// burn's autodiff on the selected device.
+    Burn,
+}
+
+/// What runs the steps of a training run (one per run: the size of its variants does not matter).
+#[allow(clippy::large_enum_variant)]
+pub enum Trainer {
+    /// burn's autodiff: the reference, and the trainer on a GPU.
+    Burn { model: Supernet, optimizer: burn::optim::ModuleOptimizer, device: Device },
+    /// dysr's own forward and backward kernels on this CPU's cores.
+    Cpu(CpuTrainer),
+}
+
+impl Trainer {
+    /// A fresh network (seeded) trained by `choice` on `device`.
+    pub fn new(choice: TrainerChoice, supernet: &SupernetConfig, device: &Device, seed: u64) -> Trainer {
+        let device = device.clone().autodiff();
+        device.seed(seed);
+        let model = supernet.init(&device);
+        match uses_cpu_kernels(choice, &device) {
+            true => {
+                let network = FlatSupernet::from_supernet(supernet, &model);
+                let optimizer = Adam::new(network.values.len());
+                Trainer::Cpu(CpuTrainer::new(network, optimizer, all_cores()))
+            }
+            false => Trainer::Burn { model, optimizer: AdamConfig::new().init(), device },
+        }
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Trainer::Burn { .. } => "burn autodiff".to_owned(),
+            Trainer::Cpu(trainer) => format!("dysr kernels ({})", trainer.isa().name()),
+        }
+    }
+
+    /// One optimiser step on the sandwich loss of `batch`; returns the loss.
+    pub fn step(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32, learning_rate: f64) -> f32 {
+        match self {
+            Trainer::Burn { model, optimizer, device } => {
+                let (lr, hr) = to_tensors(batch, device);
+                let loss = sandwich_loss(model, lr, hr, specs, distill);
+                let loss_value: f32 = loss.clone().into_scalar();
+                let grads = GradientsParams::from_grads(loss.backward(), &*model);
+                *model = optimizer.step(learning_rate, model.clone(), grads);
+                loss_value
+            }
+            Trainer::Cpu(trainer) => trainer.step(batch, specs, distill, learning_rate),
+        }
+    }
+
+    /// The network as it stands, for inference.
+    pub fn inference_model(&self) -> Supernet {
+        match self {
+            Trainer::Burn { model, .. } => model.valid(),
+            Trainer::Cpu(trainer) => trainer.network.to_supernet(&Device::flex()),
+        }
+    }
+
+    /// Writes the weights and the optimiser state into `out`, each beside and then renamed.
+    fn save(&self, out: &Path) -> Result<(), String> {
+        let weights = self.inference_model();
+        write_replacing(out, WEIGHTS_FILE, &|path| weights.clone().into_record().save(path).map_err(|e| format!("saving weights: {e:?}")))?;
+        match self {
+            Trainer::Burn { optimizer, .. } => {
+                write_replacing(out, OPTIMIZER_FILE, &|path| optimizer.to_record().save(path).map_err(|e| format!("saving the optimizer: {e:?}")))
+            }
+            Trainer::Cpu(trainer) => write_replacing(out, CPU_OPTIMIZER_FILE, &|path| trainer.optimizer.save(path)),
+        }
+    }
+
+    /// The trainer `choice` with the checkpoint in `out` of a `supernet`-shaped network.
+    fn resume(choice: TrainerChoice, out: &Path, supernet: &SupernetConfig, device: &Device) -> Result<Trainer, String> {
+        let device = device.clone().autodiff();
+        let weights = out.join(WEIGHTS_FILE);
+        let model = supernet.load(&weights, &device).map_err(|e| format!("{}: {e}", weights.display()))?;
+        if uses_cpu_kernels(choice, &device) {
+            let network = FlatSupernet::from_supernet(supernet, &model);
+            let path = out.join(CPU_OPTIMIZER_FILE);
+            if !path.exists() {
+                return Err(format!("{}: missing (the checkpoint was made by burn's trainer: resume with --trainer burn)", path.display()));
+            }
+            let optimizer = Adam::load(&path, network.values.len())?;
+            return Ok(Trainer::Cpu(CpuTrainer::new(network, optimizer, all_cores())));
+        }
+        let path = out.join(OPTIMIZER_FILE);
+        if !path.exists() {
+            return Err(format!("{}: missing (the checkpoint was made by dysr's CPU trainer: resume with --trainer cpu)", path.display()));
+        }
+        let record = burn::optim::OptimizerRecord::load(&path).map_err(|e| format!("{}: {e:?}", path.display()))?;
+        Ok(Trainer::Burn { model, optimizer: AdamConfig::new().init().load_record(record), device })
+    }
+}
+
+/// Whether `choice` trains with dysr's kernels, given the device burn would use.
+fn uses_cpu_kernels(choice: TrainerChoice, device: &Device) -> bool {
+    match choice {
+        TrainerChoice::Cpu => true,
+        TrainerChoice::Burn => false,
+        TrainerChoice::Auto => device.clone().inner() == Device::flex(),
+    }
+}
+
+fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Writes `name` in `out` through `save` beside it, then renames it: a crash mid-save never
+/// leaves a torn file.
+fn write_replacing(out: &Path, name: &str, save: &dyn Fn(&Path) -> Result<(), String>) -> Result<(), String> {
+    let partial = out.join(format!("{name}.partial"));
+    save(&partial)?;
+    std::fs::rename(&partial, out.join(name)).map_err(|e| e.to_string())
 }
 
 /// What a checkpoint remembers besides the weights and the optimizer state.
@@ -98,6 +227,7 @@ struct Progress {
 /// File names inside `--out`.
 const WEIGHTS_FILE: &str = "weights.bpk";
 const OPTIMIZER_FILE: &str = "optimizer.bpk";
+const CPU_OPTIMIZER_FILE: &str = "adam-state.bin";
 const PROGRESS_FILE: &str = "progress.json";
 const LOG_FILE: &str = "train-log.csv";
 const VALIDATION_LOG_FILE: &str = "val-log.csv";
@@ -175,16 +305,19 @@ fn drop_log_rows_after(path: &Path, step: usize) -> Result<(), String> {
 /// Runs (or resumes) a training run as `config` says.
 pub fn train(config: &TrainConfig) -> Result<Trained, String> {
     let (device, device_name) = select(config.device)?;
-    let device = device.autodiff();
     let photos = config.photos.clone().unwrap_or_else(default_photos_dir);
     std::fs::create_dir_all(&config.out).map_err(|e| format!("{}: cannot create: {e}", config.out.display()))?;
     let supernet = supernet_for(config);
 
-    let (mut model, mut optimizer, first_step) = if config.resume {
-        resume(&config.out, &supernet, &device)?
+    let (mut trainer, first_step) = if config.resume {
+        let step = read_progress(&config.out).and_then(|progress| match progress.supernet == supernet {
+            true => Ok(progress.step),
+            false => Err(format!("{}: the checkpoint is of another network shape", config.out.display())),
+        })?;
+        tracing::info!("resuming at step {step}");
+        (Trainer::resume(config.trainer, &config.out, &supernet, &device)?, step)
     } else {
-        device.seed(config.seed);
-        (supernet.init(&device), AdamConfig::new().init(), 0)
+        (Trainer::new(config.trainer, &supernet, &device, config.seed), 0)
     };
     let mut data_rng = StdRng::seed_from_u64(config.seed);
     let set = TrainingSet::load(&photos.join("train"), config.degraded_variants, &mut data_rng)?;
@@ -205,7 +338,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
         Some(spec) => vec![spec],
         None => vec![supernet.largest(), supernet.smallest()],
     };
-    tracing::info!("training {} on {device_name}: {} photos, steps {first_step}..{}", describe(config), set.pairs.len(), config.steps);
+    tracing::info!("training {} on {device_name} with {}: {} photos, steps {first_step}..{}", describe(config), trainer.name(), set.pairs.len(), config.steps);
 
     let progress = indicatif::ProgressBar::new(config.steps as u64).with_position(first_step as u64);
     progress.set_style(
@@ -222,12 +355,8 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
             Some(spec) => vec![spec],
             None => sandwich(&supernet, config.sampled, &mut rng),
         };
-        let (lr, hr) = to_tensors(&batch, &device);
-        let loss = sandwich_loss(&model, lr, hr, &specs, config.distill);
-        let loss_value: f32 = loss.clone().into_scalar();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
         let learning_rate = cosine_learning_rate(step, config.steps, config.learning_rate, config.min_learning_rate);
-        model = optimizer.step(learning_rate, model, grads);
+        let loss_value = trainer.step(&batch, &specs, config.distill, learning_rate);
 
         let smoothed = smoothed_loss.map_or(loss_value, |s: f32| 0.95 * s + 0.05 * loss_value);
         smoothed_loss = Some(smoothed);
@@ -237,12 +366,12 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
         progress.set_message(format!("loss {smoothed:.5}  {steps_per_sec:.2} steps/s"));
         progress.inc(1);
         if (step + 1) % config.checkpoint_every == 0 || step + 1 == config.steps {
-            save_checkpoint(&config.out, &model, &optimizer, step + 1, &supernet, config)?;
+            save_checkpoint(&config.out, &trainer, step + 1, &supernet, config)?;
         }
         if let Some((images, log)) = validation.as_mut()
             && ((step + 1) % config.eval_every == 0 || step + 1 == config.steps)
         {
-            let scores = validate(&model, &scored_specs, images);
+            let scores = validate(&trainer.inference_model(), &scored_specs, images);
             for (spec, psnr_y, ssim_y) in &scores {
                 writeln!(log, "{},{spec},{psnr_y:.4},{ssim_y:.5}", step + 1).map_err(|e| e.to_string())?;
             }
@@ -259,6 +388,53 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
     progress.finish();
     plot_loss_curve(&config.out)?;
     Ok(Trained { weights: config.out.join(WEIGHTS_FILE), steps: config.steps, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// One trainer's measured speed.
+pub struct TrainerSpeed {
+    pub trainer: String,
+    pub steps_per_sec: f64,
+    /// Useful work: the multiply-adds of the forward and backward passes, two FLOP each.
+    pub gflops: f64,
+}
+
+/// Times `steps` training steps of each trainer (after one untimed step) on the same batches and
+/// sandwiches: `config`'s batch, patch size and sampled subgraphs, the full supernet. The patches
+/// are random values: a step's cost does not depend on them.
+pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerSpeed>, String> {
+    let supernet = supernet_for(config);
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let batches: Vec<(Batch, Vec<SubgraphSpec>)> = (0..=steps)
+        .map(|_| {
+            let (n, p) = (config.batch, config.patch);
+            let lr = (0..n * p * p).map(|_| rng.random_range(0.0..1.0)).collect();
+            let hr = (0..4 * n * p * p).map(|_| rng.random_range(0.0..1.0)).collect();
+            let specs = match config.fixed {
+                Some(spec) => vec![spec],
+                None => sandwich(&supernet, config.sampled, &mut rng),
+            };
+            (Batch { size: n, lr_patch: p, lr, hr }, specs)
+        })
+        .collect();
+    let flop: f64 = batches[1..]
+        .iter()
+        .map(|(batch, specs)| 2.0 * (super::cpu_train::step_macs_per_lr_pixel(specs) * batch.size * batch.lr_patch * batch.lr_patch) as f64)
+        .sum();
+    let device = Device::flex();
+    [TrainerChoice::Burn, TrainerChoice::Cpu]
+        .into_iter()
+        .map(|choice| {
+            let mut trainer = Trainer::new(choice, &supernet, &device, config.seed);
+            let (warm_up, timed) = batches.split_first().expect("one batch at least");
+            trainer.step(&warm_up.0, &warm_up.1, config.distill, config.learning_rate);
+            let started = Instant::now();
+            for (batch, specs) in timed {
+                trainer.step(batch, specs, config.distill, config.learning_rate);
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            Ok(TrainerSpeed { trainer: trainer.name(), steps_per_sec: steps as f64 / seconds, gflops: flop / seconds / 1e9 })
+        })
+        .collect()
 }
 
 /// Opens a CSV log: a run from step 0 starts it afresh; a resumed run appends, after dropping the
@@ -278,11 +454,10 @@ fn open_log(path: &Path, first_step: usize, header: &str) -> Result<std::fs::Fil
 
 /// PSNR-Y and SSIM-Y of each of `specs` on the validation photos, with the current weights.
 fn validate(model: &Supernet, specs: &[SubgraphSpec], images: &[ValidationImage]) -> Vec<(SubgraphSpec, f64, f64)> {
-    let model = model.valid();
     specs
         .iter()
         .map(|&spec| {
-            let row = evaluate(&Method::Subgraph { name: spec.to_string(), model: &model, spec }, images);
+            let row = evaluate(&Method::Subgraph { name: spec.to_string(), model, spec }, images);
             (spec, row.psnr_y, row.ssim_y)
         })
         .collect()
@@ -320,24 +495,10 @@ fn describe(config: &TrainConfig) -> String {
     }
 }
 
-fn save_checkpoint(
-    out: &Path,
-    model: &Supernet,
-    optimizer: &burn::optim::ModuleOptimizer,
-    step: usize,
-    supernet: &SupernetConfig,
-    config: &TrainConfig,
-) -> Result<(), String> {
-    // Write beside, then rename: a crash mid-save never leaves a torn checkpoint.
-    let write = |name: &str, save: &dyn Fn(&Path) -> Result<(), String>| -> Result<(), String> {
-        let partial = out.join(format!("{name}.partial"));
-        save(&partial)?;
-        std::fs::rename(&partial, out.join(name)).map_err(|e| e.to_string())
-    };
-    write(WEIGHTS_FILE, &|path| model.clone().into_record().save(path).map_err(|e| format!("saving weights: {e:?}")))?;
-    write(OPTIMIZER_FILE, &|path| optimizer.to_record().save(path).map_err(|e| format!("saving the optimizer: {e:?}")))?;
+fn save_checkpoint(out: &Path, trainer: &Trainer, step: usize, supernet: &SupernetConfig, config: &TrainConfig) -> Result<(), String> {
+    trainer.save(out)?;
     let progress = Progress { step, supernet: supernet.clone(), config: config.clone() };
-    write(PROGRESS_FILE, &|path| {
+    write_replacing(out, PROGRESS_FILE, &|path| {
         std::fs::write(path, serde_json::to_string_pretty(&progress).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
     })
 }
@@ -354,19 +515,6 @@ fn read_progress(out: &Path) -> Result<Progress, String> {
     let path = out.join(PROGRESS_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: not a training output: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn resume(out: &Path, supernet: &SupernetConfig, device: &Device) -> Result<(Supernet, burn::optim::ModuleOptimizer, usize), String> {
-    let progress = read_progress(out)?;
-    if &progress.supernet != supernet {
-        return Err(format!("{}: the checkpoint is of another network shape", out.display()));
-    }
-    let weights = out.join(WEIGHTS_FILE);
-    let model = supernet.load(&weights, device).map_err(|e| format!("{}: {e}", weights.display()))?;
-    let record = burn::optim::OptimizerRecord::load(out.join(OPTIMIZER_FILE)).map_err(|e| format!("{}: {e:?}", out.join(OPTIMIZER_FILE).display()))?;
-    let optimizer = AdamConfig::new().init().load_record(record);
-    tracing::info!("resuming at step {}", progress.step);
-    Ok((model, optimizer, progress.step))
 }
 
 #[cfg(test)]

@@ -105,6 +105,22 @@ impl PackedConv {
         Self { in_channels, out_channels, block, weights, bias: bias.to_vec(), relu, residual }
     }
 
+    /// The convolution whose forward pass is the input gradient of the layer with burn's
+    /// `[out, in, 3, 3]` weights: those weights flipped in both directions, inputs and outputs
+    /// swapped, no bias and no ReLU. With `residual`, its input (the layer's output gradient) is
+    /// added, the gradient of the layer's skip connection.
+    pub fn transposed(isa: Isa, weights_oihw: &[f32], in_channels: usize, out_channels: usize, residual: bool) -> Self {
+        let mut flipped = vec![0.0; weights_oihw.len()];
+        for o in 0..out_channels {
+            for i in 0..in_channels {
+                for tap in 0..9 {
+                    flipped[(i * out_channels + o) * 9 + 8 - tap] = weights_oihw[(o * in_channels + i) * 9 + tap];
+                }
+            }
+        }
+        Self::pack(isa, &flipped, &vec![0.0; in_channels], out_channels, in_channels, false, residual)
+    }
+
     /// Multiply-adds per pixel.
     pub fn macs_per_pixel(&self) -> usize {
         self.in_channels * self.out_channels * 9
@@ -160,7 +176,7 @@ impl Planes {
         self.channels = channels;
     }
 
-    fn has_shape(&self, channels: usize, width: usize, height: usize) -> bool {
+    pub fn has_shape(&self, channels: usize, width: usize, height: usize) -> bool {
         (self.channels, self.width, self.height) == (channels, width, height)
     }
 }
@@ -300,13 +316,32 @@ fn row_kernel(isa: Isa, conv: &PackedConv) -> unsafe fn(&PackedConv, &Planes, *m
 /// # Panics
 /// If the planes do not have the layer's shape, or `isa` is not supported by this CPU.
 pub fn conv3x3(isa: Isa, pool: &rayon::ThreadPool, conv: &PackedConv, input: &Planes, output: &mut Planes) {
+    let kernel = checked_kernel(isa, conv, input, output);
+    let out = SharedOut(output.data.as_mut_ptr());
+    // SAFETY: the CPU supports `isa` and the shapes match (checked); each row is one task's.
+    for_each_row(pool, input.height, |y| unsafe { kernel(conv, input, { out }.0, y) });
+}
+
+/// `output = conv(input)` on the calling thread (training runs one image strip per thread).
+///
+/// # Panics
+/// As [`conv3x3`].
+pub fn conv3x3_serial(isa: Isa, conv: &PackedConv, input: &Planes, output: &mut Planes) {
+    let kernel = checked_kernel(isa, conv, input, output);
+    let out = output.data.as_mut_ptr();
+    for y in 0..input.height {
+        // SAFETY: the CPU supports `isa` and the shapes match (checked); one writer.
+        unsafe { kernel(conv, input, out, y) };
+    }
+}
+
+/// The row function of `conv` for `isa`, after checking that the CPU runs `isa` and that the
+/// planes have the layer's shape.
+fn checked_kernel(isa: Isa, conv: &PackedConv, input: &Planes, output: &Planes) -> unsafe fn(&PackedConv, &Planes, *mut f32, usize) {
     assert!(isa.is_supported(), "{} is not supported by this CPU", isa.name());
     assert!(input.has_shape(conv.in_channels, input.width, input.height));
     assert!(output.has_shape(conv.out_channels, input.width, input.height));
-    let kernel = row_kernel(isa, conv);
-    let out = SharedOut(output.data.as_mut_ptr());
-    // SAFETY: the CPU supports `isa` (checked above); the shapes match; each row is one task's.
-    for_each_row(pool, input.height, |y| unsafe { kernel(conv, input, { out }.0, y) });
+    row_kernel(isa, conv)
 }
 
 /// The tail, fused: `tail` (width -> 4 phases) on `features` into `phases`, then the bilinear x2

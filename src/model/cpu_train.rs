@@ -1,0 +1,516 @@
+//! The supernet trained on dysr's own CPU kernels instead of burn's: the same network, loss and
+//! optimiser as [`super::train`] with burn (which stays the reference its gradients are tested
+//! against, and the trainer on a GPU), at the speed of the inference kernels.
+//!
+//! Each thread takes a strip of the batch: its patches side by side, one zero column between two
+//! (the zero padding of both), so one kernel call runs a layer on all of them. Forward keeps every
+//! layer's output; backward runs the layers in reverse: ReLU masks from the stored outputs, the
+//! input gradient as a forward convolution with flipped and transposed weights (the skip
+//! connection fused in as its residual), the weight gradient by the reduction kernel. The
+//! threads' gradients are summed and Adam updates one flat parameter vector.
+
+use std::ops::Range;
+use std::path::Path;
+
+use burn::module::Param;
+use burn::prelude::*;
+use rayon::prelude::*;
+
+use super::data::Batch;
+use super::supernet::{BILINEAR_TAPS, ElasticConv, PHASES, SubgraphSpec, Supernet, SupernetConfig};
+use crate::engine::cpu::gradients::accumulate_conv_gradients;
+use crate::engine::cpu::kernels::{Isa, PackedConv, Planes, conv3x3_serial};
+
+/// Where one convolution's weights (`[out][in][3][3]`) and bias sit in the flat vector.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    in_channels: usize,
+    out_channels: usize,
+    weight: usize,
+    bias: usize,
+}
+
+/// The supernet's parameters in one vector: head, body layers, tail.
+#[derive(Debug, Clone)]
+pub struct FlatSupernet {
+    pub config: SupernetConfig,
+    pub values: Vec<f32>,
+    slots: Vec<Slot>,
+}
+
+impl FlatSupernet {
+    pub fn from_supernet(config: &SupernetConfig, supernet: &Supernet) -> Self {
+        let convs = std::iter::once(&supernet.head).chain(&supernet.body).chain(std::iter::once(&supernet.tail));
+        let mut values = Vec::new();
+        let mut slots = Vec::new();
+        for conv in convs {
+            let [out_channels, in_channels, ..] = conv.weight.val().dims();
+            let weight = values.len();
+            values.extend(conv.weight.val().into_data().try_to_vec::<f32>().expect("f32 weights"));
+            let bias = values.len();
+            values.extend(conv.bias.val().into_data().try_to_vec::<f32>().expect("f32 bias"));
+            slots.push(Slot { in_channels, out_channels, weight, bias });
+        }
+        Self { config: config.clone(), values, slots }
+    }
+
+    /// The burn network with these weights, on `device`.
+    pub fn to_supernet(&self, device: &Device) -> Supernet {
+        let conv = |slot: &Slot| {
+            let (o, i) = (slot.out_channels, slot.in_channels);
+            let weight = self.values[slot.weight..slot.weight + o * i * 9].to_vec();
+            let bias = self.values[slot.bias..slot.bias + o].to_vec();
+            ElasticConv {
+                weight: Param::from_tensor(Tensor::from_data(TensorData::new(weight, [o, i, 3, 3]), device)),
+                bias: Param::from_tensor(Tensor::from_data(TensorData::new(bias, [o]), device)),
+            }
+        };
+        let last = self.slots.len() - 1;
+        Supernet { head: conv(&self.slots[0]), body: self.slots[1..last].iter().map(conv).collect(), tail: conv(&self.slots[last]) }
+    }
+
+    /// The first `in_channels` x `out_channels` of a slot: `[out][in][3][3]` weights and the bias.
+    fn slice(&self, slot: Slot, in_channels: usize, out_channels: usize) -> (Vec<f32>, Vec<f32>) {
+        let mut weight = Vec::with_capacity(out_channels * in_channels * 9);
+        for o in 0..out_channels {
+            let row = slot.weight + o * slot.in_channels * 9;
+            weight.extend_from_slice(&self.values[row..row + in_channels * 9]);
+        }
+        (weight, self.values[slot.bias..slot.bias + out_channels].to_vec())
+    }
+
+    /// The packed convolutions of subgraph `spec`, forward and transposed.
+    fn pack(&self, isa: Isa, spec: SubgraphSpec) -> PackedSubgraph {
+        let width = spec.width;
+        let (head, tail) = (self.slots[0], self.slots[self.slots.len() - 1]);
+        let (head_weight, head_bias) = self.slice(head, 1, width);
+        let (tail_weight, tail_bias) = self.slice(tail, width, PHASES);
+        let mut body = Vec::new();
+        let mut body_transposed = Vec::new();
+        for &slot in &self.slots[1..=spec.depth] {
+            let (weight, bias) = self.slice(slot, width, width);
+            body.push(PackedConv::pack(isa, &weight, &bias, width, width, true, true));
+            body_transposed.push(PackedConv::transposed(isa, &weight, width, width, true));
+        }
+        PackedSubgraph {
+            spec,
+            head: PackedConv::pack(isa, &head_weight, &head_bias, 1, width, true, false),
+            body,
+            tail: PackedConv::pack(isa, &tail_weight, &tail_bias, width, PHASES, false, false),
+            body_transposed,
+            tail_transposed: PackedConv::transposed(isa, &tail_weight, width, PHASES, false),
+        }
+    }
+}
+
+/// One subgraph's convolutions for one step.
+struct PackedSubgraph {
+    spec: SubgraphSpec,
+    head: PackedConv,
+    body: Vec<PackedConv>,
+    tail: PackedConv,
+    body_transposed: Vec<PackedConv>,
+    tail_transposed: PackedConv,
+}
+
+/// Multiply-adds of one training step per low-resolution pixel: each subgraph's forward, its
+/// input gradients (all layers but the head) and its weight gradients.
+pub fn step_macs_per_lr_pixel(specs: &[SubgraphSpec]) -> usize {
+    specs.iter().map(|spec| 3 * spec.macs_per_lr_pixel() - spec.width * 9).sum()
+}
+
+/// Adam as burn implements it (same defaults), on a flat vector.
+#[derive(Debug, Clone)]
+pub struct Adam {
+    pub steps: u64,
+    first_moment: Vec<f32>,
+    second_moment: Vec<f32>,
+}
+
+impl Adam {
+    const BETA_1: f32 = 0.9;
+    const BETA_2: f32 = 0.999;
+    const EPSILON: f32 = 1e-5;
+
+    pub fn new(parameters: usize) -> Self {
+        Self { steps: 0, first_moment: vec![0.0; parameters], second_moment: vec![0.0; parameters] }
+    }
+
+    pub fn update(&mut self, values: &mut [f32], gradients: &[f32], learning_rate: f32) {
+        self.steps += 1;
+        let time = self.steps as i32;
+        let correction_2 = (1.0 - Self::BETA_2.powi(time)).sqrt();
+        let step_size = learning_rate * correction_2 / (1.0 - Self::BETA_1.powi(time));
+        for (((value, gradient), m), v) in values.iter_mut().zip(gradients).zip(&mut self.first_moment).zip(&mut self.second_moment) {
+            *m = Self::BETA_1 * *m + (1.0 - Self::BETA_1) * gradient;
+            *v = Self::BETA_2 * *v + (1.0 - Self::BETA_2) * gradient * gradient;
+            *value -= step_size * *m / (v.sqrt() + Self::EPSILON * correction_2);
+        }
+    }
+
+    /// Writes the state: steps (u64), then both moments, little-endian.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let mut bytes = self.steps.to_le_bytes().to_vec();
+        for value in self.first_moment.iter().chain(&self.second_moment) {
+            bytes.extend_from_slice(&value.to_le_bytes());
+        }
+        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn load(path: &Path, parameters: usize) -> Result<Self, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if bytes.len() != 8 + 8 * parameters {
+            return Err(format!("{}: not the optimiser state of this network ({} bytes)", path.display(), bytes.len()));
+        }
+        let steps = u64::from_le_bytes(bytes[..8].try_into().expect("eight bytes"));
+        let values: Vec<f32> = bytes[8..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("four bytes"))).collect();
+        let (first, second) = values.split_at(parameters);
+        Ok(Self { steps, first_moment: first.to_vec(), second_moment: second.to_vec() })
+    }
+}
+
+/// A thread's buffers: its strip of patches through every layer, and its share of the gradients.
+struct Workspace {
+    patches: usize,
+    patch: usize,
+    luma: Planes,
+    /// The head's output, then each body layer's.
+    features: Vec<Planes>,
+    phases: Planes,
+    /// Gradients at layer outputs, two in turn.
+    gradient: [Planes; 2],
+    phase_gradient: Planes,
+    /// The strip's x2 outputs, patch after patch, and the largest subgraph's.
+    output: Vec<f32>,
+    teacher: Vec<f32>,
+    gradients: Vec<f32>,
+    loss: f64,
+}
+
+impl Workspace {
+    fn new(config: &SupernetConfig, parameters: usize, patches: usize, patch: usize) -> Self {
+        let width = patches * (patch + 1) - 1;
+        let planes = |channels| Planes::new(channels, width, patch);
+        Self {
+            patches,
+            patch,
+            luma: planes(1),
+            features: (0..=config.max_depth).map(|_| planes(config.max_width)).collect(),
+            phases: planes(PHASES),
+            gradient: [planes(config.max_width), planes(config.max_width)],
+            phase_gradient: planes(PHASES),
+            output: vec![0.0; patches * 4 * patch * patch],
+            teacher: vec![0.0; patches * 4 * patch * patch],
+            gradients: vec![0.0; parameters],
+            loss: 0.0,
+        }
+    }
+
+    /// Lays out the LR patches `range` of `batch` side by side.
+    fn load(&mut self, batch: &Batch, range: Range<usize>) {
+        let p = self.patch;
+        for (slot, patch) in range.enumerate() {
+            for y in 0..p {
+                let source = &batch.lr[(patch * p + y) * p..(patch * p + y + 1) * p];
+                self.luma.row_mut(0, y)[slot * (p + 1)..slot * (p + 1) + p].copy_from_slice(source);
+            }
+        }
+        self.gradients.fill(0.0);
+        self.loss = 0.0;
+    }
+
+    /// Runs `net` forward; its x2 output goes to `self.output`.
+    fn forward(&mut self, isa: Isa, net: &PackedSubgraph) {
+        let (depth, width) = (net.spec.depth, net.spec.width);
+        let (patches, p) = (self.patches, self.patch);
+        self.features[0].set_channels(width);
+        conv3x3_serial(isa, &net.head, &self.luma, &mut self.features[0]);
+        zero_separators(&mut self.features[0], patches, p);
+        for layer in 0..depth {
+            let (done, rest) = self.features.split_at_mut(layer + 1);
+            rest[0].set_channels(width);
+            conv3x3_serial(isa, &net.body[layer], &done[layer], &mut rest[0]);
+            zero_separators(&mut rest[0], patches, p);
+        }
+        conv3x3_serial(isa, &net.tail, &self.features[depth], &mut self.phases);
+        for patch in 0..patches {
+            let out = &mut self.output[patch * 4 * p * p..(patch + 1) * 4 * p * p];
+            shuffle_patch(&self.luma, &self.phases, patch * (p + 1), p, out);
+        }
+    }
+
+    /// The loss terms of the last forward against the HR patches `range` of `batch` (and the
+    /// teacher's output, weighted by `distill`), and their gradient at the output, into
+    /// `self.output`. `scale` is one over the batch's output values (the loss is a mean).
+    fn loss_gradient(&mut self, batch: &Batch, range: Range<usize>, distill: Option<f32>, scale: f32) {
+        let values = range.len() * 4 * self.patch * self.patch;
+        let truth = &batch.hr[range.start * 4 * self.patch * self.patch..][..values];
+        let truth_weight = 1.0 - distill.unwrap_or(0.0);
+        let mut loss = 0.0f64;
+        for (index, out) in self.output[..values].iter_mut().enumerate() {
+            let error = *out - truth[index];
+            let mut gradient = truth_weight * sign(error);
+            loss += (truth_weight * error.abs()) as f64;
+            if let Some(weight) = distill {
+                let gap = *out - self.teacher[index];
+                gradient += weight * sign(gap);
+                loss += (weight * gap.abs()) as f64;
+            }
+            *out = gradient * scale;
+        }
+        self.loss += loss * scale as f64;
+    }
+
+    /// Backpropagates the output gradient in `self.output` through `net` (whose forward ran last),
+    /// adding the weight gradients into `self.gradients`.
+    fn backward(&mut self, isa: Isa, net: &PackedSubgraph, slots: &[Slot]) {
+        let (depth, width) = (net.spec.depth, net.spec.width);
+        let (patches, p) = (self.patches, self.patch);
+        for patch in 0..patches {
+            let out = &self.output[patch * 4 * p * p..(patch + 1) * 4 * p * p];
+            unshuffle_patch(out, patch * (p + 1), p, &mut self.phase_gradient);
+        }
+        let tail = slots[slots.len() - 1];
+        accumulate(isa, &self.features[depth], &self.phase_gradient, tail, &mut self.gradients);
+        let [mut current, mut next] = std::mem::replace(&mut self.gradient, [Planes::new(0, 0, 0), Planes::new(0, 0, 0)]);
+        current.set_channels(width);
+        conv3x3_serial(isa, &net.tail_transposed, &self.phase_gradient, &mut current);
+        zero_separators(&mut current, patches, p);
+        for layer in (0..depth).rev() {
+            mask_relu(&mut current, &self.features[layer + 1]);
+            accumulate(isa, &self.features[layer], &current, slots[1 + layer], &mut self.gradients);
+            next.set_channels(width);
+            conv3x3_serial(isa, &net.body_transposed[layer], &current, &mut next);
+            zero_separators(&mut next, patches, p);
+            std::mem::swap(&mut current, &mut next);
+        }
+        mask_relu(&mut current, &self.features[0]);
+        accumulate(isa, &self.luma, &current, slots[0], &mut self.gradients);
+        self.gradient = [current, next];
+    }
+}
+
+/// The derivative of `abs` as autodiff takes it: 0 at 0.
+fn sign(value: f32) -> f32 {
+    if value == 0.0 { 0.0 } else { value.signum() }
+}
+
+fn accumulate(isa: Isa, input: &Planes, output_gradient: &Planes, slot: Slot, gradients: &mut [f32]) {
+    let (weights, bias) = gradients.split_at_mut(slot.bias);
+    accumulate_conv_gradients(isa, input, output_gradient, slot.in_channels, &mut weights[slot.weight..], bias);
+}
+
+/// Clears the columns between patches: they are every patch's zero padding.
+fn zero_separators(planes: &mut Planes, patches: usize, patch: usize) {
+    for channel in 0..planes.channels {
+        for y in 0..planes.height {
+            let row = planes.row_mut(channel, y);
+            for separator in 1..patches {
+                row[separator * (patch + 1) - 1] = 0.0;
+            }
+        }
+    }
+}
+
+/// `gradient *= (output > 0)`: the ReLU's derivative, from the layer's stored output.
+fn mask_relu(gradient: &mut Planes, output: &Planes) {
+    for channel in 0..gradient.channels {
+        for y in 0..gradient.height {
+            for (g, o) in gradient.row_mut(channel, y).iter_mut().zip(output.row(channel, y)) {
+                if *o <= 0.0 {
+                    *g = 0.0;
+                }
+            }
+        }
+    }
+}
+
+/// The x2 output of the patch at column `x0` of the strip: its four phases plus the bilinear x2
+/// of its luma (edges replicated within the patch), as the inference kernel computes it.
+fn shuffle_patch(luma: &Planes, phases: &Planes, x0: usize, p: usize, out: &mut [f32]) {
+    let at = |x: isize, y: isize| luma.row(0, y.clamp(0, p as isize - 1) as usize)[x0 + x.clamp(0, p as isize - 1) as usize];
+    for y in 0..p {
+        for dy in 0..2 {
+            let vertical = |x: isize| (0..3).map(|t| BILINEAR_TAPS[dy][t] * at(x, y as isize - 1 + t as isize)).sum::<f32>();
+            for x in 0..p {
+                for dx in 0..2 {
+                    let bilinear: f32 = (0..3).map(|s| BILINEAR_TAPS[dx][s] * vertical(x as isize - 1 + s as isize)).sum();
+                    out[(2 * y + dy) * 2 * p + 2 * x + dx] = phases.row(2 * dy + dx, y)[x0 + x] + bilinear;
+                }
+            }
+        }
+    }
+}
+
+/// The gradient at the phases of the patch at column `x0` from the gradient at its x2 output.
+fn unshuffle_patch(out: &[f32], x0: usize, p: usize, phases: &mut Planes) {
+    for y in 0..p {
+        for phase in 0..PHASES {
+            let (dy, dx) = (phase / 2, phase % 2);
+            let row = &mut phases.row_mut(phase, y)[x0..x0 + p];
+            for (x, value) in row.iter_mut().enumerate() {
+                *value = out[(2 * y + dy) * 2 * p + 2 * x + dx];
+            }
+        }
+    }
+}
+
+/// Trains a [`FlatSupernet`] with the sandwich loss on this CPU's threads.
+pub struct CpuTrainer {
+    pub network: FlatSupernet,
+    pub optimizer: Adam,
+    isa: Isa,
+    pool: rayon::ThreadPool,
+    workspaces: Vec<Workspace>,
+}
+
+impl CpuTrainer {
+    pub fn new(network: FlatSupernet, optimizer: Adam, threads: usize) -> Self {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .thread_name(|index| format!("train-{index}"))
+            .build()
+            .expect("training threads");
+        Self { network, optimizer, isa: Isa::detect(), pool, workspaces: Vec::new() }
+    }
+
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// The sandwich loss of `batch` (the first of `specs` is the teacher; the others also pull
+    /// towards its output with weight `distill`) and its gradient by the flat parameters.
+    pub fn loss_and_gradients(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32) -> (f32, Vec<f32>) {
+        let threads = self.pool.current_num_threads().min(batch.size).max(1);
+        let per_strip = batch.size.div_ceil(threads);
+        let strips: Vec<Range<usize>> = (0..batch.size).step_by(per_strip).map(|start| start..(start + per_strip).min(batch.size)).collect();
+        if self.workspaces.len() != strips.len() || self.workspaces.iter().any(|w| (w.patches, w.patch) != (per_strip, batch.lr_patch)) {
+            let parameters = self.network.values.len();
+            self.workspaces = strips.iter().map(|_| Workspace::new(&self.network.config, parameters, per_strip, batch.lr_patch)).collect();
+        }
+        let nets: Vec<PackedSubgraph> = specs.iter().map(|&spec| self.network.pack(self.isa, spec)).collect();
+        let (isa, slots) = (self.isa, &self.network.slots);
+        let scale = 1.0 / (batch.size * 4 * batch.lr_patch * batch.lr_patch) as f32;
+        self.pool.install(|| {
+            self.workspaces.par_iter_mut().zip(&strips).for_each(|(workspace, range)| {
+                // A short last strip leaves its spare patches at zero: they add nothing.
+                workspace.load(batch, range.clone());
+                let values = range.len() * 4 * batch.lr_patch * batch.lr_patch;
+                for (index, net) in nets.iter().enumerate() {
+                    workspace.forward(isa, net);
+                    if index == 0 {
+                        workspace.teacher[..values].copy_from_slice(&workspace.output[..values]);
+                    }
+                    workspace.loss_gradient(batch, range.clone(), (index > 0).then_some(distill), scale);
+                    workspace.output[values..].fill(0.0);
+                    workspace.backward(isa, net, slots);
+                }
+            })
+        });
+        let mut gradients = vec![0.0; self.network.values.len()];
+        let mut loss = 0.0;
+        for workspace in &self.workspaces[..strips.len()] {
+            for (sum, value) in gradients.iter_mut().zip(&workspace.gradients) {
+                *sum += value;
+            }
+            loss += workspace.loss;
+        }
+        (loss as f32, gradients)
+    }
+
+    /// One Adam step on the sandwich loss of `batch`; returns the loss.
+    pub fn step(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32, learning_rate: f64) -> f32 {
+        let (loss, gradients) = self.loss_and_gradients(batch, specs, distill);
+        self.optimizer.update(&mut self.network.values, &gradients, learning_rate as f32);
+        loss
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::optim::GradientsParams;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    use super::*;
+
+    fn random_batch(size: usize, patch: usize, seed: u64) -> Batch {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let lr = (0..size * patch * patch).map(|_| rng.random_range(0.0..1.0)).collect();
+        let hr = (0..size * 4 * patch * patch).map(|_| rng.random_range(0.0..1.0)).collect();
+        Batch { size, lr_patch: patch, lr, hr }
+    }
+
+    /// The largest difference relative to the largest reference value.
+    fn relative_error(got: &[f32], expected: &[f32]) -> f32 {
+        let scale = expected.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-12);
+        got.iter().zip(expected).fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / scale
+    }
+
+    /// Every parameter's gradient of the sandwich loss (head, residual body layers with ReLU,
+    /// tail, pixel shuffle and bilinear term, L1 and distillation) matches burn's autodiff, on odd
+    /// patch sizes, on one thread and split over three.
+    #[test]
+    fn gradients_match_burns_autodiff() {
+        let device = Device::flex().autodiff();
+        device.seed(11);
+        let config = SupernetConfig::new().with_max_depth(3).with_max_width(16).with_widths(vec![4, 8, 16]);
+        let model = config.init(&device);
+        let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }, SubgraphSpec { depth: 1, width: 16 }];
+        for (size, patch) in [(3, 7), (5, 12)] {
+            let batch = random_batch(size, patch, patch as u64);
+            let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [size, 1, patch, patch]), &device);
+            let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [size, 1, 2 * patch, 2 * patch]), &device);
+            let loss = super::super::train::sandwich_loss(&model, lr, hr, &specs, 0.3);
+            let expected_loss: f32 = loss.clone().into_scalar();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let reference = FlatSupernet::from_supernet(&config, &model);
+            let convs = std::iter::once(&model.head).chain(&model.body).chain(std::iter::once(&model.tail));
+            let mut expected = Vec::new();
+            for conv in convs {
+                expected.extend(grads.get::<4>(conv.weight.id).expect("weight gradient").into_data().try_to_vec::<f32>().unwrap());
+                expected.extend(grads.get::<1>(conv.bias.id).expect("bias gradient").into_data().try_to_vec::<f32>().unwrap());
+            }
+            for threads in [1, 3] {
+                let mut trainer = CpuTrainer::new(reference.clone(), Adam::new(reference.values.len()), threads);
+                let (loss, gradients) = trainer.loss_and_gradients(&batch, &specs, 0.3);
+                assert!((loss - expected_loss).abs() < 1e-5 * expected_loss, "loss {loss} vs {expected_loss}");
+                for slot in &reference.slots {
+                    let weights = slot.weight..slot.weight + slot.in_channels * slot.out_channels * 9;
+                    let bias = slot.bias..slot.bias + slot.out_channels;
+                    for range in [weights, bias] {
+                        let error = relative_error(&gradients[range.clone()], &expected[range.clone()]);
+                        assert!(error < 1e-4, "{size}x{patch}x{patch} on {threads} threads, {range:?}: relative error {error}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// burn's Adam and this one take the same step.
+    #[test]
+    fn adam_steps_like_burns() {
+        use burn::optim::AdamConfig;
+        let device = Device::flex().autodiff();
+        device.seed(5);
+        let config = SupernetConfig::new().with_max_depth(1).with_max_width(8).with_widths(vec![8]);
+        let mut model = config.init(&device);
+        let mut flat = FlatSupernet::from_supernet(&config, &model);
+        let mut adam = Adam::new(flat.values.len());
+        let mut optimizer = AdamConfig::new().init();
+        let batch = random_batch(2, 6, 3);
+        for _ in 0..3 {
+            let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [2, 1, 6, 6]), &device);
+            let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [2, 1, 12, 12]), &device);
+            let loss = super::super::train::sandwich_loss(&model, lr, hr, &[config.largest()], 0.0);
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let mut trainer = CpuTrainer::new(flat.clone(), adam.clone(), 1);
+            trainer.step(&batch, &[config.largest()], 0.0, 1e-2);
+            (flat, adam) = (trainer.network, trainer.optimizer);
+            model = optimizer.step(1e-2, model, grads);
+        }
+        let expected = FlatSupernet::from_supernet(&config, &model);
+        let error = relative_error(&flat.values, &expected.values);
+        assert!(error < 1e-4, "relative error {error}");
+    }
+}
