@@ -1,9 +1,10 @@
 //! `dysr eval`: PSNR-Y and SSIM-Y of subgraphs, bicubic and Lanczos on a folder of photos.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crate::model::anime4k::Anime4k;
 use crate::model::evaluate::{Method, QualityRow, default_validation_dir, evaluate, load_validation};
 use crate::model::device::{DeviceChoice, select};
 use crate::model::manifest::{Manifest, default_manifest_path};
@@ -35,6 +36,40 @@ pub struct EvalArgs {
     pub csv: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceChoice,
+    /// Folder of Anime4K weight files (`cnn-2x-{s,m,l}-{an,rl}.json`, from `scripts/fetch-peers.sh`)
+    /// scored as peers [default: $DYSR_PEERS or ~/.cache/dysr-media/peers/anime4k, when it exists].
+    #[arg(long)]
+    pub peers: Option<PathBuf>,
+}
+
+/// Where `scripts/fetch-peers.sh` puts the peers' weights.
+fn default_peers_dir() -> PathBuf {
+    std::env::var_os("DYSR_PEERS").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+        home.join(".cache/dysr-media/peers/anime4k")
+    })
+}
+
+/// Anime4K's S, M and L networks with both weight sets, those of them `dir` has. A folder given
+/// with --peers must have at least one.
+fn load_peers(dir: Option<&Path>) -> anyhow::Result<Vec<Anime4k>> {
+    let (dir, asked) = match dir {
+        Some(dir) => (dir.to_path_buf(), true),
+        None => (default_peers_dir(), false),
+    };
+    let mut peers = Vec::new();
+    for size in ["s", "m", "l"] {
+        for weights in ["an", "rl"] {
+            let path = dir.join(format!("cnn-2x-{size}-{weights}.json"));
+            if path.is_file() {
+                peers.push(Anime4k::load(&path, &format!("anime4k-{size}-{weights}")).map_err(anyhow::Error::msg)?);
+            }
+        }
+    }
+    if asked && peers.is_empty() {
+        anyhow::bail!("{}: no Anime4K weight files (cnn-2x-s-an.json ...)", dir.display());
+    }
+    Ok(peers)
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
@@ -52,17 +87,20 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             (loaded.supernet, rungs)
         }
     };
+    let peers = load_peers(args.peers.as_deref())?;
     let mut methods = vec![Method::Bicubic, Method::Lanczos];
     methods.extend(subgraphs.into_iter().map(|(name, spec)| Method::Subgraph { name, model: &model, spec }));
+    methods.extend(peers.iter().map(Method::Anime4k));
     let rows: Vec<QualityRow> = methods.iter().map(|method| evaluate(method, &images)).collect();
     print_rows(&rows, args.json)?;
     if args.per_photo && !args.json {
         print_per_photo(&rows);
     }
     if let Some(path) = args.csv {
-        let mut text = String::from("method,psnr_y,ssim_y,images\n");
+        let mut text = String::from("method,macs_per_lr_pixel,psnr_y,ssim_y,images\n");
         for row in &rows {
-            text.push_str(&format!("{},{:.4},{:.5},{}\n", row.method, row.psnr_y, row.ssim_y, row.images));
+            let macs = row.macs_per_lr_pixel.map(|macs| macs.to_string()).unwrap_or_default();
+            text.push_str(&format!("{},{macs},{:.4},{:.5},{}\n", row.method, row.psnr_y, row.ssim_y, row.images));
         }
         std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     }
@@ -76,9 +114,10 @@ fn print_rows(rows: &[QualityRow], json: bool) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    println!("{:<14} {:>9} {:>8}", "method", "PSNR-Y", "SSIM-Y");
+    println!("{:<16} {:>9} {:>9} {:>8}", "method", "MACs/px", "PSNR-Y", "SSIM-Y");
     for row in rows {
-        println!("{:<14} {:>9.3} {:>8.4}", row.method, row.psnr_y, row.ssim_y);
+        let macs = row.macs_per_lr_pixel.map(|macs| macs.to_string()).unwrap_or_default();
+        println!("{:<16} {macs:>9} {:>9.3} {:>8.4}", row.method, row.psnr_y, row.ssim_y);
     }
     Ok(())
 }

@@ -52,8 +52,19 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Ground truth cropped so that its LR has even sides (H.264 needs them).
 pub fn load_ground_truth(path: &Path) -> Result<Luma, String> {
-    let hr = luma_of(&load_rgb(path)?);
-    Ok(hr.crop(0, 0, hr.width & !3, hr.height & !3))
+    Ok(crop_for_h264(luma_of(&load_rgb(path)?)))
+}
+
+/// The ground truth's R, G and B planes (in [0, 1]), cropped like [`load_ground_truth`]: for the
+/// peers that upscale RGB.
+pub fn load_ground_truth_rgb(path: &Path) -> Result<[Luma; 3], String> {
+    let rgb = load_rgb(path)?;
+    let (width, height) = (rgb.width() as usize, rgb.height() as usize);
+    Ok(std::array::from_fn(|c| crop_for_h264(Luma::new(width, height, rgb.pixels().map(|p| f32::from(p[c]) / 255.0).collect()))))
+}
+
+fn crop_for_h264(hr: Luma) -> Luma {
+    hr.crop(0, 0, hr.width & !3, hr.height & !3)
 }
 
 impl TrainingSet {

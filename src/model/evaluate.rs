@@ -5,7 +5,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::data::{image_files, load_ground_truth};
+use super::anime4k::Anime4k;
+use super::data::{image_files, load_ground_truth, load_ground_truth_rgb};
 use super::metrics::{psnr_y, ssim_y};
 use super::photo::Luma;
 use super::resize::{Kernel, downscale_x2, upscale_x2};
@@ -20,6 +21,9 @@ pub struct ValidationImage {
     pub name: String,
     pub hr: Luma,
     pub lr: Luma,
+    /// The LR's R, G and B planes, each made from the photo's like `lr` from its luma: for peers
+    /// that upscale RGB.
+    pub lr_rgb: [Luma; 3],
 }
 
 pub fn load_validation(dir: &Path) -> Result<Vec<ValidationImage>, String> {
@@ -28,7 +32,8 @@ pub fn load_validation(dir: &Path) -> Result<Vec<ValidationImage>, String> {
         .map(|path| {
             let hr = load_ground_truth(path)?;
             let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            Ok(ValidationImage { name, lr: downscale_x2(&hr), hr })
+            let lr_rgb = load_ground_truth_rgb(path)?.map(|plane| downscale_x2(&plane));
+            Ok(ValidationImage { name, lr: downscale_x2(&hr), hr, lr_rgb })
         })
         .collect()
 }
@@ -39,6 +44,8 @@ pub enum Method<'a> {
     Bicubic,
     Lanczos,
     Subgraph { name: String, model: &'a Supernet, spec: SubgraphSpec },
+    /// One of Anime4K's CNNs, on the RGB LR.
+    Anime4k(&'a Anime4k),
 }
 
 impl Method<'_> {
@@ -48,15 +55,27 @@ impl Method<'_> {
             Method::Bicubic => "bicubic".to_owned(),
             Method::Lanczos => "lanczos3".to_owned(),
             Method::Subgraph { name, .. } => name.clone(),
+            Method::Anime4k(network) => network.name.clone(),
         }
     }
 
-    pub fn upscale(&self, lr: &Luma) -> Luma {
+    pub fn macs_per_lr_pixel(&self) -> Option<usize> {
+        match self {
+            Method::Bilinear | Method::Bicubic | Method::Lanczos => None,
+            Method::Subgraph { spec, .. } => Some(spec.macs_per_lr_pixel()),
+            Method::Anime4k(network) => Some(network.macs_per_lr_pixel()),
+        }
+    }
+
+    /// The x2 luma of `image`'s LR.
+    pub fn upscale(&self, image: &ValidationImage) -> Luma {
+        let lr = &image.lr;
         match self {
             Method::Bilinear => upscale_x2(lr, Kernel::Bilinear),
             Method::Bicubic => upscale_x2(lr, Kernel::Bicubic),
             Method::Lanczos => upscale_x2(lr, Kernel::Lanczos3),
             Method::Subgraph { model, spec, .. } => model.upscale_luma(lr, *spec),
+            Method::Anime4k(network) => network.upscale_to_luma(&image.lr_rgb),
         }
     }
 }
@@ -65,6 +84,8 @@ impl Method<'_> {
 #[derive(Debug, Clone, Serialize)]
 pub struct QualityRow {
     pub method: String,
+    /// Multiply-adds per LR pixel of a network (none for the classic filters).
+    pub macs_per_lr_pixel: Option<usize>,
     pub psnr_y: f64,
     pub ssim_y: f64,
     pub images: usize,
@@ -82,13 +103,14 @@ pub fn evaluate(method: &Method<'_>, images: &[ValidationImage]) -> QualityRow {
     let per_image: Vec<ImageScore> = images
         .iter()
         .map(|image| {
-            let upscaled = method.upscale(&image.lr);
+            let upscaled = method.upscale(image);
             ImageScore { image: image.name.clone(), psnr_y: psnr_y(&image.hr, &upscaled), ssim_y: ssim_y(&image.hr, &upscaled) }
         })
         .collect();
     let count = images.len().max(1) as f64;
     QualityRow {
         method: method.name(),
+        macs_per_lr_pixel: method.macs_per_lr_pixel(),
         psnr_y: per_image.iter().map(|score| score.psnr_y).sum::<f64>() / count,
         ssim_y: per_image.iter().map(|score| score.ssim_y).sum::<f64>() / count,
         images: images.len(),

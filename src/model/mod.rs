@@ -2,6 +2,7 @@
 //! ([`photo`], [`resize`], [`degrade`], [`data`]), its one-shot training ([`train`]) and the quality
 //! metrics it is judged by ([`metrics`]). Runs on burn: `flex` on a CPU, `wgpu` on a real GPU.
 
+pub mod anime4k;
 pub mod colour;
 pub mod cpu_train;
 pub mod data;
