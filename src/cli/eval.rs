@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::model::anime4k::Anime4k;
-use crate::model::evaluate::{Method, QualityRow, default_validation_dir, evaluate, load_validation};
+use crate::model::evaluate::{Method, QualityRow, default_validation_dir, evaluate, load_validation, with_compressed_lr};
 use crate::model::device::{DeviceChoice, select};
 use crate::model::manifest::{Manifest, default_manifest_path};
 use crate::model::supernet::SubgraphSpec;
@@ -36,6 +36,10 @@ pub struct EvalArgs {
     pub csv: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceChoice,
+    /// Score on LR that went through H.264 at this CRF (a P picture of a panning shot, as the
+    /// player gets it) instead of the clean LR.
+    #[arg(long)]
+    pub lr_crf: Option<u32>,
     /// Folder of Anime4K weight files (`cnn-2x-{s,m,l}-{an,rl}.json`, from `scripts/fetch-peers.sh`)
     /// scored as peers [default: $DYSR_PEERS or ~/.cache/dysr-media/peers/anime4k, when it exists].
     #[arg(long)]
@@ -74,7 +78,10 @@ fn load_peers(dir: Option<&Path>) -> anyhow::Result<Vec<Anime4k>> {
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let photos = args.photos.unwrap_or_else(default_validation_dir);
-    let images = load_validation(&photos).map_err(anyhow::Error::msg)?;
+    let mut images = load_validation(&photos).map_err(anyhow::Error::msg)?;
+    if let Some(crf) = args.lr_crf {
+        images = with_compressed_lr(images, crf).map_err(anyhow::Error::msg)?;
+    }
     let (device, _) = select(args.device).map_err(anyhow::Error::msg)?;
     let (model, subgraphs): (_, Vec<(String, SubgraphSpec)>) = match &args.trained {
         Some(trained) => {

@@ -38,6 +38,18 @@ pub fn load_validation(dir: &Path) -> Result<Vec<ValidationImage>, String> {
         .collect()
 }
 
+/// The same images with their LR as the player gets it from compressed video: each a P picture of
+/// a panning shot encoded by libx264 at `crf` (see [`super::degrade::h264_p_frame_round_trip`]).
+pub fn with_compressed_lr(images: Vec<ValidationImage>, crf: u32) -> Result<Vec<ValidationImage>, String> {
+    images
+        .into_iter()
+        .map(|image| {
+            let (lr, lr_rgb) = super::degrade::h264_p_frame_round_trip(&image.lr_rgb, crf).map_err(|e| format!("{}: H.264 at CRF {crf}: {e}", image.name))?;
+            Ok(ValidationImage { lr, lr_rgb, ..image })
+        })
+        .collect()
+}
+
 /// A way of upscaling x2.
 pub enum Method<'a> {
     Bilinear,
