@@ -1,25 +1,51 @@
 //! Training data: natural photos as ground truth, their LR made by bicubic x2 with antialiasing,
-//! and, for part of the batches, that LR degraded by H.264 at a random CRF. Patches are sampled at
-//! random positions with random flips and transposes.
+//! and, for part of the batches, LR versions that look like what the player decodes: made with
+//! another downscaling filter (bicubic, Lanczos-3 or area) and shown as one picture of a short
+//! panning shot through H.264 with its usual GOP (P and B pictures) at a random CRF. Patches are
+//! sampled at random positions with random flips and transposes.
 
 use std::path::{Path, PathBuf};
 
 use rand::Rng;
 use rand::rngs::StdRng;
 
-use super::degrade::h264_round_trip;
+use super::degrade::h264_pan_round_trip;
 use super::photo::{Luma, load_rgb, luma_of};
-use super::resize::downscale_x2;
+use super::resize::{Downscaler, downscale_x2};
 
 /// CRFs the degraded LR variants are drawn from: from barely visible to blocky streaming.
-const DEGRADATION_CRF_RANGE: std::ops::RangeInclusive<u32> = 20..=38;
+const DEGRADATION_CRF_RANGE: std::ops::RangeInclusive<u32> = 18..=35;
+/// The panning shot of a degraded variant: pictures, and the largest step between two, in LR pixels.
+const PAN_FRAMES: usize = 5;
+const PAN_MAX_STEP: isize = 3;
 
-/// One photo: the ground truth and its LR versions (clean first, then H.264-degraded ones).
+/// One photo: the ground truth and its LR versions (clean first, then degraded ones).
 pub struct TrainingPair {
     pub name: String,
     pub hr: Luma,
     pub lr_clean: Luma,
-    pub lr_degraded: Vec<Luma>,
+    pub lr_degraded: Vec<DegradedLr>,
+}
+
+/// A degraded LR of a window of the photo: LR pixel (x, y) is clean LR pixel (x, y) + `offset`.
+pub struct DegradedLr {
+    pub lr: Luma,
+    pub offset: (usize, usize),
+}
+
+impl DegradedLr {
+    /// `hr` downscaled by `downscaler`, the window inside a margin of the largest pan as picture
+    /// `shown` (not the first: that one is intra) of a pan with `step` through H.264 at `crf`.
+    fn new(hr: &Luma, downscaler: Downscaler, step: (isize, isize), shown: usize, crf: u32) -> Result<Option<Self>, String> {
+        let lr = downscaler.downscale_x2(hr);
+        let margin = PAN_MAX_STEP as usize * (PAN_FRAMES - 1);
+        if lr.width < 2 * margin + 2 || lr.height < 2 * margin + 2 {
+            return Ok(None);
+        }
+        let window = ((lr.width - 2 * margin) & !1, (lr.height - 2 * margin) & !1);
+        let shown_lr = h264_pan_round_trip(&lr, window, (margin, margin), step, PAN_FRAMES, shown, crf).map_err(|e| format!("H.264 degradation failed: {e}"))?;
+        Ok(Some(Self { lr: shown_lr, offset: (margin, margin) }))
+    }
 }
 
 pub struct TrainingSet {
@@ -74,12 +100,20 @@ impl TrainingSet {
         for path in image_files(dir)? {
             let hr = load_ground_truth(&path)?;
             let lr_clean = downscale_x2(&hr);
-            let lr_degraded = (0..degraded_variants)
-                .map(|_| {
-                    let crf = rng.random_range(DEGRADATION_CRF_RANGE);
-                    h264_round_trip(&lr_clean, crf).map_err(|e| format!("{}: H.264 degradation failed: {e}", path.display()))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut lr_degraded = Vec::new();
+            for _ in 0..degraded_variants {
+                let downscaler = Downscaler::ALL[rng.random_range(0..Downscaler::ALL.len())];
+                let step = loop {
+                    let mut coordinate = || rng.random_range(-(PAN_MAX_STEP as i64)..=PAN_MAX_STEP as i64) as isize;
+                    let step = (coordinate(), coordinate());
+                    if step != (0, 0) {
+                        break step;
+                    }
+                };
+                let (shown, crf) = (rng.random_range(1..PAN_FRAMES), rng.random_range(DEGRADATION_CRF_RANGE));
+                let variant = DegradedLr::new(&hr, downscaler, step, shown, crf).map_err(|e| format!("{}: {e}", path.display()))?;
+                lr_degraded.extend(variant);
+            }
             let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             pairs.push(TrainingPair { name, hr, lr_clean, lr_degraded });
         }
@@ -93,15 +127,20 @@ impl TrainingSet {
         let mut hr = Vec::with_capacity(size * hr_patch * hr_patch);
         for _ in 0..size {
             let pair = &self.pairs[rng.random_range(0..self.pairs.len())];
-            let source = match (degraded, pair.lr_degraded.len()) {
-                (true, n) if n > 0 => &pair.lr_degraded[rng.random_range(0..n)],
-                _ => &pair.lr_clean,
+            let fits = |variant: &&DegradedLr| variant.lr.width >= lr_patch && variant.lr.height >= lr_patch;
+            let variants: Vec<&DegradedLr> = if degraded { pair.lr_degraded.iter().filter(fits).collect() } else { Vec::new() };
+            let (source, (dx, dy)) = match variants.len() {
+                0 => (&pair.lr_clean, (0, 0)),
+                n => {
+                    let variant = variants[rng.random_range(0..n)];
+                    (&variant.lr, variant.offset)
+                }
             };
             let x = rng.random_range(0..=source.width - lr_patch);
             let y = rng.random_range(0..=source.height - lr_patch);
             let orientation = rng.random_range(0..8u8);
             lr.extend(oriented(&source.crop(x, y, lr_patch, lr_patch), orientation));
-            hr.extend(oriented(&pair.hr.crop(2 * x, 2 * y, hr_patch, hr_patch), orientation));
+            hr.extend(oriented(&pair.hr.crop(2 * (x + dx), 2 * (y + dy), hr_patch, hr_patch), orientation));
         }
         Batch { size, lr_patch, lr, hr }
     }
@@ -139,6 +178,27 @@ mod tests {
             (0..8).map(|o| oriented(&patch, o).iter().map(|v| *v as u32).collect()).collect();
         assert_eq!(all.len(), 8);
         assert_eq!(oriented(&patch, 0), patch.data);
+    }
+
+    /// A degraded variant's patches sit where their HR is: its LR is close to the HR's area mean.
+    #[test]
+    fn degraded_patches_stay_aligned_with_their_ground_truth() {
+        let hr = Luma::new(256, 192, (0..256 * 192).map(|i| (((i % 256) as f32 * 0.11).sin() * ((i / 256) as f32 * 0.07).cos()) * 0.35 + 0.5).collect());
+        let variant = DegradedLr::new(&hr, Downscaler::Area, (2, -3), 3, 18).unwrap().expect("large enough");
+        let set = TrainingSet { pairs: vec![TrainingPair { name: "waves".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![variant] }] };
+        let batch = set.batch(&mut StdRng::seed_from_u64(3), 6, 16, true);
+        for b in 0..6 {
+            let (lr, hr) = (&batch.lr[b * 256..(b + 1) * 256], &batch.hr[b * 1024..(b + 1) * 1024]);
+            let error: f32 = (0..16 * 16)
+                .map(|i| {
+                    let (x, y) = (i % 16, i / 16);
+                    let area = (hr[2 * y * 32 + 2 * x] + hr[2 * y * 32 + 2 * x + 1] + hr[(2 * y + 1) * 32 + 2 * x] + hr[(2 * y + 1) * 32 + 2 * x + 1]) / 4.0;
+                    (lr[i] - area).abs()
+                })
+                .sum::<f32>()
+                / 256.0;
+            assert!(error < 0.02, "patch {b}: mean error {error}");
+        }
     }
 
     #[test]

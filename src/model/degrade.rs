@@ -16,8 +16,30 @@ pub fn h264_round_trip(plane: &Luma, crf: u32) -> Result<Luma, ffmpeg::Error> {
     write_plane(&mut picture, 0, plane);
     picture.data_mut(1).fill(NEUTRAL_CHROMA);
     picture.data_mut(2).fill(NEUTRAL_CHROMA);
-    let decoded = round_trip(vec![picture], crf)?;
+    let decoded = round_trip(vec![picture], crf, 0)?;
     Ok(read_plane(&decoded[0], 0, plane.width, plane.height))
+}
+
+/// A window of `plane` as one picture of a shot panning across it, the way a video encoder codes
+/// it: `frames` pictures of `width` x `height` (even), picture k taken at `origin + (k - shown) *
+/// step`, encoded by libx264 at `crf` with its usual GOP (P and B pictures) and decoded; returns
+/// picture `shown`, whose window starts at `origin`. The caller keeps every window inside `plane`.
+pub fn h264_pan_round_trip(plane: &Luma, window: (usize, usize), origin: (usize, usize), step: (isize, isize), frames: usize, shown: usize, crf: u32) -> Result<Luma, ffmpeg::Error> {
+    let (width, height) = window;
+    let pictures = (0..frames)
+        .map(|k| {
+            let offset = k as isize - shown as isize;
+            let x = (origin.0 as isize + offset * step.0) as usize;
+            let y = (origin.1 as isize + offset * step.1) as usize;
+            let mut picture = ffmpeg::frame::Video::new(Pixel::YUV420P, width as u32, height as u32);
+            write_plane(&mut picture, 0, &plane.crop(x, y, width, height));
+            picture.data_mut(1).fill(NEUTRAL_CHROMA);
+            picture.data_mut(2).fill(NEUTRAL_CHROMA);
+            picture
+        })
+        .collect();
+    let decoded = round_trip(pictures, crf, 3)?;
+    Ok(read_plane(decoded.get(shown).ok_or(ffmpeg::Error::Bug)?, 0, width, height))
 }
 
 /// An RGB LR image (three planes in [0, 1], even sides) as the player gets it from a panning
@@ -30,7 +52,7 @@ pub fn h264_p_frame_round_trip(rgb: &[Luma; 3], crf: u32) -> Result<(Luma, [Luma
         let plane = &rgb[c];
         Luma::new(width, height, (0..width * height).map(|i| plane.at((i % width).saturating_sub(2), (i / width).saturating_sub(1))).collect())
     });
-    let decoded = round_trip(vec![yuv420_of(&shifted), yuv420_of(rgb)], crf)?;
+    let decoded = round_trip(vec![yuv420_of(&shifted), yuv420_of(rgb)], crf, 0)?;
     let last = decoded.last().ok_or(ffmpeg::Error::Bug)?;
     let y = read_plane(last, 0, width, height);
     let (cb, cr) = (read_plane(last, 1, width / 2, height / 2), read_plane(last, 2, width / 2, height / 2));
@@ -101,9 +123,9 @@ fn read_plane(picture: &ffmpeg::frame::Video, index: usize, width: usize, height
     Luma::from_u8(width, height, &bytes)
 }
 
-/// `pictures` (4:2:0, one size) through libx264 at `crf`, without B pictures (each after the first
-/// is a P picture), and decoded back in order.
-fn round_trip(pictures: Vec<ffmpeg::frame::Video>, crf: u32) -> Result<Vec<ffmpeg::frame::Video>, ffmpeg::Error> {
+/// `pictures` (4:2:0, one size) through libx264 at `crf` with up to `b_frames` B pictures in a row
+/// (none: each after the first is a P picture), and decoded back in display order.
+fn round_trip(pictures: Vec<ffmpeg::frame::Video>, crf: u32, b_frames: usize) -> Result<Vec<ffmpeg::frame::Video>, ffmpeg::Error> {
     crate::media::init_ffmpeg();
     let (width, height) = (pictures[0].width(), pictures[0].height());
     let codec = ffmpeg::encoder::find(ffmpeg::codec::Id::H264).ok_or(ffmpeg::Error::EncoderNotFound)?;
@@ -112,7 +134,7 @@ fn round_trip(pictures: Vec<ffmpeg::frame::Video>, crf: u32) -> Result<Vec<ffmpe
     settings.set_height(height);
     settings.set_format(Pixel::YUV420P);
     settings.set_time_base((1, 25));
-    settings.set_max_b_frames(0);
+    settings.set_max_b_frames(b_frames);
     let mut options = ffmpeg::Dictionary::new();
     options.set("crf", &crf.to_string());
     options.set("preset", "veryfast");
@@ -162,6 +184,16 @@ mod tests {
         let (fine, coarse) = (error(12), error(45));
         assert!(fine < 0.01, "crf 12 keeps the picture: mean error {fine}");
         assert!(coarse > fine, "crf 45 loses more ({coarse}) than crf 12 ({fine})");
+    }
+
+    /// The shown picture of a pan is the window at the origin, through the codec.
+    #[test]
+    fn a_pan_shows_the_window_at_its_origin() {
+        let plane = Luma::new(96, 64, (0..96 * 64).map(|i| ((i % 96) as f32 * 0.37).sin() * 0.3 + ((i / 96) as f32 * 0.21).cos() * 0.2 + 0.5).collect()).quantized();
+        let shown = h264_pan_round_trip(&plane, (64, 32), (16, 16), (3, -2), 5, 2, 12).expect("libx264 round trip");
+        let window = plane.crop(16, 16, 64, 32);
+        let error = window.data.iter().zip(&shown.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / window.data.len() as f32;
+        assert!(error < 0.01, "mean error {error}");
     }
 
     /// At a fine CRF the P picture gives back the image: its luma as BT.601 of the RGB, and the RGB

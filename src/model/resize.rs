@@ -95,8 +95,36 @@ pub fn resize(image: &Luma, width: usize, height: usize, kernel: Kernel) -> Luma
 /// The LR counterpart of a ground-truth image: bicubic x1/2 with antialiasing, rounded to 8 bits.
 /// Odd sizes lose their last row or column first.
 pub fn downscale_x2(hr: &Luma) -> Luma {
-    let even = hr.crop(0, 0, hr.width & !1, hr.height & !1);
-    resize(&even, even.width / 2, even.height / 2, Kernel::Bicubic).quantized()
+    Downscaler::Bicubic.downscale_x2(hr)
+}
+
+/// The filters an LR for training may be made with: cameras, encoders and players downscale
+/// differently, and a network that only saw bicubic LR learns its particular softness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Downscaler {
+    Bicubic,
+    Lanczos3,
+    /// The mean of each 2x2 block.
+    Area,
+}
+
+impl Downscaler {
+    pub const ALL: [Downscaler; 3] = [Downscaler::Bicubic, Downscaler::Lanczos3, Downscaler::Area];
+
+    /// x1/2 of `hr` (odd sizes lose their last row or column), rounded to 8 bits.
+    pub fn downscale_x2(self, hr: &Luma) -> Luma {
+        let even = hr.crop(0, 0, hr.width & !1, hr.height & !1);
+        let (width, height) = (even.width / 2, even.height / 2);
+        let lr = match self {
+            Downscaler::Bicubic => resize(&even, width, height, Kernel::Bicubic),
+            Downscaler::Lanczos3 => resize(&even, width, height, Kernel::Lanczos3),
+            Downscaler::Area => {
+                let at = |x: usize, y: usize| (even.at(2 * x, 2 * y) + even.at(2 * x + 1, 2 * y) + even.at(2 * x, 2 * y + 1) + even.at(2 * x + 1, 2 * y + 1)) / 4.0;
+                Luma::new(width, height, (0..width * height).map(|i| at(i % width, i / width)).collect())
+            }
+        };
+        lr.quantized()
+    }
 }
 
 pub fn upscale_x2(lr: &Luma, kernel: Kernel) -> Luma {
