@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 
 use super::degrade::h264_pan_round_trip;
 use super::photo::{Luma, load_rgb, luma_of};
-use super::resize::{Downscaler, downscale_x2};
+use super::resize::{Downscaler, Kernel, downscale_x2, resize};
 
 /// CRFs the degraded LR variants are drawn from: from barely visible to blocky streaming.
 const DEGRADATION_CRF_RANGE: std::ops::RangeInclusive<u32> = 18..=35;
@@ -94,11 +94,23 @@ fn crop_for_h264(hr: Luma) -> Luma {
 }
 
 impl TrainingSet {
-    /// Loads every photo of `dir` and prepares `degraded_variants` H.264 versions of each LR.
-    pub fn load(dir: &Path, degraded_variants: usize, rng: &mut StdRng) -> Result<Self, String> {
+    /// Loads every photo of `dir` at each of `scales` (1: as it is; less: shrunk by bicubic with
+    /// antialiasing, so the network also sees the photo's content at other sizes) and prepares
+    /// `degraded_variants` degraded LR versions of each.
+    pub fn load(dir: &Path, scales: &[f64], degraded_variants: usize, rng: &mut StdRng) -> Result<Self, String> {
         let mut pairs = Vec::new();
-        for path in image_files(dir)? {
-            let hr = load_ground_truth(&path)?;
+        for (path, &scale) in image_files(dir)?.iter().flat_map(|path| scales.iter().map(move |scale| (path, scale))) {
+            let photo = load_ground_truth(path)?;
+            let hr = match scale {
+                1.0 => photo,
+                _ => {
+                    let (width, height) = ((photo.width as f64 * scale) as usize & !3, (photo.height as f64 * scale) as usize & !3);
+                    resize(&photo, width, height, Kernel::Bicubic).quantized()
+                }
+            };
+            if hr.width < 4 || hr.height < 4 {
+                continue;
+            }
             let lr_clean = downscale_x2(&hr);
             let mut lr_degraded = Vec::new();
             for _ in 0..degraded_variants {
@@ -114,7 +126,8 @@ impl TrainingSet {
                 let variant = DegradedLr::new(&hr, downscaler, step, shown, crf).map_err(|e| format!("{}: {e}", path.display()))?;
                 lr_degraded.extend(variant);
             }
-            let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = if scale == 1.0 { stem } else { format!("{stem}@{scale}") };
             pairs.push(TrainingPair { name, hr, lr_clean, lr_degraded });
         }
         Ok(Self { pairs })
@@ -125,8 +138,17 @@ impl TrainingSet {
         let hr_patch = 2 * lr_patch;
         let mut lr = Vec::with_capacity(size * lr_patch * lr_patch);
         let mut hr = Vec::with_capacity(size * hr_patch * hr_patch);
+        // Each photo as often as its area: every LR pixel equally likely to be in a patch.
+        let areas: Vec<usize> = self.pairs.iter().map(|pair| if pair.lr_clean.width >= lr_patch && pair.lr_clean.height >= lr_patch { pair.lr_clean.data.len() } else { 0 }).collect();
+        let total: usize = areas.iter().sum();
+        assert!(total > 0, "no photo has room for a {lr_patch}x{lr_patch} LR patch");
         for _ in 0..size {
-            let pair = &self.pairs[rng.random_range(0..self.pairs.len())];
+            let (mut pick, mut index) = (rng.random_range(0..total), 0);
+            while pick >= areas[index] {
+                pick -= areas[index];
+                index += 1;
+            }
+            let pair = &self.pairs[index];
             let fits = |variant: &&DegradedLr| variant.lr.width >= lr_patch && variant.lr.height >= lr_patch;
             let variants: Vec<&DegradedLr> = if degraded { pair.lr_degraded.iter().filter(fits).collect() } else { Vec::new() };
             let (source, (dx, dy)) = match variants.len() {
@@ -199,6 +221,22 @@ mod tests {
                 / 256.0;
             assert!(error < 0.02, "patch {b}: mean error {error}");
         }
+    }
+
+    /// A photo with four times the area gives four times the patches.
+    #[test]
+    fn patches_come_from_photos_in_proportion_to_their_area() {
+        let pair = |name: &str, side: usize| {
+            let hr = Luma::new(side, side, vec![0.5; side * side]);
+            TrainingPair { name: name.into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }
+        };
+        let mut big = pair("big", 128);
+        big.hr.data.fill(0.9);
+        big.lr_clean.data.fill(0.9);
+        let set = TrainingSet { pairs: vec![pair("small", 64), big, pair("too small", 8)] };
+        let batch = set.batch(&mut StdRng::seed_from_u64(9), 2000, 8, false);
+        let from_big = batch.lr.chunks(64).filter(|patch| patch[0] > 0.7).count();
+        assert!((1500..1700).contains(&from_big), "{from_big} of 2000 patches from the photo with 4/5 of the area");
     }
 
     #[test]

@@ -60,9 +60,14 @@ pub struct TrainConfig {
     /// Share of batches whose LR is H.264-degraded.
     #[arg(long, default_value_t = 0.5)]
     pub degraded_share: f64,
-    /// H.264-degraded versions prepared per photo (random CRF each).
+    /// Degraded LR versions prepared per photo (and scale): random downscaling filter, a pan
+    /// through H.264 at a random CRF.
     #[arg(long, default_value_t = 3)]
     pub degraded_variants: usize,
+    /// Sizes each photo is used at, as fractions of its own (scale augmentation).
+    #[arg(long, value_delimiter = ',', default_value = "1,0.75,0.5")]
+    #[serde(default = "unscaled")]
+    pub scales: Vec<f64>,
     /// Save a checkpoint every this many steps.
     #[arg(long, default_value_t = 100)]
     pub checkpoint_every: usize,
@@ -216,6 +221,11 @@ fn write_replacing(out: &Path, name: &str, save: &dyn Fn(&Path) -> Result<(), St
     std::fs::rename(&partial, out.join(name)).map_err(|e| e.to_string())
 }
 
+/// Runs saved before scale augmentation used each photo as it is.
+fn unscaled() -> Vec<f64> {
+    vec![1.0]
+}
+
 /// What a checkpoint remembers besides the weights and the optimizer state.
 #[derive(Debug, Serialize, Deserialize)]
 struct Progress {
@@ -320,7 +330,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
         (Trainer::new(config.trainer, &supernet, &device, config.seed), 0)
     };
     let mut data_rng = StdRng::seed_from_u64(config.seed);
-    let set = TrainingSet::load(&photos.join("train"), config.degraded_variants, &mut data_rng)?;
+    let set = TrainingSet::load(&photos.join("train"), &config.scales, config.degraded_variants, &mut data_rng)?;
     // Each step draws from its own stream, so a resumed run sees the batches it would have seen.
     let step_rng = |step: usize| StdRng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
 
