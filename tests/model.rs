@@ -220,6 +220,35 @@ fn training_logs_validation_scores_and_resumes_the_log() {
     assert!(rows.iter().all(|row| row[2].parse::<f64>().is_ok_and(|psnr| psnr.is_finite() && psnr > 0.0)), "{log}");
 }
 
+/// `dysr train --ema` keeps an average of the weights across a resume, saves it, and scores it
+/// beside the weights.
+#[test]
+fn training_keeps_an_average_of_the_weights() {
+    let dir = scratch("train-ema");
+    let (train, validation, out) = (dir.join("photos/train"), dir.join("validation"), dir.join("out"));
+    for folder in [&train, &validation] {
+        std::fs::create_dir_all(folder).unwrap();
+    }
+    let photo = |x: u32, y: u32| image::Rgb([((x * 7 + y * y) % 256) as u8, (y * 5 % 256) as u8, (x * 3 % 256) as u8]);
+    image::RgbImage::from_fn(96, 80, photo).save(train.join("a.png")).unwrap();
+    image::RgbImage::from_fn(64, 48, photo).save(validation.join("b.png")).unwrap();
+    let photos = dir.join("photos");
+    for (steps, resume) in [("2", false), ("4", true)] {
+        let mut args = vec!["train", "--photos", photos.to_str().unwrap(), "--out", out.to_str().unwrap(), "--ema", "0.9"];
+        args.extend(["--validation", validation.to_str().unwrap(), "--steps", steps, "--eval-every", "2", "--fixed", "d1w8"]);
+        args.extend(["--batch", "2", "--patch", "16", "--degraded-variants", "0", "--device", "cpu", "--scales", "1"]);
+        if resume {
+            args.push("--resume");
+        }
+        let run = dysr(&args);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    }
+    assert!(out.join("weights-ema.bpk").is_file() && out.join("ema.bin").is_file());
+    let log = std::fs::read_to_string(out.join("val-log.csv")).unwrap();
+    let specs: Vec<&str> = log.lines().skip(1).map(|line| line.split(',').nth(1).unwrap()).collect();
+    assert_eq!(specs, ["d1w8", "d1w8-ema", "d1w8", "d1w8-ema"], "{log}");
+}
+
 #[test]
 fn the_player_upscales_video_with_a_rung() {
     use dysr::engine::neural::rung_factory;

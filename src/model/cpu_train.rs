@@ -54,6 +54,12 @@ impl FlatSupernet {
         Self { config: config.clone(), values, slots }
     }
 
+    /// The same network with other values (an average of these, say).
+    pub fn with_values(&self, values: Vec<f32>) -> Self {
+        assert_eq!(values.len(), self.values.len());
+        Self { values, ..self.clone() }
+    }
+
     /// The burn network with these weights, on `device`.
     pub fn to_supernet(&self, device: &Device) -> Supernet {
         let conv = |slot: &Slot| {
@@ -166,6 +172,36 @@ impl Adam {
         let values: Vec<f32> = bytes[8..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("four bytes"))).collect();
         let (first, second) = values.split_at(parameters);
         Ok(Self { steps, first_moment: first.to_vec(), second_moment: second.to_vec() })
+    }
+}
+
+/// An exponential moving average of the weights (`average = decay * average + (1 - decay) *
+/// weights` after every step): a smoother network than the last step's.
+#[derive(Debug, Clone)]
+pub struct WeightAverage {
+    pub decay: f32,
+    pub values: Vec<f32>,
+}
+
+impl WeightAverage {
+    pub fn update(&mut self, weights: &[f32]) {
+        for (average, weight) in self.values.iter_mut().zip(weights) {
+            *average = self.decay * *average + (1.0 - self.decay) * weight;
+        }
+    }
+
+    /// Writes the values, little-endian f32.
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let bytes: Vec<u8> = self.values.iter().flat_map(|value| value.to_le_bytes()).collect();
+        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn load(path: &Path, decay: f32, parameters: usize) -> Result<Self, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if bytes.len() != 4 * parameters {
+            return Err(format!("{}: not an average of this network's weights ({} bytes)", path.display(), bytes.len()));
+        }
+        Ok(Self { decay, values: bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("four bytes"))).collect() })
     }
 }
 
@@ -359,6 +395,8 @@ fn unshuffle_patch(out: &[f32], x0: usize, p: usize, phases: &mut Planes) {
 pub struct CpuTrainer {
     pub network: FlatSupernet,
     pub optimizer: Adam,
+    /// Updated after every step when set.
+    pub average: Option<WeightAverage>,
     isa: Isa,
     pool: rayon::ThreadPool,
     workspaces: Vec<Workspace>,
@@ -371,7 +409,7 @@ impl CpuTrainer {
             .thread_name(|index| format!("train-{index}"))
             .build()
             .expect("training threads");
-        Self { network, optimizer, isa: Isa::detect(), pool, workspaces: Vec::new() }
+        Self { network, optimizer, average: None, isa: Isa::detect(), pool, workspaces: Vec::new() }
     }
 
     pub fn isa(&self) -> Isa {
@@ -422,6 +460,9 @@ impl CpuTrainer {
     pub fn step(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32, learning_rate: f64) -> f32 {
         let (loss, gradients) = self.loss_and_gradients(batch, specs, distill);
         self.optimizer.update(&mut self.network.values, &gradients, learning_rate as f32);
+        if let Some(average) = &mut self.average {
+            average.update(&self.network.values);
+        }
         loss
     }
 }
@@ -485,6 +526,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_average_moves_a_share_of_the_way_each_step() {
+        let mut average = WeightAverage { decay: 0.75, values: vec![0.0, 4.0] };
+        average.update(&[4.0, 0.0]);
+        assert_eq!(average.values, [1.0, 3.0]);
+        let path = std::env::temp_dir().join(format!("dysr-ema-{}.bin", std::process::id()));
+        average.save(&path).unwrap();
+        assert_eq!(WeightAverage::load(&path, 0.75, 2).unwrap().values, average.values);
+        assert!(WeightAverage::load(&path, 0.75, 3).is_err());
     }
 
     /// burn's Adam and this one take the same step.

@@ -15,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::cpu_train::{Adam, CpuTrainer, FlatSupernet};
+use super::cpu_train::{Adam, CpuTrainer, FlatSupernet, WeightAverage};
 use super::data::{Batch, TrainingSet};
 use super::evaluate::{Method, ValidationImage, default_validation_dir, evaluate, load_validation};
 use super::device::{DeviceChoice, select};
@@ -64,6 +64,11 @@ pub struct TrainConfig {
     /// through H.264 at a random CRF.
     #[arg(long, default_value_t = 3)]
     pub degraded_variants: usize,
+    /// Also keep an exponential moving average of the weights with this decay (e.g. 0.999),
+    /// saved as `weights-ema.bpk` and scored beside the weights (dysr's CPU trainer only).
+    #[arg(long)]
+    #[serde(default)]
+    pub ema: Option<f32>,
     /// Sizes each photo is used at, as fractions of its own (scale augmentation).
     #[arg(long, value_delimiter = ',', default_value = "1,0.75,0.5")]
     #[serde(default = "unscaled")]
@@ -165,10 +170,36 @@ impl Trainer {
         }
     }
 
+    /// The moving average of the weights, when one is kept.
+    pub fn averaged_model(&self) -> Option<Supernet> {
+        match self {
+            Trainer::Cpu(CpuTrainer { network, average: Some(average), .. }) => Some(network.with_values(average.values.clone()).to_supernet(&Device::flex())),
+            _ => None,
+        }
+    }
+
+    /// Keeps a moving average of the weights with `decay`, from the state in `out` when there is
+    /// one, else from the weights as they are.
+    fn keep_average(&mut self, decay: f32, out: &Path) -> Result<(), String> {
+        let Trainer::Cpu(trainer) = self else {
+            return Err("an average of the weights is kept by dysr's CPU trainer only".to_owned());
+        };
+        let path = out.join(AVERAGE_STATE_FILE);
+        trainer.average = Some(match path.exists() {
+            true => WeightAverage::load(&path, decay, trainer.network.values.len())?,
+            false => WeightAverage { decay, values: trainer.network.values.clone() },
+        });
+        Ok(())
+    }
+
     /// Writes the weights and the optimiser state into `out`, each beside and then renamed.
     fn save(&self, out: &Path) -> Result<(), String> {
         let weights = self.inference_model();
         write_replacing(out, WEIGHTS_FILE, &|path| weights.clone().into_record().save(path).map_err(|e| format!("saving weights: {e:?}")))?;
+        if let (Some(averaged), Trainer::Cpu(CpuTrainer { average: Some(average), .. })) = (self.averaged_model(), self) {
+            write_replacing(out, AVERAGE_WEIGHTS_FILE, &|path| averaged.clone().into_record().save(path).map_err(|e| format!("saving the averaged weights: {e:?}")))?;
+            write_replacing(out, AVERAGE_STATE_FILE, &|path| average.save(path))?;
+        }
         match self {
             Trainer::Burn { optimizer, .. } => {
                 write_replacing(out, OPTIMIZER_FILE, &|path| optimizer.to_record().save(path).map_err(|e| format!("saving the optimizer: {e:?}")))
@@ -238,6 +269,8 @@ struct Progress {
 const WEIGHTS_FILE: &str = "weights.bpk";
 const OPTIMIZER_FILE: &str = "optimizer.bpk";
 const CPU_OPTIMIZER_FILE: &str = "adam-state.bin";
+const AVERAGE_WEIGHTS_FILE: &str = "weights-ema.bpk";
+const AVERAGE_STATE_FILE: &str = "ema.bin";
 const PROGRESS_FILE: &str = "progress.json";
 const LOG_FILE: &str = "train-log.csv";
 const VALIDATION_LOG_FILE: &str = "val-log.csv";
@@ -329,6 +362,9 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
     } else {
         (Trainer::new(config.trainer, &supernet, &device, config.seed), 0)
     };
+    if let Some(decay) = config.ema {
+        trainer.keep_average(decay, &config.out)?;
+    }
     let mut data_rng = StdRng::seed_from_u64(config.seed);
     let set = TrainingSet::load(&photos.join("train"), &config.scales, config.degraded_variants, &mut data_rng)?;
     // Each step draws from its own stream, so a resumed run sees the batches it would have seen.
@@ -381,7 +417,10 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
         if let Some((images, log)) = validation.as_mut()
             && ((step + 1) % config.eval_every == 0 || step + 1 == config.steps)
         {
-            let scores = validate(&trainer.inference_model(), &scored_specs, images);
+            let mut scores = validate(&trainer.inference_model(), &scored_specs, images, "");
+            if let Some(averaged) = trainer.averaged_model() {
+                scores.extend(validate(&averaged, &scored_specs, images, "-ema"));
+            }
             for (spec, psnr_y, ssim_y) in &scores {
                 writeln!(log, "{},{spec},{psnr_y:.4},{ssim_y:.5}", step + 1).map_err(|e| e.to_string())?;
             }
@@ -462,13 +501,13 @@ fn open_log(path: &Path, first_step: usize, header: &str) -> Result<std::fs::Fil
     Ok(log)
 }
 
-/// PSNR-Y and SSIM-Y of each of `specs` on the validation photos, with the current weights.
-fn validate(model: &Supernet, specs: &[SubgraphSpec], images: &[ValidationImage]) -> Vec<(SubgraphSpec, f64, f64)> {
+/// PSNR-Y and SSIM-Y of each of `specs` on the validation photos, named by the spec and `suffix`.
+fn validate(model: &Supernet, specs: &[SubgraphSpec], images: &[ValidationImage], suffix: &str) -> Vec<(String, f64, f64)> {
     specs
         .iter()
         .map(|&spec| {
             let row = evaluate(&Method::Subgraph { name: spec.to_string(), model, spec }, images);
-            (spec, row.psnr_y, row.ssim_y)
+            (format!("{spec}{suffix}"), row.psnr_y, row.ssim_y)
         })
         .collect()
 }
