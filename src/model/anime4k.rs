@@ -190,7 +190,7 @@ impl Conv {
         let parts: Vec<Part> = if layer.inputs == [IMAGE] {
             vec![Part::Image]
         } else {
-            if layer.inputs.iter().any(|input| input == IMAGE) || layer.inputs.len() % group != 0 {
+            if layer.inputs.iter().any(|input| input == IMAGE) || !layer.inputs.len().is_multiple_of(group) {
                 return Err(format!("inputs {:?} do not form groups of {group} layers", layer.inputs));
             }
             layer
