@@ -266,3 +266,181 @@ impl Presenter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use crossbeam_channel::Sender;
+
+    use super::*;
+    use crate::engine::picture::Upscaled;
+
+    const FRAME_SECS: f64 = 0.04;
+
+    struct Rig {
+        presenter: Presenter,
+        frames: Sender<Tagged<Picture>>,
+        clock: Arc<Clock>,
+        counters: Arc<Counters>,
+        start: Instant,
+    }
+
+    impl Rig {
+        fn new(mode: ClockMode) -> Self {
+            let (frames, receiver) = crossbeam_channel::unbounded();
+            let (clock, counters) = (Arc::new(Clock::default()), Arc::new(Counters::default()));
+            let presenter = Presenter::new(receiver, mode, Generation::default(), Arc::clone(&clock), Arc::clone(&counters));
+            Self { presenter, frames, clock, counters, start: Instant::now() }
+        }
+
+        /// Frame `index` of generation 0: pts `index * FRAME_SECS`.
+        fn send(&self, index: usize) {
+            self.frames.send(Tagged { generation: 0, item: Item::Data(picture(index as f64 * FRAME_SECS)) }).unwrap();
+        }
+
+        fn end(&self) {
+            self.frames.send(Tagged { generation: 0, item: Item::End }).unwrap();
+        }
+
+        fn at(&self, secs: f64) -> Instant {
+            self.start + Duration::from_secs_f64(secs)
+        }
+
+        /// Runs a pass at `secs` after the start; returns the wait it asks for.
+        fn update(&mut self, secs: f64) -> Option<Duration> {
+            let now = self.at(secs);
+            self.presenter.update(now)
+        }
+
+        fn shown_pts(&self) -> Option<f64> {
+            self.presenter.current().map(|picture| picture.pts_secs)
+        }
+
+        fn late(&self) -> u64 {
+            self.counters.frames_dropped_late.load(Ordering::Relaxed)
+        }
+    }
+
+    /// A tiny picture at `pts_secs`, one frame long.
+    fn picture(pts_secs: f64) -> Picture {
+        let frame = ffmpeg_next::frame::Video::new(ffmpeg_next::format::Pixel::YUV420P, 2, 2);
+        Picture { pts_secs, duration_secs: FRAME_SECS, frame, upscaled: Upscaled::None }
+    }
+
+    fn close(wait: Option<Duration>, secs: f64) -> bool {
+        wait.is_some_and(|wait| (wait.as_secs_f64() - secs).abs() < 1e-6)
+    }
+
+    /// Without sound the first frame starts the clock; each later one is shown at its pts (a
+    /// couple of milliseconds early at most) and the pass asks to come back when the next is due.
+    #[test]
+    fn frames_are_shown_at_their_time_on_the_wall_clock() {
+        let mut rig = Rig::new(ClockMode::Wall);
+        for index in 0..3 {
+            rig.send(index);
+        }
+        assert!(close(rig.update(0.0), 0.0), "the first frame alone");
+        assert_eq!(rig.shown_pts(), Some(0.0));
+        assert_eq!(rig.presenter.state(), StreamState::Playing);
+        assert!(close(rig.update(0.010), FRAME_SECS - 0.010 - EARLY_PRESENT_TOLERANCE_SECS));
+        assert_eq!(rig.shown_pts(), Some(0.0), "frame 1 is not due yet");
+        rig.update(FRAME_SECS - 0.001);
+        assert_eq!(rig.shown_pts(), Some(FRAME_SECS), "within the early tolerance");
+        rig.update(2.0 * FRAME_SECS + 0.005);
+        assert_eq!(rig.shown_pts(), Some(2.0 * FRAME_SECS));
+        assert_eq!((rig.late(), rig.counters.frames_presented.load(Ordering::Relaxed)), (0, 3));
+    }
+
+    /// A pass that comes late finds several frames due: it shows the newest and counts the
+    /// others as dropped late.
+    #[test]
+    fn a_late_pass_shows_the_newest_due_frame_and_drops_the_rest() {
+        let mut rig = Rig::new(ClockMode::Wall);
+        for index in 0..6 {
+            rig.send(index);
+        }
+        rig.update(0.0);
+        rig.update(4.0 * FRAME_SECS + 0.001);
+        assert_eq!(rig.shown_pts(), Some(4.0 * FRAME_SECS));
+        assert_eq!(rig.late(), 3, "frames 1, 2 and 3");
+        assert!(close(rig.update(4.0 * FRAME_SECS + 0.002), FRAME_SECS - 0.002 - EARLY_PRESENT_TOLERANCE_SECS));
+    }
+
+    /// With `--no-sync` every pass shows the next frame, whatever its pts.
+    #[test]
+    fn without_a_clock_each_pass_shows_the_next_frame() {
+        let mut rig = Rig::new(ClockMode::Free);
+        for index in [0, 50, 100] {
+            rig.send(index);
+        }
+        for (pass, index) in [0usize, 50, 100].into_iter().enumerate() {
+            assert!(close(rig.update(pass as f64 * 0.001), 0.0));
+            assert_eq!(rig.shown_pts(), Some(index as f64 * FRAME_SECS));
+        }
+        assert_eq!(rig.late(), 0);
+    }
+
+    /// With sound, frames wait for the audio clock; a track whose clock never starts stops holding
+    /// the picture after the timeout, which then runs on its own clock from the frame on screen.
+    #[test]
+    fn the_picture_waits_for_the_audio_clock_until_it_gives_up() {
+        let mut rig = Rig::new(ClockMode::Audio);
+        rig.send(0);
+        rig.send(1);
+        rig.update(0.0);
+        assert_eq!(rig.shown_pts(), Some(0.0), "the first frame is shown as a preview");
+        assert!(close(rig.update(0.5), IDLE_POLL.as_secs_f64()), "frame 1 waits for the clock");
+        assert_eq!(rig.shown_pts(), Some(0.0));
+        // The audio starts: stream time 0.0 is heard at 0.5 s.
+        rig.clock.set(0, 0.0, rig.at(0.5));
+        rig.update(0.5 + FRAME_SECS);
+        assert_eq!(rig.shown_pts(), Some(FRAME_SECS));
+
+        let mut silent = Rig::new(ClockMode::Audio);
+        silent.send(0);
+        silent.send(1);
+        silent.update(0.0);
+        let timeout = AUDIO_CLOCK_START_TIMEOUT.as_secs_f64();
+        silent.update(timeout - 0.1);
+        assert_eq!(silent.shown_pts(), Some(0.0));
+        silent.update(timeout + 0.1);
+        assert_eq!(silent.clock.now_secs(0, silent.at(timeout + 0.1)), Some(0.0), "anchored at the frame on screen");
+        silent.update(timeout + 0.1 + FRAME_SECS);
+        assert_eq!(silent.shown_pts(), Some(FRAME_SECS));
+    }
+
+    /// After the input's end the last frame keeps its time on screen, then the stream is at its end.
+    #[test]
+    fn the_end_comes_when_the_last_frame_has_had_its_time() {
+        let mut rig = Rig::new(ClockMode::Wall);
+        rig.send(0);
+        rig.send(1);
+        rig.end();
+        rig.update(0.0);
+        rig.update(FRAME_SECS);
+        assert_eq!(rig.shown_pts(), Some(FRAME_SECS));
+        let wait = rig.update(FRAME_SECS + 0.01);
+        assert_eq!(rig.presenter.state(), StreamState::Playing);
+        assert!(close(wait, FRAME_SECS - 0.01), "come back when the last frame's time is up: {wait:?}");
+        rig.update(2.0 * FRAME_SECS);
+        assert_eq!(rig.presenter.state(), StreamState::Eof);
+    }
+
+    /// Frames of an older generation (before a seek) are never shown; the new generation's first
+    /// frame is shown at once and ends the seek.
+    #[test]
+    fn a_seek_drops_the_old_generations_frames() {
+        let mut rig = Rig::new(ClockMode::Wall);
+        rig.send(0);
+        rig.update(0.0);
+        rig.send(1);
+        rig.presenter.start_generation(1, 10.0);
+        assert_eq!(rig.presenter.seek_target_secs(), Some(10.0));
+        rig.frames.send(Tagged { generation: 1, item: Item::Data(picture(10.0)) }).unwrap();
+        rig.update(0.1);
+        assert_eq!(rig.shown_pts(), Some(10.0));
+        assert_eq!(rig.presenter.seek_target_secs(), None);
+        assert_eq!(rig.late(), 0);
+    }
+}
