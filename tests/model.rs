@@ -221,7 +221,7 @@ fn training_logs_validation_scores_and_resumes_the_log() {
 }
 
 /// `dysr train --ema` keeps an average of the weights across a resume, saves it, and scores it
-/// beside the weights.
+/// beside the weights; `--eval-crf` scores both on compressed LR too.
 #[test]
 fn training_keeps_an_average_of_the_weights() {
     let dir = scratch("train-ema");
@@ -236,7 +236,7 @@ fn training_keeps_an_average_of_the_weights() {
     for (steps, resume) in [("2", false), ("4", true)] {
         let mut args = vec!["train", "--photos", photos.to_str().unwrap(), "--out", out.to_str().unwrap(), "--ema", "0.9"];
         args.extend(["--validation", validation.to_str().unwrap(), "--steps", steps, "--eval-every", "2", "--fixed", "d1w8"]);
-        args.extend(["--batch", "2", "--patch", "16", "--degraded-variants", "0", "--device", "cpu", "--scales", "1"]);
+        args.extend(["--batch", "2", "--patch", "16", "--degraded-variants", "0", "--device", "cpu", "--scales", "1", "--eval-crf", "28"]);
         if resume {
             args.push("--resume");
         }
@@ -246,7 +246,8 @@ fn training_keeps_an_average_of_the_weights() {
     assert!(out.join("weights-ema.bpk").is_file() && out.join("ema.bin").is_file());
     let log = std::fs::read_to_string(out.join("val-log.csv")).unwrap();
     let specs: Vec<&str> = log.lines().skip(1).map(|line| line.split(',').nth(1).unwrap()).collect();
-    assert_eq!(specs, ["d1w8", "d1w8-ema", "d1w8", "d1w8-ema"], "{log}");
+    let scored = ["d1w8", "d1w8@crf28", "d1w8-ema", "d1w8-ema@crf28"];
+    assert_eq!(specs, [scored, scored].concat(), "{log}");
 }
 
 #[test]

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cpu_train::{Adam, CpuTrainer, FlatSupernet, WeightAverage};
 use super::data::{Batch, TrainingSet};
-use super::evaluate::{Method, ValidationImage, default_validation_dir, evaluate, load_validation};
+use super::evaluate::{Method, ValidationImage, default_validation_dir, evaluate, load_validation, with_compressed_lr};
 use super::device::{DeviceChoice, select};
 use super::supernet::{SubgraphSpec, Supernet, SupernetConfig};
 
@@ -89,6 +89,11 @@ pub struct TrainConfig {
     #[arg(long, default_value_t = 1000)]
     #[serde(default)]
     pub eval_every: usize,
+    /// With --eval-every: also score the validation photos with their LR through H.264 at this
+    /// CRF (as `dysr eval --lr-crf`).
+    #[arg(long)]
+    #[serde(default)]
+    pub eval_crf: Option<u32>,
     /// Validation photos for --eval-every (default: assets/validation).
     #[arg(long)]
     #[serde(default)]
@@ -375,9 +380,14 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
         0 => None,
         _ => {
             let dir = config.validation.clone().unwrap_or_else(default_validation_dir);
-            let images = load_validation(&dir)?;
+            let clean = load_validation(&dir)?;
+            // The same photos again with their LR through H.264, when asked for.
+            let compressed = match config.eval_crf {
+                Some(crf) => Some((with_compressed_lr(load_validation(&dir)?, crf)?, format!("@crf{crf}"))),
+                None => None,
+            };
             let log = open_log(&config.out.join(VALIDATION_LOG_FILE), first_step, "step,subgraph,psnr_y,ssim_y")?;
-            Some((images, log))
+            Some((clean, compressed, log))
         }
     };
     let scored_specs = match config.fixed {
@@ -414,12 +424,16 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
         if (step + 1) % config.checkpoint_every == 0 || step + 1 == config.steps {
             save_checkpoint(&config.out, &trainer, step + 1, &supernet, config)?;
         }
-        if let Some((images, log)) = validation.as_mut()
+        if let Some((images, compressed, log)) = validation.as_mut()
             && ((step + 1) % config.eval_every == 0 || step + 1 == config.steps)
         {
-            let mut scores = validate(&trainer.inference_model(), &scored_specs, images, "");
-            if let Some(averaged) = trainer.averaged_model() {
-                scores.extend(validate(&averaged, &scored_specs, images, "-ema"));
+            let models = std::iter::once((trainer.inference_model(), "")).chain(trainer.averaged_model().map(|model| (model, "-ema")));
+            let mut scores = Vec::new();
+            for (model, suffix) in models {
+                scores.extend(validate(&model, &scored_specs, images, suffix));
+                if let Some((compressed, name)) = compressed {
+                    scores.extend(validate(&model, &scored_specs, compressed, &format!("{suffix}{name}")));
+                }
             }
             for (spec, psnr_y, ssim_y) in &scores {
                 writeln!(log, "{},{spec},{psnr_y:.4},{ssim_y:.5}", step + 1).map_err(|e| e.to_string())?;
