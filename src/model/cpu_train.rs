@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use super::data::Batch;
 use super::supernet::{BILINEAR_TAPS, ElasticConv, PHASES, SubgraphSpec, Supernet, SupernetConfig};
+use super::train::Loss;
 use crate::engine::cpu::gradients::accumulate_conv_gradients;
 use crate::engine::cpu::kernels::{Isa, PackedConv, Planes, conv3x3_serial};
 
@@ -278,19 +279,24 @@ impl Workspace {
     /// The loss terms of the last forward against the HR patches `range` of `batch` (and the
     /// teacher's output, weighted by `distill`), and their gradient at the output, into
     /// `self.output`. `scale` is one over the batch's output values (the loss is a mean).
-    fn loss_gradient(&mut self, batch: &Batch, range: Range<usize>, distill: Option<f32>, scale: f32) {
+    fn loss_gradient(&mut self, batch: &Batch, range: Range<usize>, distill: Option<f32>, loss_kind: Loss, scale: f32) {
         let values = range.len() * 4 * self.patch * self.patch;
         let truth = &batch.hr[range.start * 4 * self.patch * self.patch..][..values];
         let truth_weight = 1.0 - distill.unwrap_or(0.0);
         let mut loss = 0.0f64;
+        // A difference's loss and its derivative.
+        let measure = |difference: f32| match loss_kind {
+            Loss::L1 => (difference.abs(), sign(difference)),
+            Loss::L2 => (difference * difference, 2.0 * difference),
+        };
         for (index, out) in self.output[..values].iter_mut().enumerate() {
-            let error = *out - truth[index];
-            let mut gradient = truth_weight * sign(error);
-            loss += (truth_weight * error.abs()) as f64;
+            let (value, derivative) = measure(*out - truth[index]);
+            let mut gradient = truth_weight * derivative;
+            loss += (truth_weight * value) as f64;
             if let Some(weight) = distill {
-                let gap = *out - self.teacher[index];
-                gradient += weight * sign(gap);
-                loss += (weight * gap.abs()) as f64;
+                let (value, derivative) = measure(*out - self.teacher[index]);
+                gradient += weight * derivative;
+                loss += (weight * value) as f64;
             }
             *out = gradient * scale;
         }
@@ -418,7 +424,7 @@ impl CpuTrainer {
 
     /// The sandwich loss of `batch` (the first of `specs` is the teacher; the others also pull
     /// towards its output with weight `distill`) and its gradient by the flat parameters.
-    pub fn loss_and_gradients(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32) -> (f32, Vec<f32>) {
+    pub fn loss_and_gradients(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32, loss: Loss) -> (f32, Vec<f32>) {
         let threads = self.pool.current_num_threads().min(batch.size).max(1);
         let per_strip = batch.size.div_ceil(threads);
         let strips: Vec<Range<usize>> = (0..batch.size).step_by(per_strip).map(|start| start..(start + per_strip).min(batch.size)).collect();
@@ -439,7 +445,7 @@ impl CpuTrainer {
                     if index == 0 {
                         workspace.teacher[..values].copy_from_slice(&workspace.output[..values]);
                     }
-                    workspace.loss_gradient(batch, range.clone(), (index > 0).then_some(distill), scale);
+                    workspace.loss_gradient(batch, range.clone(), (index > 0).then_some(distill), loss, scale);
                     workspace.output[values..].fill(0.0);
                     workspace.backward(isa, net, slots);
                 }
@@ -457,8 +463,8 @@ impl CpuTrainer {
     }
 
     /// One Adam step on the sandwich loss of `batch`; returns the loss.
-    pub fn step(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32, learning_rate: f64) -> f32 {
-        let (loss, gradients) = self.loss_and_gradients(batch, specs, distill);
+    pub fn step(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32, loss: Loss, learning_rate: f64) -> f32 {
+        let (loss, gradients) = self.loss_and_gradients(batch, specs, distill, loss);
         self.optimizer.update(&mut self.network.values, &gradients, learning_rate as f32);
         if let Some(average) = &mut self.average {
             average.update(&self.network.values);
@@ -489,7 +495,7 @@ mod tests {
     }
 
     /// Every parameter's gradient of the sandwich loss (head, residual body layers with ReLU,
-    /// tail, pixel shuffle and bilinear term, L1 and distillation) matches burn's autodiff, on odd
+    /// tail, pixel shuffle and bilinear term, L1 or L2 and distillation) matches burn's autodiff, on odd
     /// patch sizes, on one thread and split over three.
     #[test]
     fn gradients_match_burns_autodiff() {
@@ -498,11 +504,11 @@ mod tests {
         let config = SupernetConfig::new().with_max_depth(3).with_max_width(16).with_widths(vec![4, 8, 16]);
         let model = config.init(&device);
         let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }, SubgraphSpec { depth: 1, width: 16 }];
-        for (size, patch) in [(3, 7), (5, 12)] {
+        for (size, patch, loss_kind) in [(3, 7, Loss::L1), (5, 12, Loss::L1), (4, 9, Loss::L2)] {
             let batch = random_batch(size, patch, patch as u64);
             let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [size, 1, patch, patch]), &device);
             let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [size, 1, 2 * patch, 2 * patch]), &device);
-            let loss = super::super::train::sandwich_loss(&model, lr, hr, &specs, 0.3);
+            let loss = super::super::train::sandwich_loss(&model, lr, hr, &specs, 0.3, loss_kind);
             let expected_loss: f32 = loss.clone().into_scalar();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             let reference = FlatSupernet::from_supernet(&config, &model);
@@ -514,7 +520,7 @@ mod tests {
             }
             for threads in [1, 3] {
                 let mut trainer = CpuTrainer::new(reference.clone(), Adam::new(reference.values.len()), threads);
-                let (loss, gradients) = trainer.loss_and_gradients(&batch, &specs, 0.3);
+                let (loss, gradients) = trainer.loss_and_gradients(&batch, &specs, 0.3, loss_kind);
                 assert!((loss - expected_loss).abs() < 1e-5 * expected_loss, "loss {loss} vs {expected_loss}");
                 for slot in &reference.slots {
                     let weights = slot.weight..slot.weight + slot.in_channels * slot.out_channels * 9;
@@ -554,10 +560,10 @@ mod tests {
         for _ in 0..3 {
             let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [2, 1, 6, 6]), &device);
             let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [2, 1, 12, 12]), &device);
-            let loss = super::super::train::sandwich_loss(&model, lr, hr, &[config.largest()], 0.0);
+            let loss = super::super::train::sandwich_loss(&model, lr, hr, &[config.largest()], 0.0, Loss::L1);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             let mut trainer = CpuTrainer::new(flat.clone(), adam.clone(), 1);
-            trainer.step(&batch, &[config.largest()], 0.0, 1e-2);
+            trainer.step(&batch, &[config.largest()], 0.0, Loss::L1, 1e-2);
             (flat, adam) = (trainer.network, trainer.optimizer);
             model = optimizer.step(1e-2, model, grads);
         }

@@ -54,6 +54,18 @@ pub struct TrainConfig {
     /// Subgraphs sampled per step besides the largest and the smallest.
     #[arg(long, default_value_t = 2)]
     pub sampled: usize,
+    /// Share of the sampled subgraphs drawn from the rungs of `--ladder` rather than from all.
+    #[arg(long, default_value_t = 0.0)]
+    #[serde(default)]
+    pub favour_ladder: f64,
+    /// The manifest whose rungs `--favour-ladder` favours (default: the shipped one).
+    #[arg(long)]
+    #[serde(default)]
+    pub ladder: Option<PathBuf>,
+    /// Train the last this many steps with L2 instead of L1 (a short fine-tune toward PSNR).
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub l2_steps: usize,
     /// Weight of in-place distillation (pull towards the largest subgraph's output) for the others.
     #[arg(long, default_value_t = 0.3)]
     pub distill: f32,
@@ -153,17 +165,17 @@ impl Trainer {
     }
 
     /// One optimiser step on the sandwich loss of `batch`; returns the loss.
-    pub fn step(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32, learning_rate: f64) -> f32 {
+    pub fn step(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32, loss: Loss, learning_rate: f64) -> f32 {
         match self {
             Trainer::Burn { model, optimizer, device } => {
                 let (lr, hr) = to_tensors(batch, device);
-                let loss = sandwich_loss(model, lr, hr, specs, distill);
+                let loss = sandwich_loss(model, lr, hr, specs, distill, loss);
                 let loss_value: f32 = loss.clone().into_scalar();
                 let grads = GradientsParams::from_grads(loss.backward(), &*model);
                 *model = optimizer.step(learning_rate, model.clone(), grads);
                 loss_value
             }
-            Trainer::Cpu(trainer) => trainer.step(batch, specs, distill, learning_rate),
+            Trainer::Cpu(trainer) => trainer.step(batch, specs, distill, loss, learning_rate),
         }
     }
 
@@ -301,20 +313,50 @@ pub fn cosine_learning_rate(step: usize, steps: usize, peak: f64, floor: f64) ->
     floor + 0.5 * (peak - floor) * (1.0 + (std::f64::consts::PI * progress).cos())
 }
 
-/// The subgraphs one step trains: largest, smallest, then `sampled` random others.
-fn sandwich(supernet: &SupernetConfig, sampled: usize, rng: &mut StdRng) -> Vec<SubgraphSpec> {
-    let (largest, smallest) = (supernet.largest(), supernet.smallest());
-    let mut specs = vec![largest];
-    if smallest != largest {
-        specs.push(smallest);
-    }
-    let candidates = supernet.candidates();
-    for _ in 0..sampled {
-        if candidates.len() > 2 {
-            specs.push(candidates[rng.random_range(1..candidates.len() - 1)]);
+/// The subgraphs one step trains: largest, smallest, then `sampled` random others, each drawn
+/// with probability `favoured_share` from the `favoured` ones (the rungs of a ladder) and
+/// otherwise from all candidates.
+struct Sandwich {
+    supernet: SupernetConfig,
+    sampled: usize,
+    favoured: Vec<SubgraphSpec>,
+    favoured_share: f64,
+}
+
+impl Sandwich {
+    fn draw(&self, rng: &mut StdRng) -> Vec<SubgraphSpec> {
+        let (largest, smallest) = (self.supernet.largest(), self.supernet.smallest());
+        let mut specs = vec![largest];
+        if smallest != largest {
+            specs.push(smallest);
         }
+        let candidates = self.supernet.candidates();
+        for _ in 0..self.sampled {
+            // No draw for the share when nothing is favoured: the batches of a run stay as they were.
+            if !self.favoured.is_empty() && rng.random_bool(self.favoured_share) {
+                specs.push(self.favoured[rng.random_range(0..self.favoured.len())]);
+            } else if candidates.len() > 2 {
+                specs.push(candidates[rng.random_range(1..candidates.len() - 1)]);
+            }
+        }
+        specs
     }
-    specs
+}
+
+/// The sandwich `config` asks for: favoured rungs from its ladder manifest when it favours any.
+fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandwich, String> {
+    let mut favoured = Vec::new();
+    if config.favour_ladder > 0.0 {
+        let path = config.ladder.clone().unwrap_or_else(super::manifest::default_manifest_path);
+        let manifest = super::manifest::Manifest::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        favoured = manifest
+            .ladder
+            .iter()
+            .map(|rung| rung.spec)
+            .filter(|spec| supernet.contains(spec) && *spec != supernet.largest() && *spec != supernet.smallest())
+            .collect();
+    }
+    Ok(Sandwich { supernet: supernet.clone(), sampled: config.sampled, favoured, favoured_share: config.favour_ladder })
 }
 
 fn to_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
@@ -324,18 +366,37 @@ fn to_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
     (lr, hr)
 }
 
-/// The sandwich loss of one batch (L1 to the ground truth; the smaller subgraphs also L1 to the
+/// How an output's distance to its target is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Loss {
+    /// Mean absolute error: what efficient SR trains with.
+    #[default]
+    L1,
+    /// Mean squared error: the PSNR's own measure, for a short fine-tune at the end.
+    L2,
+}
+
+impl Loss {
+    fn of(self, difference: Tensor<4>) -> Tensor<1> {
+        match self {
+            Loss::L1 => difference.abs().mean(),
+            Loss::L2 => difference.powi_scalar(2).mean(),
+        }
+    }
+}
+
+/// The sandwich loss of one batch (`loss` to the ground truth; the smaller subgraphs also to the
 /// largest one's output, weighted by `distill`).
-pub fn sandwich_loss(model: &Supernet, lr: Tensor<4>, hr: Tensor<4>, specs: &[SubgraphSpec], distill: f32) -> Tensor<1> {
+pub fn sandwich_loss(model: &Supernet, lr: Tensor<4>, hr: Tensor<4>, specs: &[SubgraphSpec], distill: f32, loss: Loss) -> Tensor<1> {
     let teacher = model.forward(lr.clone(), specs[0]);
-    let mut loss = (teacher.clone() - hr.clone()).abs().mean();
+    let mut total = loss.of(teacher.clone() - hr.clone());
     let teacher = teacher.detach();
     for &spec in &specs[1..] {
         let out = model.forward(lr.clone(), spec);
-        let truth = (out.clone() - hr.clone()).abs().mean().mul_scalar(1.0 - distill);
-        loss = loss + truth + (out - teacher.clone()).abs().mean().mul_scalar(distill);
+        let truth = loss.of(out.clone() - hr.clone()).mul_scalar(1.0 - distill);
+        total = total + truth + loss.of(out - teacher.clone()).mul_scalar(distill);
     }
-    loss
+    total
 }
 
 /// Removes the rows of steps after `step` from the log: a run stopped after its last checkpoint
@@ -356,6 +417,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
     let photos = config.photos.clone().unwrap_or_else(default_photos_dir);
     std::fs::create_dir_all(&config.out).map_err(|e| format!("{}: cannot create: {e}", config.out.display()))?;
     let supernet = supernet_for(config);
+    let sandwich = sandwich_for(config, &supernet)?;
 
     let (mut trainer, first_step) = if config.resume {
         let step = read_progress(&config.out).and_then(|progress| match progress.supernet == supernet {
@@ -409,10 +471,12 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
         let batch = set.batch(&mut rng, config.batch, config.patch, degraded);
         let specs = match config.fixed {
             Some(spec) => vec![spec],
-            None => sandwich(&supernet, config.sampled, &mut rng),
+            None => sandwich.draw(&mut rng),
         };
         let learning_rate = cosine_learning_rate(step, config.steps, config.learning_rate, config.min_learning_rate);
-        let loss_value = trainer.step(&batch, &specs, config.distill, learning_rate);
+        // The last --l2-steps steps fine-tune with L2.
+        let loss = if step + config.l2_steps >= config.steps { Loss::L2 } else { Loss::L1 };
+        let loss_value = trainer.step(&batch, &specs, config.distill, loss, learning_rate);
 
         let smoothed = smoothed_loss.map_or(loss_value, |s: f32| 0.95 * s + 0.05 * loss_value);
         smoothed_loss = Some(smoothed);
@@ -466,6 +530,7 @@ pub struct TrainerSpeed {
 /// are random values: a step's cost does not depend on them.
 pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerSpeed>, String> {
     let supernet = supernet_for(config);
+    let sandwich = sandwich_for(config, &supernet)?;
     let mut rng = StdRng::seed_from_u64(config.seed);
     let batches: Vec<(Batch, Vec<SubgraphSpec>)> = (0..=steps)
         .map(|_| {
@@ -474,7 +539,7 @@ pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerS
             let hr = (0..4 * n * p * p).map(|_| rng.random_range(0.0..1.0)).collect();
             let specs = match config.fixed {
                 Some(spec) => vec![spec],
-                None => sandwich(&supernet, config.sampled, &mut rng),
+                None => sandwich.draw(&mut rng),
             };
             (Batch { size: n, lr_patch: p, lr, hr }, specs)
         })
@@ -489,10 +554,10 @@ pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerS
         .map(|choice| {
             let mut trainer = Trainer::new(choice, &supernet, &device, config.seed);
             let (warm_up, timed) = batches.split_first().expect("one batch at least");
-            trainer.step(&warm_up.0, &warm_up.1, config.distill, config.learning_rate);
+            trainer.step(&warm_up.0, &warm_up.1, config.distill, Loss::L1, config.learning_rate);
             let started = Instant::now();
             for (batch, specs) in timed {
-                trainer.step(batch, specs, config.distill, config.learning_rate);
+                trainer.step(batch, specs, config.distill, Loss::L1, config.learning_rate);
             }
             let seconds = started.elapsed().as_secs_f64();
             Ok(TrainerSpeed { trainer: trainer.name(), steps_per_sec: steps as f64 / seconds, gflops: flop / seconds / 1e9 })
@@ -603,16 +668,17 @@ mod tests {
         let hr = Luma::new(64, 64, (0..64 * 64).map(|i| if (i % 64 / 3 + i / 64 / 5) % 2 == 0 { 0.8 } else { 0.2 }).collect());
         let set = TrainingSet { pairs: vec![super::super::data::TrainingPair { name: "stripes".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }] };
         let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 16, false);
-        let specs = sandwich(&supernet, 1, &mut StdRng::seed_from_u64(2));
+        let sandwich = Sandwich { supernet: supernet.clone(), sampled: 1, favoured: vec![], favoured_share: 0.0 };
+        let specs = sandwich.draw(&mut StdRng::seed_from_u64(2));
         let mut optimizer = AdamConfig::new().init();
         let loss_now = |model: &Supernet| -> f32 {
             let (lr, hr) = to_tensors(&batch, &device);
-            sandwich_loss(model, lr, hr, &specs, 0.3).into_scalar()
+            sandwich_loss(model, lr, hr, &specs, 0.3, Loss::L1).into_scalar()
         };
         let before = loss_now(&model);
         for _ in 0..60 {
             let (lr, hr) = to_tensors(&batch, &device);
-            let loss = sandwich_loss(&model, lr, hr, &specs, 0.3);
+            let loss = sandwich_loss(&model, lr, hr, &specs, 0.3, Loss::L1);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optimizer.step(1e-3, model, grads);
         }
@@ -620,10 +686,24 @@ mod tests {
         assert!(after < 0.8 * before, "loss {before} -> {after}");
     }
 
+    /// Favouring the ladder wholly samples only its rungs; not at all, any candidate.
+    #[test]
+    fn a_favoured_ladder_is_what_a_sandwich_samples() {
+        let supernet = SupernetConfig::new();
+        let favoured = vec![SubgraphSpec { depth: 1, width: 8 }, SubgraphSpec { depth: 4, width: 16 }];
+        let sandwich = |share| Sandwich { supernet: supernet.clone(), sampled: 2, favoured: favoured.clone(), favoured_share: share };
+        let mut rng = StdRng::seed_from_u64(4);
+        let sampled: Vec<SubgraphSpec> = (0..50).flat_map(|_| sandwich(1.0).draw(&mut rng).split_off(2)).collect();
+        assert!(sampled.iter().all(|spec| favoured.contains(spec)));
+        let sampled: std::collections::HashSet<SubgraphSpec> = (0..50).flat_map(|_| sandwich(0.0).draw(&mut rng).split_off(2)).collect();
+        assert!(sampled.len() > favoured.len());
+    }
+
     #[test]
     fn a_sandwich_has_the_largest_first_then_the_smallest() {
         let supernet = SupernetConfig::new();
-        let specs = sandwich(&supernet, 2, &mut StdRng::seed_from_u64(3));
+        let sandwich = Sandwich { supernet: supernet.clone(), sampled: 2, favoured: vec![], favoured_share: 0.0 };
+        let specs = sandwich.draw(&mut StdRng::seed_from_u64(3));
         assert_eq!(specs.len(), 4);
         assert_eq!((specs[0], specs[1]), (supernet.largest(), supernet.smallest()));
         assert!(specs[2..].iter().all(|s| supernet.contains(s)));
