@@ -188,66 +188,71 @@ fn eval_per_photo_lists_each_photo_with_its_gain_over_bicubic() {
     }
 }
 
-/// `dysr train --eval-every` scores the largest and smallest subgraph on the validation photos as
-/// it goes, and a resumed run carries the log on.
-#[test]
-fn training_logs_validation_scores_and_resumes_the_log() {
-    let dir = scratch("train-eval");
-    let (train, validation, out) = (dir.join("photos/train"), dir.join("validation"), dir.join("out"));
-    for folder in [&train, &validation] {
-        std::fs::create_dir_all(folder).unwrap();
+/// A training photo and a validation photo in folders of their own under a scratch folder, and
+/// a runner of `dysr train` on them into `out` (`steps`, resuming or not, then `extra` arguments).
+struct TrainingRig {
+    photos: PathBuf,
+    validation: PathBuf,
+    out: PathBuf,
+}
+
+impl TrainingRig {
+    fn new(name: &str) -> Self {
+        let dir = scratch(name);
+        let (photos, validation, out) = (dir.join("photos"), dir.join("validation"), dir.join("out"));
+        for folder in [&photos.join("train"), &validation] {
+            std::fs::create_dir_all(folder).unwrap();
+        }
+        let photo = |x: u32, y: u32| image::Rgb([((x * x + 3 * y * y) / 7 % 256) as u8, (x * 5 % 256) as u8, (y * 3 % 256) as u8]);
+        image::RgbImage::from_fn(96, 80, photo).save(photos.join("train/a.png")).unwrap();
+        image::RgbImage::from_fn(64, 48, |x, y| photo(y, x)).save(validation.join("b.png")).unwrap();
+        Self { photos, validation, out }
     }
-    let photo = |x: u32, y: u32| image::Rgb([((x * x + 3 * y * y) / 7 % 256) as u8, (x * 5 % 256) as u8, (y * 3 % 256) as u8]);
-    image::RgbImage::from_fn(96, 80, photo).save(train.join("a.png")).unwrap();
-    image::RgbImage::from_fn(64, 48, |x, y| photo(y, x)).save(validation.join("b.png")).unwrap();
-    let photos = dir.join("photos");
-    let run = |steps: &str, resume: bool| {
-        let mut args = vec!["train", "--photos", photos.to_str().unwrap(), "--out", out.to_str().unwrap()];
-        args.extend(["--validation", validation.to_str().unwrap(), "--steps", steps, "--eval-every", "2"]);
+
+    fn train(&self, steps: &str, resume: bool, extra: &[&str]) {
+        let mut args = vec!["train", "--photos", self.photos.to_str().unwrap(), "--out", self.out.to_str().unwrap()];
+        args.extend(["--validation", self.validation.to_str().unwrap(), "--steps", steps, "--eval-every", "2"]);
         args.extend(["--batch", "2", "--patch", "16", "--degraded-variants", "0", "--device", "cpu"]);
+        args.extend(extra);
         if resume {
             args.push("--resume");
         }
         let run = dysr(&args);
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    };
-    run("4", false);
-    run("6", true);
-    let log = std::fs::read_to_string(out.join("val-log.csv")).unwrap();
-    let rows: Vec<Vec<&str>> = log.lines().skip(1).map(|line| line.split(',').collect()).collect();
-    let steps_and_specs: Vec<(&str, &str)> = rows.iter().map(|row| (row[0], row[1])).collect();
-    assert_eq!(steps_and_specs, [("2", "d6w40"), ("2", "d0w8"), ("4", "d6w40"), ("4", "d0w8"), ("6", "d6w40"), ("6", "d0w8")], "{log}");
-    assert!(rows.iter().all(|row| row[2].parse::<f64>().is_ok_and(|psnr| psnr.is_finite() && psnr > 0.0)), "{log}");
+    }
+
+    /// The rows of `val-log.csv`.
+    fn validation_rows(&self) -> Vec<Vec<String>> {
+        let log = std::fs::read_to_string(self.out.join("val-log.csv")).unwrap();
+        log.lines().skip(1).map(|line| line.split(',').map(str::to_owned).collect()).collect()
+    }
+}
+
+/// `dysr train --eval-every` scores the largest and smallest subgraph on the validation photos as
+/// it goes, and a resumed run carries the log on.
+#[test]
+fn training_logs_validation_scores_and_resumes_the_log() {
+    let rig = TrainingRig::new("train-eval");
+    rig.train("4", false, &[]);
+    rig.train("6", true, &[]);
+    let rows = rig.validation_rows();
+    let steps_and_specs: Vec<(&str, &str)> = rows.iter().map(|row| (row[0].as_str(), row[1].as_str())).collect();
+    assert_eq!(steps_and_specs, [("2", "d6w40"), ("2", "d0w8"), ("4", "d6w40"), ("4", "d0w8"), ("6", "d6w40"), ("6", "d0w8")], "{rows:?}");
+    assert!(rows.iter().all(|row| row[2].parse::<f64>().is_ok_and(|psnr| psnr.is_finite() && psnr > 0.0)), "{rows:?}");
 }
 
 /// `dysr train --ema` keeps an average of the weights across a resume, saves it, and scores it
 /// beside the weights; `--eval-crf` scores both on compressed LR too.
 #[test]
 fn training_keeps_an_average_of_the_weights() {
-    let dir = scratch("train-ema");
-    let (train, validation, out) = (dir.join("photos/train"), dir.join("validation"), dir.join("out"));
-    for folder in [&train, &validation] {
-        std::fs::create_dir_all(folder).unwrap();
-    }
-    let photo = |x: u32, y: u32| image::Rgb([((x * 7 + y * y) % 256) as u8, (y * 5 % 256) as u8, (x * 3 % 256) as u8]);
-    image::RgbImage::from_fn(96, 80, photo).save(train.join("a.png")).unwrap();
-    image::RgbImage::from_fn(64, 48, photo).save(validation.join("b.png")).unwrap();
-    let photos = dir.join("photos");
-    for (steps, resume) in [("2", false), ("4", true)] {
-        let mut args = vec!["train", "--photos", photos.to_str().unwrap(), "--out", out.to_str().unwrap(), "--ema", "0.9"];
-        args.extend(["--validation", validation.to_str().unwrap(), "--steps", steps, "--eval-every", "2", "--fixed", "d1w8"]);
-        args.extend(["--batch", "2", "--patch", "16", "--degraded-variants", "0", "--device", "cpu", "--scales", "1", "--eval-crf", "28"]);
-        if resume {
-            args.push("--resume");
-        }
-        let run = dysr(&args);
-        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    }
-    assert!(out.join("weights-ema.bpk").is_file() && out.join("ema.bin").is_file());
-    let log = std::fs::read_to_string(out.join("val-log.csv")).unwrap();
-    let specs: Vec<&str> = log.lines().skip(1).map(|line| line.split(',').nth(1).unwrap()).collect();
+    let rig = TrainingRig::new("train-ema");
+    let extra = ["--ema", "0.9", "--fixed", "d1w8", "--scales", "1", "--eval-crf", "28"];
+    rig.train("2", false, &extra);
+    rig.train("4", true, &extra);
+    assert!(rig.out.join("weights-ema.bpk").is_file() && rig.out.join("ema.bin").is_file());
+    let specs: Vec<String> = rig.validation_rows().into_iter().map(|row| row[1].clone()).collect();
     let scored = ["d1w8", "d1w8@crf28", "d1w8-ema", "d1w8-ema@crf28"];
-    assert_eq!(specs, [scored, scored].concat(), "{log}");
+    assert_eq!(specs, [scored, scored].concat(), "{specs:?}");
 }
 
 #[test]
