@@ -253,6 +253,15 @@ fn training_keeps_an_average_of_the_weights() {
     let specs: Vec<String> = rig.validation_rows().into_iter().map(|row| row[1].clone()).collect();
     let scored = ["d1w8", "d1w8@crf28", "d1w8-ema", "d1w8-ema@crf28"];
     assert_eq!(specs, [scored, scored].concat(), "{specs:?}");
+    // `dysr eval` scores the averaged weights as training scored them.
+    let validation = rig.validation.to_str().unwrap();
+    let run = dysr(&["eval", "--trained", rig.out.to_str().unwrap(), "--weights", "averaged", "--spec", "d1w8", "--photos", validation, "--json", "--device", "cpu"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let row = stdout.lines().find(|line| line.contains("\"d1w8\"")).unwrap_or_else(|| panic!("{stdout}"));
+    let psnr = serde_json::from_str::<serde_json::Value>(row).unwrap()["psnr_y"].as_f64().unwrap();
+    let logged: f64 = rig.validation_rows().iter().rfind(|row| row[1] == "d1w8-ema").unwrap()[2].parse().unwrap();
+    assert!((psnr - logged).abs() < 1e-3, "eval {psnr} vs the training log {logged}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::model::evaluate::{Method, QualityRow, default_validation_dir, evaluat
 use crate::model::device::{DeviceChoice, select};
 use crate::model::manifest::{Manifest, default_manifest_path};
 use crate::model::supernet::SubgraphSpec;
-use crate::model::train::load_trained;
+use crate::model::train::{TrainedWeights, load_trained};
 
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
@@ -22,6 +22,9 @@ pub struct EvalArgs {
     /// Evaluate subgraphs of a training output folder (`dysr train --out`) instead of the ladder.
     #[arg(long, requires = "spec")]
     pub trained: Option<PathBuf>,
+    /// With --trained: its last checkpoint's weights, or their moving average.
+    #[arg(long, value_enum, default_value_t)]
+    pub weights: TrainedWeights,
     /// With --trained: the subgraphs to evaluate, e.g. d0w8,d6w40.
     #[arg(long, value_delimiter = ',')]
     pub spec: Vec<SubgraphSpec>,
@@ -85,7 +88,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (device, _) = select(args.device).map_err(anyhow::Error::msg)?;
     let (model, subgraphs): (_, Vec<(String, SubgraphSpec)>) = match &args.trained {
         Some(trained) => {
-            let (model, _) = load_trained(trained, &device).map_err(anyhow::Error::msg)?;
+            let (model, _) = load_trained(trained, args.weights, &device).map_err(anyhow::Error::msg)?;
             (model, args.spec.iter().map(|spec| (spec.to_string(), *spec)).collect())
         }
         None => {

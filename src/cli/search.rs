@@ -16,13 +16,16 @@ use crate::model::evaluate::{default_validation_dir, load_validation};
 use crate::model::manifest::{FORMAT, Latency, Manifest, Rung, SupernetShape, VERSION};
 use crate::model::search::{CandidateScore, choose_ladder, measure_latency_ms, pareto_front, score_candidates};
 use crate::model::supernet::SubgraphSpec;
-use crate::model::train::load_trained;
+use crate::model::train::{TrainedWeights, load_trained};
 
 #[derive(Debug, Clone, Args)]
 pub struct SearchArgs {
     /// The supernet's training output folder (`dysr train --out`).
     #[arg(long, default_value = "models/train")]
     pub trained: PathBuf,
+    /// Which of the run's weights: its last checkpoint's, or their moving average.
+    #[arg(long, value_enum, default_value_t)]
+    pub weights: TrainedWeights,
     /// Validation photos (default: assets/validation).
     #[arg(long)]
     pub photos: Option<PathBuf>,
@@ -52,7 +55,7 @@ pub fn parse_size(text: &str) -> Result<(usize, usize), String> {
 
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let (device, device_name) = select(args.device).map_err(anyhow::Error::msg)?;
-    let (model, config) = load_trained(&args.trained, &device).map_err(anyhow::Error::msg)?;
+    let (model, config) = load_trained(&args.trained, args.weights, &device).map_err(anyhow::Error::msg)?;
     let photos = args.photos.unwrap_or_else(default_validation_dir);
     let images = load_validation(&photos).map_err(anyhow::Error::msg)?;
     let (width, height) = args.size;

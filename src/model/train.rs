@@ -631,10 +631,24 @@ fn save_checkpoint(out: &Path, trainer: &Trainer, step: usize, supernet: &Supern
     })
 }
 
-/// The network a training run in `out` produced (its last checkpoint), on `device`.
-pub fn load_trained(out: &Path, device: &Device) -> Result<(Supernet, SupernetConfig), String> {
+/// Which weights of a training run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TrainedWeights {
+    /// The last checkpoint's weights.
+    #[default]
+    Last,
+    /// Their moving average (`dysr train --ema`).
+    Averaged,
+}
+
+/// The network a training run in `out` produced (its last checkpoint, or the average kept beside
+/// it), on `device`.
+pub fn load_trained(out: &Path, which: TrainedWeights, device: &Device) -> Result<(Supernet, SupernetConfig), String> {
     let progress = read_progress(out)?;
-    let weights = out.join(WEIGHTS_FILE);
+    let weights = out.join(match which {
+        TrainedWeights::Last => WEIGHTS_FILE,
+        TrainedWeights::Averaged => AVERAGE_WEIGHTS_FILE,
+    });
     let model = progress.supernet.load(&weights, device).map_err(|e| format!("{}: {e}", weights.display()))?;
     Ok((model, progress.supernet))
 }
