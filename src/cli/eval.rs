@@ -83,7 +83,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let photos = args.photos.unwrap_or_else(default_validation_dir);
     let mut images = load_validation(&photos).map_err(anyhow::Error::msg)?;
     if let Some(crf) = args.lr_crf {
-        images = with_compressed_lr(images, crf).map_err(anyhow::Error::msg)?;
+        images = with_compressed_lr(&images, crf).map_err(anyhow::Error::msg)?;
     }
     let (device, _) = select(args.device).map_err(anyhow::Error::msg)?;
     let (model, subgraphs): (_, Vec<(String, SubgraphSpec)>) = match &args.trained {

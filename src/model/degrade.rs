@@ -56,7 +56,8 @@ pub fn h264_p_frame_round_trip(rgb: &[Luma; 3], crf: u32) -> Result<(Luma, [Luma
     let last = decoded.last().ok_or(ffmpeg::Error::Bug)?;
     let y = read_plane(last, 0, width, height);
     let (cb, cr) = (read_plane(last, 1, width / 2, height / 2), read_plane(last, 2, width / 2, height / 2));
-    Ok((y.clone(), rgb_of(&y, &cb, &cr)))
+    let rgb = rgb_of(&y, &cb, &cr);
+    Ok((y, rgb))
 }
 
 /// BT.601 limited-range 4:2:0 of RGB planes: luma as [`super::photo::bt601_luma`], chroma from

@@ -40,12 +40,12 @@ pub fn load_validation(dir: &Path) -> Result<Vec<ValidationImage>, String> {
 
 /// The same images with their LR as the player gets it from compressed video: each a P picture of
 /// a panning shot encoded by libx264 at `crf` (see [`super::degrade::h264_p_frame_round_trip`]).
-pub fn with_compressed_lr(images: Vec<ValidationImage>, crf: u32) -> Result<Vec<ValidationImage>, String> {
+pub fn with_compressed_lr(images: &[ValidationImage], crf: u32) -> Result<Vec<ValidationImage>, String> {
     images
-        .into_iter()
+        .iter()
         .map(|image| {
             let (lr, lr_rgb) = super::degrade::h264_p_frame_round_trip(&image.lr_rgb, crf).map_err(|e| format!("{}: H.264 at CRF {crf}: {e}", image.name))?;
-            Ok(ValidationImage { lr, lr_rgb, ..image })
+            Ok(ValidationImage { name: image.name.clone(), hr: image.hr.clone(), lr, lr_rgb })
         })
         .collect()
 }

@@ -445,7 +445,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
             let clean = load_validation(&dir)?;
             // The same photos again with their LR through H.264, when asked for.
             let compressed = match config.eval_crf {
-                Some(crf) => Some((with_compressed_lr(load_validation(&dir)?, crf)?, format!("@crf{crf}"))),
+                Some(crf) => Some((with_compressed_lr(&clean, crf)?, format!("@crf{crf}"))),
                 None => None,
             };
             let log = open_log(&config.out.join(VALIDATION_LOG_FILE), first_step, "step,subgraph,psnr_y,ssim_y")?;
