@@ -370,14 +370,20 @@ fn mask_relu(gradient: &mut Planes, output: &Planes) {
 /// The x2 output of the patch at column `x0` of the strip: its four phases plus the bilinear x2
 /// of its luma (edges replicated within the patch), as the inference kernel computes it.
 fn shuffle_patch(luma: &Planes, phases: &Planes, x0: usize, p: usize, out: &mut [f32]) {
-    let at = |x: isize, y: isize| luma.row(0, y.clamp(0, p as isize - 1) as usize)[x0 + x.clamp(0, p as isize - 1) as usize];
+    let mut vertical = vec![0.0f32; p];
     for y in 0..p {
-        for dy in 0..2 {
-            let vertical = |x: isize| (0..3).map(|t| BILINEAR_TAPS[dy][t] * at(x, y as isize - 1 + t as isize)).sum::<f32>();
-            for x in 0..p {
-                for dx in 0..2 {
-                    let bilinear: f32 = (0..3).map(|s| BILINEAR_TAPS[dx][s] * vertical(x as isize - 1 + s as isize)).sum();
-                    out[(2 * y + dy) * 2 * p + 2 * x + dx] = phases.row(2 * dy + dx, y)[x0 + x] + bilinear;
+        let rows = [y.saturating_sub(1), y, (y + 1).min(p - 1)].map(|row| &luma.row(0, row)[x0..x0 + p]);
+        for (dy, [above, centre, below]) in BILINEAR_TAPS.into_iter().enumerate() {
+            for (x, value) in vertical.iter_mut().enumerate() {
+                *value = above * rows[0][x] + centre * rows[1][x] + below * rows[2][x];
+            }
+            let target = &mut out[(2 * y + dy) * 2 * p..(2 * y + dy + 1) * 2 * p];
+            for dx in 0..2 {
+                let [left, middle, right] = BILINEAR_TAPS[dx];
+                let phase = &phases.row(2 * dy + dx, y)[x0..x0 + p];
+                for x in 0..p {
+                    let bilinear = left * vertical[x.saturating_sub(1)] + middle * vertical[x] + right * vertical[(x + 1).min(p - 1)];
+                    target[2 * x + dx] = phase[x] + bilinear;
                 }
             }
         }
