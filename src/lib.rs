@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod engine;
+pub mod host;
 pub mod media;
 pub mod model;
 pub mod player;

@@ -134,7 +134,7 @@ fn rungs(args: RungsArgs) -> anyhow::Result<()> {
     if args.device == DeviceChoice::Gpu {
         select(DeviceChoice::Gpu).map_err(anyhow::Error::msg)?;
     }
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let threads = args.threads.unwrap_or_else(|| crate::host::cores()).max(1);
     let model = Manifest::load_with_weights(&args.manifest, &burn::prelude::Device::flex())?;
     let (width, height) = args.size;
     let pixels = width * height;
@@ -238,7 +238,7 @@ fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
         manifest: args.manifest,
         strategies,
         profile: default_profile(f64::from(args.peak_load), args.phase_secs),
-        load_threads: args.load_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        load_threads: args.load_threads.unwrap_or_else(|| crate::host::cores()),
         out: args.out,
         floor_psnr_y: evaluate(&Method::Bilinear, &images).psnr_y,
     };

@@ -155,7 +155,7 @@ fn upscaler(args: &PlayArgs) -> anyhow::Result<(UpscalerFactory, Option<std::syn
         (None, true) => Mode::Bicubic,
         (None, false) => Mode::Adaptive,
     };
-    let load_threads = args.load_threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let load_threads = args.load_threads.unwrap_or_else(|| crate::host::cores());
     let (factory, adaptation) = upscaler_for(&args.manifest, mode, args.device, args.target_fps, load_threads).map_err(anyhow::Error::msg)?;
     if let Some(adaptation) = &adaptation {
         adaptation.load.set_level(args.load);

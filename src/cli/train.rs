@@ -26,7 +26,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             config.batch,
             config.patch,
             config.patch,
-            crate::model::device::cpu_name()
+            crate::host::cpu_name()
         );
         println!("| trainer | steps/s | GFLOP/s | vs burn |");
         println!("|---|---|---|---|");

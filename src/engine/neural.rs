@@ -64,7 +64,7 @@ pub struct NeuralUpscaler<E: LumaEngine = Box<dyn LumaEngine>> {
 impl<E: LumaEngine> NeuralUpscaler<E> {
     pub fn new(engine: E, rung_name: &str) -> Self {
         let name = format!("{rung_name} {} ({})", engine.spec(), engine.describe());
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = crate::host::cores();
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("sr-colour-{i}")).build().expect("colour threads");
         Self { engine, name, pool, to_planar: ToPlanar::default(), colour: YuvToRgba::default(), luma_out: Vec::new(), buffers: BufferPool::default() }
     }

@@ -4,7 +4,7 @@
 
 use burn::prelude::Device;
 
-use crate::engine::adapter::hardware_adapter_name;
+use crate::host::{cpu_name, hardware_adapter_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum DeviceChoice {
@@ -30,13 +30,4 @@ pub fn select(choice: DeviceChoice) -> Result<(Device, String), String> {
 
 fn cpu() -> (Device, String) {
     (Device::flex(), format!("{} (burn flex)", cpu_name()))
-}
-
-/// The processor's model name, for latency records.
-pub fn cpu_name() -> String {
-    let refresh = sysinfo::RefreshKind::nothing().with_cpu(sysinfo::CpuRefreshKind::nothing());
-    let Ok(system) = sysinfo::System::new_with_specifics(refresh) else { return "cpu".to_owned() };
-    let brand = system.cpus().first().map(|cpu| cpu.brand().trim().to_owned()).unwrap_or_default();
-    let cores = system.cpus().len();
-    if brand.is_empty() { format!("cpu: {cores} cores") } else { format!("cpu: {cores}-core {brand}") }
 }

@@ -151,7 +151,7 @@ impl Trainer {
             true => {
                 let network = FlatSupernet::from_supernet(supernet, &model);
                 let optimizer = Adam::new(network.values.len());
-                Trainer::Cpu(CpuTrainer::new(network, optimizer, all_cores()))
+                Trainer::Cpu(CpuTrainer::new(network, optimizer, crate::host::cores()))
             }
             false => Trainer::Burn { model, optimizer: AdamConfig::new().init(), device },
         }
@@ -237,7 +237,7 @@ impl Trainer {
                 return Err(format!("{}: missing (the checkpoint was made by burn's trainer: resume with --trainer burn)", path.display()));
             }
             let optimizer = Adam::load(&path, network.values.len())?;
-            return Ok(Trainer::Cpu(CpuTrainer::new(network, optimizer, all_cores())));
+            return Ok(Trainer::Cpu(CpuTrainer::new(network, optimizer, crate::host::cores())));
         }
         let path = out.join(OPTIMIZER_FILE);
         if !path.exists() {
@@ -255,10 +255,6 @@ fn uses_cpu_kernels(choice: TrainerChoice, device: &Device) -> bool {
         TrainerChoice::Burn => false,
         TrainerChoice::Auto => device.clone().inner() == Device::flex(),
     }
-}
-
-fn all_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Writes `name` in `out` through `save` beside it, then renames it: a crash mid-save never

@@ -85,24 +85,7 @@ impl PlaybackSummary {
             duration_s,
             decode_fps: telemetry.frames_decoded as f64 / duration_s.max(1e-9),
             display_fps: telemetry.frames_presented as f64 / duration_s.max(1e-9),
-            peak_rss_mib: peak_rss_bytes().map_or(0.0, |bytes| bytes as f64 / f64::from(1 << 20)),
+            peak_rss_mib: crate::host::peak_rss_bytes().map_or(0.0, |bytes| bytes as f64 / f64::from(1 << 20)),
         }
-    }
-}
-
-/// The process's peak resident set (Linux `VmHWM`); None elsewhere.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn peak_rss_is_read() {
-        let bytes = super::peak_rss_bytes().expect("Linux");
-        assert!(bytes > 1 << 20, "{bytes}");
     }
 }

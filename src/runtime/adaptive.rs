@@ -130,7 +130,7 @@ impl AdaptiveUpscaler {
             depth: rungs.iter().map(|rung| rung.spec.depth).max().unwrap_or(0),
             width: rungs.iter().map(|rung| rung.spec.width).max().unwrap_or(1),
         };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = crate::host::cores();
         let neural = match residency {
             Residency::Shared => vec![NeuralUpscaler::new(NetworkRunner::with_capacity(Arc::clone(&rungs[0]), threads, capacity), "adaptive")],
             Residency::Assemble => rungs.iter().map(|rung| NeuralUpscaler::new(NetworkRunner::new(Arc::clone(rung), threads), "assemble")).collect(),

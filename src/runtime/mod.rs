@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use crate::engine::adapter::hardware_adapter_name;
+use crate::host::hardware_adapter_name;
 use crate::engine::{RgbaImage, UpscalerFactory};
 use crate::model::device::DeviceChoice;
 use crate::model::photo::bt601_luma;

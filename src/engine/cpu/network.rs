@@ -105,7 +105,7 @@ impl NetworkRunner {
 
     /// One thread per core.
     pub fn with_all_cores(network: Arc<PackedNetwork>) -> Self {
-        Self::new(network, std::thread::available_parallelism().map_or(1, |n| n.get()))
+        Self::new(network, crate::host::cores())
     }
 
     /// Runs `network` from the next frame on: its weights are already packed and the buffers sized,

@@ -1,7 +1,31 @@
-//! Which graphics adapters wgpu sees. A CPU-type adapter (Mesa lavapipe) is a software rasterizer:
-//! fine for drawing a UI, about 30x slower than burn's `flex` CPU backend for convolutions.
+//! What this machine has: its cores, its processor's name, a GPU wgpu can use, and the process's
+//! peak memory. Read here only, so every part of the program asks the same way.
 
-/// The name of the first hardware (non-CPU) adapter wgpu finds, if any.
+/// Threads to use for work that can take every core (1 when the system does not say).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The processor's model name, for latency records.
+pub fn cpu_name() -> String {
+    let refresh = sysinfo::RefreshKind::nothing().with_cpu(sysinfo::CpuRefreshKind::nothing());
+    let Ok(system) = sysinfo::System::new_with_specifics(refresh) else { return "cpu".to_owned() };
+    let brand = system.cpus().first().map(|cpu| cpu.brand().trim().to_owned()).unwrap_or_default();
+    let cores = system.cpus().len();
+    if brand.is_empty() { format!("cpu: {cores} cores") } else { format!("cpu: {cores}-core {brand}") }
+}
+
+/// The process's peak resident set (Linux `VmHWM`); None elsewhere.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The name of the first hardware (non-CPU) adapter wgpu finds, if any. A CPU-type adapter (Mesa
+/// lavapipe) is a software rasterizer: fine for drawing a UI, about 30x slower than burn's `flex`
+/// CPU backend for convolutions.
 pub fn hardware_adapter_name() -> Option<String> {
     use eframe::wgpu;
     // The primary APIs only (Vulkan, Metal, DX12): every GPU has one, and probing OpenGL through
@@ -54,4 +78,13 @@ fn with_stderr_silenced<T>(probe: impl FnOnce() -> T) -> T {
 #[cfg(not(unix))]
 fn with_stderr_silenced<T>(probe: impl FnOnce() -> T) -> T {
     probe()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn peak_rss_is_read() {
+        let bytes = super::peak_rss_bytes().expect("Linux");
+        assert!(bytes > 1 << 20, "{bytes}");
+    }
 }
