@@ -13,7 +13,7 @@ ifeq ($(DISPLAY)$(WAYLAND_DISPLAY),)
   RUN_ONCE := --exit-after 30 --screenshot $(CARGO_TARGET_DIR)/dysr-run.png
 endif
 
-.PHONY: deps build run test demo-clip bench-deps
+.PHONY: deps build run test check-features demo-clip bench-deps
 
 deps:
 	@scripts/install-system-deps.sh
@@ -26,6 +26,15 @@ run: build
 
 test: deps
 	cargo test --release
+
+# Fails when a dev-dependency turns on a feature of a crate the binary also uses: then
+# `cargo test --release` and `cargo build --release` would each build their own copy of it.
+check-features:
+	@cargo tree -e features,normal --prefix none -f '{p} {f}' | grep ' v[0-9]' | sed 's/ (\*)//' | sort -u > $(CARGO_TARGET_DIR)/features-normal.txt
+	@cargo tree -e features,normal,dev --prefix none -f '{p} {f}' | grep ' v[0-9]' | sed 's/ (\*)//' | sort -u > $(CARGO_TARGET_DIR)/features-dev.txt
+	@! awk 'NR == FNR { normal[$$0] = 1; crate[$$1] = 1; next } ($$1 in crate) && !($$0 in normal)' \
+		$(CARGO_TARGET_DIR)/features-normal.txt $(CARGO_TARGET_DIR)/features-dev.txt | grep .
+	@echo "dev-dependencies add no features to the binary's crates"
 
 # Rebuilds assets/ from the registry source (see assets/README.md).
 demo-clip: deps
