@@ -10,6 +10,7 @@
 //! - [`cli`]: the `dysr` subcommands.
 //! - [`telemetry`]: the counters every stage publishes and the panel/summary read.
 
+pub mod bench;
 pub mod cli;
 pub mod engine;
 pub mod host;

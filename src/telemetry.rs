@@ -2,6 +2,7 @@
 //! read. Writers bump atomics; readers take a [`Telemetry`] snapshot and never reach into a stage.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -66,4 +67,18 @@ pub struct Telemetry {
     pub last_upscale_secs: f64,
     pub max_av_offset_secs: f64,
     pub last_av_offset_secs: f64,
+}
+
+/// Median wall-clock milliseconds of `runs` calls of `work` after `warmup` untimed ones.
+pub fn median_ms(warmup: usize, runs: usize, mut work: impl FnMut()) -> f64 {
+    (0..warmup).for_each(|_| work());
+    let mut times: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let started = Instant::now();
+            work();
+            started.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
 }

@@ -2,20 +2,15 @@
 //! against the machine's FMA peak and ONNX Runtime running the same architectures.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 
-use crate::engine::bench::{gflops, gradient_frame, median_ms, ort_medians};
-use crate::engine::cpu::PackedNetwork;
-use crate::engine::cpu::kernels::{Isa, fma_peak_gflops};
-use crate::engine::cpu::network::NetworkRunner;
-use crate::engine::neural::{EngineFactory, NeuralUpscaler, engine_factory};
-use crate::model::device::{DeviceChoice, select};
-use crate::engine::{SCALE, Upscaler};
+use crate::bench::adapt::{BenchConfig, Strategy, StrategySummary, default_profile};
+use crate::bench::rungs::RungsConfig;
+use crate::engine::cpu::kernels::Isa;
+use crate::model::device::DeviceChoice;
 use crate::model::evaluate::{Method, default_validation_dir, evaluate, load_validation};
-use crate::model::manifest::{Manifest, default_manifest_path};
-use crate::runtime::bench::{BenchConfig, Strategy, StrategySummary, default_profile};
+use crate::model::manifest::default_manifest_path;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -60,7 +55,7 @@ pub struct AdaptArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RungsArgs {
     /// Low-resolution frame size, WxH.
-    #[arg(long, default_value = "640x360", value_parser = parse_size)]
+    #[arg(long, default_value = "640x360", value_parser = super::parse_size::<usize>)]
     pub size: (usize, usize),
     #[arg(long, default_value_os_t = default_manifest_path())]
     pub manifest: PathBuf,
@@ -101,15 +96,6 @@ impl From<IsaArg> for Isa {
     }
 }
 
-pub fn parse_size(text: &str) -> Result<(usize, usize), String> {
-    let (width, height) = text.split_once(['x', 'X']).ok_or_else(|| format!("{text}: expected WxH, e.g. 640x360"))?;
-    let parse = |v: &str| v.trim().parse::<usize>().ok().filter(|&n| n > 0 && n <= 16384);
-    match (parse(width), parse(height)) {
-        (Some(width), Some(height)) => Ok((width, height)),
-        _ => Err(format!("{text}: width and height must be whole numbers from 1 to 16384")),
-    }
-}
-
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Rungs(args) => rungs(args),
@@ -117,112 +103,18 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     }
 }
 
-struct Row {
-    name: String,
-    spec: String,
-    macs: usize,
-    network_ms: f64,
-    frame_ms: f64,
-    ort_ms: Option<f64>,
-}
-
 fn rungs(args: RungsArgs) -> anyhow::Result<()> {
-    let isa = args.isa.map_or_else(Isa::detect, Isa::from);
-    if !isa.is_supported() {
-        anyhow::bail!("--isa {}: this CPU does not support it", isa.name());
-    }
-    if args.device == DeviceChoice::Gpu {
-        select(DeviceChoice::Gpu).map_err(anyhow::Error::msg)?;
-    }
-    let threads = args.threads.unwrap_or_else(|| crate::host::cores()).max(1);
-    let model = Manifest::load_with_weights(&args.manifest, &burn::prelude::Device::flex())?;
-    let (width, height) = args.size;
-    let pixels = width * height;
-    let peak_of = |isa: Isa| fma_peak_gflops(isa, threads, 200_000_000 / threads);
-    let peak = peak_of(Isa::detect());
-    println!(
-        "{width}x{height} -> {}x{}, {threads} threads, {} kernels; FMA peak {peak:.1} GFLOP/s ({} on {threads} threads)",
-        width * SCALE as usize,
-        height * SCALE as usize,
-        isa.name(),
-        Isa::detect().name()
-    );
-    if isa != Isa::detect() {
-        println!("FMA peak of the {} path: {:.1} GFLOP/s (the 'peak' column stays the machine's)", isa.name(), peak_of(isa));
-    }
-    let ort = if args.no_ort {
-        Err("skipped (--no-ort)".to_owned())
-    } else {
-        ort_medians(&args.manifest, args.size, threads, args.runs)
+    let config = RungsConfig {
+        size: args.size,
+        manifest: args.manifest,
+        runs: args.runs,
+        threads: args.threads.unwrap_or_else(crate::host::cores),
+        isa: args.isa.map_or_else(Isa::detect, Isa::from),
+        device: args.device,
+        ort: !args.no_ort,
+        csv: args.csv,
     };
-    if let Err(why) = &ort {
-        println!("ONNX Runtime: none ({why}; `make bench-deps` installs it)");
-    }
-    let frame = gradient_frame(width as u32, height as u32);
-    let mut rows = Vec::new();
-    for rung in &model.manifest.ladder {
-        let network = Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, isa));
-        let macs = network.macs_per_pixel();
-        let engines: EngineFactory = match args.device {
-            DeviceChoice::Cpu => Arc::new(move || Box::new(NetworkRunner::new(Arc::clone(&network), threads))),
-            device => engine_factory(&model.supernet, rung.spec, device).map_err(anyhow::Error::msg)?,
-        };
-        let mut engine = engines();
-        if rows.is_empty() {
-            println!("engine: {}", engine.describe());
-        }
-        engine.prepare(width, height);
-        let mut output = vec![0.0; pixels * 4];
-        let network_ms = median_ms(5, args.runs, || engine.run(&mut output));
-        let mut upscaler = NeuralUpscaler::new(engines(), &rung.name);
-        let frame_ms = median_ms(5, args.runs, || {
-            upscaler.upscale(&frame).expect("a YUV 4:2:0 frame converts");
-        });
-        let ort_ms = ort.as_ref().ok().and_then(|medians| medians.iter().find(|(name, _)| *name == rung.name).map(|(_, ms)| *ms));
-        rows.push(Row { name: rung.name.clone(), spec: rung.spec.to_string(), macs, network_ms, frame_ms, ort_ms });
-    }
-    println!(
-        "{:<4} {:<6} {:>7} {:>9} {:>8} {:>9} {:>6} {:>10} {:>9} {:>8} {:>8}",
-        "rung", "spec", "MACs/px", "SR ms", "SR fps", "GFLOP/s", "peak", "+colour ms", "frame fps", "ORT ms", "ours/ORT"
-    );
-    let mut csv = String::from("rung,spec,macs_per_pixel,sr_ms,sr_fps,gflops,peak_share,frame_ms,frame_fps,ort_ms,ratio_to_ort\n");
-    for row in &rows {
-        let rate = gflops(row.macs, pixels, row.network_ms);
-        let ratio = row.ort_ms.map(|ort| row.network_ms / ort);
-        let optional = |value: Option<f64>, digits: usize| value.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"));
-        println!(
-            "{:<4} {:<6} {:>7} {:>9.2} {:>8.1} {:>9.1} {:>5.0}% {:>10.2} {:>9.1} {:>8} {:>8}",
-            row.name,
-            row.spec,
-            row.macs,
-            row.network_ms,
-            1e3 / row.network_ms,
-            rate,
-            100.0 * rate / peak,
-            row.frame_ms,
-            1e3 / row.frame_ms,
-            optional(row.ort_ms, 2),
-            optional(ratio, 2)
-        );
-        csv.push_str(&format!(
-            "{},{},{},{:.3},{:.2},{:.2},{:.4},{:.3},{:.2},{},{}\n",
-            row.name,
-            row.spec,
-            row.macs,
-            row.network_ms,
-            1e3 / row.network_ms,
-            rate,
-            rate / peak,
-            row.frame_ms,
-            1e3 / row.frame_ms,
-            optional(row.ort_ms, 3),
-            optional(ratio, 3)
-        ));
-    }
-    if let Some(path) = args.csv {
-        std::fs::write(&path, csv).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    }
-    Ok(())
+    crate::bench::rungs::run(&config).map_err(anyhow::Error::msg)
 }
 
 fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
@@ -238,11 +130,11 @@ fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
         manifest: args.manifest,
         strategies,
         profile: default_profile(f64::from(args.peak_load), args.phase_secs),
-        load_threads: args.load_threads.unwrap_or_else(|| crate::host::cores()),
+        load_threads: args.load_threads.unwrap_or_else(crate::host::cores),
         out: args.out,
         floor_psnr_y: evaluate(&Method::Bilinear, &images).psnr_y,
     };
-    let summaries = crate::runtime::bench::run(&config).map_err(anyhow::Error::msg)?;
+    let summaries = crate::bench::adapt::run(&config).map_err(anyhow::Error::msg)?;
     println!(
         "{:<12} {:>6} {:>7} {:>6} {:>7} {:>8} {:>8} {:>11} {:>11} {:>11} {:>10} {:>10} {:>9} {:>10}",
         "strategy", "frames", "dropped", "fps", "1% low", "on time", "switches", "switch ms", "late@switch", "worst frame", "val PSNR", "ref PSNR", "peak RSS", "model state"

@@ -71,3 +71,12 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// A frame size `WxH` (`x` or `X`), each side a whole number from 1 to 16384.
+pub fn parse_size<T: TryFrom<usize>>(text: &str) -> Result<(T, T), String> {
+    let side = |v: &str| v.trim().parse::<usize>().ok().filter(|n| (1..=16384).contains(n)).and_then(|n| T::try_from(n).ok());
+    match text.split_once(['x', 'X']).map(|(width, height)| (side(width), side(height))) {
+        Some((Some(width), Some(height))) => Ok((width, height)),
+        _ => Err(format!("'{text}' is not a size like 640x360 (each side 1 to 16384)")),
+    }
+}

@@ -32,7 +32,7 @@ pub struct PlayArgs {
     #[arg(long, default_value_t = 100.0, value_parser = parse_volume)]
     pub volume: f32,
     /// The on-screen size a headless run plans for, WxH (default: twice the displayed size).
-    #[arg(long, value_parser = parse_size, requires = "headless")]
+    #[arg(long, value_parser = super::parse_size::<u32>, requires = "headless")]
     pub view: Option<(u32, u32)>,
     /// The network runs only when the picture is shown at least this many times its size.
     #[arg(long, default_value_t = DEFAULT_SR_THRESHOLD, value_parser = parse_threshold)]
@@ -81,14 +81,6 @@ fn parse_fps(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(fps) if fps > 0.0 && fps <= 1000.0 => Ok(fps),
         _ => Err(format!("'{text}' is not a framerate from 0 to 1000")),
-    }
-}
-
-fn parse_size(text: &str) -> Result<(u32, u32), String> {
-    let parsed = text.split_once(['x', 'X']).and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)));
-    match parsed {
-        Some((width, height)) if width > 0 && height > 0 => Ok((width, height)),
-        _ => Err(format!("'{text}' is not a size like 1280x720")),
     }
 }
 
@@ -155,7 +147,7 @@ fn upscaler(args: &PlayArgs) -> anyhow::Result<(UpscalerFactory, Option<std::syn
         (None, true) => Mode::Bicubic,
         (None, false) => Mode::Adaptive,
     };
-    let load_threads = args.load_threads.unwrap_or_else(|| crate::host::cores());
+    let load_threads = args.load_threads.unwrap_or_else(crate::host::cores);
     let (factory, adaptation) = upscaler_for(&args.manifest, mode, args.device, args.target_fps, load_threads).map_err(anyhow::Error::msg)?;
     if let Some(adaptation) = &adaptation {
         adaptation.load.set_level(args.load);

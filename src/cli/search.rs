@@ -7,7 +7,7 @@ use std::sync::Arc;
 use burn::module::Module;
 use clap::Args;
 
-use crate::engine::bench::median_ms;
+use crate::telemetry::median_ms;
 use crate::engine::cpu::PackedNetwork;
 use crate::engine::cpu::kernels::Isa;
 use crate::engine::cpu::network::NetworkRunner;
@@ -31,7 +31,7 @@ pub struct SearchArgs {
     #[arg(long)]
     pub photos: Option<PathBuf>,
     /// Frame size latency is measured at (the playing resolution).
-    #[arg(long, default_value = "640x360", value_parser = parse_size)]
+    #[arg(long, default_value = "640x360", value_parser = super::parse_size::<usize>)]
     pub size: (usize, usize),
     /// Timed runs per candidate (median taken), after untimed warm-up runs.
     #[arg(long, default_value_t = 3)]
@@ -45,13 +45,6 @@ pub struct SearchArgs {
     /// Where candidates are timed (and so which device the latencies in the manifest are for).
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceChoice,
-}
-
-pub fn parse_size(text: &str) -> Result<(usize, usize), String> {
-    let bad = || format!("'{text}' is not a size like 640x360");
-    let (width, height) = text.split_once('x').ok_or_else(bad)?;
-    let size = (width.parse().map_err(|_| bad())?, height.parse().map_err(|_| bad())?);
-    if size.0 == 0 || size.1 == 0 { Err(bad()) } else { Ok(size) }
 }
 
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {

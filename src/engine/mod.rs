@@ -7,7 +7,6 @@
 //! upscalers are compared against. [`neural::NeuralUpscaler`] runs a ladder rung on the CPU with
 //! our own kernels ([`cpu`]).
 
-pub mod bench;
 pub mod colour;
 pub mod cpu;
 pub mod gpu;

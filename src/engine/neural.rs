@@ -140,7 +140,7 @@ fn run_network(engine: &mut impl LumaEngine, source: &ffmpeg::frame::Video, layo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::bench::gradient_frame;
+    use crate::media::gradient_frame;
     use crate::model::manifest::default_manifest_path;
     use ffmpeg::format::Pixel;
     use ffmpeg::software::scaling::{Context as SwsContext, Flags};

@@ -198,7 +198,7 @@ mod tests {
         let mut to_planar = ToPlanar::default();
         let copy = to_planar.converted_copy(&rgb).unwrap();
         assert_eq!((copy.format(), copy.width(), copy.height()), (Pixel::YUV420P, 20, 10));
-        let planar = crate::engine::bench::gradient_frame(8, 8);
+        let planar = crate::media::gradient_frame(8, 8);
         let (same, layout) = to_planar.convert(&planar, false).unwrap();
         assert_eq!(same.data(0).as_ptr(), planar.data(0).as_ptr(), "a readable frame is not copied");
         assert_eq!(layout.bits, 8);

@@ -144,7 +144,7 @@ mod tests {
     /// A steady stream of one size reuses swscale's output frame and the pooled RGBA buffer.
     #[test]
     fn frames_of_one_size_reuse_the_buffers() {
-        let frame = crate::engine::bench::gradient_frame(40, 24);
+        let frame = crate::media::gradient_frame(40, 24);
         let mut upscaler = SwsUpscaler::bilinear();
         let first = upscaler.upscale(&frame).unwrap();
         assert_eq!((first.width, first.height), (80, 48));

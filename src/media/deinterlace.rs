@@ -113,7 +113,7 @@ mod tests {
     use super::*;
 
     fn frame(interlaced: bool, pts: i64) -> ffmpeg::frame::Video {
-        let mut frame = crate::engine::bench::gradient_frame(32, 16);
+        let mut frame = crate::media::gradient_frame(32, 16);
         // SAFETY: setting plain fields of a valid, owned AVFrame.
         unsafe {
             (*frame.as_mut_ptr()).interlaced_frame = i32::from(interlaced);

@@ -116,3 +116,21 @@ pub fn init_ffmpeg() {
         });
     });
 }
+
+/// A `width` x `height` 8-bit 4:2:0 frame with smooth gradients: what calibration times (timing
+/// does not depend on content) and what tests convert.
+pub fn gradient_frame(width: u32, height: u32) -> ffmpeg_next::frame::Video {
+    init_ffmpeg();
+    let mut frame = ffmpeg_next::frame::Video::new(ffmpeg_next::format::Pixel::YUV420P, width, height);
+    for plane in 0..3 {
+        let (plane_width, plane_height) = (frame.plane_width(plane) as usize, frame.plane_height(plane) as usize);
+        let stride = frame.stride(plane);
+        let data = frame.data_mut(plane);
+        for y in 0..plane_height {
+            for x in 0..plane_width {
+                data[y * stride + x] = (16 + x * 150 / plane_width + y * 50 / plane_height + plane * 10) as u8;
+            }
+        }
+    }
+    frame
+}

@@ -36,52 +36,95 @@ pub fn memory_cap(specs: &[SubgraphSpec], (width, height): (usize, usize), avail
     (0..specs.len()).rev().find(|&index| bytes(specs[index]) <= available / 2).unwrap_or(0)
 }
 
-/// How the rungs are held: the DySR way, or one of the baselines it is measured against.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Residency {
-    /// One runner whose buffers fit the largest rung, every rung packed at start: a switch is a swap.
-    Shared,
-    /// Every rung a separate network with its own buffers, all resident ("assemble").
-    Assemble,
-    /// Only the active rung in memory: a switch reads its standalone weights from this folder
-    /// (`rK.bpk`), packs them and allocates its buffers, on the frame path ("reload").
-    Reload(std::path::PathBuf),
-}
-
-/// Writes each rung of the model at `manifest` as a standalone network, `<dir>/rK.bpk`, for
-/// [`Residency::Reload`].
-pub fn write_standalone_rungs(manifest: &std::path::Path, dir: &std::path::Path) -> Result<(), String> {
-    use burn::module::Module;
-    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for rung in &model.manifest.ladder {
-        let path = dir.join(format!("{}.bpk", rung.name));
-        model.supernet.extract(rung.spec).into_record().save(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+/// How an adaptive upscaler holds its rungs. The player's way is [`SharedRungs`]; the baselines
+/// DySR is measured against (`bench::baselines`) are other stores behind the same upscaler.
+pub trait RungStore: Send {
+    /// Makes rung `index` the one that runs, whatever that costs here, and returns its upscaler.
+    fn upscaler(&mut self, index: usize) -> Result<&mut NeuralUpscaler<NetworkRunner>, EngineError>;
+    /// Bytes of model state resident now: packed weights and frame buffers.
+    fn model_bytes(&self) -> usize;
+    /// Rungs `cap..` may not run (memory): buffers need fit only the ones below.
+    fn limit_to(&mut self, _cap: usize) -> Result<(), EngineError> {
+        Ok(())
     }
-    Ok(())
+    /// What the rungs run on (for the upscaler's name).
+    fn engine_description(&self) -> String;
+    /// How the rungs are held (for the upscaler's name).
+    fn strategy(&self) -> &'static str;
 }
 
-/// Reads rung `spec`'s standalone network from `path` and packs it.
-fn load_standalone(path: &std::path::Path, spec: SubgraphSpec) -> Result<PackedNetwork, String> {
-    let config = crate::model::supernet::SupernetConfig::new().with_max_depth(spec.depth).with_max_width(spec.width).with_widths(vec![spec.width]);
-    let network = config.load(path, &burn::prelude::Device::flex()).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(PackedNetwork::from_supernet(&network, spec, Isa::detect()))
+/// The DySR way: every rung packed at start and one runner whose buffers fit the largest, so a
+/// switch is a pointer swap between two frames.
+pub struct SharedRungs {
+    rungs: Vec<Arc<PackedNetwork>>,
+    runner: NeuralUpscaler<NetworkRunner>,
+    /// The rung the runner holds.
+    loaded: usize,
+}
+
+impl SharedRungs {
+    pub fn new(rungs: Vec<Arc<PackedNetwork>>) -> Self {
+        let runner = NetworkRunner::with_capacity(Arc::clone(&rungs[0]), crate::host::cores(), capacity_for(&rungs));
+        Self { runner: NeuralUpscaler::new(runner, "adaptive"), rungs, loaded: 0 }
+    }
+}
+
+/// The depth and width that fit every one of `rungs`.
+fn capacity_for(rungs: &[Arc<PackedNetwork>]) -> SubgraphSpec {
+    SubgraphSpec { depth: rungs.iter().map(|rung| rung.spec.depth).max().unwrap_or(0), width: rungs.iter().map(|rung| rung.spec.width).max().unwrap_or(1) }
+}
+
+impl RungStore for SharedRungs {
+    fn upscaler(&mut self, index: usize) -> Result<&mut NeuralUpscaler<NetworkRunner>, EngineError> {
+        if self.loaded != index {
+            self.runner.engine_mut().set_network(Arc::clone(&self.rungs[index]));
+            self.loaded = index;
+        }
+        Ok(&mut self.runner)
+    }
+
+    fn model_bytes(&self) -> usize {
+        self.runner.engine().buffer_bytes() + self.rungs.iter().map(|rung| rung.weight_bytes()).sum::<usize>()
+    }
+
+    fn limit_to(&mut self, cap: usize) -> Result<(), EngineError> {
+        self.upscaler(0)?;
+        let capacity = capacity_for(&self.rungs[..cap]);
+        self.runner.engine_mut().set_capacity(capacity);
+        Ok(())
+    }
+
+    fn engine_description(&self) -> String {
+        self.runner.engine().describe()
+    }
+
+    fn strategy(&self) -> &'static str {
+        "adaptive ladder"
+    }
+}
+
+/// Makes the store of an adaptive upscaler from the packed rungs and their names.
+pub type StoreFactory = Arc<dyn Fn(&[Arc<PackedNetwork>], &[String]) -> Box<dyn RungStore> + Send + Sync>;
+
+/// Stores the player's way ([`SharedRungs`]).
+pub fn shared_rungs() -> StoreFactory {
+    Arc::new(|rungs, _| Box::new(SharedRungs::new(rungs.to_vec())))
 }
 
 /// The ladder of the model at `manifest`, ready to play: a factory of adaptive upscalers and the
 /// state they share with the panel. `target_fps` overrides the stream's rate as the goal;
 /// `load_threads` is the number of load-injector threads.
 pub fn adaptive_factory(manifest: &std::path::Path, mode: Mode, target_fps: Option<f64>, load_threads: usize) -> Result<(UpscalerFactory, Arc<Adaptation>), String> {
-    ladder_factory(manifest, mode, target_fps, load_threads, Residency::Shared)
+    ladder_factory(manifest, mode, target_fps, load_threads, shared_rungs())
 }
 
-/// [`adaptive_factory`] with the rungs held as `residency` says.
+/// [`adaptive_factory`] with the rungs held by the stores `stores` makes.
 pub fn ladder_factory(
     manifest: &std::path::Path,
     mode: Mode,
     target_fps: Option<f64>,
     load_threads: usize,
-    residency: Residency,
+    stores: StoreFactory,
 ) -> Result<(UpscalerFactory, Arc<Adaptation>), String> {
     let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
     let last = model.manifest.ladder.len() - 1;
@@ -97,18 +140,16 @@ pub fn ladder_factory(
     levels.extend(model.manifest.ladder.iter().map(|rung| Level { name: rung.name.clone(), spec: Some(rung.spec), params: rung.params, val_psnr_y: Some(rung.val_psnr_y) }));
     let state = Arc::new(Adaptation::new(levels, mode, load_threads));
     let shared = Arc::clone(&state);
-    let factory: UpscalerFactory = Arc::new(move || Box::new(AdaptiveUpscaler::new(rungs.clone(), Arc::clone(&shared), target_fps, residency.clone())));
+    let names: Vec<String> = model.manifest.ladder.iter().map(|rung| rung.name.clone()).collect();
+    let factory: UpscalerFactory = Arc::new(move || Box::new(AdaptiveUpscaler::new(rungs.clone(), stores(&rungs, &names), Arc::clone(&shared), target_fps)));
     Ok((factory, state))
 }
 
 pub struct AdaptiveUpscaler {
     state: Arc<Adaptation>,
+    /// The rungs, cheapest first (their specs and costs; `store` holds what runs them).
     rungs: Vec<Arc<PackedNetwork>>,
-    residency: Residency,
-    /// The rung (index into `rungs`) that `neural[0]` holds (shared and reload).
-    loaded: usize,
-    /// One upscaler (shared, reload) or one per rung (assemble).
-    neural: Vec<NeuralUpscaler<NetworkRunner>>,
+    store: Box<dyn RungStore>,
     floor: SwsUpscaler,
     bicubic: SwsUpscaler,
     controller: Option<Controller>,
@@ -125,23 +166,11 @@ pub struct AdaptiveUpscaler {
 }
 
 impl AdaptiveUpscaler {
-    pub fn new(rungs: Vec<Arc<PackedNetwork>>, state: Arc<Adaptation>, target_fps: Option<f64>, residency: Residency) -> Self {
-        let capacity = SubgraphSpec {
-            depth: rungs.iter().map(|rung| rung.spec.depth).max().unwrap_or(0),
-            width: rungs.iter().map(|rung| rung.spec.width).max().unwrap_or(1),
-        };
-        let threads = crate::host::cores();
-        let neural = match residency {
-            Residency::Shared => vec![NeuralUpscaler::new(NetworkRunner::with_capacity(Arc::clone(&rungs[0]), threads, capacity), "adaptive")],
-            Residency::Assemble => rungs.iter().map(|rung| NeuralUpscaler::new(NetworkRunner::new(Arc::clone(rung), threads), "assemble")).collect(),
-            Residency::Reload(_) => vec![NeuralUpscaler::new(NetworkRunner::new(Arc::clone(&rungs[0]), threads), "reload")],
-        };
+    pub fn new(rungs: Vec<Arc<PackedNetwork>>, store: Box<dyn RungStore>, state: Arc<Adaptation>, target_fps: Option<f64>) -> Self {
         Self {
             state,
-            loaded: 0,
-            neural,
-            residency,
             rungs,
+            store,
             floor: SwsUpscaler::bilinear(),
             bicubic: SwsUpscaler::new(),
             controller: None,
@@ -180,50 +209,12 @@ impl AdaptiveUpscaler {
         }
     }
 
-    /// Runs `run` on the upscaler that holds rung `rung` (made the active one first where the
-    /// rungs share one), and notes the model state it leaves resident.
+    /// Runs `run` on the upscaler of rung `rung` (made the active one first), and notes the model
+    /// state it leaves resident.
     fn on_rung<T>(&mut self, rung: usize, run: impl FnOnce(&mut NeuralUpscaler<NetworkRunner>) -> Result<T, EngineError>) -> Result<T, EngineError> {
-        let result = match self.residency {
-            Residency::Assemble => run(&mut self.neural[rung]),
-            _ => {
-                self.load(rung)?;
-                run(&mut self.neural[0])
-            }
-        };
-        self.state.note_model_bytes(self.model_bytes());
+        let result = run(self.store.upscaler(rung)?);
+        self.state.note_model_bytes(self.store.model_bytes());
         result
-    }
-
-    /// Makes rung `index` the one that runs. Shared: a swap (weights packed at start, buffers
-    /// shared). Reload: its weights read from disk and packed, its buffers allocated.
-    fn load(&mut self, index: usize) -> Result<(), EngineError> {
-        if self.loaded == index {
-            return Ok(());
-        }
-        match &self.residency {
-            Residency::Reload(dir) => {
-                let spec = self.rungs[index].spec;
-                let name = &self.state.levels[LadderLevel::Rung(index).index()].name;
-                let network = load_standalone(&dir.join(format!("{name}.bpk")), spec).map_err(|cause| EngineError::Model { cause })?;
-                let threads = self.neural[0].engine().threads();
-                self.neural[0] = NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), threads), "reload");
-            }
-            Residency::Shared => self.neural[0].engine_mut().set_network(Arc::clone(&self.rungs[index])),
-            // Every rung has its own network and buffers already.
-            Residency::Assemble => {}
-        }
-        self.loaded = index;
-        Ok(())
-    }
-
-    /// Bytes of model state resident now: packed weights and frame buffers.
-    fn model_bytes(&self) -> usize {
-        let buffers: usize = self.neural.iter().map(|neural| neural.engine().buffer_bytes()).sum();
-        let weights: usize = match self.residency {
-            Residency::Reload(_) => self.rungs[self.loaded].weight_bytes(),
-            _ => self.rungs.iter().map(|rung| rung.weight_bytes()).sum(),
-        };
-        buffers + weights
     }
 
     /// Times every level on `frame`, cheapest first; once one takes more than twice the budget,
@@ -284,16 +275,7 @@ impl AdaptiveUpscaler {
         if cap < self.rungs.len() {
             tracing::warn!("{} MiB of memory available: rungs above {} left out", available >> 20, self.state.levels[cap].name);
         }
-        if self.residency == Residency::Shared {
-            // The shared buffers fit the largest rung allowed, no more.
-            self.load(0)?;
-            let allowed = &self.rungs[..cap];
-            let capacity = SubgraphSpec {
-                depth: allowed.iter().map(|rung| rung.spec.depth).max().unwrap_or(0),
-                width: allowed.iter().map(|rung| rung.spec.width).max().unwrap_or(1),
-            };
-            self.neural[0].engine_mut().set_capacity(capacity);
-        }
+        self.store.limit_to(cap)?;
         let levels_ms = self.calibrate(frame, cap, presentation)?;
         let budget = self.budget_ms();
         match &mut self.controller {
@@ -342,7 +324,7 @@ impl AdaptiveUpscaler {
         if let Some(switch) = controller.observe(sr_ms) {
             let preparing = Instant::now();
             if let LadderLevel::Rung(rung) = LadderLevel::from_index(switch.to) {
-                self.load(rung)?;
+                self.store.upscaler(rung)?;
             }
             let prepare_ms = preparing.elapsed().as_secs_f64() * 1e3;
             self.stall_ms = prepare_ms;
@@ -361,7 +343,7 @@ impl AdaptiveUpscaler {
 
 impl Upscaler for AdaptiveUpscaler {
     fn name(&self) -> String {
-        let engine = self.neural[0].engine().describe();
+        let engine = self.store.engine_description();
         match self.state.mode() {
             Mode::Bicubic => return "bicubic, no network".to_owned(),
             Mode::Locked(rung) => {
@@ -371,12 +353,7 @@ impl Upscaler for AdaptiveUpscaler {
             Mode::Adaptive => {}
         }
         let last = &self.state.levels[self.state.levels.len() - 1].name;
-        let how = match self.residency {
-            Residency::Shared => "adaptive ladder",
-            Residency::Assemble => "assembled standalone rungs",
-            Residency::Reload(_) => "standalone rungs reloaded on switch",
-        };
-        format!("{how} floor..{last} ({engine})")
+        format!("{} floor..{last} ({engine})", self.store.strategy())
     }
 
     fn set_frame_timing(&mut self, pts_secs: f64, duration_secs: f64) {
@@ -390,7 +367,7 @@ impl Upscaler for AdaptiveUpscaler {
         self.set_frame_timing(0.0, frame_interval_secs);
         if width > 0 && height > 0 {
             // Timing does not depend on content: a synthetic frame of the stream's size will do.
-            let frame = crate::engine::bench::gradient_frame(width, height);
+            let frame = crate::media::gradient_frame(width, height);
             if let Err(error) = self.recalibrate(&frame, presentation) {
                 tracing::warn!("calibration: {error}");
             }
@@ -425,7 +402,7 @@ impl Upscaler for AdaptiveUpscaler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::bench::gradient_frame;
+    use crate::media::gradient_frame;
     use crate::model::manifest::default_manifest_path;
 
     #[test]

@@ -4,7 +4,6 @@
 //! CPU on demand.
 
 pub mod adaptive;
-pub mod bench;
 pub mod controller;
 pub mod load;
 

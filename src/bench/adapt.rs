@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
-use super::adaptive::{Residency, ladder_factory, write_standalone_rungs};
-use super::{Adaptation, FrameSample, Mode};
+use super::baselines::{assemble, reload, write_standalone_rungs};
+use crate::runtime::adaptive::{ladder_factory, shared_rungs};
+use crate::runtime::{Adaptation, FrameSample, Mode};
 use crate::model::manifest::Manifest;
 use crate::model::metrics::psnr_y;
 use crate::model::photo::Luma;
@@ -127,7 +128,7 @@ pub fn reference_frames(path: &Path, every: usize) -> Result<HashMap<usize, Luma
     let mut frame = ffmpeg::frame::Video::empty();
     let keep = |frame: &ffmpeg::frame::Video, frames: &mut HashMap<usize, Luma>| {
         let number = (frame.pts().unwrap_or(0) as f64 * time_base * rate).round() as usize;
-        if number % every == 0 {
+        if number.is_multiple_of(every) {
             let (width, height, stride) = (frame.width() as usize, frame.height() as usize, frame.stride(0));
             let data = (0..height).flat_map(|y| frame.data(0)[y * stride..y * stride + width].iter().map(|&v| f32::from(v) / 255.0)).collect();
             frames.insert(number, Luma::new(width, height, data));
@@ -222,18 +223,19 @@ pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, String> {
         None => HashMap::new(),
     };
     for &strategy in &config.strategies {
-        let (mode, residency) = match strategy {
-            Strategy::Adaptive => (Mode::Adaptive, Residency::Shared),
-            Strategy::Assemble => (Mode::Adaptive, Residency::Assemble),
+        let shared = shared_rungs();
+        let (mode, stores) = match strategy {
+            Strategy::Adaptive => (Mode::Adaptive, shared),
+            Strategy::Assemble => (Mode::Adaptive, assemble()),
             Strategy::Reload => {
                 let dir = config.out.join("standalone");
                 write_standalone_rungs(&config.manifest, &dir)?;
-                (Mode::Adaptive, Residency::Reload(dir))
+                (Mode::Adaptive, reload(dir))
             }
-            Strategy::Static(usize::MAX) => (Mode::Locked(top), Residency::Shared),
-            Strategy::Static(rung) => (Mode::Locked(rung), Residency::Shared),
+            Strategy::Static(usize::MAX) => (Mode::Locked(top), shared),
+            Strategy::Static(rung) => (Mode::Locked(rung), shared),
         };
-        let (factory, adaptation) = ladder_factory(&config.manifest, mode, None, config.load_threads, residency)?;
+        let (factory, adaptation) = ladder_factory(&config.manifest, mode, None, config.load_threads, stores)?;
         let name = strategy.name(top);
         eprintln!("bench: {name} ...");
         let (summary, rows, samples) = run_strategy(config, &name, factory, &adaptation, &reference)?;

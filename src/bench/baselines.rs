@@ -1,0 +1,111 @@
+//! The ways of holding the ladder that DySR's shared rungs are measured against (the paper's
+//! baselines), as [`RungStore`]s behind the same adaptive upscaler:
+//! - "assemble": every rung a separate network with its own buffers, all resident;
+//! - "reload": only the active rung in memory; a switch reads its standalone weights from disk,
+//!   packs them and allocates its buffers, on the frame path.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::engine::cpu::PackedNetwork;
+use crate::engine::cpu::kernels::Isa;
+use crate::engine::cpu::network::NetworkRunner;
+use crate::engine::neural::NeuralUpscaler;
+use crate::engine::{EngineError, LumaEngine};
+use crate::model::manifest::Manifest;
+use crate::model::supernet::{SubgraphSpec, SupernetConfig};
+use crate::runtime::adaptive::{RungStore, StoreFactory};
+
+/// Stores of the "assemble" baseline.
+pub fn assemble() -> StoreFactory {
+    Arc::new(|rungs, _| {
+        let threads = crate::host::cores();
+        let upscalers = rungs.iter().map(|rung| NeuralUpscaler::new(NetworkRunner::new(Arc::clone(rung), threads), "assemble")).collect();
+        Box::new(AssembledRungs { rungs: rungs.to_vec(), upscalers })
+    })
+}
+
+/// Stores of the "reload" baseline, reading `<dir>/<rung name>.bpk` (see [`write_standalone_rungs`]).
+pub fn reload(dir: PathBuf) -> StoreFactory {
+    Arc::new(move |rungs, names| {
+        let runner = NetworkRunner::new(Arc::clone(&rungs[0]), crate::host::cores());
+        let paths = names.iter().map(|name| dir.join(format!("{name}.bpk"))).collect();
+        Box::new(ReloadedRungs { specs: rungs.iter().map(|rung| rung.spec).collect(), paths, loaded: (0, Arc::clone(&rungs[0])), upscaler: NeuralUpscaler::new(runner, "reload") })
+    })
+}
+
+struct AssembledRungs {
+    rungs: Vec<Arc<PackedNetwork>>,
+    upscalers: Vec<NeuralUpscaler<NetworkRunner>>,
+}
+
+impl RungStore for AssembledRungs {
+    fn upscaler(&mut self, index: usize) -> Result<&mut NeuralUpscaler<NetworkRunner>, EngineError> {
+        Ok(&mut self.upscalers[index])
+    }
+
+    fn model_bytes(&self) -> usize {
+        let buffers: usize = self.upscalers.iter().map(|upscaler| upscaler.engine().buffer_bytes()).sum();
+        buffers + self.rungs.iter().map(|rung| rung.weight_bytes()).sum::<usize>()
+    }
+
+    fn engine_description(&self) -> String {
+        self.upscalers[0].engine().describe()
+    }
+
+    fn strategy(&self) -> &'static str {
+        "assembled standalone rungs"
+    }
+}
+
+struct ReloadedRungs {
+    specs: Vec<SubgraphSpec>,
+    paths: Vec<PathBuf>,
+    /// The rung in memory: its index and weights.
+    loaded: (usize, Arc<PackedNetwork>),
+    upscaler: NeuralUpscaler<NetworkRunner>,
+}
+
+impl RungStore for ReloadedRungs {
+    fn upscaler(&mut self, index: usize) -> Result<&mut NeuralUpscaler<NetworkRunner>, EngineError> {
+        if self.loaded.0 != index {
+            let network = Arc::new(load_standalone(&self.paths[index], self.specs[index]).map_err(|cause| EngineError::Model { cause })?);
+            let threads = self.upscaler.engine().threads();
+            self.upscaler = NeuralUpscaler::new(NetworkRunner::new(Arc::clone(&network), threads), "reload");
+            self.loaded = (index, network);
+        }
+        Ok(&mut self.upscaler)
+    }
+
+    fn model_bytes(&self) -> usize {
+        self.upscaler.engine().buffer_bytes() + self.loaded.1.weight_bytes()
+    }
+
+    fn engine_description(&self) -> String {
+        self.upscaler.engine().describe()
+    }
+
+    fn strategy(&self) -> &'static str {
+        "standalone rungs reloaded on switch"
+    }
+}
+
+/// Writes each rung of the model at `manifest` as a standalone network, `<dir>/<rung name>.bpk`,
+/// for [`reload`].
+pub fn write_standalone_rungs(manifest: &Path, dir: &Path) -> Result<(), String> {
+    use burn::module::Module;
+    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for rung in &model.manifest.ladder {
+        let path = dir.join(format!("{}.bpk", rung.name));
+        model.supernet.extract(rung.spec).into_record().save(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Reads rung `spec`'s standalone network from `path` and packs it.
+fn load_standalone(path: &Path, spec: SubgraphSpec) -> Result<PackedNetwork, String> {
+    let config = SupernetConfig::new().with_max_depth(spec.depth).with_max_width(spec.width).with_widths(vec![spec.width]);
+    let network = config.load(path, &burn::prelude::Device::flex()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(PackedNetwork::from_supernet(&network, spec, Isa::detect()))
+}
