@@ -2,14 +2,17 @@
 //! (DySR, ICLR 2023). See `ARCHITECTURE.md` for the threads and what crosses them.
 //!
 //! - [`media`]: demux, decode, audio output and the playback clock (FFmpeg, cpal).
-//! - [`model`]: the supernet, its training data, training and quality metrics (burn).
+//! - [`model`]: the supernet, its shipped ladder, evaluation, quality metrics and search (burn).
+//! - [`training`]: the supernet's training (on the engine's CPU kernels, or burn on a GPU).
 //! - [`engine`]: the SR worker stage between decode and display, and its upscalers.
-//! - [`runtime`]: adaptation: the QoS controller moving along the ladder, the load injector.
+//! - [`adaptation`]: the ladder in the player: the QoS controller moving along it, the load injector.
+//! - [`bench`]: `dysr bench rungs` and `dysr bench adapt`, and the baselines DySR is measured against.
 //! - [`player`]: starts and joins the pipeline threads, presents frames against the clock.
 //! - [`ui`]: the egui window.
 //! - [`cli`]: the `dysr` subcommands.
 //! - [`telemetry`]: the counters every stage publishes and the panel/summary read.
 
+pub mod adaptation;
 pub mod bench;
 pub mod cli;
 pub mod engine;
@@ -18,7 +21,7 @@ pub mod media;
 pub mod model;
 pub mod player;
 pub mod plot;
-pub mod runtime;
 pub mod telemetry;
 pub mod threads;
+pub mod training;
 pub mod ui;

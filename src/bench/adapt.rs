@@ -13,8 +13,8 @@ use serde::Serialize;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use super::baselines::{assemble, reload, write_standalone_rungs};
-use crate::runtime::adaptive::{ladder_factory, shared_rungs};
-use crate::runtime::{Adaptation, FrameSample, Mode};
+use crate::adaptation::adaptive::{ladder_factory, shared_rungs};
+use crate::adaptation::{Adaptation, FrameSample, Mode};
 use crate::model::manifest::Manifest;
 use crate::model::metrics::psnr_y;
 use crate::model::photo::Luma;

@@ -14,7 +14,7 @@ use crate::engine::neural::NeuralUpscaler;
 use crate::engine::{EngineError, LumaEngine};
 use crate::model::manifest::Manifest;
 use crate::model::supernet::{SubgraphSpec, SupernetConfig};
-use crate::runtime::adaptive::{RungStore, StoreFactory};
+use crate::adaptation::adaptive::{RungStore, StoreFactory};
 
 /// Stores of the "assemble" baseline.
 pub fn assemble() -> StoreFactory {

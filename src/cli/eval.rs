@@ -9,7 +9,7 @@ use crate::model::evaluate::{Method, QualityRow, default_validation_dir, evaluat
 use crate::model::device::{DeviceChoice, select};
 use crate::model::manifest::{Manifest, default_manifest_path};
 use crate::model::supernet::SubgraphSpec;
-use crate::model::train::{TrainedWeights, load_trained};
+use crate::training::train::{TrainedWeights, load_trained};
 
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {

@@ -9,7 +9,7 @@ use crate::engine::{Presentation, UpscalerFactory};
 use crate::model::device::DeviceChoice;
 use crate::model::manifest::default_manifest_path;
 use crate::player::{AudioMode, PlayerOptions, headless};
-use crate::runtime::{Adaptation, Mode, upscaler_for};
+use crate::adaptation::{Adaptation, Mode, upscaler_for};
 use crate::ui::{TimedRun, WindowOptions};
 
 #[derive(Debug, Clone, Args)]

@@ -17,7 +17,7 @@ use crate::model::evaluate::{default_validation_dir, load_validation};
 use crate::model::manifest::{FORMAT, Latency, Manifest, Rung, SupernetShape, VERSION};
 use crate::model::search::{CandidateScore, choose_ladder, measure_latency_ms, pareto_front, score_candidates};
 use crate::model::supernet::SubgraphSpec;
-use crate::model::train::{TrainedWeights, load_trained};
+use crate::training::train::{TrainedWeights, load_trained};
 
 #[derive(Debug, Clone, Args)]
 pub struct SearchArgs {

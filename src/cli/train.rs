@@ -1,7 +1,7 @@
 //! `dysr train`: one-shot supernet training (or one standalone subgraph with `--fixed`), or with
 //! `--bench` the speed of both trainers.
 
-use crate::model::train::{TrainConfig, bench_trainers, train};
+use crate::training::train::{TrainConfig, bench_trainers, train};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {

@@ -15,7 +15,6 @@ pub mod picture;
 pub mod swscale;
 pub mod tiles;
 pub mod view;
-pub mod worker;
 
 use std::sync::{Arc, Weak};
 

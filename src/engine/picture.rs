@@ -1,6 +1,6 @@
 //! What the SR worker hands to the screen: the decoded planes as the decoder made them, and the
 //! network's x2 luma when the network ran. The window's shader converts and scales them on the
-//! GPU ([`crate::ui::video_view`]); nothing here builds an RGB picture.
+//! GPU (the window's `ui::video_view`); nothing here builds an RGB picture.
 
 use ffmpeg_next as ffmpeg;
 use ffmpeg::format::Pixel;

@@ -13,6 +13,7 @@ pub mod decode_loop;
 pub mod deinterlace;
 pub mod demux;
 pub mod error;
+pub mod geometry;
 pub mod source;
 pub mod video_decode;
 

@@ -11,7 +11,7 @@ use ffmpeg::codec::threading;
 use ffmpeg::media::Type as MediaType;
 
 use super::error::{MediaError, ffmpeg_cause};
-use crate::engine::view::DisplayGeometry;
+use super::geometry::DisplayGeometry;
 
 /// Protocols a network input may use. `file` is absent on purpose: a remote playlist must never make
 /// the player read local files.

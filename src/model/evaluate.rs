@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::anime4k::Anime4k;
-use super::data::{image_files, load_ground_truth, load_ground_truth_rgb};
+use super::photo::{image_files, load_ground_truth, load_ground_truth_rgb};
 use super::metrics::{psnr_y, ssim_y};
 use super::photo::Luma;
 use super::resize::{Kernel, downscale_x2, upscale_x2};

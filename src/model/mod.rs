@@ -1,11 +1,11 @@
-//! The algorithm half of DySR: the weight-sharing supernet ([`supernet`]), the images it learns from
-//! ([`photo`], [`resize`], [`degrade`], [`data`]), its one-shot training ([`train`]) and the quality
-//! metrics it is judged by ([`metrics`]). Runs on burn: `flex` on a CPU, `wgpu` on a real GPU.
+//! The algorithm half of DySR: the weight-sharing supernet ([`supernet`]) and its shipped ladder
+//! ([`manifest`]), the images it is judged on ([`photo`], [`resize`], [`degrade`]), the quality
+//! metrics and the evaluation ([`metrics`], [`evaluate`]) and the search for the ladder ([`search`]).
+//! Its training, which runs on the engine's kernels, is one floor up, in the `training` module. Runs on
+//! burn: `flex` on a CPU, `wgpu` on a real GPU.
 
 pub mod anime4k;
 pub mod colour;
-pub mod cpu_train;
-pub mod data;
 pub mod degrade;
 pub mod device;
 pub mod evaluate;
@@ -15,4 +15,3 @@ pub mod photo;
 pub mod resize;
 pub mod search;
 pub mod supernet;
-pub mod train;

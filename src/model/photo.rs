@@ -1,6 +1,6 @@
 //! Luma planes: loading photos, BT.601 Y from RGB, and back to 8 bits.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A single-channel image, row-major, values in [0, 1] (8-bit code values / 255).
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +57,39 @@ pub fn load_rgb(path: &Path) -> Result<image::RgbImage, String> {
 pub fn luma_of(rgb: &image::RgbImage) -> Luma {
     let data = rgb.pixels().map(|p| bt601_luma(f32::from(p[0]), f32::from(p[1]), f32::from(p[2]))).collect();
     Luma::new(rgb.width() as usize, rgb.height() as usize, data)
+}
+
+/// The image files (PNG or JPEG) of a folder, sorted by name.
+pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read the folder: {e}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("{}: no PNG or JPEG images", dir.display()));
+    }
+    Ok(files)
+}
+
+/// Ground truth cropped so that its LR has even sides (H.264 needs them).
+pub fn load_ground_truth(path: &Path) -> Result<Luma, String> {
+    Ok(crop_for_h264(luma_of(&load_rgb(path)?)))
+}
+
+/// The ground truth's R, G and B planes (in [0, 1]), cropped like [`load_ground_truth`]: for the
+/// peers that upscale RGB.
+pub fn load_ground_truth_rgb(path: &Path) -> Result<[Luma; 3], String> {
+    let rgb = load_rgb(path)?;
+    let (width, height) = (rgb.width() as usize, rgb.height() as usize);
+    Ok(std::array::from_fn(|c| crop_for_h264(Luma::new(width, height, rgb.pixels().map(|p| f32::from(p[c]) / 255.0).collect()))))
+}
+
+fn crop_for_h264(hr: Luma) -> Luma {
+    hr.crop(0, 0, hr.width & !3, hr.height & !3)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 pub mod headless;
 pub mod presenter;
+pub mod sr_worker;
 pub mod summary;
 
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use crate::engine::picture::ToPlanar;
 use crate::engine::swscale::SwsUpscaler;
 use crate::engine::view::ViewTarget;
 use crate::engine::{Presentation, Upscaler, UpscalerFactory};
-use crate::engine::worker::{SrWorker, Wake};
+use sr_worker::{SrWorker, Wake};
 use crate::media::audio_decode::{AudioDecoder, OutputFormat};
 use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume};
 use crate::media::clock::Clock;

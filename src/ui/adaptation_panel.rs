@@ -9,7 +9,7 @@ use egui_plot::{HLine, Line, Plot, PlotPoints, VLine};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use super::stats_panel::value_grid;
-use crate::runtime::{Adaptation, LadderLevel, Mode};
+use crate::adaptation::{Adaptation, LadderLevel, Mode};
 
 /// The process's memory and the machine's CPU load, refreshed at most twice a second.
 pub struct SystemMonitor {

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use super::UiCommand;
 use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
 use super::stats_panel::{RateMeter, stats_ui};
-use crate::runtime::Adaptation;
+use crate::adaptation::Adaptation;
 use super::transport::{TransportState, transport_ui};
 use super::video_view::VideoView;
 use crate::engine::Presentation;

@@ -40,7 +40,7 @@ pub struct WindowOptions {
     /// Open with the stats panel shown.
     pub show_stats: bool,
     /// The ladder's state, when the player adapts (the panel shows it and drives it).
-    pub adaptation: Option<std::sync::Arc<crate::runtime::Adaptation>>,
+    pub adaptation: Option<std::sync::Arc<crate::adaptation::Adaptation>>,
 }
 
 /// Opens the player window and runs it until closed.

@@ -15,7 +15,7 @@ use egui::{Rect, Ui, vec2};
 
 use crate::engine::colour::{ColourSpec, Siting};
 use crate::engine::picture::{Picture, PlaneLayout, Upscaled};
-use crate::engine::view::DisplayGeometry;
+use crate::media::geometry::DisplayGeometry;
 
 /// The peak luminance assumed for HDR sources, in nits (the common mastering peak; HLG's nominal
 /// display peak).

@@ -4,14 +4,14 @@
 //! panning shot through H.264 with its usual GOP (P and B pictures) at a random CRF. Patches are
 //! sampled at random positions with random flips and transposes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rand::Rng;
 use rand::rngs::StdRng;
 
-use super::degrade::h264_pan_round_trip;
-use super::photo::{Luma, load_rgb, luma_of};
-use super::resize::{Downscaler, Kernel, downscale_x2, resize};
+use crate::model::degrade::h264_pan_round_trip;
+use crate::model::photo::{Luma, image_files, load_ground_truth};
+use crate::model::resize::{Downscaler, Kernel, downscale_x2, resize};
 
 /// CRFs the degraded LR variants are drawn from: from barely visible to blocky streaming.
 const DEGRADATION_CRF_RANGE: std::ops::RangeInclusive<u32> = 18..=35;
@@ -58,39 +58,6 @@ pub struct Batch {
     pub lr_patch: usize,
     pub lr: Vec<f32>,
     pub hr: Vec<f32>,
-}
-
-/// The image files (PNG or JPEG) of a folder, sorted by name.
-pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read the folder: {e}", dir.display()))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| {
-            path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
-        })
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(format!("{}: no PNG or JPEG images", dir.display()));
-    }
-    Ok(files)
-}
-
-/// Ground truth cropped so that its LR has even sides (H.264 needs them).
-pub fn load_ground_truth(path: &Path) -> Result<Luma, String> {
-    Ok(crop_for_h264(luma_of(&load_rgb(path)?)))
-}
-
-/// The ground truth's R, G and B planes (in [0, 1]), cropped like [`load_ground_truth`]: for the
-/// peers that upscale RGB.
-pub fn load_ground_truth_rgb(path: &Path) -> Result<[Luma; 3], String> {
-    let rgb = load_rgb(path)?;
-    let (width, height) = (rgb.width() as usize, rgb.height() as usize);
-    Ok(std::array::from_fn(|c| crop_for_h264(Luma::new(width, height, rgb.pixels().map(|p| f32::from(p[c]) / 255.0).collect()))))
-}
-
-fn crop_for_h264(hr: Luma) -> Luma {
-    hr.crop(0, 0, hr.width & !3, hr.height & !3)
 }
 
 impl TrainingSet {

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::cpu_train::{Adam, CpuTrainer, FlatSupernet, WeightAverage};
 use super::data::{Batch, TrainingSet};
-use super::evaluate::{Method, ValidationImage, default_validation_dir, evaluate, load_validation, with_compressed_lr};
-use super::device::{DeviceChoice, select};
-use super::supernet::{SubgraphSpec, Supernet, SupernetConfig};
+use crate::model::evaluate::{Method, ValidationImage, default_validation_dir, evaluate, load_validation, with_compressed_lr};
+use crate::model::device::{DeviceChoice, select};
+use crate::model::supernet::{SubgraphSpec, Supernet, SupernetConfig};
 
 /// Where the photos prepared by `scripts/fetch-training-photos.sh` are.
 pub fn default_photos_dir() -> PathBuf {
@@ -343,8 +343,8 @@ impl Sandwich {
 fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandwich, String> {
     let mut favoured = Vec::new();
     if config.favour_ladder > 0.0 {
-        let path = config.ladder.clone().unwrap_or_else(super::manifest::default_manifest_path);
-        let manifest = super::manifest::Manifest::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let path = config.ladder.clone().unwrap_or_else(crate::model::manifest::default_manifest_path);
+        let manifest = crate::model::manifest::Manifest::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         favoured = manifest
             .ladder
             .iter()
@@ -676,7 +676,7 @@ mod tests {
         let supernet = SupernetConfig::new().with_max_depth(2).with_max_width(16).with_widths(vec![8, 16]);
         let mut model = supernet.init(&device);
         let hr = Luma::new(64, 64, (0..64 * 64).map(|i| if (i % 64 / 3 + i / 64 / 5) % 2 == 0 { 0.8 } else { 0.2 }).collect());
-        let set = TrainingSet { pairs: vec![super::super::data::TrainingPair { name: "stripes".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }] };
+        let set = TrainingSet { pairs: vec![crate::training::data::TrainingPair { name: "stripes".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }] };
         let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 16, false);
         let sandwich = Sandwich { supernet: supernet.clone(), sampled: 1, favoured: vec![], favoured_share: 0.0 };
         let specs = sandwich.draw(&mut StdRng::seed_from_u64(2));

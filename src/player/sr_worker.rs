@@ -12,9 +12,10 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::picture::{Picture, PlaneLayout, ToPlanar, Upscaled};
-use super::view::{DisplayGeometry, ViewTarget};
-use super::{EngineError, Presentation, Upscaler};
+use crate::engine::picture::{Picture, PlaneLayout, ToPlanar, Upscaled};
+use crate::engine::view::ViewTarget;
+use crate::engine::{EngineError, Presentation, Upscaler};
+use crate::media::geometry::DisplayGeometry;
 use crate::media::clock::Clock;
 use crate::media::{Generation, Item, PipelineEvent, Tagged, VideoFrame};
 use crate::telemetry::Counters;

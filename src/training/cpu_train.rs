@@ -17,7 +17,7 @@ use burn::prelude::*;
 use rayon::prelude::*;
 
 use super::data::Batch;
-use super::supernet::{BILINEAR_TAPS, ElasticConv, PHASES, SubgraphSpec, Supernet, SupernetConfig};
+use crate::model::supernet::{BILINEAR_TAPS, ElasticConv, PHASES, SubgraphSpec, Supernet, SupernetConfig};
 use super::train::Loss;
 use crate::engine::cpu::gradients::accumulate_conv_gradients;
 use crate::engine::cpu::kernels::{Isa, PackedConv, Planes, conv3x3_serial};
@@ -514,7 +514,7 @@ mod tests {
             let batch = random_batch(size, patch, patch as u64);
             let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [size, 1, patch, patch]), &device);
             let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [size, 1, 2 * patch, 2 * patch]), &device);
-            let loss = super::super::train::sandwich_loss(&model, lr, hr, &specs, 0.3, loss_kind);
+            let loss = crate::training::train::sandwich_loss(&model, lr, hr, &specs, 0.3, loss_kind);
             let expected_loss: f32 = loss.clone().into_scalar();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             let reference = FlatSupernet::from_supernet(&config, &model);
@@ -566,7 +566,7 @@ mod tests {
         for _ in 0..3 {
             let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [2, 1, 6, 6]), &device);
             let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [2, 1, 12, 12]), &device);
-            let loss = super::super::train::sandwich_loss(&model, lr, hr, &[config.largest()], 0.0, Loss::L1);
+            let loss = crate::training::train::sandwich_loss(&model, lr, hr, &[config.largest()], 0.0, Loss::L1);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             let mut trainer = CpuTrainer::new(flat.clone(), adam.clone(), 1);
             trainer.step(&batch, &[config.largest()], 0.0, Loss::L1, 1e-2);
