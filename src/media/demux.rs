@@ -145,3 +145,149 @@ impl DemuxThread {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crossbeam_channel::bounded;
+
+    use super::*;
+    use crate::media::{Item, MediaSource};
+
+    /// The demo clip: keyframes at 0, 3.79, 9.42, 11.29, 13.46 and 15.54 s.
+    const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/bbb-meadow-360p.mp4");
+    const WAIT: Duration = Duration::from_secs(10);
+
+    struct Demuxing {
+        commands: Sender<DemuxCommand>,
+        video: Receiver<Tagged<ffmpeg::Packet>>,
+        audio: Receiver<Tagged<ffmpeg::Packet>>,
+        video_time_base: f64,
+        thread: std::thread::JoinHandle<()>,
+    }
+
+    /// The demo clip's demux thread, its packet channels holding `capacity` items each.
+    fn demux(capacity: usize) -> Demuxing {
+        let source = MediaSource::open(DEMO).expect("the demo clip opens");
+        let video_index = source.info.video.index;
+        let video_time_base = f64::from(source.input.stream(video_index).expect("video stream").time_base());
+        let (commands, commands_rx) = bounded(8);
+        let (video_tx, video) = bounded(capacity);
+        let (audio_tx, audio) = bounded(capacity);
+        let (events, _) = bounded(8);
+        let thread = DemuxThread {
+            input: source.input,
+            video_index,
+            audio_index: source.info.audio.as_ref().map(|audio| audio.index),
+            commands: commands_rx,
+            video_packets: video_tx,
+            audio_packets: Some(audio_tx),
+            events,
+            counters: Default::default(),
+        };
+        Demuxing { commands, video, audio, video_time_base, thread: std::thread::spawn(move || thread.run()) }
+    }
+
+    impl Demuxing {
+        /// Video items until the first of `generation` that is not a packet of an older one.
+        fn skip_to(&self, generation: u64) -> Tagged<ffmpeg::Packet> {
+            // The audio channel is drained alongside so the thread never blocks on it.
+            loop {
+                while self.audio.try_recv().is_ok() {}
+                match self.video.recv_timeout(Duration::from_millis(20)) {
+                    Ok(item) if item.generation == generation => return item,
+                    Ok(item) => assert!(item.generation < generation, "an item of generation {} before {generation}", item.generation),
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                    Err(error) => panic!("the video channel closed: {error}"),
+                }
+            }
+        }
+
+        fn next_video(&self) -> Tagged<ffmpeg::Packet> {
+            loop {
+                while self.audio.try_recv().is_ok() {}
+                if let Ok(item) = self.video.recv_timeout(Duration::from_millis(20)) {
+                    return item;
+                }
+            }
+        }
+
+        fn pts_secs(&self, packet: &ffmpeg::Packet) -> f64 {
+            packet.pts().expect("a pts") as f64 * self.video_time_base
+        }
+
+        fn close(self) {
+            self.commands.send(DemuxCommand::Quit).unwrap();
+            drop(self.video);
+            drop(self.audio);
+            self.thread.join().expect("the demux thread ends without a panic");
+        }
+    }
+
+    #[test]
+    fn a_seek_starts_a_new_generation_at_the_keyframe_before_the_target() {
+        let demuxing = demux(4);
+        let first = demuxing.next_video();
+        assert!(matches!(first.item, Item::Start { from_secs } if from_secs == 0.0) && first.generation == 0);
+        demuxing.commands.send(DemuxCommand::Seek { generation: 1, target_secs: 10.0 }).unwrap();
+        let start = demuxing.skip_to(1);
+        assert!(matches!(start.item, Item::Start { from_secs } if from_secs == 10.0));
+        let Item::Data(packet) = demuxing.next_video().item else { panic!("a packet after the start") };
+        let pts = demuxing.pts_secs(&packet);
+        assert!((pts - 9.4167).abs() < 0.01, "the first packet at {pts} s, not the keyframe at 9.42 s");
+        assert!(packet.is_key());
+        // Every later item belongs to the new generation.
+        for _ in 0..20 {
+            assert_eq!(demuxing.next_video().generation, 1);
+        }
+        demuxing.close();
+    }
+
+    #[test]
+    fn a_seek_is_obeyed_while_the_decoders_are_full() {
+        // Channels of one item, never drained until the seek is sent: the thread is blocked on a
+        // full channel and must still take the command.
+        let demuxing = demux(1);
+        std::thread::sleep(Duration::from_millis(100));
+        demuxing.commands.send(DemuxCommand::Seek { generation: 1, target_secs: 12.0 }).unwrap();
+        // Taken from the queue with nothing drained: the blocked send gave way to the command.
+        let deadline = std::time::Instant::now() + WAIT;
+        while !demuxing.commands.is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the seek was not taken while the channels were full");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let start = demuxing.skip_to(1);
+        assert!(matches!(start.item, Item::Start { from_secs } if from_secs == 12.0));
+        let Item::Data(packet) = demuxing.next_video().item else { panic!("a packet after the start") };
+        assert!((demuxing.pts_secs(&packet) - 11.2917).abs() < 0.01);
+        demuxing.close();
+    }
+
+    #[test]
+    fn the_end_is_announced_and_a_seek_after_it_reads_again() {
+        let demuxing = demux(64);
+        demuxing.commands.send(DemuxCommand::Seek { generation: 1, target_secs: 19.5 }).unwrap();
+        demuxing.skip_to(1);
+        let deadline = std::time::Instant::now() + WAIT;
+        while !matches!(demuxing.next_video().item, Item::End) {
+            assert!(std::time::Instant::now() < deadline, "no End within {WAIT:?}");
+        }
+        // At the end the thread waits for a command; a seek back (a loop) reads from the start.
+        demuxing.commands.send(DemuxCommand::Seek { generation: 2, target_secs: 0.0 }).unwrap();
+        assert!(matches!(demuxing.skip_to(2).item, Item::Start { from_secs } if from_secs == 0.0));
+        let Item::Data(packet) = demuxing.next_video().item else { panic!("a packet after the start") };
+        assert!(demuxing.pts_secs(&packet).abs() < 0.01);
+        demuxing.close();
+    }
+
+    #[test]
+    fn the_thread_ends_when_its_consumers_are_gone() {
+        let demuxing = demux(1);
+        // No Quit: dropping the receiving ends must be enough (the player's close drops them too).
+        drop(demuxing.commands);
+        drop(demuxing.video);
+        drop(demuxing.audio);
+        demuxing.thread.join().expect("no panic");
+    }
+}
