@@ -129,8 +129,8 @@ fn a_bad_input_shows_the_error_and_the_window_stays_usable() {
 #[test]
 fn the_load_slider_sets_the_injected_load() {
     use dysr::model::manifest::default_manifest_path;
-    use dysr::runtime::Mode;
-    use dysr::runtime::adaptive::adaptive_factory;
+    use dysr::adaptation::Mode;
+    use dysr::adaptation::adaptive::adaptive_factory;
     use dysr::ui::adaptation_panel::LOAD_SLIDER;
 
     let clip = h264_clip(4);
@@ -227,6 +227,6 @@ fn a_timed_run_ends_with_its_summary_or_the_error() {
     let run = timed_run(&outcome);
     let mut harness = harness_with([640.0, 480.0], path_str(&common::media_dir().join("missing.mp4")), move |app| app.set_timed_run(run.clone()));
     harness.step();
-    let error = outcome.lock().take().expect("ended at once").expect_err("an error");
+    let error = outcome.lock().take().expect("ended at once").expect_err("an error").to_string();
     assert!(error.ends_with("missing.mp4: file not found"), "{error}");
 }

@@ -114,7 +114,7 @@ pub fn shared_rungs() -> StoreFactory {
 /// The ladder of the model at `manifest`, ready to play: a factory of adaptive upscalers and the
 /// state they share with the panel. `target_fps` overrides the stream's rate as the goal;
 /// `load_threads` is the number of load-injector threads.
-pub fn adaptive_factory(manifest: &std::path::Path, mode: Mode, target_fps: Option<f64>, load_threads: usize) -> Result<(UpscalerFactory, Arc<Adaptation>), String> {
+pub fn adaptive_factory(manifest: &std::path::Path, mode: Mode, target_fps: Option<f64>, load_threads: usize) -> Result<(UpscalerFactory, Arc<Adaptation>), EngineError> {
     ladder_factory(manifest, mode, target_fps, load_threads, shared_rungs())
 }
 
@@ -125,13 +125,13 @@ pub fn ladder_factory(
     target_fps: Option<f64>,
     load_threads: usize,
     stores: StoreFactory,
-) -> Result<(UpscalerFactory, Arc<Adaptation>), String> {
-    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
+) -> Result<(UpscalerFactory, Arc<Adaptation>), EngineError> {
+    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex())?;
     let last = model.manifest.ladder.len() - 1;
     if let Mode::Locked(rung) = mode
         && rung > last
     {
-        return Err(format!("--rung {rung}: the ladder has rungs 0 to {last}"));
+        return Err(EngineError::NoSuchRung { rung, last });
     }
     let isa = Isa::detect();
     let rungs: Vec<Arc<PackedNetwork>> = model.manifest.ladder.iter().map(|rung| Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, isa))).collect();

@@ -39,7 +39,7 @@ pub fn upscaler_for(
     device: DeviceChoice,
     target_fps: Option<f64>,
     load_threads: usize,
-) -> Result<(UpscalerFactory, Option<std::sync::Arc<Adaptation>>), String> {
+) -> Result<(UpscalerFactory, Option<std::sync::Arc<Adaptation>>), crate::engine::EngineError> {
     // Only a locked rung can run on the GPU, so only then is there a GPU to look for.
     if let Mode::Locked(rung) = mode
         && (device == DeviceChoice::Gpu || (device == DeviceChoice::Auto && hardware_adapter_name().is_some()))

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
+use super::BenchError;
 use super::baselines::{assemble, reload, write_standalone_rungs};
 use crate::adaptation::adaptive::{ladder_factory, shared_rungs};
 use crate::adaptation::{Adaptation, FrameSample, Mode};
@@ -34,7 +35,7 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    pub fn parse(text: &str) -> Result<Strategy, String> {
+    pub fn parse(text: &str) -> Result<Strategy, BenchError> {
         match text {
             "adaptive" => Ok(Strategy::Adaptive),
             "static:top" => Ok(Strategy::Static(usize::MAX)),
@@ -43,7 +44,7 @@ impl Strategy {
             "assemble" => Ok(Strategy::Assemble),
             _ => match text.strip_prefix("static:").and_then(|k| k.parse().ok()) {
                 Some(rung) => Ok(Strategy::Static(rung)),
-                None => Err(format!("{text}: a strategy is adaptive, reload, assemble, static:K, static:top or static:smallest")),
+                None => Err(BenchError::UnknownStrategy(text.to_owned())),
             },
         }
     }
@@ -116,12 +117,12 @@ pub struct BenchConfig {
 }
 
 /// Luma of every `every`th frame of the clip at `path` (8-bit Y), by frame number.
-pub fn reference_frames(path: &Path, every: usize) -> Result<HashMap<usize, Luma>, String> {
+pub fn reference_frames(path: &Path, every: usize) -> Result<HashMap<usize, Luma>, BenchError> {
     use ffmpeg_next as ffmpeg;
     crate::media::init_ffmpeg();
-    let fail = |e: ffmpeg::Error| format!("{}: {e}", path.display());
+    let fail = |source| BenchError::Decode { path: path.to_owned(), source };
     let mut input = ffmpeg::format::input(path).map_err(fail)?;
-    let stream = input.streams().best(ffmpeg::media::Type::Video).ok_or_else(|| format!("{}: no video stream", path.display()))?;
+    let stream = input.streams().best(ffmpeg::media::Type::Video).ok_or_else(|| BenchError::NoVideo { path: path.to_owned() })?;
     let (index, time_base, rate) = (stream.index(), f64::from(stream.time_base()), f64::from(stream.avg_frame_rate()));
     let mut decoder = ffmpeg::codec::context::Context::from_parameters(stream.parameters()).map_err(fail)?.decoder().video().map_err(fail)?;
     let mut frames = HashMap::new();
@@ -211,13 +212,13 @@ impl RssSampler {
 
 /// Runs every strategy; writes `<out>/trace-<strategy>.csv`, `<out>/summary.csv` and
 /// `<out>/adaptation.png`; returns the summaries.
-pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, String> {
-    std::fs::create_dir_all(&config.out).map_err(|e| format!("{}: {e}", config.out.display()))?;
+pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, BenchError> {
+    std::fs::create_dir_all(&config.out).map_err(BenchError::io(&config.out))?;
     let mut summaries = Vec::new();
     let mut level_series = Vec::new();
     let mut fps_series = Vec::new();
     let mut load_series = Vec::new();
-    let top = Manifest::load(&config.manifest).map_err(|e| e.to_string())?.ladder.len() - 1;
+    let top = Manifest::load(&config.manifest)?.ladder.len() - 1;
     let reference = match &config.reference {
         Some(path) => reference_frames(path, config.psnr_every)?,
         None => HashMap::new(),
@@ -272,7 +273,7 @@ fn run_strategy(
     factory: crate::engine::UpscalerFactory,
     adaptation: &Arc<Adaptation>,
     reference: &HashMap<usize, Luma>,
-) -> Result<StrategyRun, String> {
+) -> Result<StrategyRun, BenchError> {
     adaptation.record_trace();
     if !reference.is_empty() {
         adaptation.capture_every(config.psnr_every);
@@ -301,8 +302,8 @@ fn run_strategy(
     };
     let result = headless::run(&config.input, options);
     done.store(true, Ordering::Relaxed);
-    let (offset, samples) = driver.join().map_err(|_| "the load driver panicked".to_owned())?;
-    let summary = result.map_err(|e| e.to_string())?;
+    let (offset, samples) = driver.join().map_err(|_| BenchError::LoadDriverPanicked)?;
+    let summary = result?;
     let trace = adaptation.take_trace();
     let measured: HashMap<usize, f64> = adaptation
         .take_captures()
@@ -383,7 +384,7 @@ fn summary_fps(summary: &crate::player::summary::PlaybackSummary) -> f64 {
     if summary.stream_fps > 0.0 { summary.stream_fps } else { 24.0 }
 }
 
-fn write_trace(path: &Path, rows: &[TraceRow]) -> Result<(), String> {
+fn write_trace(path: &Path, rows: &[TraceRow]) -> Result<(), BenchError> {
     let mut text = String::from("at_secs,level,sr_ms,stall_ms,on_time,level_val_psnr_y,psnr_y_vs_reference,load_percent,rss_mib\n");
     for row in rows {
         let reference = row.psnr_reference.map_or_else(String::new, |psnr| format!("{psnr:.3}"));
@@ -393,10 +394,10 @@ fn write_trace(path: &Path, rows: &[TraceRow]) -> Result<(), String> {
             row.at_secs, row.level, row.sr_ms, row.stall_ms, row.on_time, row.psnr_y, reference, row.load_percent, row.rss_mib
         );
     }
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(path, text).map_err(BenchError::io(path))
 }
 
-fn write_summary(path: &Path, summaries: &[StrategySummary]) -> Result<(), String> {
+fn write_summary(path: &Path, summaries: &[StrategySummary]) -> Result<(), BenchError> {
     let mut text = String::from(
         "strategy,frames,presented,dropped,fps_mean,fps_1pct_low,on_time_percent,switches,worst_switch_ready_ms,frames_late_after_switches,worst_frame_ms,mean_level_val_psnr_y,mean_psnr_y_vs_reference,frames_vs_reference,peak_rss_mib,peak_model_mib\n",
     );
@@ -409,7 +410,7 @@ fn write_summary(path: &Path, summaries: &[StrategySummary]) -> Result<(), Strin
             s.frames_against_reference, s.peak_rss_mib, s.peak_model_mib
         );
     }
-    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(path, text).map_err(BenchError::io(path))
 }
 
 #[cfg(test)]
@@ -425,8 +426,8 @@ mod tests {
         assert!((load_at(&profile, 17.5) - 40.0).abs() < 1e-9);
         assert_eq!(load_at(&profile, 99.0), 80.0);
         assert_eq!(phase_at(&profile, 7.0), 1);
-        assert_eq!(Strategy::parse("static:3"), Ok(Strategy::Static(3)));
-        assert_eq!(Strategy::parse("reload"), Ok(Strategy::Reload));
+        assert_eq!(Strategy::parse("static:3").ok(), Some(Strategy::Static(3)));
+        assert_eq!(Strategy::parse("reload").ok(), Some(Strategy::Reload));
         assert!(Strategy::parse("fastest").is_err());
     }
 }

@@ -12,6 +12,8 @@ use crate::engine::cpu::kernels::Isa;
 use crate::engine::cpu::network::NetworkRunner;
 use crate::engine::neural::NeuralUpscaler;
 use crate::engine::{EngineError, LumaEngine};
+use super::BenchError;
+use crate::model::error::ModelError;
 use crate::model::manifest::Manifest;
 use crate::model::supernet::{SubgraphSpec, SupernetConfig};
 use crate::adaptation::adaptive::{RungStore, StoreFactory};
@@ -69,7 +71,7 @@ struct ReloadedRungs {
 impl RungStore for ReloadedRungs {
     fn upscaler(&mut self, index: usize) -> Result<&mut NeuralUpscaler<NetworkRunner>, EngineError> {
         if self.loaded.0 != index {
-            let network = Arc::new(load_standalone(&self.paths[index], self.specs[index]).map_err(|cause| EngineError::Model { cause })?);
+            let network = Arc::new(load_standalone(&self.paths[index], self.specs[index]).map_err(EngineError::Weights)?);
             let threads = self.upscaler.engine().threads();
             self.upscaler = NeuralUpscaler::new(NetworkRunner::new(Arc::clone(&network), threads), "reload");
             self.loaded = (index, network);
@@ -92,20 +94,20 @@ impl RungStore for ReloadedRungs {
 
 /// Writes each rung of the model at `manifest` as a standalone network, `<dir>/<rung name>.bpk`,
 /// for [`reload`].
-pub fn write_standalone_rungs(manifest: &Path, dir: &Path) -> Result<(), String> {
+pub fn write_standalone_rungs(manifest: &Path, dir: &Path) -> Result<(), BenchError> {
     use burn::module::Module;
-    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex())?;
+    std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
     for rung in &model.manifest.ladder {
         let path = dir.join(format!("{}.bpk", rung.name));
-        model.supernet.extract(rung.spec).into_record().save(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        model.supernet.extract(rung.spec).into_record().save(&path).map_err(|e| ModelError::WriteWeights { path: path.clone(), cause: e.to_string() })?;
     }
     Ok(())
 }
 
 /// Reads rung `spec`'s standalone network from `path` and packs it.
-fn load_standalone(path: &Path, spec: SubgraphSpec) -> Result<PackedNetwork, String> {
+fn load_standalone(path: &Path, spec: SubgraphSpec) -> Result<PackedNetwork, ModelError> {
     let config = SupernetConfig::new().with_max_depth(spec.depth).with_max_width(spec.width).with_widths(vec![spec.width]);
-    let network = config.load(path, &burn::prelude::Device::flex()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let network = config.load(path, &burn::prelude::Device::flex())?;
     Ok(PackedNetwork::from_supernet(&network, spec, Isa::detect()))
 }

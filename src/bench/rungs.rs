@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use super::BenchError;
 use crate::engine::cpu::PackedNetwork;
 use crate::engine::cpu::kernels::{Isa, fma_peak_gflops};
 use crate::engine::cpu::network::NetworkRunner;
@@ -65,15 +66,15 @@ impl Row {
 }
 
 /// Runs the bench, printing as it goes and the table at the end.
-pub fn run(config: &RungsConfig) -> Result<(), String> {
+pub fn run(config: &RungsConfig) -> Result<(), BenchError> {
     let (isa, threads) = (config.isa, config.threads.max(1));
     if !isa.is_supported() {
-        return Err(format!("the {} kernels: this CPU does not support them", isa.name()));
+        return Err(BenchError::UnsupportedIsa(isa.name()));
     }
     if config.device == DeviceChoice::Gpu {
         select(DeviceChoice::Gpu)?;
     }
-    let model = Manifest::load_with_weights(&config.manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
+    let model = Manifest::load_with_weights(&config.manifest, &burn::prelude::Device::flex())?;
     let (width, height) = config.size;
     let pixels = width * height;
     let peak_of = |isa: Isa| fma_peak_gflops(isa, threads, 200_000_000 / threads);
@@ -88,7 +89,7 @@ pub fn run(config: &RungsConfig) -> Result<(), String> {
     if isa != Isa::detect() {
         println!("FMA peak of the {} path: {:.1} GFLOP/s (the 'peak' column stays the machine's)", isa.name(), peak_of(isa));
     }
-    let ort = if config.ort { ort_medians(&config.manifest, config.size, threads, config.runs) } else { Err("skipped (--no-ort)".to_owned()) };
+    let ort = if config.ort { ort_medians(&config.manifest, config.size, threads, config.runs).map_err(|why| why.to_string()) } else { Err("skipped (--no-ort)".to_owned()) };
     if let Err(why) = &ort {
         println!("ONNX Runtime: none ({why}; `make bench-deps` installs it)");
     }
@@ -135,7 +136,7 @@ pub fn run(config: &RungsConfig) -> Result<(), String> {
         csv += &(columns.iter().map(|(_, _, _, value)| value.as_str()).collect::<Vec<_>>().join(",") + "\n");
     }
     if let Some(path) = &config.csv {
-        std::fs::write(path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, csv).map_err(BenchError::io(path))?;
     }
     Ok(())
 }
@@ -155,7 +156,7 @@ fn ort_python() -> PathBuf {
 }
 
 /// ONNX Runtime's median ms per rung name, or why there is none (not installed, script failed).
-fn ort_medians(manifest: &Path, (width, height): (usize, usize), threads: usize, runs: usize) -> Result<Vec<(String, f64)>, String> {
+fn ort_medians(manifest: &Path, (width, height): (usize, usize), threads: usize, runs: usize) -> Result<Vec<(String, f64)>, BenchError> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/ort-bench.py");
     let python = ort_python();
     let output = Command::new(&python)
@@ -164,18 +165,19 @@ fn ort_medians(manifest: &Path, (width, height): (usize, usize), threads: usize,
         .arg(manifest)
         .args(["--size", &format!("{width}x{height}"), "--threads", &threads.to_string(), "--runs", &runs.to_string()])
         .output()
-        .map_err(|e| format!("{}: {e}", python.display()))?;
+        .map_err(|e| BenchError::Reference { program: python.clone(), cause: e.to_string() })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let cause = stderr.lines().rfind(|line| !line.trim().is_empty()).unwrap_or("failed");
-        return Err(format!("{}: {cause}", script.display()));
+        return Err(BenchError::Reference { program: script, cause: cause.to_owned() });
     }
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|line| {
-            let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("ort-bench output: {e}"))?;
-            let rung = value["rung"].as_str().ok_or("ort-bench output: no rung")?.to_owned();
-            let ms = value["median_ms"].as_f64().ok_or("ort-bench output: no median_ms")?;
+            let unreadable = |cause: String| BenchError::Reference { program: script.clone(), cause: format!("unreadable output: {cause}") };
+            let value: serde_json::Value = serde_json::from_str(line).map_err(|e| unreadable(e.to_string()))?;
+            let rung = value["rung"].as_str().ok_or_else(|| unreadable("no rung".to_owned()))?.to_owned();
+            let ms = value["median_ms"].as_f64().ok_or_else(|| unreadable("no median_ms".to_owned()))?;
             Ok((rung, ms))
         })
         .collect()

@@ -85,7 +85,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if let Some(crf) = args.lr_crf {
         images = with_compressed_lr(&images, crf).map_err(anyhow::Error::msg)?;
     }
-    let (device, _) = select(args.device).map_err(anyhow::Error::msg)?;
+    let (device, _) = select(args.device).map_err(|error| super::engine_error(error.into()))?;
     let (model, subgraphs): (_, Vec<(String, SubgraphSpec)>) = match &args.trained {
         Some(trained) => {
             let (model, _) = load_trained(trained, args.weights, &device).map_err(anyhow::Error::msg)?;

@@ -72,6 +72,17 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// An engine error in the words of the command line: which flag asked for what is not there.
+pub fn engine_error(error: crate::engine::EngineError) -> anyhow::Error {
+    use crate::engine::EngineError;
+    use crate::model::error::ModelError;
+    match error {
+        EngineError::NoSuchRung { .. } => anyhow::anyhow!("--{error}"),
+        EngineError::Device(ModelError::NoGpu) => anyhow::anyhow!("--device gpu: {error}"),
+        other => anyhow::Error::msg(other),
+    }
+}
+
 /// A frame size `WxH` (`x` or `X`), each side a whole number from 1 to 16384.
 pub fn parse_size<T: TryFrom<usize>>(text: &str) -> Result<(T, T), String> {
     let side = |v: &str| v.trim().parse::<usize>().ok().filter(|n| (1..=16384).contains(n)).and_then(|n| T::try_from(n).ok());

@@ -148,7 +148,7 @@ fn upscaler(args: &PlayArgs) -> anyhow::Result<(UpscalerFactory, Option<std::syn
         (None, false) => Mode::Adaptive,
     };
     let load_threads = args.load_threads.unwrap_or_else(crate::host::cores);
-    let (factory, adaptation) = upscaler_for(&args.manifest, mode, args.device, args.target_fps, load_threads).map_err(anyhow::Error::msg)?;
+    let (factory, adaptation) = upscaler_for(&args.manifest, mode, args.device, args.target_fps, load_threads).map_err(super::engine_error)?;
     if let Some(adaptation) = &adaptation {
         adaptation.load.set_level(args.load);
         if args.split {

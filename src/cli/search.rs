@@ -48,7 +48,7 @@ pub struct SearchArgs {
 }
 
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {
-    let (device, device_name) = select(args.device).map_err(anyhow::Error::msg)?;
+    let (device, device_name) = select(args.device).map_err(|error| super::engine_error(error.into()))?;
     let (model, config) = load_trained(&args.trained, args.weights, &device).map_err(anyhow::Error::msg)?;
     let photos = args.photos.unwrap_or_else(default_validation_dir);
     let images = load_validation(&photos).map_err(anyhow::Error::msg)?;

@@ -1,7 +1,8 @@
 //! `dysr train`: one-shot supernet training (or one standalone subgraph with `--fixed`), or with
 //! `--bench` the speed of both trainers.
 
-use crate::training::train::{TrainConfig, bench_trainers, train};
+use crate::training::error::TrainError;
+use crate::training::train::{TrainConfig, TrainerChoice, bench_trainers, train};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -36,7 +37,14 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let trained = train(&config).map_err(anyhow::Error::msg)?;
+    let trained = train(&config).map_err(|error| match error {
+        // The flag that resumes it.
+        TrainError::OtherTrainer { trainer, .. } => {
+            let flag = if trainer == TrainerChoice::Burn { "burn" } else { "cpu" };
+            anyhow::anyhow!("{error}: resume with --trainer {flag}")
+        }
+        other => anyhow::Error::msg(other),
+    })?;
     println!("trained {} steps in {:.0} s: {}", trained.steps, trained.seconds, trained.weights.display());
     Ok(())
 }

@@ -36,7 +36,7 @@ pub fn run(args: UpscaleArgs) -> anyhow::Result<()> {
     let rung = model.manifest.rung(index).ok_or_else(|| {
         anyhow::anyhow!("--rung {index}: the ladder has rungs 0 to {}", ladder.len() - 1)
     })?;
-    let mut engine = engine_factory(&model.supernet, rung.spec, args.device).map_err(anyhow::Error::msg)?();
+    let mut engine = engine_factory(&model.supernet, rung.spec, args.device).map_err(super::engine_error)?();
     let upscaled = upscale_rgb(&rgb, |y| {
         engine.prepare(y.width, y.height);
         for (row, values) in y.data.chunks_exact(y.width).enumerate() {

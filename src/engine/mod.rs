@@ -122,8 +122,15 @@ pub enum Presentation {
 pub enum EngineError {
     #[error("cannot convert a {width}x{height} {format} frame: {cause}")]
     Convert { width: u32, height: u32, format: String, cause: String },
-    #[error("cannot load a rung: {cause}")]
-    Model { cause: String },
+    #[error("cannot load a rung: {0}")]
+    Weights(#[source] crate::model::error::ModelError),
+    #[error(transparent)]
+    Manifest(#[from] crate::model::manifest::ManifestError),
+    #[error(transparent)]
+    Device(#[from] crate::model::error::ModelError),
+    /// A rung the ladder does not have.
+    #[error("rung {rung}: the ladder has rungs 0 to {last}")]
+    NoSuchRung { rung: usize, last: usize },
 }
 
 /// What turns a frame's luma into luma at twice the size: a ladder rung on the CPU kernels

@@ -21,7 +21,7 @@ pub type EngineFactory = Arc<dyn Fn() -> Box<dyn LumaEngine> + Send + Sync>;
 
 /// Engines for subgraph `spec` of `supernet` on `device` (`auto`: a hardware GPU when wgpu finds
 /// one, else the CPU kernels); the rung is prepared once and shared by every engine made.
-pub fn engine_factory(supernet: &Supernet, spec: SubgraphSpec, device: DeviceChoice) -> Result<EngineFactory, String> {
+pub fn engine_factory(supernet: &Supernet, spec: SubgraphSpec, device: DeviceChoice) -> Result<EngineFactory, EngineError> {
     let gpu = match device {
         DeviceChoice::Cpu => None,
         DeviceChoice::Gpu => Some(select(DeviceChoice::Gpu)?),
@@ -40,10 +40,10 @@ pub fn engine_factory(supernet: &Supernet, spec: SubgraphSpec, device: DeviceCho
 }
 
 /// A factory of upscalers for rung `index` of the model at `manifest` on `device`.
-pub fn rung_factory(manifest: &std::path::Path, index: usize, device: DeviceChoice) -> Result<UpscalerFactory, String> {
-    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex()).map_err(|e| e.to_string())?;
+pub fn rung_factory(manifest: &std::path::Path, index: usize, device: DeviceChoice) -> Result<UpscalerFactory, EngineError> {
+    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex())?;
     let last = model.manifest.ladder.len() - 1;
-    let rung = model.manifest.rung(index).ok_or_else(|| format!("--rung {index}: the ladder has rungs 0 to {last}"))?;
+    let rung = model.manifest.rung(index).ok_or(EngineError::NoSuchRung { rung: index, last })?;
     let engines = engine_factory(&model.supernet, rung.spec, device)?;
     let name = rung.name.clone();
     Ok(Arc::new(move || Box::new(NeuralUpscaler::new(engines(), &name))))

@@ -157,6 +157,15 @@ pub trait AudioOutput {
     fn description(&self) -> String;
 }
 
+/// Why the sound card cannot play (the player then runs on the silent clock).
+#[derive(Debug, thiserror::Error)]
+pub enum AudioDeviceError {
+    #[error("no default audio output device")]
+    NoDevice,
+    #[error(transparent)]
+    Device(#[from] cpal::Error),
+}
+
 /// Sound through the default cpal device.
 pub struct CpalOutput {
     _stream: cpal::Stream,
@@ -165,20 +174,20 @@ pub struct CpalOutput {
 
 impl CpalOutput {
     /// The default device's format, if there is a usable default device.
-    pub fn probe_format() -> Result<OutputFormat, String> {
+    pub fn probe_format() -> Result<OutputFormat, AudioDeviceError> {
         with_alsa_messages_logged(|| {
-            let device = cpal::default_host().default_output_device().ok_or("no default audio output device")?;
-            let config = device.default_output_config().map_err(|e| e.to_string())?;
+            let device = cpal::default_host().default_output_device().ok_or(AudioDeviceError::NoDevice)?;
+            let config = device.default_output_config()?;
             Ok(OutputFormat { sample_rate: config.sample_rate(), channels: config.channels() })
         })
     }
 
-    pub fn start(feeder: AudioFeeder) -> Result<Self, String> {
+    pub fn start(feeder: AudioFeeder) -> Result<Self, AudioDeviceError> {
         with_alsa_messages_logged(|| Self::start_stream(feeder))
     }
 
-    fn start_stream(mut feeder: AudioFeeder) -> Result<Self, String> {
-        let device = cpal::default_host().default_output_device().ok_or("no default audio output device")?;
+    fn start_stream(mut feeder: AudioFeeder) -> Result<Self, AudioDeviceError> {
+        let device = cpal::default_host().default_output_device().ok_or(AudioDeviceError::NoDevice)?;
         let device_name = device.description().map(|d| d.to_string()).unwrap_or_else(|_| "default".to_owned());
         let config = cpal::StreamConfig {
             channels: feeder.format.channels,
@@ -195,10 +204,9 @@ impl CpalOutput {
                 },
                 |error| tracing::warn!("audio output: {error}"),
                 None,
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
         // cpal streams start paused.
-        stream.play().map_err(|e| e.to_string())?;
+        stream.play()?;
         Ok(Self { _stream: stream, device_name })
     }
 }

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::error::ModelError;
 use super::photo::{Luma, bt601_luma};
 use super::resize::{Kernel, upscale_x2};
 
@@ -67,12 +68,15 @@ pub struct Anime4k {
 /// Four channels per pixel, row-major.
 type Buffer = Vec<[f32; 4]>;
 
+/// What in a layer of the file does not fit the network (named with the file by [`Anime4k::load`]).
+struct LayoutError(String);
+
 impl Anime4k {
     /// Loads a weight file; `name` labels the network in tables.
-    pub fn load(path: &Path, name: &str) -> Result<Self, String> {
-        let fail = |cause: String| format!("{}: {cause}", path.display());
-        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-        let file: WeightFile = serde_json::from_str(&text).map_err(|e| fail(format!("not an Anime4K weight file ({e})")))?;
+    pub fn load(path: &Path, name: &str) -> Result<Self, ModelError> {
+        let fail = |cause: String| ModelError::PeerLayout { path: path.to_owned(), cause };
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::PeerFile { path: path.to_owned(), source })?;
+        let file: WeightFile = serde_json::from_str(&text).map_err(|source| ModelError::PeerFormat { path: path.to_owned(), source })?;
         // L runs every level as two layers, `..._tf` and `..._tf1`, read together.
         let group = if file.layers.contains_key("conv2d_tf1") { 2 } else { 1 };
         let mut convs = HashMap::new();
@@ -80,7 +84,7 @@ impl Anime4k {
         for (name, layer) in &file.layers {
             match layer.kind.as_str() {
                 "conv" => {
-                    let conv = Conv::new(layer, group).map_err(|cause| fail(format!("layer {name}: {cause}")))?;
+                    let conv = Conv::new(layer, group).map_err(|LayoutError(cause)| fail(format!("layer {name}: {cause}")))?;
                     convs.insert(name.clone(), conv);
                 }
                 "pixel_shuffle" => outputs = Some(layer.inputs.clone()),
@@ -186,12 +190,13 @@ impl Anime4k {
 }
 
 impl Conv {
-    fn new(layer: &LayerFile, group: usize) -> Result<Self, String> {
+    /// The layer's parts, kernel size, weights and bias; or what in the file does not fit.
+    fn new(layer: &LayerFile, group: usize) -> Result<Self, LayoutError> {
         let parts: Vec<Part> = if layer.inputs == [IMAGE] {
             vec![Part::Image]
         } else {
             if layer.inputs.iter().any(|input| input == IMAGE) || !layer.inputs.len().is_multiple_of(group) {
-                return Err(format!("inputs {:?} do not form groups of {group} layers", layer.inputs));
+                return Err(LayoutError(format!("inputs {:?} do not form groups of {group} layers", layer.inputs)));
             }
             layer
                 .inputs
@@ -205,9 +210,9 @@ impl Conv {
         let kernel = match layer.weights.len() / per_tap {
             9 if layer.weights.len() == 9 * per_tap => 3,
             1 if layer.weights.len() == per_tap => 1,
-            _ => return Err(format!("{} weights for {} input parts", layer.weights.len(), parts.len())),
+            _ => return Err(LayoutError(format!("{} weights for {} input parts", layer.weights.len(), parts.len()))),
         };
-        let bias: [f32; 4] = layer.bias.as_slice().try_into().map_err(|_| format!("{} biases, expected 4", layer.bias.len()))?;
+        let bias: [f32; 4] = layer.bias.as_slice().try_into().map_err(|_| LayoutError(format!("{} biases, expected 4", layer.bias.len())))?;
         Ok(Self { parts, kernel, weights: layer.weights.clone(), bias })
     }
 }
@@ -254,7 +259,7 @@ mod tests {
     fn a_file_that_is_not_a_network_is_refused_with_its_name() {
         let dir = std::env::temp_dir().join(format!("dysr-anime4k-bad-{}", std::process::id()));
         let path = write(&dir, "bad.json", r#"{"layers":{"conv2d_tf":{"type":"conv","inputs":["input_image"],"weights":[1,2],"bias":[0,0,0,0]}}}"#);
-        let error = Anime4k::load(&path, "bad").unwrap_err();
+        let error = Anime4k::load(&path, "bad").unwrap_err().to_string();
         assert!(error.contains("bad.json") && error.contains("2 weights"), "{error}");
     }
 }

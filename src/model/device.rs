@@ -4,6 +4,7 @@
 
 use burn::prelude::Device;
 
+use super::error::ModelError;
 use crate::host::{cpu_name, hardware_adapter_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -19,11 +20,11 @@ pub enum DeviceChoice {
 }
 
 /// The device to use, and a name for it in logs and manifests.
-pub fn select(choice: DeviceChoice) -> Result<(Device, String), String> {
+pub fn select(choice: DeviceChoice) -> Result<(Device, String), ModelError> {
     let gpu = || hardware_adapter_name().map(|name| (Device::wgpu(burn::tensor::DeviceKind::DefaultDevice), format!("gpu: {name} (burn wgpu)")));
     match choice {
         DeviceChoice::Cpu => Ok(cpu()),
-        DeviceChoice::Gpu => gpu().ok_or_else(|| "--device gpu: wgpu finds no GPU adapter (only software rasterizers or none)".to_owned()),
+        DeviceChoice::Gpu => gpu().ok_or(ModelError::NoGpu),
         DeviceChoice::Auto => Ok(gpu().unwrap_or_else(cpu)),
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::anime4k::Anime4k;
+use super::error::ModelError;
 use super::photo::{image_files, load_ground_truth, load_ground_truth_rgb};
 use super::metrics::{psnr_y, ssim_y};
 use super::photo::Luma;
@@ -26,7 +27,7 @@ pub struct ValidationImage {
     pub lr_rgb: [Luma; 3],
 }
 
-pub fn load_validation(dir: &Path) -> Result<Vec<ValidationImage>, String> {
+pub fn load_validation(dir: &Path) -> Result<Vec<ValidationImage>, ModelError> {
     image_files(dir)?
         .iter()
         .map(|path| {
@@ -40,11 +41,11 @@ pub fn load_validation(dir: &Path) -> Result<Vec<ValidationImage>, String> {
 
 /// The same images with their LR as the player gets it from compressed video: each a P picture of
 /// a panning shot encoded by libx264 at `crf` (see [`super::degrade::h264_p_frame_round_trip`]).
-pub fn with_compressed_lr(images: &[ValidationImage], crf: u32) -> Result<Vec<ValidationImage>, String> {
+pub fn with_compressed_lr(images: &[ValidationImage], crf: u32) -> Result<Vec<ValidationImage>, ModelError> {
     images
         .iter()
         .map(|image| {
-            let (lr, lr_rgb) = super::degrade::h264_p_frame_round_trip(&image.lr_rgb, crf).map_err(|e| format!("{}: H.264 at CRF {crf}: {e}", image.name))?;
+            let (lr, lr_rgb) = super::degrade::h264_p_frame_round_trip(&image.lr_rgb, crf).map_err(|source| ModelError::Compression { image: image.name.clone(), crf, source })?;
             Ok(ValidationImage { name: image.name.clone(), hr: image.hr.clone(), lr, lr_rgb })
         })
         .collect()

@@ -79,16 +79,19 @@ pub struct Latency {
 
 #[derive(Debug, Error)]
 pub enum ManifestError {
-    #[error("{path}: cannot read the manifest: {cause}")]
-    Read { path: PathBuf, cause: String },
-    #[error("{path}: not a dysr manifest: {cause}")]
-    Parse { path: PathBuf, cause: String },
-    #[error("{path}: {cause}")]
+    #[error("{}: cannot read the manifest: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: not a dysr manifest: {source}", path.display())]
+    Parse { path: PathBuf, source: serde_json::Error },
+    /// A manifest that reads but describes something this version cannot run.
+    #[error("{}: {cause}", path.display())]
     Invalid { path: PathBuf, cause: String },
-    #[error("{path}: the weights do not match the manifest: {cause}")]
-    WeightsMismatch { path: PathBuf, cause: String },
-    #[error("{path}: cannot write: {cause}")]
-    Write { path: PathBuf, cause: String },
+    #[error("{}: the weights file is missing", path.display())]
+    WeightsMissing { path: PathBuf },
+    #[error("the weights do not match the manifest: {source}")]
+    WeightsMismatch { source: super::error::ModelError },
+    #[error("{}: cannot write: {source}", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
 }
 
 impl SupernetShape {
@@ -126,40 +129,41 @@ pub struct LoadedModel {
 
 impl Manifest {
     /// Checks everything that can be checked without the weights.
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self, path: &Path) -> Result<(), ManifestError> {
+        let invalid = |cause: String| Err(ManifestError::Invalid { path: path.to_owned(), cause });
         if self.format != FORMAT {
-            return Err(format!("format is '{}', expected '{FORMAT}'", self.format));
+            return invalid(format!("format is '{}', expected '{FORMAT}'", self.format));
         }
         if self.version != VERSION {
-            return Err(format!("version {} is not supported (expected {VERSION})", self.version));
+            return invalid(format!("version {} is not supported (expected {VERSION})", self.version));
         }
         if self.scale != 2 {
-            return Err(format!("scale {} is not supported (x2 only)", self.scale));
+            return invalid(format!("scale {} is not supported (x2 only)", self.scale));
         }
         if self.supernet.kernel != KERNEL {
-            return Err(format!("kernel size {} is not supported ({KERNEL} only)", self.supernet.kernel));
+            return invalid(format!("kernel size {} is not supported ({KERNEL} only)", self.supernet.kernel));
         }
         let config = self.supernet.config();
         if config.widths.last() != Some(&config.max_width) || config.widths.windows(2).any(|w| w[0] >= w[1]) {
-            return Err("supernet widths must increase up to max_width".to_owned());
+            return invalid("supernet widths must increase up to max_width".to_owned());
         }
         if self.ladder.is_empty() {
-            return Err("the ladder is empty".to_owned());
+            return invalid("the ladder is empty".to_owned());
         }
         for (index, rung) in self.ladder.iter().enumerate() {
             let spec = rung.spec;
             if !config.contains(&spec) {
-                return Err(format!("rung {} ({spec}) is not a subgraph of the supernet", rung.name));
+                return invalid(format!("rung {} ({spec}) is not a subgraph of the supernet", rung.name));
             }
             if rung.layers != spec.layers() || rung.params != spec.params() || rung.macs_per_lr_pixel != spec.macs_per_lr_pixel() {
-                return Err(format!("rung {} lists layers or costs that are not those of {spec}", rung.name));
+                return invalid(format!("rung {} lists layers or costs that are not those of {spec}", rung.name));
             }
             if rung.upsample != UPSAMPLE {
-                return Err(format!("rung {}: upsample '{}' is not supported", rung.name, rung.upsample));
+                return invalid(format!("rung {}: upsample '{}' is not supported", rung.name, rung.upsample));
             }
             if let Some(previous) = index.checked_sub(1).map(|i| &self.ladder[i]) {
                 if !previous.spec.is_nested_in(&spec) || previous.macs_per_lr_pixel >= rung.macs_per_lr_pixel {
-                    return Err(format!("rung {} does not contain rung {} (the ladder must be nested, cheapest first)", rung.name, previous.name));
+                    return invalid(format!("rung {} does not contain rung {} (the ladder must be nested, cheapest first)", rung.name, previous.name));
                 }
             }
         }
@@ -167,10 +171,10 @@ impl Manifest {
     }
 
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ManifestError::Read { path: path.to_owned(), cause: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
         let manifest: Manifest =
-            serde_json::from_str(&text).map_err(|e| ManifestError::Parse { path: path.to_owned(), cause: e.to_string() })?;
-        manifest.validate().map_err(|cause| ManifestError::Invalid { path: path.to_owned(), cause })?;
+            serde_json::from_str(&text).map_err(|source| ManifestError::Parse { path: path.to_owned(), source })?;
+        manifest.validate(path)?;
         Ok(manifest)
     }
 
@@ -179,13 +183,13 @@ impl Manifest {
         let manifest = Self::load(path)?;
         let weights = manifest.weights_path(path);
         if !weights.is_file() {
-            return Err(ManifestError::WeightsMismatch { path: weights, cause: "the weights file is missing".to_owned() });
+            return Err(ManifestError::WeightsMissing { path: weights });
         }
         let supernet = manifest
             .supernet
             .config()
             .load(&weights, device)
-            .map_err(|cause| ManifestError::WeightsMismatch { path: weights.clone(), cause })?;
+            .map_err(|source| ManifestError::WeightsMismatch { source })?;
         Ok(LoadedModel { manifest, supernet })
     }
 
@@ -196,9 +200,9 @@ impl Manifest {
 
     /// Writes the manifest (and nothing half-written: a temporary file renamed into place).
     pub fn save(&self, path: &Path) -> Result<(), ManifestError> {
-        let write_error = |e: std::io::Error| ManifestError::Write { path: path.to_owned(), cause: e.to_string() };
-        self.validate().map_err(|cause| ManifestError::Invalid { path: path.to_owned(), cause })?;
-        let text = serde_json::to_string_pretty(self).map_err(|e| ManifestError::Write { path: path.to_owned(), cause: e.to_string() })?;
+        let write_error = |source: std::io::Error| ManifestError::Write { path: path.to_owned(), source };
+        self.validate(path)?;
+        let text = serde_json::to_string_pretty(self).expect("a manifest serialises");
         let partial = path.with_extension("json.partial");
         std::fs::write(&partial, text + "\n").map_err(write_error)?;
         std::fs::rename(&partial, path).map_err(write_error)

@@ -8,6 +8,7 @@ pub mod anime4k;
 pub mod colour;
 pub mod degrade;
 pub mod device;
+pub mod error;
 pub mod evaluate;
 pub mod manifest;
 pub mod metrics;

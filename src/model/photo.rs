@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::error::ModelError;
+
 /// A single-channel image, row-major, values in [0, 1] (8-bit code values / 255).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Luma {
@@ -49,8 +51,8 @@ pub fn bt601_luma(r: f32, g: f32, b: f32) -> f32 {
 }
 
 /// Loads an image file as RGB8.
-pub fn load_rgb(path: &Path) -> Result<image::RgbImage, String> {
-    image::open(path).map(|image| image.to_rgb8()).map_err(|e| format!("{}: cannot read the image: {e}", path.display()))
+pub fn load_rgb(path: &Path) -> Result<image::RgbImage, ModelError> {
+    image::open(path).map(|image| image.to_rgb8()).map_err(|source| ModelError::Image { path: path.to_owned(), source })
 }
 
 /// The Y plane of an RGB image.
@@ -60,8 +62,8 @@ pub fn luma_of(rgb: &image::RgbImage) -> Luma {
 }
 
 /// The image files (PNG or JPEG) of a folder, sorted by name.
-pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read the folder: {e}", dir.display()))?;
+pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ModelError::Folder { dir: dir.to_owned(), source })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| {
@@ -70,19 +72,19 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(format!("{}: no PNG or JPEG images", dir.display()));
+        return Err(ModelError::NoImages { dir: dir.to_owned() });
     }
     Ok(files)
 }
 
 /// Ground truth cropped so that its LR has even sides (H.264 needs them).
-pub fn load_ground_truth(path: &Path) -> Result<Luma, String> {
+pub fn load_ground_truth(path: &Path) -> Result<Luma, ModelError> {
     Ok(crop_for_h264(luma_of(&load_rgb(path)?)))
 }
 
 /// The ground truth's R, G and B planes (in [0, 1]), cropped like [`load_ground_truth`]: for the
 /// peers that upscale RGB.
-pub fn load_ground_truth_rgb(path: &Path) -> Result<[Luma; 3], String> {
+pub fn load_ground_truth_rgb(path: &Path) -> Result<[Luma; 3], ModelError> {
     let rgb = load_rgb(path)?;
     let (width, height) = (rgb.width() as usize, rgb.height() as usize);
     Ok(std::array::from_fn(|c| crop_for_h264(Luma::new(width, height, rgb.pixels().map(|p| f32::from(p[c]) / 255.0).collect()))))

@@ -8,6 +8,7 @@ use std::time::Instant;
 use burn::prelude::*;
 use serde::Serialize;
 
+use super::error::ModelError;
 use super::evaluate::{Method, ValidationImage, evaluate};
 use super::supernet::{SubgraphSpec, Supernet, SupernetConfig};
 
@@ -103,7 +104,7 @@ fn front_deficits(scores: &[CandidateScore]) -> Vec<f64> {
 /// The ladder: a nested chain from a cheap first rung to the best candidate, as long as the cost
 /// and quality steps allow (5 to 8 rungs), each rung within a tolerance of the Pareto front
 /// (strictest tolerance that admits 5 rungs), with the least total distance from the front.
-pub fn choose_ladder(scores: &[CandidateScore]) -> Result<Vec<CandidateScore>, String> {
+pub fn choose_ladder(scores: &[CandidateScore]) -> Result<Vec<CandidateScore>, ModelError> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by_key(|&i| (scores[i].macs_per_lr_pixel, scores[i].spec));
     let sorted: Vec<&CandidateScore> = order.iter().map(|&i| &scores[i]).collect();
@@ -112,7 +113,7 @@ pub fn choose_ladder(scores: &[CandidateScore]) -> Result<Vec<CandidateScore>, S
         order.iter().map(|&i| all[i]).collect()
     };
     let Some(best) = (0..sorted.len()).max_by(|&a, &b| sorted[a].psnr_y.total_cmp(&sorted[b].psnr_y)) else {
-        return Err("no candidates".to_owned());
+        return Err(ModelError::NoCandidates);
     };
     let step_ok = |from: usize, to: usize| {
         sorted[from].spec.is_nested_in(&sorted[to].spec)
@@ -152,7 +153,7 @@ pub fn choose_ladder(scores: &[CandidateScore]) -> Result<Vec<CandidateScore>, S
             return Ok(chain.into_iter().map(|i| sorted[i].clone()).collect());
         }
     }
-    Err(format!("no nested chain of {MIN_RUNGS} rungs: the candidates' quality does not rise enough with cost"))
+    Err(ModelError::NoLadder { rungs: MIN_RUNGS })
 }
 
 #[cfg(test)]

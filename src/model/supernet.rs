@@ -62,14 +62,14 @@ impl std::fmt::Display for SubgraphSpec {
 }
 
 impl std::str::FromStr for SubgraphSpec {
-    type Err = String;
+    type Err = super::error::SpecParseError;
     /// Parses `d3w24` (or `3x24`: depth x width).
-    fn from_str(text: &str) -> Result<Self, String> {
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
         let parsed = match text.strip_prefix('d').and_then(|rest| rest.split_once('w')) {
             Some((depth, width)) => Some((depth, width)),
             None => text.split_once('x'),
         };
-        let bad = || format!("'{text}' is not a subgraph spec (expected e.g. d3w24)");
+        let bad = || super::error::SpecParseError(text.to_owned());
         let (depth, width) = parsed.ok_or_else(bad)?;
         Ok(Self { depth: depth.parse().map_err(|_| bad())?, width: width.parse().map_err(|_| bad())? })
     }
@@ -146,11 +146,12 @@ impl SupernetConfig {
 
     /// The supernet with the weights of the burnpack file at `path`, read whole into memory (burn
     /// would otherwise read tensors lazily from the file, which may have changed by then).
-    pub fn load(&self, path: &std::path::Path, device: &Device) -> Result<Supernet, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read the weights: {e}"))?;
+    pub fn load(&self, path: &std::path::Path, device: &Device) -> Result<Supernet, super::error::ModelError> {
+        use super::error::ModelError;
+        let bytes = std::fs::read(path).map_err(|source| ModelError::ReadWeights { path: path.to_owned(), source })?;
         let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-            .map_err(|e| format!("not a burnpack file ({})", first_line(&e.to_string())))?;
-        self.init(device).try_load_record(record).map_err(|e| format!("the weights do not fit this network ({})", first_line(&e.to_string())))
+            .map_err(|e| ModelError::NotBurnpack { path: path.to_owned(), cause: first_line(&e.to_string()).to_owned() })?;
+        self.init(device).try_load_record(record).map_err(|e| ModelError::WeightsDoNotFit { path: path.to_owned(), cause: first_line(&e.to_string()).to_owned() })
     }
 
     pub fn init(&self, device: &Device) -> Supernet {

@@ -17,6 +17,7 @@ use burn::prelude::*;
 use rayon::prelude::*;
 
 use super::data::Batch;
+use super::error::TrainError;
 use crate::model::supernet::{BILINEAR_TAPS, ElasticConv, PHASES, SubgraphSpec, Supernet, SupernetConfig};
 use super::train::Loss;
 use crate::engine::cpu::gradients::accumulate_conv_gradients;
@@ -156,18 +157,18 @@ impl Adam {
     }
 
     /// Writes the state: steps (u64), then both moments, little-endian.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
+    pub fn save(&self, path: &Path) -> Result<(), TrainError> {
         let mut bytes = self.steps.to_le_bytes().to_vec();
         for value in self.first_moment.iter().chain(&self.second_moment) {
             bytes.extend_from_slice(&value.to_le_bytes());
         }
-        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+        std::fs::write(path, bytes).map_err(TrainError::io(path))
     }
 
-    pub fn load(path: &Path, parameters: usize) -> Result<Self, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load(path: &Path, parameters: usize) -> Result<Self, TrainError> {
+        let bytes = std::fs::read(path).map_err(TrainError::io(path))?;
         if bytes.len() != 8 + 8 * parameters {
-            return Err(format!("{}: not the optimiser state of this network ({} bytes)", path.display(), bytes.len()));
+            return Err(TrainError::StateSize { path: path.to_owned(), what: "optimiser state", bytes: bytes.len() });
         }
         let steps = u64::from_le_bytes(bytes[..8].try_into().expect("eight bytes"));
         let values: Vec<f32> = bytes[8..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("four bytes"))).collect();
@@ -192,15 +193,15 @@ impl WeightAverage {
     }
 
     /// Writes the values, little-endian f32.
-    pub fn save(&self, path: &Path) -> Result<(), String> {
+    pub fn save(&self, path: &Path) -> Result<(), TrainError> {
         let bytes: Vec<u8> = self.values.iter().flat_map(|value| value.to_le_bytes()).collect();
-        std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+        std::fs::write(path, bytes).map_err(TrainError::io(path))
     }
 
-    pub fn load(path: &Path, decay: f32, parameters: usize) -> Result<Self, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pub fn load(path: &Path, decay: f32, parameters: usize) -> Result<Self, TrainError> {
+        let bytes = std::fs::read(path).map_err(TrainError::io(path))?;
         if bytes.len() != 4 * parameters {
-            return Err(format!("{}: not an average of this network's weights ({} bytes)", path.display(), bytes.len()));
+            return Err(TrainError::StateSize { path: path.to_owned(), what: "average of the weights", bytes: bytes.len() });
         }
         Ok(Self { decay, values: bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("four bytes"))).collect() })
     }

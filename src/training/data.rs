@@ -9,6 +9,7 @@ use std::path::Path;
 use rand::Rng;
 use rand::rngs::StdRng;
 
+use super::error::TrainError;
 use crate::model::degrade::h264_pan_round_trip;
 use crate::model::photo::{Luma, image_files, load_ground_truth};
 use crate::model::resize::{Downscaler, Kernel, downscale_x2, resize};
@@ -36,14 +37,14 @@ pub struct DegradedLr {
 impl DegradedLr {
     /// `hr` downscaled by `downscaler`, the window inside a margin of the largest pan as picture
     /// `shown` (not the first: that one is intra) of a pan with `step` through H.264 at `crf`.
-    fn new(hr: &Luma, downscaler: Downscaler, step: (isize, isize), shown: usize, crf: u32) -> Result<Option<Self>, String> {
+    fn new(hr: &Luma, downscaler: Downscaler, step: (isize, isize), shown: usize, crf: u32) -> Result<Option<Self>, ffmpeg_next::Error> {
         let lr = downscaler.downscale_x2(hr);
         let margin = PAN_MAX_STEP as usize * (PAN_FRAMES - 1);
         if lr.width < 2 * margin + 2 || lr.height < 2 * margin + 2 {
             return Ok(None);
         }
         let window = ((lr.width - 2 * margin) & !1, (lr.height - 2 * margin) & !1);
-        let shown_lr = h264_pan_round_trip(&lr, window, (margin, margin), step, PAN_FRAMES, shown, crf).map_err(|e| format!("H.264 degradation failed: {e}"))?;
+        let shown_lr = h264_pan_round_trip(&lr, window, (margin, margin), step, PAN_FRAMES, shown, crf)?;
         Ok(Some(Self { lr: shown_lr, offset: (margin, margin) }))
     }
 }
@@ -64,7 +65,7 @@ impl TrainingSet {
     /// Loads every photo of `dir` at each of `scales` (1: as it is; less: shrunk by bicubic with
     /// antialiasing, so the network also sees the photo's content at other sizes) and prepares
     /// `degraded_variants` degraded LR versions of each.
-    pub fn load(dir: &Path, scales: &[f64], degraded_variants: usize, rng: &mut StdRng) -> Result<Self, String> {
+    pub fn load(dir: &Path, scales: &[f64], degraded_variants: usize, rng: &mut StdRng) -> Result<Self, TrainError> {
         let mut pairs = Vec::new();
         for (path, &scale) in image_files(dir)?.iter().flat_map(|path| scales.iter().map(move |scale| (path, scale))) {
             let photo = load_ground_truth(path)?;
@@ -90,7 +91,7 @@ impl TrainingSet {
                     }
                 };
                 let (shown, crf) = (rng.random_range(1..PAN_FRAMES), rng.random_range(DEGRADATION_CRF_RANGE));
-                let variant = DegradedLr::new(&hr, downscaler, step, shown, crf).map_err(|e| format!("{}: {e}", path.display()))?;
+                let variant = DegradedLr::new(&hr, downscaler, step, shown, crf).map_err(|source| TrainError::Degrade { path: path.clone(), source })?;
                 lr_degraded.extend(variant);
             }
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

@@ -4,4 +4,5 @@
 
 pub mod cpu_train;
 pub mod data;
+pub mod error;
 pub mod train;

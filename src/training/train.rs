@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cpu_train::{Adam, CpuTrainer, FlatSupernet, WeightAverage};
 use super::data::{Batch, TrainingSet};
+use super::error::TrainError;
 use crate::model::evaluate::{Method, ValidationImage, default_validation_dir, evaluate, load_validation, with_compressed_lr};
 use crate::model::device::{DeviceChoice, select};
 use crate::model::supernet::{SubgraphSpec, Supernet, SupernetConfig};
@@ -132,6 +133,17 @@ pub enum TrainerChoice {
     Burn,
 }
 
+impl TrainerChoice {
+    /// The trainer in words.
+    pub fn description(self) -> &'static str {
+        match self {
+            TrainerChoice::Auto => "the default trainer",
+            TrainerChoice::Cpu => "dysr's CPU trainer",
+            TrainerChoice::Burn => "burn's trainer",
+        }
+    }
+}
+
 /// What runs the steps of a training run (one per run: the size of its variants does not matter).
 #[allow(clippy::large_enum_variant)]
 pub enum Trainer {
@@ -197,9 +209,9 @@ impl Trainer {
 
     /// Keeps a moving average of the weights with `decay`, from the state in `out` when there is
     /// one, else from the weights as they are.
-    fn keep_average(&mut self, decay: f32, out: &Path) -> Result<(), String> {
+    fn keep_average(&mut self, decay: f32, out: &Path) -> Result<(), TrainError> {
         let Trainer::Cpu(trainer) = self else {
-            return Err("an average of the weights is kept by dysr's CPU trainer only".to_owned());
+            return Err(TrainError::AverageNeedsCpuTrainer);
         };
         let path = out.join(AVERAGE_STATE_FILE);
         trainer.average = Some(match path.exists() {
@@ -210,40 +222,37 @@ impl Trainer {
     }
 
     /// Writes the weights and the optimiser state into `out`, each beside and then renamed.
-    fn save(&self, out: &Path) -> Result<(), String> {
+    fn save(&self, out: &Path) -> Result<(), TrainError> {
         let weights = self.inference_model();
-        write_replacing(out, WEIGHTS_FILE, &|path| weights.clone().into_record().save(path).map_err(|e| format!("saving weights: {e:?}")))?;
+        write_replacing(out, WEIGHTS_FILE, &|path| weights.clone().into_record().save(path).map_err(|e| record_error(path, e)))?;
         if let (Some(averaged), Trainer::Cpu(CpuTrainer { average: Some(average), .. })) = (self.averaged_model(), self) {
-            write_replacing(out, AVERAGE_WEIGHTS_FILE, &|path| averaged.clone().into_record().save(path).map_err(|e| format!("saving the averaged weights: {e:?}")))?;
+            write_replacing(out, AVERAGE_WEIGHTS_FILE, &|path| averaged.clone().into_record().save(path).map_err(|e| record_error(path, e)))?;
             write_replacing(out, AVERAGE_STATE_FILE, &|path| average.save(path))?;
         }
         match self {
-            Trainer::Burn { optimizer, .. } => {
-                write_replacing(out, OPTIMIZER_FILE, &|path| optimizer.to_record().save(path).map_err(|e| format!("saving the optimizer: {e:?}")))
-            }
+            Trainer::Burn { optimizer, .. } => write_replacing(out, OPTIMIZER_FILE, &|path| optimizer.to_record().save(path).map_err(|e| record_error(path, e))),
             Trainer::Cpu(trainer) => write_replacing(out, CPU_OPTIMIZER_FILE, &|path| trainer.optimizer.save(path)),
         }
     }
 
     /// The trainer `choice` with the checkpoint in `out` of a `supernet`-shaped network.
-    fn resume(choice: TrainerChoice, out: &Path, supernet: &SupernetConfig, device: &Device) -> Result<Trainer, String> {
+    fn resume(choice: TrainerChoice, out: &Path, supernet: &SupernetConfig, device: &Device) -> Result<Trainer, TrainError> {
         let device = device.clone().autodiff();
-        let weights = out.join(WEIGHTS_FILE);
-        let model = supernet.load(&weights, &device).map_err(|e| format!("{}: {e}", weights.display()))?;
+        let model = supernet.load(&out.join(WEIGHTS_FILE), &device)?;
         if uses_cpu_kernels(choice, &device) {
             let network = FlatSupernet::from_supernet(supernet, &model);
             let path = out.join(CPU_OPTIMIZER_FILE);
             if !path.exists() {
-                return Err(format!("{}: missing (the checkpoint was made by burn's trainer: resume with --trainer burn)", path.display()));
+                return Err(TrainError::OtherTrainer { path, trainer: TrainerChoice::Burn });
             }
             let optimizer = Adam::load(&path, network.values.len())?;
             return Ok(Trainer::Cpu(CpuTrainer::new(network, optimizer, crate::host::cores())));
         }
         let path = out.join(OPTIMIZER_FILE);
         if !path.exists() {
-            return Err(format!("{}: missing (the checkpoint was made by dysr's CPU trainer: resume with --trainer cpu)", path.display()));
+            return Err(TrainError::OtherTrainer { path, trainer: TrainerChoice::Cpu });
         }
-        let record = burn::optim::OptimizerRecord::load(&path).map_err(|e| format!("{}: {e:?}", path.display()))?;
+        let record = burn::optim::OptimizerRecord::load(&path).map_err(|e| record_error(&path, e))?;
         Ok(Trainer::Burn { model, optimizer: AdamConfig::new().init().load_record(record), device })
     }
 }
@@ -259,10 +268,16 @@ fn uses_cpu_kernels(choice: TrainerChoice, device: &Device) -> bool {
 
 /// Writes `name` in `out` through `save` beside it, then renames it: a crash mid-save never
 /// leaves a torn file.
-fn write_replacing(out: &Path, name: &str, save: &dyn Fn(&Path) -> Result<(), String>) -> Result<(), String> {
+fn write_replacing(out: &Path, name: &str, save: &dyn Fn(&Path) -> Result<(), TrainError>) -> Result<(), TrainError> {
     let partial = out.join(format!("{name}.partial"));
     save(&partial)?;
-    std::fs::rename(&partial, out.join(name)).map_err(|e| e.to_string())
+    let path = out.join(name);
+    std::fs::rename(&partial, &path).map_err(TrainError::io(&path))
+}
+
+/// A burn recorder's error on `path`.
+fn record_error(path: &Path, error: impl std::fmt::Debug) -> TrainError {
+    TrainError::Record { path: path.to_owned(), cause: format!("{error:?}") }
 }
 
 /// Runs saved before scale augmentation used each photo as it is.
@@ -340,11 +355,11 @@ impl Sandwich {
 }
 
 /// The sandwich `config` asks for: favoured rungs from its ladder manifest when it favours any.
-fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandwich, String> {
+fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandwich, TrainError> {
     let mut favoured = Vec::new();
     if config.favour_ladder > 0.0 {
         let path = config.ladder.clone().unwrap_or_else(crate::model::manifest::default_manifest_path);
-        let manifest = crate::model::manifest::Manifest::load(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let manifest = crate::model::manifest::Manifest::load(&path)?;
         favoured = manifest
             .ladder
             .iter()
@@ -397,28 +412,28 @@ pub fn sandwich_loss(model: &Supernet, lr: Tensor<4>, hr: Tensor<4>, specs: &[Su
 
 /// Removes the rows of steps after `step` from the log: a run stopped after its last checkpoint
 /// logged steps that the resumed run does again.
-fn drop_log_rows_after(path: &Path, step: usize) -> Result<(), String> {
+fn drop_log_rows_after(path: &Path, step: usize) -> Result<(), TrainError> {
     let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
     let kept: String = text
         .lines()
         .filter(|line| line.split(',').next().and_then(|first| first.parse::<usize>().ok()).is_none_or(|row_step| row_step <= step))
         .map(|line| format!("{line}\n"))
         .collect();
-    std::fs::write(path, kept).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(path, kept).map_err(TrainError::io(path))
 }
 
 /// Runs (or resumes) a training run as `config` says.
-pub fn train(config: &TrainConfig) -> Result<Trained, String> {
+pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     let (device, device_name) = select(config.device)?;
     let photos = config.photos.clone().unwrap_or_else(default_photos_dir);
-    std::fs::create_dir_all(&config.out).map_err(|e| format!("{}: cannot create: {e}", config.out.display()))?;
+    std::fs::create_dir_all(&config.out).map_err(TrainError::io(&config.out))?;
     let supernet = supernet_for(config);
     let sandwich = sandwich_for(config, &supernet)?;
 
     let (mut trainer, first_step) = if config.resume {
         let step = read_progress(&config.out).and_then(|progress| match progress.supernet == supernet {
             true => Ok(progress.step),
-            false => Err(format!("{}: the checkpoint is of another network shape", config.out.display())),
+            false => Err(TrainError::OtherShape { path: config.out.clone() }),
         })?;
         tracing::info!("resuming at step {step}");
         (Trainer::resume(config.trainer, &config.out, &supernet, &device)?, step)
@@ -433,7 +448,8 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
     // Each step draws from its own stream, so a resumed run sees the batches it would have seen.
     let step_rng = |step: usize| StdRng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
 
-    let mut log = open_log(&config.out.join(LOG_FILE), first_step, "step,loss,learning_rate,elapsed_secs")?;
+    let (log_path, val_log_path) = (config.out.join(LOG_FILE), config.out.join(VALIDATION_LOG_FILE));
+    let mut log = open_log(&log_path, first_step, "step,loss,learning_rate,elapsed_secs")?;
     let mut validation = match config.eval_every {
         0 => None,
         _ => {
@@ -444,7 +460,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
                 Some(crf) => Some((with_compressed_lr(&clean, crf)?, format!("@crf{crf}"))),
                 None => None,
             };
-            let log = open_log(&config.out.join(VALIDATION_LOG_FILE), first_step, "step,subgraph,psnr_y,ssim_y")?;
+            let log = open_log(&val_log_path, first_step, "step,subgraph,psnr_y,ssim_y")?;
             Some((clean, compressed, log))
         }
     };
@@ -477,7 +493,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
         let smoothed = smoothed_loss.map_or(loss_value, |s: f32| 0.95 * s + 0.05 * loss_value);
         smoothed_loss = Some(smoothed);
         let elapsed = started.elapsed().as_secs_f64();
-        writeln!(log, "{},{loss_value},{learning_rate},{elapsed:.2}", step + 1).map_err(|e| e.to_string())?;
+        writeln!(log, "{},{loss_value},{learning_rate},{elapsed:.2}", step + 1).map_err(TrainError::io(&log_path))?;
         let steps_per_sec = (step + 1 - first_step) as f64 / elapsed.max(1e-9);
         progress.set_message(format!("loss {smoothed:.5}  {steps_per_sec:.2} steps/s"));
         progress.inc(1);
@@ -496,7 +512,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, String> {
                 }
             }
             for (spec, psnr_y, ssim_y) in &scores {
-                writeln!(log, "{},{spec},{psnr_y:.4},{ssim_y:.5}", step + 1).map_err(|e| e.to_string())?;
+                writeln!(log, "{},{spec},{psnr_y:.4},{ssim_y:.5}", step + 1).map_err(TrainError::io(&val_log_path))?;
             }
             let summary: Vec<String> = scores.iter().map(|(spec, psnr_y, _)| format!("{spec} {psnr_y:.3} dB")).collect();
             let line = format!("step {}: validation PSNR-Y {}", step + 1, summary.join(", "));
@@ -524,7 +540,7 @@ pub struct TrainerSpeed {
 /// Times `steps` training steps of each trainer (after one untimed step) on the same batches and
 /// sandwiches: `config`'s batch, patch size and sampled subgraphs, the full supernet. The patches
 /// are random values: a step's cost does not depend on them.
-pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerSpeed>, String> {
+pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerSpeed>, TrainError> {
     let supernet = supernet_for(config);
     let sandwich = sandwich_for(config, &supernet)?;
     let mut rng = StdRng::seed_from_u64(config.seed);
@@ -563,8 +579,8 @@ pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerS
 
 /// Opens a CSV log: a run from step 0 starts it afresh; a resumed run appends, after dropping the
 /// rows past `first_step`. A new file starts with `header`.
-fn open_log(path: &Path, first_step: usize, header: &str) -> Result<std::fs::File, String> {
-    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+fn open_log(path: &Path, first_step: usize, header: &str) -> Result<std::fs::File, TrainError> {
+    let fail = |source| TrainError::Io { path: path.to_owned(), source };
     let fresh = first_step == 0 || !path.exists();
     if !fresh {
         drop_log_rows_after(path, first_step)?;
@@ -589,10 +605,10 @@ fn validate(model: &Supernet, specs: &[SubgraphSpec], images: &[ValidationImage]
 
 /// Draws the training log of `out` as `loss-curve.png` beside it: each step's loss and a moving
 /// average over `LOSS_AVERAGE_STEPS`.
-fn plot_loss_curve(out: &Path) -> Result<(), String> {
+fn plot_loss_curve(out: &Path) -> Result<(), TrainError> {
     const LOSS_AVERAGE_STEPS: usize = 100;
     let log_path = out.join(LOG_FILE);
-    let text = std::fs::read_to_string(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
+    let text = std::fs::read_to_string(&log_path).map_err(TrainError::io(&log_path))?;
     let losses: Vec<(f64, f64)> = text
         .lines()
         .skip(1)
@@ -609,7 +625,7 @@ fn plot_loss_curve(out: &Path) -> Result<(), String> {
         crate::plot::Series { name: "loss (sum over the sandwich)".to_owned(), points: losses },
         crate::plot::Series { name: format!("mean of {LOSS_AVERAGE_STEPS} steps"), points: averaged },
     ];
-    crate::plot::log_line_chart(&out.join("loss-curve.png"), "dysr supernet training", "step", "L1 loss", &series)
+    Ok(crate::plot::log_line_chart(&out.join("loss-curve.png"), "dysr supernet training", "step", "L1 loss", &series)?)
 }
 
 fn describe(config: &TrainConfig) -> String {
@@ -619,12 +635,11 @@ fn describe(config: &TrainConfig) -> String {
     }
 }
 
-fn save_checkpoint(out: &Path, trainer: &Trainer, step: usize, supernet: &SupernetConfig, config: &TrainConfig) -> Result<(), String> {
+fn save_checkpoint(out: &Path, trainer: &Trainer, step: usize, supernet: &SupernetConfig, config: &TrainConfig) -> Result<(), TrainError> {
     trainer.save(out)?;
     let progress = Progress { step, supernet: supernet.clone(), config: config.clone() };
-    write_replacing(out, PROGRESS_FILE, &|path| {
-        std::fs::write(path, serde_json::to_string_pretty(&progress).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
-    })
+    let text = serde_json::to_string_pretty(&progress).expect("the progress serialises");
+    write_replacing(out, PROGRESS_FILE, &|path| std::fs::write(path, &text).map_err(TrainError::io(path)))
 }
 
 /// Which weights of a training run.
@@ -639,20 +654,20 @@ pub enum TrainedWeights {
 
 /// The network a training run in `out` produced (its last checkpoint, or the average kept beside
 /// it), on `device`.
-pub fn load_trained(out: &Path, which: TrainedWeights, device: &Device) -> Result<(Supernet, SupernetConfig), String> {
+pub fn load_trained(out: &Path, which: TrainedWeights, device: &Device) -> Result<(Supernet, SupernetConfig), TrainError> {
     let progress = read_progress(out)?;
     let weights = out.join(match which {
         TrainedWeights::Last => WEIGHTS_FILE,
         TrainedWeights::Averaged => AVERAGE_WEIGHTS_FILE,
     });
-    let model = progress.supernet.load(&weights, device).map_err(|e| format!("{}: {e}", weights.display()))?;
+    let model = progress.supernet.load(&weights, device)?;
     Ok((model, progress.supernet))
 }
 
-fn read_progress(out: &Path) -> Result<Progress, String> {
+fn read_progress(out: &Path) -> Result<Progress, TrainError> {
     let path = out.join(PROGRESS_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: not a training output: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let text = std::fs::read_to_string(&path).map_err(|source| TrainError::NotTrainingOutput { path: path.clone(), source })?;
+    serde_json::from_str(&text).map_err(|source| TrainError::Progress { path, source })
 }
 
 #[cfg(test)]

@@ -45,7 +45,7 @@ pub struct TimedRun {
     /// Save a screenshot of the window here just before closing.
     pub screenshot: Option<PathBuf>,
     /// Where the outcome is left for whoever opened the window.
-    pub outcome: Arc<Mutex<Option<Result<PlaybackSummary, String>>>>,
+    pub outcome: Arc<Mutex<Option<Result<PlaybackSummary, super::UiError>>>>,
 }
 
 pub struct PlayerApp {
@@ -225,7 +225,7 @@ impl PlayerApp {
         let (Some(run), None, Some(error)) = (&self.timed_run, &self.player, &self.error) else { return };
         if !self.closing {
             self.closing = true;
-            *run.outcome.lock() = Some(Err(error.clone()));
+            *run.outcome.lock() = Some(Err(super::UiError::Playback(error.clone())));
             ctx.send_viewport_cmd(ViewportCommand::Close);
         }
     }
@@ -458,10 +458,11 @@ fn go_fullscreen(ctx: &egui::Context) {
 }
 
 /// Writes `image` (a window screenshot) as a PNG at `path`.
-fn save_png(image: &egui::ColorImage, path: &std::path::Path) -> Result<(), String> {
+fn save_png(image: &egui::ColorImage, path: &std::path::Path) -> Result<(), super::UiError> {
     let [width, height] = image.size;
     let pixels: Vec<u8> = image.pixels.iter().flat_map(|pixel| pixel.to_array()).collect();
-    image::save_buffer(path, &pixels, width as u32, height as u32, image::ExtendedColorType::Rgba8).map_err(|e| format!("{}: {e}", path.display()))
+    image::save_buffer(path, &pixels, width as u32, height as u32, image::ExtendedColorType::Rgba8)
+        .map_err(|source| super::UiError::Screenshot { path: path.to_owned(), source })
 }
 
 fn dropped_file_commands(ctx: &egui::Context) -> Vec<UiCommand> {

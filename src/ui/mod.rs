@@ -43,8 +43,19 @@ pub struct WindowOptions {
     pub adaptation: Option<std::sync::Arc<crate::adaptation::Adaptation>>,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    #[error("cannot open the window: {0}")]
+    Window(#[from] eframe::Error),
+    #[error("{}: {source}", path.display())]
+    Screenshot { path: std::path::PathBuf, source: image::ImageError },
+    /// A timed run whose input could not be played: the error the window showed.
+    #[error("{0}")]
+    Playback(String),
+}
+
 /// Opens the player window and runs it until closed.
-pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, window: WindowOptions) -> Result<(), String> {
+pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, window: WindowOptions) -> Result<(), UiError> {
     let native_options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("dysr")
@@ -71,8 +82,8 @@ pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, 
             }
             Ok(Box::new(app))
         }),
-    )
-    .map_err(|e| format!("cannot open the window: {e}"))
+    )?;
+    Ok(())
 }
 
 /// `mm:ss`, or `h:mm:ss` past an hour.
