@@ -152,12 +152,12 @@ fn the_load_slider_sets_the_injected_load() {
         None,
     );
     step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
-    assert_eq!(adaptation.load.level(), 0);
+    assert_eq!(adaptation.controls.load.level(), 0);
     let slider = || harness.get_by_role_and_label(egui::accesskit::Role::Slider, LOAD_SLIDER);
     slider().set_value_accesskit(70.0);
     harness.step();
     harness.step();
-    assert_eq!(adaptation.load.level(), 70);
+    assert_eq!(adaptation.controls.load.level(), 70);
     let shown = harness.get_by_role_and_label(egui::accesskit::Role::Slider, LOAD_SLIDER).accesskit_node().numeric_value();
     assert_eq!(shown, Some(70.0), "the panel shows the new level");
 }

@@ -213,7 +213,7 @@ impl AdaptiveUpscaler {
     /// state it leaves resident.
     fn on_rung<T>(&mut self, rung: usize, run: impl FnOnce(&mut NeuralUpscaler<NetworkRunner>) -> Result<T, EngineError>) -> Result<T, EngineError> {
         let result = run(self.store.upscaler(rung)?);
-        self.state.note_model_bytes(self.store.model_bytes());
+        self.state.statistics.note_model_bytes(self.store.model_bytes());
         result
     }
 
@@ -291,8 +291,8 @@ impl AdaptiveUpscaler {
         if self.calibrated_for != Some((frame.width(), frame.height(), presentation)) {
             self.recalibrate(frame, presentation)?;
         }
-        *self.state.budget_ms.lock() = self.budget_ms();
-        let mode = self.state.mode();
+        self.state.statistics.set_budget_ms(self.budget_ms());
+        let mode = self.state.controls.mode();
         let controller = self.controller.as_mut().expect("calibrated");
         let level = match mode {
             Mode::Adaptive => controller.active(),
@@ -305,16 +305,14 @@ impl AdaptiveUpscaler {
     /// Records a frame that took `sr_ms` at `level`, and lets the controller move (between two
     /// frames: whatever the switch takes delays the next one).
     fn finish_frame(&mut self, mode: Mode, level: usize, sr_ms: f64) -> Result<(), EngineError> {
-        let at_secs = self.state.elapsed_secs();
+        let at_secs = self.state.statistics.elapsed_secs();
         let stall_ms = std::mem::take(&mut self.stall_ms);
         self.state.record_frame(FrameSample { at_secs, pts_secs: self.pts_secs, sr_ms, stall_ms, level });
         if self.watching > 0 {
             self.watching -= 1;
             // Late: past the frame's deadline, one frame interval.
-            if sr_ms + stall_ms > self.frame_interval_ms()
-                && let Some(last) = self.state.switches.lock().last_mut()
-            {
-                last.frames_late += 1;
+            if sr_ms + stall_ms > self.frame_interval_ms() {
+                self.state.statistics.note_late_after_switch();
             }
         }
         if mode != Mode::Adaptive {
@@ -330,7 +328,7 @@ impl AdaptiveUpscaler {
             self.stall_ms = prepare_ms;
             let record = SwitchRecord { at_secs, from: self.level_name(switch.from), to: self.level_name(switch.to), reason: switch.reason, prepare_ms, frames_late: 0 };
             tracing::info!("switch at {at_secs:.2} s: {} -> {} ({}), ready in {prepare_ms:.3} ms", record.from, record.to, record.reason);
-            self.state.switches.lock().push(record);
+            self.state.statistics.note_switch(record);
             self.watching = SWITCH_WATCH_FRAMES;
         }
         Ok(())
@@ -344,7 +342,7 @@ impl AdaptiveUpscaler {
 impl Upscaler for AdaptiveUpscaler {
     fn name(&self) -> String {
         let engine = self.store.engine_description();
-        match self.state.mode() {
+        match self.state.controls.mode() {
             Mode::Bicubic => return "bicubic, no network".to_owned(),
             Mode::Locked(rung) => {
                 let level = &self.state.levels[LadderLevel::Rung(rung.min(self.rungs.len() - 1)).index()];
@@ -379,11 +377,11 @@ impl Upscaler for AdaptiveUpscaler {
         let started = Instant::now();
         let image = if mode == Mode::Bicubic { self.bicubic.upscale(frame)? } else { self.run_level(level, frame)? };
         let sr_ms = started.elapsed().as_secs_f64() * 1e3;
-        let image = match self.state.split() {
+        let image = match self.state.controls.split() {
             Some(divider) if mode != Mode::Bicubic => self.split_with_bicubic(image, frame, divider)?,
             _ => image,
         };
-        self.state.capture(self.pts_secs, self.frame_interval_secs, &image);
+        self.state.recorder.capture(self.pts_secs, self.frame_interval_secs, &image);
         self.finish_frame(mode, level, sr_ms)?;
         Ok(image)
     }
@@ -426,12 +424,12 @@ mod tests {
         let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).unwrap();
         let top = model.manifest.ladder.len() - 1;
         for mode in [Mode::Locked(3), Mode::Locked(0), Mode::Bicubic, Mode::Locked(top), Mode::Locked(3), Mode::Locked(1)] {
-            state.set_mode(mode);
+            state.controls.set_mode(mode);
             let got = adaptive.upscale(&frame).unwrap();
             let expected = match mode {
                 Mode::Locked(rung) => {
                     let network = PackedNetwork::from_supernet(&model.supernet, model.manifest.ladder[rung].spec, Isa::detect());
-                    assert_eq!(state.active(), LadderLevel::Rung(rung).index());
+                    assert_eq!(state.statistics.active(), LadderLevel::Rung(rung).index());
                     NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), 2), "reference").upscale(&frame).unwrap()
                 }
                 _ => SwsUpscaler::new().upscale(&frame).unwrap(),
@@ -440,9 +438,9 @@ mod tests {
         }
 
         // The split view: bicubic left of the divider, the rung right of it.
-        state.set_mode(Mode::Locked(3));
+        state.controls.set_mode(Mode::Locked(3));
         let rung = adaptive.upscale(&frame).unwrap();
-        state.set_split(Some(0.25));
+        state.controls.set_split(Some(0.25));
         let split = adaptive.upscale(&frame).unwrap();
         let bicubic = SwsUpscaler::new().upscale(&frame).unwrap();
         let row_bytes = split.width as usize * 4;

@@ -122,46 +122,42 @@ pub struct CapturedFrame {
 /// Frames kept for the plot.
 const RECENT_FRAMES: usize = 240;
 
-/// What the adaptive upscaler shares with the panel and the bench.
+/// What the adaptive upscaler shares with the panel and the bench, in three parts by who writes
+/// them: [`Controls`] (the user, through the panel's commands and the command line), [`Statistics`]
+/// (the SR worker, for the panel and the summaries) and [`Recorder`] (what the bench asks to keep).
 pub struct Adaptation {
     pub levels: Vec<Level>,
-    mode: Mutex<Mode>,
-    /// The split view's divider, as a share of the width from the left (bicubic left, DySR right).
-    split: Mutex<Option<f32>>,
-    active: AtomicUsize,
-    /// Model state (packed weights, frame buffers): now and the most so far.
-    model_bytes: AtomicUsize,
-    peak_model_bytes: AtomicUsize,
-    budget_ms: Mutex<f64>,
-    switches: Mutex<Vec<SwitchRecord>>,
-    recent: Mutex<VecDeque<FrameSample>>,
-    /// Every frame, when recording (the bench).
-    trace: Mutex<Option<Vec<FrameSample>>>,
-    /// Every Nth frame's picture (by frame number in the stream), when capturing (the bench).
-    captures: Mutex<Option<(usize, Vec<CapturedFrame>)>>,
-    epoch: std::time::Instant,
-    pub load: LoadInjector,
+    pub controls: Controls,
+    pub statistics: Statistics,
+    pub recorder: Recorder,
 }
 
 impl Adaptation {
     pub fn new(levels: Vec<Level>, mode: Mode, load_threads: usize) -> Self {
         Self {
             levels,
-            mode: Mutex::new(mode),
-            split: Mutex::new(None),
-            active: AtomicUsize::new(0),
-            model_bytes: AtomicUsize::new(0),
-            peak_model_bytes: AtomicUsize::new(0),
-            budget_ms: Mutex::new(0.0),
-            switches: Mutex::default(),
-            recent: Mutex::default(),
-            trace: Mutex::default(),
-            captures: Mutex::default(),
-            epoch: std::time::Instant::now(),
-            load: LoadInjector::new(load_threads),
+            controls: Controls { mode: Mutex::new(mode), split: Mutex::new(None), load: LoadInjector::new(load_threads) },
+            statistics: Statistics::default(),
+            recorder: Recorder::default(),
         }
     }
 
+    /// Publishes an upscaled frame (and keeps it, when the bench records).
+    fn record_frame(&self, sample: FrameSample) {
+        self.statistics.record_frame(sample);
+        self.recorder.record_frame(sample);
+    }
+}
+
+/// What the user sets; the SR worker reads it every frame.
+pub struct Controls {
+    mode: Mutex<Mode>,
+    /// The split view's divider, as a share of the width from the left (bicubic left, DySR right).
+    split: Mutex<Option<f32>>,
+    pub load: LoadInjector,
+}
+
+impl Controls {
     pub fn mode(&self) -> Mode {
         *self.mode.lock()
     }
@@ -178,7 +174,36 @@ impl Adaptation {
     pub fn set_split(&self, divider: Option<f32>) {
         *self.split.lock() = divider.map(|share| share.clamp(0.0, 1.0));
     }
+}
 
+/// What the SR worker publishes: the active level, the budget, model memory, recent frames and
+/// the switches.
+pub struct Statistics {
+    active: AtomicUsize,
+    /// Model state (packed weights, frame buffers): now and the most so far.
+    model_bytes: AtomicUsize,
+    peak_model_bytes: AtomicUsize,
+    budget_ms: Mutex<f64>,
+    switches: Mutex<Vec<SwitchRecord>>,
+    recent: Mutex<VecDeque<FrameSample>>,
+    epoch: std::time::Instant,
+}
+
+impl Default for Statistics {
+    fn default() -> Self {
+        Self {
+            active: AtomicUsize::new(0),
+            model_bytes: AtomicUsize::new(0),
+            peak_model_bytes: AtomicUsize::new(0),
+            budget_ms: Mutex::new(0.0),
+            switches: Mutex::default(),
+            recent: Mutex::default(),
+            epoch: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Statistics {
     /// Bytes of model state resident now (packed weights and frame buffers).
     pub fn model_bytes(&self) -> usize {
         self.model_bytes.load(Ordering::Relaxed)
@@ -202,8 +227,23 @@ impl Adaptation {
         *self.budget_ms.lock()
     }
 
+    fn set_budget_ms(&self, budget_ms: f64) {
+        *self.budget_ms.lock() = budget_ms;
+    }
+
     pub fn switches(&self) -> Vec<SwitchRecord> {
         self.switches.lock().clone()
+    }
+
+    fn note_switch(&self, record: SwitchRecord) {
+        self.switches.lock().push(record);
+    }
+
+    /// Counts a late frame against the last switch.
+    fn note_late_after_switch(&self) {
+        if let Some(last) = self.switches.lock().last_mut() {
+            last.frames_late += 1;
+        }
     }
 
     pub fn recent(&self) -> Vec<FrameSample> {
@@ -215,7 +255,27 @@ impl Adaptation {
         self.epoch.elapsed().as_secs_f64()
     }
 
-    /// Keeps every frame from now on, for [`Adaptation::take_trace`].
+    fn record_frame(&self, sample: FrameSample) {
+        self.active.store(sample.level, Ordering::Relaxed);
+        let mut recent = self.recent.lock();
+        if recent.len() == RECENT_FRAMES {
+            recent.pop_front();
+        }
+        recent.push_back(sample);
+    }
+}
+
+/// What the bench asks the SR worker to keep: every frame's sample, every Nth output picture.
+#[derive(Default)]
+pub struct Recorder {
+    /// Every frame, when recording.
+    trace: Mutex<Option<Vec<FrameSample>>>,
+    /// Every Nth frame's picture (by frame number in the stream), when capturing.
+    captures: Mutex<Option<(usize, Vec<CapturedFrame>)>>,
+}
+
+impl Recorder {
+    /// Keeps every frame from now on, for [`Recorder::take_trace`].
     pub fn record_trace(&self) {
         *self.trace.lock() = Some(Vec::new());
     }
@@ -236,7 +296,7 @@ impl Adaptation {
     fn capture(&self, pts_secs: f64, interval_secs: f64, image: &RgbaImage) {
         if let Some((every, frames)) = self.captures.lock().as_mut() {
             let number = (pts_secs / interval_secs).round() as usize;
-            if number % *every == 0 {
+            if number.is_multiple_of(*every) {
                 let luma = image.pixels.chunks_exact(4).map(|p| (255.0 * bt601_luma(f32::from(p[0]), f32::from(p[1]), f32::from(p[2]))).round() as u8).collect();
                 frames.push(CapturedFrame { number, width: image.width, height: image.height, luma });
             }
@@ -244,14 +304,8 @@ impl Adaptation {
     }
 
     fn record_frame(&self, sample: FrameSample) {
-        self.active.store(sample.level, Ordering::Relaxed);
         if let Some(trace) = self.trace.lock().as_mut() {
             trace.push(sample);
         }
-        let mut recent = self.recent.lock();
-        if recent.len() == RECENT_FRAMES {
-            recent.pop_front();
-        }
-        recent.push_back(sample);
     }
 }

@@ -274,9 +274,9 @@ fn run_strategy(
     adaptation: &Arc<Adaptation>,
     reference: &HashMap<usize, Luma>,
 ) -> Result<StrategyRun, BenchError> {
-    adaptation.record_trace();
+    adaptation.recorder.record_trace();
     if !reference.is_empty() {
-        adaptation.capture_every(config.psnr_every);
+        adaptation.recorder.capture_every(config.psnr_every);
     }
     let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory), ..Default::default() };
     let done = Arc::new(AtomicBool::new(false));
@@ -287,16 +287,16 @@ fn run_strategy(
         std::thread::spawn(move || {
             let mut rss = RssSampler::new();
             let started = Instant::now();
-            let offset = adaptation.elapsed_secs();
+            let offset = adaptation.statistics.elapsed_secs();
             let mut samples = Vec::new();
             while !done.load(Ordering::Relaxed) {
                 let secs = started.elapsed().as_secs_f64();
                 let load = load_at(&profile, secs);
-                adaptation.load.set_level(load.round() as u8);
+                adaptation.controls.load.set_level(load.round() as u8);
                 samples.push((offset + secs, load, rss.rss_mib()));
                 std::thread::sleep(Duration::from_millis(50));
             }
-            adaptation.load.set_level(0);
+            adaptation.controls.load.set_level(0);
             (offset, samples)
         })
     };
@@ -304,8 +304,9 @@ fn run_strategy(
     done.store(true, Ordering::Relaxed);
     let (offset, samples) = driver.join().map_err(|_| BenchError::LoadDriverPanicked)?;
     let summary = result?;
-    let trace = adaptation.take_trace();
+    let trace = adaptation.recorder.take_trace();
     let measured: HashMap<usize, f64> = adaptation
+        .recorder
         .take_captures()
         .into_iter()
         .filter_map(|captured| {
@@ -342,7 +343,7 @@ fn run_strategy(
     let mut rates: Vec<f64> = rows.iter().map(|row| (1e3 / (row.sr_ms + row.stall_ms).max(1e-3)).min(1e3 / interval_ms)).collect();
     rates.sort_by(f64::total_cmp);
     let low_count = (rates.len() / 100).max(1);
-    let switches = adaptation.switches();
+    let switches = adaptation.statistics.switches();
     let phases = (0..config.profile.len())
         .map(|phase| {
             let in_phase: Vec<&TraceRow> = rows.iter().filter(|row| phase_at(&config.profile, row.at_secs) == phase).collect();
@@ -373,7 +374,7 @@ fn run_strategy(
         mean_psnr_reference: (!measured.is_empty()).then(|| rows.iter().filter_map(|row| row.psnr_reference).sum::<f64>() / rows.iter().filter(|row| row.psnr_reference.is_some()).count().max(1) as f64),
         frames_against_reference: rows.iter().filter(|row| row.psnr_reference.is_some()).count(),
         peak_rss_mib: samples.iter().map(|&(_, _, rss)| rss).fold(0.0, f64::max),
-        peak_model_mib: adaptation.peak_model_bytes() as f64 / f64::from(1 << 20),
+        peak_model_mib: adaptation.statistics.peak_model_bytes() as f64 / f64::from(1 << 20),
         phases,
     };
     let load_points = samples.iter().map(|&(at, load, _)| (at - offset, load)).collect();

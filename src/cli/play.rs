@@ -114,7 +114,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
     let print_summary = |summary: &crate::player::summary::PlaybackSummary| -> anyhow::Result<()> {
         let mut json = serde_json::to_value(summary)?;
         if let Some(adaptation) = &adaptation {
-            json["switches"] = serde_json::to_value(adaptation.switches())?;
+            json["switches"] = serde_json::to_value(adaptation.statistics.switches())?;
         }
         println!("{json}");
         Ok(())
@@ -150,9 +150,9 @@ fn upscaler(args: &PlayArgs) -> anyhow::Result<(UpscalerFactory, Option<std::syn
     let load_threads = args.load_threads.unwrap_or_else(crate::host::cores);
     let (factory, adaptation) = upscaler_for(&args.manifest, mode, args.device, args.target_fps, load_threads).map_err(super::engine_error)?;
     if let Some(adaptation) = &adaptation {
-        adaptation.load.set_level(args.load);
+        adaptation.controls.load.set_level(args.load);
         if args.split {
-            adaptation.set_split(Some(0.5));
+            adaptation.controls.set_split(Some(0.5));
         }
     }
     Ok((factory, adaptation))

@@ -8,6 +8,7 @@ use egui::Ui;
 use egui_plot::{HLine, Line, Plot, PlotPoints, VLine};
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
+use super::UiCommand;
 use super::stats_panel::value_grid;
 use crate::adaptation::{Adaptation, LadderLevel, Mode};
 
@@ -46,9 +47,11 @@ impl SystemMonitor {
 pub const LOAD_SLIDER: &str = "injected CPU load";
 
 /// The panel rows and controls for `adaptation`; `display_fps` and `stream_fps` from the player.
-pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonitor, display_fps: f64, stream_fps: f64) {
+/// What the user changed comes back as commands.
+pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonitor, display_fps: f64, stream_fps: f64) -> Vec<UiCommand> {
+    let mut commands = Vec::new();
     let levels = &adaptation.levels;
-    let mut mode = adaptation.mode();
+    let mut mode = adaptation.controls.mode();
     ui.horizontal(|ui| {
         ui.label("mode");
         ui.radio_value(&mut mode, Mode::Adaptive, "adaptive");
@@ -70,20 +73,20 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
         }
         ui.radio_value(&mut mode, Mode::Bicubic, "bicubic only");
     });
-    if mode != adaptation.mode() {
-        adaptation.set_mode(mode);
+    if mode != adaptation.controls.mode() {
+        commands.push(UiCommand::SetMode(mode));
     }
 
-    let active = adaptation.active();
+    let active = adaptation.statistics.active();
     let level = &levels[active];
     let description = match (level.spec, level.val_psnr_y) {
         (Some(spec), Some(psnr)) => format!("{} {} ({} x {}), {} params, {:.2} dB", level.name, spec, spec.depth, spec.width, level.params, psnr),
         _ => format!("{} (the floor, no network)", level.name),
     };
-    let recent = adaptation.recent();
+    let recent = adaptation.statistics.recent();
     let sr_ms = recent.iter().rev().take(24).map(|sample| sample.sr_ms).sum::<f64>() / recent.len().clamp(1, 24) as f64;
-    let budget_ms = adaptation.budget_ms();
-    let switches = adaptation.switches();
+    let budget_ms = adaptation.statistics.budget_ms();
+    let switches = adaptation.statistics.switches();
     value_grid(ui, "adaptation", |row| {
         row("active rung", if mode == Mode::Bicubic { "bicubic only, no network".to_owned() } else { description });
         let sr_rate = match recent.last() {
@@ -96,7 +99,7 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
         row("display fps", format!("{display_fps:.1} (target {stream_fps:.3})"));
         row("switches", switches.len().to_string());
         let mib = |bytes: f64| bytes / f64::from(1 << 20);
-        row("memory", format!("{:.0} MiB resident, model state {:.1} MiB", mib(monitor.rss_bytes as f64), mib(adaptation.model_bytes() as f64)));
+        row("memory", format!("{:.0} MiB resident, model state {:.1} MiB", mib(monitor.rss_bytes as f64), mib(adaptation.statistics.model_bytes() as f64)));
         row("CPU load", format!("{:.0}%", monitor.cpu_percent));
     });
     ui.horizontal_wrapped(|ui| {
@@ -105,13 +108,13 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
             ui.add_enabled(index == active || mode != Mode::Bicubic, egui::Button::selectable(index == active, &level.name));
         }
     });
-    let mut split = adaptation.split().is_some();
+    let mut split = adaptation.controls.split().is_some();
     if ui.checkbox(&mut split, "split view: bicubic | DySR (drag the divider)").changed() {
-        adaptation.set_split(split.then_some(0.5));
+        commands.push(UiCommand::SetSplit(split.then_some(0.5)));
     }
-    let mut load = adaptation.load.level();
-    if ui.add(egui::Slider::new(&mut load, 0..=100).suffix("%").text(LOAD_SLIDER)).on_hover_text(format!("{} load threads", adaptation.load.threads())).changed() {
-        adaptation.load.set_level(load);
+    let mut load = adaptation.controls.load.level();
+    if ui.add(egui::Slider::new(&mut load, 0..=100).suffix("%").text(LOAD_SLIDER)).on_hover_text(format!("{} load threads", adaptation.controls.load.threads())).changed() {
+        commands.push(UiCommand::SetLoad(load));
     }
     let points: PlotPoints = recent.iter().map(|sample| [sample.at_secs, sample.sr_ms]).collect();
     let first = recent.first().map_or(0.0, |sample| sample.at_secs);
@@ -122,22 +125,21 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
             plot.vline(VLine::new(format!("{} -> {}", switch.from, switch.to), switch.at_secs));
         }
     });
+    commands
 }
 
-/// Over the picture at `rect`: the split view's divider, draggable, with the two sides named.
-pub fn split_divider_ui(ui: &mut Ui, adaptation: &Adaptation, rect: egui::Rect) {
-    let Some(divider) = adaptation.split() else { return };
+/// Over the picture at `rect`: the split view's divider, draggable, with the two sides named; a
+/// drag comes back as a command.
+pub fn split_divider_ui(ui: &mut Ui, adaptation: &Adaptation, rect: egui::Rect) -> Option<UiCommand> {
+    let divider = adaptation.controls.split()?;
     let x = rect.left() + divider * rect.width();
     let handle = egui::Rect::from_min_max(egui::pos2(x - 8.0, rect.top()), egui::pos2(x + 8.0, rect.bottom()));
     let response = ui.interact(handle, ui.scope_id().with("split_divider"), egui::Sense::drag()).on_hover_cursor(egui::CursorIcon::ResizeHorizontal);
-    if response.dragged()
-        && let Some(pointer) = response.interact_pointer_pos()
-    {
-        adaptation.set_split(Some((pointer.x - rect.left()) / rect.width()));
-    }
+    let command = response.dragged().then(|| response.interact_pointer_pos()).flatten().map(|pointer| UiCommand::SetSplit(Some((pointer.x - rect.left()) / rect.width())));
     let painter = ui.painter();
     painter.line_segment([egui::pos2(x, rect.top()), egui::pos2(x, rect.bottom())], egui::Stroke::new(2.0, egui::Color32::WHITE));
     let font = egui::FontId::proportional(16.0);
     painter.text(egui::pos2(x - 10.0, rect.top() + 10.0), egui::Align2::RIGHT_TOP, "bicubic", font.clone(), egui::Color32::WHITE);
     painter.text(egui::pos2(x + 10.0, rect.top() + 10.0), egui::Align2::LEFT_TOP, "DySR", font, egui::Color32::WHITE);
+    command
 }

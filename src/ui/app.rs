@@ -285,7 +285,7 @@ impl PlayerApp {
             }
         }
         let geometry = self.player.as_ref().map(|player| player.info().video.geometry).unwrap_or_default();
-        let split = self.adaptation.as_ref().and_then(|adaptation| adaptation.split());
+        let split = self.adaptation.as_ref().and_then(|adaptation| adaptation.controls.split());
         self.picture_rect = None;
         egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| match self.video.video_ui(ui, geometry, split) {
             Some(picture) => {
@@ -293,7 +293,7 @@ impl PlayerApp {
                 let pixels = picture.size() * ui.ctx().pixels_per_point();
                 self.view.set_size((pixels.x.round().max(1.0) as u32, pixels.y.round().max(1.0) as u32));
                 if let Some(adaptation) = &self.adaptation {
-                    split_divider_ui(ui, adaptation, picture);
+                    commands.extend(split_divider_ui(ui, adaptation, picture));
                 }
             }
             None if self.player.is_none() => {
@@ -306,7 +306,7 @@ impl PlayerApp {
                 stats_ui(ui, player, &self.rates);
                 if let Some(adaptation) = &self.adaptation {
                     ui.separator();
-                    adaptation_ui(ui, adaptation, &self.monitor, self.rates.display_fps, player.info().video.frames_per_sec);
+                    commands.extend(adaptation_ui(ui, adaptation, &self.monitor, self.rates.display_fps, player.info().video.frames_per_sec));
                 }
             });
         }
@@ -411,6 +411,9 @@ impl PlayerApp {
                 }
             }
             UiCommand::Quit => ctx.send_viewport_cmd(ViewportCommand::Close),
+            UiCommand::SetMode(mode) => self.adaptation.iter().for_each(|adaptation| adaptation.controls.set_mode(mode)),
+            UiCommand::SetSplit(divider) => self.adaptation.iter().for_each(|adaptation| adaptation.controls.set_split(divider)),
+            UiCommand::SetLoad(level) => self.adaptation.iter().for_each(|adaptation| adaptation.controls.load.set_level(level)),
             _ => {}
         }
         let Some(player) = &mut self.player else { return };

@@ -28,6 +28,10 @@ pub enum UiCommand {
     ShowAbout,
     DismissError,
     Quit,
+    /// The adaptation panel's controls.
+    SetMode(crate::adaptation::Mode),
+    SetSplit(Option<f32>),
+    SetLoad(u8),
 }
 
 /// How the window starts.
