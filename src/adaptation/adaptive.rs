@@ -17,7 +17,6 @@ use crate::engine::neural::NeuralUpscaler;
 use crate::engine::swscale::SwsUpscaler;
 use crate::engine::picture::LumaImage;
 use crate::engine::{EngineError, LumaEngine, Presentation, RgbaImage, Upscaler, UpscalerFactory};
-use crate::model::manifest::Manifest;
 use crate::model::supernet::SubgraphSpec;
 
 /// Share of the frame interval the SR stage may use: decoding, drawing and the rest of the
@@ -126,13 +125,11 @@ pub fn ladder_factory(
     load_threads: usize,
     stores: StoreFactory,
 ) -> Result<(UpscalerFactory, Arc<Adaptation>), EngineError> {
-    let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex())?;
-    let last = model.manifest.ladder.len() - 1;
-    if let Mode::Locked(rung) = mode
-        && rung > last
-    {
-        return Err(EngineError::NoSuchRung { rung, last });
-    }
+    let locked = match mode {
+        Mode::Locked(rung) => Some(rung),
+        _ => None,
+    };
+    let model = crate::engine::neural::load_ladder(manifest, locked)?;
     let isa = Isa::detect();
     let rungs: Vec<Arc<PackedNetwork>> = model.manifest.ladder.iter().map(|rung| Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, isa))).collect();
     // The floor: no network. The screen's GPU scaler in the window; swscale bilinear on the CPU path.
@@ -401,7 +398,7 @@ impl Upscaler for AdaptiveUpscaler {
 mod tests {
     use super::*;
     use crate::media::gradient_frame;
-    use crate::model::manifest::default_manifest_path;
+    use crate::model::manifest::{Manifest, default_manifest_path};
 
     #[test]
     fn memory_caps_the_ladder() {

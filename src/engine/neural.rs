@@ -13,7 +13,7 @@ use super::gpu::GpuRunner;
 use super::picture::{LumaImage, PlaneLayout, ToPlanar};
 use super::{BufferPool, EngineError, LumaEngine, RgbaImage, SCALE, Upscaler, UpscalerFactory};
 use crate::model::device::{DeviceChoice, select};
-use crate::model::manifest::Manifest;
+use crate::model::manifest::{LoadedModel, Manifest};
 use crate::model::supernet::{SubgraphSpec, Supernet};
 
 /// Makes engines that run one rung.
@@ -39,11 +39,21 @@ pub fn engine_factory(supernet: &Supernet, spec: SubgraphSpec, device: DeviceCho
     })
 }
 
-/// A factory of upscalers for rung `index` of the model at `manifest` on `device`.
-pub fn rung_factory(manifest: &std::path::Path, index: usize, device: DeviceChoice) -> Result<UpscalerFactory, EngineError> {
+/// The model at `manifest` with its weights (on the CPU, where rungs are packed from), checked to
+/// have rung `rung` when one is asked for.
+pub fn load_ladder(manifest: &std::path::Path, rung: Option<usize>) -> Result<LoadedModel, EngineError> {
     let model = Manifest::load_with_weights(manifest, &burn::prelude::Device::flex())?;
     let last = model.manifest.ladder.len() - 1;
-    let rung = model.manifest.rung(index).ok_or(EngineError::NoSuchRung { rung: index, last })?;
+    match rung {
+        Some(rung) if rung > last => Err(EngineError::NoSuchRung { rung, last }),
+        _ => Ok(model),
+    }
+}
+
+/// A factory of upscalers for rung `index` of the model at `manifest` on `device`.
+pub fn rung_factory(manifest: &std::path::Path, index: usize, device: DeviceChoice) -> Result<UpscalerFactory, EngineError> {
+    let model = load_ladder(manifest, Some(index))?;
+    let rung = &model.manifest.ladder[index];
     let engines = engine_factory(&model.supernet, rung.spec, device)?;
     let name = rung.name.clone();
     Ok(Arc::new(move || Box::new(NeuralUpscaler::new(engines(), &name))))

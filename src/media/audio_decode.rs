@@ -2,17 +2,13 @@
 //! rate and channel count as interleaved f32. After a seek, samples before the target are trimmed so
 //! the clock starts exactly at the target. Runs in [`super::decode_loop`].
 
-use std::sync::Arc;
-
-use crossbeam_channel::Sender;
 use ffmpeg_next as ffmpeg;
 use ffmpeg::ChannelLayout;
 use ffmpeg::format::Sample;
 use ffmpeg::format::sample::Type as SampleType;
 
-use super::decode_loop::DecodeStage;
+use super::decode_loop::{DecodeStage, StageOutput};
 use super::{AudioChunk, PipelineEvent, Tagged};
-use crate::telemetry::Counters;
 
 /// The format the audio output consumes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +21,7 @@ pub struct AudioDecoder {
     pub decoder: ffmpeg::decoder::Audio,
     pub time_base: ffmpeg::Rational,
     pub output: OutputFormat,
-    pub chunks: Sender<Tagged<AudioChunk>>,
-    pub events: Sender<PipelineEvent>,
-    pub counters: Arc<Counters>,
+    pub chunks: StageOutput<AudioChunk>,
     pub state: GenerationState,
 }
 
@@ -63,12 +57,8 @@ impl DecodeStage for AudioDecoder {
         self.drain_chunks()
     }
 
-    fn output(&self) -> &Sender<Tagged<AudioChunk>> {
+    fn output(&self) -> &StageOutput<AudioChunk> {
         &self.chunks
-    }
-
-    fn reporting(&self) -> (&Arc<Counters>, &Sender<PipelineEvent>) {
-        (&self.counters, &self.events)
     }
 }
 
@@ -83,14 +73,14 @@ impl AudioDecoder {
                 Ok(samples) => samples,
                 Err(error) => {
                     let message = format!("audio resampling failed: {}", super::error::ffmpeg_cause(&error));
-                    self.events.try_send(PipelineEvent::Warning(message)).ok();
+                    self.chunks.events.try_send(PipelineEvent::Warning(message)).ok();
                     continue;
                 }
             };
             let Some(chunk) = trim_before(AudioChunk { pts_secs, samples }, self.state.drop_before_secs, self.output) else {
                 continue;
             };
-            if self.chunks.send(Tagged::data(self.state.generation, chunk)).is_err() {
+            if self.chunks.items.send(Tagged::data(self.state.generation, chunk)).is_err() {
                 return false;
             }
         }

@@ -24,10 +24,16 @@ pub trait DecodeStage {
     fn finish(&mut self) -> bool {
         true
     }
-    /// Where the stage's output goes.
-    fn output(&self) -> &Sender<Tagged<Self::Output>>;
-    /// Where damaged packets are counted and reported.
-    fn reporting(&self) -> (&Arc<Counters>, &Sender<PipelineEvent>);
+    /// Where the stage's output goes and its troubles are reported.
+    fn output(&self) -> &StageOutput<Self::Output>;
+}
+
+/// Where a decode stage's results go: the next stage's channel, and the counters and events that
+/// damaged packets are reported to.
+pub struct StageOutput<T> {
+    pub items: Sender<Tagged<T>>,
+    pub counters: Arc<Counters>,
+    pub events: Sender<PipelineEvent>,
 }
 
 /// Runs `stage` until its input or its output is disconnected.
@@ -44,8 +50,8 @@ pub fn run<S: DecodeStage>(mut stage: S, packets: Receiver<Tagged<ffmpeg::Packet
             }
             Item::Data(packet) => {
                 if let Err(error) = stage.decoder().send_packet(packet) {
-                    let (counters, events) = stage.reporting();
-                    report_damaged_packet(S::KIND, &error, counters, events);
+                    let output = stage.output();
+                    report_damaged_packet(S::KIND, &error, &output.counters, &output.events);
                 }
                 stage.drain()
             }
@@ -54,7 +60,7 @@ pub fn run<S: DecodeStage>(mut stage: S, packets: Receiver<Tagged<ffmpeg::Packet
                 stage.drain() && stage.finish()
             }
         };
-        let forwarded = message.forward_control().is_none_or(|control| stage.output().send(control).is_ok());
+        let forwarded = message.forward_control().is_none_or(|control| stage.output().items.send(control).is_ok());
         if !keep_going || !forwarded {
             return;
         }

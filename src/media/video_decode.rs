@@ -3,12 +3,9 @@
 //! keyframe and drops frames before the target, so the first frame shown is the one at the
 //! target. Runs in [`super::decode_loop`].
 
-use std::sync::Arc;
-
-use crossbeam_channel::Sender;
 use ffmpeg_next as ffmpeg;
 
-use super::decode_loop::DecodeStage;
+use super::decode_loop::{DecodeStage, StageOutput};
 use super::deinterlace::Deinterlacer;
 use super::{PipelineEvent, Tagged, VideoFrame};
 use crate::telemetry::Counters;
@@ -21,9 +18,7 @@ pub struct VideoDecoder {
     pub decoder: ffmpeg::decoder::Video,
     pub time_base: ffmpeg::Rational,
     pub nominal_frame_secs: f64,
-    pub frames: Sender<Tagged<VideoFrame>>,
-    pub events: Sender<PipelineEvent>,
-    pub counters: Arc<Counters>,
+    pub frames: StageOutput<VideoFrame>,
     pub position: Position,
     pub deinterlacer: Deinterlacer,
     /// Frames out of the deinterlacer, waiting to be sent (kept to reuse its allocation).
@@ -64,12 +59,8 @@ impl DecodeStage for VideoDecoder {
         self.send_ready()
     }
 
-    fn output(&self) -> &Sender<Tagged<VideoFrame>> {
+    fn output(&self) -> &StageOutput<VideoFrame> {
         &self.frames
-    }
-
-    fn reporting(&self) -> (&Arc<Counters>, &Sender<PipelineEvent>) {
-        (&self.counters, &self.events)
     }
 }
 
@@ -81,14 +72,14 @@ impl VideoDecoder {
             if self.decoder.receive_frame(&mut frame).is_err() {
                 return true;
             }
-            Counters::bump(&self.counters.frames_decoded);
+            Counters::bump(&self.frames.counters.frames_decoded);
             // The best-effort timestamp is the one to trust; it travels through the deinterlacer as the pts.
             let best_effort = frame.timestamp();
             frame.set_pts(best_effort);
             if let Err(error) = self.deinterlacer.push(frame, &mut self.ready) {
                 let warning = format!("a frame could not be deinterlaced: {}", super::error::ffmpeg_cause(&error));
                 tracing::warn!("{warning}");
-                self.events.try_send(PipelineEvent::Warning(warning)).ok();
+                self.frames.events.try_send(PipelineEvent::Warning(warning)).ok();
             }
             if !self.send_ready() {
                 return false;
@@ -110,7 +101,7 @@ impl VideoDecoder {
             if pts_secs < position.drop_before_secs {
                 continue;
             }
-            if self.frames.send(Tagged::data(position.generation, VideoFrame { pts_secs, duration_secs, frame })).is_err() {
+            if self.frames.items.send(Tagged::data(position.generation, VideoFrame { pts_secs, duration_secs, frame })).is_err() {
                 return false;
             }
         }

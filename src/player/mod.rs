@@ -29,7 +29,7 @@ use crate::media::audio_decode::{AudioDecoder, OutputFormat};
 use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume};
 use crate::media::clock::Clock;
 use crate::media::demux::{DemuxCommand, DemuxThread};
-use crate::media::decode_loop;
+use crate::media::decode_loop::{self, StageOutput};
 use crate::media::video_decode::VideoDecoder;
 use crate::media::{Generation, MediaError, MediaSource, PipelineEvent, StreamInfo};
 use crate::telemetry::{Counters, Telemetry};
@@ -115,6 +115,12 @@ pub struct Player {
 }
 
 impl Player {
+    /// Starts one of the player's threads; [`Drop`] joins it.
+    fn spawn(&mut self, name: &str, body: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+        self.threads.push(crate::threads::spawn(name, body)?);
+        Ok(())
+    }
+
     /// Opens `input` and starts playing it.
     pub fn open(input: &str, options: PlayerOptions) -> Result<Self, MediaError> {
         let source = MediaSource::open(input)?;
@@ -207,30 +213,24 @@ impl Player {
                 decoder,
                 time_base: audio_info.time_base,
                 output: format,
-                chunks: chunks_tx,
-                events: events_tx.clone(),
-                counters: Arc::clone(&counters),
+                chunks: StageOutput { items: chunks_tx, counters: Arc::clone(&counters), events: events_tx.clone() },
                 state: Default::default(),
             };
             let audio_generation = generation.clone();
-            let spawned = crate::threads::spawn("audio-decode", move || decode_loop::run(audio, packets_rx, audio_generation));
-            player.threads.push(spawned.map_err(thread_error)?);
+            player.spawn("audio-decode", move || decode_loop::run(audio, packets_rx, audio_generation)).map_err(thread_error)?;
         }
 
         let video = VideoDecoder {
             decoder: video_decoder,
             time_base: info.video.time_base,
             nominal_frame_secs: 1.0 / info.video.frames_per_sec,
-            frames: decoded_tx,
-            events: events_tx.clone(),
-            counters: Arc::clone(&counters),
+            frames: StageOutput { items: decoded_tx, counters: Arc::clone(&counters), events: events_tx.clone() },
             position: Default::default(),
             deinterlacer: crate::media::deinterlace::Deinterlacer::new(info.video.time_base),
             ready: Vec::new(),
         };
         let video_generation = generation.clone();
-        let spawned = crate::threads::spawn("video-decode", move || decode_loop::run(video, video_packets_rx, video_generation));
-        player.threads.push(spawned.map_err(thread_error)?);
+        player.spawn("video-decode", move || decode_loop::run(video, video_packets_rx, video_generation)).map_err(thread_error)?;
 
         let worker = SrWorker {
             upscaler,
@@ -247,7 +247,7 @@ impl Player {
             wake: options.wake,
             clock: Arc::clone(&clock),
         };
-        player.threads.push(crate::threads::spawn("sr-worker", move || worker.run()).map_err(thread_error)?);
+        player.spawn("sr-worker", move || worker.run()).map_err(thread_error)?;
 
         let demux = DemuxThread {
             input,
@@ -259,7 +259,7 @@ impl Player {
             events: events_tx,
             counters: Arc::clone(&counters),
         };
-        player.threads.push(crate::threads::spawn("demux", move || demux.run()).map_err(thread_error)?);
+        player.spawn("demux", move || demux.run()).map_err(thread_error)?;
         Ok(player)
     }
 
