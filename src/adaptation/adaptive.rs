@@ -12,7 +12,7 @@ use super::controller::Controller;
 use super::{Adaptation, FrameSample, LadderLevel, Level, Mode, SwitchRecord};
 use crate::engine::cpu::PackedNetwork;
 use crate::engine::cpu::kernels::Isa;
-use crate::engine::cpu::network::NetworkRunner;
+use crate::engine::cpu::network::{NetworkRunner, feature_map_bytes};
 use crate::engine::neural::NeuralUpscaler;
 use crate::engine::swscale::SwsUpscaler;
 use crate::engine::picture::LumaImage;
@@ -28,11 +28,7 @@ const SWITCH_WATCH_FRAMES: usize = 5;
 /// The highest rung (index into `specs`, cheapest first) whose two feature maps at `width` x
 /// `height` (or the tiles it would run in) fit in half of `available` bytes; 0 when none does.
 pub fn memory_cap(specs: &[SubgraphSpec], (width, height): (usize, usize), available: u64) -> usize {
-    let bytes = |spec: SubgraphSpec| {
-        let (tile_width, tile_height) = crate::engine::tiles::tile_size((width, height), spec.width, spec.depth + 2, None);
-        2 * crate::engine::cpu::kernels::Planes::bytes_for(spec.width, tile_width, tile_height) as u64
-    };
-    (0..specs.len()).rev().find(|&index| bytes(specs[index]) <= available / 2).unwrap_or(0)
+    (0..specs.len()).rev().find(|&index| feature_map_bytes(specs[index], (width, height)) <= available / 2).unwrap_or(0)
 }
 
 /// How an adaptive upscaler holds its rungs. The player's way is [`SharedRungs`]; the baselines

@@ -55,6 +55,13 @@ impl PackedNetwork {
 
 /// Runs a packed network on frames of one size, reusing its buffers and its threads. Large frames
 /// (or any, with a set tile limit) run in overlapping tiles.
+/// Bytes of the two feature maps a runner of `spec` needs for `width` x `height` frames (or for
+/// the tiles it would run them in): what decides whether a rung fits in memory.
+pub fn feature_map_bytes(spec: SubgraphSpec, (width, height): (usize, usize)) -> u64 {
+    let (tile_width, tile_height) = tile_size((width, height), spec.width, spec.depth + 2, None);
+    2 * Planes::bytes_for(spec.width, tile_width, tile_height) as u64
+}
+
 pub struct NetworkRunner {
     network: Arc<PackedNetwork>,
     /// The deepest and widest network the buffers are sized for.
