@@ -264,6 +264,25 @@ fn training_keeps_an_average_of_the_weights() {
     assert!((psnr - logged).abs() < 1e-3, "eval {psnr} vs the training log {logged}");
 }
 
+/// `dysr train --reparam` trains through re-parameterised branches, saves them beside their fold
+/// and resumes from them; resuming such a run without the flag is refused with the file's name.
+#[test]
+fn training_with_reparameterised_blocks_resumes() {
+    let rig = TrainingRig::new("train-reparam");
+    let extra = ["--reparam", "--fixed", "d2w8", "--scales", "1"];
+    rig.train("2", false, &extra);
+    let branches = std::fs::metadata(rig.out.join("reparam.bin")).expect("the branches are saved").len();
+    rig.train("4", true, &extra);
+    assert_eq!(std::fs::metadata(rig.out.join("reparam.bin")).unwrap().len(), branches);
+    let rows = rig.validation_rows();
+    assert!(rows.iter().all(|row| row[2].parse::<f64>().is_ok_and(|psnr| psnr.is_finite() && psnr > 0.0)), "{rows:?}");
+    let out = rig.out.to_str().unwrap();
+    let run = dysr(&["train", "--photos", rig.photos.to_str().unwrap(), "--out", out, "--steps", "6", "--batch", "2", "--patch", "16", "--fixed", "d2w8", "--resume"]);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("adam-state.bin") && stderr.trim_end().lines().count() == 1, "{stderr}");
+}
+
 #[test]
 fn the_player_upscales_video_with_a_rung() {
     use dysr::engine::neural::rung_factory;

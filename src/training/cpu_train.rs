@@ -18,6 +18,7 @@ use rayon::prelude::*;
 
 use super::data::Batch;
 use super::error::TrainError;
+use super::reparam::Branches;
 use crate::model::supernet::{BILINEAR_TAPS, ElasticConv, PHASES, SubgraphSpec, Supernet, SupernetConfig};
 use super::train::Loss;
 use crate::engine::cpu::gradients::accumulate_conv_gradients;
@@ -25,11 +26,11 @@ use crate::engine::cpu::kernels::{Isa, PackedConv, Planes, conv3x3_serial};
 
 /// Where one convolution's weights (`[out][in][3][3]`) and bias sit in the flat vector.
 #[derive(Debug, Clone, Copy)]
-struct Slot {
-    in_channels: usize,
-    out_channels: usize,
-    weight: usize,
-    bias: usize,
+pub struct Slot {
+    pub in_channels: usize,
+    pub out_channels: usize,
+    pub weight: usize,
+    pub bias: usize,
 }
 
 /// The supernet's parameters in one vector: head, body layers, tail.
@@ -54,6 +55,11 @@ impl FlatSupernet {
             slots.push(Slot { in_channels, out_channels, weight, bias });
         }
         Self { config: config.clone(), values, slots }
+    }
+
+    /// Where each convolution sits in [`Self::values`]: head, body layers, tail.
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
     }
 
     /// The same network with other values (an average of these, say).
@@ -407,6 +413,9 @@ fn unshuffle_patch(out: &[f32], x0: usize, p: usize, phases: &mut Planes) {
 /// Trains a [`FlatSupernet`] with the sandwich loss on this CPU's threads.
 pub struct CpuTrainer {
     pub network: FlatSupernet,
+    /// Re-parameterised training blocks, when used: then they are what `optimizer` updates and
+    /// `network` is their fold.
+    pub branches: Option<Branches>,
     pub optimizer: Adam,
     /// Updated after every step when set.
     pub average: Option<WeightAverage>,
@@ -422,7 +431,7 @@ impl CpuTrainer {
             .thread_name(|index| format!("train-{index}"))
             .build()
             .expect("training threads");
-        Self { network, optimizer, average: None, isa: Isa::detect(), pool, workspaces: Vec::new() }
+        Self { network, branches: None, optimizer, average: None, isa: Isa::detect(), pool, workspaces: Vec::new() }
     }
 
     pub fn isa(&self) -> Isa {
@@ -472,7 +481,14 @@ impl CpuTrainer {
     /// One Adam step on the sandwich loss of `batch`; returns the loss.
     pub fn step(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32, loss: Loss, learning_rate: f64) -> f32 {
         let (loss, gradients) = self.loss_and_gradients(batch, specs, distill, loss);
-        self.optimizer.update(&mut self.network.values, &gradients, learning_rate as f32);
+        match &mut self.branches {
+            None => self.optimizer.update(&mut self.network.values, &gradients, learning_rate as f32),
+            Some(branches) => {
+                let branch_gradients = branches.gradients(&gradients);
+                self.optimizer.update(&mut branches.values, &branch_gradients, learning_rate as f32);
+                branches.fold_into(&mut self.network);
+            }
+        }
         if let Some(average) = &mut self.average {
             average.update(&self.network.values);
         }

@@ -29,6 +29,8 @@ pub enum TrainError {
     OtherShape { path: PathBuf },
     #[error("an average of the weights is kept by dysr's CPU trainer only")]
     AverageNeedsCpuTrainer,
+    #[error("re-parameterised blocks are trained by dysr's CPU trainer only")]
+    ReparamNeedsCpuTrainer,
     #[error("{}: H.264 degradation failed: {source}", path.display())]
     Degrade { path: PathBuf, source: ffmpeg_next::Error },
     #[error("{}: not a training output: {source}", path.display())]

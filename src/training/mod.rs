@@ -5,4 +5,5 @@
 pub mod cpu_train;
 pub mod data;
 pub mod error;
+pub mod reparam;
 pub mod train;

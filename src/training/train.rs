@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::cpu_train::{Adam, CpuTrainer, FlatSupernet, WeightAverage};
 use super::data::{Batch, TrainingSet};
 use super::error::TrainError;
+use super::reparam::Branches;
 use crate::model::evaluate::{Method, ValidationImage, default_validation_dir, evaluate, load_validation, with_compressed_lr};
 use crate::model::device::{DeviceChoice, select};
 use crate::model::supernet::{SubgraphSpec, Supernet, SupernetConfig};
@@ -70,6 +71,11 @@ pub struct TrainConfig {
     /// Weight of in-place distillation (pull towards the largest subgraph's output) for the others.
     #[arg(long, default_value_t = 0.3)]
     pub distill: f32,
+    /// Train with re-parameterised blocks (a 3x3, a 1x1 and a 1x1-expand-3x3 branch per
+    /// convolution, folded into one 3x3: the shipped network does not change; dysr's CPU trainer only).
+    #[arg(long)]
+    #[serde(default)]
+    pub reparam: bool,
     /// Share of batches whose LR is H.264-degraded.
     #[arg(long, default_value_t = 0.5)]
     pub degraded_share: f64,
@@ -154,18 +160,23 @@ pub enum Trainer {
 }
 
 impl Trainer {
-    /// A fresh network (seeded) trained by `choice` on `device`.
-    pub fn new(choice: TrainerChoice, supernet: &SupernetConfig, device: &Device, seed: u64) -> Trainer {
+    /// A fresh network (seeded) trained by `choice` on `device`, through re-parameterised
+    /// blocks when `reparam`.
+    pub fn new(choice: TrainerChoice, supernet: &SupernetConfig, device: &Device, seed: u64, reparam: bool) -> Result<Trainer, TrainError> {
         let device = device.clone().autodiff();
         device.seed(seed);
         let model = supernet.init(&device);
         match uses_cpu_kernels(choice, &device) {
             true => {
                 let network = FlatSupernet::from_supernet(supernet, &model);
-                let optimizer = Adam::new(network.values.len());
-                Trainer::Cpu(CpuTrainer::new(network, optimizer, crate::host::cores()))
+                let branches = reparam.then(|| Branches::new(&network, seed));
+                let optimizer = Adam::new(branches.as_ref().map_or(network.values.len(), |branches| branches.values.len()));
+                let mut trainer = CpuTrainer::new(network, optimizer, crate::host::cores());
+                trainer.branches = branches;
+                Ok(Trainer::Cpu(trainer))
             }
-            false => Trainer::Burn { model, optimizer: AdamConfig::new().init(), device },
+            false if reparam => Err(TrainError::ReparamNeedsCpuTrainer),
+            false => Ok(Trainer::Burn { model, optimizer: AdamConfig::new().init(), device }),
         }
     }
 
@@ -231,12 +242,17 @@ impl Trainer {
         }
         match self {
             Trainer::Burn { optimizer, .. } => write_replacing(out, OPTIMIZER_FILE, &|path| optimizer.to_record().save(path).map_err(|e| record_error(path, e))),
-            Trainer::Cpu(trainer) => write_replacing(out, CPU_OPTIMIZER_FILE, &|path| trainer.optimizer.save(path)),
+            Trainer::Cpu(trainer) => {
+                if let Some(branches) = &trainer.branches {
+                    write_replacing(out, REPARAM_FILE, &|path| branches.save(path))?;
+                }
+                write_replacing(out, CPU_OPTIMIZER_FILE, &|path| trainer.optimizer.save(path))
+            }
         }
     }
 
     /// The trainer `choice` with the checkpoint in `out` of a `supernet`-shaped network.
-    fn resume(choice: TrainerChoice, out: &Path, supernet: &SupernetConfig, device: &Device) -> Result<Trainer, TrainError> {
+    fn resume(choice: TrainerChoice, out: &Path, supernet: &SupernetConfig, device: &Device, reparam: bool) -> Result<Trainer, TrainError> {
         let device = device.clone().autodiff();
         let model = supernet.load(&out.join(WEIGHTS_FILE), &device)?;
         if uses_cpu_kernels(choice, &device) {
@@ -245,8 +261,14 @@ impl Trainer {
             if !path.exists() {
                 return Err(TrainError::OtherTrainer { path, trainer: TrainerChoice::Burn });
             }
-            let optimizer = Adam::load(&path, network.values.len())?;
-            return Ok(Trainer::Cpu(CpuTrainer::new(network, optimizer, crate::host::cores())));
+            let branches = reparam.then(|| Branches::load(&out.join(REPARAM_FILE), &network)).transpose()?;
+            let optimizer = Adam::load(&path, branches.as_ref().map_or(network.values.len(), |branches| branches.values.len()))?;
+            let mut trainer = CpuTrainer::new(network, optimizer, crate::host::cores());
+            trainer.branches = branches;
+            return Ok(Trainer::Cpu(trainer));
+        }
+        if reparam {
+            return Err(TrainError::ReparamNeedsCpuTrainer);
         }
         let path = out.join(OPTIMIZER_FILE);
         if !path.exists() {
@@ -299,6 +321,8 @@ const OPTIMIZER_FILE: &str = "optimizer.bpk";
 const CPU_OPTIMIZER_FILE: &str = "adam-state.bin";
 const AVERAGE_WEIGHTS_FILE: &str = "weights-ema.bpk";
 const AVERAGE_STATE_FILE: &str = "ema.bin";
+/// The re-parameterised branches (`--reparam`); `weights.bpk` holds their fold.
+const REPARAM_FILE: &str = "reparam.bin";
 const PROGRESS_FILE: &str = "progress.json";
 const LOG_FILE: &str = "train-log.csv";
 const VALIDATION_LOG_FILE: &str = "val-log.csv";
@@ -436,9 +460,9 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
             false => Err(TrainError::OtherShape { path: config.out.clone() }),
         })?;
         tracing::info!("resuming at step {step}");
-        (Trainer::resume(config.trainer, &config.out, &supernet, &device)?, step)
+        (Trainer::resume(config.trainer, &config.out, &supernet, &device, config.reparam)?, step)
     } else {
-        (Trainer::new(config.trainer, &supernet, &device, config.seed), 0)
+        (Trainer::new(config.trainer, &supernet, &device, config.seed, config.reparam)?, 0)
     };
     if let Some(decay) = config.ema {
         trainer.keep_average(decay, &config.out)?;
@@ -564,7 +588,7 @@ pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerS
     [TrainerChoice::Burn, TrainerChoice::Cpu]
         .into_iter()
         .map(|choice| {
-            let mut trainer = Trainer::new(choice, &supernet, &device, config.seed);
+            let mut trainer = Trainer::new(choice, &supernet, &device, config.seed, false).expect("no branches: either trainer");
             let (warm_up, timed) = batches.split_first().expect("one batch at least");
             trainer.step(&warm_up.0, &warm_up.1, config.distill, Loss::L1, config.learning_rate);
             let started = Instant::now();
