@@ -21,11 +21,11 @@ mkdir -p "$root"
 # name and the flags that differ from the base run
 configs=(
   "base|"
+  "reparam|--reparam"
   "degraded-0.25|--degraded-share 0.25"
-  "degraded-0|--degraded-share 0"
   "favour-ladder|--favour-ladder 0.5"
   "l2-finish|--l2-steps $((steps / 6))"
-  "reparam|--reparam"
+  "degraded-0|--degraded-share 0"
 )
 
 for config in "${configs[@]}"; do

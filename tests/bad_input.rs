@@ -196,3 +196,42 @@ fn closing_a_playing_player_joins_every_thread() {
     drop(player);
     assert_eq!(live_pipeline_threads(), 0);
 }
+
+/// A model that cannot be loaded does not stop playback: the plain scaler plays the clip and one
+/// warning line says why the network is off.
+#[test]
+fn a_corrupt_model_plays_with_the_plain_scaler_and_says_why() {
+    let dir = media_dir().join("corrupt-model");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = dysr::model::manifest::default_manifest_path();
+    std::fs::copy(&shipped, dir.join("dysr-x2.json")).unwrap();
+    std::fs::write(dir.join("dysr-x2.bpk"), b"not a burnpack file").unwrap();
+    let clip = h264_clip(1);
+    let output = Command::new(env!("CARGO_BIN_EXE_dysr"))
+        .args(["play", "--headless", "--no-sync", "--view", "640x360", "--manifest", &path_str(&dir.join("dysr-x2.json")), &path_str(&clip)])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run dysr");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("SR off") && stderr.contains("dysr-x2.bpk") && stderr.contains("bicubic"), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a summary");
+    assert!(summary["frames_presented"].as_u64().unwrap() > 0, "{summary}");
+}
+
+/// Without a display the window is not tried: one line says to play with --headless.
+#[test]
+fn no_display_suggests_headless() {
+    let output = Command::new(env!("CARGO_BIN_EXE_dysr"))
+        .args(["play", &path_str(&h264_clip(1))])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run dysr");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no display") && stderr.contains("--headless"), "{stderr}");
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::engine::view::{DEFAULT_SR_THRESHOLD, ViewTarget};
-use crate::engine::{Presentation, UpscalerFactory};
+use crate::engine::{EngineError, Presentation, UpscalerFactory};
 use crate::model::device::DeviceChoice;
 use crate::model::manifest::default_manifest_path;
 use crate::player::{AudioMode, PlayerOptions, headless};
@@ -100,14 +100,20 @@ fn parse_volume(text: &str) -> Result<f32, String> {
 
 pub fn run(args: PlayArgs) -> anyhow::Result<()> {
     let input = args.input.clone().unwrap_or_else(super::demo_clip_path);
-    let (upscaler, adaptation) = upscaler(&args)?;
+    if !args.headless && !has_display() {
+        anyhow::bail!("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset): play with --headless, or under a virtual display (xvfb-run)");
+    }
+    let (upscaler, adaptation, notice) = upscaler(&args)?;
+    if let Some(notice) = &notice {
+        eprintln!("dysr: warning: {notice}");
+    }
     let options = PlayerOptions {
         audio: args.audio,
         no_sync: args.no_sync,
         looping: args.looping,
         volume_level: args.volume / 100.0,
         wake: None,
-        upscaler: Some(upscaler),
+        upscaler,
         presentation: Presentation::Cpu,
         view: std::sync::Arc::new(ViewTarget::new(args.view, args.sr_threshold)),
     };
@@ -128,7 +134,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         screenshot: args.screenshot.clone(),
         outcome: std::sync::Arc::clone(&outcome),
     });
-    let window = WindowOptions { fullscreen: args.fullscreen, timed_run, show_stats: args.stats, adaptation: adaptation.clone() };
+    let window = WindowOptions { fullscreen: args.fullscreen, timed_run, show_stats: args.stats, adaptation: adaptation.clone(), notice };
     crate::ui::run_window(Some(input), options, window).map_err(anyhow::Error::msg)?;
     if args.exit_after.is_some() {
         let summary = outcome.lock().take().ok_or_else(|| anyhow::anyhow!("the window closed before the run ended"))?;
@@ -140,20 +146,30 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The upscaler the arguments ask for, and the ladder's state when there is one.
-fn upscaler(args: &PlayArgs) -> anyhow::Result<(UpscalerFactory, Option<std::sync::Arc<Adaptation>>)> {
+/// Whether a window can open: on Linux, an X11 or Wayland display to open it on.
+fn has_display() -> bool {
+    !cfg!(target_os = "linux") || ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+}
+
+/// The upscaler the arguments ask for (None: the plain scaler), the ladder's state when there is
+/// one, and why the network is off when its model cannot be loaded (playback goes on without it).
+fn upscaler(args: &PlayArgs) -> anyhow::Result<(Option<UpscalerFactory>, Option<std::sync::Arc<Adaptation>>, Option<String>)> {
     let mode = match (args.rung, args.bicubic) {
         (Some(rung), _) => Mode::Locked(rung),
         (None, true) => Mode::Bicubic,
         (None, false) => Mode::Adaptive,
     };
     let load_threads = args.load_threads.unwrap_or_else(crate::host::cores);
-    let (factory, adaptation) = upscaler_for(&args.manifest, mode, args.device, args.target_fps, load_threads).map_err(super::engine_error)?;
+    let (factory, adaptation) = match upscaler_for(&args.manifest, mode, args.device, args.target_fps, load_threads) {
+        Ok(ladder) => ladder,
+        Err(EngineError::Manifest(error)) => return Ok((None, None, Some(format!("SR off: {error}; playing with the bicubic scaler")))),
+        Err(error) => return Err(super::engine_error(error)),
+    };
     if let Some(adaptation) = &adaptation {
         adaptation.controls.load.set_level(args.load);
         if args.split {
             adaptation.controls.set_split(Some(0.5));
         }
     }
-    Ok((factory, adaptation))
+    Ok((Some(factory), adaptation, None))
 }

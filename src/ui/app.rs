@@ -80,6 +80,8 @@ pub struct PlayerApp {
     error: Option<String>,
     /// The last warning from the pipeline (a skipped packet, a missing sound card).
     warning: Option<String>,
+    /// What holds for the whole session (the network off, and why); kept across inputs.
+    notice: Option<String>,
 }
 
 impl PlayerApp {
@@ -121,6 +123,7 @@ impl PlayerApp {
             url_text: String::new(),
             error: None,
             warning: None,
+            notice: None,
         }
     }
 
@@ -160,6 +163,10 @@ impl PlayerApp {
     /// Shows and drives `adaptation` in the panel.
     pub fn set_adaptation(&mut self, adaptation: Option<Arc<Adaptation>>) {
         self.adaptation = adaptation;
+    }
+
+    pub fn set_notice(&mut self, notice: Option<String>) {
+        self.notice = notice;
     }
 
     pub fn set_stats_visible(&mut self, visible: bool) {
@@ -361,7 +368,7 @@ impl PlayerApp {
                     commands.push(UiCommand::DismissError);
                 }
             });
-        } else if let Some(warning) = &self.warning {
+        } else if let Some(warning) = self.warning.as_ref().or(self.notice.as_ref()) {
             ui.colored_label(ui.visuals().warn_fg_color, warning);
         }
         commands

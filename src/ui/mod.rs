@@ -45,6 +45,8 @@ pub struct WindowOptions {
     pub show_stats: bool,
     /// The ladder's state, when the player adapts (the panel shows it and drives it).
     pub adaptation: Option<std::sync::Arc<crate::adaptation::Adaptation>>,
+    /// Shown under the open bar for the whole session (why the network is off, say).
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +83,7 @@ pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, 
             app.set_start_fullscreen(window.fullscreen);
             app.set_stats_visible(window.show_stats);
             app.set_adaptation(window.adaptation);
+            app.set_notice(window.notice);
             if let Some(run) = window.timed_run {
                 app.set_timed_run(run);
             }
