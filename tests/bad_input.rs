@@ -235,3 +235,34 @@ fn no_display_suggests_headless() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("no display") && stderr.contains("--headless"), "{stderr}");
 }
+
+/// A server that sends its headers and then nothing: with `--network-timeout 1` the run ends with
+/// one line naming the URL within a few seconds, not after the default 10.
+#[test]
+fn a_server_that_stalls_after_its_headers_times_out() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/clip.mp4", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 4096];
+            stream.read(&mut request).ok();
+            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 1000000\r\n\r\n").ok();
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_dysr"))
+        .args(["play", "--headless", "--audio", "silent", "--network-timeout", "1", &url])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run dysr");
+    let elapsed = started.elapsed();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(&url), "{stderr}");
+    assert!(elapsed < Duration::from_secs(8), "took {elapsed:?}");
+}

@@ -37,6 +37,9 @@ pub struct PlayArgs {
     /// The network runs only when the picture is shown at least this many times its size.
     #[arg(long, default_value_t = DEFAULT_SR_THRESHOLD, value_parser = parse_threshold)]
     pub sr_threshold: f64,
+    /// Seconds a network connect or read may wait before the input counts as failed.
+    #[arg(long, default_value_t = 10.0, value_parser = parse_timeout)]
+    pub network_timeout: f64,
     /// Play in the window for this many seconds (or to the end), then close it and print a JSON
     /// summary (a windowed QA run).
     #[arg(long, conflicts_with = "headless")]
@@ -84,6 +87,13 @@ fn parse_fps(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_timeout(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs <= 3600.0 => Ok(secs),
+        _ => Err(format!("'{text}' is not a number of seconds from 0 to 3600")),
+    }
+}
+
 fn parse_threshold(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(threshold) if threshold > 0.0 && threshold.is_finite() => Ok(threshold),
@@ -116,6 +126,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         upscaler,
         presentation: Presentation::Cpu,
         view: std::sync::Arc::new(ViewTarget::new(args.view, args.sr_threshold)),
+        network_timeout: std::time::Duration::from_secs_f64(args.network_timeout),
     };
     let print_summary = |summary: &crate::player::summary::PlaybackSummary| -> anyhow::Result<()> {
         let mut json = serde_json::to_value(summary)?;

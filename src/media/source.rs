@@ -19,7 +19,8 @@ const NETWORK_PROTOCOL_WHITELIST: &str = "http,https,tls,tcp,udp,rtp,rtsp,rtmp,c
 /// Protocols a local input may use: the file itself (and playlists next to it), nothing remote.
 const LOCAL_PROTOCOL_WHITELIST: &str = "file";
 /// Every blocking network read or connect gives up after this long.
-const NETWORK_TIMEOUT_MICROS: &str = "10000000";
+/// How long a network connect or read may block before the input counts as failed.
+pub const DEFAULT_NETWORK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The streams dysr plays from an input.
 #[derive(Debug, Clone)]
@@ -74,6 +75,11 @@ pub fn is_url(input: &str) -> bool {
 impl MediaSource {
     /// Opens `input` (a path or a URL) and sets up its decoders.
     pub fn open(input: &str) -> Result<Self, MediaError> {
+        Self::open_with_timeout(input, DEFAULT_NETWORK_TIMEOUT)
+    }
+
+    /// [`Self::open`] with network connects and reads bounded by `network_timeout`.
+    pub fn open_with_timeout(input: &str, network_timeout: std::time::Duration) -> Result<Self, MediaError> {
         super::init_ffmpeg();
         let network = is_url(input);
         if !network {
@@ -90,8 +96,9 @@ impl MediaSource {
         let mut options = ffmpeg::Dictionary::new();
         if network {
             options.set("protocol_whitelist", NETWORK_PROTOCOL_WHITELIST);
-            options.set("rw_timeout", NETWORK_TIMEOUT_MICROS);
-            options.set("timeout", NETWORK_TIMEOUT_MICROS);
+            let micros = network_timeout.as_micros().max(1).to_string();
+            options.set("rw_timeout", &micros);
+            options.set("timeout", &micros);
         } else {
             options.set("protocol_whitelist", LOCAL_PROTOCOL_WHITELIST);
         }

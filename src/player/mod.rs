@@ -75,6 +75,8 @@ pub struct PlayerOptions {
     pub presentation: Presentation,
     /// Where the picture is shown, which decides whether the network runs.
     pub view: Arc<ViewTarget>,
+    /// How long a network connect or read may block before the input counts as failed.
+    pub network_timeout: std::time::Duration,
 }
 
 impl Default for PlayerOptions {
@@ -88,6 +90,7 @@ impl Default for PlayerOptions {
             upscaler: None,
             presentation: Presentation::Cpu,
             view: Arc::default(),
+            network_timeout: crate::media::source::DEFAULT_NETWORK_TIMEOUT,
         }
     }
 }
@@ -123,7 +126,7 @@ impl Player {
 
     /// Opens `input` and starts playing it.
     pub fn open(input: &str, options: PlayerOptions) -> Result<Self, MediaError> {
-        let source = MediaSource::open(input)?;
+        let source = MediaSource::open_with_timeout(input, options.network_timeout)?;
         let mut upscaler = options.upscaler.as_ref().map_or_else(|| Box::new(SwsUpscaler::new()) as Box<dyn Upscaler>, |make| make());
         // Before the clock starts, so calibration never delays a frame; not at all when the
         // picture is not shown enlarged (the network does not run then).
