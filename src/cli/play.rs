@@ -113,7 +113,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
     if !args.headless && !has_display() {
         anyhow::bail!("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset): play with --headless, or under a virtual display (xvfb-run)");
     }
-    let (upscaler, adaptation, notice) = upscaler(&args)?;
+    let Upscaling { factory: upscaler, adaptation, notice } = upscaler(&args)?;
     if let Some(notice) = &notice {
         eprintln!("dysr: warning: {notice}");
     }
@@ -162,9 +162,17 @@ fn has_display() -> bool {
     !cfg!(target_os = "linux") || ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
 }
 
-/// The upscaler the arguments ask for (None: the plain scaler), the ladder's state when there is
-/// one, and why the network is off when its model cannot be loaded (playback goes on without it).
-fn upscaler(args: &PlayArgs) -> anyhow::Result<(Option<UpscalerFactory>, Option<std::sync::Arc<Adaptation>>, Option<String>)> {
+/// How the picture is upscaled, as the arguments ask.
+struct Upscaling {
+    /// None: the plain scaler.
+    factory: Option<UpscalerFactory>,
+    /// The ladder's state, when there is one.
+    adaptation: Option<std::sync::Arc<Adaptation>>,
+    /// Why the network is off when its model cannot be loaded (playback goes on without it).
+    notice: Option<String>,
+}
+
+fn upscaler(args: &PlayArgs) -> anyhow::Result<Upscaling> {
     let mode = match (args.rung, args.bicubic) {
         (Some(rung), _) => Mode::Locked(rung),
         (None, true) => Mode::Bicubic,
@@ -173,7 +181,10 @@ fn upscaler(args: &PlayArgs) -> anyhow::Result<(Option<UpscalerFactory>, Option<
     let load_threads = args.load_threads.unwrap_or_else(crate::host::cores);
     let (factory, adaptation) = match upscaler_for(&args.manifest, mode, args.device, args.target_fps, load_threads) {
         Ok(ladder) => ladder,
-        Err(EngineError::Manifest(error)) => return Ok((None, None, Some(format!("SR off: {error}; playing with the bicubic scaler")))),
+        Err(EngineError::Manifest(error)) => {
+            let notice = Some(format!("SR off: {error}; playing with the bicubic scaler"));
+            return Ok(Upscaling { factory: None, adaptation: None, notice });
+        }
         Err(error) => return Err(super::engine_error(error)),
     };
     if let Some(adaptation) = &adaptation {
@@ -182,5 +193,5 @@ fn upscaler(args: &PlayArgs) -> anyhow::Result<(Option<UpscalerFactory>, Option<
             adaptation.controls.set_split(Some(0.5));
         }
     }
-    Ok((Some(factory), adaptation, None))
+    Ok(Upscaling { factory: Some(factory), adaptation, notice: None })
 }
