@@ -102,6 +102,7 @@ fn phase_at(profile: &[Segment], secs: f64) -> usize {
     locate(profile, secs).map_or(0, |(index, _)| index)
 }
 
+#[derive(Debug, Clone)]
 pub struct BenchConfig {
     pub input: String,
     pub manifest: PathBuf,
@@ -398,6 +399,53 @@ fn write_trace(path: &Path, rows: &[TraceRow]) -> Result<(), BenchError> {
     std::fs::write(path, text).map_err(BenchError::io(path))
 }
 
+/// One figure of a strategy over repeated runs: its median, its worst and the spread between its
+/// best and worst.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RepeatedFigure {
+    pub figure: &'static str,
+    pub median: f64,
+    pub worst: f64,
+    pub spread: f64,
+}
+
+/// A figure's name, whether higher is worse, and how to read it from a summary.
+type FigureReader = (&'static str, bool, fn(&StrategySummary) -> f64);
+
+/// The figures that decide whether a strategy held the deadline, with which way is worse.
+const REPEATED_FIGURES: [FigureReader; 5] = [
+    ("on time %", false, |s| s.on_time_percent),
+    ("late after a switch", true, |s| s.frames_late_after_switches as f64),
+    ("dropped", true, |s| s.frames_dropped as f64),
+    ("1% low fps", false, |s| s.fps_1_percent_low),
+    ("worst frame ms", true, |s| s.worst_frame_ms),
+];
+
+/// Each strategy's figures over `runs` (each run's summaries, strategies in the same order).
+pub fn repeated(runs: &[Vec<StrategySummary>]) -> Vec<(String, Vec<RepeatedFigure>)> {
+    let Some(first) = runs.first() else { return Vec::new() };
+    first
+        .iter()
+        .enumerate()
+        .map(|(index, summary)| {
+            let figures = REPEATED_FIGURES
+                .iter()
+                .map(|&(figure, higher_is_worse, value)| {
+                    let mut values: Vec<f64> = runs.iter().map(|run| value(&run[index])).collect();
+                    values.sort_by(f64::total_cmp);
+                    let median = match values.len() % 2 {
+                        1 => values[values.len() / 2],
+                        _ => (values[values.len() / 2 - 1] + values[values.len() / 2]) / 2.0,
+                    };
+                    let (lowest, highest) = (values[0], values[values.len() - 1]);
+                    RepeatedFigure { figure, median, worst: if higher_is_worse { highest } else { lowest }, spread: highest - lowest }
+                })
+                .collect();
+            (summary.strategy.clone(), figures)
+        })
+        .collect()
+}
+
 fn write_summary(path: &Path, summaries: &[StrategySummary]) -> Result<(), BenchError> {
     let mut text = String::from(
         "strategy,frames,presented,dropped,fps_mean,fps_1pct_low,on_time_percent,switches,worst_switch_ready_ms,frames_late_after_switches,worst_frame_ms,mean_level_val_psnr_y,mean_psnr_y_vs_reference,frames_vs_reference,peak_rss_mib,peak_model_mib\n",
@@ -430,5 +478,37 @@ mod tests {
         assert_eq!(Strategy::parse("static:3").ok(), Some(Strategy::Static(3)));
         assert_eq!(Strategy::parse("reload").ok(), Some(Strategy::Reload));
         assert!(Strategy::parse("fastest").is_err());
+    }
+
+    #[test]
+    fn repeated_runs_give_each_figures_median_worst_and_spread() {
+        let summary = |on_time: f64, late: usize| StrategySummary {
+            strategy: "adaptive".to_owned(),
+            frames: 480,
+            frames_presented: 480,
+            frames_dropped: 0,
+            fps_mean: 24.0,
+            fps_1_percent_low: 23.0,
+            on_time_percent: on_time,
+            switches: 9,
+            worst_switch_ready_ms: 0.01,
+            frames_late_after_switches: late,
+            worst_frame_ms: 40.0,
+            mean_psnr_y: 37.0,
+            mean_psnr_reference: None,
+            frames_against_reference: 0,
+            peak_rss_mib: 400.0,
+            peak_model_mib: 84.0,
+            phases: Vec::new(),
+        };
+        let runs = [vec![summary(99.8, 0)], vec![summary(99.0, 5)], vec![summary(100.0, 1)]];
+        let rows = repeated(&runs);
+        assert_eq!(rows.len(), 1);
+        let figure = |name: &str| rows[0].1.iter().find(|f| f.figure == name).unwrap().clone();
+        let on_time = figure("on time %");
+        assert_eq!((on_time.median, on_time.worst), (99.8, 99.0));
+        assert!((on_time.spread - 1.0).abs() < 1e-9);
+        let late = figure("late after a switch");
+        assert_eq!((late.median, late.worst, late.spread), (1.0, 5.0, 5.0));
     }
 }

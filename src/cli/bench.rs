@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::bench::adapt::{BenchConfig, Strategy, StrategySummary, default_profile};
+use crate::bench::adapt::{BenchConfig, Strategy, StrategySummary, default_profile, repeated};
 use crate::bench::rungs::RungsConfig;
 use crate::engine::cpu::kernels::Isa;
 use crate::model::device::DeviceChoice;
@@ -50,6 +50,10 @@ pub struct AdaptArgs {
     /// Measure PSNR against the reference on every Nth frame.
     #[arg(long, default_value_t = 12)]
     pub psnr_every: usize,
+    /// Run the whole bench this many times (each into `OUT/run-K`) and summarise each strategy's
+    /// figures over the runs: median, worst and spread.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -134,12 +138,44 @@ fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
         out: args.out,
         floor_psnr_y: evaluate(&Method::Bilinear, &images).psnr_y,
     };
-    let summaries = crate::bench::adapt::run(&config).map_err(anyhow::Error::msg)?;
+    let mut runs = Vec::new();
+    for run in 1..=args.repeat {
+        let config = BenchConfig { out: if args.repeat > 1 { config.out.join(format!("run-{run}")) } else { config.out.clone() }, ..config.clone() };
+        if args.repeat > 1 {
+            println!("run {run} of {}", args.repeat);
+        }
+        let summaries = crate::bench::adapt::run(&config).map_err(anyhow::Error::msg)?;
+        print_summaries(&summaries, &config);
+        runs.push(summaries);
+    }
+    if args.repeat > 1 {
+        print_repeated(&runs, &config.out)?;
+    }
+    Ok(())
+}
+
+/// Each strategy's figures over repeated runs, printed and written to `OUT/repeat.csv`.
+fn print_repeated(runs: &[Vec<StrategySummary>], out: &std::path::Path) -> anyhow::Result<()> {
+    println!("over {} runs (median / worst, spread):", runs.len());
+    let mut csv = String::from("strategy,figure,median,worst,spread\n");
+    for (strategy, figures) in repeated(runs) {
+        let cells: Vec<String> = figures.iter().map(|f| format!("{} {:.2} / {:.2} ({:.2})", f.figure, f.median, f.worst, f.spread)).collect();
+        println!("{strategy:<16} {}", cells.join("  |  "));
+        for f in figures {
+            csv += &format!("{strategy},{},{:.4},{:.4},{:.4}\n", f.figure, f.median, f.worst, f.spread);
+        }
+    }
+    let path = out.join("repeat.csv");
+    std::fs::write(&path, csv).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// One run's table, its per-phase rows and the quality claim.
+fn print_summaries(summaries: &[StrategySummary], config: &BenchConfig) {
     println!(
         "{:<12} {:>6} {:>7} {:>6} {:>7} {:>8} {:>8} {:>11} {:>11} {:>11} {:>10} {:>10} {:>9} {:>10}",
         "strategy", "frames", "dropped", "fps", "1% low", "on time", "switches", "switch ms", "late@switch", "worst frame", "val PSNR", "ref PSNR", "peak RSS", "model state"
     );
-    for s in &summaries {
+    for s in summaries {
         println!(
             "{:<12} {:>6} {:>7} {:>6.2} {:>7.2} {:>7.1}% {:>8} {:>11.3} {:>11} {:>8.1} ms {:>7.3} dB {:>10} {:>5.0} MiB {:>6.1} MiB",
             s.strategy,
@@ -160,7 +196,7 @@ fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
     }
     let basis = if config.reference.is_some() { "against the reference" } else { "the levels' validation PSNR" };
     println!("per load phase (% on time / mean PSNR-Y, {basis}):");
-    for s in &summaries {
+    for s in summaries {
         let phases: Vec<String> = s.phases.iter().map(|(on_time, psnr)| format!("{on_time:5.1}% {psnr:.3}")).collect();
         println!("{:<16} {}", s.strategy, phases.join("  |  "));
     }
@@ -178,5 +214,4 @@ fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
         }
     }
     println!("traces, summary.csv and adaptation.png in {}", config.out.display());
-    Ok(())
 }
