@@ -1,5 +1,5 @@
 //! What this machine has: its cores, its processor's name, a GPU wgpu can use, and the process's
-//! peak memory. Read here only, so every part of the program asks the same way.
+//! memory, threads and open files. Read here only, so every part of the program asks the same way.
 
 /// Threads to use for work that can take every core (1 when the system does not say).
 pub fn cores() -> usize {
@@ -17,10 +17,29 @@ pub fn cpu_name() -> String {
 
 /// The process's peak resident set (Linux `VmHWM`); None elsewhere.
 pub fn peak_rss_bytes() -> Option<u64> {
+    process_status("VmHWM:").map(|kib| kib * 1024)
+}
+
+/// The process's resident set now (Linux `VmRSS`); None elsewhere.
+pub fn rss_bytes() -> Option<u64> {
+    process_status("VmRSS:").map(|kib| kib * 1024)
+}
+
+/// The process's threads now (Linux); None elsewhere.
+pub fn thread_count() -> Option<u64> {
+    process_status("Threads:")
+}
+
+/// The process's open file descriptors now (Linux); None elsewhere.
+pub fn open_file_count() -> Option<u64> {
+    Some(std::fs::read_dir("/proc/self/fd").ok()?.count() as u64)
+}
+
+/// The number after `field` in `/proc/self/status`.
+fn process_status(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    let line = status.lines().find(|line| line.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The name of the first hardware (non-CPU) adapter wgpu finds, if any. A CPU-type adapter (Mesa

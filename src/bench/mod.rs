@@ -1,11 +1,13 @@
 //! The benchmarks and the baselines they measure dysr against: `dysr bench rungs` ([`rungs`]: every
-//! rung's speed on the kernels, beside ONNX Runtime) and `dysr bench adapt` ([`adapt`]: the demo
-//! played under a load profile by each strategy, with [`baselines`]' ways of holding the rungs).
+//! rung's speed on the kernels, beside ONNX Runtime), `dysr bench adapt` ([`adapt`]: the demo
+//! played under a load profile by each strategy, with [`baselines`]' ways of holding the rungs) and
+//! `dysr bench soak` ([`soak`]: the pipeline for minutes or hours, its memory, threads and files).
 //! Nothing in the player calls into this module.
 
 pub mod adapt;
 pub mod baselines;
 pub mod rungs;
+pub mod soak;
 
 use std::path::PathBuf;
 
@@ -24,6 +26,10 @@ pub enum BenchError {
     Plot(#[from] crate::plot::PlotError),
     #[error(transparent)]
     Playback(#[from] crate::player::headless::HeadlessError),
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
+    #[error("soak: {cause}")]
+    Soak { cause: String },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {source}", path.display())]

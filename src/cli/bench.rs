@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 
 use crate::bench::adapt::{BenchConfig, Strategy, StrategySummary, default_profile, repeated};
 use crate::bench::rungs::RungsConfig;
+use crate::bench::soak::SoakConfig;
 use crate::engine::cpu::kernels::Isa;
 use crate::model::device::DeviceChoice;
 use crate::model::evaluate::{Method, default_validation_dir, evaluate, load_validation};
@@ -20,6 +21,29 @@ pub enum BenchCommand {
     /// The demo played at real time under a load profile, once per strategy: a CSV trace per
     /// strategy, a summary table and a PNG plot.
     Adapt(AdaptArgs),
+    /// The demo in a loop for minutes under changing load, seeks and mode changes: memory,
+    /// threads and open files every second, a watchdog on stalls, and a verdict.
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SoakArgs {
+    /// Video to loop (default: the bundled demo clip).
+    pub input: Option<String>,
+    #[arg(long, default_value_os_t = default_manifest_path())]
+    pub manifest: PathBuf,
+    /// How long to run, in minutes (fractions allowed).
+    #[arg(long, default_value_t = 30.0)]
+    pub minutes: f64,
+    /// Memory growth is measured from the end of this many seconds.
+    #[arg(long, default_value_t = 60.0)]
+    pub warm_up_secs: f64,
+    /// Load-injector threads (default: one per core).
+    #[arg(long)]
+    pub load_threads: Option<usize>,
+    /// Folder for soak.csv and soak.png.
+    #[arg(long, default_value = "soak-out")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -104,6 +128,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Rungs(args) => rungs(args),
         BenchCommand::Adapt(args) => adapt(args),
+        BenchCommand::Soak(args) => soak(args),
     }
 }
 
@@ -119,6 +144,44 @@ fn rungs(args: RungsArgs) -> anyhow::Result<()> {
         csv: args.csv,
     };
     crate::bench::rungs::run(&config).map_err(anyhow::Error::msg)
+}
+
+fn soak(args: SoakArgs) -> anyhow::Result<()> {
+    if !(args.minutes > 0.0 && args.warm_up_secs >= 0.0) {
+        anyhow::bail!("--minutes must be positive and --warm-up-secs not negative");
+    }
+    let config = SoakConfig {
+        input: args.input.unwrap_or_else(super::demo_clip_path),
+        manifest: args.manifest,
+        duration: std::time::Duration::from_secs_f64(args.minutes * 60.0),
+        warm_up: std::time::Duration::from_secs_f64(args.warm_up_secs),
+        load_threads: args.load_threads.unwrap_or_else(crate::host::cores),
+        out: args.out,
+        seed: 1,
+    };
+    let report = crate::bench::soak::run(&config).map_err(anyhow::Error::msg)?;
+    println!("{}", serde_json::to_string(&report)?);
+    println!(
+        "{:.0} s: {} frames presented, {} dropped, {} switches, {} seeks, {} mode changes; resident memory {:+.1}% after the warm-up, threads {} -> {}, open files {} -> {}, longest stall {:.2} s: {}",
+        report.secs,
+        report.frames_presented,
+        report.frames_dropped,
+        report.switches,
+        report.seeks,
+        report.mode_changes,
+        report.rss_growth_percent,
+        report.threads.0,
+        report.threads.1,
+        report.open_files.0,
+        report.open_files.1,
+        report.longest_stall_secs,
+        if report.passed { "passed" } else { "FAILED" }
+    );
+    println!("soak.csv and soak.png in {}", config.out.display());
+    if !report.passed {
+        anyhow::bail!("soak failed: memory grew by 5% or more, or threads or open files grew");
+    }
+    Ok(())
 }
 
 fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
