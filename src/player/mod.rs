@@ -280,6 +280,11 @@ impl Player {
         wait
     }
 
+    /// Waiting for the input (a slow network, a stalled decoder): see [`Presenter::is_buffering`].
+    pub fn is_buffering(&self, now: Instant) -> bool {
+        self.presenter.is_buffering(now)
+    }
+
     /// Blocks until a new frame may be ready or `timeout` passes (headless loops).
     pub fn wait(&self, timeout: Duration) {
         self.presenter.wait(timeout);

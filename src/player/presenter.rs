@@ -19,6 +19,9 @@ const EARLY_PRESENT_TOLERANCE_SECS: f64 = 0.002;
 const AUDIO_CLOCK_START_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long a pass waits when it has nothing to schedule against.
 const IDLE_POLL: Duration = Duration::from_millis(5);
+/// How far past its end the frame on screen may stay before the player counts as buffering (a
+/// frame or two late is a dropped frame's business, not the input's).
+const BUFFERING_GRACE_SECS: f64 = 0.1;
 
 /// What drives presentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,6 +136,20 @@ impl Presenter {
     pub fn disconnect(&mut self) {
         self.frames = crossbeam_channel::never();
         self.next = None;
+    }
+
+    /// Waiting on the input: nothing received is pending, the input has not ended, and either no
+    /// frame of this generation has been shown yet or the one on screen has overstayed its time
+    /// (a slow network, a stalled decoder). Paused playback is not buffering.
+    pub fn is_buffering(&self, now: Instant) -> bool {
+        if self.state == StreamState::Eof || self.input_ended || self.next.is_some() || !self.frames.is_empty() || self.clock.is_paused() {
+            return false;
+        }
+        match (&self.current, self.clock.now_secs(self.showing_generation, now)) {
+            _ if self.state == StreamState::Syncing => true,
+            (Some(frame), Some(clock_secs)) => clock_secs > frame.pts_secs + frame.duration_secs + BUFFERING_GRACE_SECS,
+            _ => false,
+        }
     }
 
     /// Blocks until a frame may be ready or `timeout` passes.

@@ -297,6 +297,9 @@ impl PlayerApp {
         egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| match self.video.video_ui(ui, geometry, split) {
             Some(picture) => {
                 self.picture_rect = Some(picture);
+                if self.player.as_ref().is_some_and(|player| player.is_buffering(Instant::now())) {
+                    ui.put(picture, egui::Label::new(egui::RichText::new("buffering…").heading()));
+                }
                 let pixels = picture.size() * ui.ctx().pixels_per_point();
                 self.view.set_size((pixels.x.round().max(1.0) as u32, pixels.y.round().max(1.0) as u32));
                 if let Some(adaptation) = &self.adaptation {

@@ -6,6 +6,7 @@ use std::time::Instant;
 use egui::Ui;
 
 use crate::player::Player;
+use crate::player::presenter::StreamState;
 use crate::telemetry::Telemetry;
 
 /// Rates are recomputed over windows at least this long, so they read steadily.
@@ -47,11 +48,27 @@ pub fn value_grid(ui: &mut Ui, id: &str, fill: impl FnOnce(&mut dyn FnMut(&str, 
     });
 }
 
+/// What the player is doing, in a word or two.
+fn playback_state(player: &Player) -> &'static str {
+    if player.is_buffering(Instant::now()) {
+        "buffering"
+    } else if player.is_paused() {
+        "paused"
+    } else {
+        match player.state() {
+            StreamState::Syncing => "starting",
+            StreamState::Playing => "playing",
+            StreamState::Eof => "ended",
+        }
+    }
+}
+
 pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
     let info = player.info();
     let telemetry = player.telemetry();
     value_grid(ui, "stats", |row| {
         row("input", info.title.clone());
+        row("state", playback_state(player).to_owned());
         row("video", format!("{} {}x{} @ {:.3} fps", info.video.codec, info.video.width, info.video.height, info.video.frames_per_sec));
         if let Some(picture) = player.presenter().current() {
             let (width, height) = picture.size();
