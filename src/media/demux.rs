@@ -30,6 +30,17 @@ pub struct DemuxThread {
     pub counters: std::sync::Arc<Counters>,
 }
 
+/// Where reading stands.
+#[derive(Debug, Default, Clone, Copy)]
+struct ReadState {
+    /// The input (or the current generation of it) has ended: nothing to read until a seek.
+    at_end: bool,
+    consecutive_corrupt: u32,
+    /// Packets were handed on: a read error after this ends the input (what arrived still plays,
+    /// and a seek may read again) instead of failing it.
+    delivered: bool,
+}
+
 /// What the read loop should do after an attempt to hand a packet on or to wait.
 enum Next {
     Continue,
@@ -41,10 +52,9 @@ impl DemuxThread {
     pub fn run(mut self) {
         let mut generation = 0;
         self.send_to_all(Tagged::start(generation, 0.0));
-        let mut at_end = false;
-        let mut consecutive_corrupt = 0;
+        let mut state = ReadState::default();
         loop {
-            let next = if at_end {
+            let next = if state.at_end {
                 // Nothing to read until a seek (loop, or the user) or a close.
                 match self.commands.recv() {
                     Ok(command) => Self::next_for(command),
@@ -53,7 +63,7 @@ impl DemuxThread {
             } else {
                 match self.commands.try_recv() {
                     Ok(command) => Self::next_for(command),
-                    Err(_) => self.read_and_route(generation, &mut at_end, &mut consecutive_corrupt),
+                    Err(_) => self.read_and_route(generation, &mut state),
                 }
             };
             match next {
@@ -61,8 +71,7 @@ impl DemuxThread {
                 Next::Quit => return,
                 Next::Seek { generation: new_generation, target_secs } => {
                     generation = new_generation;
-                    at_end = false;
-                    consecutive_corrupt = 0;
+                    state = ReadState { delivered: state.delivered, ..ReadState::default() };
                     self.seek(target_secs);
                     if !self.send_to_all(Tagged::start(generation, target_secs)) {
                         return;
@@ -79,11 +88,11 @@ impl DemuxThread {
         }
     }
 
-    fn read_and_route(&mut self, generation: u64, at_end: &mut bool, consecutive_corrupt: &mut u32) -> Next {
+    fn read_and_route(&mut self, generation: u64, state: &mut ReadState) -> Next {
         let mut packet = ffmpeg::Packet::empty();
         match packet.read(&mut self.input) {
             Ok(()) => {
-                *consecutive_corrupt = 0;
+                state.consecutive_corrupt = 0;
                 let index = packet.stream();
                 let channel = if index == self.video_index {
                     Some(&self.video_packets)
@@ -93,24 +102,33 @@ impl DemuxThread {
                     None
                 };
                 match channel {
-                    Some(channel) => self.send_or_obey(channel, Tagged::data(generation, packet)),
+                    Some(channel) => {
+                        state.delivered = true;
+                        self.send_or_obey(channel, Tagged::data(generation, packet))
+                    }
                     None => Next::Continue,
                 }
             }
             Err(ffmpeg::Error::Eof) => {
-                *at_end = true;
+                state.at_end = true;
                 if self.send_to_all(Tagged::end(generation)) { Next::Continue } else { Next::Quit }
             }
-            Err(ffmpeg::Error::InvalidData) if *consecutive_corrupt < MAX_CONSECUTIVE_CORRUPT_PACKETS => {
-                *consecutive_corrupt += 1;
+            Err(ffmpeg::Error::InvalidData) if state.consecutive_corrupt < MAX_CONSECUTIVE_CORRUPT_PACKETS => {
+                state.consecutive_corrupt += 1;
                 Counters::bump(&self.counters.corrupt_packets);
                 tracing::warn!("skipping an unreadable packet");
                 Next::Continue
             }
             Err(error) => {
                 let cause = super::error::ffmpeg_cause(&error);
-                self.events.try_send(PipelineEvent::Fatal(format!("reading the input failed: {cause}"))).ok();
-                *at_end = true;
+                let event = if state.delivered {
+                    // A connection lost mid-file: what arrived plays to its end (mpv does the same).
+                    PipelineEvent::Warning(format!("reading the input stopped early ({cause}): playing what arrived"))
+                } else {
+                    PipelineEvent::Fatal(format!("reading the input failed: {cause}"))
+                };
+                self.events.try_send(event).ok();
+                state.at_end = true;
                 if self.send_to_all(Tagged::end(generation)) { Next::Continue } else { Next::Quit }
             }
         }

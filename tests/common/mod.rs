@@ -2,6 +2,8 @@
 //! so nothing large is committed. Each clip is made once per test binary.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod http;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -10,9 +12,14 @@ use std::time::{Duration, Instant};
 use dysr::player::{Player, PlayerOptions};
 use dysr::player::presenter::StreamState;
 
-/// The folder this test process writes its media into.
+/// Names the media folder of a parent test process for the child processes it starts.
+pub const MEDIA_DIR_VARIABLE: &str = "DYSR_TEST_MEDIA";
+
+/// The folder this test process (or the parent that started it) writes its media into.
 pub fn media_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dysr-tests-{}", std::process::id()));
+    let dir = std::env::var_os(MEDIA_DIR_VARIABLE)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("dysr-tests-{}", std::process::id())));
     std::fs::create_dir_all(&dir).expect("create the test media folder");
     dir
 }
