@@ -155,6 +155,40 @@ impl AudioFeeder {
 pub trait AudioOutput {
     /// What is playing the sound, for the stats panel.
     fn description(&self) -> String;
+
+    /// Why the output stopped playing (a device unplugged, a sound server gone), once it has.
+    fn failure(&self) -> Option<String> {
+        None
+    }
+
+    /// Stops the output and hands back its feeder, so another output goes on from the sample it
+    /// stopped at.
+    fn into_feeder(self: Box<Self>) -> Option<AudioFeeder> {
+        None
+    }
+}
+
+/// When `output` has failed, the silent clock takes over its feeder, so playback goes on from the
+/// same sample without a stall (mpv falls back to its null output the same way). The output to
+/// keep and, after a takeover, the warning that says so.
+pub fn take_over_if_failed(output: Box<dyn AudioOutput>) -> (Box<dyn AudioOutput>, Option<String>) {
+    let Some(cause) = output.failure() else { return (output, None) };
+    let Some(feeder) = output.into_feeder() else {
+        return (Box::new(NoOutput), Some(format!("the sound device failed ({cause}): playing on without sound")));
+    };
+    match SilentOutput::start(feeder) {
+        Ok(silent) => (Box::new(silent), Some(format!("the sound device failed ({cause}): playing on with the silent clock"))),
+        Err(error) => (Box::new(NoOutput), Some(format!("the sound device failed ({cause}) and the silent clock could not start ({error})"))),
+    }
+}
+
+/// What is left when no output could go on: the presenter then runs the clock from the picture.
+struct NoOutput;
+
+impl AudioOutput for NoOutput {
+    fn description(&self) -> String {
+        "none (the sound device failed)".to_owned()
+    }
 }
 
 /// Why the sound card cannot play (the player then runs on the silent clock).
@@ -167,9 +201,18 @@ pub enum AudioDeviceError {
 }
 
 /// Sound through the default cpal device.
+/// The sound card counts as gone when it has not asked for samples for this long (cpal streams
+/// call back every few milliseconds, paused or not).
+const DEVICE_SILENCE_LIMIT: Duration = Duration::from_secs(1);
+
 pub struct CpalOutput {
-    _stream: cpal::Stream,
+    stream: cpal::Stream,
     device_name: String,
+    /// Shared with the stream's callback, so a failed stream's feeder can be taken back.
+    feeder: Arc<parking_lot::Mutex<Option<AudioFeeder>>>,
+    /// The error the stream reported, if any.
+    error: Arc<parking_lot::Mutex<Option<String>>>,
+    last_callback: Arc<parking_lot::Mutex<Instant>>,
 }
 
 impl CpalOutput {
@@ -186,7 +229,7 @@ impl CpalOutput {
         with_alsa_messages_logged(|| Self::start_stream(feeder))
     }
 
-    fn start_stream(mut feeder: AudioFeeder) -> Result<Self, AudioDeviceError> {
+    fn start_stream(feeder: AudioFeeder) -> Result<Self, AudioDeviceError> {
         let device = cpal::default_host().default_output_device().ok_or(AudioDeviceError::NoDevice)?;
         let device_name = device.description().map(|d| d.to_string()).unwrap_or_else(|_| "default".to_owned());
         let config = cpal::StreamConfig {
@@ -194,20 +237,32 @@ impl CpalOutput {
             sample_rate: feeder.format.sample_rate,
             buffer_size: cpal::BufferSize::Default,
         };
+        let feeder = Arc::new(parking_lot::Mutex::new(Some(feeder)));
+        let error = Arc::new(parking_lot::Mutex::new(None));
+        let last_callback = Arc::new(parking_lot::Mutex::new(Instant::now()));
+        let (callback_feeder, callback_error, callback_time) = (Arc::clone(&feeder), Arc::clone(&error), Arc::clone(&last_callback));
         let stream = device
             .build_output_stream::<f32, _, _>(
                 config,
                 move |data: &mut [f32], info: &cpal::OutputCallbackInfo| {
+                    let now = Instant::now();
+                    *callback_time.lock() = now;
                     let timestamp = info.timestamp();
                     let latency = timestamp.playback.checked_duration_since(timestamp.callback).unwrap_or_default();
-                    feeder.fill(data, Instant::now() + latency);
+                    match callback_feeder.lock().as_mut() {
+                        Some(feeder) => feeder.fill(data, now + latency),
+                        None => data.fill(0.0),
+                    }
                 },
-                |error| tracing::warn!("audio output: {error}"),
+                move |stream_error| {
+                    tracing::warn!("audio output: {stream_error}");
+                    callback_error.lock().get_or_insert_with(|| stream_error.to_string());
+                },
                 None,
             )?;
         // cpal streams start paused.
         stream.play()?;
-        Ok(Self { _stream: stream, device_name })
+        Ok(Self { stream, device_name, feeder, error, last_callback })
     }
 }
 
@@ -231,12 +286,27 @@ impl AudioOutput for CpalOutput {
     fn description(&self) -> String {
         format!("cpal: {}", self.device_name)
     }
+
+    fn failure(&self) -> Option<String> {
+        if let Some(error) = self.error.lock().clone() {
+            return Some(error);
+        }
+        let silent_for = self.last_callback.lock().elapsed();
+        (silent_for > DEVICE_SILENCE_LIMIT).then(|| format!("{} has not asked for sound for {:.1} s", self.device_name, silent_for.as_secs_f64()))
+    }
+
+    fn into_feeder(self: Box<Self>) -> Option<AudioFeeder> {
+        // No callback runs once the stream is gone.
+        drop(self.stream);
+        self.feeder.lock().take()
+    }
 }
 
 /// Consumes audio in real time without a sound card.
 pub struct SilentOutput {
     stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    /// Gives the feeder back when it ends.
+    thread: Option<JoinHandle<AudioFeeder>>,
 }
 
 impl SilentOutput {
@@ -259,8 +329,17 @@ impl SilentOutput {
                 feeder.fill(&mut buffer, period_start);
                 frames_played += frames_due;
             }
+            feeder
         })?;
         Ok(Self { stop, thread: Some(thread) })
+    }
+}
+
+impl SilentOutput {
+    /// Stops the thread and takes its feeder back.
+    fn stop(&mut self) -> Option<AudioFeeder> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take()?.join().ok()
     }
 }
 
@@ -268,14 +347,15 @@ impl AudioOutput for SilentOutput {
     fn description(&self) -> String {
         "silent real-time clock (no audio device)".to_owned()
     }
+
+    fn into_feeder(mut self: Box<Self>) -> Option<AudioFeeder> {
+        self.stop()
+    }
 }
 
 impl Drop for SilentOutput {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.join().ok();
-        }
+        self.stop();
     }
 }
 
@@ -311,7 +391,7 @@ mod tests {
     use super::*;
 
     fn feeder_with(chunks: Vec<Tagged<AudioChunk>>) -> (AudioFeeder, Arc<Clock>) {
-        let (tx, rx) = crossbeam_channel::bounded(16);
+        let (tx, rx) = crossbeam_channel::unbounded();
         for chunk in chunks {
             tx.send(chunk).unwrap();
         }
@@ -340,6 +420,56 @@ mod tests {
         // The second fill started 3 frames (3 ms) into the audio.
         assert!((clock.now_secs(0, now).unwrap() - 2.003).abs() < 1e-9);
         assert_eq!(feeder.counters.audio_underruns.load(Ordering::Relaxed), 0);
+    }
+
+    /// A sound card that fails at `fails_at` (the silent output underneath plays its part until then).
+    struct FailingDevice {
+        card: SilentOutput,
+        fails_at: Instant,
+    }
+
+    impl AudioOutput for FailingDevice {
+        fn description(&self) -> String {
+            "test card".to_owned()
+        }
+
+        fn failure(&self) -> Option<String> {
+            (Instant::now() >= self.fails_at).then(|| "unplugged".to_owned())
+        }
+
+        fn into_feeder(self: Box<Self>) -> Option<AudioFeeder> {
+            Box::new(self.card).into_feeder()
+        }
+    }
+
+    #[test]
+    fn the_silent_clock_takes_over_a_failed_device_without_a_stall() {
+        // Three seconds of sound in 10 ms chunks (1000 frames/s, stereo).
+        let chunks = std::iter::once(Tagged::start(0, 0.0))
+            .chain((0..300).map(|i| Tagged::data(0, AudioChunk { pts_secs: f64::from(i) * 0.01, samples: vec![0.0; 20] })))
+            .collect();
+        let (feeder, clock) = feeder_with(chunks);
+        let started = Instant::now();
+        let card = FailingDevice { card: SilentOutput::start(feeder).unwrap(), fails_at: started + Duration::from_millis(300) };
+        let mut output: Box<dyn AudioOutput> = Box::new(card);
+        let (mut warnings, mut readings) = (Vec::new(), Vec::new());
+        // The player looks once per frame; here every 10 ms for a second.
+        while started.elapsed() < Duration::from_secs(1) {
+            let (next, warning) = take_over_if_failed(output);
+            output = next;
+            warnings.extend(warning);
+            readings.extend(clock.now_secs(0, Instant::now()));
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("unplugged") && warnings[0].contains("silent clock"), "{}", warnings[0]);
+        assert!(output.description().contains("silent"), "{}", output.description());
+        // The clock went on at real time through the takeover: never back by more than the takeover
+        // took, and at the end where a second of sound puts it.
+        let worst_step_back = readings.windows(2).map(|pair| pair[0] - pair[1]).fold(0.0, f64::max);
+        assert!(worst_step_back < 0.02, "the clock stepped back {worst_step_back:.3} s");
+        let end = clock.now_secs(0, Instant::now()).unwrap();
+        assert!((end - started.elapsed().as_secs_f64()).abs() < 0.05, "clock {end:.3} s after {:?}", started.elapsed());
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::engine::view::ViewTarget;
 use crate::engine::{Presentation, Upscaler, UpscalerFactory};
 use sr_worker::{SrWorker, Wake};
 use crate::media::audio_decode::{AudioDecoder, OutputFormat};
-use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume};
+use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume, take_over_if_failed};
 use crate::media::clock::Clock;
 use crate::media::demux::{DemuxCommand, DemuxThread};
 use crate::media::decode_loop::{self, StageOutput};
@@ -109,6 +109,8 @@ pub struct Player {
     presenter: Presenter,
     demux_commands: Sender<DemuxCommand>,
     events: Receiver<PipelineEvent>,
+    /// For the player's own warnings (an audio device that failed), beside the threads'.
+    warnings: Sender<PipelineEvent>,
     audio_output: Option<Box<dyn AudioOutput>>,
     upscaler: Arc<parking_lot::Mutex<String>>,
     view: Arc<ViewTarget>,
@@ -172,6 +174,7 @@ impl Player {
             presenter,
             demux_commands,
             events,
+            warnings: events_tx.clone(),
             audio_output: None,
             upscaler: Arc::clone(&upscaler_name),
             view: Arc::clone(&options.view),
@@ -273,11 +276,23 @@ impl Player {
     /// Presents the frame due now, if any; returns how long until the next one is due.
     /// Call it from the display loop. At the end of the stream it restarts when looping.
     pub fn update(&mut self, now: Instant) -> Option<Duration> {
+        self.watch_audio_output();
         let wait = self.presenter.update(now);
         if self.looping && self.presenter.state() == StreamState::Eof {
             self.seek(0.0);
         }
         wait
+    }
+
+    /// A sound device that failed mid-play hands its place to the silent clock, with a warning.
+    fn watch_audio_output(&mut self) {
+        let Some(output) = self.audio_output.take() else { return };
+        let (output, warning) = take_over_if_failed(output);
+        self.audio_output = Some(output);
+        if let Some(warning) = warning {
+            tracing::warn!("{warning}");
+            self.warnings.try_send(PipelineEvent::Warning(warning)).ok();
+        }
     }
 
     /// Waiting for the input (a slow network, a stalled decoder): see [`Presenter::is_buffering`].
