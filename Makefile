@@ -13,7 +13,7 @@ ifeq ($(DISPLAY)$(WAYLAND_DISPLAY),)
   RUN_ONCE := --exit-after 30 --screenshot $(CARGO_TARGET_DIR)/dysr-run.png
 endif
 
-.PHONY: deps build run test check-features demo-clip bench-deps
+.PHONY: deps build run test fuzz check-features demo-clip bench-deps
 
 deps:
 	@scripts/install-system-deps.sh
@@ -26,6 +26,11 @@ run: build
 
 test: deps
 	cargo test --release
+
+# A longer mutation-fuzzing run than the one in `make test`: FUZZ_CASES per container (default
+# 20000, about ten minutes on two cores) from FUZZ_SEED (default: the time, printed in the result).
+fuzz: deps
+	DYSR_FUZZ_CASES=$(or $(FUZZ_CASES),20000) DYSR_FUZZ_SEED=$(or $(FUZZ_SEED),$(shell date +%s)) cargo test --release --test fuzz
 
 # Fails when a dev-dependency turns on a feature of a crate the binary also uses: then
 # `cargo test --release` and `cargo build --release` would each build their own copy of it.

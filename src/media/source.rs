@@ -102,6 +102,11 @@ impl MediaSource {
         } else {
             options.set("protocol_whitelist", LOCAL_PROTOCOL_WHITELIST);
         }
+        // A live HLS playlist that stops growing ends after this many reloads without a new
+        // segment (one per target duration) instead of FFmpeg's 1000: about the network timeout in
+        // seconds, at least 3.
+        let live_reloads = network_timeout.as_secs().max(3).to_string();
+        options.set("m3u8_hold_counters", &live_reloads);
         let abort = Arc::new(AtomicBool::new(false));
         let abort_flag = Arc::clone(&abort);
         let open_error = |e: ffmpeg::Error| MediaError::Open { input: input.to_owned(), cause: ffmpeg_cause(&e) };
