@@ -16,7 +16,7 @@ use crate::engine::cpu::network::{NetworkRunner, feature_map_bytes};
 use crate::engine::neural::NeuralUpscaler;
 use crate::engine::swscale::SwsUpscaler;
 use crate::engine::picture::LumaImage;
-use crate::engine::{EngineError, LumaEngine, Presentation, RgbaImage, Upscaler, UpscalerFactory};
+use crate::engine::{BufferPool, EngineError, LumaEngine, Presentation, RgbaImage, Upscaler, UpscalerFactory};
 use crate::model::supernet::SubgraphSpec;
 
 /// Share of the frame interval the SR stage may use: decoding, drawing and the rest of the
@@ -46,6 +46,9 @@ pub trait RungStore: Send {
     fn engine_description(&self) -> String;
     /// How the rungs are held (for the upscaler's name).
     fn strategy(&self) -> &'static str;
+    /// Takes the output frames' pixels from `buffers` (the player's way; the baselines keep a
+    /// pool per rung, part of what holding separate networks costs).
+    fn share_buffers(&mut self, _buffers: BufferPool) {}
 }
 
 /// The DySR way: every rung packed at start and one runner whose buffers fit the largest, so a
@@ -95,6 +98,10 @@ impl RungStore for SharedRungs {
 
     fn strategy(&self) -> &'static str {
         "adaptive ladder"
+    }
+
+    fn share_buffers(&mut self, buffers: BufferPool) {
+        self.runner.share_buffers(buffers);
     }
 }
 
@@ -159,13 +166,18 @@ pub struct AdaptiveUpscaler {
 }
 
 impl AdaptiveUpscaler {
-    pub fn new(rungs: Vec<Arc<PackedNetwork>>, store: Box<dyn RungStore>, state: Arc<Adaptation>, target_fps: Option<f64>) -> Self {
+    pub fn new(rungs: Vec<Arc<PackedNetwork>>, mut store: Box<dyn RungStore>, state: Arc<Adaptation>, target_fps: Option<f64>) -> Self {
+        // One pool of picture buffers for every level and the bicubic mode: the frames in flight
+        // are the same size whichever made them, so memory does not grow with each mode a session
+        // has used (three pools kept up to three times the frames in flight).
+        let buffers = BufferPool::default();
+        store.share_buffers(buffers.clone());
         Self {
             state,
             rungs,
             store,
-            floor: SwsUpscaler::bilinear(),
-            bicubic: SwsUpscaler::new(),
+            floor: SwsUpscaler::bilinear().sharing(buffers.clone()),
+            bicubic: SwsUpscaler::new().sharing(buffers),
             controller: None,
             calibrated_for: None,
             target_fps,

@@ -91,6 +91,11 @@ impl<E: LumaEngine> NeuralUpscaler<E> {
     pub fn buffers(&self) -> &BufferPool {
         &self.buffers
     }
+
+    /// Takes the output frames' pixels from `buffers`, a pool shared with other upscalers.
+    pub fn share_buffers(&mut self, buffers: BufferPool) {
+        self.buffers = buffers;
+    }
 }
 
 impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {

@@ -48,6 +48,12 @@ impl SwsUpscaler {
         Self { context: None, filter, scaled: ffmpeg::frame::Video::empty(), buffers: BufferPool::default() }
     }
 
+    /// This upscaler with its output frames' pixels taken from `buffers`, a pool shared with
+    /// other upscalers.
+    pub fn sharing(self, buffers: BufferPool) -> Self {
+        Self { buffers, ..self }
+    }
+
     fn context_for(&mut self, shape: InputShape) -> Result<&mut SwsContext, ffmpeg::Error> {
         if self.context.as_ref().is_none_or(|(_, current)| *current != shape) {
             let mut context = SwsContext::get(
