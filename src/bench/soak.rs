@@ -2,8 +2,9 @@
 //! minutes or hours, while the injected load changes every few seconds, a seek lands every ten
 //! and the mode turns (adaptive, a locked rung, bicubic) every half minute. Every second it samples
 //! resident memory, the model's memory, threads and open files; a watchdog fails the run when no
-//! frame is presented for five seconds. The verdict compares the end with the state after a
-//! warm-up: memory may not grow by 5% or more, threads and open files may not grow at all.
+//! frame is presented for five seconds. The warm-up tours every path once (the top rung, bicubic,
+//! the smallest rung, adaptive). The verdict compares the end with the state after the warm-up:
+//! memory may not grow by 5% or more, threads and open files may not grow at all.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -82,7 +83,13 @@ pub fn run(config: &SoakConfig) -> Result<SoakReport, BenchError> {
     let mut player = Player::open(&config.input, options)?;
     let mut rng = StdRng::seed_from_u64(config.seed);
     let started = Instant::now();
-    let (mut next_sample, mut next_load, mut next_seek, mut next_mode) = (started, started + LOAD_EVERY, started + SEEK_EVERY, started + MODE_EVERY);
+    // The warm-up tours every path once (the top rung, bicubic, the smallest rung, adaptive), so
+    // what grows after it is growth, not the first use of a path's buffers and queues.
+    let tour = [Mode::Locked(rungs - 1), Mode::Bicubic, Mode::Locked(0), Mode::Adaptive];
+    let tour_step = config.warm_up / (tour.len() as u32 + 1);
+    let mut tour_left = tour.iter();
+    let (mut next_sample, mut next_load, mut next_seek) = (started, started + LOAD_EVERY, started + SEEK_EVERY);
+    let mut next_mode = if tour_step.is_zero() { started + MODE_EVERY } else { started + tour_step };
     let (mut seeks, mut mode_changes) = (0, 0);
     let mut samples = Vec::new();
     let (mut presented, mut last_progress, mut longest_stall) = (0, started, Duration::ZERO);
@@ -117,12 +124,14 @@ pub fn run(config: &SoakConfig) -> Result<SoakReport, BenchError> {
         }
         if now >= next_mode {
             mode_changes += 1;
-            adaptation.controls.set_mode(match mode_changes % 3 {
-                1 => Mode::Locked(rng.random_range(0..rungs)),
-                2 => Mode::Bicubic,
-                _ => Mode::Adaptive,
+            let touring = !tour_step.is_zero() && now < started + config.warm_up;
+            adaptation.controls.set_mode(match (touring.then(|| tour_left.next()).flatten(), mode_changes % 3) {
+                (Some(&mode), _) => mode,
+                (None, 1) => Mode::Locked(rng.random_range(0..rungs)),
+                (None, 2) => Mode::Bicubic,
+                (None, _) => Mode::Adaptive,
             });
-            next_mode += MODE_EVERY;
+            next_mode += if touring { tour_step } else { MODE_EVERY };
         }
         if now >= next_sample {
             samples.push(sample(&adaptation, started, presented));
