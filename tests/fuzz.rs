@@ -224,26 +224,20 @@ fn play_to_end(player: &mut Player) -> Result<u64, String> {
 /// Where a damaged file of `kind` is written, in a folder of its own named after `purpose`: for
 /// the model's two files, beside an undamaged copy of the other one (they are loaded together).
 fn case_path(kind: Kind, purpose: &str) -> PathBuf {
+    // The manifest names its weights file: both keep the shipped names.
+    let (own, sibling) = match kind {
+        Kind::Manifest => (Kind::Manifest.seed_file(), Kind::Weights.seed_file()),
+        Kind::Weights => (Kind::Weights.seed_file(), Kind::Manifest.seed_file()),
+        // Beside the seeds (a playlist's entries name the MPEG-TS seed).
+        _ => return media_dir().join(format!("{purpose}-case.{}", kind.name())),
+    };
     let dir = media_dir().join(format!("{purpose}-{}", kind.name()));
     std::fs::create_dir_all(&dir).unwrap();
-    // The manifest names its weights file: both keep the shipped names.
-    let sibling = match kind {
-        Kind::Manifest => Some(Kind::Weights.seed_file()),
-        Kind::Weights => Some(Kind::Manifest.seed_file()),
-        _ => None,
-    };
-    match sibling {
-        Some(sibling) => {
-            std::fs::copy(&sibling, dir.join(sibling.file_name().unwrap())).unwrap();
-            dir.join(kind.seed_file().file_name().unwrap())
-        }
-        // Beside the segment its entries name.
-        None if kind == Kind::Hls => media_dir().join(format!("{purpose}-case.m3u8")),
-        None => dir.join(format!("case.{}", kind.name())),
-    }
+    std::fs::copy(&sibling, dir.join(sibling.file_name().unwrap())).unwrap();
+    dir.join(own.file_name().unwrap())
 }
 
-/// The child: cases `first..first + count` of `kind`, one report line each on stdout.
+/// The child: the listed cases of `kind`, one report line each on stdout.
 fn child(kind: Kind, seed: u64, cases: impl Iterator<Item = usize>) {
     let case_now = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
     let hook_case = std::sync::Arc::clone(&case_now);
