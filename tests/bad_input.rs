@@ -10,6 +10,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use common::http::{Delivery, serve};
 use common::{decode_all, generated, h264_clip, media_dir, path_str, test_clip};
 use dysr::player::{AudioMode, Player, PlayerOptions, headless};
 use dysr::threads::live_pipeline_threads;
@@ -112,33 +113,6 @@ fn unreachable_url() {
     cli_error(&url);
 }
 
-/// Serves over HTTP on loopback, for up to `max_requests` requests, the routes (path -> body) that
-/// `routes_for` makes from the server's base URL.
-fn serve(max_requests: usize, routes_for: impl FnOnce(&str) -> Vec<(&'static str, Vec<u8>)>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let routes = routes_for(&base);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(max_requests) {
-            let Ok(mut stream) = stream else { continue };
-            stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
-            let mut request = [0u8; 4096];
-            let length = stream.read(&mut request).unwrap_or(0);
-            let request = String::from_utf8_lossy(&request[..length]);
-            let path = request.split_whitespace().nth(1).unwrap_or("/");
-            let response = match routes.iter().find(|(route, _)| *route == path) {
-                Some((_, body)) => {
-                    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
-                    [head.as_bytes(), body].concat()
-                }
-                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
-            };
-            stream.write_all(&response).ok();
-        }
-    });
-    base
-}
-
 fn playlist(segment_url: &str) -> Vec<u8> {
     format!("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{segment_url}\n#EXT-X-ENDLIST\n").into_bytes()
 }
@@ -151,13 +125,18 @@ fn a_remote_playlist_cannot_read_local_files() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
 
     // Control: the playlist pointing at a segment served over HTTP plays.
-    let good = serve(8, |base| vec![("/list.m3u8", playlist(&format!("{base}/seg.ts"))), ("/seg.ts", segment)]);
+    let good = serve(Delivery::Whole, move |path| match path {
+        "/list.m3u8" => Some(playlist("seg.ts")),
+        "/seg.ts" => Some(segment.clone()),
+        _ => None,
+    })
+    .base;
     let summary = headless::run(&format!("{good}/list.m3u8"), no_sync()).expect("a remote playlist of remote segments plays");
     assert_eq!(summary.frames_presented, 50);
 
     // The attack: a remote playlist whose segment is a local file.
     let local_url = format!("file://{}", path_str(&local));
-    let evil = serve(8, |_| vec![("/list.m3u8", playlist(&local_url))]);
+    let evil = serve(Delivery::Whole, move |path| (path == "/list.m3u8").then(|| playlist(&local_url))).base;
     let input = format!("{evil}/list.m3u8");
     match headless::run(&input, no_sync()) {
         Err(error) => assert!(error.to_string().starts_with(&input), "{error}"),
