@@ -4,6 +4,12 @@
 //! level's time from it, steps down at once when the active level is about to miss the budget, and
 //! steps up only after a stretch of frames with clear headroom, to the highest level that has it. The gap between the two
 //! thresholds is what keeps it from oscillating under constant load.
+//!
+//! The floor and the rungs are different kinds of work (one scaling pass against the network's
+//! parallel kernels), and load slows them differently: in `dysr bench adapt` on a 2-core machine a
+//! full load made the floor 1.7x slower and every rung 2.6x. So the controller keeps one slowdown
+//! for each kind, predicts the rungs from the floor through the ratio of the two slowdowns' excess
+//! over 1 (learned at each move between floor and rungs), and leaves the floor one level at a time.
 
 /// Step down when the active level's predicted time passes this share of the budget...
 const DOWN_AT: f64 = 0.9;
@@ -25,6 +31,18 @@ const FALL: f64 = 0.3;
 /// times say nothing about the load, so the controller assumes calibrated conditions there and
 /// climbs from it one level at a time, letting the next level's times tell.
 const UNINFORMATIVE_MS: f64 = 0.05;
+/// How much more the load slows the rungs than the floor (their slowdowns' excess over 1), until
+/// measured: the rungs' parallel kernels wait for their slowest thread, so they suffer more.
+const PRIOR_RUNGS_OVER_FLOOR: f64 = 2.0;
+/// The learned ratio stays within these bounds (one odd frame cannot make it absurd)...
+const RUNGS_OVER_FLOOR_RANGE: (f64, f64) = (1.0, 4.0);
+/// ...is learned only when the floor is slowed by at least this excess (below it the ratio of
+/// two small numbers is noise)...
+const MIN_EXCESS_TO_LEARN: f64 = 0.1;
+/// ...and from the floor's slowdown after this many frames on it.
+const FLOOR_FRAMES_TO_LEARN: usize = 6;
+/// Weight of each new estimate of the ratio.
+const LEARN: f64 = 0.5;
 
 /// A change of level, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +60,15 @@ pub struct Controller {
     active: usize,
     /// The highest level allowed (memory).
     cap: usize,
-    slowdown: f64,
+    /// The rungs' slowdown and the floor's: the one of the active kind is measured, the other
+    /// follows from it through `rungs_over_floor`.
+    rung_slowdown: f64,
+    floor_slowdown: f64,
+    rungs_over_floor: f64,
+    /// The rungs' excess slowdown when the controller stepped down to the floor, to learn from
+    /// once the floor's own has been measured.
+    rung_excess_at_floor_entry: Option<f64>,
+    frames_on_floor: usize,
     headroom_frames: usize,
     /// Frames of headroom needed before the next step up.
     up_after: usize,
@@ -56,8 +82,21 @@ impl Controller {
     pub fn new(levels_ms: Vec<f64>, budget_ms: f64, cap: usize) -> Self {
         assert!(!levels_ms.is_empty(), "at least the floor");
         let cap = cap.min(levels_ms.len() - 1);
-        let mut controller =
-            Self { levels_ms, budget_ms, active: 0, cap, slowdown: 1.0, headroom_frames: 0, up_after: UP_AFTER_FRAMES, since_up: usize::MAX, last_up_to: 0 };
+        let mut controller = Self {
+            levels_ms,
+            budget_ms,
+            active: 0,
+            cap,
+            rung_slowdown: 1.0,
+            floor_slowdown: 1.0,
+            rungs_over_floor: PRIOR_RUNGS_OVER_FLOOR,
+            rung_excess_at_floor_entry: None,
+            frames_on_floor: 0,
+            headroom_frames: 0,
+            up_after: UP_AFTER_FRAMES,
+            since_up: usize::MAX,
+            last_up_to: 0,
+        };
         controller.active = controller.highest_within(DOWN_TO);
         controller
     }
@@ -70,21 +109,20 @@ impl Controller {
         self.budget_ms
     }
 
-    pub fn slowdown(&self) -> f64 {
-        self.slowdown
-    }
-
     /// Each level's predicted ms per frame now.
     pub fn predicted_ms(&self, level: usize) -> f64 {
-        self.levels_ms[level] * self.slowdown
+        self.levels_ms[level] * if level == 0 { self.floor_slowdown } else { self.rung_slowdown }
     }
 
-    /// New calibrated times and memory cap (a new frame size); the slowdown starts again.
+    /// New calibrated times and memory cap (a new frame size); the slowdowns start again (what
+    /// was learned of how they relate stays: it is the machine's, not the frame size's).
     pub fn recalibrate(&mut self, levels_ms: Vec<f64>, cap: usize) {
         assert_eq!(levels_ms.len(), self.levels_ms.len());
         self.levels_ms = levels_ms;
         self.cap = cap.min(self.levels_ms.len() - 1);
-        self.slowdown = 1.0;
+        self.rung_slowdown = 1.0;
+        self.floor_slowdown = 1.0;
+        self.rung_excess_at_floor_entry = None;
         self.headroom_frames = 0;
         self.active = self.highest_within(DOWN_TO);
     }
@@ -93,13 +131,37 @@ impl Controller {
         (0..=self.cap).rev().find(|&level| self.predicted_ms(level) <= share * self.budget_ms).unwrap_or(0)
     }
 
+    fn learn_rungs_over_floor(&mut self, rung_excess: f64, floor_excess: f64) {
+        if floor_excess >= MIN_EXCESS_TO_LEARN {
+            let (low, high) = RUNGS_OVER_FLOOR_RANGE;
+            let estimate = (rung_excess / floor_excess).clamp(low, high);
+            self.rungs_over_floor += LEARN * (estimate - self.rungs_over_floor);
+        }
+    }
+
     /// The frame just upscaled at the active level took `measured_ms`: the level for the next one.
     pub fn observe(&mut self, measured_ms: f64) -> Option<Switch> {
         let informative = self.levels_ms[self.active] >= UNINFORMATIVE_MS;
         let ratio = if informative { measured_ms / self.levels_ms[self.active] } else { 1.0 };
         // Rising load counts fast, but one outlier frame alone does not; falling load gradually.
-        let weight = if ratio > self.slowdown { RISE } else { FALL };
-        self.slowdown += weight * (ratio - self.slowdown);
+        let smooth = |slowdown: &mut f64| *slowdown += if ratio > *slowdown { RISE } else { FALL } * (ratio - *slowdown);
+        if self.active == 0 {
+            smooth(&mut self.floor_slowdown);
+            self.frames_on_floor += 1;
+            if self.frames_on_floor == FLOOR_FRAMES_TO_LEARN
+                && let Some(rung_excess) = self.rung_excess_at_floor_entry.take()
+            {
+                self.learn_rungs_over_floor(rung_excess, self.floor_slowdown - 1.0);
+            }
+            self.rung_slowdown = 1.0 + self.rungs_over_floor * (self.floor_slowdown - 1.0).max(0.0);
+        } else {
+            if self.since_up == 0 && self.last_up_to == 1 {
+                // The first rung frame after the floor: how the two kinds of work relate now.
+                self.learn_rungs_over_floor(ratio - 1.0, self.floor_slowdown - 1.0);
+            }
+            smooth(&mut self.rung_slowdown);
+            self.floor_slowdown = 1.0 + (self.rung_slowdown - 1.0) / self.rungs_over_floor;
+        }
         let from = self.active;
         self.since_up = self.since_up.saturating_add(1);
         if self.active > 0 && self.predicted_ms(self.active) > DOWN_AT * self.budget_ms {
@@ -108,6 +170,10 @@ impl Controller {
                 self.up_after = (self.up_after * 2).min(MAX_BACKOFF * UP_AFTER_FRAMES);
             }
             self.active = self.highest_within(DOWN_TO).min(self.active - 1);
+            if self.active == 0 {
+                self.rung_excess_at_floor_entry = Some(self.rung_slowdown - 1.0);
+                self.frames_on_floor = 0;
+            }
             return Some(Switch { from, to: self.active, reason: "over budget" });
         }
         if self.active < self.cap && self.predicted_ms(self.active + 1) <= UP_WITHIN * self.budget_ms {
@@ -115,7 +181,8 @@ impl Controller {
             if self.headroom_frames >= self.up_after {
                 self.headroom_frames = 0;
                 self.since_up = 0;
-                self.active = if informative { self.highest_within(UP_WITHIN).max(self.active + 1) } else { self.active + 1 };
+                // From the floor one level at a time: its times describe other work.
+                self.active = if from > 0 { self.highest_within(UP_WITHIN).max(from + 1) } else { 1 };
                 self.last_up_to = self.active;
                 return Some(Switch { from, to: self.active, reason: "headroom" });
             }
@@ -251,6 +318,44 @@ mod tests {
         assert!(used.iter().filter(|&&level| level == 0).count() < 100, "it does not stay on the floor: {used:?}");
         let settled = *used.last().unwrap();
         assert!(settled > 0 && free_floor[settled] * 3.0 <= DOWN_AT * 31.25, "settles on a level that fits: {used:?}");
+    }
+
+    /// The load slows the rungs more than the floor (the bench's 2-core figures: 1.7x against
+    /// 2.6x). Climbing from the floor on the floor's slowdown would land on a rung that misses the
+    /// budget; the controller learns the spread and climbs only as far as the rungs fit.
+    #[test]
+    fn the_floor_does_not_lure_it_onto_a_rung_that_misses() {
+        let levels_ms = vec![7.0, 8.8, 13.6, 15.5, 20.0, 27.0];
+        let budget = 41.7;
+        let mut controller = Controller::new(levels_ms.clone(), budget, 5);
+        // A burst that drives it to the floor, then a steady load; the rungs' excess slowdown
+        // is 2.26 times the floor's in both.
+        let floor_slowdown = |frame: usize| if frame < 50 { 3.0 } else { 1.73 };
+        let measured = |frame: usize, level: usize| {
+            let floor_excess = floor_slowdown(frame) - 1.0;
+            levels_ms[level] * if level == 0 { 1.0 + floor_excess } else { 1.0 + 1.65 / 0.73 * floor_excess }
+        };
+        let mut late_after_a_climb = 0;
+        let mut since_climb = usize::MAX;
+        let mut used = Vec::new();
+        for frame in 0..2000 {
+            let level = controller.active();
+            used.push(level);
+            let measured = measured(frame, level);
+            if since_climb < 5 && measured > budget {
+                late_after_a_climb += 1;
+            }
+            since_climb = since_climb.saturating_add(1);
+            if let Some(switch) = controller.observe(measured)
+                && switch.to > switch.from
+            {
+                since_climb = 0;
+            }
+        }
+        assert!(used[..50].contains(&0), "the burst reaches the floor: {:?}", &used[..50]);
+        assert_eq!(late_after_a_climb, 0, "{used:?}");
+        assert!(used[1000..].iter().all(|&level| level == 1), "settles on r0, the one rung that fits: {:?}", &used[1000..]);
+        assert!((controller.rungs_over_floor - 1.65 / 0.73).abs() < 0.3, "learned {}", controller.rungs_over_floor);
     }
 
     #[test]
