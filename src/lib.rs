@@ -7,6 +7,7 @@
 //! - [`engine`]: the SR worker stage between decode and display, and its upscalers.
 //! - [`adaptation`]: the ladder in the player: the QoS controller moving along it, the load injector.
 //! - [`bench`]: `dysr bench rungs` and `dysr bench adapt`, and the baselines DySR is measured against.
+//! - [`transcode`]: `dysr upscale` for videos: decode, SR and encode threads, a file to a file.
 //! - [`player`]: starts and joins the pipeline threads, presents frames against the clock.
 //! - [`ui`]: the egui window.
 //! - [`cli`]: the `dysr` subcommands.
@@ -24,4 +25,5 @@ pub mod plot;
 pub mod telemetry;
 pub mod threads;
 pub mod training;
+pub mod transcode;
 pub mod ui;

@@ -32,7 +32,7 @@ pub enum Command {
     Search(search::SearchArgs),
     /// PSNR-Y and SSIM-Y of subgraphs, bicubic and Lanczos on held-out photos.
     Eval(eval::EvalArgs),
-    /// Upscale an image x2 with a rung of the shipped ladder.
+    /// Upscale a video or an image x2 with a rung of the shipped ladder, into a file.
     Upscale(upscale::UpscaleArgs),
     /// Measure speed: `dysr bench rungs` times every rung of the ladder.
     #[command(subcommand)]

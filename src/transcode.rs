@@ -1,0 +1,574 @@
+//! `dysr upscale` for videos: a whole file x2 through one rung of the ladder into a new file.
+//!
+//! Three stages overlap, each on its own thread: demux + decode, SR (the rung's luma, bicubic
+//! chroma, into 8-bit 4:2:0 at twice the size) and encode + mux (the caller's thread). Audio and
+//! subtitle streams are copied as they are. The output is written under a temporary name beside
+//! the target and renamed only when complete; an error or an interrupt removes it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+use ffmpeg::format::Pixel;
+use ffmpeg::media::Type as MediaType;
+use ffmpeg::software::scaling::{Context as SwsContext, Flags};
+use ffmpeg_next as ffmpeg;
+use thiserror::Error;
+
+use crate::engine::neural::{NeuralUpscaler, engine_factory, load_ladder};
+use crate::engine::{EngineError, SCALE, Upscaler};
+use crate::media::error::{MediaError, ffmpeg_cause};
+use crate::media::source::MediaSource;
+use crate::model::device::DeviceChoice;
+
+/// Frames in flight between two stages: enough to ride out a slow frame, few enough to bound memory.
+const QUEUE_FRAMES: usize = 4;
+/// How often the encode thread looks at the interrupt flag while it waits.
+const POLL: Duration = Duration::from_millis(100);
+
+/// Set from the SIGINT/SIGTERM handler: every stage stops and the partial output is removed.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_signal: libc::c_int) {
+    // Only an atomic store: all a signal handler may safely do.
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Makes Ctrl-C (and SIGTERM) end [`upscale_video`] cleanly instead of killing the process with a
+/// half-written file.
+pub fn stop_on_interrupt() {
+    let handler = on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+}
+
+/// Which network makes the luma.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RungChoice {
+    /// This rung of the ladder.
+    Index(usize),
+    /// The best rung whose SR alone keeps this many frames per second on the input's frames.
+    MinFps(f64),
+    /// No network: bicubic x2 (the baseline that `--bench` compares against).
+    Bicubic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VideoCodec {
+    /// H.264 (libx264).
+    X264,
+    /// H.265 (libx265).
+    X265,
+}
+
+impl VideoCodec {
+    fn encoder_name(self) -> &'static str {
+        match self {
+            VideoCodec::X264 => "libx264",
+            VideoCodec::X265 => "libx265",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TranscodeOptions {
+    pub input: String,
+    pub output: PathBuf,
+    pub rung: RungChoice,
+    pub manifest: PathBuf,
+    pub device: DeviceChoice,
+    pub codec: VideoCodec,
+    pub crf: u8,
+    pub preset: String,
+}
+
+/// What a finished run did and how fast each stage was.
+#[derive(Debug, Clone)]
+pub struct TranscodeReport {
+    pub frames: u64,
+    pub input_size: (u32, u32),
+    pub output_size: (u32, u32),
+    /// The rung that made the luma (name and spec), None for bicubic.
+    pub rung: Option<String>,
+    pub wall_secs: f64,
+    /// Busy time per frame of each stage, in ms.
+    pub decode_ms: f64,
+    pub sr_ms: f64,
+    pub encode_ms: f64,
+    /// Streams copied into the output, and those left out (with why), as "#index codec".
+    pub copied: Vec<String>,
+    pub left_out: Vec<String>,
+}
+
+impl TranscodeReport {
+    pub fn frames_per_sec(&self) -> f64 {
+        self.frames as f64 / self.wall_secs.max(1e-9)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum TranscodeError {
+    #[error(transparent)]
+    Input(#[from] MediaError),
+    #[error("{input}: cannot read: {cause}")]
+    Read { input: String, cause: String },
+    #[error("{}: {cause}", path.display())]
+    Output { path: PathBuf, cause: String },
+    #[error("{encoder}: {cause}")]
+    Encoder { encoder: &'static str, cause: String },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("interrupted: {} was not written", path.display())]
+    Interrupted { path: PathBuf },
+}
+
+/// Reports progress: the expected frame count (when the container says) once, then each frame.
+pub trait Progress {
+    fn start(&self, expected_frames: Option<u64>, rung: Option<&str>);
+    fn frame_done(&self);
+}
+
+/// What the decode and SR threads hand the encode thread.
+enum ToEncoder {
+    /// A packet of a copied stream (input stream index), in the input's time base.
+    Copy(ffmpeg::Packet, usize),
+    /// An upscaled picture, pts in the video stream's time base.
+    Frame(ffmpeg::frame::Video),
+    Failed(TranscodeError),
+}
+
+/// Removes the partial output unless the run completes.
+struct PartialFile {
+    path: PathBuf,
+    done: bool,
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether FFmpeg knows a container for `output`'s name.
+fn has_container(output: &Path) -> bool {
+    let Ok(name) = std::ffi::CString::new(output.to_string_lossy().as_bytes()) else { return false };
+    // SAFETY: a lookup in FFmpeg's table of muxers by file name.
+    !unsafe { ffmpeg::ffi::av_guess_format(std::ptr::null(), name.as_ptr(), std::ptr::null()) }.is_null()
+}
+
+/// `dir/.name.partial.ext`: hidden, beside the target (so the rename is atomic), with the target's
+/// extension (which picks the container).
+fn partial_path(output: &Path) -> PathBuf {
+    let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let extension = output.extension().map(|e| e.to_string_lossy().into_owned()).unwrap_or_default();
+    output.with_file_name(format!(".{stem}.partial.{extension}"))
+}
+
+/// Upscales the video stream of `options.input` x2 into `options.output`, copying audio and
+/// subtitles.
+pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Result<TranscodeReport, TranscodeError> {
+    let started = Instant::now();
+    let output_error = |cause: String| TranscodeError::Output { path: options.output.clone(), cause };
+    if !has_container(&options.output) {
+        return Err(output_error("its extension names no container FFmpeg can write (try .mkv or .mp4)".to_owned()));
+    }
+    let source = MediaSource::open(&options.input)?;
+    let video_index = source.info.video.index;
+    let (width, height) = (source.info.video.width, source.info.video.height);
+    let (out_w, out_h) = (width * SCALE, height * SCALE);
+    let (upscaler, rung) = choose_upscaler(options, width, height)?.unzip();
+
+    let partial = PartialFile { path: partial_path(&options.output), done: false };
+    let mut output = ffmpeg::format::output(&partial.path).map_err(|e| output_error(ffmpeg_cause(&e)))?;
+    let output_format = output.format();
+
+    // Output streams: the upscaled video first, then every audio and subtitle stream the
+    // container can hold.
+    let input_stream = source.input.stream(video_index).expect("the video stream");
+    let video_time_base = input_stream.time_base();
+    let expected_frames = expected_frames(&input_stream, source.info.duration_secs);
+    let frame_rate = Some(input_stream.avg_frame_rate())
+        .filter(|rate| rate.numerator() > 0 && rate.denominator() > 0)
+        .unwrap_or_else(|| ffmpeg::Rational::new((source.info.video.frames_per_sec * 1000.0).round() as i32, 1000));
+    let encoder_name = options.codec.encoder_name();
+    let encoder_error = |cause: String| TranscodeError::Encoder { encoder: encoder_name, cause };
+    let codec = ffmpeg::encoder::find_by_name(encoder_name).ok_or_else(|| encoder_error("not in this FFmpeg build".to_owned()))?;
+    let mut encoder = {
+        let mut context = ffmpeg::codec::context::Context::new_with_codec(codec).encoder().video().map_err(|e| encoder_error(ffmpeg_cause(&e)))?;
+        let decoder = &source.video_decoder;
+        context.set_width(out_w);
+        context.set_height(out_h);
+        context.set_format(Pixel::YUV420P);
+        context.set_aspect_ratio(decoder.aspect_ratio());
+        context.set_time_base(video_time_base);
+        context.set_frame_rate(Some(frame_rate));
+        // The luma and chroma codes keep their meaning: the same matrix, range and transfer.
+        context.set_colorspace(decoder.color_space());
+        context.set_color_range(decoder.color_range());
+        context.set_color_primaries(decoder.color_primaries());
+        context.set_color_transfer_characteristic(decoder.color_transfer_characteristic());
+        if output_format.flags().contains(ffmpeg::format::Flags::GLOBAL_HEADER) {
+            context.set_flags(ffmpeg::codec::Flags::GLOBAL_HEADER);
+        }
+        let mut settings = ffmpeg::Dictionary::new();
+        settings.set("crf", &options.crf.to_string());
+        settings.set("preset", &options.preset);
+        if options.codec == VideoCodec::X265 {
+            // x265 prints its settings to stderr itself unless told not to.
+            settings.set("x265-params", "log-level=error");
+        }
+        context.open_with(settings).map_err(|e| encoder_error(format!("cannot open with CRF {} and preset {}: {}", options.crf, options.preset, ffmpeg_cause(&e))))?
+    };
+    output.add_stream(codec).map_err(|e| output_error(ffmpeg_cause(&e)))?.set_parameters(&encoder);
+
+    let mut copied = Vec::new();
+    let mut left_out = Vec::new();
+    // Input stream index -> output stream index, for copied streams.
+    let mut copy_map = vec![None; source.input.nb_streams() as usize];
+    for stream in source.input.streams() {
+        let parameters = stream.parameters();
+        let label = format!("#{} {:?}", stream.index(), parameters.id()).to_lowercase();
+        if stream.index() == video_index {
+            continue;
+        }
+        if !matches!(parameters.medium(), MediaType::Audio | MediaType::Subtitle) {
+            left_out.push(format!("{label} (not audio or subtitles)"));
+            continue;
+        }
+        // SAFETY: plain queries of FFmpeg's muxer table.
+        let holds = unsafe { ffmpeg::ffi::avformat_query_codec(output_format.as_ptr(), parameters.id().into(), ffmpeg::ffi::FF_COMPLIANCE_NORMAL) };
+        if holds == 0 {
+            left_out.push(format!("{label} (the {} container cannot hold it)", output_format.name()));
+            continue;
+        }
+        let mut copy = output.add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None)).map_err(|e| output_error(ffmpeg_cause(&e)))?;
+        copy.set_parameters(parameters);
+        // The input container's codec tag may mean nothing in the output's.
+        unsafe { (*copy.parameters().as_mut_ptr()).codec_tag = 0 };
+        copy.set_metadata(stream.metadata().to_owned());
+        copy_map[stream.index()] = Some(copy.index());
+        copied.push(label);
+    }
+    output.set_metadata(source.input.metadata().to_owned());
+    output.write_header().map_err(|e| output_error(ffmpeg_cause(&e)))?;
+    let output_time_bases: Vec<ffmpeg::Rational> = output.streams().map(|s| s.time_base()).collect();
+    let input_time_bases: Vec<ffmpeg::Rational> = source.input.streams().map(|s| s.time_base()).collect();
+
+    progress.start(expected_frames, rung.as_deref());
+    let stop = Arc::new(AtomicBool::new(false));
+    let (to_encoder, from_stages) = bounded::<ToEncoder>(4 * QUEUE_FRAMES);
+    let (to_sr, from_decoder) = bounded::<ffmpeg::frame::Video>(QUEUE_FRAMES);
+    let copy_streams: Vec<bool> = copy_map.iter().map(Option::is_some).collect();
+    let decode = {
+        let (stop, to_encoder) = (Arc::clone(&stop), to_encoder.clone());
+        crate::threads::spawn("upscale-decode", move || decode_stage(source, copy_streams, to_sr, to_encoder, &stop))
+            .map_err(|e| output_error(format!("cannot start a thread: {e}")))?
+    };
+    let sr = {
+        let stop = Arc::clone(&stop);
+        crate::threads::spawn("upscale-sr", move || sr_stage(upscaler, (out_w, out_h), from_decoder, to_encoder, &stop))
+            .map_err(|e| output_error(format!("cannot start a thread: {e}")))?
+    };
+
+    // Encode and mux here until both stages have hung up.
+    let mut frames = 0u64;
+    let mut encode_busy = Duration::ZERO;
+    // x264 leaves packet durations unset; without one, MP4 gives the last frame no time and
+    // players drop it.
+    let frame_duration = nominal_frame_duration(frame_rate, video_time_base);
+    let write_packets = |encoder: &mut ffmpeg::encoder::Video, output: &mut ffmpeg::format::context::Output| -> Result<(), TranscodeError> {
+        let mut packet = ffmpeg::Packet::empty();
+        while encoder.receive_packet(&mut packet).is_ok() {
+            packet.set_stream(0);
+            if packet.duration() == 0 {
+                packet.set_duration(frame_duration);
+            }
+            packet.rescale_ts(video_time_base, output_time_bases[0]);
+            packet.write_interleaved(output).map_err(|e| output_error(ffmpeg_cause(&e)))?;
+        }
+        Ok(())
+    };
+    let outcome = loop {
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            break Err(TranscodeError::Interrupted { path: options.output.clone() });
+        }
+        match from_stages.recv_timeout(POLL) {
+            Ok(ToEncoder::Copy(mut packet, input_index)) => {
+                let Some(output_index) = copy_map[input_index] else { continue };
+                packet.set_stream(output_index);
+                packet.set_position(-1);
+                packet.rescale_ts(input_time_bases[input_index], output_time_bases[output_index]);
+                if let Err(error) = packet.write_interleaved(&mut output) {
+                    break Err(output_error(ffmpeg_cause(&error)));
+                }
+            }
+            Ok(ToEncoder::Frame(frame)) => {
+                let busy = Instant::now();
+                let sent = encoder.send_frame(&frame).map_err(|e| encoder_error(ffmpeg_cause(&e))).and_then(|()| write_packets(&mut encoder, &mut output));
+                encode_busy += busy.elapsed();
+                if let Err(error) = sent {
+                    break Err(error);
+                }
+                frames += 1;
+                progress.frame_done();
+            }
+            Ok(ToEncoder::Failed(error)) => break Err(error),
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break Ok(()),
+        }
+    };
+    stop.store(true, Ordering::SeqCst);
+    drop(from_stages);
+    let decode_busy = decode.join().unwrap_or_default();
+    let sr_busy = sr.join().unwrap_or_default();
+    outcome?;
+
+    let busy = Instant::now();
+    encoder.send_eof().map_err(|e| encoder_error(ffmpeg_cause(&e)))?;
+    write_packets(&mut encoder, &mut output)?;
+    encode_busy += busy.elapsed();
+    output.write_trailer().map_err(|e| output_error(ffmpeg_cause(&e)))?;
+    drop(output);
+    if frames == 0 {
+        return Err(TranscodeError::Read { input: options.input.clone(), cause: "no video frame could be decoded".to_owned() });
+    }
+    std::fs::rename(&partial.path, &options.output).map_err(|e| output_error(format!("cannot write: {e}")))?;
+    let mut partial = partial;
+    partial.done = true;
+    let per_frame = |busy: Duration| busy.as_secs_f64() * 1e3 / frames as f64;
+    Ok(TranscodeReport {
+        frames,
+        input_size: (width, height),
+        output_size: (out_w, out_h),
+        rung,
+        wall_secs: started.elapsed().as_secs_f64(),
+        decode_ms: per_frame(decode_busy),
+        sr_ms: per_frame(sr_busy),
+        encode_ms: per_frame(encode_busy),
+        copied,
+        left_out,
+    })
+}
+
+/// One frame at `frame_rate`, in `time_base` units (at least 1).
+fn nominal_frame_duration(frame_rate: ffmpeg::Rational, time_base: ffmpeg::Rational) -> i64 {
+    let secs = f64::from(frame_rate.invert());
+    ((secs / f64::from(time_base)).round() as i64).max(1)
+}
+
+/// The frame count the container states, or duration x frame rate.
+fn expected_frames(stream: &ffmpeg::format::stream::Stream, duration_secs: Option<f64>) -> Option<u64> {
+    if stream.frames() > 0 {
+        return Some(stream.frames() as u64);
+    }
+    let rate = f64::from(stream.avg_frame_rate());
+    duration_secs.filter(|_| rate.is_finite() && rate > 0.0).map(|secs| (secs * rate).round() as u64)
+}
+
+/// An upscaler and the name of its rung ("r3 (d4w16)").
+type NamedUpscaler = (Box<dyn Upscaler>, String);
+
+/// The upscaler for the luma and the rung's name; with `--min-fps`, the best rung whose time on a
+/// frame of the input's size keeps that rate (the smallest when none does).
+fn choose_upscaler(options: &TranscodeOptions, width: u32, height: u32) -> Result<Option<NamedUpscaler>, TranscodeError> {
+    let model = match options.rung {
+        RungChoice::Bicubic => return Ok(None),
+        RungChoice::Index(index) => load_ladder(&options.manifest, Some(index))?,
+        RungChoice::MinFps(_) => load_ladder(&options.manifest, None)?,
+    };
+    let ladder = &model.manifest.ladder;
+    let make = |index: usize| -> Result<NamedUpscaler, TranscodeError> {
+        let rung = &ladder[index];
+        let engines = engine_factory(&model.supernet, rung.spec, options.device)?;
+        Ok((Box::new(NeuralUpscaler::new(engines(), &rung.name)), format!("{} ({})", rung.name, rung.spec)))
+    };
+    let (upscaler, name) = match options.rung {
+        RungChoice::Index(index) => make(index)?,
+        RungChoice::MinFps(min_fps) => {
+            // Timing does not depend on the picture: a gradient of the input's size will do.
+            let frame = crate::media::gradient_frame(width, height);
+            let mut chosen = None;
+            for index in (0..ladder.len()).rev() {
+                let (mut upscaler, name) = make(index)?;
+                upscaler.upscale_luma(&frame)?;
+                let timing = Instant::now();
+                upscaler.upscale_luma(&frame)?;
+                let fps = 1.0 / timing.elapsed().as_secs_f64();
+                tracing::info!("{name}: {fps:.1} frames/s at {width}x{height}");
+                if fps >= min_fps || index == 0 {
+                    if fps < min_fps {
+                        tracing::warn!("no rung keeps {min_fps} frames/s at {width}x{height}; the smallest makes {fps:.1}");
+                    }
+                    chosen = Some((upscaler, name));
+                    break;
+                }
+            }
+            chosen.expect("the ladder has a rung 0")
+        }
+        RungChoice::Bicubic => unreachable!("returned above"),
+    };
+    Ok(Some((upscaler, name)))
+}
+
+/// Demuxes the input: video packets to the decoder, whose frames go to SR; packets of copied
+/// streams straight to the encode thread. Returns its busy time.
+fn decode_stage(mut source: MediaSource, copy_streams: Vec<bool>, to_sr: Sender<ffmpeg::frame::Video>, to_encoder: Sender<ToEncoder>, stop: &AtomicBool) -> Duration {
+    let started = Instant::now();
+    let mut waiting = Duration::ZERO;
+    let video_index = source.info.video.index;
+    let input = source.info.input.clone();
+    let mut delivered = false;
+    let send_frames = |decoder: &mut ffmpeg::decoder::Video, waiting: &mut Duration| -> bool {
+        let mut frame = ffmpeg::frame::Video::empty();
+        while decoder.receive_frame(&mut frame).is_ok() {
+            let pts = frame.timestamp();
+            frame.set_pts(pts);
+            let blocked = Instant::now();
+            if to_sr.send(std::mem::replace(&mut frame, ffmpeg::frame::Video::empty())).is_err() {
+                return false;
+            }
+            *waiting += blocked.elapsed();
+        }
+        true
+    };
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return started.elapsed().saturating_sub(waiting);
+        }
+        let mut packet = ffmpeg::Packet::empty();
+        match packet.read(&mut source.input) {
+            Ok(()) => {}
+            Err(ffmpeg::Error::Eof) => break,
+            // A demuxer resyncs past a corrupt packet.
+            Err(ffmpeg::Error::InvalidData) => continue,
+            Err(error) if delivered => {
+                tracing::warn!("{input}: read error after {}: {}; the output ends there", "the first packets", ffmpeg_cause(&error));
+                break;
+            }
+            Err(error) => {
+                let _ = to_encoder.send(ToEncoder::Failed(TranscodeError::Read { input, cause: ffmpeg_cause(&error) }));
+                return started.elapsed().saturating_sub(waiting);
+            }
+        }
+        delivered = true;
+        let index = packet.stream();
+        if index == video_index {
+            // A corrupt packet is skipped; the decoder recovers at the next keyframe.
+            if source.video_decoder.send_packet(&packet).is_ok() && !send_frames(&mut source.video_decoder, &mut waiting) {
+                return started.elapsed().saturating_sub(waiting);
+            }
+        } else if copy_streams.get(index).copied().unwrap_or(false) {
+            let blocked = Instant::now();
+            if to_encoder.send(ToEncoder::Copy(packet, index)).is_err() {
+                return started.elapsed().saturating_sub(waiting);
+            }
+            waiting += blocked.elapsed();
+        }
+    }
+    if source.video_decoder.send_eof().is_ok() {
+        send_frames(&mut source.video_decoder, &mut waiting);
+    }
+    started.elapsed().saturating_sub(waiting)
+}
+
+/// Upscales each frame: bicubic x2 into 8-bit 4:2:0 (the chroma, and the luma when there is no
+/// network), then the network's luma over the Y plane. Returns its busy time.
+fn sr_stage(mut upscaler: Option<Box<dyn Upscaler>>, (out_w, out_h): (u32, u32), frames: Receiver<ffmpeg::frame::Video>, to_encoder: Sender<ToEncoder>, stop: &AtomicBool) -> Duration {
+    let mut busy = Duration::ZERO;
+    let mut scaler: Option<(SwsContext, (Pixel, u32, u32))> = None;
+    for frame in frames {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let working = Instant::now();
+        let made = upscale_frame(&frame, upscaler.as_mut(), &mut scaler, (out_w, out_h));
+        busy += working.elapsed();
+        let message = match made {
+            Ok(picture) => ToEncoder::Frame(picture),
+            Err(error) => ToEncoder::Failed(error),
+        };
+        let failed = matches!(message, ToEncoder::Failed(_));
+        if to_encoder.send(message).is_err() || failed {
+            break;
+        }
+    }
+    busy
+}
+
+fn upscale_frame(
+    frame: &ffmpeg::frame::Video,
+    upscaler: Option<&mut Box<dyn Upscaler>>,
+    scaler: &mut Option<(SwsContext, (Pixel, u32, u32))>,
+    (out_w, out_h): (u32, u32),
+) -> Result<ffmpeg::frame::Video, TranscodeError> {
+    let key = (frame.format(), frame.width(), frame.height());
+    if scaler.as_ref().is_none_or(|(_, made_for)| *made_for != key) {
+        let mut context = SwsContext::get(key.0, key.1, key.2, Pixel::YUV420P, out_w, out_h, Flags::BICUBIC | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT)
+            .map_err(|e| EngineError::Convert { width: key.1, height: key.2, format: format!("{:?}", key.0), cause: ffmpeg_cause(&e) })?;
+        keep_code_range(&mut context);
+        *scaler = Some((context, key));
+    }
+    let (context, _) = scaler.as_mut().expect("made above");
+    let mut picture = ffmpeg::frame::Video::empty();
+    context
+        .run(frame, &mut picture)
+        .map_err(|e| EngineError::Convert { width: key.1, height: key.2, format: format!("{:?}", key.0), cause: ffmpeg_cause(&e) })?;
+    if let Some(upscaler) = upscaler
+        && let Some(luma) = upscaler.upscale_luma(frame)?
+        && (luma.width, luma.height) == (out_w, out_h)
+    {
+        // 16-bit samples over the code range -> 8-bit codes.
+        let stride = picture.stride(0);
+        let plane = picture.data_mut(0);
+        for (row, samples) in luma.samples.chunks_exact(2 * out_w as usize).enumerate() {
+            for (code, sample) in plane[row * stride..row * stride + out_w as usize].iter_mut().zip(samples.chunks_exact(2)) {
+                *code = ((u32::from(u16::from_le_bytes([sample[0], sample[1]])) * 255 + 32767) / 65535) as u8;
+            }
+        }
+    }
+    picture.set_pts(frame.pts());
+    Ok(picture)
+}
+
+/// Makes `context` write codes in the range it reads (swscale would squeeze a full-range `yuvj`
+/// input into limited range, while the network's luma stays in the input's range and the output
+/// is tagged with it).
+fn keep_code_range(context: &mut SwsContext) {
+    // SAFETY: reads and writes the context's own colour details through FFmpeg's accessors.
+    unsafe {
+        let context = context.as_mut_ptr();
+        let (mut inverse_table, mut table) = (std::ptr::null_mut(), std::ptr::null_mut());
+        let (mut source_range, mut destination_range, mut brightness, mut contrast, mut saturation) = (0, 0, 0, 0, 0);
+        if ffmpeg::ffi::sws_getColorspaceDetails(
+            context,
+            &mut inverse_table,
+            &mut source_range,
+            &mut table,
+            &mut destination_range,
+            &mut brightness,
+            &mut contrast,
+            &mut saturation,
+        ) >= 0
+        {
+            ffmpeg::ffi::sws_setColorspaceDetails(context, inverse_table, source_range, table, source_range, brightness, contrast, saturation);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_partial_file_keeps_the_extension_and_hides_beside_the_target() {
+        assert_eq!(partial_path(Path::new("/videos/out.mkv")), PathBuf::from("/videos/.out.partial.mkv"));
+        assert_eq!(partial_path(Path::new("clip.mp4")), PathBuf::from(".clip.partial.mp4"));
+    }
+}

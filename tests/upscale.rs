@@ -1,0 +1,154 @@
+//! `dysr upscale` on videos, as a user runs it: the output's size, frame count, duration and
+//! streams (read back with ffprobe), an interrupted run, and bad paths.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{generated, h264_clip, media_dir, path_str};
+
+fn dysr_upscale(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dysr")).arg("upscale").args(args).output().expect("run dysr")
+}
+
+/// ffprobe's view of `path`: one `key=value|...` line per stream, then the container's.
+fn probe(path: &Path) -> String {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,codec_name,width,height,nb_read_frames:format=duration", "-of", "compact"])
+        .arg(path)
+        .output()
+        .expect("ffprobe is installed with ffmpeg");
+    assert!(output.status.success(), "ffprobe {}: {}", path.display(), String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn duration_secs(probe: &str) -> f64 {
+    probe.lines().find_map(|line| line.strip_prefix("format|duration=")).and_then(|d| d.trim().parse().ok()).expect("a duration")
+}
+
+/// Files in `dir` whose name contains `part`.
+fn leftovers(dir: &Path, part: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.to_string_lossy().contains(part)).collect()
+}
+
+/// Two seconds of 160x120 at 25 fps with a tone and two SRT cues, in Matroska.
+fn subtitled_clip() -> PathBuf {
+    let cues = media_dir().join("cues.srt");
+    std::fs::write(&cues, "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n2\n00:00:01,500 --> 00:00:02,000\nWorld\n").unwrap();
+    generated(
+        "subtitled.mkv",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2",
+            "-f", "lavfi", "-t", "2", "-i", "sine=frequency=440:sample_rate=48000",
+            "-i", &path_str(&cues),
+            "-map", "0", "-map", "1", "-map", "2",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-c:s", "srt",
+        ],
+    )
+}
+
+#[test]
+fn a_video_comes_out_twice_the_size_with_every_frame_its_sound_and_subtitles() {
+    let input = subtitled_clip();
+    let dir = tempdir("mkv");
+    let output = dir.join("out.mkv");
+    let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--rung", "0", "--preset", "ultrafast"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("50 frames 160x120 -> 320x240 with r0"), "{stdout}");
+    let streams = probe(&output);
+    assert!(streams.contains("codec_name=h264|codec_type=video|width=320|height=240|nb_read_frames=50"), "{streams}");
+    assert!(streams.contains("codec_name=aac|codec_type=audio"), "{streams}");
+    assert!(streams.contains("codec_name=subrip|codec_type=subtitle"), "{streams}");
+    let (got, expected) = (duration_secs(&streams), duration_secs(&probe(&input)));
+    assert!((got - expected).abs() < 0.05, "duration {got} s against {expected} s");
+    assert!(leftovers(&dir, "partial").is_empty(), "no temporary file is left");
+}
+
+/// MP4 cannot hold SRT: the run says so and writes the rest, every frame included.
+#[test]
+fn a_stream_the_container_cannot_hold_is_left_out_and_named() {
+    let input = subtitled_clip();
+    let dir = tempdir("mp4");
+    let output = dir.join("out.mp4");
+    let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--rung", "1", "--codec", "x264", "--crf", "28", "--preset", "ultrafast"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("left out: #2 subrip (the mp4 container cannot hold it)"));
+    let streams = probe(&output);
+    assert!(streams.contains("width=320|height=240|nb_read_frames=50"), "{streams}");
+    assert!(streams.contains("codec_type=audio") && !streams.contains("subtitle"), "{streams}");
+}
+
+/// Ctrl-C in the middle: the command ends at once, says so, and leaves neither the output nor its
+/// temporary file.
+#[test]
+fn an_interrupted_run_leaves_no_file() {
+    let input = h264_clip(10);
+    let dir = tempdir("interrupted");
+    let output = dir.join("out.mkv");
+    // The top rung: slow enough that the run is still going when interrupted.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dysr"))
+        .args(["upscale", &path_str(&input), "-o", &path_str(&output)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run dysr");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while leftovers(&dir, "partial").is_empty() {
+        assert!(Instant::now() < deadline, "the run never started writing");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be interrupted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: signals our own child.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let interrupted = Instant::now();
+    let ended = child.wait_with_output().unwrap();
+    assert!(interrupted.elapsed() < Duration::from_secs(10), "it stops promptly: {:?}", interrupted.elapsed());
+    assert!(!ended.status.success());
+    let stderr = String::from_utf8_lossy(&ended.stderr);
+    assert!(stderr.contains(&format!("interrupted: {} was not written", output.display())), "{stderr}");
+    assert!(!output.exists(), "no output");
+    assert!(leftovers(&dir, "partial").is_empty(), "no temporary file");
+}
+
+#[test]
+fn bad_paths_get_one_line_and_no_file() {
+    let dir = tempdir("bad");
+    let output = dir.join("out.mkv");
+    let missing = dir.join("missing.mp4");
+    let run = dysr_upscale(&[&path_str(&missing), "-o", &path_str(&output)]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && stderr.lines().count() == 1 && stderr.contains(&path_str(&missing)), "{stderr}");
+
+    let nowhere = dir.join("no-such-folder").join("out.mkv");
+    let run = dysr_upscale(&[&path_str(&h264_clip(1)), "-o", &path_str(&nowhere), "--rung", "0"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && stderr.lines().count() == 1 && stderr.contains("no-such-folder"), "{stderr}");
+    assert!(std::fs::read_dir(&dir).unwrap().next().is_none(), "nothing written");
+}
+
+/// An empty folder of its own for each test's outputs.
+fn tempdir(name: &str) -> PathBuf {
+    let dir = media_dir().join(format!("upscale-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `--min-fps` takes the best rung that keeps the rate: any rung keeps 0.001 frames/s, none a
+/// million (then the smallest, with a warning).
+#[test]
+fn min_fps_picks_the_best_rung_that_keeps_it() {
+    let input = subtitled_clip();
+    let dir = tempdir("min-fps");
+    for (min_fps, rung) in [("0.001", "r6"), ("1000000", "r0")] {
+        let output = dir.join(format!("{rung}.mkv"));
+        let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--min-fps", min_fps, "--preset", "ultrafast"]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(stdout.contains(&format!("with {rung} (")), "--min-fps {min_fps}: {stdout}");
+    }
+}
