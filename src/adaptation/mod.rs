@@ -8,6 +8,7 @@ pub mod controller;
 pub mod load;
 
 use std::collections::VecDeque;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
@@ -142,12 +143,45 @@ impl Adaptation {
         }
     }
 
-    /// Publishes an upscaled frame (and keeps it, when the bench records).
+    /// Publishes an upscaled frame (and keeps it, when the bench records; writes it, when a trace
+    /// file is open).
     fn record_frame(&self, sample: FrameSample) {
         self.statistics.record_frame(sample);
         self.recorder.record_frame(sample);
+        let mut trace_file = self.recorder.trace_file.lock();
+        if let Some(file) = trace_file.as_mut() {
+            let level = &self.levels[sample.level];
+            let row = format!(
+                "{:.4},{:.4},{},{:.3},{:.3},{:.3},{},{}\n",
+                sample.at_secs,
+                sample.pts_secs,
+                level.name,
+                sample.sr_ms,
+                sample.stall_ms,
+                self.statistics.budget_ms(),
+                self.controls.load.level(),
+                level.val_psnr_y.map_or_else(String::new, |psnr| format!("{psnr:.3}")),
+            );
+            if let Err(error) = file.write_all(row.as_bytes()) {
+                tracing::warn!("the trace file: {error}; no more rows are written");
+                *trace_file = None;
+            }
+        }
+    }
+
+    /// Writes every upscaled frame from now on as a CSV row into `path` (`--record-trace`).
+    pub fn write_trace_to(&self, path: &std::path::Path) -> std::io::Result<()> {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        file.write_all(TRACE_HEADER.as_bytes())?;
+        *self.recorder.trace_file.lock() = Some(file);
+        Ok(())
     }
 }
+
+/// The columns of `--record-trace`: when the frame was upscaled (s since start), its time in the
+/// stream, the level that made it, SR and switch time, the budget, the injected load and the
+/// level's validation PSNR-Y.
+pub const TRACE_HEADER: &str = "at_secs,pts_secs,level,sr_ms,stall_ms,budget_ms,load_percent,level_val_psnr_y\n";
 
 /// What the user sets; the SR worker reads it every frame.
 pub struct Controls {
@@ -272,6 +306,8 @@ pub struct Recorder {
     trace: Mutex<Option<Vec<FrameSample>>>,
     /// Every Nth frame's picture (by frame number in the stream), when capturing.
     captures: Mutex<Option<(usize, Vec<CapturedFrame>)>>,
+    /// Every frame as a CSV row, when playing with `--record-trace` (buffered; flushed on drop).
+    trace_file: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
 }
 
 impl Recorder {

@@ -20,6 +20,10 @@ pub struct Cli {
     /// Arguments of `play`, the default subcommand.
     #[command(flatten)]
     pub play: play::PlayArgs,
+    /// Also write what happens (inputs opened, rung switches, warnings, the error that ended the
+    /// run) with timestamps to this file, in more detail than the terminal gets.
+    #[arg(long, global = true)]
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,16 +48,38 @@ pub fn demo_clip_path() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/assets/bbb-meadow-360p.mp4").to_owned()
 }
 
+/// The target of the line that reports the error ending a run: the log file gets it, the terminal
+/// gets the same line from `main` without the log's decoration.
+const EXIT_TARGET: &str = "dysr::exit";
+
+/// Warnings and errors to stderr (more with RUST_LOG); with `--log-file`, dysr's info lines too.
+fn init_logging(log_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer, fmt};
+    // Our warnings; other crates' (winit on a virtual display, font lookup) only when asked for
+    // with RUST_LOG.
+    let terminal_filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("error,dysr=warn"))
+        .add_directive(format!("{EXIT_TARGET}=off").parse()?);
+    let terminal = fmt::layer().with_writer(std::io::stderr).with_filter(terminal_filter);
+    let file = match log_file {
+        None => None,
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(|e| anyhow::anyhow!("--log-file {}: {e}", path.display()))?;
+            Some(fmt::layer().with_ansi(false).with_writer(std::sync::Mutex::new(file)).with_filter(EnvFilter::new("warn,dysr=info")))
+        }
+    };
+    tracing_subscriber::registry().with(terminal).with(file).init();
+    Ok(())
+}
+
 pub fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            // Our warnings; other crates' (winit on a virtual display, font lookup) only when asked
-            // for with RUST_LOG.
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error,dysr=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    if let Err(error) = init_logging(cli.log_file.as_deref()) {
+        eprintln!("dysr: error: {error:#}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Some(Command::Play(args)) => play::run(args),
         Some(Command::Train(args)) => train::run(args),
@@ -66,6 +92,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            tracing::error!(target: EXIT_TARGET, "{error:#}");
             eprintln!("dysr: error: {error:#}");
             ExitCode::FAILURE
         }

@@ -75,6 +75,10 @@ pub struct PlayArgs {
     /// Start with the split view: bicubic left of a draggable divider, DySR right of it.
     #[arg(long)]
     pub split: bool,
+    /// Write every upscaled frame's telemetry (time, level, SR ms, budget, load) to this CSV file
+    /// while playing.
+    #[arg(long)]
+    pub record_trace: Option<PathBuf>,
     /// The model manifest (with --rung).
     #[arg(long, default_value_os_t = default_manifest_path())]
     pub manifest: PathBuf,
@@ -116,6 +120,10 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
     let Upscaling { factory: upscaler, adaptation, notice } = upscaler(&args)?;
     if let Some(notice) = &notice {
         eprintln!("dysr: warning: {notice}");
+    }
+    if let Some(path) = &args.record_trace {
+        let adaptation = adaptation.as_ref().ok_or_else(|| anyhow::anyhow!("--record-trace: only the ladder on the CPU kernels records a trace (not a rung on the GPU, not without a model)"))?;
+        adaptation.write_trace_to(path).map_err(|e| anyhow::anyhow!("--record-trace {}: {e}", path.display()))?;
     }
     let options = PlayerOptions {
         audio: args.audio,

@@ -133,6 +133,15 @@ impl Player {
         // Before the clock starts, so calibration never delays a frame; not at all when the
         // picture is not shown enlarged (the network does not run then).
         let video = &source.info.video;
+        tracing::info!(
+            "opened {}: {} {}x{} at {:.3} frames/s, {}",
+            source.info.input,
+            video.codec,
+            video.width,
+            video.height,
+            video.frames_per_sec,
+            source.info.audio.as_ref().map_or_else(|| "no audio".to_owned(), |audio| format!("{} {} Hz {} channels", audio.codec, audio.sample_rate, audio.channels))
+        );
         if options.view.decide(video.width, video.height, video.geometry) {
             upscaler.prepare(video.width, video.height, 1.0 / video.frames_per_sec.max(1.0), options.presentation);
         }
