@@ -230,3 +230,75 @@ fn a_timed_run_ends_with_its_summary_or_the_error() {
     let error = outcome.lock().take().expect("ended at once").expect_err("an error").to_string();
     assert!(error.ends_with("missing.mp4: file not found"), "{error}");
 }
+
+/// The testers' keys, with a rung of the ladder making the pictures: `.` and `,` step one frame
+/// forward and back while paused, `s` saves the frame on screen at its upscaled size with a
+/// sidecar naming the rung, `b` hides the "SR on" badge.
+#[test]
+fn frame_stepping_snapshot_and_badge() {
+    use dysr::adaptation::Mode;
+    use dysr::adaptation::adaptive::adaptive_factory;
+    use dysr::model::manifest::default_manifest_path;
+    use dysr::ui::snapshot::Sidecar;
+
+    let clip = h264_clip(4);
+    let input = path_str(&clip);
+    let snapshots = common::media_dir().join("snapshots");
+    let _ = std::fs::remove_dir_all(&snapshots);
+    std::fs::create_dir_all(&snapshots).unwrap();
+    let (factory, adaptation) = adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
+    let (renderer, _) = video_renderer();
+    let dir = snapshots.clone();
+    let mut harness = Harness::builder().with_size([960.0, 720.0]).renderer(renderer).build_ui_state(
+        move |ui, app: &mut App| {
+            app.get_or_insert_with(|| {
+                let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory.clone()), ..Default::default() };
+                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
+                app.set_adaptation(Some(std::sync::Arc::clone(&adaptation)));
+                app.set_snapshot_dir(dir.clone());
+                app
+            })
+            .ui(ui);
+        },
+        None,
+    );
+    let shown_pts = |harness: &Harness<'_, App>| app(harness).player().and_then(|p| p.presenter().current().map(|picture| picture.pts_secs));
+    step_until(&mut harness, "an upscaled frame past 1 s", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some_and(|picture| picture.is_upscaled() && picture.pts_secs > 1.0))
+    });
+    assert_eq!(app(&harness).badge_text().as_deref(), Some("SR on: r0"));
+
+    // `.` pauses and steps forward one frame (25 fps: 40 ms); `,` twice goes back two.
+    let settled = |app: &PlayerApp| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && p.presenter().current().is_some());
+    harness.key_press(egui::Key::Period);
+    step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
+    step_until(&mut harness, "the step landed", settled);
+    let start = shown_pts(&harness).unwrap();
+    harness.key_press(egui::Key::Period);
+    step_until(&mut harness, "one frame on", |app| settled(app) && app.player().unwrap().presenter().current().unwrap().pts_secs > start);
+    assert!((shown_pts(&harness).unwrap() - (start + 0.04)).abs() < 0.002, "{:?} after {start}", shown_pts(&harness));
+    harness.key_press(egui::Key::Comma);
+    harness.key_press(egui::Key::Comma);
+    step_until(&mut harness, "two frames back", |app| settled(app) && app.player().unwrap().presenter().current().unwrap().pts_secs < start);
+    assert!((shown_pts(&harness).unwrap() - (start - 0.04)).abs() < 0.002, "{:?} after {start}", shown_pts(&harness));
+    assert!(app(&harness).player().unwrap().is_paused());
+
+    // `s`: the PNG at the upscaled size and its sidecar.
+    step_until(&mut harness, "the frame upscaled", |app| app.player().unwrap().presenter().current().unwrap().is_upscaled());
+    let pts = shown_pts(&harness).unwrap();
+    harness.key_press(egui::Key::S);
+    step_until(&mut harness, "saved", |app| app.snapshot_status().is_some_and(|status| status.starts_with("saved")));
+    let files: Vec<_> = std::fs::read_dir(&snapshots).unwrap().map(|e| e.unwrap().path()).collect();
+    let png = files.iter().find(|p| p.extension().is_some_and(|e| e == "png")).expect("a PNG");
+    assert_eq!(files.len(), 2, "the PNG and its sidecar, nothing else: {files:?}");
+    assert_eq!(image::image_dimensions(png).unwrap(), (640, 480));
+    let sidecar: Sidecar = serde_json::from_str(&std::fs::read_to_string(png.with_extension("json")).unwrap()).unwrap();
+    assert_eq!((sidecar.source_size, sidecar.picture_size), ([320, 240], [640, 480]));
+    assert!((sidecar.time_secs - pts).abs() < 1e-9 && sidecar.sr);
+    assert_eq!((sidecar.level.as_deref(), sidecar.mode.as_deref(), sidecar.load_percent), (Some("r0"), Some("locked r0"), Some(0)));
+    assert!(sidecar.sr_ms.is_some_and(|ms| ms > 0.0) && sidecar.displayed_size[0] > 640, "{sidecar:?}");
+
+    harness.key_press(egui::Key::B);
+    harness.step();
+    assert!(!app(&harness).badge_visible());
+}

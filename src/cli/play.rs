@@ -79,6 +79,9 @@ pub struct PlayArgs {
     /// while playing.
     #[arg(long)]
     pub record_trace: Option<PathBuf>,
+    /// Where key s saves the presented frame (PNG) and its JSON sidecar.
+    #[arg(long, default_value = ".")]
+    pub snapshot_dir: PathBuf,
     /// The model manifest (with --rung).
     #[arg(long, default_value_os_t = default_manifest_path())]
     pub manifest: PathBuf,
@@ -153,7 +156,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         screenshot: args.screenshot.clone(),
         outcome: std::sync::Arc::clone(&outcome),
     });
-    let window = WindowOptions { fullscreen: args.fullscreen, timed_run, show_stats: args.stats, adaptation: adaptation.clone(), notice };
+    let window = WindowOptions { fullscreen: args.fullscreen, timed_run, show_stats: args.stats, adaptation: adaptation.clone(), notice, snapshot_dir: Some(args.snapshot_dir.clone()) };
     crate::ui::run_window(Some(input), options, window).map_err(anyhow::Error::msg)?;
     if args.exit_after.is_some() {
         let summary = outcome.lock().take().ok_or_else(|| anyhow::anyhow!("the window closed before the run ended"))?;

@@ -10,7 +10,8 @@ use super::cpu::PackedNetwork;
 use super::cpu::kernels::Isa;
 use super::cpu::network::NetworkRunner;
 use super::gpu::GpuRunner;
-use super::picture::{LumaImage, PlaneLayout, ToPlanar};
+use super::picture::{LumaImage, Picture, PlaneLayout, ToPlanar, Upscaled};
+use super::swscale::SwsUpscaler;
 use super::{BufferPool, EngineError, LumaEngine, RgbaImage, SCALE, Upscaler, UpscalerFactory};
 use crate::model::device::{DeviceChoice, select};
 use crate::model::manifest::{LoadedModel, Manifest};
@@ -109,23 +110,8 @@ impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
         let (out_w, out_h) = (w * SCALE as usize, h * SCALE as usize);
         let spec = ColourSpec::of_frame(frame, layout.bits);
         run_network(&mut self.engine, source, layout, spec, &mut self.luma_out);
-
-        let bytes = layout.bytes_per_sample();
-        let (chroma_w, chroma_h) = layout.chroma_size(w as u32, h as u32);
-        let chroma = [1, 2].map(|index| SamplePlane::of_frame(source, index, chroma_w as usize, chroma_h as usize, bytes));
-        let (shift_x, shift_y) = layout.chroma_shift;
         let mut pixels = self.buffers.take(out_w * out_h * 4);
-        self.colour.convert(
-            &self.pool,
-            &self.luma_out,
-            (out_w, out_h),
-            chroma,
-            (1 << shift_x, 1 << shift_y),
-            SCALE,
-            Siting::of(frame.chroma_location()),
-            spec,
-            &mut pixels,
-        );
+        compose_rgba(&self.pool, &mut self.colour, &self.luma_out, frame, (source, layout), &mut pixels);
         Ok(RgbaImage { width: out_w as u32, height: out_h as u32, pixels })
     }
 
@@ -135,6 +121,37 @@ impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
         run_network(&mut self.engine, source, layout, spec, &mut self.luma_out);
         let (out_w, out_h) = (frame.width() as usize * SCALE as usize, frame.height() as usize * SCALE as usize);
         Ok(Some(LumaImage::quantise(&self.luma_out, out_w, out_h, &self.buffers)))
+    }
+}
+
+/// RGBA at twice `frame`'s size from `luma` (the network's, 2W x 2H, in [0, 1] of the code range)
+/// and the chroma of `source` (`frame` in a planar layout), in `frame`'s matrix, range and siting.
+fn compose_rgba(pool: &rayon::ThreadPool, colour: &mut YuvToRgba, luma: &[f32], frame: &ffmpeg::frame::Video, (source, layout): (&ffmpeg::frame::Video, PlaneLayout), pixels: &mut [u8]) {
+    let (w, h) = (frame.width(), frame.height());
+    let (chroma_w, chroma_h) = layout.chroma_size(w, h);
+    let chroma = [1, 2].map(|index| SamplePlane::of_frame(source, index, chroma_w as usize, chroma_h as usize, layout.bytes_per_sample()));
+    let (shift_x, shift_y) = layout.chroma_shift;
+    let out = ((w * SCALE) as usize, (h * SCALE) as usize);
+    let spec = ColourSpec::of_frame(frame, layout.bits);
+    colour.convert(pool, luma, out, chroma, (1 << shift_x, 1 << shift_y), SCALE, Siting::of(frame.chroma_location()), spec, pixels);
+}
+
+/// The picture as the screen shows it, made on the CPU (`s` saves it): its RGBA when it has one,
+/// the network's luma with the frame's chroma, or, where no network ran, bicubic x2 (what the
+/// screen's scaler draws).
+pub fn presented_rgba(picture: &Picture) -> Result<RgbaImage, EngineError> {
+    match &picture.upscaled {
+        Upscaled::Rgba(image) => Ok(image.clone()),
+        Upscaled::None => SwsUpscaler::new().upscale(&picture.frame),
+        Upscaled::Luma(luma) => {
+            let mut to_planar = ToPlanar::default();
+            let source = to_planar.convert(&picture.frame, false)?;
+            let values: Vec<f32> = luma.samples.chunks_exact(2).map(|s| f32::from(u16::from_le_bytes([s[0], s[1]])) / 65535.0).collect();
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(crate::host::cores()).build().expect("colour threads");
+            let mut pixels = vec![0; 4 * luma.width as usize * luma.height as usize];
+            compose_rgba(&pool, &mut YuvToRgba::default(), &values, &picture.frame, source, &mut pixels);
+            Ok(RgbaImage { width: luma.width, height: luma.height, pixels: pixels.into() })
+        }
     }
 }
 
@@ -183,6 +200,23 @@ mod tests {
             let worst = got.pixels.iter().zip(expected.pixels.iter()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
             assert!(worst <= tolerance, "{format:?}: off by {worst}");
         }
+    }
+
+    /// What `s` saves from the window's picture (the network's luma, the frame's chroma) is what
+    /// the CPU path makes of the same frame, up to the luma's 16-bit rounding.
+    #[test]
+    fn the_presented_picture_is_the_cpu_paths_picture() {
+        let frame = gradient_frame(66, 38);
+        let mut upscaler = rung_zero();
+        let expected = upscaler.upscale(&frame).unwrap();
+        let luma = upscaler.upscale_luma(&frame).unwrap().unwrap();
+        let picture = Picture { pts_secs: 0.0, duration_secs: 0.04, frame: frame.clone(), upscaled: Upscaled::Luma(luma) };
+        let presented = presented_rgba(&picture).unwrap();
+        assert_eq!((presented.width, presented.height), (132, 76));
+        let worst = presented.pixels.iter().zip(expected.pixels.iter()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        assert!(worst <= 1, "off by {worst}");
+        let plain = presented_rgba(&Picture { upscaled: Upscaled::None, ..picture }).unwrap();
+        assert_eq!((plain.width, plain.height), (132, 76), "no network: bicubic x2");
     }
 
     /// Frames of one size reuse the pooled RGBA buffers: a steady stream allocates none.

@@ -349,6 +349,15 @@ impl Player {
         self.demux_commands.send(DemuxCommand::Seek { generation, target_secs }).ok();
     }
 
+    /// Pauses and shows the next frame (or the previous one): a seek to one frame interval from
+    /// the frame on screen, or from the target of a step still under way.
+    pub fn step_frame(&mut self, forward: bool) {
+        self.set_paused(true);
+        let Some(from) = self.presenter.seek_target_secs().or(self.presenter.current().map(|picture| picture.pts_secs)) else { return };
+        let interval = self.presenter.current().map(|picture| picture.duration_secs).filter(|secs| *secs > 0.0).unwrap_or(1.0 / self.info.video.frames_per_sec.max(1.0));
+        self.seek(if forward { from + interval } else { from - interval });
+    }
+
     /// Seeks relative to the current position.
     pub fn seek_by(&mut self, delta_secs: f64) {
         self.seek(self.position_secs() + delta_secs);

@@ -82,6 +82,13 @@ pub struct PlayerApp {
     warning: Option<String>,
     /// What holds for the whole session (the network off, and why); kept across inputs.
     notice: Option<String>,
+    /// Where `s` saves frames, the outcome of the last save (written by its thread), and what the
+    /// open bar says about it.
+    snapshot_dir: PathBuf,
+    snapshot_outcome: Arc<Mutex<Option<Result<PathBuf, String>>>>,
+    snapshot_status: Option<String>,
+    /// The "SR on: r3" badge over the picture (`b`).
+    badge_visible: bool,
 }
 
 impl PlayerApp {
@@ -124,7 +131,56 @@ impl PlayerApp {
             error: None,
             warning: None,
             notice: None,
+            snapshot_dir: PathBuf::from("."),
+            snapshot_outcome: Arc::default(),
+            snapshot_status: None,
+            badge_visible: true,
         }
+    }
+
+    /// Where `s` saves frames.
+    pub fn set_snapshot_dir(&mut self, dir: PathBuf) {
+        self.snapshot_dir = dir;
+    }
+
+    /// What the open bar says about the last `s`: the file saved, or why not.
+    pub fn snapshot_status(&self) -> Option<&str> {
+        self.snapshot_status.as_deref()
+    }
+
+    pub fn badge_visible(&self) -> bool {
+        self.badge_visible
+    }
+
+    /// The badge's text for the picture on screen: which level made it, or that none did.
+    pub fn badge_text(&self) -> Option<String> {
+        let picture = self.player.as_ref()?.presenter().current()?;
+        if !picture.is_upscaled() {
+            return Some("SR off".to_owned());
+        }
+        let level = self.adaptation.as_ref().and_then(|adaptation| {
+            let sample = adaptation.statistics.recent().into_iter().rev().find(|sample| (sample.pts_secs - picture.pts_secs).abs() < 1e-6)?;
+            Some(adaptation.levels[sample.level].name.clone())
+        });
+        Some(format!("SR on: {}", level.unwrap_or_else(|| self.player.as_ref().map(Player::upscaler_name).unwrap_or_default())))
+    }
+
+    /// Saves the presented frame and its sidecar on a thread of its own (PNG encoding takes a few
+    /// frames' time); the outcome shows under the open bar.
+    fn save_snapshot(&mut self, ctx: &egui::Context) {
+        let Some(player) = &self.player else { return };
+        let Some(picture) = player.presenter().current().cloned() else { return };
+        let displayed = self.picture_rect.map_or([0, 0], |rect| {
+            let pixels = rect.size() * ctx.pixels_per_point();
+            [pixels.x.round() as u32, pixels.y.round() as u32]
+        });
+        let sidecar = super::snapshot::Sidecar::of(&picture, &player.info().input, player.upscaler_name(), displayed, self.adaptation.as_deref());
+        let (dir, outcome, repaint) = (self.snapshot_dir.clone(), Arc::clone(&self.snapshot_outcome), ctx.clone());
+        self.snapshot_status = Some("saving the frame…".to_owned());
+        std::thread::spawn(move || {
+            *outcome.lock() = Some(super::snapshot::save(picture, &sidecar, &dir).map_err(|error| error.to_string()));
+            repaint.request_repaint();
+        });
     }
 
     /// Goes fullscreen on the first frame.
@@ -218,6 +274,12 @@ impl PlayerApp {
                 PipelineEvent::Fatal(cause) => self.error = Some(format!("{}: {cause}", player.info().input)),
             }
         }
+        if let Some(outcome) = self.snapshot_outcome.lock().take() {
+            self.snapshot_status = Some(match outcome {
+                Ok(path) => format!("saved {} and its .json", path.display()),
+                Err(error) => error,
+            });
+        }
         self.finish_timed_run(ctx, now);
         if self.stats_visible {
             self.monitor.sample(now);
@@ -305,6 +367,9 @@ impl PlayerApp {
                 if let Some(adaptation) = &self.adaptation {
                     commands.extend(split_divider_ui(ui, adaptation, picture));
                 }
+                if self.badge_visible && let Some(text) = self.badge_text() {
+                    badge_ui(ui, picture, &text);
+                }
             }
             None if self.player.is_none() => {
                 ui.centered_and_justified(|ui| ui.label("Open a file (or drop one here), or enter a URL above."));
@@ -374,6 +439,9 @@ impl PlayerApp {
         } else if let Some(warning) = self.warning.as_ref().or(self.notice.as_ref()) {
             ui.colored_label(ui.visuals().warn_fg_color, warning);
         }
+        if let Some(status) = &self.snapshot_status {
+            ui.label(status);
+        }
         commands
     }
 
@@ -394,6 +462,10 @@ impl PlayerApp {
             (Key::F, UiCommand::ToggleFullscreen),
             (Key::I, UiCommand::ToggleStats),
             (Key::L, UiCommand::ToggleLoop),
+            (Key::S, UiCommand::SaveSnapshot),
+            (Key::Period, UiCommand::StepFrame { forward: true }),
+            (Key::Comma, UiCommand::StepFrame { forward: false }),
+            (Key::B, UiCommand::ToggleBadge),
             (Key::Q, UiCommand::Quit),
         ];
         ctx.input(|input| {
@@ -412,6 +484,8 @@ impl PlayerApp {
             }
             UiCommand::ToggleStats => self.stats_visible = !self.stats_visible,
             UiCommand::ShowAbout => self.about_visible = true,
+            UiCommand::ToggleBadge => self.badge_visible = !self.badge_visible,
+            UiCommand::SaveSnapshot => self.save_snapshot(ctx),
             UiCommand::DismissError => self.error = None,
             UiCommand::ToggleFullscreen => {
                 if is_fullscreen(ctx) {
@@ -435,6 +509,7 @@ impl PlayerApp {
             UiCommand::NudgeVolume { delta } => player.volume().set_level(player.volume().level() + delta),
             UiCommand::ToggleMute => player.volume().set_muted(!player.volume().is_muted()),
             UiCommand::ToggleLoop => player.set_looping(!player.is_looping()),
+            UiCommand::StepFrame { forward } => player.step_frame(forward),
             _ => {}
         }
         ctx.request_repaint();
@@ -450,6 +525,15 @@ impl eframe::App for PlayerApp {
     fn clear_color(&self, _visuals: &egui::Visuals) -> [f32; 4] {
         [0.0, 0.0, 0.0, 1.0]
     }
+}
+
+/// `text` in a small dark box at the top-right corner of the picture.
+fn badge_ui(ui: &mut Ui, picture: egui::Rect, text: &str) {
+    let galley = ui.painter().layout_no_wrap(text.to_owned(), egui::FontId::proportional(14.0), egui::Color32::WHITE);
+    let margin = egui::vec2(6.0, 3.0);
+    let rect = egui::Rect::from_min_size(picture.right_top() + egui::vec2(-galley.size().x - 2.0 * margin.x - 8.0, 8.0), galley.size() + 2.0 * margin);
+    ui.painter().rect_filled(rect, 4.0, egui::Color32::from_black_alpha(160));
+    ui.painter().galley(rect.min + margin, galley, egui::Color32::WHITE);
 }
 
 /// Fullscreen, or (without a window manager to grant that) covering the whole monitor.

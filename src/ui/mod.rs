@@ -4,6 +4,7 @@
 pub mod adaptation_panel;
 pub mod app;
 pub mod seek_bar;
+pub mod snapshot;
 pub mod stats_panel;
 pub mod transport;
 pub mod video_view;
@@ -32,6 +33,12 @@ pub enum UiCommand {
     SetMode(crate::adaptation::Mode),
     SetSplit(Option<f32>),
     SetLoad(u8),
+    /// `s`: save the presented frame and its sidecar.
+    SaveSnapshot,
+    /// `.` / `,`: pause and show the next / previous frame.
+    StepFrame { forward: bool },
+    /// `b`: the "SR on" badge.
+    ToggleBadge,
 }
 
 /// How the window starts.
@@ -47,6 +54,8 @@ pub struct WindowOptions {
     pub adaptation: Option<std::sync::Arc<crate::adaptation::Adaptation>>,
     /// Shown under the open bar for the whole session (why the network is off, say).
     pub notice: Option<String>,
+    /// Where `s` saves frames (default: the current folder).
+    pub snapshot_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +64,9 @@ pub enum UiError {
     Window(#[from] eframe::Error),
     #[error("{}: {source}", path.display())]
     Screenshot { path: std::path::PathBuf, source: image::ImageError },
+    /// `s`: the presented frame could not be saved.
+    #[error("{}: cannot save the frame: {cause}", path.display())]
+    Snapshot { path: std::path::PathBuf, cause: String },
     /// A timed run whose input could not be played: the error the window showed.
     #[error("{0}")]
     Playback(String),
@@ -84,6 +96,9 @@ pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, 
             app.set_stats_visible(window.show_stats);
             app.set_adaptation(window.adaptation);
             app.set_notice(window.notice);
+            if let Some(dir) = window.snapshot_dir {
+                app.set_snapshot_dir(dir);
+            }
             if let Some(run) = window.timed_run {
                 app.set_timed_run(run);
             }
