@@ -53,3 +53,17 @@ fn the_log_file_keeps_the_input_and_the_error_that_ended_the_run() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("ERROR") && text.contains(&format!("{}: file not found", path_str(&missing))), "{text}");
 }
+
+/// `--power-cap 40` on a 25 fps clip: every frame's budget is 40% of its 40 ms (the controller's
+/// response to a budget is its unit test `follows_a_new_budget`).
+#[test]
+fn the_power_cap_is_the_controllers_budget() {
+    let clip = h264_clip(2);
+    let trace = media_dir().join("capped.csv");
+    let run = dysr(&["play", "--headless", "--audio", "silent", "--view", "1280x960", "--power-cap", "40", "--record-trace", &path_str(&trace), &path_str(&clip)]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|line| line.split(',').collect()).collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|row| row[5] == "16.000"), "budget 16 ms: {rows:?}");
+}

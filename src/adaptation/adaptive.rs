@@ -193,8 +193,9 @@ impl AdaptiveUpscaler {
         self.target_fps.map_or(self.frame_interval_secs, |fps| 1.0 / fps) * 1e3
     }
 
+    /// What SR may spend on a frame: a share of the frame interval, less under a power cap.
     fn budget_ms(&self) -> f64 {
-        self.frame_interval_ms() * BUDGET_SHARE
+        self.frame_interval_ms() * BUDGET_SHARE.min(f64::from(self.state.controls.power_cap()) / 100.0)
     }
 
     /// The network's luma of `frame` at `level` (0: the floor, no network: the GPU scales the
@@ -296,9 +297,11 @@ impl AdaptiveUpscaler {
         if self.calibrated_for != Some((frame.width(), frame.height(), presentation)) {
             self.recalibrate(frame, presentation)?;
         }
-        self.state.statistics.set_budget_ms(self.budget_ms());
+        let budget_ms = self.budget_ms();
+        self.state.statistics.set_budget_ms(budget_ms);
         let mode = self.state.controls.mode();
         let controller = self.controller.as_mut().expect("calibrated");
+        controller.set_budget_ms(budget_ms);
         let level = match mode {
             Mode::Adaptive => controller.active(),
             Mode::Locked(rung) => LadderLevel::Rung(rung.min(self.rungs.len() - 1)).index(),

@@ -109,6 +109,11 @@ impl Controller {
         self.budget_ms
     }
 
+    /// A new budget (the power cap moved): a level over it steps down on the next frame.
+    pub fn set_budget_ms(&mut self, budget_ms: f64) {
+        self.budget_ms = budget_ms;
+    }
+
     /// Each level's predicted ms per frame now.
     pub fn predicted_ms(&self, level: usize) -> f64 {
         self.levels_ms[level] * if level == 0 { self.floor_slowdown } else { self.rung_slowdown }
@@ -356,6 +361,20 @@ mod tests {
         assert_eq!(late_after_a_climb, 0, "{used:?}");
         assert!(used[1000..].iter().all(|&level| level == 1), "settles on r0, the one rung that fits: {:?}", &used[1000..]);
         assert!((controller.rungs_over_floor - 1.65 / 0.73).abs() < 0.3, "learned {}", controller.rungs_over_floor);
+    }
+
+    /// A lower budget (a power cap) moves it down at the next frame, a higher one lets it climb.
+    #[test]
+    fn follows_a_new_budget() {
+        let mut controller = Controller::new(levels(), 31.25, 8);
+        run(&mut controller, 1.0, 10);
+        assert_eq!(controller.active(), 5);
+        controller.set_budget_ms(31.25 * 0.4);
+        run(&mut controller, 1.0, 2);
+        assert!(controller.predicted_ms(controller.active()) <= 0.9 * 12.5, "level {} fits the cap", controller.active());
+        controller.set_budget_ms(31.25);
+        run(&mut controller, 1.0, 200);
+        assert_eq!(controller.active(), 5, "back up once the cap is lifted");
     }
 
     #[test]

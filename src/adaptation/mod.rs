@@ -9,7 +9,7 @@ pub mod load;
 
 use std::collections::VecDeque;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -120,6 +120,9 @@ pub struct CapturedFrame {
     pub luma: Vec<u8>,
 }
 
+/// The lowest power cap, in percent of a frame interval.
+pub const MIN_POWER_CAP: u8 = 10;
+
 /// Frames kept for the plot.
 const RECENT_FRAMES: usize = 240;
 
@@ -137,7 +140,7 @@ impl Adaptation {
     pub fn new(levels: Vec<Level>, mode: Mode, load_threads: usize) -> Self {
         Self {
             levels,
-            controls: Controls { mode: Mutex::new(mode), split: Mutex::new(None), load: LoadInjector::new(load_threads) },
+            controls: Controls { mode: Mutex::new(mode), split: Mutex::new(None), power_cap: AtomicU8::new(100), load: LoadInjector::new(load_threads) },
             statistics: Statistics::default(),
             recorder: Recorder::default(),
         }
@@ -188,6 +191,9 @@ pub struct Controls {
     mode: Mutex<Mode>,
     /// The split view's divider, as a share of the width from the left (bicubic left, DySR right).
     split: Mutex<Option<f32>>,
+    /// The share of each frame interval SR may use, in percent (100: no cap, the controller's own
+    /// margin holds): for laptops on battery.
+    power_cap: AtomicU8,
     pub load: LoadInjector,
 }
 
@@ -198,6 +204,15 @@ impl Controls {
 
     pub fn set_mode(&self, mode: Mode) {
         *self.mode.lock() = mode;
+    }
+
+    pub fn power_cap(&self) -> u8 {
+        self.power_cap.load(Ordering::Relaxed)
+    }
+
+    /// Limits SR to `percent` (10 to 100) of each frame interval.
+    pub fn set_power_cap(&self, percent: u8) {
+        self.power_cap.store(percent.clamp(MIN_POWER_CAP, 100), Ordering::Relaxed);
     }
 
     pub fn split(&self) -> Option<f32> {

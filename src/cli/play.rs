@@ -69,6 +69,10 @@ pub struct PlayArgs {
     /// Artificial CPU load from the start, 0 to 100 (the panel's slider changes it).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub load: u8,
+    /// Let SR use at most this share of each frame interval, in percent (for laptops on battery;
+    /// the panel's slider changes it).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(10..=100))]
+    pub power_cap: u8,
     /// Threads the load injector runs (default: one per core).
     #[arg(long)]
     pub load_threads: Option<usize>,
@@ -200,6 +204,7 @@ fn upscaler(args: &PlayArgs) -> anyhow::Result<Upscaling> {
     };
     if let Some(adaptation) = &adaptation {
         adaptation.controls.load.set_level(args.load);
+        adaptation.controls.set_power_cap(args.power_cap);
         if args.split {
             adaptation.controls.set_split(Some(0.5));
         }

@@ -45,6 +45,8 @@ impl SystemMonitor {
 
 /// The load slider's label.
 pub const LOAD_SLIDER: &str = "injected CPU load";
+/// The power cap slider's label.
+pub const POWER_CAP_SLIDER: &str = "power cap";
 
 /// The panel rows and controls for `adaptation`; `display_fps` and `stream_fps` from the player.
 /// What the user changed comes back as commands.
@@ -115,6 +117,11 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
     let mut load = adaptation.controls.load.level();
     if ui.add(egui::Slider::new(&mut load, 0..=100).suffix("%").text(LOAD_SLIDER)).on_hover_text(format!("{} load threads", adaptation.controls.load.threads())).changed() {
         commands.push(UiCommand::SetLoad(load));
+    }
+    let mut cap = adaptation.controls.power_cap();
+    let cap_slider = egui::Slider::new(&mut cap, crate::adaptation::MIN_POWER_CAP..=100).suffix("% of a frame").text(POWER_CAP_SLIDER);
+    if ui.add(cap_slider).on_hover_text("The share of each frame interval the network may use (for laptops on battery); at 100% only the controller's own 75% margin holds").changed() {
+        commands.push(UiCommand::SetPowerCap(cap));
     }
     let points: PlotPoints = recent.iter().map(|sample| [sample.at_secs, sample.sr_ms]).collect();
     let first = recent.first().map_or(0.0, |sample| sample.at_secs);

@@ -498,6 +498,7 @@ impl PlayerApp {
             UiCommand::SetMode(mode) => self.adaptation.iter().for_each(|adaptation| adaptation.controls.set_mode(mode)),
             UiCommand::SetSplit(divider) => self.adaptation.iter().for_each(|adaptation| adaptation.controls.set_split(divider)),
             UiCommand::SetLoad(level) => self.adaptation.iter().for_each(|adaptation| adaptation.controls.load.set_level(level)),
+            UiCommand::SetPowerCap(percent) => self.adaptation.iter().for_each(|adaptation| adaptation.controls.set_power_cap(percent)),
             _ => {}
         }
         let Some(player) = &mut self.player else { return };

@@ -33,6 +33,7 @@ pub enum UiCommand {
     SetMode(crate::adaptation::Mode),
     SetSplit(Option<f32>),
     SetLoad(u8),
+    SetPowerCap(u8),
     /// `s`: save the presented frame and its sidecar.
     SaveSnapshot,
     /// `.` / `,`: pause and show the next / previous frame.
