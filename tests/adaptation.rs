@@ -5,7 +5,8 @@ mod common;
 
 use common::{h264_clip, path_str};
 use dysr::model::manifest::default_manifest_path;
-use dysr::bench::adapt::{BenchConfig, Strategy, default_profile, run};
+use dysr::adaptation::load::default_profile;
+use dysr::bench::adapt::{BenchConfig, Strategy, run};
 
 #[test]
 fn a_short_bench_writes_traces_summary_and_plot() {

@@ -302,3 +302,53 @@ fn frame_stepping_snapshot_and_badge() {
     harness.step();
     assert!(!app(&harness).badge_visible());
 }
+
+/// `D` plays the load profile live: the adaptive ladder, the panel open, a caption over the
+/// picture; `D` again stops it and takes the load away. The panel lists the last switches with
+/// their reasons.
+#[test]
+fn the_demo_key_plays_the_load_profile_with_captions() {
+    use dysr::adaptation::Mode;
+    use dysr::adaptation::adaptive::adaptive_factory;
+    use dysr::model::manifest::default_manifest_path;
+
+    let clip = h264_clip(6);
+    let input = path_str(&clip);
+    let (factory, adaptation) = adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
+    let shared = std::sync::Arc::clone(&adaptation);
+    let (renderer, _) = video_renderer();
+    let mut harness = Harness::builder().with_size([1100.0, 900.0]).renderer(renderer).build_ui_state(
+        move |ui, app: &mut App| {
+            app.get_or_insert_with(|| {
+                let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory.clone()), ..Default::default() };
+                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
+                app.set_adaptation(Some(std::sync::Arc::clone(&shared)));
+                app
+            })
+            .ui(ui);
+        },
+        None,
+    );
+    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    harness.key_press(egui::Key::D);
+    harness.run_steps(3);
+    assert!(app(&harness).stats_visible(), "the panel opens");
+    assert_eq!(adaptation.controls.mode(), Mode::Adaptive);
+    let caption = app(&harness).demo_caption().expect("a caption");
+    assert!(caption.starts_with("Idle: the network runs the best rung"), "{caption}");
+    assert_eq!(adaptation.controls.load.level(), 0, "the first phase is idle");
+
+    adaptation.controls.load.set_level(50);
+    harness.key_press(egui::Key::D);
+    harness.run_steps(2);
+    assert_eq!(app(&harness).demo_caption(), None);
+    assert_eq!(adaptation.controls.load.level(), 0, "stopping the demo takes the load away");
+
+    // A power cap of 10% (4 ms a frame) sends the ladder down at once: the panel says so.
+    adaptation.controls.set_power_cap(10);
+    step_until(&mut harness, "a switch", |_| adaptation.statistics.switches().iter().any(|switch| switch.reason == "over budget"));
+    let switches = adaptation.statistics.switches();
+    harness.run_steps(2);
+    harness.get_by_label("last switches");
+    harness.get_by_label(&dysr::ui::adaptation_panel::switch_line(switches.last().unwrap()));
+}

@@ -92,9 +92,64 @@ fn duty_cycle(shared: &Shared) {
     }
 }
 
+/// The load profile of `dysr bench adapt` and of the window's demo (`D`).
+/// One segment of the load profile: from `from`% to `to`% over `secs` seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    pub from: f64,
+    pub to: f64,
+    pub secs: f64,
+}
+
+/// The default profile: idle, a step to `peak`%, idle again, a ramp to `peak`%; `secs` each.
+pub fn default_profile(peak: f64, secs: f64) -> Vec<Segment> {
+    vec![
+        Segment { from: 0.0, to: 0.0, secs },
+        Segment { from: peak, to: peak, secs },
+        Segment { from: 0.0, to: 0.0, secs },
+        Segment { from: 0.0, to: peak, secs },
+    ]
+}
+
+/// The segment `secs` falls in and how far into it; past the end, the last segment at its end.
+fn locate(profile: &[Segment], secs: f64) -> Option<(usize, f64)> {
+    let mut start = 0.0;
+    for (index, segment) in profile.iter().enumerate() {
+        if secs < start + segment.secs {
+            return Some((index, secs - start));
+        }
+        start += segment.secs;
+    }
+    profile.last().map(|segment| (profile.len() - 1, segment.secs))
+}
+
+/// The load at `secs` into the profile (the last level holds after its end).
+pub fn load_at(profile: &[Segment], secs: f64) -> f64 {
+    locate(profile, secs).map_or(0.0, |(index, into)| {
+        let segment = profile[index];
+        segment.from + (segment.to - segment.from) * into / segment.secs
+    })
+}
+
+/// Which segment `secs` falls in.
+pub fn phase_at(profile: &[Segment], secs: f64) -> usize {
+    locate(profile, secs).map_or(0, |(index, _)| index)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_profile_steps_and_ramps() {
+        let profile = default_profile(80.0, 5.0);
+        assert_eq!(load_at(&profile, 1.0), 0.0);
+        assert_eq!(load_at(&profile, 7.0), 80.0);
+        assert_eq!(load_at(&profile, 12.0), 0.0);
+        assert!((load_at(&profile, 17.5) - 40.0).abs() < 1e-9);
+        assert_eq!(load_at(&profile, 99.0), 80.0);
+        assert_eq!(phase_at(&profile, 7.0), 1);
+    }
 
     /// At 40% on one thread, the kernel's count of the thread's CPU time is 40% of the wall time,
     /// within 10 percentage points; at 0% it is near nothing.

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::bench::adapt::{BenchConfig, Strategy, StrategySummary, default_profile, repeated};
+use crate::adaptation::load::default_profile;
+use crate::bench::adapt::{BenchConfig, Strategy, StrategySummary, repeated};
 use crate::bench::rungs::RungsConfig;
 use crate::bench::soak::SoakConfig;
 use crate::engine::cpu::kernels::Isa;

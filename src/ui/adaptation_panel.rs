@@ -104,6 +104,12 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
         row("memory", format!("{:.0} MiB resident, model state {:.1} MiB", mib(monitor.rss_bytes as f64), mib(adaptation.statistics.model_bytes() as f64)));
         row("CPU load", format!("{:.0}%", monitor.cpu_percent));
     });
+    if !switches.is_empty() {
+        ui.label("last switches").on_hover_text("When (s since start), from which level to which, and why: over budget = the active level was about to miss the frame time; headroom = the next level fitted for half a second");
+        for switch in switches.iter().rev().take(LAST_SWITCHES_SHOWN) {
+            ui.monospace(switch_line(switch));
+        }
+    }
     ui.horizontal_wrapped(|ui| {
         ui.label("ladder");
         for (index, level) in levels.iter().enumerate() {
@@ -133,6 +139,14 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
         }
     });
     commands
+}
+
+/// Switches listed in the panel, newest first.
+const LAST_SWITCHES_SHOWN: usize = 4;
+
+/// One switch as the panel lists it: "12.3 s  r2 -> floor  over budget".
+pub fn switch_line(switch: &crate::adaptation::SwitchRecord) -> String {
+    format!("{:7.1} s  {} -> {}  {}", switch.at_secs, switch.from, switch.to, switch.reason)
 }
 
 /// Over the picture at `rect`: the split view's divider, draggable, with the two sides named; a

@@ -89,6 +89,8 @@ pub struct PlayerApp {
     snapshot_status: Option<String>,
     /// The "SR on: r3" badge over the picture (`b`).
     badge_visible: bool,
+    /// The presenter's demo (`D`), while it runs.
+    demo: Option<super::demo::Demo>,
 }
 
 impl PlayerApp {
@@ -135,6 +137,46 @@ impl PlayerApp {
             snapshot_outcome: Arc::default(),
             snapshot_status: None,
             badge_visible: true,
+            demo: None,
+        }
+    }
+
+    /// The demo's caption now, while it runs.
+    pub fn demo_caption(&self) -> Option<String> {
+        let level = self.adaptation.as_ref().map_or_else(String::new, |adaptation| adaptation.levels[adaptation.statistics.active()].name.clone());
+        self.demo.as_ref()?.caption(Instant::now(), &level)
+    }
+
+    /// Starts the demo (the adaptive ladder, the panel open, the load profile from now), or stops
+    /// it and takes the load away.
+    fn toggle_demo(&mut self) {
+        let Some(adaptation) = &self.adaptation else {
+            self.snapshot_status = Some("the demo needs the adaptive ladder (play without --rung, --bicubic or a GPU rung)".to_owned());
+            return;
+        };
+        if self.demo.take().is_some() {
+            adaptation.controls.load.set_level(0);
+            return;
+        }
+        adaptation.controls.set_mode(crate::adaptation::Mode::Adaptive);
+        self.stats_visible = true;
+        self.demo = Some(super::demo::Demo::start(Instant::now()));
+    }
+
+    /// Moves the injected load along the demo's profile; ends the demo after it.
+    fn drive_demo(&mut self, ctx: &egui::Context, now: Instant) {
+        let (Some(demo), Some(adaptation)) = (&self.demo, &self.adaptation) else { return };
+        match demo.load(now) {
+            Some(load) => {
+                if adaptation.controls.load.level() != load {
+                    adaptation.controls.load.set_level(load);
+                }
+                ctx.request_repaint_after(Duration::from_millis(100));
+            }
+            None => {
+                adaptation.controls.load.set_level(0);
+                self.demo = None;
+            }
         }
     }
 
@@ -280,6 +322,7 @@ impl PlayerApp {
                 Err(error) => error,
             });
         }
+        self.drive_demo(ctx, now);
         self.finish_timed_run(ctx, now);
         if self.stats_visible {
             self.monitor.sample(now);
@@ -369,6 +412,9 @@ impl PlayerApp {
                 }
                 if self.badge_visible && let Some(text) = self.badge_text() {
                     badge_ui(ui, picture, &text);
+                }
+                if let Some(caption) = self.demo_caption() {
+                    caption_ui(ui, picture, &caption);
                 }
             }
             None if self.player.is_none() => {
@@ -466,6 +512,7 @@ impl PlayerApp {
             (Key::Period, UiCommand::StepFrame { forward: true }),
             (Key::Comma, UiCommand::StepFrame { forward: false }),
             (Key::B, UiCommand::ToggleBadge),
+            (Key::D, UiCommand::ToggleDemo),
             (Key::Q, UiCommand::Quit),
         ];
         ctx.input(|input| {
@@ -485,6 +532,7 @@ impl PlayerApp {
             UiCommand::ToggleStats => self.stats_visible = !self.stats_visible,
             UiCommand::ShowAbout => self.about_visible = true,
             UiCommand::ToggleBadge => self.badge_visible = !self.badge_visible,
+            UiCommand::ToggleDemo => self.toggle_demo(),
             UiCommand::SaveSnapshot => self.save_snapshot(ctx),
             UiCommand::DismissError => self.error = None,
             UiCommand::ToggleFullscreen => {
@@ -534,6 +582,16 @@ fn badge_ui(ui: &mut Ui, picture: egui::Rect, text: &str) {
     let margin = egui::vec2(6.0, 3.0);
     let rect = egui::Rect::from_min_size(picture.right_top() + egui::vec2(-galley.size().x - 2.0 * margin.x - 8.0, 8.0), galley.size() + 2.0 * margin);
     ui.painter().rect_filled(rect, 4.0, egui::Color32::from_black_alpha(160));
+    ui.painter().galley(rect.min + margin, galley, egui::Color32::WHITE);
+}
+
+/// `text` centred near the bottom of the picture, on a dark band (where subtitles go).
+fn caption_ui(ui: &mut Ui, picture: egui::Rect, text: &str) {
+    let galley = ui.painter().layout(text.to_owned(), egui::FontId::proportional(20.0), egui::Color32::WHITE, picture.width() * 0.9);
+    let margin = egui::vec2(10.0, 6.0);
+    let size = galley.size() + 2.0 * margin;
+    let rect = egui::Rect::from_min_size(egui::pos2(picture.center().x - size.x / 2.0, picture.bottom() - size.y - 24.0), size);
+    ui.painter().rect_filled(rect, 6.0, egui::Color32::from_black_alpha(170));
     ui.painter().galley(rect.min + margin, galley, egui::Color32::WHITE);
 }
 

@@ -3,6 +3,7 @@
 
 pub mod adaptation_panel;
 pub mod app;
+pub mod demo;
 pub mod seek_bar;
 pub mod snapshot;
 pub mod stats_panel;
@@ -40,6 +41,8 @@ pub enum UiCommand {
     StepFrame { forward: bool },
     /// `b`: the "SR on" badge.
     ToggleBadge,
+    /// `D`: the load profile played live, with captions.
+    ToggleDemo,
 }
 
 /// How the window starts.
