@@ -352,3 +352,17 @@ fn the_demo_key_plays_the_load_profile_with_captions() {
     harness.get_by_label("last switches");
     harness.get_by_label(&dysr::ui::adaptation_panel::switch_line(switches.last().unwrap()));
 }
+
+/// "Media info" lists the container and each stream with its codec, size, rate and colour tags.
+#[test]
+fn the_media_info_dialog_lists_the_streams() {
+    let clip = h264_clip(2);
+    let mut harness = harness_playing(path_str(&clip));
+    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    harness.get_by_label("Media info").click();
+    harness.run_steps(3);
+    harness.get_by_label("container");
+    harness.get_by_label_contains("QuickTime / MOV");
+    harness.get_by_label_contains("h264 320x240, 25.000 frames/s, YUV420P");
+    harness.get_by_label_contains("aac 48000 Hz, 2 channels");
+}

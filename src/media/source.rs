@@ -32,6 +32,8 @@ pub struct StreamInfo {
     pub duration_secs: Option<f64>,
     pub video: VideoStreamInfo,
     pub audio: Option<AudioStreamInfo>,
+    /// What the media-info dialog lists: (what, value) rows for the container and every stream.
+    pub details: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -155,15 +157,57 @@ impl MediaSource {
         };
 
         let duration_secs = (ctx.duration() > 0).then(|| ctx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
+        let details = media_details(&ctx, (video.index, &video_decoder), duration_secs);
         let info = StreamInfo {
             input: input.to_owned(),
             title: title_of(input),
             duration_secs,
             video,
             audio,
+            details,
         };
         Ok(Self { info, input: ctx, video_decoder, audio_decoder, abort })
     }
+}
+
+/// The container and each stream as the media-info dialog lists them.
+fn media_details(ctx: &ffmpeg::format::context::Input, (video_index, video): (usize, &ffmpeg::decoder::Video), duration_secs: Option<f64>) -> Vec<(String, String)> {
+    let mut rows = vec![("container".to_owned(), format!("{} ({})", ctx.format().name(), ctx.format().description()))];
+    if let Some(secs) = duration_secs {
+        rows.push(("duration".to_owned(), format!("{secs:.3} s")));
+    }
+    if ctx.bit_rate() > 0 {
+        rows.push(("bitrate".to_owned(), format!("{} kb/s", ctx.bit_rate() / 1000)));
+    }
+    let tag = |name: &str| -> String { name.trim_start_matches("Unspecified").to_lowercase() };
+    for stream in ctx.streams() {
+        let parameters = stream.parameters();
+        let label = format!("stream #{} {:?}", stream.index(), parameters.medium()).to_lowercase();
+        // SAFETY: plain fields of the stream's codec parameters.
+        let (bit_rate, width, height, rate, channels) = unsafe {
+            let p = &*parameters.as_ptr();
+            (p.bit_rate, p.width, p.height, p.sample_rate, p.ch_layout.nb_channels)
+        };
+        let bitrate = if bit_rate > 0 { format!(", {} kb/s", bit_rate / 1000) } else { String::new() };
+        let language = stream.metadata().get("language").map(|language| format!(" [{language}]")).unwrap_or_default();
+        let value = match parameters.medium() {
+            MediaType::Video if stream.index() == video_index => format!(
+                "{} {width}x{height}, {:.3} frames/s, {:?}{bitrate}; colour: matrix {}, range {}, primaries {}, transfer {}",
+                codec_name(parameters.id()),
+                f64::from(stream.avg_frame_rate()),
+                video.format(),
+                tag(&format!("{:?}", video.color_space())),
+                tag(&format!("{:?}", video.color_range())),
+                tag(&format!("{:?}", video.color_primaries())),
+                tag(&format!("{:?}", video.color_transfer_characteristic())),
+            ),
+            MediaType::Video => format!("{} {width}x{height} (not played){bitrate}", codec_name(parameters.id())),
+            MediaType::Audio => format!("{} {rate} Hz, {channels} channels{bitrate}{language}", codec_name(parameters.id())),
+            _ => format!("{}{language}", codec_name(parameters.id())),
+        };
+        rows.push((label, value));
+    }
+    rows
 }
 
 fn codec_name(id: ffmpeg::codec::Id) -> String {

@@ -72,6 +72,7 @@ pub struct PlayerApp {
     rates: RateMeter,
     stats_visible: bool,
     about_visible: bool,
+    media_info_visible: bool,
     /// The ladder's state when the player adapts.
     adaptation: Option<Arc<Adaptation>>,
     monitor: SystemMonitor,
@@ -129,6 +130,7 @@ impl PlayerApp {
             adaptation: None,
             monitor: SystemMonitor::default(),
             about_visible: false,
+            media_info_visible: false,
             url_text: String::new(),
             error: None,
             warning: None,
@@ -431,6 +433,18 @@ impl PlayerApp {
                 }
             });
         }
+        if self.media_info_visible && let Some(player) = &self.player {
+            egui::Window::new("Media info").open(&mut self.media_info_visible).resizable(false).show(&ctx, |ui| {
+                ui.label(&player.info().input);
+                egui::Grid::new("media_info").num_columns(2).striped(true).show(ui, |ui| {
+                    for (what, value) in &player.info().details {
+                        ui.label(what);
+                        ui.label(value);
+                        ui.end_row();
+                    }
+                });
+            });
+        }
         if self.about_visible {
             egui::Window::new("About dysr").open(&mut self.about_visible).show(&ctx, |ui| ui.label(ABOUT_TEXT));
         }
@@ -470,6 +484,9 @@ impl PlayerApp {
             let entered = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             if (ui.button("Open URL").clicked() || entered) && !self.url_text.trim().is_empty() {
                 commands.push(UiCommand::Open { input: self.url_text.trim().to_owned() });
+            }
+            if self.player.is_some() && ui.button("Media info").on_hover_text("Container, codecs, sizes, rates, bitrates and colour tags of the input").clicked() {
+                commands.push(UiCommand::ShowMediaInfo);
             }
             if ui.button("About").clicked() {
                 commands.push(UiCommand::ShowAbout);
@@ -531,6 +548,7 @@ impl PlayerApp {
             }
             UiCommand::ToggleStats => self.stats_visible = !self.stats_visible,
             UiCommand::ShowAbout => self.about_visible = true,
+            UiCommand::ShowMediaInfo => self.media_info_visible = true,
             UiCommand::ToggleBadge => self.badge_visible = !self.badge_visible,
             UiCommand::ToggleDemo => self.toggle_demo(),
             UiCommand::SaveSnapshot => self.save_snapshot(ctx),

@@ -28,6 +28,7 @@ pub enum UiCommand {
     Open { input: String },
     PickFile,
     ShowAbout,
+    ShowMediaInfo,
     DismissError,
     Quit,
     /// The adaptation panel's controls.
