@@ -366,3 +366,56 @@ fn the_media_info_dialog_lists_the_streams() {
     harness.get_by_label_contains("h264 320x240, 25.000 frames/s, YUV420P");
     harness.get_by_label_contains("aac 48000 Hz, 2 channels");
 }
+
+/// Remembered settings come back (those the command line leaves alone), the input opened joins the
+/// recent list, and the "Recent" menu opens an input from it.
+#[test]
+fn remembered_settings_and_recent_inputs() {
+    use dysr::adaptation::Mode;
+    use dysr::adaptation::adaptive::adaptive_factory;
+    use dysr::model::manifest::default_manifest_path;
+    use dysr::ui::settings::{Restore, Settings};
+
+    let (first, second) = (h264_clip(2), h264_clip(3));
+    let input = path_str(&first);
+    let remembered = Settings {
+        volume: 0.3,
+        stats_visible: true,
+        badge_visible: false,
+        mode: Mode::Locked(1),
+        split: Some(0.4),
+        power_cap: 50,
+        recent: vec![path_str(&second)],
+        ..Settings::default()
+    };
+    let (factory, adaptation) = adaptive_factory(&default_manifest_path(), Mode::Adaptive, None, 1).expect("shipped model");
+    let shared = std::sync::Arc::clone(&adaptation);
+    let (renderer, _) = video_renderer();
+    let mut harness = Harness::builder().with_size([1100.0, 900.0]).renderer(renderer).build_ui_state(
+        move |ui, app: &mut App| {
+            app.get_or_insert_with(|| {
+                let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory.clone()), ..Default::default() };
+                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
+                app.set_adaptation(Some(std::sync::Arc::clone(&shared)));
+                app.apply_settings(remembered.clone(), Restore::ALL);
+                app
+            })
+            .ui(ui);
+        },
+        None,
+    );
+    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    let app_now = app(&harness);
+    assert_eq!(app_now.player().unwrap().volume().level(), 0.3);
+    assert!(app_now.stats_visible() && !app_now.badge_visible());
+    assert_eq!((adaptation.controls.mode(), adaptation.controls.split(), adaptation.controls.power_cap()), (Mode::Locked(1), Some(0.4), 50));
+    let now = app_now.settings();
+    assert_eq!(now.recent, vec![path_str(&first), path_str(&second)], "the input opened comes first");
+    assert_eq!(now.last_folder.as_deref(), first.parent());
+
+    harness.get_by_label("Recent").click();
+    harness.run_steps(2);
+    harness.get_by_label(&second.file_name().unwrap().to_string_lossy()).click();
+    step_until(&mut harness, "the recent input opened", |app| app.player().is_some_and(|p| p.info().input == path_str(&second)));
+    assert_eq!(app(&harness).settings().recent[0], path_str(&second));
+}

@@ -22,7 +22,7 @@ use crate::model::supernet::SubgraphSpec;
 use load::LoadInjector;
 
 /// How the player upscales.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum Mode {
     /// The controller moves along the ladder.
     Adaptive,

@@ -160,7 +160,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         screenshot: args.screenshot.clone(),
         outcome: std::sync::Arc::clone(&outcome),
     });
-    let window = WindowOptions { fullscreen: args.fullscreen, timed_run, show_stats: args.stats, adaptation: adaptation.clone(), notice, snapshot_dir: Some(args.snapshot_dir.clone()) };
+    let window = WindowOptions { fullscreen: args.fullscreen, timed_run, show_stats: args.stats, adaptation: adaptation.clone(), notice, snapshot_dir: Some(args.snapshot_dir.clone()), restore: Some(restore(&args)) };
     crate::ui::run_window(Some(input), options, window).map_err(anyhow::Error::msg)?;
     if args.exit_after.is_some() {
         let summary = outcome.lock().take().ok_or_else(|| anyhow::anyhow!("the window closed before the run ended"))?;
@@ -170,6 +170,15 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The remembered settings this session takes: those its command line does not set itself.
+fn restore(args: &PlayArgs) -> crate::ui::settings::Restore {
+    crate::ui::settings::Restore {
+        volume: args.volume == 100.0,
+        upscaling: args.rung.is_none() && !args.bicubic && !args.split && args.power_cap == 100,
+        stats: !args.stats,
+    }
 }
 
 /// Whether a window can open: on Linux, an X11 or Wayland display to open it on.

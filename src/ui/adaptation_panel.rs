@@ -65,7 +65,7 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
             mode = Mode::Locked(locked);
         }
         if let Mode::Locked(rung) = &mut mode {
-            egui::ComboBox::from_id_salt("locked_rung").selected_text(&levels[LadderLevel::Rung(*rung).index()].name).show_ui(ui, |ui| {
+            egui::ComboBox::new("locked_rung", "rung").selected_text(&levels[LadderLevel::Rung(*rung).index()].name).show_ui(ui, |ui| {
                 for (index, level) in levels.iter().enumerate() {
                     if let LadderLevel::Rung(index) = LadderLevel::from_index(index) {
                         ui.selectable_value(rung, index, &level.name);

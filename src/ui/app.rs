@@ -10,6 +10,8 @@ use egui::{Key, Ui, ViewportCommand};
 use parking_lot::Mutex;
 
 use super::UiCommand;
+use super::settings::{Restore, Settings};
+use crate::adaptation::Mode;
 use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
 use super::stats_panel::{RateMeter, stats_ui};
 use crate::adaptation::Adaptation;
@@ -92,6 +94,10 @@ pub struct PlayerApp {
     badge_visible: bool,
     /// The presenter's demo (`D`), while it runs.
     demo: Option<super::demo::Demo>,
+    /// What is remembered between sessions (the recent inputs and last folder live here; the rest
+    /// is read from the window's state when saved), and whether to save it.
+    settings: Settings,
+    remembering: bool,
 }
 
 impl PlayerApp {
@@ -140,6 +146,51 @@ impl PlayerApp {
             snapshot_status: None,
             badge_visible: true,
             demo: None,
+            settings: Settings::default(),
+            remembering: false,
+        }
+    }
+
+    /// Takes remembered `settings`, those `restore` allows (the command line's own choices win).
+    /// Call after [`Self::set_adaptation`].
+    pub fn apply_settings(&mut self, settings: Settings, restore: Restore) {
+        if restore.volume {
+            self.options.volume_level = settings.volume;
+        }
+        if restore.stats {
+            self.stats_visible = settings.stats_visible;
+        }
+        self.badge_visible = settings.badge_visible;
+        if restore.upscaling && let Some(adaptation) = &self.adaptation {
+            let last = adaptation.levels.len().saturating_sub(2);
+            adaptation.controls.set_mode(match settings.mode {
+                Mode::Locked(rung) => Mode::Locked(rung.min(last)),
+                other => other,
+            });
+            adaptation.controls.set_split(settings.split);
+            adaptation.controls.set_power_cap(settings.power_cap);
+        }
+        self.settings = Settings { muted: restore.volume && settings.muted, ..settings };
+    }
+
+    /// Saves the settings when the window closes (eframe's `save`).
+    pub fn set_remembering(&mut self, remembering: bool) {
+        self.remembering = remembering;
+    }
+
+    /// The settings to remember now.
+    pub fn settings(&self) -> Settings {
+        let volume = self.player.as_ref().map(|player| player.volume());
+        let adaptation = self.adaptation.as_ref().map(|adaptation| &adaptation.controls);
+        Settings {
+            volume: volume.map_or(self.options.volume_level, |volume| volume.level()),
+            muted: volume.map_or(self.settings.muted, |volume| volume.is_muted()),
+            stats_visible: self.stats_visible,
+            badge_visible: self.badge_visible,
+            mode: adaptation.map_or(self.settings.mode, |controls| controls.mode()),
+            split: adaptation.map_or(self.settings.split, |controls| controls.split()),
+            power_cap: adaptation.map_or(self.settings.power_cap, |controls| controls.power_cap()),
+            ..self.settings.clone()
         }
     }
 
@@ -280,6 +331,8 @@ impl PlayerApp {
         match Player::open(input, self.options.clone()) {
             Ok(player) => {
                 ctx.send_viewport_cmd(ViewportCommand::Title(format!("{} - dysr", player.info().title)));
+                player.volume().set_muted(self.settings.muted);
+                self.settings.remember(input);
                 self.player = Some(player);
                 self.opened_at = Some(Instant::now());
                 self.error = None;
@@ -480,6 +533,18 @@ impl PlayerApp {
             if ui.button("Open file...").clicked() {
                 commands.push(UiCommand::PickFile);
             }
+            ui.add_enabled_ui(!self.settings.recent.is_empty(), |ui| {
+                ui.menu_button("Recent", |ui| {
+                    for input in &self.settings.recent {
+                        let name = std::path::Path::new(input).file_name().map_or_else(|| input.clone(), |name| name.to_string_lossy().into_owned());
+                        if ui.button(name).on_hover_text(input).clicked() {
+                            commands.push(UiCommand::Open { input: input.clone() });
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("Inputs played before, newest first");
+            });
             let field = ui.add(egui::TextEdit::singleline(&mut self.url_text).hint_text("URL or path").desired_width(360.0));
             let entered = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
             if (ui.button("Open URL").clicked() || entered) && !self.url_text.trim().is_empty() {
@@ -541,7 +606,12 @@ impl PlayerApp {
         match command {
             UiCommand::Open { input } => return self.open(ctx, &input),
             UiCommand::PickFile => {
-                if let Some(path) = rfd::FileDialog::new().set_title("Open a video").pick_file() {
+                let dialog = rfd::FileDialog::new().set_title("Open a video");
+                let dialog = match &self.settings.last_folder {
+                    Some(folder) => dialog.set_directory(folder),
+                    None => dialog,
+                };
+                if let Some(path) = dialog.pick_file() {
                     self.open(ctx, &path.to_string_lossy());
                 }
                 return;
@@ -586,6 +656,12 @@ impl PlayerApp {
 impl eframe::App for PlayerApp {
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         PlayerApp::ui(self, ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.remembering {
+            eframe::set_value(storage, eframe::APP_KEY, &self.settings());
+        }
     }
 
     /// Black: the letterbox bars around the picture, with nothing drawn there.

@@ -5,6 +5,7 @@ pub mod adaptation_panel;
 pub mod app;
 pub mod demo;
 pub mod seek_bar;
+pub mod settings;
 pub mod snapshot;
 pub mod stats_panel;
 pub mod transport;
@@ -61,6 +62,9 @@ pub struct WindowOptions {
     pub notice: Option<String>,
     /// Where `s` saves frames (default: the current folder).
     pub snapshot_dir: Option<std::path::PathBuf>,
+    /// Which remembered settings to take (None: none, and nothing is remembered; a timed QA run
+    /// starts from defaults and leaves the user's settings alone).
+    pub restore: Option<settings::Restore>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +83,9 @@ pub enum UiError {
 
 /// Opens the player window and runs it until closed.
 pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, window: WindowOptions) -> Result<(), UiError> {
+    let remember = window.restore.is_some() && window.timed_run.is_none();
     let native_options = eframe::NativeOptions {
+        persist_window: remember,
         viewport: egui::ViewportBuilder::default()
             .with_title("dysr")
             .with_inner_size([1280.0, 820.0])
@@ -101,6 +107,11 @@ pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, 
             app.set_stats_visible(window.show_stats);
             app.set_adaptation(window.adaptation);
             app.set_notice(window.notice);
+            if let (true, Some(restore)) = (remember, window.restore) {
+                let remembered = cc.storage.and_then(|storage| eframe::get_value::<settings::Settings>(storage, eframe::APP_KEY)).unwrap_or_default();
+                app.apply_settings(remembered, restore);
+                app.set_remembering(true);
+            }
             if let Some(dir) = window.snapshot_dir {
                 app.set_snapshot_dir(dir);
             }
