@@ -49,6 +49,10 @@ fn app<'h>(harness: &'h Harness<'_, App>) -> &'h PlayerApp {
     harness.state().as_ref().expect("the app is created on the first frame")
 }
 
+fn app_mut<'h>(harness: &'h mut Harness<'_, App>) -> &'h mut PlayerApp {
+    harness.state_mut().as_mut().expect("the app is created on the first frame")
+}
+
 /// Steps the UI in real time until `done` holds.
 fn step_until(harness: &mut Harness<'_, App>, what: &str, mut done: impl FnMut(&PlayerApp) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -418,4 +422,43 @@ fn remembered_settings_and_recent_inputs() {
     harness.get_by_label(&second.file_name().unwrap().to_string_lossy()).click();
     step_until(&mut harness, "the recent input opened", |app| app.player().is_some_and(|p| p.info().input == path_str(&second)));
     assert_eq!(app(&harness).settings().recent[0], path_str(&second));
+}
+
+/// Text subtitles, embedded or in a sidecar `.srt`, are drawn at their times; `j` cycles the tracks
+/// and off, `v` hides them.
+#[test]
+fn subtitles_embedded_or_beside_the_file_show_at_their_times() {
+    let embedded = common::subtitled_clip();
+    let mut harness = harness_playing(path_str(&embedded));
+    step_until(&mut harness, "subtitles read", |app| app.subtitles_loaded() && app.player().is_some_and(|p| p.presenter().current().is_some()));
+    harness.key_press(egui::Key::Space);
+    step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
+    app_mut(&mut harness).player_mut().unwrap().seek(0.5);
+    step_until(&mut harness, "at 0.5 s", |app| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none()));
+    assert_eq!(app(&harness).subtitle_track().unwrap().name, "embedded #2");
+    assert_eq!(app(&harness).subtitle_text().as_deref(), Some("Hello"));
+    harness.key_press(egui::Key::J);
+    harness.step();
+    assert_eq!(app(&harness).subtitle_text(), None, "one track, then off");
+    harness.key_press(egui::Key::J);
+    harness.step();
+    assert_eq!(app(&harness).subtitle_text().as_deref(), Some("Hello"));
+    harness.key_press(egui::Key::V);
+    harness.step();
+    assert_eq!(app(&harness).subtitle_text(), None, "hidden");
+
+    // A sidecar .srt beside a clip without subtitles of its own.
+    let dir = common::media_dir().join("sidecar");
+    std::fs::create_dir_all(&dir).unwrap();
+    let clip = dir.join("talk.mp4");
+    std::fs::copy(h264_clip(2), &clip).unwrap();
+    std::fs::write(dir.join("talk.srt"), "1\n00:00:00,200 --> 00:00:01,000\nFrom the side\n").unwrap();
+    let mut harness = harness_playing(path_str(&clip));
+    step_until(&mut harness, "subtitles read", |app| app.subtitles_loaded() && app.player().is_some_and(|p| p.presenter().current().is_some()));
+    harness.key_press(egui::Key::Space);
+    step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
+    app_mut(&mut harness).player_mut().unwrap().seek(0.6);
+    step_until(&mut harness, "at 0.6 s", |app| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none()));
+    assert_eq!(app(&harness).subtitle_track().unwrap().name, "sidecar talk.srt");
+    assert_eq!(app(&harness).subtitle_text().as_deref(), Some("From the side"));
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{generated, h264_clip, media_dir, path_str};
+use common::{h264_clip, media_dir, path_str, subtitled_clip};
 
 fn dysr_upscale(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dysr")).arg("upscale").args(args).output().expect("run dysr")
@@ -31,22 +31,6 @@ fn duration_secs(probe: &str) -> f64 {
 /// Files in `dir` whose name contains `part`.
 fn leftovers(dir: &Path, part: &str) -> Vec<PathBuf> {
     std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.to_string_lossy().contains(part)).collect()
-}
-
-/// Two seconds of 160x120 at 25 fps with a tone and two SRT cues, in Matroska.
-fn subtitled_clip() -> PathBuf {
-    let cues = media_dir().join("cues.srt");
-    std::fs::write(&cues, "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n2\n00:00:01,500 --> 00:00:02,000\nWorld\n").unwrap();
-    generated(
-        "subtitled.mkv",
-        &[
-            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2",
-            "-f", "lavfi", "-t", "2", "-i", "sine=frequency=440:sample_rate=48000",
-            "-i", &path_str(&cues),
-            "-map", "0", "-map", "1", "-map", "2",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-c:s", "srt",
-        ],
-    )
 }
 
 #[test]

@@ -15,6 +15,7 @@ pub mod demux;
 pub mod error;
 pub mod geometry;
 pub mod source;
+pub mod subtitles;
 pub mod video_decode;
 
 use std::sync::Arc;

@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 use super::UiCommand;
 use super::settings::{Restore, Settings};
 use crate::adaptation::Mode;
+use crate::media::subtitles::{Subtitles, Track};
 use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
 use super::stats_panel::{RateMeter, stats_ui};
 use crate::adaptation::Adaptation;
@@ -98,6 +99,12 @@ pub struct PlayerApp {
     /// is read from the window's state when saved), and whether to save it.
     settings: Settings,
     remembering: bool,
+    /// The input's text subtitles (read in the background), the track shown (None: off, or not
+    /// chosen yet: the first track is shown once loaded) and whether they are shown at all (`v`).
+    subtitles: Option<Arc<Subtitles>>,
+    subtitle_track: Option<usize>,
+    subtitle_chosen: bool,
+    subtitles_visible: bool,
 }
 
 impl PlayerApp {
@@ -148,7 +155,49 @@ impl PlayerApp {
             demo: None,
             settings: Settings::default(),
             remembering: false,
+            subtitles: None,
+            subtitle_track: None,
+            subtitle_chosen: false,
+            subtitles_visible: true,
         }
+    }
+
+    /// The subtitle track shown (None: off, none loaded yet, or none at all).
+    pub fn subtitle_track(&self) -> Option<Track> {
+        let tracks = self.subtitles.as_ref()?.tracks();
+        let index = if self.subtitle_chosen { self.subtitle_track? } else { 0 };
+        tracks.into_iter().nth(index)
+    }
+
+    /// The subtitle text on screen now.
+    pub fn subtitle_text(&self) -> Option<String> {
+        if !self.subtitles_visible {
+            return None;
+        }
+        self.subtitle_track()?.text_at(self.player.as_ref()?.position_secs())
+    }
+
+    /// Whether the input's subtitles have been read.
+    pub fn subtitles_loaded(&self) -> bool {
+        self.subtitles.as_ref().is_some_and(|subtitles| subtitles.is_loaded())
+    }
+
+    /// `j`: the next track, then none, then the first again.
+    fn next_subtitle_track(&mut self) {
+        let count = self.subtitles.as_ref().map_or(0, |subtitles| subtitles.tracks().len());
+        let current = if self.subtitle_chosen { self.subtitle_track } else { (count > 0).then_some(0) };
+        self.subtitle_track = match current {
+            None if count > 0 => Some(0),
+            Some(index) if index + 1 < count => Some(index + 1),
+            _ => None,
+        };
+        self.subtitle_chosen = true;
+        self.subtitles_visible = true;
+        self.snapshot_status = Some(match (count, self.subtitle_track()) {
+            (0, _) => "no text subtitles in this input".to_owned(),
+            (_, Some(track)) => format!("subtitles: {}", track.name),
+            (_, None) => "subtitles off".to_owned(),
+        });
     }
 
     /// Takes remembered `settings`, those `restore` allows (the command line's own choices win).
@@ -298,6 +347,10 @@ impl PlayerApp {
         self.player.as_ref()
     }
 
+    pub fn player_mut(&mut self) -> Option<&mut Player> {
+        self.player.as_mut()
+    }
+
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
     }
@@ -333,6 +386,8 @@ impl PlayerApp {
                 ctx.send_viewport_cmd(ViewportCommand::Title(format!("{} - dysr", player.info().title)));
                 player.volume().set_muted(self.settings.muted);
                 self.settings.remember(input);
+                self.subtitles = Some(Subtitles::load(input));
+                self.subtitle_chosen = false;
                 self.player = Some(player);
                 self.opened_at = Some(Instant::now());
                 self.error = None;
@@ -469,7 +524,10 @@ impl PlayerApp {
                     badge_ui(ui, picture, &text);
                 }
                 if let Some(caption) = self.demo_caption() {
-                    caption_ui(ui, picture, &caption);
+                    caption_ui(ui, picture, &caption, egui::Align::TOP);
+                }
+                if let Some(text) = self.subtitle_text() {
+                    caption_ui(ui, picture, &text, egui::Align::BOTTOM);
                 }
             }
             None if self.player.is_none() => {
@@ -595,6 +653,8 @@ impl PlayerApp {
             (Key::Comma, UiCommand::StepFrame { forward: false }),
             (Key::B, UiCommand::ToggleBadge),
             (Key::D, UiCommand::ToggleDemo),
+            (Key::V, UiCommand::ToggleSubtitles),
+            (Key::J, UiCommand::NextSubtitleTrack),
             (Key::Q, UiCommand::Quit),
         ];
         ctx.input(|input| {
@@ -621,6 +681,8 @@ impl PlayerApp {
             UiCommand::ShowMediaInfo => self.media_info_visible = true,
             UiCommand::ToggleBadge => self.badge_visible = !self.badge_visible,
             UiCommand::ToggleDemo => self.toggle_demo(),
+            UiCommand::ToggleSubtitles => self.subtitles_visible = !self.subtitles_visible,
+            UiCommand::NextSubtitleTrack => self.next_subtitle_track(),
             UiCommand::SaveSnapshot => self.save_snapshot(ctx),
             UiCommand::DismissError => self.error = None,
             UiCommand::ToggleFullscreen => {
@@ -679,12 +741,13 @@ fn badge_ui(ui: &mut Ui, picture: egui::Rect, text: &str) {
     ui.painter().galley(rect.min + margin, galley, egui::Color32::WHITE);
 }
 
-/// `text` centred near the bottom of the picture, on a dark band (where subtitles go).
-fn caption_ui(ui: &mut Ui, picture: egui::Rect, text: &str) {
+/// `text` centred near the top or bottom of the picture, on a dark band.
+fn caption_ui(ui: &mut Ui, picture: egui::Rect, text: &str, at: egui::Align) {
     let galley = ui.painter().layout(text.to_owned(), egui::FontId::proportional(20.0), egui::Color32::WHITE, picture.width() * 0.9);
     let margin = egui::vec2(10.0, 6.0);
     let size = galley.size() + 2.0 * margin;
-    let rect = egui::Rect::from_min_size(egui::pos2(picture.center().x - size.x / 2.0, picture.bottom() - size.y - 24.0), size);
+    let top = if at == egui::Align::TOP { picture.top() + 24.0 } else { picture.bottom() - size.y - 24.0 };
+    let rect = egui::Rect::from_min_size(egui::pos2(picture.center().x - size.x / 2.0, top), size);
     ui.painter().rect_filled(rect, 6.0, egui::Color32::from_black_alpha(170));
     ui.painter().galley(rect.min + margin, galley, egui::Color32::WHITE);
 }

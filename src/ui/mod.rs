@@ -45,6 +45,10 @@ pub enum UiCommand {
     ToggleBadge,
     /// `D`: the load profile played live, with captions.
     ToggleDemo,
+    /// `v`: subtitles shown or hidden.
+    ToggleSubtitles,
+    /// `j`: the next subtitle track (after the last: none).
+    NextSubtitleTrack,
 }
 
 /// How the window starts.

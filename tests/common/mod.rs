@@ -68,6 +68,22 @@ pub fn h264_clip(seconds: u32) -> PathBuf {
     test_clip(&format!("h264-{seconds}s.mp4"), "320x240", seconds, &["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"], true)
 }
 
+/// Two seconds of 160x120 at 25 fps with a tone and two SRT cues, in Matroska.
+pub fn subtitled_clip() -> PathBuf {
+    let cues = media_dir().join("cues.srt");
+    std::fs::write(&cues, "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n2\n00:00:01,500 --> 00:00:02,000\nWorld\n").unwrap();
+    generated(
+        "subtitled.mkv",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2",
+            "-f", "lavfi", "-t", "2", "-i", "sine=frequency=440:sample_rate=48000",
+            "-i", &path_str(&cues),
+            "-map", "0", "-map", "1", "-map", "2",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-c:s", "srt",
+        ],
+    )
+}
+
 pub fn path_str(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
