@@ -462,3 +462,34 @@ fn subtitles_embedded_or_beside_the_file_show_at_their_times() {
     assert_eq!(app(&harness).subtitle_track().unwrap().name, "sidecar talk.srt");
     assert_eq!(app(&harness).subtitle_text().as_deref(), Some("From the side"));
 }
+
+/// `#` moves to the next audio track at the same place (a second track at 44.1 kHz), and round.
+#[test]
+fn the_hash_key_cycles_the_audio_tracks() {
+    let clip = generated(
+        "two-audio-tracks.mkv",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+            "-f", "lavfi", "-t", "4", "-i", "sine=frequency=440:sample_rate=48000",
+            "-f", "lavfi", "-t", "4", "-i", "sine=frequency=880:sample_rate=44100",
+            "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        ],
+    );
+    let mut harness = harness_playing(path_str(&clip));
+    step_until(&mut harness, "past 1 s", |app| app.player().is_some_and(|p| p.position_secs() > 1.0));
+    let rate = |harness: &Harness<'_, App>| app(harness).player().unwrap().info().audio.as_ref().unwrap().sample_rate;
+    assert_eq!(rate(&harness), 48000);
+    harness.key_press(egui::Key::Space);
+    step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
+    let at = position(&harness);
+    harness.event(egui::Event::Text("#".to_owned()));
+    step_until(&mut harness, "the second track, at the same place", |app| {
+        app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && p.presenter().current().is_some())
+    });
+    assert_eq!(rate(&harness), 44100);
+    assert!((position(&harness) - at).abs() < 0.1, "{} against {at}", position(&harness));
+    assert!(app(&harness).player().unwrap().is_paused(), "still paused");
+    harness.event(egui::Event::Text("#".to_owned()));
+    step_until(&mut harness, "back to the first", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    assert_eq!(rate(&harness), 48000);
+}

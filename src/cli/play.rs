@@ -37,6 +37,9 @@ pub struct PlayArgs {
     /// The network runs only when the picture is shown at least this many times its size.
     #[arg(long, default_value_t = DEFAULT_SR_THRESHOLD, value_parser = parse_threshold)]
     pub sr_threshold: f64,
+    /// The audio track to play, from 1 in file order (default: the best; key # cycles them).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub aid: Option<u16>,
     /// Seconds a network connect or read may wait before the input counts as failed.
     #[arg(long, default_value_t = 10.0, value_parser = parse_timeout)]
     pub network_timeout: f64,
@@ -142,6 +145,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         presentation: Presentation::Cpu,
         view: std::sync::Arc::new(ViewTarget::new(args.view, args.sr_threshold)),
         network_timeout: std::time::Duration::from_secs_f64(args.network_timeout),
+        audio_track: args.aid.map(|track| usize::from(track) - 1),
     };
     let print_summary = |summary: &crate::player::summary::PlaybackSummary| -> anyhow::Result<()> {
         let mut json = serde_json::to_value(summary)?;

@@ -34,6 +34,8 @@ pub struct StreamInfo {
     pub audio: Option<AudioStreamInfo>,
     /// What the media-info dialog lists: (what, value) rows for the container and every stream.
     pub details: Vec<(String, String)>,
+    /// Every audio stream's index, in file order (`#` cycles through them).
+    pub audio_streams: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,11 +79,13 @@ pub fn is_url(input: &str) -> bool {
 impl MediaSource {
     /// Opens `input` (a path or a URL) and sets up its decoders.
     pub fn open(input: &str) -> Result<Self, MediaError> {
-        Self::open_with_timeout(input, DEFAULT_NETWORK_TIMEOUT)
+        Self::open_with(input, DEFAULT_NETWORK_TIMEOUT, None)
     }
 
-    /// [`Self::open`] with network connects and reads bounded by `network_timeout`.
-    pub fn open_with_timeout(input: &str, network_timeout: std::time::Duration) -> Result<Self, MediaError> {
+    /// [`Self::open`] with network connects and reads bounded by `network_timeout`, playing the
+    /// `audio_track`th audio stream (from 0, in file order) instead of FFmpeg's best when the input
+    /// has that many.
+    pub fn open_with(input: &str, network_timeout: std::time::Duration, audio_track: Option<usize>) -> Result<Self, MediaError> {
         super::init_ffmpeg();
         let network = is_url(input);
         if !network {
@@ -136,7 +140,9 @@ impl MediaSource {
 
         // A broken or unsupported audio track does not stop playback: the picture plays on the
         // silent clock, and the reason is logged.
-        let (audio, audio_decoder) = match ctx.streams().best(MediaType::Audio) {
+        let audio_streams: Vec<usize> = ctx.streams().filter(|stream| stream.parameters().medium() == MediaType::Audio).map(|stream| stream.index()).collect();
+        let chosen_audio = audio_track.and_then(|track| audio_streams.get(track)).and_then(|&index| ctx.stream(index)).or_else(|| ctx.streams().best(MediaType::Audio));
+        let (audio, audio_decoder) = match chosen_audio {
             None => (None, None),
             Some(stream) => match open_audio_decoder(input, &stream) {
                 Ok(decoder) => {
@@ -165,6 +171,7 @@ impl MediaSource {
             video,
             audio,
             details,
+            audio_streams,
         };
         Ok(Self { info, input: ctx, video_decoder, audio_decoder, abort })
     }

@@ -77,6 +77,8 @@ pub struct PlayerOptions {
     pub view: Arc<ViewTarget>,
     /// How long a network connect or read may block before the input counts as failed.
     pub network_timeout: std::time::Duration,
+    /// The audio track to play: the nth audio stream from 0 (default: FFmpeg's best).
+    pub audio_track: Option<usize>,
 }
 
 impl Default for PlayerOptions {
@@ -91,6 +93,7 @@ impl Default for PlayerOptions {
             presentation: Presentation::Cpu,
             view: Arc::default(),
             network_timeout: crate::media::source::DEFAULT_NETWORK_TIMEOUT,
+            audio_track: None,
         }
     }
 }
@@ -128,7 +131,7 @@ impl Player {
 
     /// Opens `input` and starts playing it.
     pub fn open(input: &str, options: PlayerOptions) -> Result<Self, MediaError> {
-        let source = MediaSource::open_with_timeout(input, options.network_timeout)?;
+        let source = MediaSource::open_with(input, options.network_timeout, options.audio_track)?;
         let mut upscaler = options.upscaler.as_ref().map_or_else(|| Box::new(SwsUpscaler::new()) as Box<dyn Upscaler>, |make| make());
         // Before the clock starts, so calibration never delays a frame; not at all when the
         // picture is not shown enlarged (the network does not run then).

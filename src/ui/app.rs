@@ -182,6 +182,27 @@ impl PlayerApp {
         self.subtitles.as_ref().is_some_and(|subtitles| subtitles.is_loaded())
     }
 
+    /// `#`: opens the input again on its next audio track, at the same place, paused or not.
+    fn next_audio_track(&mut self, ctx: &egui::Context) {
+        let Some(player) = &self.player else { return };
+        let streams = player.info().audio_streams.clone();
+        if streams.len() < 2 {
+            self.snapshot_status = Some(format!("{} audio track{}", streams.len(), if streams.len() == 1 { "" } else { "s" }));
+            return;
+        }
+        let current = player.info().audio.as_ref().and_then(|audio| streams.iter().position(|&index| index == audio.index)).unwrap_or(0);
+        let next = (current + 1) % streams.len();
+        let (at, paused, input) = (player.position_secs(), player.is_paused(), player.info().input.clone());
+        self.options.audio_track = Some(next);
+        self.open(ctx, &input);
+        if let Some(player) = &mut self.player {
+            player.seek(at);
+            player.set_paused(paused);
+            let audio = player.info().audio.as_ref().map_or_else(String::new, |audio| format!(": {} {} Hz, {} channels", audio.codec, audio.sample_rate, audio.channels));
+            self.snapshot_status = Some(format!("audio track {} of {}{audio}", next + 1, streams.len()));
+        }
+    }
+
     /// `j`: the next track, then none, then the first again.
     fn next_subtitle_track(&mut self) {
         let count = self.subtitles.as_ref().map_or(0, |subtitles| subtitles.tracks().len());
@@ -378,6 +399,10 @@ impl PlayerApp {
     }
 
     fn open(&mut self, ctx: &egui::Context, input: &str) {
+        if self.player.as_ref().is_none_or(|player| player.info().input != input) {
+            // A track chosen with `#` belongs to the input it was chosen in.
+            self.options.audio_track = None;
+        }
         // Close the old input first: its threads stop before the new ones start.
         self.player = None;
         self.video.clear();
@@ -658,7 +683,12 @@ impl PlayerApp {
             (Key::Q, UiCommand::Quit),
         ];
         ctx.input(|input| {
-            bindings.into_iter().filter(|(key, _)| input.key_pressed(*key)).map(|(_, command)| command).collect()
+            let mut commands: Vec<UiCommand> = bindings.into_iter().filter(|(key, _)| input.key_pressed(*key)).map(|(_, command)| command).collect();
+            // `#` has no key of its own in egui: it is the character typed.
+            if input.events.iter().any(|event| matches!(event, egui::Event::Text(text) if text == "#")) {
+                commands.push(UiCommand::NextAudioTrack);
+            }
+            commands
         })
     }
 
@@ -683,6 +713,7 @@ impl PlayerApp {
             UiCommand::ToggleDemo => self.toggle_demo(),
             UiCommand::ToggleSubtitles => self.subtitles_visible = !self.subtitles_visible,
             UiCommand::NextSubtitleTrack => self.next_subtitle_track(),
+            UiCommand::NextAudioTrack => return self.next_audio_track(ctx),
             UiCommand::SaveSnapshot => self.save_snapshot(ctx),
             UiCommand::DismissError => self.error = None,
             UiCommand::ToggleFullscreen => {
