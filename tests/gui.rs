@@ -493,3 +493,54 @@ fn the_hash_key_cycles_the_audio_tracks() {
     step_until(&mut harness, "back to the first", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
     assert_eq!(rate(&harness), 48000);
 }
+
+/// In the split view a zoom lens follows the pointer: a square over the picture showing what is
+/// under the pointer magnified (its centre the same place, its edges further out); `z` hides it.
+#[test]
+fn the_split_views_lens_magnifies_under_the_pointer() {
+    use dysr::adaptation::Mode;
+    use dysr::adaptation::adaptive::adaptive_factory;
+    use dysr::model::manifest::default_manifest_path;
+
+    let clip = h264_clip(4);
+    let input = path_str(&clip);
+    let (factory, adaptation) = adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
+    adaptation.controls.set_split(Some(0.5));
+    let (renderer, _) = video_renderer();
+    let mut harness = Harness::builder().with_size([960.0, 720.0]).renderer(renderer).build_ui_state(
+        move |ui, app: &mut App| {
+            app.get_or_insert_with(|| {
+                let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory.clone()), ..Default::default() };
+                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
+                app.set_adaptation(Some(std::sync::Arc::clone(&adaptation)));
+                app
+            })
+            .ui(ui);
+        },
+        None,
+    );
+    step_until(&mut harness, "an upscaled frame", |app| app.player().is_some_and(|p| p.presenter().current().is_some_and(|picture| picture.is_upscaled())));
+    harness.key_press(egui::Key::Space);
+    step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
+    let picture = app(&harness).picture_rect().unwrap();
+    // Just left of the divider, on testsrc2's diagonal band: the lens shows both sides.
+    let pointer = egui::pos2(picture.center().x - 20.0, picture.top() + 0.27 * picture.height());
+    harness.event(egui::Event::PointerMoved(pointer));
+    harness.run_steps(2);
+    let lens = app(&harness).lens_rect().expect("the lens shows");
+    assert!((lens.center() - pointer).length() < 1.0 && (lens.width() - 240.0).abs() < 1.0, "{lens:?} at {pointer:?}");
+    let with_lens = harness.render().unwrap();
+    harness.key_press(egui::Key::Z);
+    harness.run_steps(2);
+    assert!(app(&harness).lens_rect().is_none(), "z hides it");
+    let without = harness.render().unwrap();
+    let ppp = with_lens.width() as f32 / 960.0;
+    let pixel = |image: &image::RgbaImage, at: egui::Pos2| image.get_pixel((at.x * ppp) as u32, (at.y * ppp) as u32).0;
+    let distance = |a: [u8; 4], b: [u8; 4]| a.iter().zip(b).take(3).map(|(x, y)| x.abs_diff(y) as u32).sum::<u32>();
+    assert!(distance(pixel(&with_lens, pointer), pixel(&without, pointer)) < 40, "the centre shows what is under the pointer");
+    let differing = (0..24)
+        .flat_map(|i| (0..24).map(move |j| lens.min + egui::vec2(5.0 + 10.0 * i as f32, 5.0 + 10.0 * j as f32)))
+        .filter(|&at| distance(pixel(&with_lens, at), pixel(&without, at)) > 40)
+        .count();
+    assert!(differing > 100, "the lens magnifies: {differing} of 576 samples differ");
+}

@@ -33,6 +33,9 @@ const VOLUME_STEP: f32 = 0.05;
 /// Fullscreen, the open bar and the transport hide this long after the last mouse move or key
 /// (mpv's on-screen controller does the same).
 const CONTROLS_HIDE_AFTER: Duration = Duration::from_secs(2);
+/// The split view's zoom lens: its side in points and its magnification.
+const LENS_SIDE: f32 = 240.0;
+const LENS_ZOOM: f32 = 3.0;
 
 const ABOUT_TEXT: &str = "dysr upscales video in real time with a weight-sharing super-resolution \
 supernet and adapts it to the machine's load (DySR, ICLR 2023).\n\n\
@@ -93,6 +96,9 @@ pub struct PlayerApp {
     snapshot_status: Option<String>,
     /// The "SR on: r3" badge over the picture (`b`).
     badge_visible: bool,
+    /// The split view's zoom lens under the pointer (`z`), and where it was drawn last frame.
+    lens_enabled: bool,
+    lens_rect: Option<egui::Rect>,
     /// The presenter's demo (`D`), while it runs.
     demo: Option<super::demo::Demo>,
     /// What is remembered between sessions (the recent inputs and last folder live here; the rest
@@ -152,6 +158,8 @@ impl PlayerApp {
             snapshot_outcome: Arc::default(),
             snapshot_status: None,
             badge_visible: true,
+            lens_enabled: true,
+            lens_rect: None,
             demo: None,
             settings: Settings::default(),
             remembering: false,
@@ -315,6 +323,11 @@ impl PlayerApp {
 
     pub fn badge_visible(&self) -> bool {
         self.badge_visible
+    }
+
+    /// Where the split view's zoom lens was drawn last frame (None: not shown).
+    pub fn lens_rect(&self) -> Option<egui::Rect> {
+        self.lens_rect
     }
 
     /// The badge's text for the picture on screen: which level made it, or that none did.
@@ -534,6 +547,7 @@ impl PlayerApp {
         let geometry = self.player.as_ref().map(|player| player.info().video.geometry).unwrap_or_default();
         let split = self.adaptation.as_ref().and_then(|adaptation| adaptation.controls.split());
         self.picture_rect = None;
+        self.lens_rect = None;
         egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| match self.video.video_ui(ui, geometry, split) {
             Some(picture) => {
                 self.picture_rect = Some(picture);
@@ -543,7 +557,12 @@ impl PlayerApp {
                 let pixels = picture.size() * ui.ctx().pixels_per_point();
                 self.view.set_size((pixels.x.round().max(1.0) as u32, pixels.y.round().max(1.0) as u32));
                 if let Some(adaptation) = &self.adaptation {
-                    commands.extend(split_divider_ui(ui, adaptation, picture));
+                    let divider = split_divider_ui(ui, adaptation, picture);
+                    let pointer = ui.input(|i| i.pointer.hover_pos()).filter(|pointer| picture.contains(*pointer));
+                    if let (true, None, Some(pointer)) = (self.lens_enabled && split.is_some(), &divider, pointer) {
+                        self.lens_rect = self.video.lens_ui(ui, geometry, split, picture, pointer, LENS_SIDE, LENS_ZOOM);
+                    }
+                    commands.extend(divider);
                 }
                 if self.badge_visible && let Some(text) = self.badge_text() {
                     badge_ui(ui, picture, &text);
@@ -680,6 +699,7 @@ impl PlayerApp {
             (Key::D, UiCommand::ToggleDemo),
             (Key::V, UiCommand::ToggleSubtitles),
             (Key::J, UiCommand::NextSubtitleTrack),
+            (Key::Z, UiCommand::ToggleLens),
             (Key::Q, UiCommand::Quit),
         ];
         ctx.input(|input| {
@@ -712,6 +732,7 @@ impl PlayerApp {
             UiCommand::ToggleBadge => self.badge_visible = !self.badge_visible,
             UiCommand::ToggleDemo => self.toggle_demo(),
             UiCommand::ToggleSubtitles => self.subtitles_visible = !self.subtitles_visible,
+            UiCommand::ToggleLens => self.lens_enabled = !self.lens_enabled,
             UiCommand::NextSubtitleTrack => self.next_subtitle_track(),
             UiCommand::NextAudioTrack => return self.next_audio_track(ctx),
             UiCommand::SaveSnapshot => self.save_snapshot(ctx),

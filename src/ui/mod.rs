@@ -49,6 +49,8 @@ pub enum UiCommand {
     ToggleSubtitles,
     /// `j`: the next subtitle track (after the last: none).
     NextSubtitleTrack,
+    /// `z`: the split view's zoom lens on or off.
+    ToggleLens,
     /// `#`: the next audio track (the input is opened again on it, at the same place).
     NextAudioTrack,
 }

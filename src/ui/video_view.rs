@@ -58,9 +58,30 @@ impl VideoView {
         let picture = self.picture.as_ref()?;
         let (width, height) = geometry.displayed_size(picture.frame.width(), picture.frame.height());
         let rect = letterbox(area, vec2(width as f32, height as f32));
-        let paint = VideoPaint { picture: Arc::clone(picture), serial: self.serial, params: Params::new(picture, geometry, split) };
+        let paint = VideoPaint { picture: Arc::clone(picture), serial: self.serial, params: Params::new(picture, geometry, split), target: Target::Picture };
         ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, paint));
         Some(rect)
+    }
+
+    /// Paints the zoom lens: the part of the picture (drawn at `picture`) around `pointer`
+    /// magnified `zoom` times into a square of `side` points kept inside the picture, both sides
+    /// of the split included; returns the lens's rect.
+    pub fn lens_ui(&self, ui: &mut Ui, geometry: DisplayGeometry, split: Option<f32>, picture: Rect, pointer: egui::Pos2, side: f32, zoom: f32) -> Option<Rect> {
+        let shown = self.picture.as_ref()?;
+        let side = side.min(picture.width()).min(picture.height());
+        let lens = Rect::from_center_size(pointer, vec2(side, side)).translate(vec2(
+            (picture.left() - (pointer.x - side / 2.0)).max(0.0) + (picture.right() - (pointer.x + side / 2.0)).min(0.0),
+            (picture.top() - (pointer.y - side / 2.0)).max(0.0) + (picture.bottom() - (pointer.y + side / 2.0)).min(0.0),
+        ));
+        // The picture's share under the lens: its centre where the pointer is, 1/zoom of its size.
+        let extent = [side / zoom / picture.width(), side / zoom / picture.height()];
+        let centre = [(pointer.x - picture.left()) / picture.width(), (pointer.y - picture.top()) / picture.height()];
+        let origin = [(centre[0] - extent[0] / 2.0).clamp(0.0, 1.0 - extent[0]), (centre[1] - extent[1] / 2.0).clamp(0.0, 1.0 - extent[1])];
+        let params = Params::new(shown, geometry, split).zoomed(origin, extent, split);
+        let paint = VideoPaint { picture: Arc::clone(shown), serial: self.serial, params, target: Target::Lens };
+        ui.painter().add(egui_wgpu::Callback::new_paint_callback(lens, paint));
+        ui.painter().rect_stroke(lens, 0.0, egui::Stroke::new(2.0, egui::Color32::WHITE), egui::StrokeKind::Outside);
+        Some(lens)
     }
 }
 
@@ -97,6 +118,21 @@ struct Params {
 }
 
 impl Params {
+    /// These parameters for a view of the displayed picture's part from `origin` over `extent`
+    /// (shares of its width and height) stretched over the whole target: the split moves with it.
+    fn zoomed(self, origin: [f32; 2], extent: [f32; 2], split: Option<f32>) -> Self {
+        let [a, b, c, d] = self.frame_from_displayed;
+        let [e, f, _, unused] = self.offset_split_sr;
+        let [ox, oy] = origin;
+        let [sx, sy] = extent;
+        let split = split.map_or(0.0, |split| (split - ox) / sx);
+        Self {
+            frame_from_displayed: [a * sx, b * sy, c * sx, d * sy],
+            offset_split_sr: [a * ox + b * oy + e, c * ox + d * oy + f, split, unused],
+            ..self
+        }
+    }
+
     fn new(picture: &Picture, geometry: DisplayGeometry, split: Option<f32>) -> Self {
         let frame = &picture.frame;
         let layout = PlaneLayout::of(frame.format()).expect("the SR worker hands on readable layouts only");
@@ -153,11 +189,20 @@ impl Variant {
     }
 }
 
+/// Where a paint goes: the picture itself, or the zoom lens over it (its own uniforms, the same
+/// textures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Picture,
+    Lens,
+}
+
 /// One frame drawn: what egui hands to the renderer.
 struct VideoPaint {
     picture: Arc<Picture>,
     serial: u64,
     params: Params,
+    target: Target,
 }
 
 impl egui_wgpu::CallbackTrait for VideoPaint {
@@ -170,14 +215,14 @@ impl egui_wgpu::CallbackTrait for VideoPaint {
         resources: &mut egui_wgpu::CallbackResources,
     ) -> Vec<wgpu::CommandBuffer> {
         if let Some(renderer) = resources.get_mut::<VideoRenderer>() {
-            renderer.prepare(device, queue, &self.picture, self.serial, self.params);
+            renderer.prepare(device, queue, &self.picture, self.serial, self.params, self.target);
         }
         Vec::new()
     }
 
     fn paint(&self, _info: egui::PaintCallbackInfo, render_pass: &mut wgpu::RenderPass<'static>, resources: &egui_wgpu::CallbackResources) {
         if let Some(renderer) = resources.get::<VideoRenderer>() {
-            renderer.paint(render_pass);
+            renderer.paint(render_pass, self.target);
         }
     }
 }
@@ -211,8 +256,11 @@ pub struct VideoRenderer {
     layout: wgpu::BindGroupLayout,
     sampler: wgpu::Sampler,
     params: wgpu::Buffer,
+    lens_params: wgpu::Buffer,
     textures: PlaneTextures,
+    /// The textures with the picture's uniforms, and with the lens's.
     bind_group: Option<wgpu::BindGroup>,
+    lens_bind_group: Option<wgpu::BindGroup>,
     uploaded_serial: Option<u64>,
 }
 
@@ -260,12 +308,15 @@ impl VideoRenderer {
             min_filter: wgpu::FilterMode::Linear,
             ..Default::default()
         });
-        let params = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("dysr video params"),
-            size: std::mem::size_of::<Params>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let uniforms = |label| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: std::mem::size_of::<Params>() as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        let (params, lens_params) = (uniforms("dysr video params"), uniforms("dysr lens params"));
         Self {
             module,
             pipeline_layout,
@@ -276,8 +327,10 @@ impl VideoRenderer {
             layout,
             sampler,
             params,
+            lens_params,
             textures: PlaneTextures::default(),
             bind_group: None,
+            lens_bind_group: None,
             uploaded_serial: None,
         }
     }
@@ -317,9 +370,13 @@ impl VideoRenderer {
     }
 
     /// Uploads `picture` unless it is the one already uploaded, and sets the uniforms.
-    fn prepare(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, picture: &Picture, serial: u64, params: Params) {
+    fn prepare(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, picture: &Picture, serial: u64, params: Params, target: Target) {
         self.ensure_pipeline(device, Variant::of(picture));
-        queue.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
+        let buffer = match target {
+            Target::Picture => &self.params,
+            Target::Lens => &self.lens_params,
+        };
+        queue.write_buffer(buffer, 0, bytemuck::bytes_of(&params));
         if self.uploaded_serial == Some(serial) && self.bind_group.is_some() {
             return;
         }
@@ -362,11 +419,12 @@ impl VideoRenderer {
             write_plane(queue, texture_of(&self.textures.sr), &luma.samples, 2 * luma.width as usize);
         }
         if changed || self.bind_group.is_none() {
-            self.bind_group = Some(self.bind_group(device));
+            self.bind_group = Some(self.bind_group(device, &self.params));
+            self.lens_bind_group = Some(self.bind_group(device, &self.lens_params));
         }
     }
 
-    fn bind_group(&self, device: &wgpu::Device) -> wgpu::BindGroup {
+    fn bind_group(&self, device: &wgpu::Device, params: &wgpu::Buffer) -> wgpu::BindGroup {
         let view = |slot: &Option<PlaneTexture>| slot.as_ref().expect("ensured before binding").texture.create_view(&wgpu::TextureViewDescriptor::default());
         let (y, u, sr) = (view(&self.textures.y), view(&self.textures.u), view(&self.textures.sr));
         // Semi-planar chroma: the interleaved plane stands in both chroma slots.
@@ -375,7 +433,7 @@ impl VideoRenderer {
             label: Some("dysr video"),
             layout: &self.layout,
             entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: self.params.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 0, resource: params.as_entire_binding() },
                 wgpu::BindGroupEntry { binding: 1, resource: wgpu::BindingResource::Sampler(&self.sampler) },
                 wgpu::BindGroupEntry { binding: 2, resource: wgpu::BindingResource::TextureView(&y) },
                 wgpu::BindGroupEntry { binding: 3, resource: wgpu::BindingResource::TextureView(&u) },
@@ -385,8 +443,12 @@ impl VideoRenderer {
         })
     }
 
-    fn paint(&self, render_pass: &mut wgpu::RenderPass<'static>) {
-        let (Some(bind_group), Some(pipeline)) = (&self.bind_group, self.variant.and_then(|variant| self.pipelines.get(&variant))) else { return };
+    fn paint(&self, render_pass: &mut wgpu::RenderPass<'static>, target: Target) {
+        let bind_group = match target {
+            Target::Picture => &self.bind_group,
+            Target::Lens => &self.lens_bind_group,
+        };
+        let (Some(bind_group), Some(pipeline)) = (bind_group, self.variant.and_then(|variant| self.pipelines.get(&variant))) else { return };
         render_pass.set_pipeline(pipeline);
         render_pass.set_bind_group(0, bind_group, &[]);
         render_pass.draw(0..3, 0..1);
