@@ -510,7 +510,7 @@ mod tests {
         let (device, queue) = gpu;
         let format = wgpu::TextureFormat::Rgba8Unorm;
         let mut renderer = VideoRenderer::new(device, format, fast_scalers);
-        renderer.prepare(device, queue, picture, 1, Params::new(picture, geometry, None));
+        renderer.prepare(device, queue, picture, 1, Params::new(picture, geometry, None), Target::Picture);
         let target = device.create_texture(&wgpu::TextureDescriptor {
             label: None,
             size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
@@ -535,7 +535,7 @@ mod tests {
                     ..Default::default()
                 })
                 .forget_lifetime();
-            renderer.paint(&mut pass);
+            renderer.paint(&mut pass, Target::Picture);
         }
         let padded_row = (4 * width).div_ceil(256) * 256;
         let buffer = device.create_buffer(&wgpu::BufferDescriptor {
