@@ -560,7 +560,7 @@ impl PlayerApp {
                     let divider = split_divider_ui(ui, adaptation, picture);
                     let pointer = ui.input(|i| i.pointer.hover_pos()).filter(|pointer| picture.contains(*pointer));
                     if let (true, None, Some(pointer)) = (self.lens_enabled && split.is_some(), &divider, pointer) {
-                        self.lens_rect = self.video.lens_ui(ui, geometry, split, picture, pointer, LENS_SIDE, LENS_ZOOM);
+                        self.lens_rect = self.video.lens_ui(ui, geometry, split, picture, pointer, (LENS_SIDE, LENS_ZOOM));
                     }
                     commands.extend(divider);
                 }

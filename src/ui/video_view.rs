@@ -66,7 +66,7 @@ impl VideoView {
     /// Paints the zoom lens: the part of the picture (drawn at `picture`) around `pointer`
     /// magnified `zoom` times into a square of `side` points kept inside the picture, both sides
     /// of the split included; returns the lens's rect.
-    pub fn lens_ui(&self, ui: &mut Ui, geometry: DisplayGeometry, split: Option<f32>, picture: Rect, pointer: egui::Pos2, side: f32, zoom: f32) -> Option<Rect> {
+    pub fn lens_ui(&self, ui: &mut Ui, geometry: DisplayGeometry, split: Option<f32>, picture: Rect, pointer: egui::Pos2, (side, zoom): (f32, f32)) -> Option<Rect> {
         let shown = self.picture.as_ref()?;
         let side = side.min(picture.width()).min(picture.height());
         let lens = Rect::from_center_size(pointer, vec2(side, side)).translate(vec2(
