@@ -56,12 +56,12 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
     let mut mode = adaptation.controls.mode();
     ui.horizontal(|ui| {
         ui.label("mode");
-        ui.radio_value(&mut mode, Mode::Adaptive, "adaptive");
+        ui.radio_value(&mut mode, Mode::Adaptive, "adaptive").on_hover_text("The controller picks the level for each frame from the load");
         let locked = match mode {
             Mode::Locked(rung) => rung,
             _ => 0,
         };
-        if ui.radio(matches!(mode, Mode::Locked(_)), "locked").clicked() {
+        if ui.radio(matches!(mode, Mode::Locked(_)), "locked").on_hover_text("Always the rung chosen beside").clicked() {
             mode = Mode::Locked(locked);
         }
         if let Mode::Locked(rung) = &mut mode {
@@ -73,7 +73,7 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
                 }
             });
         }
-        ui.radio_value(&mut mode, Mode::Bicubic, "bicubic only");
+        ui.radio_value(&mut mode, Mode::Bicubic, "bicubic only").on_hover_text("No network: the plain bicubic scaler");
     });
     if mode != adaptation.controls.mode() {
         commands.push(UiCommand::SetMode(mode));
@@ -113,11 +113,15 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
     ui.horizontal_wrapped(|ui| {
         ui.label("ladder");
         for (index, level) in levels.iter().enumerate() {
-            ui.add_enabled(index == active || mode != Mode::Bicubic, egui::Button::selectable(index == active, &level.name));
+            let tip = match (level.spec, level.val_psnr_y) {
+                (Some(spec), Some(psnr)) => format!("{} ({} x {}), {} params, {psnr:.2} dB on the validation photos", spec, spec.depth, spec.width, level.params),
+                _ => "the floor: no network".to_owned(),
+            };
+            ui.add_enabled(index == active || mode != Mode::Bicubic, egui::Button::selectable(index == active, &level.name)).on_hover_text(tip);
         }
     });
     let mut split = adaptation.controls.split().is_some();
-    if ui.checkbox(&mut split, "split view: bicubic | DySR (drag the divider)").changed() {
+    if ui.checkbox(&mut split, "split view: bicubic | DySR (drag the divider)").on_hover_text("Bicubic left of a divider, the network right of it; z: the zoom lens under the pointer").changed() {
         commands.push(UiCommand::SetSplit(split.then_some(0.5)));
     }
     let mut load = adaptation.controls.load.level();

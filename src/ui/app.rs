@@ -632,7 +632,7 @@ impl PlayerApp {
     fn open_bar_ui(&mut self, ui: &mut Ui) -> Vec<UiCommand> {
         let mut commands = Vec::new();
         ui.horizontal(|ui| {
-            if ui.button("Open file...").clicked() {
+            if ui.button("Open file...").on_hover_text("Open a video file (or drop one on the window)").clicked() {
                 commands.push(UiCommand::PickFile);
             }
             ui.add_enabled_ui(!self.settings.recent.is_empty(), |ui| {
@@ -647,22 +647,22 @@ impl PlayerApp {
                 .response
                 .on_hover_text("Inputs played before, newest first");
             });
-            let field = ui.add(egui::TextEdit::singleline(&mut self.url_text).hint_text("URL or path").desired_width(360.0));
+            let field = ui.add(egui::TextEdit::singleline(&mut self.url_text).hint_text("URL or path").desired_width(360.0)).on_hover_text("A file path or a URL (HTTP, HLS, RTSP...); Enter opens it");
             let entered = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-            if (ui.button("Open URL").clicked() || entered) && !self.url_text.trim().is_empty() {
+            if (ui.button("Open URL").on_hover_text("Open what the field names").clicked() || entered) && !self.url_text.trim().is_empty() {
                 commands.push(UiCommand::Open { input: self.url_text.trim().to_owned() });
             }
             if self.player.is_some() && ui.button("Media info").on_hover_text("Container, codecs, sizes, rates, bitrates and colour tags of the input").clicked() {
                 commands.push(UiCommand::ShowMediaInfo);
             }
-            if ui.button("About").clicked() {
+            if ui.button("About").on_hover_text("What dysr is, and the demo clip's credits").clicked() {
                 commands.push(UiCommand::ShowAbout);
             }
         });
         if let Some(error) = &self.error {
             ui.horizontal(|ui| {
                 ui.colored_label(ui.visuals().error_fg_color, error);
-                if ui.small_button("Dismiss").clicked() {
+                if ui.small_button("Dismiss").on_hover_text("Hide this message").clicked() {
                     commands.push(UiCommand::DismissError);
                 }
             });

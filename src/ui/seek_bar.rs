@@ -41,6 +41,11 @@ impl SeekBar<'_> {
             *self.dragging_to = None;
         }
         let shown_secs = self.dragging_to.unwrap_or(self.position_secs);
+        // The time under the pointer, as mpv's bar shows it.
+        let response = match response.hover_pos() {
+            Some(pointer) => response.on_hover_text_at_pointer(format!("{} (arrows: 5 s and 60 s)", super::format_time(secs_at(pointer.x)))),
+            None => response,
+        };
         response.widget_info(|| WidgetInfo::slider(true, shown_secs, "Seek"));
 
         if ui.is_rect_visible(rect) {
