@@ -3,9 +3,13 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{generated, h264_clip, path_str};
+use dysr::adaptation::adaptive::adaptive_factory;
+use dysr::adaptation::{Adaptation, Mode};
+use dysr::model::manifest::default_manifest_path;
 use dysr::player::{AudioMode, PlayerOptions};
 use dysr::ui::PlayerApp;
 use eframe::egui_wgpu;
@@ -23,14 +27,18 @@ fn video_renderer() -> (WgpuTestRenderer, u32) {
     (WgpuTestRenderer::from_render_state(state), max_texture_side)
 }
 
-/// A window of `size` playing `input`, the app made by `setup` from the player options.
+/// A window of `size` playing `input`, the app set up by `setup`.
 fn harness_with(size: [f32; 2], input: String, setup: impl Fn(&mut PlayerApp) + 'static) -> Harness<'static, App> {
+    harness_with_options(size, input, PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, setup)
+}
+
+/// A window of `size` playing `input` with `options`, the app set up by `setup`.
+fn harness_with_options(size: [f32; 2], input: String, options: PlayerOptions, setup: impl Fn(&mut PlayerApp) + 'static) -> Harness<'static, App> {
     let (renderer, max_texture_side) = video_renderer();
     Harness::builder().with_size(size).renderer(renderer).build_ui_state(
         move |ui, app: &mut App| {
             app.get_or_insert_with(|| {
-                let options = PlayerOptions { audio: AudioMode::Silent, ..Default::default() };
-                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
+                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options.clone());
                 app.set_max_texture_side(max_texture_side);
                 setup(&mut app);
                 app
@@ -39,6 +47,18 @@ fn harness_with(size: [f32; 2], input: String, setup: impl Fn(&mut PlayerApp) + 
         },
         None,
     )
+}
+
+/// A window of `size` playing `input` with the ladder (starting in `mode`) making the pictures,
+/// the app set up by `setup`; and the ladder's shared state.
+fn harness_with_ladder(size: [f32; 2], input: String, mode: Mode, setup: impl Fn(&mut PlayerApp) + 'static) -> (Harness<'static, App>, Arc<Adaptation>) {
+    let (factory, adaptation) = adaptive_factory(&default_manifest_path(), mode, None, 1).expect("shipped model");
+    let shared = Arc::clone(&adaptation);
+    let harness = harness_with_options(size, input, PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory), ..Default::default() }, move |app| {
+        app.set_adaptation(Some(Arc::clone(&shared)));
+        setup(app);
+    });
+    (harness, adaptation)
 }
 
 fn harness_playing(input: String) -> Harness<'static, App> {
@@ -132,29 +152,11 @@ fn a_bad_input_shows_the_error_and_the_window_stays_usable() {
 /// With the ladder adapting, the panel's load slider drives the load injector.
 #[test]
 fn the_load_slider_sets_the_injected_load() {
-    use dysr::model::manifest::default_manifest_path;
-    use dysr::adaptation::Mode;
-    use dysr::adaptation::adaptive::adaptive_factory;
     use dysr::ui::adaptation_panel::LOAD_SLIDER;
 
     let clip = h264_clip(4);
     let input = path_str(&clip);
-    let (factory, adaptation) = adaptive_factory(&default_manifest_path(), Mode::Adaptive, None, 1).expect("shipped model");
-    let shared = std::sync::Arc::clone(&adaptation);
-    let (renderer, _) = video_renderer();
-    let mut harness = Harness::builder().with_size([1100.0, 900.0]).renderer(renderer).build_ui_state(
-        move |ui, app: &mut App| {
-            app.get_or_insert_with(|| {
-                let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory.clone()), ..Default::default() };
-                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
-                app.set_adaptation(Some(std::sync::Arc::clone(&shared)));
-                app.set_stats_visible(true);
-                app
-            })
-            .ui(ui);
-        },
-        None,
-    );
+    let (mut harness, adaptation) = harness_with_ladder([1100.0, 900.0], input, Mode::Adaptive, move |app| app.set_stats_visible(true));
     step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
     assert_eq!(adaptation.controls.load.level(), 0);
     let slider = || harness.get_by_role_and_label(egui::accesskit::Role::Slider, LOAD_SLIDER);
@@ -240,9 +242,6 @@ fn a_timed_run_ends_with_its_summary_or_the_error() {
 /// sidecar naming the rung, `b` hides the "SR on" badge.
 #[test]
 fn frame_stepping_snapshot_and_badge() {
-    use dysr::adaptation::Mode;
-    use dysr::adaptation::adaptive::adaptive_factory;
-    use dysr::model::manifest::default_manifest_path;
     use dysr::ui::snapshot::Sidecar;
 
     let clip = h264_clip(4);
@@ -250,22 +249,8 @@ fn frame_stepping_snapshot_and_badge() {
     let snapshots = common::media_dir().join("snapshots");
     let _ = std::fs::remove_dir_all(&snapshots);
     std::fs::create_dir_all(&snapshots).unwrap();
-    let (factory, adaptation) = adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
-    let (renderer, _) = video_renderer();
-    let dir = snapshots.clone();
-    let mut harness = Harness::builder().with_size([960.0, 720.0]).renderer(renderer).build_ui_state(
-        move |ui, app: &mut App| {
-            app.get_or_insert_with(|| {
-                let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory.clone()), ..Default::default() };
-                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
-                app.set_adaptation(Some(std::sync::Arc::clone(&adaptation)));
-                app.set_snapshot_dir(dir.clone());
-                app
-            })
-            .ui(ui);
-        },
-        None,
-    );
+    let snapshot_dir = snapshots.clone();
+    let (mut harness, _) = harness_with_ladder([960.0, 720.0], input, Mode::Locked(0), move |app| app.set_snapshot_dir(snapshot_dir.clone()));
     let shown_pts = |harness: &Harness<'_, App>| app(harness).player().and_then(|p| p.presenter().current().map(|picture| picture.pts_secs));
     step_until(&mut harness, "an upscaled frame past 1 s", |app| {
         app.player().is_some_and(|p| p.presenter().current().is_some_and(|picture| picture.is_upscaled() && picture.pts_secs > 1.0))
@@ -312,27 +297,10 @@ fn frame_stepping_snapshot_and_badge() {
 /// their reasons.
 #[test]
 fn the_demo_key_plays_the_load_profile_with_captions() {
-    use dysr::adaptation::Mode;
-    use dysr::adaptation::adaptive::adaptive_factory;
-    use dysr::model::manifest::default_manifest_path;
 
     let clip = h264_clip(6);
     let input = path_str(&clip);
-    let (factory, adaptation) = adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
-    let shared = std::sync::Arc::clone(&adaptation);
-    let (renderer, _) = video_renderer();
-    let mut harness = Harness::builder().with_size([1100.0, 900.0]).renderer(renderer).build_ui_state(
-        move |ui, app: &mut App| {
-            app.get_or_insert_with(|| {
-                let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory.clone()), ..Default::default() };
-                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
-                app.set_adaptation(Some(std::sync::Arc::clone(&shared)));
-                app
-            })
-            .ui(ui);
-        },
-        None,
-    );
+    let (mut harness, adaptation) = harness_with_ladder([1100.0, 900.0], input, Mode::Locked(0), |_| {});
     step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
     harness.key_press(egui::Key::D);
     harness.run_steps(3);
@@ -375,9 +343,6 @@ fn the_media_info_dialog_lists_the_streams() {
 /// recent list, and the "Recent" menu opens an input from it.
 #[test]
 fn remembered_settings_and_recent_inputs() {
-    use dysr::adaptation::Mode;
-    use dysr::adaptation::adaptive::adaptive_factory;
-    use dysr::model::manifest::default_manifest_path;
     use dysr::ui::settings::{Restore, Settings};
 
     let (first, second) = (h264_clip(2), h264_clip(3));
@@ -392,22 +357,7 @@ fn remembered_settings_and_recent_inputs() {
         recent: vec![path_str(&second)],
         ..Settings::default()
     };
-    let (factory, adaptation) = adaptive_factory(&default_manifest_path(), Mode::Adaptive, None, 1).expect("shipped model");
-    let shared = std::sync::Arc::clone(&adaptation);
-    let (renderer, _) = video_renderer();
-    let mut harness = Harness::builder().with_size([1100.0, 900.0]).renderer(renderer).build_ui_state(
-        move |ui, app: &mut App| {
-            app.get_or_insert_with(|| {
-                let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory.clone()), ..Default::default() };
-                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
-                app.set_adaptation(Some(std::sync::Arc::clone(&shared)));
-                app.apply_settings(remembered.clone(), Restore::ALL);
-                app
-            })
-            .ui(ui);
-        },
-        None,
-    );
+    let (mut harness, adaptation) = harness_with_ladder([1100.0, 900.0], input, Mode::Adaptive, move |app| app.apply_settings(remembered.clone(), Restore::ALL));
     step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
     let app_now = app(&harness);
     assert_eq!(app_now.player().unwrap().volume().level(), 0.3);
@@ -424,17 +374,23 @@ fn remembered_settings_and_recent_inputs() {
     assert_eq!(app(&harness).settings().recent[0], path_str(&second));
 }
 
+/// A window playing `clip`, its subtitles read, paused at `secs`.
+fn paused_at_with_subtitles(clip: &std::path::Path, secs: f64) -> Harness<'static, App> {
+    let mut harness = harness_playing(path_str(clip));
+    step_until(&mut harness, "subtitles read", |app| app.subtitles_loaded() && app.player().is_some_and(|p| p.presenter().current().is_some()));
+    harness.key_press(egui::Key::Space);
+    step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
+    app_mut(&mut harness).player_mut().unwrap().seek(secs);
+    step_until(&mut harness, "the seek landed", |app| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none()));
+    harness
+}
+
 /// Text subtitles, embedded or in a sidecar `.srt`, are drawn at their times; `j` cycles the tracks
 /// and off, `v` hides them.
 #[test]
 fn subtitles_embedded_or_beside_the_file_show_at_their_times() {
     let embedded = common::subtitled_clip();
-    let mut harness = harness_playing(path_str(&embedded));
-    step_until(&mut harness, "subtitles read", |app| app.subtitles_loaded() && app.player().is_some_and(|p| p.presenter().current().is_some()));
-    harness.key_press(egui::Key::Space);
-    step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
-    app_mut(&mut harness).player_mut().unwrap().seek(0.5);
-    step_until(&mut harness, "at 0.5 s", |app| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none()));
+    let mut harness = paused_at_with_subtitles(&embedded, 0.5);
     assert_eq!(app(&harness).subtitle_track().unwrap().name, "embedded #2");
     assert_eq!(app(&harness).subtitle_text().as_deref(), Some("Hello"));
     harness.key_press(egui::Key::J);
@@ -453,12 +409,7 @@ fn subtitles_embedded_or_beside_the_file_show_at_their_times() {
     let clip = dir.join("talk.mp4");
     std::fs::copy(h264_clip(2), &clip).unwrap();
     std::fs::write(dir.join("talk.srt"), "1\n00:00:00,200 --> 00:00:01,000\nFrom the side\n").unwrap();
-    let mut harness = harness_playing(path_str(&clip));
-    step_until(&mut harness, "subtitles read", |app| app.subtitles_loaded() && app.player().is_some_and(|p| p.presenter().current().is_some()));
-    harness.key_press(egui::Key::Space);
-    step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
-    app_mut(&mut harness).player_mut().unwrap().seek(0.6);
-    step_until(&mut harness, "at 0.6 s", |app| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none()));
+    let harness = paused_at_with_subtitles(&clip, 0.6);
     assert_eq!(app(&harness).subtitle_track().unwrap().name, "sidecar talk.srt");
     assert_eq!(app(&harness).subtitle_text().as_deref(), Some("From the side"));
 }
@@ -498,27 +449,11 @@ fn the_hash_key_cycles_the_audio_tracks() {
 /// under the pointer magnified (its centre the same place, its edges further out); `z` hides it.
 #[test]
 fn the_split_views_lens_magnifies_under_the_pointer() {
-    use dysr::adaptation::Mode;
-    use dysr::adaptation::adaptive::adaptive_factory;
-    use dysr::model::manifest::default_manifest_path;
 
     let clip = h264_clip(4);
     let input = path_str(&clip);
-    let (factory, adaptation) = adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
+    let (mut harness, adaptation) = harness_with_ladder([960.0, 720.0], input, Mode::Locked(0), |_| {});
     adaptation.controls.set_split(Some(0.5));
-    let (renderer, _) = video_renderer();
-    let mut harness = Harness::builder().with_size([960.0, 720.0]).renderer(renderer).build_ui_state(
-        move |ui, app: &mut App| {
-            app.get_or_insert_with(|| {
-                let options = PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory.clone()), ..Default::default() };
-                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options);
-                app.set_adaptation(Some(std::sync::Arc::clone(&adaptation)));
-                app
-            })
-            .ui(ui);
-        },
-        None,
-    );
     step_until(&mut harness, "an upscaled frame", |app| app.player().is_some_and(|p| p.presenter().current().is_some_and(|picture| picture.is_upscaled())));
     harness.key_press(egui::Key::Space);
     step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
