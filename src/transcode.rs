@@ -1,7 +1,8 @@
 //! `dysr upscale` for videos: a whole file x2 through one rung of the ladder into a new file.
 //!
 //! Three stages overlap, each on its own thread: demux + decode, SR (the rung's luma, bicubic
-//! chroma, into 8-bit 4:2:0 at twice the size) and encode + mux (the caller's thread). Audio and
+//! chroma, into 4:2:0 at twice the size: 8-bit, or 10-bit from a deeper input) and encode + mux
+//! (the caller's thread). Audio and
 //! subtitle streams are copied as they are. The output is written under a temporary name beside
 //! the target and renamed only when complete; an error or an interrupt removes it.
 
@@ -183,6 +184,9 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     let video_index = source.info.video.index;
     let (width, height) = (source.info.video.width, source.info.video.height);
     let (out_w, out_h) = (width * SCALE, height * SCALE);
+    // 10-bit out of a deeper input (HDR, 10-bit SDR): 8 bits would band what the input did not.
+    let deep = crate::engine::picture::PlaneLayout::of(source.video_decoder.format()).is_some_and(|layout| layout.bits > 8);
+    let out_format = if deep { Pixel::YUV420P10LE } else { Pixel::YUV420P };
     let (upscaler, rung) = choose_upscaler(options, width, height)?.unzip();
 
     let partial = PartialFile { path: partial_path(&options.output), done: false };
@@ -205,7 +209,7 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
         let decoder = &source.video_decoder;
         context.set_width(out_w);
         context.set_height(out_h);
-        context.set_format(Pixel::YUV420P);
+        context.set_format(out_format);
         context.set_aspect_ratio(decoder.aspect_ratio());
         context.set_time_base(video_time_base);
         context.set_frame_rate(Some(frame_rate));
@@ -273,7 +277,7 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     };
     let sr = {
         let stop = Arc::clone(&stop);
-        crate::threads::spawn("upscale-sr", move || sr_stage(upscaler, (out_w, out_h), from_decoder, to_encoder, &stop))
+        crate::threads::spawn("upscale-sr", move || sr_stage(upscaler, (out_format, out_w, out_h), from_decoder, to_encoder, &stop))
             .map_err(|e| output_error(format!("cannot start a thread: {e}")))?
     };
 
@@ -478,9 +482,9 @@ fn decode_stage(mut source: MediaSource, copy_streams: Vec<bool>, to_sr: Sender<
     started.elapsed().saturating_sub(waiting)
 }
 
-/// Upscales each frame: bicubic x2 into 8-bit 4:2:0 (the chroma, and the luma when there is no
-/// network), then the network's luma over the Y plane. Returns its busy time.
-fn sr_stage(mut upscaler: Option<Box<dyn Upscaler>>, (out_w, out_h): (u32, u32), frames: Receiver<ffmpeg::frame::Video>, to_encoder: Sender<ToEncoder>, stop: &AtomicBool) -> Duration {
+/// Upscales each frame: bicubic x2 into `format` (4:2:0: the chroma, and the luma when there is
+/// no network), then the network's luma over the Y plane. Returns its busy time.
+fn sr_stage(mut upscaler: Option<Box<dyn Upscaler>>, out: (Pixel, u32, u32), frames: Receiver<ffmpeg::frame::Video>, to_encoder: Sender<ToEncoder>, stop: &AtomicBool) -> Duration {
     let mut busy = Duration::ZERO;
     let mut scaler: Option<(SwsContext, (Pixel, u32, u32))> = None;
     for frame in frames {
@@ -488,7 +492,7 @@ fn sr_stage(mut upscaler: Option<Box<dyn Upscaler>>, (out_w, out_h): (u32, u32),
             break;
         }
         let working = Instant::now();
-        let made = upscale_frame(&frame, upscaler.as_mut(), &mut scaler, (out_w, out_h));
+        let made = upscale_frame(&frame, upscaler.as_mut(), &mut scaler, out);
         busy += working.elapsed();
         let message = match made {
             Ok(picture) => ToEncoder::Frame(picture),
@@ -506,11 +510,11 @@ fn upscale_frame(
     frame: &ffmpeg::frame::Video,
     upscaler: Option<&mut Box<dyn Upscaler>>,
     scaler: &mut Option<(SwsContext, (Pixel, u32, u32))>,
-    (out_w, out_h): (u32, u32),
+    (out_format, out_w, out_h): (Pixel, u32, u32),
 ) -> Result<ffmpeg::frame::Video, TranscodeError> {
     let key = (frame.format(), frame.width(), frame.height());
     if scaler.as_ref().is_none_or(|(_, made_for)| *made_for != key) {
-        let mut context = SwsContext::get(key.0, key.1, key.2, Pixel::YUV420P, out_w, out_h, Flags::BICUBIC | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT)
+        let mut context = SwsContext::get(key.0, key.1, key.2, out_format, out_w, out_h, Flags::BICUBIC | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT)
             .map_err(|e| EngineError::Convert { width: key.1, height: key.2, format: format!("{:?}", key.0), cause: ffmpeg_cause(&e) })?;
         keep_code_range(&mut context);
         *scaler = Some((context, key));
@@ -524,12 +528,16 @@ fn upscale_frame(
         && let Some(luma) = upscaler.upscale_luma(frame)?
         && (luma.width, luma.height) == (out_w, out_h)
     {
-        // 16-bit samples over the code range -> 8-bit codes.
+        // 16-bit samples over the code range -> 8- or 10-bit codes (10-bit little-endian).
+        let max_code: u32 = if out_format == Pixel::YUV420P10LE { 1023 } else { 255 };
+        let bytes = if max_code > 255 { 2 } else { 1 };
         let stride = picture.stride(0);
         let plane = picture.data_mut(0);
         for (row, samples) in luma.samples.chunks_exact(2 * out_w as usize).enumerate() {
-            for (code, sample) in plane[row * stride..row * stride + out_w as usize].iter_mut().zip(samples.chunks_exact(2)) {
-                *code = ((u32::from(u16::from_le_bytes([sample[0], sample[1]])) * 255 + 32767) / 65535) as u8;
+            let codes = &mut plane[row * stride..row * stride + bytes * out_w as usize];
+            for (code, sample) in codes.chunks_exact_mut(bytes).zip(samples.chunks_exact(2)) {
+                let value = (u32::from(u16::from_le_bytes([sample[0], sample[1]])) * max_code + 32767) / 65535;
+                code.copy_from_slice(&value.to_le_bytes()[..bytes]);
             }
         }
     }

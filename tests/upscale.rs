@@ -136,3 +136,26 @@ fn min_fps_picks_the_best_rung_that_keeps_it() {
         assert!(stdout.contains(&format!("with {rung} (")), "--min-fps {min_fps}: {stdout}");
     }
 }
+
+/// A 10-bit input comes out 10-bit (High 10), its luma at the same level: the network's samples
+/// are written as 10-bit codes, not 8-bit ones.
+#[test]
+fn a_ten_bit_input_stays_ten_bit() {
+    let input = common::test_clip("ten-bit.mkv", "160x120", 1, &["-pix_fmt", "yuv420p10le", "-c:v", "libx264", "-preset", "ultrafast"], false);
+    let dir = tempdir("ten-bit");
+    let output = dir.join("out.mkv");
+    let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--rung", "0", "--preset", "ultrafast"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let stream = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream=pix_fmt,profile", "-of", "compact"]).arg(&output).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&stream.stdout).trim(), "stream|profile=High 10|pix_fmt=yuv420p10le");
+    let mean_luma = |path: &Path| -> f64 {
+        let stats = Command::new("ffprobe")
+            .args(["-v", "error", "-f", "lavfi", "-i", &format!("movie={},signalstats", path_str(path)), "-show_entries", "frame_tags=lavfi.signalstats.YAVG", "-of", "csv=p=0"])
+            .output()
+            .unwrap();
+        let values: Vec<f64> = String::from_utf8_lossy(&stats.stdout).lines().filter_map(|line| line.trim().parse().ok()).collect();
+        values.iter().sum::<f64>() / values.len() as f64
+    };
+    let (got, expected) = (mean_luma(&output), mean_luma(&input));
+    assert!((got - expected).abs() < 0.01 * expected, "mean luma {got} against {expected} (10-bit codes)");
+}
