@@ -280,6 +280,7 @@ impl RowMatrix {
         // `max` then `min` never yield NaN (`max` drops a NaN operand), so the unchecked
         // conversion, which compiles to one vector instruction, is always in range.
         // SAFETY: the value is finite and within 0..=255.
+        #[allow(clippy::manual_clamp)] // `clamp` would pass a NaN on to the unchecked conversion
         let to_byte = |value: f32| unsafe { (value * 255.0 + 0.5).max(0.0).min(255.0).to_int_unchecked::<i32>() } as u32;
         for x in 0..width {
             let y = luma[x] * self.y_scale + self.y_offset;

@@ -82,11 +82,11 @@ impl Default for SwsUpscaler {
 
 /// swscale's name for the stream's matrix.
 fn matrix_of(space: color::Space, stream_height: u32) -> i32 {
-    (match Matrix::of(space, stream_height) {
+    match Matrix::of(space, stream_height) {
         Matrix::Bt601 => ffi::SWS_CS_ITU601,
         Matrix::Bt709 => ffi::SWS_CS_ITU709,
         Matrix::Bt2020 => ffi::SWS_CS_BT2020,
-    }) as i32
+    }
 }
 
 /// Tells `context` the stream's matrix and range (full-range RGB out).
@@ -95,7 +95,7 @@ pub(crate) fn set_colour_details(context: &mut SwsContext, space: color::Space, 
     // SAFETY: the context is valid; sws_getCoefficients returns a pointer to a static table.
     unsafe {
         let source_matrix = ffi::sws_getCoefficients(matrix_of(space, stream_height));
-        let output_matrix = ffi::sws_getCoefficients(ffi::SWS_CS_DEFAULT as i32);
+        let output_matrix = ffi::sws_getCoefficients(ffi::SWS_CS_DEFAULT);
         const UNITY: i32 = 1 << 16;
         ffi::sws_setColorspaceDetails(context.as_mut_ptr(), source_matrix, source_full_range, output_matrix, 1, 0, UNITY, UNITY);
     }

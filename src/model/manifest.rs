@@ -161,10 +161,10 @@ impl Manifest {
             if rung.upsample != UPSAMPLE {
                 return invalid(format!("rung {}: upsample '{}' is not supported", rung.name, rung.upsample));
             }
-            if let Some(previous) = index.checked_sub(1).map(|i| &self.ladder[i]) {
-                if !previous.spec.is_nested_in(&spec) || previous.macs_per_lr_pixel >= rung.macs_per_lr_pixel {
-                    return invalid(format!("rung {} does not contain rung {} (the ladder must be nested, cheapest first)", rung.name, previous.name));
-                }
+            if let Some(previous) = index.checked_sub(1).map(|i| &self.ladder[i])
+                && (!previous.spec.is_nested_in(&spec) || previous.macs_per_lr_pixel >= rung.macs_per_lr_pixel)
+            {
+                return invalid(format!("rung {} does not contain rung {} (the ladder must be nested, cheapest first)", rung.name, previous.name));
             }
         }
         Ok(())
