@@ -299,6 +299,11 @@ impl Statistics {
         self.recent.lock().iter().copied().collect()
     }
 
+    /// The record of the frame shown at `pts_secs`, while it is among the recent ones.
+    pub fn frame_at(&self, pts_secs: f64) -> Option<FrameSample> {
+        self.recent.lock().iter().rev().find(|sample| (sample.pts_secs - pts_secs).abs() < 1e-6).copied()
+    }
+
     /// Seconds since this state was made: the time base of frames and switches.
     pub fn elapsed_secs(&self) -> f64 {
         self.epoch.elapsed().as_secs_f64()

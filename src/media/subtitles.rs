@@ -42,8 +42,17 @@ pub struct Subtitles {
 }
 
 impl Subtitles {
-    pub fn tracks(&self) -> Vec<Track> {
-        self.tracks.lock().clone()
+    pub fn track_count(&self) -> usize {
+        self.tracks.lock().len()
+    }
+
+    pub fn track_name(&self, track: usize) -> Option<String> {
+        self.tracks.lock().get(track).map(|track| track.name.clone())
+    }
+
+    /// Track `track`'s text at `secs` (read in place: the window asks every frame).
+    pub fn text_at(&self, track: usize, secs: f64) -> Option<String> {
+        self.tracks.lock().get(track)?.text_at(secs)
     }
 
     pub fn is_loaded(&self) -> bool {

@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use super::UiCommand;
 use super::settings::{Restore, Settings};
 use crate::adaptation::Mode;
-use crate::media::subtitles::{Subtitles, Track};
+use crate::media::subtitles::Subtitles;
 use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
 use super::stats_panel::{RateMeter, stats_ui};
 use crate::adaptation::Adaptation;
@@ -170,11 +170,14 @@ impl PlayerApp {
         }
     }
 
-    /// The subtitle track shown (None: off, none loaded yet, or none at all).
-    pub fn subtitle_track(&self) -> Option<Track> {
-        let tracks = self.subtitles.as_ref()?.tracks();
-        let index = if self.subtitle_chosen { self.subtitle_track? } else { 0 };
-        tracks.into_iter().nth(index)
+    /// The index of the subtitle track shown (None: off, or no choice yet and no track).
+    fn shown_subtitle_track(&self) -> Option<usize> {
+        if self.subtitle_chosen { self.subtitle_track } else { Some(0) }
+    }
+
+    /// The name of the subtitle track shown (None: off, none loaded yet, or none at all).
+    pub fn subtitle_track_name(&self) -> Option<String> {
+        self.subtitles.as_ref()?.track_name(self.shown_subtitle_track()?)
     }
 
     /// The subtitle text on screen now.
@@ -182,7 +185,7 @@ impl PlayerApp {
         if !self.subtitles_visible {
             return None;
         }
-        self.subtitle_track()?.text_at(self.player.as_ref()?.position_secs())
+        self.subtitles.as_ref()?.text_at(self.shown_subtitle_track()?, self.player.as_ref()?.position_secs())
     }
 
     /// Whether the input's subtitles have been read.
@@ -213,7 +216,7 @@ impl PlayerApp {
 
     /// `j`: the next track, then none, then the first again.
     fn next_subtitle_track(&mut self) {
-        let count = self.subtitles.as_ref().map_or(0, |subtitles| subtitles.tracks().len());
+        let count = self.subtitles.as_ref().map_or(0, |subtitles| subtitles.track_count());
         let current = if self.subtitle_chosen { self.subtitle_track } else { (count > 0).then_some(0) };
         self.subtitle_track = match current {
             None if count > 0 => Some(0),
@@ -222,9 +225,9 @@ impl PlayerApp {
         };
         self.subtitle_chosen = true;
         self.subtitles_visible = true;
-        self.snapshot_status = Some(match (count, self.subtitle_track()) {
+        self.snapshot_status = Some(match (count, self.subtitle_track_name()) {
             (0, _) => "no text subtitles in this input".to_owned(),
-            (_, Some(track)) => format!("subtitles: {}", track.name),
+            (_, Some(name)) => format!("subtitles: {name}"),
             (_, None) => "subtitles off".to_owned(),
         });
     }
@@ -337,7 +340,7 @@ impl PlayerApp {
             return Some("SR off".to_owned());
         }
         let level = self.adaptation.as_ref().and_then(|adaptation| {
-            let sample = adaptation.statistics.recent().into_iter().rev().find(|sample| (sample.pts_secs - picture.pts_secs).abs() < 1e-6)?;
+            let sample = adaptation.statistics.frame_at(picture.pts_secs)?;
             Some(adaptation.levels[sample.level].name.clone())
         });
         Some(format!("SR on: {}", level.unwrap_or_else(|| self.player.as_ref().map(Player::upscaler_name).unwrap_or_default())))

@@ -41,9 +41,7 @@ impl Sidecar {
     /// The sidecar of `picture` (shown at `displayed_size`), with the ladder's record of the frame.
     pub fn of(picture: &Picture, source: &str, upscaler: String, displayed_size: [u32; 2], adaptation: Option<&Adaptation>) -> Self {
         let (width, height) = picture.size();
-        let sample = adaptation.and_then(|adaptation| {
-            adaptation.statistics.recent().into_iter().rev().find(|sample| (sample.pts_secs - picture.pts_secs).abs() < 1e-6)
-        });
+        let sample = adaptation.and_then(|adaptation| adaptation.statistics.frame_at(picture.pts_secs));
         Self {
             source: source.to_owned(),
             time_secs: picture.pts_secs,
