@@ -453,7 +453,7 @@ fn decode_stage(mut source: MediaSource, copy_streams: Vec<bool>, to_sr: Sender<
             // A demuxer resyncs past a corrupt packet.
             Err(ffmpeg::Error::InvalidData) => continue,
             Err(error) if delivered => {
-                tracing::warn!("{input}: read error after {}: {}; the output ends there", "the first packets", ffmpeg_cause(&error));
+                tracing::warn!("{input}: read error after the first packets: {}; the output ends there", ffmpeg_cause(&error));
                 break;
             }
             Err(error) => {
@@ -513,9 +513,10 @@ fn upscale_frame(
     (out_format, out_w, out_h): (Pixel, u32, u32),
 ) -> Result<ffmpeg::frame::Video, TranscodeError> {
     let key = (frame.format(), frame.width(), frame.height());
+    let convert_error = |e: ffmpeg::Error| EngineError::Convert { width: key.1, height: key.2, format: format!("{:?}", key.0), cause: ffmpeg_cause(&e) };
     if scaler.as_ref().is_none_or(|(_, made_for)| *made_for != key) {
         let mut context = SwsContext::get(key.0, key.1, key.2, out_format, out_w, out_h, Flags::BICUBIC | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT)
-            .map_err(|e| EngineError::Convert { width: key.1, height: key.2, format: format!("{:?}", key.0), cause: ffmpeg_cause(&e) })?;
+            .map_err(convert_error)?;
         keep_code_range(&mut context);
         *scaler = Some((context, key));
     }
@@ -523,7 +524,7 @@ fn upscale_frame(
     let mut picture = ffmpeg::frame::Video::empty();
     context
         .run(frame, &mut picture)
-        .map_err(|e| EngineError::Convert { width: key.1, height: key.2, format: format!("{:?}", key.0), cause: ffmpeg_cause(&e) })?;
+        .map_err(convert_error)?;
     if let Some(upscaler) = upscaler
         && let Some(luma) = upscaler.upscale_luma(frame)?
         && (luma.width, luma.height) == (out_w, out_h)

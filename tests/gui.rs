@@ -276,7 +276,7 @@ fn frame_stepping_snapshot_and_badge() {
     step_until(&mut harness, "the frame upscaled", |app| app.player().unwrap().presenter().current().unwrap().is_upscaled());
     let pts = shown_pts(&harness).unwrap();
     harness.key_press(egui::Key::S);
-    step_until(&mut harness, "saved", |app| app.snapshot_status().is_some_and(|status| status.starts_with("saved")));
+    step_until(&mut harness, "saved", |app| app.status_line().is_some_and(|status| status.starts_with("saved")));
     let files: Vec<_> = std::fs::read_dir(&snapshots).unwrap().map(|e| e.unwrap().path()).collect();
     let png = files.iter().find(|p| p.extension().is_some_and(|e| e == "png")).expect("a PNG");
     assert_eq!(files.len(), 2, "the PNG and its sidecar, nothing else: {files:?}");

@@ -172,6 +172,12 @@ impl Adaptation {
         }
     }
 
+    /// The record of the frame shown at `pts_secs` and the level that made it, while it is among
+    /// the recent frames.
+    pub fn frame_at(&self, pts_secs: f64) -> Option<(FrameSample, &Level)> {
+        self.statistics.frame_at(pts_secs).map(|sample| (sample, &self.levels[sample.level]))
+    }
+
     /// Writes every upscaled frame from now on as a CSV row into `path` (`--record-trace`).
     pub fn write_trace_to(&self, path: &std::path::Path) -> std::io::Result<()> {
         let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);

@@ -89,11 +89,11 @@ pub struct PlayerApp {
     warning: Option<String>,
     /// What holds for the whole session (the network off, and why); kept across inputs.
     notice: Option<String>,
-    /// Where `s` saves frames, the outcome of the last save (written by its thread), and what the
-    /// open bar says about it.
+    /// Where `s` saves frames and the outcome of the last save (written by its thread); the open
+    /// bar's line about the last action.
     snapshot_dir: PathBuf,
     snapshot_outcome: Arc<Mutex<Option<Result<PathBuf, String>>>>,
-    snapshot_status: Option<String>,
+    status_line: Option<String>,
     /// The "SR on: r3" badge over the picture (`b`).
     badge_visible: bool,
     /// The split view's zoom lens under the pointer (`z`), and where it was drawn last frame.
@@ -156,7 +156,7 @@ impl PlayerApp {
             notice: None,
             snapshot_dir: PathBuf::from("."),
             snapshot_outcome: Arc::default(),
-            snapshot_status: None,
+            status_line: None,
             badge_visible: true,
             lens_enabled: true,
             lens_rect: None,
@@ -198,7 +198,7 @@ impl PlayerApp {
         let Some(player) = &self.player else { return };
         let streams = player.info().audio_streams.clone();
         if streams.len() < 2 {
-            self.snapshot_status = Some(format!("{} audio track{}", streams.len(), if streams.len() == 1 { "" } else { "s" }));
+            self.status_line = Some(format!("{} audio track{}", streams.len(), if streams.len() == 1 { "" } else { "s" }));
             return;
         }
         let current = player.info().audio.as_ref().and_then(|audio| streams.iter().position(|&index| index == audio.index)).unwrap_or(0);
@@ -210,7 +210,7 @@ impl PlayerApp {
             player.seek(at);
             player.set_paused(paused);
             let audio = player.info().audio.as_ref().map_or_else(String::new, |audio| format!(": {} {} Hz, {} channels", audio.codec, audio.sample_rate, audio.channels));
-            self.snapshot_status = Some(format!("audio track {} of {}{audio}", next + 1, streams.len()));
+            self.status_line = Some(format!("audio track {} of {}{audio}", next + 1, streams.len()));
         }
     }
 
@@ -225,7 +225,7 @@ impl PlayerApp {
         };
         self.subtitle_chosen = true;
         self.subtitles_visible = true;
-        self.snapshot_status = Some(match (count, self.subtitle_track_name()) {
+        self.status_line = Some(match (count, self.subtitle_track_name()) {
             (0, _) => "no text subtitles in this input".to_owned(),
             (_, Some(name)) => format!("subtitles: {name}"),
             (_, None) => "subtitles off".to_owned(),
@@ -285,7 +285,7 @@ impl PlayerApp {
     /// it and takes the load away.
     fn toggle_demo(&mut self) {
         let Some(adaptation) = &self.adaptation else {
-            self.snapshot_status = Some("the demo needs the adaptive ladder (play without --rung, --bicubic or a GPU rung)".to_owned());
+            self.status_line = Some("the demo needs the adaptive ladder (play without --rung, --bicubic or a GPU rung)".to_owned());
             return;
         };
         if self.demo.take().is_some() {
@@ -319,9 +319,10 @@ impl PlayerApp {
         self.snapshot_dir = dir;
     }
 
-    /// What the open bar says about the last `s`: the file saved, or why not.
-    pub fn snapshot_status(&self) -> Option<&str> {
-        self.snapshot_status.as_deref()
+    /// The open bar's line about the last action (a frame saved, a track chosen, why the demo
+    /// cannot run).
+    pub fn status_line(&self) -> Option<&str> {
+        self.status_line.as_deref()
     }
 
     pub fn badge_visible(&self) -> bool {
@@ -340,8 +341,7 @@ impl PlayerApp {
             return Some("SR off".to_owned());
         }
         let level = self.adaptation.as_ref().and_then(|adaptation| {
-            let sample = adaptation.statistics.frame_at(picture.pts_secs)?;
-            Some(adaptation.levels[sample.level].name.clone())
+            adaptation.frame_at(picture.pts_secs).map(|(_, level)| level.name.clone())
         });
         Some(format!("SR on: {}", level.unwrap_or_else(|| self.player.as_ref().map(Player::upscaler_name).unwrap_or_default())))
     }
@@ -357,7 +357,7 @@ impl PlayerApp {
         });
         let sidecar = super::snapshot::Sidecar::of(&picture, &player.info().input, player.upscaler_name(), displayed, self.adaptation.as_deref());
         let (dir, outcome, repaint) = (self.snapshot_dir.clone(), Arc::clone(&self.snapshot_outcome), ctx.clone());
-        self.snapshot_status = Some("saving the frame…".to_owned());
+        self.status_line = Some("saving the frame…".to_owned());
         std::thread::spawn(move || {
             *outcome.lock() = Some(super::snapshot::save(picture, &sidecar, &dir).map_err(|error| error.to_string()));
             repaint.request_repaint();
@@ -468,7 +468,7 @@ impl PlayerApp {
             }
         }
         if let Some(outcome) = self.snapshot_outcome.lock().take() {
-            self.snapshot_status = Some(match outcome {
+            self.status_line = Some(match outcome {
                 Ok(path) => format!("saved {} and its .json", path.display()),
                 Err(error) => error,
             });
@@ -672,7 +672,7 @@ impl PlayerApp {
         } else if let Some(warning) = self.warning.as_ref().or(self.notice.as_ref()) {
             ui.colored_label(ui.visuals().warn_fg_color, warning);
         }
-        if let Some(status) = &self.snapshot_status {
+        if let Some(status) = &self.status_line {
             ui.label(status);
         }
         commands

@@ -41,7 +41,7 @@ impl Sidecar {
     /// The sidecar of `picture` (shown at `displayed_size`), with the ladder's record of the frame.
     pub fn of(picture: &Picture, source: &str, upscaler: String, displayed_size: [u32; 2], adaptation: Option<&Adaptation>) -> Self {
         let (width, height) = picture.size();
-        let sample = adaptation.and_then(|adaptation| adaptation.statistics.frame_at(picture.pts_secs));
+        let frame = adaptation.and_then(|adaptation| adaptation.frame_at(picture.pts_secs));
         Self {
             source: source.to_owned(),
             time_secs: picture.pts_secs,
@@ -49,8 +49,8 @@ impl Sidecar {
             picture_size: [width, height],
             displayed_size,
             sr: picture.is_upscaled(),
-            level: sample.zip(adaptation).map(|(sample, adaptation)| adaptation.levels[sample.level].name.clone()),
-            sr_ms: sample.map(|sample| sample.sr_ms),
+            level: frame.map(|(_, level)| level.name.clone()),
+            sr_ms: frame.map(|(sample, _)| sample.sr_ms),
             load_percent: adaptation.map(|adaptation| adaptation.controls.load.level()),
             mode: adaptation.map(|adaptation| match adaptation.controls.mode() {
                 Mode::Adaptive => "adaptive".to_owned(),
