@@ -534,7 +534,7 @@ fn upscale_frame(
         let bytes = if max_code > 255 { 2 } else { 1 };
         let stride = picture.stride(0);
         let plane = picture.data_mut(0);
-        for (row, samples) in luma.samples.chunks_exact(2 * out_w as usize).enumerate() {
+        for (row, samples) in luma.host_codes().chunks_exact(2 * out_w as usize).enumerate() {
             let codes = &mut plane[row * stride..row * stride + bytes * out_w as usize];
             for (code, sample) in codes.chunks_exact_mut(bytes).zip(samples.chunks_exact(2)) {
                 let value = (u32::from(u16::from_le_bytes([sample[0], sample[1]])) * max_code + 32767) / 65535;

@@ -22,6 +22,7 @@ fn a_short_bench_writes_traces_summary_and_plot() {
         floor_psnr_y: 30.0,
         reference: None,
         psnr_every: 12,
+        gpu: None,
     };
     let summaries = run(&config).expect("the bench runs");
     assert_eq!(summaries.iter().map(|s| s.strategy.as_str()).collect::<Vec<_>>(), ["adaptive", "static:r0"]);
@@ -38,5 +39,31 @@ fn a_short_bench_writes_traces_summary_and_plot() {
     }
     let trace = std::fs::read_to_string(out.join("trace-static-r0.csv")).unwrap();
     assert!(trace.lines().skip(1).all(|line| line.split(',').nth(1) == Some("r0")), "every frame at r0");
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// The bench with the ladder and its load on a GPU (the software adapter here, so the ladder
+/// mostly sits on the floor): both strategies play the clip through the GPU's stores and report
+/// their model state on the device.
+#[test]
+fn the_bench_runs_the_ladder_and_its_load_on_a_gpu() {
+    let clip = h264_clip(4);
+    let out = std::env::temp_dir().join(format!("dysr-bench-gpu-{}", std::process::id()));
+    let config = BenchConfig {
+        input: path_str(&clip),
+        manifest: default_manifest_path(),
+        strategies: vec![Strategy::Adaptive, Strategy::Assemble],
+        profile: default_profile(100.0, 0.5),
+        load_threads: 1,
+        out: out.clone(),
+        floor_psnr_y: 30.0,
+        reference: None,
+        psnr_every: 12,
+        gpu: Some(dysr::model::device::GpuContext::shared().expect("a wgpu adapter")),
+    };
+    let summaries = run(&config).expect("the bench runs on the GPU");
+    let [adaptive, assemble] = &summaries[..] else { panic!("two strategies") };
+    assert!(adaptive.frames > 50 && assemble.frames > 50, "{} and {} frames", adaptive.frames, assemble.frames);
+    assert!(adaptive.peak_model_mib > 0.0 && assemble.peak_model_mib > 0.0, "model state: adaptive {} MiB, assemble {} MiB", adaptive.peak_model_mib, assemble.peak_model_mib);
     std::fs::remove_dir_all(&out).ok();
 }

@@ -9,15 +9,18 @@ use std::time::Instant;
 use ffmpeg_next as ffmpeg;
 
 use super::controller::Controller;
+use super::load::LoadInjector;
 use super::{Adaptation, FrameSample, LadderLevel, Level, Mode, SwitchRecord};
 use crate::engine::cpu::PackedNetwork;
 use crate::engine::cpu::kernels::Isa;
 use crate::engine::cpu::network::{NetworkRunner, feature_map_bytes};
+use crate::engine::gpu::{GpuRunner, TexturePool};
 use crate::engine::neural::NeuralUpscaler;
 use crate::engine::swscale::SwsUpscaler;
 use crate::engine::picture::LumaImage;
 use crate::engine::{BufferPool, EngineError, LumaEngine, Presentation, RgbaImage, Upscaler, UpscalerFactory};
-use crate::model::supernet::SubgraphSpec;
+use crate::model::device::GpuContext;
+use crate::model::supernet::{SubgraphSpec, Supernet};
 
 /// Share of the frame interval the SR stage may use: decoding, drawing and the rest of the
 /// machine need the remainder.
@@ -35,7 +38,7 @@ pub fn memory_cap(specs: &[SubgraphSpec], (width, height): (usize, usize), avail
 /// DySR is measured against (`bench::baselines`) are other stores behind the same upscaler.
 pub trait RungStore: Send {
     /// Makes rung `index` the one that runs, whatever that costs here, and returns its upscaler.
-    fn upscaler(&mut self, index: usize) -> Result<&mut NeuralUpscaler<NetworkRunner>, EngineError>;
+    fn upscaler(&mut self, index: usize) -> Result<&mut dyn Upscaler, EngineError>;
     /// Bytes of model state resident now: packed weights and frame buffers.
     fn model_bytes(&self) -> usize;
     /// Rungs `cap..` may not run (memory): buffers need fit only the ones below.
@@ -49,6 +52,10 @@ pub trait RungStore: Send {
     /// Takes the output frames' pixels from `buffers` (the player's way; the baselines keep a
     /// pool per rung, part of what holding separate networks costs).
     fn share_buffers(&mut self, _buffers: BufferPool) {}
+    /// GPU time of the last frame (submission to completion), where the rungs run on a GPU.
+    fn gpu_ms(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// The DySR way: every rung packed at start and one runner whose buffers fit the largest, so a
@@ -73,7 +80,7 @@ fn capacity_for(rungs: &[Arc<PackedNetwork>]) -> SubgraphSpec {
 }
 
 impl RungStore for SharedRungs {
-    fn upscaler(&mut self, index: usize) -> Result<&mut NeuralUpscaler<NetworkRunner>, EngineError> {
+    fn upscaler(&mut self, index: usize) -> Result<&mut dyn Upscaler, EngineError> {
         if self.loaded != index {
             self.runner.engine_mut().set_network(Arc::clone(&self.rungs[index]));
             self.loaded = index;
@@ -105,19 +112,73 @@ impl RungStore for SharedRungs {
     }
 }
 
-/// Makes the store of an adaptive upscaler from the packed rungs and their names.
-pub type StoreFactory = Arc<dyn Fn(&[Arc<PackedNetwork>], &[String]) -> Box<dyn RungStore> + Send + Sync>;
+/// The ladder a store is made from: the rungs packed for the CPU kernels, their names, and the
+/// supernet they are cut from.
+pub struct Ladder {
+    pub rungs: Vec<Arc<PackedNetwork>>,
+    pub names: Vec<String>,
+    pub supernet: Supernet,
+}
 
-/// Stores the player's way ([`SharedRungs`]).
+/// Makes the store of an adaptive upscaler from the ladder.
+pub type StoreFactory = Arc<dyn Fn(&Ladder) -> Box<dyn RungStore> + Send + Sync>;
+
+/// Stores the player's way on the CPU kernels ([`SharedRungs`]).
 pub fn shared_rungs() -> StoreFactory {
-    Arc::new(|rungs, _| Box::new(SharedRungs::new(rungs.to_vec())))
+    Arc::new(|ladder| Box::new(SharedRungs::new(ladder.rungs.clone())))
+}
+
+/// The DySR way on a GPU: the whole ladder on the device, weights once ([`GpuRunner`]); a switch
+/// changes which layer records the next frame's dispatches read.
+pub struct GpuRungs {
+    runner: NeuralUpscaler<GpuRunner>,
+}
+
+impl RungStore for GpuRungs {
+    fn upscaler(&mut self, index: usize) -> Result<&mut dyn Upscaler, EngineError> {
+        self.runner.engine_mut().set_rung(index);
+        Ok(&mut self.runner)
+    }
+
+    fn model_bytes(&self) -> usize {
+        self.runner.engine().device_bytes() as usize
+    }
+
+    fn engine_description(&self) -> String {
+        self.runner.engine().describe()
+    }
+
+    fn strategy(&self) -> &'static str {
+        "adaptive ladder"
+    }
+
+    fn share_buffers(&mut self, buffers: BufferPool) {
+        self.runner.share_buffers(buffers);
+    }
+
+    fn gpu_ms(&self) -> Option<f64> {
+        Some(self.runner.engine().last_gpu_ms())
+    }
+}
+
+/// Stores of the whole ladder on `gpu`; with `window`, each frame's x2 luma stays on the device
+/// for the window, which draws with the same device.
+pub fn gpu_rungs(gpu: &'static GpuContext, window: bool) -> StoreFactory {
+    Arc::new(move |ladder| {
+        let specs: Vec<SubgraphSpec> = ladder.rungs.iter().map(|rung| rung.spec).collect();
+        let mut runner = GpuRunner::new(&gpu.device, &gpu.queue, &ladder.supernet, &specs, 0, gpu.name.clone());
+        if window {
+            runner.keep_on_device(TexturePool::default());
+        }
+        Box::new(GpuRungs { runner: NeuralUpscaler::new(runner, "adaptive") })
+    })
 }
 
 /// The ladder of the model at `manifest`, ready to play: a factory of adaptive upscalers and the
 /// state they share with the panel. `target_fps` overrides the stream's rate as the goal;
 /// `load_threads` is the number of load-injector threads.
 pub fn adaptive_factory(manifest: &std::path::Path, mode: Mode, target_fps: Option<f64>, load_threads: usize) -> Result<(UpscalerFactory, Arc<Adaptation>), EngineError> {
-    ladder_factory(manifest, mode, target_fps, load_threads, shared_rungs())
+    ladder_factory(manifest, mode, target_fps, LoadInjector::new(load_threads), shared_rungs())
 }
 
 /// [`adaptive_factory`] with the rungs held by the stores `stores` makes.
@@ -125,7 +186,7 @@ pub fn ladder_factory(
     manifest: &std::path::Path,
     mode: Mode,
     target_fps: Option<f64>,
-    load_threads: usize,
+    load: LoadInjector,
     stores: StoreFactory,
 ) -> Result<(UpscalerFactory, Arc<Adaptation>), EngineError> {
     let locked = match mode {
@@ -138,10 +199,11 @@ pub fn ladder_factory(
     // The floor: no network. The screen's GPU scaler in the window; swscale bilinear on the CPU path.
     let mut levels = vec![Level { name: "floor".to_owned(), spec: None, params: 0, val_psnr_y: None }];
     levels.extend(model.manifest.ladder.iter().map(|rung| Level { name: rung.name.clone(), spec: Some(rung.spec), params: rung.params, val_psnr_y: Some(rung.val_psnr_y) }));
-    let state = Arc::new(Adaptation::new(levels, mode, load_threads));
+    let state = Arc::new(Adaptation::new(levels, mode, load));
     let shared = Arc::clone(&state);
     let names: Vec<String> = model.manifest.ladder.iter().map(|rung| rung.name.clone()).collect();
-    let factory: UpscalerFactory = Arc::new(move || Box::new(AdaptiveUpscaler::new(rungs.clone(), stores(&rungs, &names), Arc::clone(&shared), target_fps)));
+    let ladder = Ladder { rungs, names, supernet: model.supernet };
+    let factory: UpscalerFactory = Arc::new(move || Box::new(AdaptiveUpscaler::new(ladder.rungs.clone(), stores(&ladder), Arc::clone(&shared), target_fps)));
     Ok((factory, state))
 }
 
@@ -172,6 +234,7 @@ impl AdaptiveUpscaler {
         // has used (three pools kept up to three times the frames in flight).
         let buffers = BufferPool::default();
         store.share_buffers(buffers.clone());
+        state.statistics.set_engine(store.engine_description(), store.gpu_ms().is_some());
         Self {
             state,
             rungs,
@@ -217,7 +280,7 @@ impl AdaptiveUpscaler {
 
     /// Runs `run` on the upscaler of rung `rung` (made the active one first), and notes the model
     /// state it leaves resident.
-    fn on_rung<T>(&mut self, rung: usize, run: impl FnOnce(&mut NeuralUpscaler<NetworkRunner>) -> Result<T, EngineError>) -> Result<T, EngineError> {
+    fn on_rung<T>(&mut self, rung: usize, run: impl FnOnce(&mut dyn Upscaler) -> Result<T, EngineError>) -> Result<T, EngineError> {
         let result = run(self.store.upscaler(rung)?);
         self.state.statistics.note_model_bytes(self.store.model_bytes());
         result
@@ -249,7 +312,7 @@ impl AdaptiveUpscaler {
             run(self)?;
             let started = Instant::now();
             run(self)?;
-            levels_ms.push(started.elapsed().as_secs_f64() * 1e3);
+            levels_ms.push(self.level_ms(level, started));
         }
         // Costs rise along the ladder; so does the time, up to noise.
         for index in 1..levels_ms.len() {
@@ -342,6 +405,16 @@ impl AdaptiveUpscaler {
         Ok(())
     }
 
+    /// The time a frame at `level` took, started at `started`: the GPU's time (submission to
+    /// completion) where a rung ran on a GPU, else the time on this thread.
+    fn level_ms(&self, level: usize, started: Instant) -> f64 {
+        let wall_ms = started.elapsed().as_secs_f64() * 1e3;
+        match LadderLevel::from_index(level) {
+            LadderLevel::Rung(_) => self.store.gpu_ms().unwrap_or(wall_ms),
+            LadderLevel::Floor => wall_ms,
+        }
+    }
+
     fn level_name(&self, level: usize) -> String {
         self.state.levels[level].name.clone()
     }
@@ -384,7 +457,7 @@ impl Upscaler for AdaptiveUpscaler {
         let (mode, level) = self.level_for(frame, Presentation::Cpu)?;
         let started = Instant::now();
         let image = if mode == Mode::Bicubic { self.bicubic.upscale(frame)? } else { self.run_level(level, frame)? };
-        let sr_ms = started.elapsed().as_secs_f64() * 1e3;
+        let sr_ms = self.level_ms(level, started);
         let image = match self.state.controls.split() {
             Some(divider) if mode != Mode::Bicubic => self.split_with_bicubic(image, frame, divider)?,
             _ => image,
@@ -399,7 +472,7 @@ impl Upscaler for AdaptiveUpscaler {
         let (mode, level) = self.level_for(frame, Presentation::Gpu)?;
         let started = Instant::now();
         let luma = self.run_level_luma(level, frame)?;
-        let sr_ms = started.elapsed().as_secs_f64() * 1e3;
+        let sr_ms = self.level_ms(level, started);
         self.finish_frame(mode, level, sr_ms)?;
         Ok(luma)
     }

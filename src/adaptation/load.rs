@@ -1,12 +1,17 @@
-//! The load injector: competing compute on the CPU, to show adaptation on demand. Each of its
-//! threads runs a duty cycle: busy with floating-point work for `level`% of every period, asleep for
-//! the rest. The threads count their own CPU time as the kernel reports it, so the duty cycle can be
-//! checked rather than trusted.
+//! The load injector: competing compute on the device SR runs on, to show adaptation on demand.
+//! On the CPU each of its threads runs a duty cycle: busy with floating-point work for `level`% of
+//! every period, asleep for the rest; the threads count their own CPU time as the kernel reports it,
+//! so the duty cycle can be checked rather than trusted. On a GPU one thread does the same with a
+//! compute kernel on SR's device and queue, and counts the GPU time its dispatches take.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use eframe::wgpu;
+
+use crate::model::device::GpuContext;
 
 /// One duty cycle.
 const PERIOD: Duration = Duration::from_millis(10);
@@ -15,12 +20,15 @@ const PERIOD: Duration = Duration::from_millis(10);
 struct Shared {
     level: AtomicU8,
     stop: AtomicBool,
-    cpu_nanos: AtomicU64,
+    /// Time the load has used: CPU time of its threads, or GPU time of its dispatches.
+    busy_nanos: AtomicU64,
 }
 
 pub struct LoadInjector {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    /// The GPU it loads, if not the CPU.
+    gpu: Option<String>,
 }
 
 /// CPU time of the calling thread, from the kernel.
@@ -41,7 +49,23 @@ impl LoadInjector {
                 std::thread::Builder::new().name(format!("load-{index}")).spawn(move || duty_cycle(&shared)).expect("load thread")
             })
             .collect();
-        Self { shared, threads }
+        Self { shared, threads, gpu: None }
+    }
+
+    /// A load kernel on `gpu`'s device and queue, at level 0.
+    pub fn on_gpu(gpu: &'static GpuContext) -> Self {
+        let shared = Arc::new(Shared::default());
+        let load = Arc::clone(&shared);
+        let thread = std::thread::Builder::new().name("load-gpu".to_owned()).spawn(move || GpuLoad::new(gpu).duty_cycle(&load)).expect("load thread");
+        Self { shared, threads: vec![thread], gpu: Some(gpu.name.clone()) }
+    }
+
+    /// What it loads, for the panel.
+    pub fn describe(&self) -> String {
+        match &self.gpu {
+            Some(name) => format!("a compute kernel on {name}"),
+            None => format!("{} threads on the CPU", self.threads.len()),
+        }
     }
 
     /// 0 (idle) to 100 (always busy).
@@ -57,9 +81,9 @@ impl LoadInjector {
         self.threads.len()
     }
 
-    /// CPU time the load threads have used so far.
-    pub fn cpu_time(&self) -> Duration {
-        Duration::from_nanos(self.shared.cpu_nanos.load(Ordering::Relaxed))
+    /// Time the load has used so far: CPU time of its threads, or GPU time of its kernels.
+    pub fn busy_time(&self) -> Duration {
+        Duration::from_nanos(self.shared.busy_nanos.load(Ordering::Relaxed))
     }
 }
 
@@ -87,10 +111,109 @@ fn duty_cycle(shared: &Shared) {
             std::thread::sleep(rest);
         }
         let now = thread_cpu_nanos();
-        shared.cpu_nanos.fetch_add(now - reported, Ordering::Relaxed);
+        shared.busy_nanos.fetch_add(now - reported, Ordering::Relaxed);
         reported = now;
     }
 }
+
+/// The GPU's duty cycle: one busy kernel per dispatch, each sized to take about a millisecond (a
+/// whole period of the CPU's cycle would hold SR's work behind it for too long), submitted and
+/// waited for until the period's busy share is spent.
+struct GpuLoad {
+    gpu: &'static GpuContext,
+    pipeline: wgpu::ComputePipeline,
+    group: wgpu::BindGroup,
+    iterations: wgpu::Buffer,
+    /// Loop iterations of each invocation, adjusted so a dispatch takes about `DISPATCH`.
+    count: u32,
+}
+
+/// Target time of one load dispatch.
+const DISPATCH: Duration = Duration::from_millis(1);
+/// Workgroups of one load dispatch (of 256 invocations): enough to fill a large GPU.
+const LOAD_GROUPS: u32 = 1024;
+
+impl GpuLoad {
+    fn new(gpu: &'static GpuContext) -> Self {
+        use wgpu::util::DeviceExt;
+        let device = &gpu.device;
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("dysr load"), source: wgpu::ShaderSource::Wgsl(LOAD_KERNEL.into()) });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("dysr load"),
+            layout: None,
+            module: &module,
+            entry_point: Some("busy"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let iterations = device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("dysr load iterations"), contents: bytemuck::bytes_of(&16u32), usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST });
+        let sink = device.create_buffer(&wgpu::BufferDescriptor { label: Some("dysr load sink"), size: 4 * 256 * u64::from(LOAD_GROUPS), usage: wgpu::BufferUsages::STORAGE, mapped_at_creation: false });
+        let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("dysr load"),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &[wgpu::BindGroupEntry { binding: 0, resource: iterations.as_entire_binding() }, wgpu::BindGroupEntry { binding: 1, resource: sink.as_entire_binding() }],
+        });
+        Self { gpu, pipeline, group, iterations, count: 16 }
+    }
+
+    /// One dispatch, waited for; returns its time from submission to completion.
+    fn dispatch(&mut self) -> Duration {
+        let (device, queue) = (&self.gpu.device, &self.gpu.queue);
+        queue.write_buffer(&self.iterations, 0, bytemuck::bytes_of(&self.count));
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("dysr load") });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("dysr load"), timestamp_writes: None });
+            pass.set_pipeline(&self.pipeline);
+            pass.set_bind_group(0, &self.group, &[]);
+            pass.dispatch_workgroups(LOAD_GROUPS, 1, 1);
+        }
+        let started = Instant::now();
+        let submission = queue.submit([encoder.finish()]);
+        device.poll(wgpu::PollType::Wait { submission_index: Some(submission), timeout: None }).ok();
+        let took = started.elapsed();
+        // Keep each dispatch near `DISPATCH`: long enough to load the GPU, short enough that SR's
+        // work waits at most about that long behind one.
+        if took < DISPATCH / 2 {
+            self.count = self.count.saturating_mul(2).min(1 << 24);
+        } else if took > DISPATCH * 2 && self.count > 1 {
+            self.count /= 2;
+        }
+        took
+    }
+
+    fn duty_cycle(mut self, shared: &Shared) {
+        while !shared.stop.load(Ordering::Relaxed) {
+            let start = Instant::now();
+            let busy = GPU_PERIOD.mul_f64(f64::from(shared.level.load(Ordering::Relaxed)) / 100.0);
+            while start.elapsed() < busy {
+                let took = self.dispatch();
+                shared.busy_nanos.fetch_add(took.as_nanos() as u64, Ordering::Relaxed);
+            }
+            if let Some(rest) = GPU_PERIOD.checked_sub(start.elapsed()) {
+                std::thread::sleep(rest);
+            }
+        }
+    }
+}
+
+/// One duty cycle on a GPU: longer than the CPU's, as each dispatch has a cost of its own.
+const GPU_PERIOD: Duration = Duration::from_millis(20);
+
+/// Each invocation runs `iterations` dependent multiply-adds and stores the result (so the
+/// compiler keeps them).
+const LOAD_KERNEL: &str = "
+@group(0) @binding(0) var<uniform> iterations: u32;
+@group(0) @binding(1) var<storage, read_write> sink: array<f32>;
+
+@compute @workgroup_size(256, 1, 1)
+fn busy(@builtin(global_invocation_id) id: vec3<u32>) {
+    var value = f32(id.x) * 1e-6;
+    for (var i = 0u; i < iterations; i++) {
+        value = fma(value, 0.999999, 1e-7);
+    }
+    sink[id.x] = value;
+}
+";
 
 /// The load profile of `dysr bench adapt` and of the window's demo (`D`).
 /// One segment of the load profile: from `from`% to `to`% over `secs` seconds.
@@ -158,14 +281,65 @@ mod tests {
         let injector = LoadInjector::new(1);
         injector.set_level(40);
         std::thread::sleep(Duration::from_millis(100));
-        let (start_cpu, start) = (injector.cpu_time(), Instant::now());
+        let (start_cpu, start) = (injector.busy_time(), Instant::now());
         std::thread::sleep(Duration::from_millis(1500));
-        let share = (injector.cpu_time() - start_cpu).as_secs_f64() / start.elapsed().as_secs_f64();
+        let share = (injector.busy_time() - start_cpu).as_secs_f64() / start.elapsed().as_secs_f64();
         assert!((share - 0.4).abs() <= 0.1, "busy {:.0}% at level 40", share * 100.0);
         injector.set_level(0);
         std::thread::sleep(Duration::from_millis(100));
-        let idle_cpu = injector.cpu_time();
+        let idle_cpu = injector.busy_time();
         std::thread::sleep(Duration::from_millis(500));
-        assert!((injector.cpu_time() - idle_cpu).as_secs_f64() < 0.05, "idle at level 0");
+        assert!((injector.busy_time() - idle_cpu).as_secs_f64() < 0.05, "idle at level 0");
+    }
+
+    /// The GPU's load kernel on SR's device and queue (the software adapter in CI, a device of
+    /// this test's own so other tests' work does not queue with it): at 90% its dispatches take a
+    /// good part of the wall time (the software adapter shares two cores with the other tests),
+    /// and the ladder's GPU time per frame (submission to completion, a small frame, so a load
+    /// dispatch ahead of it counts) rises above its idle time. Idle and loaded rounds alternate,
+    /// so a change in the machine's other load touches both.
+    #[test]
+    fn the_gpu_load_raises_the_ladders_gpu_time() {
+        use crate::engine::LumaEngine;
+        use crate::engine::gpu::GpuRunner;
+        use crate::model::manifest::{Manifest, default_manifest_path};
+
+        let gpu = GpuContext::private_for_tests();
+        let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).unwrap();
+        let mut runner = GpuRunner::new(&gpu.device, &gpu.queue, &model.supernet, &[model.manifest.ladder[0].spec], 0, gpu.name.clone());
+        runner.prepare(24, 16);
+        for y in 0..16 {
+            runner.input_row(y).iter_mut().enumerate().for_each(|(x, value)| *value = ((x + y) % 8) as f32 / 8.0);
+        }
+        let frames_ms = |runner: &mut GpuRunner, times: &mut Vec<f64>| {
+            for _ in 0..10 {
+                let started = Instant::now();
+                let submission = runner.submit();
+                runner.wait(submission);
+                times.push(started.elapsed().as_secs_f64() * 1e3);
+            }
+        };
+        let injector = LoadInjector::on_gpu(gpu);
+        let (mut idle, mut loaded) = (Vec::new(), Vec::new());
+        let mut share = Vec::new();
+        for _ in 0..5 {
+            injector.set_level(0);
+            std::thread::sleep(Duration::from_millis(100));
+            frames_ms(&mut runner, &mut idle);
+            injector.set_level(90);
+            std::thread::sleep(Duration::from_millis(100));
+            let (start_busy, start) = (injector.busy_time(), Instant::now());
+            frames_ms(&mut runner, &mut loaded);
+            std::thread::sleep(Duration::from_millis(200));
+            share.push((injector.busy_time() - start_busy).as_secs_f64() / start.elapsed().as_secs_f64());
+        }
+        let median = |times: &mut Vec<f64>| {
+            times.sort_by(f64::total_cmp);
+            times[times.len() / 2]
+        };
+        let (idle_ms, loaded_ms) = (median(&mut idle), median(&mut loaded));
+        let share = share.iter().sum::<f64>() / share.len() as f64;
+        assert!(share > 0.25, "the load kernel kept the GPU busy {:.0}% of the time at 90%", share * 100.0);
+        assert!(loaded_ms > idle_ms, "GPU time per frame {loaded_ms:.3} ms under load (busy {:.0}%), {idle_ms:.3} ms idle", share * 100.0);
     }
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::host::hardware_adapter_name;
 use crate::engine::{RgbaImage, UpscalerFactory};
-use crate::model::device::DeviceChoice;
+use crate::model::device::{DeviceChoice, GpuContext};
 use crate::model::photo::bt601_luma;
 use crate::model::supernet::SubgraphSpec;
 use load::LoadInjector;
@@ -32,23 +32,33 @@ pub enum Mode {
     Bicubic,
 }
 
-/// The upscaler for `mode` on `device`, and the ladder's state the panel drives (None for a rung
-/// locked on the GPU, which does not adapt; the ladder adapts on the CPU kernels).
+/// The GPU the ladder runs on for `device`: a hardware one (`gpu`: an error without one; `auto`:
+/// one when there is one), never a software rasterizer; None: the CPU kernels.
+pub fn sr_gpu(device: DeviceChoice) -> Result<Option<&'static GpuContext>, crate::engine::EngineError> {
+    Ok(match device {
+        DeviceChoice::Cpu => None,
+        DeviceChoice::Gpu => Some(GpuContext::hardware()?),
+        DeviceChoice::Auto => hardware_adapter_name().and_then(|_| GpuContext::hardware().ok()),
+    })
+}
+
+/// The upscaler for `mode`, the ladder on `gpu` (see [`sr_gpu`]) or on the CPU kernels, and the
+/// ladder's state the panel drives. With `window`, the GPU's output stays on the device for the
+/// window, which must draw with `gpu`'s device.
 pub fn upscaler_for(
     manifest: &std::path::Path,
     mode: Mode,
-    device: DeviceChoice,
+    gpu: Option<&'static GpuContext>,
+    window: bool,
     target_fps: Option<f64>,
     load_threads: usize,
-) -> Result<(UpscalerFactory, Option<std::sync::Arc<Adaptation>>), crate::engine::EngineError> {
-    // Only a locked rung can run on the GPU, so only then is there a GPU to look for.
-    if let Mode::Locked(rung) = mode
-        && (device == DeviceChoice::Gpu || (device == DeviceChoice::Auto && hardware_adapter_name().is_some()))
-    {
-        return Ok((crate::engine::neural::rung_factory(manifest, rung, device)?, None));
-    }
-    let (factory, adaptation) = adaptive::adaptive_factory(manifest, mode, target_fps, load_threads)?;
-    Ok((factory, Some(adaptation)))
+) -> Result<(UpscalerFactory, std::sync::Arc<Adaptation>), crate::engine::EngineError> {
+    // The load slider loads whatever SR runs on.
+    let (stores, load) = match gpu {
+        Some(gpu) => (adaptive::gpu_rungs(gpu, window), LoadInjector::on_gpu(gpu)),
+        None => (adaptive::shared_rungs(), LoadInjector::new(load_threads)),
+    };
+    adaptive::ladder_factory(manifest, mode, target_fps, load, stores)
 }
 
 /// A level of the ladder: the floor (no network) or rung k of the model. Wherever levels index a
@@ -137,10 +147,11 @@ pub struct Adaptation {
 }
 
 impl Adaptation {
-    pub fn new(levels: Vec<Level>, mode: Mode, load_threads: usize) -> Self {
+    /// The state of a ladder of `levels` starting in `mode`, its load slider driving `load`.
+    pub fn new(levels: Vec<Level>, mode: Mode, load: LoadInjector) -> Self {
         Self {
             levels,
-            controls: Controls { mode: Mutex::new(mode), split: Mutex::new(None), power_cap: AtomicU8::new(100), load: LoadInjector::new(load_threads) },
+            controls: Controls { mode: Mutex::new(mode), split: Mutex::new(None), power_cap: AtomicU8::new(100), load },
             statistics: Statistics::default(),
             recorder: Recorder::default(),
         }
@@ -234,6 +245,8 @@ impl Controls {
 /// What the SR worker publishes: the active level, the budget, model memory, recent frames and
 /// the switches.
 pub struct Statistics {
+    /// Where the rungs run, as the engine describes itself, and whether that is a GPU.
+    engine: Mutex<(String, bool)>,
     active: AtomicUsize,
     /// Model state (packed weights, frame buffers): now and the most so far.
     model_bytes: AtomicUsize,
@@ -247,6 +260,7 @@ pub struct Statistics {
 impl Default for Statistics {
     fn default() -> Self {
         Self {
+            engine: Mutex::new((String::new(), false)),
             active: AtomicUsize::new(0),
             model_bytes: AtomicUsize::new(0),
             peak_model_bytes: AtomicUsize::new(0),
@@ -259,6 +273,15 @@ impl Default for Statistics {
 }
 
 impl Statistics {
+    /// Where the rungs run (the engine's own description), and whether on a GPU.
+    pub fn engine(&self) -> (String, bool) {
+        self.engine.lock().clone()
+    }
+
+    fn set_engine(&self, description: String, on_gpu: bool) {
+        *self.engine.lock() = (description, on_gpu);
+    }
+
     /// Bytes of model state resident now (packed weights and frame buffers).
     pub fn model_bytes(&self) -> usize {
         self.model_bytes.load(Ordering::Relaxed)

@@ -13,8 +13,10 @@ use serde::Serialize;
 use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use super::BenchError;
-use super::baselines::{assemble, reload, write_standalone_rungs};
-use crate::adaptation::adaptive::{ladder_factory, shared_rungs};
+use super::baselines::{assemble, assemble_on_gpu, reload, write_standalone_rungs};
+use crate::adaptation::adaptive::{gpu_rungs, ladder_factory, shared_rungs};
+use crate::adaptation::load::LoadInjector;
+use crate::model::device::GpuContext;
 use crate::adaptation::load::{Segment, load_at, phase_at};
 use crate::adaptation::{Adaptation, FrameSample, Mode};
 use crate::model::manifest::Manifest;
@@ -67,6 +69,8 @@ pub struct BenchConfig {
     pub strategies: Vec<Strategy>,
     pub profile: Vec<Segment>,
     pub load_threads: usize,
+    /// The hardware GPU the ladder (and the load) runs on; None: the CPU kernels.
+    pub gpu: Option<&'static GpuContext>,
     pub out: PathBuf,
     /// Validation PSNR of the bilinear floor (the rungs' come from the manifest).
     pub floor_psnr_y: f64,
@@ -183,19 +187,28 @@ pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, BenchError> {
         None => HashMap::new(),
     };
     for &strategy in &config.strategies {
-        let shared = shared_rungs();
-        let (mode, stores) = match strategy {
-            Strategy::Adaptive => (Mode::Adaptive, shared),
-            Strategy::Assemble => (Mode::Adaptive, assemble()),
-            Strategy::Reload => {
+        let shared = match config.gpu {
+            Some(gpu) => gpu_rungs(gpu, false),
+            None => shared_rungs(),
+        };
+        let (mode, stores) = match (strategy, config.gpu) {
+            (Strategy::Adaptive, _) => (Mode::Adaptive, shared),
+            (Strategy::Assemble, Some(gpu)) => (Mode::Adaptive, assemble_on_gpu(gpu)),
+            (Strategy::Assemble, None) => (Mode::Adaptive, assemble()),
+            (Strategy::Reload, Some(_)) => return Err(BenchError::CpuOnly("reload")),
+            (Strategy::Reload, None) => {
                 let dir = config.out.join("standalone");
                 write_standalone_rungs(&config.manifest, &dir)?;
                 (Mode::Adaptive, reload(dir))
             }
-            Strategy::Static(usize::MAX) => (Mode::Locked(top), shared),
-            Strategy::Static(rung) => (Mode::Locked(rung), shared),
+            (Strategy::Static(usize::MAX), _) => (Mode::Locked(top), shared),
+            (Strategy::Static(rung), _) => (Mode::Locked(rung), shared),
         };
-        let (factory, adaptation) = ladder_factory(&config.manifest, mode, None, config.load_threads, stores)?;
+        let load = match config.gpu {
+            Some(gpu) => LoadInjector::on_gpu(gpu),
+            None => LoadInjector::new(config.load_threads),
+        };
+        let (factory, adaptation) = ladder_factory(&config.manifest, mode, None, load, stores)?;
         let name = strategy.name(top);
         eprintln!("bench: {name} ...");
         let (summary, rows, samples) = run_strategy(config, &name, factory, &adaptation, &reference)?;

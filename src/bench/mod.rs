@@ -6,6 +6,7 @@
 
 pub mod adapt;
 pub mod baselines;
+pub mod gpu_rungs;
 pub mod rungs;
 pub mod soak;
 
@@ -40,6 +41,8 @@ pub enum BenchError {
     UnsupportedIsa(&'static str),
     #[error("'{0}': a strategy is adaptive, reload, assemble, static:K, static:top or static:smallest")]
     UnknownStrategy(String),
+    #[error("the {0} strategy runs on the CPU kernels only")]
+    CpuOnly(&'static str),
     #[error("the load driver panicked")]
     LoadDriverPanicked,
     /// ONNX Runtime's reference timing could not be had (not installed, or its script failed).

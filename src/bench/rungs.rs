@@ -13,7 +13,7 @@ use crate::engine::cpu::network::NetworkRunner;
 use crate::engine::neural::{EngineFactory, NeuralUpscaler, engine_factory};
 use crate::engine::{SCALE, Upscaler};
 use crate::media::gradient_frame;
-use crate::model::device::{DeviceChoice, select};
+use crate::model::device::DeviceChoice;
 use crate::model::manifest::Manifest;
 use crate::telemetry::median_ms;
 
@@ -71,10 +71,10 @@ pub fn run(config: &RungsConfig) -> Result<(), BenchError> {
     if !isa.is_supported() {
         return Err(BenchError::UnsupportedIsa(isa.name()));
     }
-    if config.device == DeviceChoice::Gpu {
-        select(DeviceChoice::Gpu)?;
-    }
     let model = Manifest::load_with_weights(&config.manifest, &burn::prelude::Device::flex())?;
+    if config.device == DeviceChoice::Gpu {
+        return super::gpu_rungs::run(&model, config.size, config.runs, config.csv.as_deref());
+    }
     let (width, height) = config.size;
     let pixels = width * height;
     let peak_of = |isa: Isa| fma_peak_gflops(isa, threads, 200_000_000 / threads);

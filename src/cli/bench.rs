@@ -79,6 +79,10 @@ pub struct AdaptArgs {
     /// figures over the runs: median, worst and spread.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
+    /// Where the ladder runs (and the load with it): the CPU kernels, or a hardware GPU (dysr's
+    /// kernels, loaded by a compute kernel on the same device).
+    #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
+    pub device: DeviceChoice,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -97,7 +101,8 @@ pub struct RungsArgs {
     /// Kernel instruction set (default: the best this CPU has).
     #[arg(long, value_enum)]
     pub isa: Option<IsaArg>,
-    /// Where the rungs run: the CPU kernels, a hardware GPU (burn wgpu), or auto.
+    /// Where the rungs run: the CPU kernels, a hardware GPU (dysr's kernels beside burn's conv2d),
+    /// or auto.
     #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
     pub device: DeviceChoice,
     /// Skip the ONNX Runtime comparison.
@@ -134,6 +139,9 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
 }
 
 fn rungs(args: RungsArgs) -> anyhow::Result<()> {
+    if args.device == DeviceChoice::Gpu {
+        crate::adaptation::sr_gpu(args.device).map_err(super::engine_error)?;
+    }
     let config = RungsConfig {
         size: args.size,
         manifest: args.manifest,
@@ -201,6 +209,7 @@ fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
         load_threads: args.load_threads.unwrap_or_else(crate::host::cores),
         out: args.out,
         floor_psnr_y: evaluate(&Method::Bilinear, &images).psnr_y,
+        gpu: crate::adaptation::sr_gpu(args.device).map_err(super::engine_error)?,
     };
     let mut runs = Vec::new();
     for run in 1..=args.repeat {

@@ -105,7 +105,7 @@ pub fn engine_error(error: crate::engine::EngineError) -> anyhow::Error {
     use crate::model::error::ModelError;
     match error {
         EngineError::NoSuchRung { .. } => anyhow::anyhow!("--{error}"),
-        EngineError::Device(ModelError::NoGpu) => anyhow::anyhow!("--device gpu: {error}"),
+        EngineError::Device(ModelError::NoGpu | ModelError::GpuInit(_)) => anyhow::anyhow!("--device gpu: {error}"),
         other => anyhow::Error::msg(other),
     }
 }

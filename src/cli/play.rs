@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::engine::view::{DEFAULT_SR_THRESHOLD, ViewTarget};
 use crate::engine::{EngineError, Presentation, UpscalerFactory};
-use crate::model::device::DeviceChoice;
+use crate::model::device::{DeviceChoice, GpuContext};
 use crate::model::manifest::default_manifest_path;
 use crate::player::{AudioMode, PlayerOptions, headless};
 use crate::adaptation::{Adaptation, Mode, upscaler_for};
@@ -62,8 +62,9 @@ pub struct PlayArgs {
     /// Plain bicubic upscaling, no network.
     #[arg(long)]
     pub bicubic: bool,
-    /// Where the network runs: a hardware GPU (burn wgpu; with --rung), the CPU kernels, or auto
-    /// (a hardware GPU when there is one).
+    /// Where the ladder runs: a hardware GPU (dysr's kernels through wgpu, on the device the window
+    /// draws with), the CPU kernels, or auto (a hardware GPU when there is one; never a software
+    /// rasterizer).
     #[arg(long, value_enum, default_value_t)]
     pub device: DeviceChoice,
     /// The framerate to hold (default: the stream's).
@@ -127,12 +128,13 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
     if !args.headless && !has_display() {
         anyhow::bail!("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset): play with --headless, or under a virtual display (xvfb-run)");
     }
-    let Upscaling { factory: upscaler, adaptation, notice } = upscaler(&args)?;
+    let gpu = crate::adaptation::sr_gpu(args.device).map_err(super::engine_error)?;
+    let Upscaling { factory: upscaler, adaptation, notice } = upscaler(&args, gpu)?;
     if let Some(notice) = &notice {
         eprintln!("dysr: warning: {notice}");
     }
     if let Some(path) = &args.record_trace {
-        let adaptation = adaptation.as_ref().ok_or_else(|| anyhow::anyhow!("--record-trace: only the ladder on the CPU kernels records a trace (not a rung on the GPU, not without a model)"))?;
+        let adaptation = adaptation.as_ref().ok_or_else(|| anyhow::anyhow!("--record-trace: there is no ladder to trace (no model)"))?;
         adaptation.write_trace_to(path).map_err(|e| anyhow::anyhow!("--record-trace {}: {e}", path.display()))?;
     }
     let options = PlayerOptions {
@@ -164,7 +166,16 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         screenshot: args.screenshot.clone(),
         outcome: std::sync::Arc::clone(&outcome),
     });
-    let window = WindowOptions { fullscreen: args.fullscreen, timed_run, show_stats: args.stats, adaptation: adaptation.clone(), notice, snapshot_dir: Some(args.snapshot_dir.clone()), restore: Some(restore(&args)) };
+    let window = WindowOptions {
+        fullscreen: args.fullscreen,
+        timed_run,
+        show_stats: args.stats,
+        adaptation: adaptation.clone(),
+        notice,
+        snapshot_dir: Some(args.snapshot_dir.clone()),
+        restore: Some(restore(&args)),
+        gpu,
+    };
     crate::ui::run_window(Some(input), options, window).map_err(anyhow::Error::msg)?;
     if args.exit_after.is_some() {
         let summary = outcome.lock().take().ok_or_else(|| anyhow::anyhow!("the window closed before the run ended"))?;
@@ -200,14 +211,16 @@ struct Upscaling {
     notice: Option<String>,
 }
 
-fn upscaler(args: &PlayArgs) -> anyhow::Result<Upscaling> {
+/// The upscaler the arguments ask for, the ladder on `gpu` when there is one (its output left on
+/// the device for the window, which then draws with that device).
+fn upscaler(args: &PlayArgs, gpu: Option<&'static GpuContext>) -> anyhow::Result<Upscaling> {
     let mode = match (args.rung, args.bicubic) {
         (Some(rung), _) => Mode::Locked(rung),
         (None, true) => Mode::Bicubic,
         (None, false) => Mode::Adaptive,
     };
     let load_threads = args.load_threads.unwrap_or_else(crate::host::cores);
-    let (factory, adaptation) = match upscaler_for(&args.manifest, mode, args.device, args.target_fps, load_threads) {
+    let (factory, adaptation) = match upscaler_for(&args.manifest, mode, gpu, !args.headless, args.target_fps, load_threads) {
         Ok(ladder) => ladder,
         Err(EngineError::Manifest(error)) => {
             let notice = Some(format!("SR off: {error}; playing with the bicubic scaler"));
@@ -215,12 +228,10 @@ fn upscaler(args: &PlayArgs) -> anyhow::Result<Upscaling> {
         }
         Err(error) => return Err(super::engine_error(error)),
     };
-    if let Some(adaptation) = &adaptation {
-        adaptation.controls.load.set_level(args.load);
-        adaptation.controls.set_power_cap(args.power_cap);
-        if args.split {
-            adaptation.controls.set_split(Some(0.5));
-        }
+    adaptation.controls.load.set_level(args.load);
+    adaptation.controls.set_power_cap(args.power_cap);
+    if args.split {
+        adaptation.controls.set_split(Some(0.5));
     }
-    Ok(Upscaling { factory: Some(factory), adaptation, notice: None })
+    Ok(Upscaling { factory: Some(factory), adaptation: Some(adaptation), notice: None })
 }

@@ -134,7 +134,7 @@ pub enum EngineError {
 }
 
 /// What turns a frame's luma into luma at twice the size: a ladder rung on the CPU kernels
-/// ([`cpu::network::NetworkRunner`]) or on a GPU through burn ([`gpu::GpuRunner`]).
+/// ([`cpu::network::NetworkRunner`]) or on a GPU ([`gpu::GpuRunner`]).
 pub trait LumaEngine: Send {
     /// The device and how it runs, for the stats panel.
     fn describe(&self) -> String;
@@ -145,6 +145,12 @@ pub trait LumaEngine: Send {
     fn input_row(&mut self, y: usize) -> &mut [f32];
     /// Upscales the frame's luma into `output` (2W x 2H).
     fn run(&mut self, output: &mut [f32]);
+    /// The x2 luma of planar `frame` (`layout`, codes up to `max_code`) left on the GPU the
+    /// window draws with, where this engine runs there and was asked to; None otherwise (the
+    /// caller runs the rows through [`LumaEngine::run`]).
+    fn upscale_on_device(&mut self, _frame: &ffmpeg_next::frame::Video, _layout: picture::PlaneLayout, _max_code: f32) -> Option<picture::LumaImage> {
+        None
+    }
 }
 
 impl LumaEngine for Box<dyn LumaEngine> {
@@ -162,6 +168,9 @@ impl LumaEngine for Box<dyn LumaEngine> {
     }
     fn run(&mut self, output: &mut [f32]) {
         self.as_mut().run(output);
+    }
+    fn upscale_on_device(&mut self, frame: &ffmpeg_next::frame::Video, layout: picture::PlaneLayout, max_code: f32) -> Option<picture::LumaImage> {
+        self.as_mut().upscale_on_device(frame, layout, max_code)
     }
 }
 

@@ -1,4 +1,4 @@
-//! The neural upscaler: luma through a ladder rung (our CPU kernels, or burn on a GPU), chroma
+//! The neural upscaler: luma through a ladder rung (our kernels on the CPU or a GPU), chroma
 //! bilinear, the stream's matrix and range ([`super::colour`]), into pooled RGBA buffers.
 
 use std::sync::Arc;
@@ -13,7 +13,8 @@ use super::gpu::GpuRunner;
 use super::picture::{LumaImage, Picture, PlaneLayout, ToPlanar, Upscaled};
 use super::swscale::SwsUpscaler;
 use super::{BufferPool, EngineError, LumaEngine, RgbaImage, SCALE, Upscaler, UpscalerFactory};
-use crate::model::device::{DeviceChoice, select};
+use crate::host::hardware_adapter_name;
+use crate::model::device::{DeviceChoice, GpuContext};
 use crate::model::manifest::{LoadedModel, Manifest};
 use crate::model::supernet::{SubgraphSpec, Supernet};
 
@@ -25,13 +26,13 @@ pub type EngineFactory = Arc<dyn Fn() -> Box<dyn LumaEngine> + Send + Sync>;
 pub fn engine_factory(supernet: &Supernet, spec: SubgraphSpec, device: DeviceChoice) -> Result<EngineFactory, EngineError> {
     let gpu = match device {
         DeviceChoice::Cpu => None,
-        DeviceChoice::Gpu => Some(select(DeviceChoice::Gpu)?),
-        DeviceChoice::Auto => select(DeviceChoice::Auto).ok().filter(|(device, _)| *device != burn::prelude::Device::flex()),
+        DeviceChoice::Gpu => Some(GpuContext::hardware()?),
+        DeviceChoice::Auto => hardware_adapter_name().and_then(|_| GpuContext::hardware().ok()),
     };
     Ok(match gpu {
-        Some((device, adapter)) => {
+        Some(gpu) => {
             let supernet = supernet.clone();
-            Arc::new(move || Box::new(GpuRunner::new(&supernet, spec, device.clone(), adapter.clone())))
+            Arc::new(move || Box::new(GpuRunner::new(&gpu.device, &gpu.queue, &supernet, &[spec], 0, gpu.name.clone())))
         }
         None => {
             let network = Arc::new(PackedNetwork::from_supernet(supernet, spec, Isa::detect()));
@@ -118,6 +119,9 @@ impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
     fn upscale_luma(&mut self, frame: &ffmpeg::frame::Video) -> Result<Option<LumaImage>, EngineError> {
         let (source, layout) = self.to_planar.convert(frame, false)?;
         let spec = ColourSpec::of_frame(frame, layout.bits);
+        if let Some(luma) = self.engine.upscale_on_device(source, layout, spec.max_code()) {
+            return Ok(Some(luma));
+        }
         run_network(&mut self.engine, source, layout, spec, &mut self.luma_out);
         let (out_w, out_h) = (frame.width() as usize * SCALE as usize, frame.height() as usize * SCALE as usize);
         Ok(Some(LumaImage::quantise(&self.luma_out, out_w, out_h, &self.buffers)))
@@ -146,7 +150,7 @@ pub fn presented_rgba(picture: &Picture) -> Result<RgbaImage, EngineError> {
         Upscaled::Luma(luma) => {
             let mut to_planar = ToPlanar::default();
             let source = to_planar.convert(&picture.frame, false)?;
-            let values: Vec<f32> = luma.samples.chunks_exact(2).map(|s| f32::from(u16::from_le_bytes([s[0], s[1]])) / 65535.0).collect();
+            let values: Vec<f32> = luma.host_codes().chunks_exact(2).map(|s| f32::from(u16::from_le_bytes([s[0], s[1]])) / 65535.0).collect();
             let pool = rayon::ThreadPoolBuilder::new().num_threads(crate::host::cores()).build().expect("colour threads");
             let mut pixels = vec![0; 4 * luma.width as usize * luma.height as usize];
             compose_rgba(&pool, &mut YuvToRgba::default(), &values, &picture.frame, source, &mut pixels);

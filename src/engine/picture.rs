@@ -103,12 +103,26 @@ impl ToPlanar {
 pub struct LumaImage {
     pub width: u32,
     pub height: u32,
-    pub samples: PooledBytes,
+    pub samples: LumaSamples,
+}
+
+/// Where a [`LumaImage`]'s 16-bit codes are.
+#[derive(Clone)]
+pub enum LumaSamples {
+    /// In memory, little-endian, row by row.
+    Host(PooledBytes),
+    /// On the GPU the window draws with: an `Rgba8Unorm` texture whose r and g hold each code's
+    /// low and high byte (what the ladder's kernels write and the window's shader reads).
+    Device(super::gpu::PooledTexture),
 }
 
 impl std::fmt::Debug for LumaImage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LumaImage {{ {}x{} }}", self.width, self.height)
+        let place = match self.samples {
+            LumaSamples::Host(_) => "host",
+            LumaSamples::Device(_) => "device",
+        };
+        write!(f, "LumaImage {{ {}x{} on the {place} }}", self.width, self.height)
     }
 }
 
@@ -120,14 +134,23 @@ impl LumaImage {
             let code = (value.clamp(0.0, 1.0) * 65535.0 + 0.5) as u16;
             out.copy_from_slice(&code.to_le_bytes());
         }
-        Self { width: width as u32, height: height as u32, samples }
+        Self { width: width as u32, height: height as u32, samples: LumaSamples::Host(samples) }
+    }
+
+    /// The 16-bit codes, little-endian, row by row: read back from the GPU when they are there.
+    pub fn host_codes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match &self.samples {
+            LumaSamples::Host(bytes) => std::borrow::Cow::Borrowed(bytes),
+            LumaSamples::Device(texture) => std::borrow::Cow::Owned(texture.read_codes()),
+        }
     }
 
     /// Sample `(x, y)` in [0, 1] of the code range.
     #[cfg(test)]
     pub fn get(&self, x: usize, y: usize) -> f32 {
         let at = 2 * (y * self.width as usize + x);
-        f32::from(u16::from_le_bytes([self.samples[at], self.samples[at + 1]])) / 65535.0
+        let codes = self.host_codes();
+        f32::from(u16::from_le_bytes([codes[at], codes[at + 1]])) / 65535.0
     }
 }
 
@@ -208,7 +231,7 @@ mod tests {
     fn luma_is_quantised_to_sixteen_bits() {
         let pool = BufferPool::default();
         let image = LumaImage::quantise(&[0.0, 0.5, 1.0, 1.2, -0.1, 0.25], 3, 2, &pool);
-        assert_eq!((image.width, image.height, image.samples.len()), (3, 2, 12));
+        assert_eq!((image.width, image.height, image.host_codes().len()), (3, 2, 12));
         assert_eq!(image.get(1, 0), 32768.0 / 65535.0);
         assert_eq!((image.get(2, 0), image.get(0, 1), image.get(1, 1)), (1.0, 1.0, 0.0));
     }

@@ -33,6 +33,8 @@ pub enum ModelError {
     Compression { image: String, crf: u32, source: ffmpeg_next::Error },
     #[error("wgpu finds no GPU adapter (only software rasterizers or none)")]
     NoGpu,
+    #[error("cannot bring up the GPU: {0}")]
+    GpuInit(String),
     #[error("no candidate subgraphs to choose a ladder from")]
     NoCandidates,
     #[error("no nested chain of {rungs} rungs: the candidates' quality does not rise enough with cost")]

@@ -44,7 +44,7 @@ impl SystemMonitor {
 }
 
 /// The load slider's label.
-pub const LOAD_SLIDER: &str = "injected CPU load";
+pub const LOAD_SLIDER: &str = "injected load";
 /// The power cap slider's label.
 pub const POWER_CAP_SLIDER: &str = "power cap";
 
@@ -89,11 +89,15 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
     let sr_ms = recent.iter().rev().take(24).map(|sample| sample.sr_ms).sum::<f64>() / recent.len().clamp(1, 24) as f64;
     let budget_ms = adaptation.statistics.budget_ms();
     let switches = adaptation.statistics.switches();
+    let (engine, on_gpu) = adaptation.statistics.engine();
+    // On a GPU the time is the GPU's, from submission to completion.
+    let time_kind = if on_gpu { "GPU ms" } else { "ms" };
     value_grid(ui, "adaptation", |row| {
+        row("SR runs on", engine);
         row("active rung", if mode == Mode::Bicubic { "bicubic only, no network".to_owned() } else { description });
         let sr_rate = match recent.last() {
             // The floor runs no network: there is no SR time to speak of.
-            Some(last) if LadderLevel::from_index(last.level) != LadderLevel::Floor => format!("{:.1} ({sr_ms:.1} ms a frame, budget {budget_ms:.1} ms)", 1e3 / sr_ms.max(1e-3)),
+            Some(last) if LadderLevel::from_index(last.level) != LadderLevel::Floor => format!("{:.1} ({sr_ms:.1} {time_kind} a frame, budget {budget_ms:.1} ms)", 1e3 / sr_ms.max(1e-3)),
             Some(_) => format!("no network (budget {budget_ms:.1} ms)"),
             None => "no frame through the ladder yet".to_owned(),
         };
@@ -101,7 +105,8 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
         row("display fps", format!("{display_fps:.1} (target {stream_fps:.3})"));
         row("switches", switches.len().to_string());
         let mib = |bytes: f64| bytes / f64::from(1 << 20);
-        row("memory", format!("{:.0} MiB resident, model state {:.1} MiB", mib(monitor.rss_bytes as f64), mib(adaptation.statistics.model_bytes() as f64)));
+        let model_place = if on_gpu { " on the GPU (weights and frame buffers)" } else { "" };
+        row("memory", format!("{:.0} MiB resident, model state {:.1} MiB{model_place}", mib(monitor.rss_bytes as f64), mib(adaptation.statistics.model_bytes() as f64)));
         row("CPU load", format!("{:.0}%", monitor.cpu_percent));
     });
     if !switches.is_empty() {
@@ -125,7 +130,7 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
         commands.push(UiCommand::SetSplit(split.then_some(0.5)));
     }
     let mut load = adaptation.controls.load.level();
-    if ui.add(egui::Slider::new(&mut load, 0..=100).suffix("%").text(LOAD_SLIDER)).on_hover_text(format!("{} load threads", adaptation.controls.load.threads())).changed() {
+    if ui.add(egui::Slider::new(&mut load, 0..=100).suffix("%").text(LOAD_SLIDER)).on_hover_text(format!("Load from {}", adaptation.controls.load.describe())).changed() {
         commands.push(UiCommand::SetLoad(load));
     }
     let mut cap = adaptation.controls.power_cap();

@@ -73,6 +73,9 @@ pub struct WindowOptions {
     /// Which remembered settings to take (None: none, and nothing is remembered; a timed QA run
     /// starts from defaults and leaves the user's settings alone).
     pub restore: Option<settings::Restore>,
+    /// The GPU the ladder runs on: the window draws with its device, so the network's output is
+    /// sampled where it was made (None: eframe picks its own device).
+    pub gpu: Option<&'static crate::model::device::GpuContext>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,17 +95,22 @@ pub enum UiError {
 /// Opens the player window and runs it until closed.
 pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, window: WindowOptions) -> Result<(), UiError> {
     let remember = window.restore.is_some() && window.timed_run.is_none();
-    let native_options = eframe::NativeOptions {
+    let mut native_options = eframe::NativeOptions {
         persist_window: remember,
         viewport: egui::ViewportBuilder::default()
             .with_title("dysr")
             .with_inner_size([1280.0, 820.0])
             .with_min_inner_size([480.0, 320.0])
             .with_drag_and_drop(true),
-        // The picture is drawn by our own wgpu shader, on the device burn can share.
+        // The picture is drawn by our own wgpu shader, on the device the ladder runs on.
         renderer: eframe::Renderer::Wgpu,
         ..Default::default()
     };
+    if let Some(gpu) = window.gpu {
+        use eframe::egui_wgpu::{WgpuSetup, WgpuSetupExisting};
+        native_options.wgpu_options.wgpu_setup =
+            WgpuSetup::Existing(WgpuSetupExisting { instance: gpu.instance.clone(), adapter: gpu.adapter.clone(), device: gpu.device.clone(), queue: gpu.queue.clone() });
+    }
     eframe::run_native(
         "dysr",
         native_options,

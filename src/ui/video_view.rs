@@ -14,7 +14,7 @@ use eframe::egui_wgpu::{self, wgpu};
 use egui::{Rect, Ui, vec2};
 
 use crate::engine::colour::{ColourSpec, Siting};
-use crate::engine::picture::{Picture, PlaneLayout, Upscaled};
+use crate::engine::picture::{LumaImage, LumaSamples, Picture, PlaneLayout, Upscaled};
 use crate::media::geometry::DisplayGeometry;
 
 /// The peak luminance assumed for HDR sources, in nits (the common mastering peak; HLG's nominal
@@ -405,7 +405,16 @@ impl VideoRenderer {
             Upscaled::Luma(luma) => (luma.width, luma.height),
             _ => (1, 1),
         };
-        changed |= ensure(device, &mut self.textures.sr, sr_size, Rg8Unorm);
+        match &picture.upscaled {
+            // The SR worker's texture on this same device: bound as it is, nothing copied.
+            Upscaled::Luma(LumaImage { samples: LumaSamples::Device(output), .. }) => {
+                if !self.textures.sr.as_ref().is_some_and(|plane| plane.texture == *output.texture()) {
+                    self.textures.sr = Some(PlaneTexture { texture: output.texture().clone(), size: sr_size, format: wgpu::TextureFormat::Rgba8Unorm });
+                    changed = true;
+                }
+            }
+            _ => changed |= ensure(device, &mut self.textures.sr, sr_size, Rg8Unorm),
+        }
 
         fn texture_of(slot: &Option<PlaneTexture>) -> &PlaneTexture {
             slot.as_ref().expect("ensured above")
@@ -415,8 +424,8 @@ impl VideoRenderer {
         if let Some(v) = &self.textures.v {
             write_plane(queue, v, frame.data(2), frame.stride(2));
         }
-        if let Upscaled::Luma(luma) = &picture.upscaled {
-            write_plane(queue, texture_of(&self.textures.sr), &luma.samples, 2 * luma.width as usize);
+        if let Upscaled::Luma(LumaImage { samples: LumaSamples::Host(codes), width, .. }) = &picture.upscaled {
+            write_plane(queue, texture_of(&self.textures.sr), codes, 2 * *width as usize);
         }
         if changed || self.bind_group.is_none() {
             self.bind_group = Some(self.bind_group(device, &self.params));
@@ -629,6 +638,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The window's GPU path: the ladder's output stays on the device and the shader samples it
+    /// there. Drawn, it is the picture the CPU kernels' luma gives (within 2 code values, 8 and 10
+    /// bits), and neither the runner nor its texture pool has read anything back.
+    #[test]
+    fn the_ladder_on_the_windows_device_is_drawn_without_a_read_back() {
+        use crate::engine::Upscaler;
+        use crate::engine::cpu::{PackedNetwork, kernels::Isa, network::NetworkRunner};
+        use crate::engine::gpu::{GpuRunner, TexturePool};
+        use crate::engine::neural::NeuralUpscaler;
+        use crate::model::manifest::{Manifest, default_manifest_path};
+
+        let gpu = crate::model::device::GpuContext::shared().expect("a wgpu adapter");
+        let pair = (gpu.device.clone(), gpu.queue.clone());
+        let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).unwrap();
+        let rungs: Vec<_> = model.manifest.ladder.iter().map(|rung| rung.spec).collect();
+        let pool = TexturePool::default();
+        let mut runner = GpuRunner::new(&gpu.device, &gpu.queue, &model.supernet, &rungs, 2, gpu.name.clone());
+        runner.keep_on_device(pool.clone());
+        let mut on_device = NeuralUpscaler::new(runner, "r2");
+        let network = std::sync::Arc::new(PackedNetwork::from_supernet(&model.supernet, rungs[2], Isa::detect()));
+        let mut on_cpu = NeuralUpscaler::new(NetworkRunner::new(network, 2), "r2");
+        let (width, height) = (38, 22);
+        for format in [Pixel::YUV420P, Pixel::YUV420P10LE] {
+            let frame = frame(format, width, height, color::Space::BT709, color::Range::MPEG);
+            let device_luma = on_device.upscale_luma(&frame).unwrap().expect("the rung ran");
+            assert!(matches!(device_luma.samples, LumaSamples::Device(_)), "{format:?}: left on the device");
+            let host_luma = on_cpu.upscale_luma(&frame).unwrap().expect("the rung ran");
+            let draw = |luma| render(&pair, &Picture { pts_secs: 0.0, duration_secs: 0.04, frame: frame.clone(), upscaled: Upscaled::Luma(luma) }, DisplayGeometry::default(), (2 * width, 2 * height));
+            let worst = worst_difference(&draw(device_luma), &draw(host_luma));
+            assert!(worst <= 2, "{format:?}: off by {worst}");
+        }
+        assert_eq!((on_device.engine().read_backs(), pool.read_backs()), (0, 0), "nothing read back on the window's path");
     }
 
     /// Semi-planar NV12 shows as the same picture as planar 4:2:0 with the same samples.

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The hardware GPU check in one go (about 5-10 minutes on a machine with an NVIDIA GPU): build, the
+# GPU tests, `dysr bench rungs --device gpu` at 640x360, 1280x720 and 1920x1080 input (dysr's fused
+# kernels beside burn's conv2d path), `dysr bench adapt --device gpu` (the ladder and its load on
+# the GPU), and everything written into one folder with the adapter's name. The README's GPU table
+# comes from `rungs-*.csv` and `adapt/summary.csv` there.
+#
+#   scripts/gpu-check.sh [OUT_DIR]        (default: bench-out/gpu-check)
+#
+# DYSR_BIN=path/to/dysr and DYSR_TESTS=path/to/lib-test-binary skip the build (a machine without
+# network or a Rust toolchain: build both here, carry them there).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root/bench-out/gpu-check}
+mkdir -p "$out"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/dysr-target}
+log() { echo "[gpu-check $(date +%T)] $*" | tee -a "$out/log.txt"; }
+
+if [ -z "${DYSR_BIN:-}" ]; then
+  log "building"
+  (cd "$root" && cargo build --release 2>&1 | tail -n 3) | tee -a "$out/log.txt"
+  DYSR_BIN=$CARGO_TARGET_DIR/release/dysr
+fi
+
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>/dev/null || echo "nvidia-smi: none"
+  vulkaninfo --summary 2>/dev/null | grep -E 'deviceName|driverName|apiVersion' || true; } > "$out/adapter.txt"
+log "adapter: $(head -n 2 "$out/adapter.txt" | tail -n 1)"
+
+# The GPU tests: on a hardware adapter they run what CI runs on the software one.
+tests_ok=true
+if [ -n "${DYSR_TESTS:-}" ]; then
+  "$DYSR_TESTS" --test-threads 1 gpu > "$out/tests.txt" 2>&1 || tests_ok=false
+else
+  (cd "$root" && cargo test --release --lib -- --test-threads 1 gpu) > "$out/tests.txt" 2>&1 || tests_ok=false
+fi
+log "tests: $(grep -E '^test result' "$out/tests.txt" | tail -n 1 || echo 'no result') (ok: $tests_ok)"
+
+for size in 640x360 1280x720 1920x1080; do
+  log "bench rungs --device gpu --size $size"
+  "$DYSR_BIN" bench rungs --device gpu --size "$size" --runs 50 --csv "$out/rungs-$size.csv" 2>&1 | tee "$out/rungs-$size.txt"
+done
+
+log "bench adapt --device gpu"
+"$DYSR_BIN" bench adapt --device gpu --strategies adaptive,assemble,static:smallest,static:top --out "$out/adapt" 2>&1 | tee "$out/adapt.txt"
+
+log "done: $out"
+$tests_ok
