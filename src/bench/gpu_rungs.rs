@@ -3,8 +3,6 @@
 //! luma already on the device, nothing read back), frames/s, GFLOP/s, the speed-up of the fused
 //! kernels, and the device memory of the weights and of one frame's buffers.
 
-use std::time::Instant;
-
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 
@@ -14,6 +12,7 @@ use crate::engine::gpu::GpuRunner;
 use crate::model::device::GpuContext;
 use crate::model::manifest::LoadedModel;
 use crate::model::supernet::SubgraphSpec;
+use crate::telemetry::median_ms;
 
 /// One rung's figures.
 pub struct GpuRow {
@@ -23,22 +22,6 @@ pub struct GpuRow {
     pub fused_ms: f64,
     /// burn's path, when it was timed.
     pub burn_ms: Option<f64>,
-}
-
-/// The median of `runs` timings of `run` after `warm_up` untimed calls.
-fn median_ms(warm_up: usize, runs: usize, mut run: impl FnMut()) -> f64 {
-    for _ in 0..warm_up {
-        run();
-    }
-    let mut times: Vec<f64> = (0..runs.max(1))
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
 }
 
 /// Times every rung of `model` at `width` x `height` on `gpu` (burn's path too when `with_burn`).

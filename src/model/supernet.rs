@@ -190,7 +190,7 @@ impl ElasticConv {
 
     /// The weights of the first `in_channels` x `out_channels`: `([out, in, 3, 3], [out])`.
     pub fn slice(&self, in_channels: usize, out_channels: usize) -> (Tensor<4>, Tensor<1>) {
-        (self.weight.val().slice([0..out_channels, 0..in_channels]), self.bias.val().slice([0..out_channels]))
+        (self.weight.val().slice([0..out_channels, 0..in_channels]), self.bias.val().narrow(0, 0, out_channels))
     }
 
     fn forward(&self, x: Tensor<4>, in_channels: usize, out_channels: usize) -> Tensor<4> {
@@ -255,12 +255,10 @@ pub const BILINEAR_TAPS: [[f32; 3]; 2] = [[0.25, 0.75, 0.0], [0.0, 0.75, 0.25]];
 pub fn bilinear_phases(y: Tensor<4>) -> Tensor<4> {
     let device = y.device();
     let mut kernel = Vec::with_capacity(PHASES * KERNEL * KERNEL);
-    for row_phase in 0..2 {
-        for column_phase in 0..2 {
-            for row in 0..3 {
-                for column in 0..3 {
-                    kernel.push(BILINEAR_TAPS[row_phase][row] * BILINEAR_TAPS[column_phase][column]);
-                }
+    for row_taps in &BILINEAR_TAPS {
+        for column_taps in &BILINEAR_TAPS {
+            for row_tap in row_taps {
+                kernel.extend(column_taps.iter().map(|column_tap| row_tap * column_tap));
             }
         }
     }

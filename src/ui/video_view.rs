@@ -408,7 +408,7 @@ impl VideoRenderer {
         match &picture.upscaled {
             // The SR worker's texture on this same device: bound as it is, nothing copied.
             Upscaled::Luma(LumaImage { samples: LumaSamples::Device(output), .. }) => {
-                if !self.textures.sr.as_ref().is_some_and(|plane| plane.texture == *output.texture()) {
+                if self.textures.sr.as_ref().is_none_or(|plane| plane.texture != *output.texture()) {
                     self.textures.sr = Some(PlaneTexture { texture: output.texture().clone(), size: sr_size, format: wgpu::TextureFormat::Rgba8Unorm });
                     changed = true;
                 }

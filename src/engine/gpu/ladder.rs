@@ -123,7 +123,7 @@ fn pack(conv: &ElasticConv, inputs: usize, outputs: usize) -> (Vec<f32>, Vec<f32
     let weights: Vec<f32> = weight.into_data().try_to_vec().expect("f32 weights");
     let biases: Vec<f32> = bias.into_data().try_to_vec().expect("f32 biases");
     assert_eq!(outputs % BLOCK, 0, "output channels in blocks of {BLOCK}");
-    assert!(outputs == PHASES || outputs % (2 * BLOCK) == 0, "feature channels in pairs of blocks (the body's invocations take two)");
+    assert!(outputs == PHASES || outputs.is_multiple_of(2 * BLOCK), "feature channels in pairs of blocks (the body's invocations take two)");
     let mut packed = Vec::with_capacity(weights.len());
     for block in 0..outputs / BLOCK {
         for input in 0..inputs {

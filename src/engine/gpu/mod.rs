@@ -132,6 +132,20 @@ pub fn upscaled_texture(device: &wgpu::Device, (width, height): (usize, usize)) 
     })
 }
 
+/// A texture of `size` and `format` for a frame's luma, written from the CPU, read by the kernels.
+fn luma_texture(device: &wgpu::Device, (width, height): (usize, usize), format: wgpu::TextureFormat) -> wgpu::Texture {
+    device.create_texture(&wgpu::TextureDescriptor {
+        label: Some("dysr luma"),
+        size: wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
+        mip_level_count: 1,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        view_formats: &[],
+    })
+}
+
 /// The luma of frames of one size on the device, and where their x2 luma lands.
 struct Frame {
     size: (usize, usize),
@@ -247,16 +261,7 @@ impl LumaEngine for GpuRunner {
             return;
         }
         let device = self.ladder.device();
-        let luma = device.create_texture(&wgpu::TextureDescriptor {
-            label: Some("dysr luma"),
-            size: wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
-            mip_level_count: 1,
-            sample_count: 1,
-            dimension: wgpu::TextureDimension::D2,
-            format: wgpu::TextureFormat::R32Float,
-            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-            view_formats: &[],
-        });
+        let luma = luma_texture(device, (width, height), wgpu::TextureFormat::R32Float);
         let upscaled = upscaled_texture(device, (2 * width, 2 * height));
         let view = |texture: &wgpu::Texture| texture.create_view(&wgpu::TextureViewDescriptor::default());
         let io = self.ladder.bind_frame(&view(&luma), LumaTexels::Float, &view(&upscaled), (width, height));
@@ -294,16 +299,7 @@ impl LumaEngine for GpuRunner {
         let (device, queue) = (self.ladder.device().clone(), self.ladder.queue().clone());
         let reusable = self.plane.as_ref().is_some_and(|plane| (plane.texture.width() as usize, plane.texture.height() as usize) == (width, height) && plane.texels == texels);
         if !reusable {
-            let texture = device.create_texture(&wgpu::TextureDescriptor {
-                label: Some("dysr luma plane"),
-                size: wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format: if wide { wgpu::TextureFormat::Rg8Unorm } else { wgpu::TextureFormat::R8Unorm },
-                usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-                view_formats: &[],
-            });
+            let texture = luma_texture(&device, (width, height), if wide { wgpu::TextureFormat::Rg8Unorm } else { wgpu::TextureFormat::R8Unorm });
             self.plane = Some(DevicePlane { texture, texels, bindings: Vec::new() });
         }
         let plane = self.plane.as_mut().expect("made above");
