@@ -19,7 +19,8 @@ pub enum DeviceChoice {
     /// The CPU: dysr's own kernels for playback and upscaling, burn's `flex` backend for training,
     /// search and evaluation.
     Cpu,
-    /// burn-wgpu on the first GPU adapter.
+    /// A hardware GPU through wgpu: dysr's kernels for playback and upscaling, burn-wgpu for
+    /// training, search and evaluation, on one device.
     Gpu,
 }
 

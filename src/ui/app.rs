@@ -285,7 +285,7 @@ impl PlayerApp {
     /// it and takes the load away.
     fn toggle_demo(&mut self) {
         let Some(adaptation) = &self.adaptation else {
-            self.status_line = Some("the demo needs the adaptive ladder (play without --rung, --bicubic or a GPU rung)".to_owned());
+            self.status_line = Some("the demo needs the ladder (no model could be loaded)".to_owned());
             return;
         };
         if self.demo.take().is_some() {
@@ -294,7 +294,7 @@ impl PlayerApp {
         }
         adaptation.controls.set_mode(crate::adaptation::Mode::Adaptive);
         self.stats_visible = true;
-        self.demo = Some(super::demo::Demo::start(Instant::now()));
+        self.demo = Some(super::demo::Demo::start(Instant::now(), adaptation.statistics.engine().1));
     }
 
     /// Moves the injected load along the demo's profile; ends the demo after it.

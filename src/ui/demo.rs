@@ -14,11 +14,14 @@ const PHASE_SECS: f64 = 8.0;
 pub struct Demo {
     started: Instant,
     profile: Vec<Segment>,
+    /// What the load competes for: "CPU" or "GPU", where SR runs.
+    device: &'static str,
 }
 
 impl Demo {
-    pub fn start(now: Instant) -> Self {
-        Self { started: now, profile: default_profile(PEAK_LOAD, PHASE_SECS) }
+    /// The demo from `now`, loading the GPU when SR runs on one (`on_gpu`), else the CPU.
+    pub fn start(now: Instant, on_gpu: bool) -> Self {
+        Self { started: now, profile: default_profile(PEAK_LOAD, PHASE_SECS), device: if on_gpu { "GPU" } else { "CPU" } }
     }
 
     fn elapsed_secs(&self, now: Instant) -> f64 {
@@ -41,7 +44,7 @@ impl Demo {
         let phase = phase_at(&self.profile, self.elapsed_secs(now));
         Some(match phase {
             0 => format!("Idle: the network runs the best rung that keeps the framerate ({level})."),
-            1 => format!("{load}% CPU load: the rung steps down ({level}) and the framerate holds."),
+            1 => format!("{load}% {} load: the rung steps down ({level}) and the framerate holds.", self.device),
             2 => format!("The load is gone: the rung climbs back ({level})."),
             _ => format!("Load rising ({load}%): the rung steps down as it grows ({level})."),
         })
@@ -55,7 +58,7 @@ mod tests {
     #[test]
     fn plays_the_profile_once_with_a_caption_per_phase() {
         let start = Instant::now();
-        let demo = Demo::start(start);
+        let demo = Demo::start(start, false);
         let at = |secs: f64| start + Duration::from_secs_f64(secs);
         assert_eq!(demo.load(at(1.0)), Some(0));
         assert_eq!(demo.load(at(9.0)), Some(90));
@@ -67,5 +70,6 @@ mod tests {
         assert!(demo.caption(at(17.0), "r1").unwrap().contains("climbs back"));
         assert!(demo.caption(at(28.0), "r1").unwrap().contains("Load rising (45%)"));
         assert_eq!(demo.caption(at(40.0), "r3"), None);
+        assert!(Demo::start(start, true).caption(at(9.0), "r2").unwrap().starts_with("90% GPU load"));
     }
 }
