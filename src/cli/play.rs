@@ -70,14 +70,15 @@ pub struct PlayArgs {
     /// The framerate to hold (default: the stream's).
     #[arg(long, value_parser = parse_fps)]
     pub target_fps: Option<f64>,
-    /// Artificial CPU load from the start, 0 to 100 (the panel's slider changes it).
+    /// Artificial load from the start, 0 to 100, on the device SR runs on (the panel's slider
+    /// changes it).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub load: u8,
     /// Let SR use at most this share of each frame interval, in percent (for laptops on battery;
     /// the panel's slider changes it).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(10..=100))]
     pub power_cap: u8,
-    /// Threads the load injector runs (default: one per core).
+    /// Threads the CPU load injector runs (default: one per core).
     #[arg(long)]
     pub load_threads: Option<usize>,
     /// Start with the split view: bicubic left of a draggable divider, DySR right of it.
