@@ -379,23 +379,27 @@ mod tests {
         GpuRunner::new(&gpu.device, &gpu.queue, &model.supernet, &rungs, 0, gpu.name.clone())
     }
 
-    /// Every rung on the GPU kernels matches the CPU kernels within 1e-3, whole and in tiles (on
-    /// the software adapter in CI, so small frames).
+    /// Every rung on the GPU kernels matches the CPU kernels and burn's reference within 1e-3,
+    /// whole and in tiles (on the software adapter in CI, so small frames).
     #[test]
-    fn every_rung_on_the_gpu_matches_the_cpu_kernels() {
+    fn every_rung_on_the_gpu_matches_the_cpu_kernels_and_burn() {
         let model = model();
         let mut runner = runner(&model);
         let size = (29, 21);
         for (index, rung) in model.manifest.ladder.iter().enumerate() {
             let input = luma(size.0, size.1, index);
             let reference = on_cpu(&model, rung.spec, &input, size);
+            let burn = model.supernet.upscale_luma(&crate::model::photo::Luma::new(size.0, size.1, input.clone()), rung.spec);
+            let burn: Vec<f32> = burn.data.iter().map(|value| value.clamp(0.0, 1.0)).collect();
             runner.set_rung(index);
             for limit in [None, Some((23, 19))] {
                 runner.set_tile_limit(limit);
                 let output = on_gpu(&mut runner, &input, size);
                 assert!(limit.is_none() || runner.ladder().tiles() >= 2, "{limit:?}: {} tiles", runner.ladder().tiles());
                 let diff = max_abs_diff(&output, &reference);
-                assert!(diff <= 1e-3, "{} ({}) tiles {limit:?}: {diff}", rung.name, rung.spec);
+                assert!(diff <= 1e-3, "{} ({}) tiles {limit:?}: {diff} from the CPU kernels", rung.name, rung.spec);
+                let diff = max_abs_diff(&output, &burn);
+                assert!(diff <= 1e-3, "{} ({}) tiles {limit:?}: {diff} from burn", rung.name, rung.spec);
             }
         }
     }
