@@ -4,8 +4,8 @@
 //! the GPU), or a whole RGBA picture made on the CPU where there is no GPU path (headless runs,
 //! the benchmark, files). What does the upscaling is an [`Upscaler`]; the plain one here is
 //! FFmpeg's bicubic scaler ([`swscale::SwsUpscaler`]), the "bicubic only" mode the neural
-//! upscalers are compared against. [`neural::NeuralUpscaler`] runs a ladder rung on the CPU with
-//! our own kernels ([`cpu`]).
+//! upscalers are compared against. [`neural::NeuralUpscaler`] runs a ladder rung on our own
+//! kernels, on the CPU ([`cpu`]) or a GPU ([`gpu`]).
 
 pub mod colour;
 pub mod cpu;
