@@ -469,16 +469,7 @@ fn ensure(device: &wgpu::Device, slot: &mut Option<PlaneTexture>, size: (u32, u3
     if slot.as_ref().is_some_and(|plane| plane.size == size && plane.format == format) {
         return false;
     }
-    let texture = device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("dysr video plane"),
-        size: wgpu::Extent3d { width: size.0, height: size.1, depth_or_array_layers: 1 },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-        view_formats: &[],
-    });
+    let texture = crate::engine::gpu::plane_texture(device, "dysr video plane", size, format, wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST);
     *slot = Some(PlaneTexture { texture, size, format });
     true
 }

@@ -117,33 +117,30 @@ fn read_texture(device: &wgpu::Device, queue: &wgpu::Queue, texture: &wgpu::Text
     bytes.chunks_exact(padded_row).flat_map(|row| &row[..4 * width]).copied().collect()
 }
 
-/// A texture of `size` for the ladder's output: written by its kernels, sampled by the window,
-/// copied out for a read-back.
-pub fn upscaled_texture(device: &wgpu::Device, (width, height): (usize, usize)) -> wgpu::Texture {
+/// A 2D texture of one mip level: what every plane dysr puts on the GPU is.
+pub fn plane_texture(device: &wgpu::Device, label: &str, (width, height): (u32, u32), format: wgpu::TextureFormat, usage: wgpu::TextureUsages) -> wgpu::Texture {
     device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("dysr x2 luma"),
-        size: wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
-        mip_level_count: 1,
-        sample_count: 1,
-        dimension: wgpu::TextureDimension::D2,
-        format: wgpu::TextureFormat::Rgba8Unorm,
-        usage: wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_SRC,
-        view_formats: &[],
-    })
-}
-
-/// A texture of `size` and `format` for a frame's luma, written from the CPU, read by the kernels.
-fn luma_texture(device: &wgpu::Device, (width, height): (usize, usize), format: wgpu::TextureFormat) -> wgpu::Texture {
-    device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("dysr luma"),
-        size: wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
+        label: Some(label),
+        size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
         mip_level_count: 1,
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
         format,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        usage,
         view_formats: &[],
     })
+}
+
+/// A texture of `size` for the ladder's output: written by its kernels, sampled by the window,
+/// copied out for a read-back.
+pub fn upscaled_texture(device: &wgpu::Device, (width, height): (usize, usize)) -> wgpu::Texture {
+    let usage = wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_SRC;
+    plane_texture(device, "dysr x2 luma", (width as u32, height as u32), wgpu::TextureFormat::Rgba8Unorm, usage)
+}
+
+/// A texture of `size` and `format` for a frame's luma, written from the CPU, read by the kernels.
+fn luma_texture(device: &wgpu::Device, (width, height): (usize, usize), format: wgpu::TextureFormat) -> wgpu::Texture {
+    plane_texture(device, "dysr luma", (width as u32, height as u32), format, wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST)
 }
 
 /// The luma of frames of one size on the device, and where their x2 luma lands.
