@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The hardware GPU check in one go (about 5-10 minutes on a machine with an NVIDIA GPU): build, the
+# The hardware GPU check in one go (meant to take under 10 minutes with an NVIDIA GPU): build, the
 # GPU tests, `dysr bench rungs --device gpu` at 640x360, 1280x720 and 1920x1080 input (dysr's fused
 # kernels beside burn's conv2d path), `dysr bench adapt --device gpu` (the ladder and its load on
 # the GPU), and everything written into one folder with the adapter's name. The README's GPU table

@@ -88,33 +88,49 @@ impl PooledTexture {
         if let Some(pool) = slot.pool.upgrade() {
             pool.read_backs.fetch_add(1, Ordering::Relaxed);
         }
-        let texels = read_texture(&slot.device, &slot.queue, &slot.texture);
-        texels.chunks_exact(4).flat_map(|texel| [texel[0], texel[1]]).take(2 * width * height).collect()
+        let mut codes = Vec::with_capacity(2 * width * height);
+        let buffer = read_back_buffer(&slot.device, &slot.texture);
+        read_texels(&slot.device, &slot.queue, &slot.texture, &buffer, |_, texels| codes.extend(texels.chunks_exact(4).flat_map(|texel| [texel[0], texel[1]])));
+        codes
     }
 }
 
-/// The texels of `texture` (4 bytes each, rows tightly packed): copied out and waited for.
-fn read_texture(device: &wgpu::Device, queue: &wgpu::Queue, texture: &wgpu::Texture) -> Vec<u8> {
-    let (width, height) = (texture.width() as usize, texture.height() as usize);
-    let padded_row = (4 * width).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize);
-    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+/// Bytes per row of a read-back of `texture` (4 bytes a texel, padded to wgpu's copy alignment).
+fn padded_row(texture: &wgpu::Texture) -> usize {
+    (4 * texture.width() as usize).next_multiple_of(wgpu::COPY_BYTES_PER_ROW_ALIGNMENT as usize)
+}
+
+/// A buffer `texture` can be read back into.
+fn read_back_buffer(device: &wgpu::Device, texture: &wgpu::Texture) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("dysr read-back"),
-        size: (padded_row * height) as u64,
+        size: (padded_row(texture) * texture.height() as usize) as u64,
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
-    });
+    })
+}
+
+/// Copies `texture` into `buffer` (made by [`read_back_buffer`]), waits, and hands each row of
+/// texels (4 bytes each) with its index to `row`.
+fn read_texels(device: &wgpu::Device, queue: &wgpu::Queue, texture: &wgpu::Texture, buffer: &wgpu::Buffer, mut row: impl FnMut(usize, &[u8])) {
+    let (width, height, padded_row) = (texture.width(), texture.height(), padded_row(texture));
     let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("dysr read-back") });
     encoder.copy_texture_to_buffer(
         texture.as_image_copy(),
-        wgpu::TexelCopyBufferInfo { buffer: &buffer, layout: wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(padded_row as u32), rows_per_image: None } },
-        wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
+        wgpu::TexelCopyBufferInfo { buffer, layout: wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(padded_row as u32), rows_per_image: None } },
+        wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
     );
     queue.submit([encoder.finish()]);
     let slice = buffer.slice(..);
     slice.map_async(wgpu::MapMode::Read, |result| result.expect("the read-back buffer maps"));
     device.poll(wgpu::PollType::wait_indefinitely()).expect("the GPU finishes its work");
-    let bytes = slice.get_mapped_range().expect("the read-back buffer is mapped");
-    bytes.chunks_exact(padded_row).flat_map(|row| &row[..4 * width]).copied().collect()
+    {
+        let bytes = slice.get_mapped_range().expect("the read-back buffer is mapped");
+        for (index, texels) in bytes.chunks_exact(padded_row).enumerate() {
+            row(index, &texels[..4 * width as usize]);
+        }
+    }
+    buffer.unmap();
 }
 
 /// A 2D texture of one mip level: what every plane dysr puts on the GPU is.
@@ -149,6 +165,8 @@ struct Frame {
     luma: wgpu::Texture,
     upscaled: wgpu::Texture,
     io: FrameIo,
+    /// Where `upscaled` is read back into, made once per frame size.
+    read_back: wgpu::Buffer,
 }
 
 /// The frame's luma plane on the device, as the window path uploads it.
@@ -263,7 +281,8 @@ impl LumaEngine for GpuRunner {
         let view = |texture: &wgpu::Texture| texture.create_view(&wgpu::TextureViewDescriptor::default());
         let io = self.ladder.bind_frame(&view(&luma), LumaTexels::Float, &view(&upscaled), (width, height));
         self.luma = vec![0.0; width * height];
-        self.frame = Some(Frame { size: (width, height), luma, upscaled, io });
+        let read_back = read_back_buffer(device, &upscaled);
+        self.frame = Some(Frame { size: (width, height), luma, upscaled, io, read_back });
     }
 
     fn input_row(&mut self, y: usize) -> &mut [f32] {
@@ -278,11 +297,13 @@ impl LumaEngine for GpuRunner {
         self.wait(submission);
         self.last_gpu_ms = started.elapsed().as_secs_f64() * 1e3;
         let frame = self.frame.as_ref().expect("prepared");
-        let texels = read_texture(self.ladder.device(), self.ladder.queue(), &frame.upscaled);
+        let width = frame.upscaled.width() as usize;
+        read_texels(self.ladder.device(), self.ladder.queue(), &frame.upscaled, &frame.read_back, |y, texels| {
+            for (value, texel) in output[y * width..(y + 1) * width].iter_mut().zip(texels.chunks_exact(4)) {
+                *value = f32::from(u16::from_le_bytes([texel[0], texel[1]])) / 65535.0;
+            }
+        });
         self.read_backs += 1;
-        for (value, texel) in output.iter_mut().zip(texels.chunks_exact(4)) {
-            *value = f32::from(u16::from_le_bytes([texel[0], texel[1]])) / 65535.0;
-        }
     }
 
     /// In the window's device mode: the frame's luma plane uploaded as it is (8- or 16-bit codes),
