@@ -467,11 +467,6 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     if let Some(decay) = config.ema {
         trainer.keep_average(decay, &config.out)?;
     }
-    let mut data_rng = StdRng::seed_from_u64(config.seed);
-    let set = TrainingSet::load(&photos.join("train"), &config.scales, config.degraded_variants, &mut data_rng)?;
-    // Each step draws from its own stream, so a resumed run sees the batches it would have seen.
-    let step_rng = |step: usize| StdRng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-
     let (log_path, val_log_path) = (config.out.join(LOG_FILE), config.out.join(VALIDATION_LOG_FILE));
     let mut log = open_log(&log_path, first_step, "step,loss,learning_rate,elapsed_secs")?;
     let mut validation = match config.eval_every {
@@ -488,6 +483,11 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
             Some((clean, compressed, log))
         }
     };
+    // After the validation, so that a wrong validation path fails before the photos are prepared.
+    let mut data_rng = StdRng::seed_from_u64(config.seed);
+    let set = TrainingSet::load(&photos.join("train"), &config.scales, config.degraded_variants, &mut data_rng)?;
+    // Each step draws from its own stream, so a resumed run sees the batches it would have seen.
+    let step_rng = |step: usize| StdRng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let scored_specs = match config.fixed {
         Some(spec) => vec![spec],
         None => vec![supernet.largest(), supernet.smallest()],
