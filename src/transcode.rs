@@ -21,7 +21,7 @@ use thiserror::Error;
 use crate::engine::neural::{NeuralUpscaler, engine_factory, load_ladder};
 use crate::engine::{EngineError, SCALE, Upscaler};
 use crate::media::error::{MediaError, ffmpeg_cause};
-use crate::media::source::MediaSource;
+use crate::media::source::{MediaSource, display_matrix};
 use crate::model::device::DeviceChoice;
 
 /// Frames in flight between two stages: enough to ride out a slow frame, few enough to bound memory.
@@ -230,7 +230,12 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
         }
         context.open_with(settings).map_err(|e| encoder_error(format!("cannot open with CRF {} and preset {}: {}", options.crf, options.preset, ffmpeg_cause(&e))))?
     };
-    output.add_stream(codec).map_err(|e| output_error(ffmpeg_cause(&e)))?.set_parameters(&encoder);
+    let mut video_out = output.add_stream(codec).map_err(|e| output_error(ffmpeg_cause(&e)))?;
+    video_out.set_parameters(&encoder);
+    // A phone clip's rotation travels, so players turn the upscaled picture as they turned the input.
+    if let Some(matrix) = display_matrix(&input_stream) {
+        set_display_matrix(&mut video_out, matrix).map_err(|e| output_error(ffmpeg_cause(&e)))?;
+    }
 
     let mut copied = Vec::new();
     let mut left_out = Vec::new();
@@ -242,13 +247,17 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
         if stream.index() == video_index {
             continue;
         }
-        if !matches!(parameters.medium(), MediaType::Audio | MediaType::Subtitle) {
-            left_out.push(format!("{label} (not audio or subtitles)"));
-            continue;
-        }
-        // SAFETY: plain queries of FFmpeg's muxer table.
-        let holds = unsafe { ffmpeg::ffi::avformat_query_codec(output_format.as_ptr(), parameters.id().into(), ffmpeg::ffi::FF_COMPLIANCE_NORMAL) };
-        if holds == 0 {
+        let holds = match parameters.medium() {
+            // SAFETY: plain queries of FFmpeg's muxer table.
+            MediaType::Audio | MediaType::Subtitle => unsafe { ffmpeg::ffi::avformat_query_codec(output_format.as_ptr(), parameters.id().into(), ffmpeg::ffi::FF_COMPLIANCE_NORMAL) != 0 },
+            // Fonts for the subtitles and the like: Matroska keeps them (its codec table does not list them).
+            MediaType::Attachment => output_format.name() == "matroska",
+            _ => {
+                left_out.push(format!("{label} (not audio, subtitles or an attachment)"));
+                continue;
+            }
+        };
+        if !holds {
             left_out.push(format!("{label} (the {} container cannot hold it)", output_format.name()));
             continue;
         }
@@ -362,6 +371,23 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
 }
 
 /// One frame at `frame_rate`, in `time_base` units (at least 1).
+/// Gives the output `stream` a display matrix: `matrix` without its translation, which is in the
+/// input's pixels (players read only the rotation and the mirror).
+fn set_display_matrix(stream: &mut ffmpeg::format::stream::StreamMut, mut matrix: [i32; 9]) -> Result<(), ffmpeg::Error> {
+    (matrix[6], matrix[7]) = (0, 0);
+    let bytes: Vec<u8> = matrix.iter().flat_map(|value| value.to_ne_bytes()).collect();
+    // SAFETY: the stream belongs to an output being set up; FFmpeg allocates the side data and
+    // hands back `bytes.len()` writable bytes, or null.
+    unsafe {
+        let data = ffmpeg::ffi::av_stream_new_side_data(stream.as_mut_ptr(), ffmpeg::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX, bytes.len());
+        if data.is_null() {
+            return Err(ffmpeg::Error::Other { errno: libc::ENOMEM });
+        }
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
+    }
+    Ok(())
+}
+
 fn nominal_frame_duration(frame_rate: ffmpeg::Rational, time_base: ffmpeg::Rational) -> i64 {
     let secs = f64::from(frame_rate.invert());
     ((secs / f64::from(time_base)).round() as i64).max(1)

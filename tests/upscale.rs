@@ -159,3 +159,48 @@ fn a_ten_bit_input_stays_ten_bit() {
     let (got, expected) = (mean_luma(&output), mean_luma(&input));
     assert!((got - expected).abs() < 0.01 * expected, "mean luma {got} against {expected} (10-bit codes)");
 }
+
+/// A phone clip's rotation comes through: the upscaled picture is displayed turned as the input was.
+#[test]
+fn the_rotation_comes_through() {
+    let upright = common::test_clip("upright-160x120.mp4", "160x120", 1, &["-c:v", "libx264", "-preset", "ultrafast"], false);
+    // FFmpeg 5.1 writes the rotation as a display matrix only when it copies the stream.
+    let input = common::generated("rotated-160x120.mp4", &["-i", &path_str(&upright), "-c", "copy", "-metadata:s:v:0", "rotate=90"]);
+    let dir = tempdir("rotated");
+    let output = dir.join("out.mp4");
+    let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--rung", "0", "--preset", "ultrafast"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let rotation = |path: &Path| {
+        let probe = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream_side_data=rotation", "-of", "csv=p=0"]).arg(path).output().unwrap();
+        String::from_utf8_lossy(&probe.stdout).trim().to_owned()
+    };
+    assert_eq!(rotation(&input), "90");
+    assert_eq!(rotation(&output), rotation(&input));
+}
+
+/// A Matroska file's attachments (the fonts of its subtitles) come through into Matroska; MP4
+/// cannot hold them, and the run says so.
+#[test]
+fn attachments_come_through_where_the_container_holds_them() {
+    let font = media_dir().join("attached.ttf");
+    std::fs::write(&font, "the bytes of a font").unwrap();
+    let input = common::generated(
+        "attached.mkv",
+        &["-i", &path_str(&subtitled_clip()), "-map", "0", "-c", "copy", "-attach", &path_str(&font), "-metadata:s:t", "mimetype=application/x-truetype-font"],
+    );
+    let dir = tempdir("attached");
+    let streams = |path: &Path| {
+        let probe = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream=codec_type,codec_name:stream_tags=filename", "-of", "compact"]).arg(path).output().unwrap();
+        String::from_utf8_lossy(&probe.stdout).into_owned()
+    };
+    let attachment = "codec_name=ttf|codec_type=attachment|tag:filename=attached.ttf";
+    assert!(streams(&input).contains(attachment), "{}", streams(&input));
+    let mkv = dir.join("out.mkv");
+    let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&mkv), "--rung", "0", "--preset", "ultrafast"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(streams(&mkv).contains(attachment), "{}", streams(&mkv));
+    let mp4 = dir.join("out.mp4");
+    let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&mp4), "--rung", "0", "--preset", "ultrafast"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("left out: #3 ttf (the mp4 container cannot hold it)"), "{}", String::from_utf8_lossy(&run.stdout));
+}

@@ -275,15 +275,19 @@ fn frames_per_sec(stream: &ffmpeg::format::stream::Stream) -> f64 {
 /// How `stream` is displayed: its display matrix (phone clips carry a rotation) and its sample
 /// aspect (`decoder_aspect`, else the container's).
 fn display_geometry(stream: &ffmpeg::format::stream::Stream, decoder_aspect: ffmpeg::Rational) -> DisplayGeometry {
-    let matrix = stream.side_data().find(|data| data.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix).and_then(|data| {
-        let values: Vec<i32> = data.data().chunks_exact(4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect();
-        <[i32; 9]>::try_from(values).ok()
-    });
-    let (degrees, hflip) = matrix.map_or((0.0, false), display_rotation);
+    let (degrees, hflip) = display_matrix(stream).map_or((0.0, false), display_rotation);
     // SAFETY: reading a plain field of a valid stream of an open input.
     let container_aspect = ffmpeg::Rational::from(unsafe { (*stream.as_ptr()).sample_aspect_ratio });
     let aspect = [decoder_aspect, container_aspect].into_iter().find(|r| r.numerator() > 0 && r.denominator() > 0).map_or(1.0, f64::from);
     DisplayGeometry::new(degrees, hflip, aspect)
+}
+
+/// The display matrix of `stream`, if it has one: 3x3, row-major, as FFmpeg stores it.
+pub fn display_matrix(stream: &ffmpeg::format::stream::Stream) -> Option<[i32; 9]> {
+    stream.side_data().find(|data| data.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix).and_then(|data| {
+        let values: Vec<i32> = data.data().chunks_exact(4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect();
+        <[i32; 9]>::try_from(values).ok()
+    })
 }
 
 /// A display matrix's counter-clockwise rotation in degrees and whether it mirrors the picture
