@@ -446,10 +446,10 @@ fn the_hash_key_cycles_the_audio_tracks() {
 }
 
 /// In the split view a zoom lens follows the pointer: a square over the picture showing what is
-/// under the pointer magnified (its centre the same place, its edges further out); `z` hides it.
+/// under the pointer magnified (its centre the same place, its edges further out), the divider
+/// magnified with it; `z` hides it.
 #[test]
 fn the_split_views_lens_magnifies_under_the_pointer() {
-
     let clip = h264_clip(4);
     let input = path_str(&clip);
     let (mut harness, adaptation) = harness_with_ladder([960.0, 720.0], input, Mode::Locked(0), |_| {});
@@ -478,4 +478,9 @@ fn the_split_views_lens_magnifies_under_the_pointer() {
         .filter(|&at| distance(pixel(&with_lens, at), pixel(&without, at)) > 40)
         .count();
     assert!(differing > 100, "the lens magnifies: {differing} of 576 samples differ");
+    // The divider, 20 points right of the pointer, is 3 x 20 right of the lens's centre.
+    let white = |at: egui::Pos2| pixel(&with_lens, at)[..3].iter().all(|&channel| channel > 230);
+    let divider: Vec<egui::Pos2> = (1..24).map(|j| egui::pos2(lens.center().x + 60.0, lens.top() + 10.0 * j as f32)).collect();
+    assert!(divider.iter().all(|&at| white(at)), "the lens shows the divider");
+    assert!(!divider.iter().all(|&at| white(at + egui::vec2(6.0, 0.0))), "only there");
 }

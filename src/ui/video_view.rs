@@ -65,7 +65,7 @@ impl VideoView {
 
     /// Paints the zoom lens: the part of the picture (drawn at `picture`) around `pointer`
     /// magnified `zoom` times into a square of `side` points kept inside the picture, both sides
-    /// of the split included; returns the lens's rect.
+    /// of the split and the divider between them included; returns the lens's rect.
     pub fn lens_ui(&self, ui: &mut Ui, geometry: DisplayGeometry, split: Option<f32>, picture: Rect, pointer: egui::Pos2, (side, zoom): (f32, f32)) -> Option<Rect> {
         let shown = self.picture.as_ref()?;
         let side = side.min(picture.width()).min(picture.height());
@@ -80,7 +80,13 @@ impl VideoView {
         let params = Params::new(shown, geometry, split).zoomed(origin, extent, split);
         let paint = VideoPaint { picture: Arc::clone(shown), serial: self.serial, params, target: Target::Lens };
         ui.painter().add(egui_wgpu::Callback::new_paint_callback(lens, paint));
-        ui.painter().rect_stroke(lens, 0.0, egui::Stroke::new(2.0, egui::Color32::WHITE), egui::StrokeKind::Outside);
+        let stroke = egui::Stroke::new(2.0, egui::Color32::WHITE);
+        // The split's divider where it falls inside the magnified part, as over the picture.
+        if let Some(at) = split.map(|split| (split - origin[0]) / extent[0]).filter(|at| (0.0..=1.0).contains(at)) {
+            let x = lens.left() + at * lens.width();
+            ui.painter().line_segment([egui::pos2(x, lens.top()), egui::pos2(x, lens.bottom())], stroke);
+        }
+        ui.painter().rect_stroke(lens, 0.0, stroke, egui::StrokeKind::Outside);
         Some(lens)
     }
 }
