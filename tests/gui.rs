@@ -414,6 +414,33 @@ fn subtitles_embedded_or_beside_the_file_show_at_their_times() {
     assert_eq!(app(&harness).subtitle_text().as_deref(), Some("From the side"));
 }
 
+/// A bitmap (DVD) subtitle is drawn at its place on the picture while it shows, over the video;
+/// not before it starts, and `v` hides it.
+#[test]
+fn bitmap_subtitles_are_drawn_where_they_sit() {
+    let clip = common::bitmap_subtitled_clip();
+    let mut harness = paused_at_with_subtitles(&clip, 1.0);
+    harness.run_steps(2);
+    let picture = app(&harness).picture_rect().unwrap();
+    let (x, y, width, height) = common::SUBTITLE_BOX;
+    let scale = picture.width() / 160.0;
+    let expected = egui::Rect::from_min_size(picture.min + egui::vec2(x as f32, y as f32) * scale, egui::vec2(width as f32, height as f32) * scale);
+    let drawn = app(&harness).subtitle_picture_rects().to_vec();
+    assert!(drawn.len() == 1 && (drawn[0].min - expected.min).length() < 1.0 && (drawn[0].size() - expected.size()).length() < 1.0, "{drawn:?} against {expected:?}");
+    let image = harness.render().unwrap();
+    let ppp = image.width() as f32 / harness.ctx.content_rect().width();
+    let [r, g, b, _] = image.get_pixel((expected.center().x * ppp) as u32, (expected.center().y * ppp) as u32).0;
+    assert!(r > 200 && g > 200 && b < 80, "the box is yellow on screen: {r} {g} {b}");
+    harness.key_press(egui::Key::V);
+    harness.run_steps(2);
+    assert!(app(&harness).subtitle_picture_rects().is_empty(), "v hides it");
+    harness.key_press(egui::Key::V);
+    app_mut(&mut harness).player_mut().unwrap().seek(0.2);
+    step_until(&mut harness, "the seek landed", |app| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none()));
+    harness.run_steps(2);
+    assert!(app(&harness).subtitle_picture_rects().is_empty(), "not before it starts");
+}
+
 /// `#` moves to the next audio track at the same place (a second track at 44.1 kHz), and round.
 #[test]
 fn the_hash_key_cycles_the_audio_tracks() {

@@ -1,6 +1,7 @@
-//! Text subtitles: the text streams embedded in a local input and a sidecar `.srt` beside it, read
-//! in full on a thread of their own (subtitles are small; the video's own pipeline never waits for
-//! them) and decoded by FFmpeg into timed cues. Bitmap subtitles (DVD, PGS) are not drawn.
+//! Subtitles: the streams embedded in a local input and a sidecar `.srt` beside it, read in full on
+//! a thread of their own (subtitles are small; the video's own pipeline never waits for them) and
+//! decoded by FFmpeg into timed cues: text, or the pictures of bitmap subtitles (DVD, PGS, DVB),
+//! kept run-length coded.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,12 +11,68 @@ use ffmpeg::media::Type as MediaType;
 use ffmpeg_next as ffmpeg;
 use parking_lot::Mutex;
 
-/// One subtitle shown from `start_secs` to `end_secs`.
+/// One subtitle shown from `start_secs` to `end_secs`: text, or the pictures of a bitmap stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cue {
     pub start_secs: f64,
     pub end_secs: f64,
     pub text: String,
+    pub images: Vec<SubtitleImage>,
+}
+
+impl Cue {
+    fn shown_at(&self, secs: f64) -> bool {
+        self.start_secs <= secs && secs < self.end_secs
+    }
+}
+
+/// A picture of a bitmap subtitle, placed on the stream's canvas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubtitleImage {
+    /// Its top-left corner and size on the canvas, in pixels.
+    pub x: usize,
+    pub y: usize,
+    pub width: usize,
+    pub height: usize,
+    /// The canvas the place refers to, when the stream names one (otherwise the video's size).
+    pub canvas: Option<(usize, usize)>,
+    /// Straight-alpha RGBA colours of the palette.
+    palette: Vec<[u8; 4]>,
+    /// Row after row, runs of one palette index: (length, index). A subtitle is mostly
+    /// transparent, so a film's worth of pictures stays a few MiB.
+    runs: Vec<(u16, u8)>,
+}
+
+impl SubtitleImage {
+    /// From palette indices (`width` a row, rows `stride` apart) and the palette as FFmpeg keeps
+    /// it (`0xAARRGGBB`).
+    pub fn from_indices(place: (usize, usize, usize, usize), canvas: Option<(usize, usize)>, indices: &[u8], stride: usize, argb: &[u32]) -> Self {
+        let (x, y, width, height) = place;
+        let palette = argb.iter().map(|&colour| [(colour >> 16) as u8, (colour >> 8) as u8, colour as u8, (colour >> 24) as u8]).collect();
+        let mut runs: Vec<(u16, u8)> = Vec::new();
+        for row in indices.chunks(stride).take(height) {
+            for &index in &row[..width] {
+                match runs.last_mut() {
+                    Some((length, last)) if *last == index && *length < u16::MAX => *length += 1,
+                    _ => runs.push((1, index)),
+                }
+            }
+        }
+        Self { x, y, width, height, canvas, palette, runs }
+    }
+
+    /// Its pixels, RGBA with straight alpha, row after row; an index outside the palette is
+    /// transparent.
+    pub fn rgba(&self) -> Vec<u8> {
+        let mut pixels = Vec::with_capacity(4 * self.width * self.height);
+        for &(length, index) in &self.runs {
+            let colour = self.palette.get(usize::from(index)).copied().unwrap_or([0; 4]);
+            for _ in 0..length {
+                pixels.extend_from_slice(&colour);
+            }
+        }
+        pixels
+    }
 }
 
 /// A subtitle track: where it came from and its cues in time order.
@@ -29,8 +86,13 @@ pub struct Track {
 impl Track {
     /// The text shown at `secs` (cues that overlap are stacked), None when nothing is.
     pub fn text_at(&self, secs: f64) -> Option<String> {
-        let lines: Vec<&str> = self.cues.iter().filter(|cue| cue.start_secs <= secs && secs < cue.end_secs).map(|cue| cue.text.as_str()).collect();
+        let lines: Vec<&str> = self.cues.iter().filter(|cue| cue.shown_at(secs) && !cue.text.is_empty()).map(|cue| cue.text.as_str()).collect();
         (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    /// The index of the cue with pictures shown at `secs` (the latest to start, when they overlap).
+    pub fn image_cue_at(&self, secs: f64) -> Option<usize> {
+        self.cues.iter().rposition(|cue| cue.shown_at(secs) && !cue.images.is_empty())
     }
 }
 
@@ -55,11 +117,21 @@ impl Subtitles {
         self.tracks.lock().get(track)?.text_at(secs)
     }
 
+    /// Which cue of track `track` shows pictures at `secs` (asked every frame; the pictures
+    /// themselves only when it changes, by [`Self::images`]).
+    pub fn image_cue_at(&self, track: usize, secs: f64) -> Option<usize> {
+        self.tracks.lock().get(track)?.image_cue_at(secs)
+    }
+
+    pub fn images(&self, track: usize, cue: usize) -> Vec<SubtitleImage> {
+        self.tracks.lock().get(track).and_then(|track| track.cues.get(cue)).map_or_else(Vec::new, |cue| cue.images.clone())
+    }
+
     pub fn is_loaded(&self) -> bool {
         self.done.load(Ordering::Acquire)
     }
 
-    /// Starts reading the text subtitles of `input` (a local file; URLs have none read) and of a
+    /// Starts reading the subtitles of `input` (a local file; URLs have none read) and of a
     /// sidecar `.srt` with the same name.
     pub fn load(input: &str) -> Arc<Subtitles> {
         let subtitles = Arc::new(Subtitles::default());
@@ -72,11 +144,11 @@ impl Subtitles {
         let spawned = std::thread::Builder::new().name("subtitles".to_owned()).spawn(move || {
             // Nobody waits for them once the player that asked is gone.
             let wanted = || Arc::strong_count(&filling) > 1;
-            let mut tracks = read_text_tracks(&path, &wanted, |index, language| format!("embedded #{index}{}", language.map(|l| format!(" ({l})")).unwrap_or_default()));
+            let mut tracks = read_tracks(&path, &wanted, |index, language| format!("embedded #{index}{}", language.map(|l| format!(" ({l})")).unwrap_or_default()));
             let sidecar = path.with_extension("srt");
             if sidecar.is_file() {
                 let name = format!("sidecar {}", sidecar.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-                tracks.extend(read_text_tracks(&sidecar, &wanted, |_, _| name.clone()));
+                tracks.extend(read_tracks(&sidecar, &wanted, |_, _| name.clone()));
             }
             *filling.tracks.lock() = tracks;
             filling.done.store(true, Ordering::Release);
@@ -89,9 +161,9 @@ impl Subtitles {
     }
 }
 
-/// Every text subtitle stream of the file at `path`, decoded; streams FFmpeg cannot read are
-/// skipped with a warning.
-fn read_text_tracks(path: &Path, wanted: &dyn Fn() -> bool, name: impl Fn(usize, Option<&str>) -> String) -> Vec<Track> {
+/// Every subtitle stream of the file at `path`, decoded; streams FFmpeg cannot read are skipped
+/// with a warning.
+fn read_tracks(path: &Path, wanted: &dyn Fn() -> bool, name: impl Fn(usize, Option<&str>) -> String) -> Vec<Track> {
     super::init_ffmpeg();
     let mut options = ffmpeg::Dictionary::new();
     options.set("protocol_whitelist", "file");
@@ -131,18 +203,31 @@ fn read_text_tracks(path: &Path, wanted: &dyn Fn() -> bool, name: impl Fn(usize,
         let Some(pts) = packet.pts() else { continue };
         let at = pts as f64 * f64::from(*time_base);
         let start_secs = at + f64::from(subtitle.start()) / 1000.0;
-        let end_secs = if packet.duration() > 0 { at + packet.duration() as f64 * f64::from(*time_base) } else { at + f64::from(subtitle.end()) / 1000.0 };
-        let text: Vec<String> = subtitle
-            .rects()
-            .filter_map(|rect| match rect {
-                ffmpeg::subtitle::Rect::Text(text) => Some(text.get().to_owned()),
-                ffmpeg::subtitle::Rect::Ass(ass) => Some(ass_dialogue_text(ass.get())),
-                _ => None,
-            })
-            .filter(|text| !text.trim().is_empty())
-            .collect();
-        if !text.is_empty() && end_secs > start_secs {
-            track.cues.push(Cue { start_secs, end_secs, text: text.join("\n") });
+        // A cue that shows until further notice (PGS: `u32::MAX`) ends where the next one starts.
+        if let Some(open) = track.cues.last_mut().filter(|cue| cue.end_secs == f64::INFINITY) {
+            open.end_secs = start_secs.max(open.start_secs);
+        }
+        let end_secs = match (packet.duration(), subtitle.end()) {
+            (duration, _) if duration > 0 => at + duration as f64 * f64::from(*time_base),
+            (_, u32::MAX) => f64::INFINITY,
+            (_, end) => at + f64::from(end) / 1000.0,
+        };
+        // SAFETY: reading plain fields of the open decoder.
+        let canvas = unsafe { ((*decoder.as_ptr()).width, (*decoder.as_ptr()).height) };
+        let canvas = (canvas.0 > 0 && canvas.1 > 0).then(|| (canvas.0 as usize, canvas.1 as usize));
+        let mut text = Vec::new();
+        let mut images = Vec::new();
+        for rect in subtitle.rects() {
+            match rect {
+                ffmpeg::subtitle::Rect::Text(line) => text.push(line.get().to_owned()),
+                ffmpeg::subtitle::Rect::Ass(ass) => text.push(ass_dialogue_text(ass.get())),
+                ffmpeg::subtitle::Rect::Bitmap(bitmap) => images.extend(bitmap_image(&bitmap, canvas)),
+                ffmpeg::subtitle::Rect::None(_) => {}
+            }
+        }
+        text.retain(|line| !line.trim().is_empty());
+        if (!text.is_empty() || !images.is_empty()) && end_secs > start_secs {
+            track.cues.push(Cue { start_secs, end_secs, text: text.join("\n"), images });
         }
     }
     decoders
@@ -152,6 +237,24 @@ fn read_text_tracks(path: &Path, wanted: &dyn Fn() -> bool, name: impl Fn(usize,
             track
         })
         .collect()
+}
+
+/// The picture of a bitmap rect, None when it is empty or its planes are missing.
+fn bitmap_image(bitmap: &ffmpeg::subtitle::Bitmap, canvas: Option<(usize, usize)>) -> Option<SubtitleImage> {
+    let (width, height) = (bitmap.width() as usize, bitmap.height() as usize);
+    // SAFETY: a bitmap rect FFmpeg decoded holds `height` rows of `linesize[0]` palette indices
+    // in `data[0]` and `nb_colors` 32-bit colours in `data[1]`.
+    unsafe {
+        let rect = &*bitmap.as_ptr();
+        let stride = usize::try_from(rect.linesize[0]).ok()?;
+        let colours = usize::try_from(rect.nb_colors).ok()?;
+        if width == 0 || height == 0 || stride < width || rect.data[0].is_null() || rect.data[1].is_null() {
+            return None;
+        }
+        let indices = std::slice::from_raw_parts(rect.data[0], stride * (height - 1) + width);
+        let palette = std::slice::from_raw_parts(rect.data[1].cast::<u32>(), colours);
+        Some(SubtitleImage::from_indices((bitmap.x(), bitmap.y(), width, height), canvas, indices, stride, palette))
+    }
 }
 
 /// The plain text of an ASS dialogue event as FFmpeg gives it ("ReadOrder,Layer,Style,Name,
@@ -188,13 +291,50 @@ mod tests {
         let track = Track {
             name: "t".to_owned(),
             cues: vec![
-                Cue { start_secs: 0.0, end_secs: 2.0, text: "one".to_owned() },
-                Cue { start_secs: 1.0, end_secs: 3.0, text: "two".to_owned() },
+                Cue { start_secs: 0.0, end_secs: 2.0, text: "one".to_owned(), images: Vec::new() },
+                Cue { start_secs: 1.0, end_secs: 3.0, text: "two".to_owned(), images: Vec::new() },
             ],
         };
         assert_eq!(track.text_at(0.5).as_deref(), Some("one"));
         assert_eq!(track.text_at(1.5).as_deref(), Some("one\ntwo"));
         assert_eq!(track.text_at(2.5).as_deref(), Some("two"));
         assert_eq!(track.text_at(3.0), None);
+    }
+
+    /// Run-length coding keeps every pixel: a 5x3 picture with runs across rows, a wider stride
+    /// than its rows, and an index past the palette (transparent).
+    #[test]
+    fn a_picture_comes_back_pixel_for_pixel() {
+        #[rustfmt::skip]
+        let indices = [
+            0, 0, 1, 1, 1, 9, 9,
+            1, 1, 1, 0, 2, 9, 9,
+            2, 2, 2, 2, 7,
+        ];
+        let palette = [0x0000_0000, 0xFFFF_FF00, 0x80_10_20_30];
+        let image = SubtitleImage::from_indices((4, 6, 5, 3), Some((64, 48)), &indices, 7, &palette);
+        let expected: Vec<u8> = [0, 0, 1, 1, 1, 1, 1, 1, 0, 2, 2, 2, 2, 2, 7]
+            .iter()
+            .flat_map(|&index| match index {
+                0 => [0, 0, 0, 0],
+                1 => [255, 255, 0, 255],
+                2 => [0x10, 0x20, 0x30, 0x80],
+                _ => [0, 0, 0, 0],
+            })
+            .collect();
+        assert_eq!(image.rgba(), expected);
+        assert_eq!(image.runs.len(), 5);
+    }
+
+    /// A cue with pictures is found by time; one without an end (PGS) is closed by the next.
+    #[test]
+    fn picture_cues_are_found_by_time() {
+        let image = SubtitleImage::from_indices((0, 0, 1, 1), None, &[1], 1, &[0, 0xFFFF_FFFF]);
+        let cue = |start_secs, end_secs| Cue { start_secs, end_secs, text: String::new(), images: vec![image.clone()] };
+        let track = Track { name: "t".to_owned(), cues: vec![cue(1.0, 2.0), cue(3.0, 4.0)] };
+        assert_eq!(track.image_cue_at(0.5), None);
+        assert_eq!(track.image_cue_at(1.5), Some(0));
+        assert_eq!(track.image_cue_at(3.5), Some(1));
+        assert_eq!(track.text_at(1.5), None, "pictures are not text");
     }
 }

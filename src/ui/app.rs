@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use super::UiCommand;
 use super::settings::{Restore, Settings};
 use crate::adaptation::Mode;
-use crate::media::subtitles::Subtitles;
+use crate::media::subtitles::{SubtitleImage, Subtitles};
 use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
 use super::stats_panel::{RateMeter, stats_ui};
 use crate::adaptation::Adaptation;
@@ -105,12 +105,22 @@ pub struct PlayerApp {
     /// is read from the window's state when saved), and whether to save it.
     settings: Settings,
     remembering: bool,
-    /// The input's text subtitles (read in the background), the track shown (None: off, or not
+    /// The input's subtitles (read in the background), the track shown (None: off, or not
     /// chosen yet: the first track is shown once loaded) and whether they are shown at all (`v`).
     subtitles: Option<Arc<Subtitles>>,
     subtitle_track: Option<usize>,
     subtitle_chosen: bool,
     subtitles_visible: bool,
+    /// The textures of the bitmap subtitle on screen, and where they were drawn last frame.
+    subtitle_pictures: Option<SubtitlePictures>,
+    subtitle_picture_rects: Vec<egui::Rect>,
+}
+
+/// A bitmap subtitle's pictures as textures, made once for the cue `cue` of track `track`.
+struct SubtitlePictures {
+    track: usize,
+    cue: usize,
+    images: Vec<(SubtitleImage, egui::TextureHandle)>,
 }
 
 impl PlayerApp {
@@ -167,6 +177,8 @@ impl PlayerApp {
             subtitle_track: None,
             subtitle_chosen: false,
             subtitles_visible: true,
+            subtitle_pictures: None,
+            subtitle_picture_rects: Vec::new(),
         }
     }
 
@@ -186,6 +198,41 @@ impl PlayerApp {
             return None;
         }
         self.subtitles.as_ref()?.text_at(self.shown_subtitle_track()?, self.player.as_ref()?.position_secs())
+    }
+
+    /// Where the pictures of the bitmap subtitle on screen were drawn last frame.
+    pub fn subtitle_picture_rects(&self) -> &[egui::Rect] {
+        &self.subtitle_picture_rects
+    }
+
+    /// Draws the pictures of the bitmap subtitle shown now over the picture at `picture`, placed
+    /// on it as on the stream's canvas (the frame's size unless the stream names another).
+    fn subtitle_pictures_ui(&mut self, ui: &egui::Ui, picture: egui::Rect) {
+        self.subtitle_picture_rects.clear();
+        let (Some(subtitles), Some(player)) = (&self.subtitles, &self.player) else { return };
+        let shown = match (self.subtitles_visible, self.shown_subtitle_track()) {
+            (true, Some(track)) => subtitles.image_cue_at(track, player.position_secs()).map(|cue| (track, cue)),
+            _ => None,
+        };
+        if shown != self.subtitle_pictures.as_ref().map(|pictures| (pictures.track, pictures.cue)) {
+            self.subtitle_pictures = shown.map(|(track, cue)| {
+                let images = subtitles.images(track, cue);
+                let textures = images.iter().enumerate().map(|(index, image)| {
+                    let pixels = egui::ColorImage::from_rgba_unmultiplied([image.width, image.height], &image.rgba());
+                    ui.ctx().load_texture(format!("subtitle {track}/{cue}/{index}"), pixels, egui::TextureOptions::LINEAR)
+                });
+                SubtitlePictures { track, cue, images: images.iter().cloned().zip(textures).collect() }
+            });
+        }
+        let frame = (player.info().video.width as usize, player.info().video.height as usize);
+        for (image, texture) in self.subtitle_pictures.iter().flat_map(|pictures| &pictures.images) {
+            let (width, height) = image.canvas.unwrap_or(frame);
+            let scale = egui::vec2(picture.width() / width.max(1) as f32, picture.height() / height.max(1) as f32);
+            let min = picture.min + egui::vec2(image.x as f32 * scale.x, image.y as f32 * scale.y);
+            let rect = egui::Rect::from_min_size(min, egui::vec2(image.width as f32 * scale.x, image.height as f32 * scale.y));
+            ui.painter().image(texture.id(), rect, egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)), egui::Color32::WHITE);
+            self.subtitle_picture_rects.push(rect);
+        }
     }
 
     /// Whether the input's subtitles have been read.
@@ -226,7 +273,7 @@ impl PlayerApp {
         self.subtitle_chosen = true;
         self.subtitles_visible = true;
         self.status_line = Some(match (count, self.subtitle_track_name()) {
-            (0, _) => "no text subtitles in this input".to_owned(),
+            (0, _) => "no subtitles in this input".to_owned(),
             (_, Some(name)) => format!("subtitles: {name}"),
             (_, None) => "subtitles off".to_owned(),
         });
@@ -428,6 +475,7 @@ impl PlayerApp {
                 player.volume().set_muted(self.settings.muted);
                 self.settings.remember(input);
                 self.subtitles = Some(Subtitles::load(input));
+                self.subtitle_pictures = None;
                 self.subtitle_chosen = false;
                 self.player = Some(player);
                 self.opened_at = Some(Instant::now());
@@ -573,6 +621,7 @@ impl PlayerApp {
                 if let Some(caption) = self.demo_caption() {
                     caption_ui(ui, picture, &caption, egui::Align::TOP);
                 }
+                self.subtitle_pictures_ui(ui, picture);
                 if let Some(text) = self.subtitle_text() {
                     caption_ui(ui, picture, &text, egui::Align::BOTTOM);
                 }

@@ -132,3 +132,84 @@ pub fn drive_until(player: &mut Player, timeout: Duration, mut done: impl FnMut(
         }
     }
 }
+
+/// The yellow box of [`bitmap_subtitled_clip`]: its place on the 160x120 frame (x, y, width,
+/// height) and when it shows (seconds).
+pub const SUBTITLE_BOX: (usize, usize, usize, usize) = (40, 80, 80, 24);
+pub const SUBTITLE_BOX_SHOWN: (f64, f64) = (0.5, 1.5);
+
+/// Two seconds of 160x120 with a DVD (bitmap) subtitle: an opaque yellow box at
+/// [`SUBTITLE_BOX`], shown over [`SUBTITLE_BOX_SHOWN`]. The ffmpeg CLI cannot turn text into
+/// bitmaps, so the subtitle is encoded here by FFmpeg's DVD subtitle encoder and muxed beside
+/// the video by the CLI.
+pub fn bitmap_subtitled_clip() -> PathBuf {
+    let video = test_clip("bitmap-subtitled-video.mkv", "160x120", 2, &["-c:v", "libx264", "-preset", "ultrafast"], false);
+    let subtitles = media_dir().join("yellow-box.mkv");
+    {
+        let _lock = GENERATE.lock().unwrap_or_else(|e| e.into_inner());
+        if !subtitles.exists() {
+            let partial = media_dir().join("partial-yellow-box.mkv");
+            write_dvd_subtitle(&partial);
+            std::fs::rename(&partial, &subtitles).expect("move the subtitle in place");
+        }
+    }
+    generated("bitmap-subtitled.mkv", &["-i", &path_str(&video), "-i", &path_str(&subtitles), "-map", "0", "-map", "1", "-c", "copy"])
+}
+
+/// Writes one DVD subtitle (the box of [`SUBTITLE_BOX`]) into a Matroska file at `path`.
+fn write_dvd_subtitle(path: &Path) {
+    use ffmpeg_next as ffmpeg;
+    ffmpeg::init().unwrap();
+    let (x, y, width, height) = SUBTITLE_BOX;
+    let (from, to) = SUBTITLE_BOX_SHOWN;
+    let codec = ffmpeg::encoder::find(ffmpeg::codec::Id::DVD_SUBTITLE).expect("FFmpeg's DVD subtitle encoder");
+    let mut context = ffmpeg::codec::context::Context::new_with_codec(codec).encoder().subtitle().unwrap();
+    // SAFETY: plain fields of a context not opened yet.
+    unsafe {
+        (*context.as_mut_ptr()).width = 160;
+        (*context.as_mut_ptr()).height = 120;
+        (*context.as_mut_ptr()).time_base = ffmpeg::ffi::AVRational { num: 1, den: 1000 };
+    }
+    let mut encoder = context.open_as(codec).unwrap();
+    let mut output = ffmpeg::format::output(&path).unwrap();
+    let mut stream = output.add_stream(codec).unwrap();
+    // SAFETY: copies the opened encoder's parameters (size, extradata with the palette).
+    unsafe { ffmpeg::ffi::avcodec_parameters_from_context((*stream.as_mut_ptr()).codecpar, encoder.as_ptr()) };
+    stream.set_time_base(ffmpeg::Rational::new(1, 1000));
+    output.write_header().unwrap();
+    let mut subtitle = ffmpeg::Subtitle::new();
+    subtitle.set_start(0);
+    subtitle.set_end(((to - from) * 1000.0) as u32);
+    subtitle.set_pts(Some((from * 1e6) as i64));
+    {
+        let ffmpeg::subtitle::RectMut::Bitmap(mut rect) = subtitle.add_rect(ffmpeg::subtitle::Type::Bitmap) else { unreachable!() };
+        rect.set_x(x);
+        rect.set_y(y);
+        rect.set_width(width as u32);
+        rect.set_height(height as u32);
+        rect.set_colors(2);
+        // SAFETY: FFmpeg's allocator for the planes it frees with the subtitle: palette index 1
+        // everywhere, colour 0 transparent and colour 1 opaque yellow (0xAARRGGBB).
+        unsafe {
+            let rect = &mut *rect.as_mut_ptr();
+            rect.data[0] = ffmpeg::ffi::av_malloc(width * height).cast();
+            std::ptr::write_bytes(rect.data[0], 1, width * height);
+            rect.linesize[0] = width as i32;
+            let palette: *mut u32 = ffmpeg::ffi::av_mallocz(4 * 256).cast();
+            *palette.add(1) = 0xFFFF_FF00;
+            rect.data[1] = palette.cast();
+        }
+    }
+    let mut buffer = vec![0u8; 1 << 16];
+    // SAFETY: the encoder is open; the buffer's length is passed with it.
+    let size = unsafe { ffmpeg::ffi::avcodec_encode_subtitle(encoder.as_mut_ptr(), buffer.as_mut_ptr(), buffer.len() as i32, subtitle.as_ptr()) };
+    assert!(size > 0, "the DVD subtitle encoder refused the box: {size}");
+    let mut packet = ffmpeg::Packet::copy(&buffer[..size as usize]);
+    packet.set_stream(0);
+    packet.set_pts(Some((from * 1000.0) as i64));
+    packet.set_dts(packet.pts());
+    packet.set_duration(((to - from) * 1000.0) as i64);
+    packet.rescale_ts(ffmpeg::Rational::new(1, 1000), output.stream(0).unwrap().time_base());
+    packet.write_interleaved(&mut output).unwrap();
+    output.write_trailer().unwrap();
+}
