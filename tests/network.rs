@@ -97,6 +97,31 @@ fn a_connection_dropped_mid_file_plays_what_arrived_and_ends() {
     assert_eq!(live_pipeline_threads(), 0);
 }
 
+/// A URL's subtitles come from the player's own reading of it (a second download would double
+/// the traffic): the cues appear as the stream arrives, text and bitmap alike.
+#[test]
+fn subtitles_of_a_url_arrive_with_the_stream() {
+    let _one = one_at_a_time();
+    for (clip, name, expected) in [(common::subtitled_clip(), "/text.mkv", "text"), (common::bitmap_subtitled_clip(), "/bitmap.mkv", "bitmap")] {
+        let bytes = std::fs::read(clip).unwrap();
+        let server = serve(Delivery::Whole, move |path| (path == name).then(|| bytes.clone()));
+        let url = format!("{}{name}", server.base);
+        let options = PlayerOptions { audio: AudioMode::Silent, network_timeout: Duration::from_secs(3), subtitles: true, ..Default::default() };
+        let mut player = Player::open(&url, options).unwrap_or_else(|error| panic!("{url} opens: {error}"));
+        let subtitles = std::sync::Arc::clone(player.subtitles().expect("the URL's subtitles"));
+        assert_eq!(subtitles.track_name(0).as_deref(), Some(if expected == "text" { "embedded #2" } else { "embedded #1" }));
+        let arrived = |subtitles: &dysr::media::subtitles::Subtitles| match expected {
+            "text" => subtitles.text_at(0, 0.5).as_deref() == Some("Hello") && subtitles.text_at(0, 1.7).as_deref() == Some("World"),
+            _ => subtitles.image_cue_at(0, 1.0).is_some() && subtitles.image_cue_at(0, 0.2).is_none(),
+        };
+        let watched = watch(&mut player, Duration::from_secs(10), |_, _| arrived(&subtitles));
+        assert!(arrived(&subtitles), "{expected} cues arrived: {watched:?}");
+        assert!(watched.error.is_none(), "{watched:?}");
+        drop(player);
+        assert_eq!(live_pipeline_threads(), 0);
+    }
+}
+
 #[test]
 fn a_trickle_buffers_and_plays_to_the_end() {
     let _one = one_at_a_time();

@@ -149,6 +149,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         view: std::sync::Arc::new(ViewTarget::new(args.view, args.sr_threshold)),
         network_timeout: std::time::Duration::from_secs_f64(args.network_timeout),
         audio_track: args.aid.map(|track| usize::from(track) - 1),
+        subtitles: false,
     };
     let print_summary = |summary: &crate::player::summary::PlaybackSummary| -> anyhow::Result<()> {
         let mut json = serde_json::to_value(summary)?;

@@ -26,6 +26,8 @@ pub struct DemuxThread {
     pub commands: Receiver<DemuxCommand>,
     pub video_packets: Sender<Tagged<ffmpeg::Packet>>,
     pub audio_packets: Option<Sender<Tagged<ffmpeg::Packet>>>,
+    /// The subtitle streams and where their packets go (never waited for: a full queue drops them).
+    pub subtitle_packets: Option<(Vec<usize>, Sender<ffmpeg::Packet>)>,
     pub events: Sender<PipelineEvent>,
     pub counters: std::sync::Arc<Counters>,
 }
@@ -101,12 +103,18 @@ impl DemuxThread {
                 } else {
                     None
                 };
-                match channel {
-                    Some(channel) => {
+                match (channel, &self.subtitle_packets) {
+                    (Some(channel), _) => {
                         state.delivered = true;
                         self.send_or_obey(channel, Tagged::data(generation, packet))
                     }
-                    None => Next::Continue,
+                    (None, Some((streams, subtitles))) if streams.contains(&index) => {
+                        if subtitles.try_send(packet).is_err() {
+                            tracing::debug!("a subtitle packet dropped: its decoder is behind");
+                        }
+                        Next::Continue
+                    }
+                    (None, _) => Next::Continue,
                 }
             }
             Err(ffmpeg::Error::Eof) => {
@@ -201,6 +209,7 @@ mod tests {
             commands: commands_rx,
             video_packets: video_tx,
             audio_packets: Some(audio_tx),
+            subtitle_packets: None,
             events,
             counters: Default::default(),
         };

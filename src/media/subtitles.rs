@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ffmpeg::media::Type as MediaType;
 use ffmpeg_next as ffmpeg;
+use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 
 /// One subtitle shown from `start_secs` to `end_secs`: text, or the pictures of a bitmap stream.
@@ -131,8 +132,8 @@ impl Subtitles {
         self.done.load(Ordering::Acquire)
     }
 
-    /// Starts reading the subtitles of `input` (a local file; URLs have none read) and of a
-    /// sidecar `.srt` with the same name.
+    /// Starts reading the subtitles of the local file `input` and of a sidecar `.srt` with the
+    /// same name, in full. (A URL's come from its player's demuxer as they arrive: [`Self::live`].)
     pub fn load(input: &str) -> Arc<Subtitles> {
         let subtitles = Arc::new(Subtitles::default());
         let path = PathBuf::from(input.strip_prefix("file://").unwrap_or(input));
@@ -144,7 +145,7 @@ impl Subtitles {
         let spawned = std::thread::Builder::new().name("subtitles".to_owned()).spawn(move || {
             // Nobody waits for them once the player that asked is gone.
             let wanted = || Arc::strong_count(&filling) > 1;
-            let mut tracks = read_tracks(&path, &wanted, |index, language| format!("embedded #{index}{}", language.map(|l| format!(" ({l})")).unwrap_or_default()));
+            let mut tracks = read_tracks(&path, &wanted, embedded_track_name);
             let sidecar = path.with_extension("srt");
             if sidecar.is_file() {
                 let name = format!("sidecar {}", sidecar.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
@@ -158,6 +159,37 @@ impl Subtitles {
             subtitles.done.store(true, Ordering::Release);
         }
         subtitles
+    }
+
+    /// The subtitle streams of `input` (opened by a player), filled as their packets arrive: the
+    /// cues of what has been read so far, kept across seeks. Returns None when it has none; else
+    /// the subtitles and the body of the thread that decodes `packets` into them.
+    pub fn live(input: &ffmpeg::format::context::Input, packets: Receiver<ffmpeg::Packet>) -> Option<(Arc<Subtitles>, impl FnOnce() + Send + 'static)> {
+        let (mut decoders, tracks) = StreamDecoders::open(input, embedded_track_name, &input_name(input));
+        if tracks.is_empty() {
+            return None;
+        }
+        let subtitles = Arc::new(Subtitles { tracks: Mutex::new(tracks), done: AtomicBool::new(true) });
+        let filling = Arc::clone(&subtitles);
+        let decode = move || {
+            while let Ok(packet) = packets.recv() {
+                decoders.decode(&packet, &mut filling.tracks.lock());
+            }
+        };
+        Some((subtitles, decode))
+    }
+}
+
+/// "embedded #2 (eng)".
+fn embedded_track_name(index: usize, language: Option<&str>) -> String {
+    format!("embedded #{index}{}", language.map(|l| format!(" ({l})")).unwrap_or_default())
+}
+
+fn input_name(input: &ffmpeg::format::context::Input) -> String {
+    // SAFETY: `url` of an open input is null or a C string it owns.
+    unsafe {
+        let url = (*input.as_ptr()).url;
+        if url.is_null() { String::new() } else { std::ffi::CStr::from_ptr(url).to_string_lossy().into_owned() }
     }
 }
 
@@ -174,38 +206,64 @@ fn read_tracks(path: &Path, wanted: &dyn Fn() -> bool, name: impl Fn(usize, Opti
             return Vec::new();
         }
     };
-    let mut decoders = Vec::new();
-    for stream in input.streams() {
-        if stream.parameters().medium() != MediaType::Subtitle {
-            continue;
-        }
-        let opened = ffmpeg::codec::Context::from_parameters(stream.parameters()).and_then(|context| context.decoder().subtitle());
-        match opened {
-            Ok(decoder) => {
-                let track = Track { name: name(stream.index(), stream.metadata().get("language")), cues: Vec::new() };
-                decoders.push((stream.index(), stream.time_base(), decoder, track));
-            }
-            Err(error) => tracing::warn!("{}: subtitle stream #{}: {}", path.display(), stream.index(), super::error::ffmpeg_cause(&error)),
-        }
-    }
-    if decoders.is_empty() {
+    let (mut decoders, mut tracks) = StreamDecoders::open(&input, name, &path.display().to_string());
+    if tracks.is_empty() {
         return Vec::new();
     }
-    for (stream, packet) in input.packets() {
+    for (_, packet) in input.packets() {
         if !wanted() {
             return Vec::new();
         }
-        let Some((_, time_base, decoder, track)) = decoders.iter_mut().find(|(index, ..)| *index == stream.index()) else { continue };
-        let mut subtitle = ffmpeg::Subtitle::new();
-        if !matches!(decoder.decode(&packet, &mut subtitle), Ok(true)) {
-            continue;
+        decoders.decode(&packet, &mut tracks);
+    }
+    tracks
+}
+
+/// The subtitle streams of an input, each with its decoder; `tracks[k]` takes the cues of the
+/// `k`th.
+struct StreamDecoders {
+    streams: Vec<(usize, ffmpeg::Rational, ffmpeg::decoder::Subtitle)>,
+}
+
+impl StreamDecoders {
+    /// Decoders of the subtitle streams of `input` and their tracks, empty; a stream FFmpeg
+    /// cannot decode is left out with a warning naming `input_name`.
+    fn open(input: &ffmpeg::format::context::Input, name: impl Fn(usize, Option<&str>) -> String, input_name: &str) -> (Self, Vec<Track>) {
+        let mut streams = Vec::new();
+        let mut tracks = Vec::new();
+        for stream in input.streams() {
+            if stream.parameters().medium() != MediaType::Subtitle {
+                continue;
+            }
+            let opened = ffmpeg::codec::Context::from_parameters(stream.parameters()).and_then(|context| context.decoder().subtitle());
+            match opened {
+                Ok(decoder) => {
+                    tracks.push(Track { name: name(stream.index(), stream.metadata().get("language")), cues: Vec::new() });
+                    streams.push((stream.index(), stream.time_base(), decoder));
+                }
+                Err(error) => tracing::warn!("{input_name}: subtitle stream #{}: {}", stream.index(), super::error::ffmpeg_cause(&error)),
+            }
         }
-        let Some(pts) = packet.pts() else { continue };
+        (Self { streams }, tracks)
+    }
+
+    /// Decodes `packet` (of any stream) into its track's cues, kept in time order; a cue read
+    /// again (after a seek back) is not added twice.
+    fn decode(&mut self, packet: &ffmpeg::Packet, tracks: &mut [Track]) {
+        let Some(k) = self.streams.iter().position(|(index, ..)| *index == packet.stream()) else { return };
+        let (_, time_base, decoder) = &mut self.streams[k];
+        let track = &mut tracks[k];
+        let mut subtitle = ffmpeg::Subtitle::new();
+        if !matches!(decoder.decode(packet, &mut subtitle), Ok(true)) {
+            return;
+        }
+        let Some(pts) = packet.pts() else { return };
         let at = pts as f64 * f64::from(*time_base);
         let start_secs = at + f64::from(subtitle.start()) / 1000.0;
+        let place = track.cues.partition_point(|cue| cue.start_secs < start_secs);
         // A cue that shows until further notice (PGS: `u32::MAX`) ends where the next one starts.
-        if let Some(open) = track.cues.last_mut().filter(|cue| cue.end_secs == f64::INFINITY) {
-            open.end_secs = start_secs.max(open.start_secs);
+        if let Some(open) = place.checked_sub(1).map(|before| &mut track.cues[before]).filter(|cue| cue.end_secs == f64::INFINITY) {
+            open.end_secs = start_secs;
         }
         let end_secs = match (packet.duration(), subtitle.end()) {
             (duration, _) if duration > 0 => at + duration as f64 * f64::from(*time_base),
@@ -226,17 +284,12 @@ fn read_tracks(path: &Path, wanted: &dyn Fn() -> bool, name: impl Fn(usize, Opti
             }
         }
         text.retain(|line| !line.trim().is_empty());
-        if (!text.is_empty() || !images.is_empty()) && end_secs > start_secs {
-            track.cues.push(Cue { start_secs, end_secs, text: text.join("\n"), images });
+        let cue = Cue { start_secs, end_secs, text: text.join("\n"), images };
+        let seen = track.cues[place..].iter().take_while(|other| other.start_secs == start_secs).any(|other| other.text == cue.text && other.images == cue.images);
+        if (!cue.text.is_empty() || !cue.images.is_empty()) && end_secs > start_secs && !seen {
+            track.cues.insert(place, cue);
         }
     }
-    decoders
-        .into_iter()
-        .map(|(.., mut track)| {
-            track.cues.sort_by(|a, b| a.start_secs.total_cmp(&b.start_secs));
-            track
-        })
-        .collect()
 }
 
 /// The picture of a bitmap rect, None when it is empty or its planes are missing.

@@ -30,6 +30,8 @@ use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutpu
 use crate::media::clock::Clock;
 use crate::media::demux::{DemuxCommand, DemuxThread};
 use crate::media::decode_loop::{self, StageOutput};
+use crate::media::source::is_url;
+use crate::media::subtitles::Subtitles;
 use crate::media::video_decode::VideoDecoder;
 use crate::media::{Generation, MediaError, MediaSource, PipelineEvent, StreamInfo};
 use crate::telemetry::{Counters, Telemetry};
@@ -38,6 +40,8 @@ use presenter::{ClockMode, Presenter, StreamState};
 /// Channel bounds: enough to ride out decode jitter, small enough that a seek flushes quickly.
 const VIDEO_PACKET_QUEUE: usize = 64;
 const AUDIO_PACKET_QUEUE: usize = 128;
+/// Subtitle packets are few and small; when this many wait, more are dropped rather than stall the video.
+const SUBTITLE_PACKET_QUEUE: usize = 256;
 const DECODED_FRAME_QUEUE: usize = 4;
 const PICTURE_QUEUE: usize = 3;
 /// The frame queues are bounded in bytes too, so that 8K frames do not pile up: at most this
@@ -79,6 +83,9 @@ pub struct PlayerOptions {
     pub network_timeout: std::time::Duration,
     /// The audio track to play: the nth audio stream from 0 (default: FFmpeg's best).
     pub audio_track: Option<usize>,
+    /// Read the input's subtitles ([`Player::subtitles`]): a local file's in full on a thread of
+    /// their own, a URL's from the demuxer as they arrive.
+    pub subtitles: bool,
 }
 
 impl Default for PlayerOptions {
@@ -94,6 +101,7 @@ impl Default for PlayerOptions {
             view: Arc::default(),
             network_timeout: crate::media::source::DEFAULT_NETWORK_TIMEOUT,
             audio_track: None,
+            subtitles: false,
         }
     }
 }
@@ -119,6 +127,7 @@ pub struct Player {
     view: Arc<ViewTarget>,
     looping: bool,
     abort: Arc<std::sync::atomic::AtomicBool>,
+    subtitles: Option<Arc<Subtitles>>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -192,6 +201,7 @@ impl Player {
             view: Arc::clone(&options.view),
             looping: options.looping,
             abort,
+            subtitles: None,
             threads: Vec::new(),
         };
         let thread_error = |e: std::io::Error| MediaError::Thread { input: info.input.clone(), cause: e.to_string() };
@@ -267,6 +277,18 @@ impl Player {
         };
         player.spawn("sr-worker", move || worker.run()).map_err(thread_error)?;
 
+        let mut subtitle_packets = None;
+        if options.subtitles && is_url(&info.input) {
+            let (packets_tx, packets_rx) = bounded(SUBTITLE_PACKET_QUEUE);
+            if let Some((subtitles, decode)) = Subtitles::live(&input, packets_rx) {
+                player.subtitles = Some(subtitles);
+                player.spawn("subtitles", decode).map_err(thread_error)?;
+                let streams = input.streams().filter(|stream| stream.parameters().medium() == ffmpeg_next::media::Type::Subtitle).map(|stream| stream.index()).collect();
+                subtitle_packets = Some((streams, packets_tx));
+            }
+        } else if options.subtitles {
+            player.subtitles = Some(Subtitles::load(&info.input));
+        }
         let demux = DemuxThread {
             input,
             video_index: info.video.index,
@@ -274,6 +296,7 @@ impl Player {
             commands: commands_rx,
             video_packets: video_packets_tx,
             audio_packets: audio_packets_tx,
+            subtitle_packets,
             events: events_tx,
             counters: Arc::clone(&counters),
         };
@@ -283,6 +306,11 @@ impl Player {
 
     pub fn info(&self) -> &StreamInfo {
         &self.info
+    }
+
+    /// The input's subtitles, when [`PlayerOptions::subtitles`] asked for them.
+    pub fn subtitles(&self) -> Option<&Arc<Subtitles>> {
+        self.subtitles.as_ref()
     }
 
     /// Presents the frame due now, if any; returns how long until the next one is due.

@@ -139,7 +139,7 @@ impl PlayerApp {
                 repaint_ctx.request_repaint();
             }
         });
-        let options = PlayerOptions { wake: Some(wake), presentation: Presentation::Gpu, ..options };
+        let options = PlayerOptions { wake: Some(wake), presentation: Presentation::Gpu, subtitles: true, ..options };
         Self {
             starving,
             player: None,
@@ -474,7 +474,7 @@ impl PlayerApp {
                 ctx.send_viewport_cmd(ViewportCommand::Title(format!("{} - dysr", player.info().title)));
                 player.volume().set_muted(self.settings.muted);
                 self.settings.remember(input);
-                self.subtitles = Some(Subtitles::load(input));
+                self.subtitles = player.subtitles().cloned();
                 self.subtitle_pictures = None;
                 self.subtitle_chosen = false;
                 self.player = Some(player);
