@@ -444,15 +444,7 @@ fn bitmap_subtitles_are_drawn_where_they_sit() {
 /// `#` moves to the next audio track at the same place (a second track at 44.1 kHz), and round.
 #[test]
 fn the_hash_key_cycles_the_audio_tracks() {
-    let clip = generated(
-        "two-audio-tracks.mkv",
-        &[
-            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
-            "-f", "lavfi", "-t", "4", "-i", "sine=frequency=440:sample_rate=48000",
-            "-f", "lavfi", "-t", "4", "-i", "sine=frequency=880:sample_rate=44100",
-            "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
-        ],
-    );
+    let clip = common::two_audio_tracks_clip();
     let mut harness = harness_playing(path_str(&clip));
     step_until(&mut harness, "past 1 s", |app| app.player().is_some_and(|p| p.position_secs() > 1.0));
     let rate = |harness: &Harness<'_, App>| app(harness).player().unwrap().info().audio.as_ref().unwrap().sample_rate;

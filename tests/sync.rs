@@ -73,3 +73,25 @@ fn pause_freezes_the_clock_and_a_seek_while_paused_shows_the_target_frame() {
     player.set_paused(false);
     drive_until(&mut player, Duration::from_secs(5), |p| p.position_secs() > 7.3);
 }
+
+/// Another audio track is switched to in place: the input stays open, the new track's samples
+/// drive the clock on from where it was (the clock follows the audio output) with no damaged
+/// packet on the way, and a track that does not exist is refused with playback going on.
+#[test]
+fn an_audio_track_switch_keeps_the_input_and_the_clock() {
+    let clip = common::two_audio_tracks_clip();
+    let mut player = Player::open(&path_str(&clip), silent()).expect("plays");
+    drive_until(&mut player, Duration::from_secs(10), |player| player.position_secs() > 1.0);
+    assert!(player.set_audio_track(5).is_err(), "there are two tracks");
+    assert_eq!(player.info().audio.as_ref().unwrap().sample_rate, 48000);
+    let at = player.position_secs();
+    player.set_audio_track(1).expect("switches");
+    assert_eq!(player.info().audio.as_ref().unwrap().sample_rate, 44100);
+    let underruns = player.telemetry().audio_underruns;
+    let started = Instant::now();
+    drive_until(&mut player, Duration::from_secs(10), |player| player.position_secs() > at + 1.5);
+    let (took, gaps) = (started.elapsed().as_secs_f64(), player.telemetry().audio_underruns - underruns);
+    assert!(took < 2.5, "1.5 s of the new track played in {took:.2} s");
+    assert!(gaps < 20, "{gaps} audio underruns after the switch");
+    assert_eq!(player.telemetry().corrupt_packets, 0, "no packet of the new track reached the old decoder");
+}

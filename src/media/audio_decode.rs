@@ -23,6 +23,23 @@ pub struct AudioDecoder {
     pub output: OutputFormat,
     pub chunks: StageOutput<AudioChunk>,
     pub state: GenerationState,
+    /// Another track's decoder, taken when the next generation starts.
+    pub next_decoder: NextAudioDecoder,
+}
+
+/// Where the player leaves the decoder of the audio track it switches to.
+#[derive(Clone, Default)]
+pub struct NextAudioDecoder(std::sync::Arc<parking_lot::Mutex<Option<(ffmpeg::decoder::Audio, ffmpeg::Rational)>>>);
+
+impl NextAudioDecoder {
+    /// Leaves `decoder` (of a stream with `time_base`) for the audio decode thread.
+    pub fn offer(&self, decoder: ffmpeg::decoder::Audio, time_base: ffmpeg::Rational) {
+        *self.0.lock() = Some((decoder, time_base));
+    }
+
+    fn take(&self) -> Option<(ffmpeg::decoder::Audio, ffmpeg::Rational)> {
+        self.0.lock().take()
+    }
 }
 
 /// Per-generation decode state.
@@ -50,6 +67,9 @@ impl DecodeStage for AudioDecoder {
     }
 
     fn start(&mut self, generation: u64, from_secs: f64) {
+        if let Some((decoder, time_base)) = self.next_decoder.take() {
+            (self.decoder, self.time_base) = (decoder, time_base);
+        }
         self.state = GenerationState { generation, drop_before_secs: from_secs, resampler: None };
     }
 

@@ -16,6 +16,8 @@ const MAX_CONSECUTIVE_CORRUPT_PACKETS: u32 = 500;
 pub enum DemuxCommand {
     /// Seek to `target_secs` and start `generation` there.
     Seek { generation: u64, target_secs: f64 },
+    /// Route stream `index`'s packets as the audio (another track) from now on.
+    SwitchAudio { index: usize },
     Quit,
 }
 
@@ -47,6 +49,9 @@ struct ReadState {
 enum Next {
     Continue,
     Seek { generation: u64, target_secs: f64 },
+    /// (A packet being handed on when it came is dropped: the seek that follows a switch
+    /// outdates it anyway.)
+    SwitchAudio { index: usize },
     Quit,
 }
 
@@ -71,6 +76,7 @@ impl DemuxThread {
             match next {
                 Next::Continue => {}
                 Next::Quit => return,
+                Next::SwitchAudio { index } => self.audio_index = Some(index),
                 Next::Seek { generation: new_generation, target_secs } => {
                     generation = new_generation;
                     state = ReadState { delivered: state.delivered, ..ReadState::default() };
@@ -86,6 +92,7 @@ impl DemuxThread {
     fn next_for(command: DemuxCommand) -> Next {
         match command {
             DemuxCommand::Seek { generation, target_secs } => Next::Seek { generation, target_secs },
+            DemuxCommand::SwitchAudio { index } => Next::SwitchAudio { index },
             DemuxCommand::Quit => Next::Quit,
         }
     }

@@ -59,12 +59,43 @@ pub struct AudioStreamInfo {
     pub time_base: ffmpeg::Rational,
 }
 
+/// An audio stream as a decoder needs it, kept so that a player can switch to it without opening
+/// its input again.
+#[derive(Clone)]
+pub struct AudioTrack {
+    pub index: usize,
+    parameters: ffmpeg::codec::Parameters,
+    time_base: ffmpeg::Rational,
+}
+
+impl AudioTrack {
+    fn of(stream: &ffmpeg::format::stream::Stream) -> Self {
+        Self { index: stream.index(), parameters: stream.parameters().clone(), time_base: stream.time_base() }
+    }
+
+    /// A decoder for this track of `input`, and what it plays.
+    pub fn open(&self, input: &str) -> Result<(AudioStreamInfo, ffmpeg::decoder::Audio), MediaError> {
+        let context = decoder_context(input, &self.parameters, self.time_base, "audio")?;
+        let decoder = context.decoder().audio().map_err(|e| MediaError::DecoderSetup { input: input.to_owned(), kind: "audio", cause: ffmpeg_cause(&e) })?;
+        let info = AudioStreamInfo {
+            index: self.index,
+            codec: codec_name(self.parameters.id()),
+            sample_rate: decoder.rate(),
+            channels: decoder.channels(),
+            time_base: self.time_base,
+        };
+        Ok((info, decoder))
+    }
+}
+
 /// An opened input with its decoders, ready to be handed to the pipeline threads.
 pub struct MediaSource {
     pub info: StreamInfo,
     pub input: ffmpeg::format::context::Input,
     pub video_decoder: ffmpeg::decoder::Video,
     pub audio_decoder: Option<ffmpeg::decoder::Audio>,
+    /// Every audio stream, in file order (as [`StreamInfo::audio_streams`]).
+    pub audio_tracks: Vec<AudioTrack>,
     /// Set on close: interrupts any blocking FFmpeg I/O on this input.
     pub abort: Arc<AtomicBool>,
 }
@@ -140,26 +171,16 @@ impl MediaSource {
 
         // A broken or unsupported audio track does not stop playback: the picture plays on the
         // silent clock, and the reason is logged.
-        let audio_streams: Vec<usize> = ctx.streams().filter(|stream| stream.parameters().medium() == MediaType::Audio).map(|stream| stream.index()).collect();
-        let chosen_audio = audio_track.and_then(|track| audio_streams.get(track)).and_then(|&index| ctx.stream(index)).or_else(|| ctx.streams().best(MediaType::Audio));
-        let (audio, audio_decoder) = match chosen_audio {
+        let audio_tracks: Vec<AudioTrack> = ctx.streams().filter(|stream| stream.parameters().medium() == MediaType::Audio).map(|stream| AudioTrack::of(&stream)).collect();
+        let audio_streams: Vec<usize> = audio_tracks.iter().map(|track| track.index).collect();
+        let chosen_audio = audio_track.and_then(|track| audio_tracks.get(track)).cloned().or_else(|| ctx.streams().best(MediaType::Audio).map(|stream| AudioTrack::of(&stream)));
+        let (audio, audio_decoder) = match chosen_audio.map(|track| track.open(input)) {
             None => (None, None),
-            Some(stream) => match open_audio_decoder(input, &stream) {
-                Ok(decoder) => {
-                    let info = AudioStreamInfo {
-                        index: stream.index(),
-                        codec: codec_name(stream.parameters().id()),
-                        sample_rate: decoder.rate(),
-                        channels: decoder.channels(),
-                        time_base: stream.time_base(),
-                    };
-                    (Some(info), Some(decoder))
-                }
-                Err(e) => {
-                    tracing::warn!("{e}; playing without sound");
-                    (None, None)
-                }
-            },
+            Some(Ok((info, decoder))) => (Some(info), Some(decoder)),
+            Some(Err(e)) => {
+                tracing::warn!("{e}; playing without sound");
+                (None, None)
+            }
         };
 
         let duration_secs = (ctx.duration() > 0).then(|| ctx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
@@ -173,7 +194,7 @@ impl MediaSource {
             details,
             audio_streams,
         };
-        Ok(Self { info, input: ctx, video_decoder, audio_decoder, abort })
+        Ok(Self { info, input: ctx, video_decoder, audio_decoder, audio_tracks, abort })
     }
 }
 
@@ -224,40 +245,26 @@ fn codec_name(id: ffmpeg::codec::Id) -> String {
     }
 }
 
-fn decoder_context(
-    input: &str,
-    stream: &ffmpeg::format::stream::Stream,
-    kind: &'static str,
-) -> Result<ffmpeg::codec::Context, MediaError> {
-    let parameters = stream.parameters();
+fn decoder_context(input: &str, parameters: &ffmpeg::codec::Parameters, time_base: ffmpeg::Rational, kind: &'static str) -> Result<ffmpeg::codec::Context, MediaError> {
     if ffmpeg::decoder::find(parameters.id()).is_none() {
         return Err(MediaError::NoDecoder { input: input.to_owned(), kind, codec: codec_name(parameters.id()) });
     }
     let setup_error = |e: ffmpeg::Error| MediaError::DecoderSetup { input: input.to_owned(), kind, cause: ffmpeg_cause(&e) };
-    let mut context = ffmpeg::codec::Context::from_parameters(parameters).map_err(setup_error)?;
+    let mut context = ffmpeg::codec::Context::from_parameters(parameters.clone()).map_err(setup_error)?;
     // The packet time base lets the decoder compute best-effort timestamps in stream units.
     unsafe {
-        (*context.as_mut_ptr()).pkt_timebase = stream.time_base().into();
+        (*context.as_mut_ptr()).pkt_timebase = time_base.into();
     }
     Ok(context)
 }
 
 fn open_video_decoder(input: &str, stream: &ffmpeg::format::stream::Stream) -> Result<ffmpeg::decoder::Video, MediaError> {
-    let mut context = decoder_context(input, stream, "video")?;
+    let mut context = decoder_context(input, &stream.parameters(), stream.time_base(), "video")?;
     // Frame threading: FFmpeg decodes several frames at once on all cores.
     context.set_threading(threading::Config { kind: threading::Type::Frame, count: 0, ..Default::default() });
     context.decoder().video().map_err(|e| MediaError::DecoderSetup {
         input: input.to_owned(),
         kind: "video",
-        cause: ffmpeg_cause(&e),
-    })
-}
-
-fn open_audio_decoder(input: &str, stream: &ffmpeg::format::stream::Stream) -> Result<ffmpeg::decoder::Audio, MediaError> {
-    let context = decoder_context(input, stream, "audio")?;
-    context.decoder().audio().map_err(|e| MediaError::DecoderSetup {
-        input: input.to_owned(),
-        kind: "audio",
         cause: ffmpeg_cause(&e),
     })
 }

@@ -25,7 +25,7 @@ use crate::engine::swscale::SwsUpscaler;
 use crate::engine::view::ViewTarget;
 use crate::engine::{Presentation, Upscaler, UpscalerFactory};
 use sr_worker::{SrWorker, Wake};
-use crate::media::audio_decode::{AudioDecoder, OutputFormat};
+use crate::media::audio_decode::{AudioDecoder, NextAudioDecoder, OutputFormat};
 use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume, take_over_if_failed};
 use crate::media::clock::Clock;
 use crate::media::demux::{DemuxCommand, DemuxThread};
@@ -33,6 +33,7 @@ use crate::media::decode_loop::{self, StageOutput};
 use crate::media::source::is_url;
 use crate::media::subtitles::Subtitles;
 use crate::media::video_decode::VideoDecoder;
+use crate::media::source::AudioTrack;
 use crate::media::{Generation, MediaError, MediaSource, PipelineEvent, StreamInfo};
 use crate::telemetry::{Counters, Telemetry};
 use presenter::{ClockMode, Presenter, StreamState};
@@ -123,6 +124,9 @@ pub struct Player {
     /// For the player's own warnings (an audio device that failed), beside the threads'.
     warnings: Sender<PipelineEvent>,
     audio_output: Option<Box<dyn AudioOutput>>,
+    /// Where another audio track's decoder waits for the audio decode thread (None: no sound).
+    next_audio_decoder: Option<NextAudioDecoder>,
+    audio_tracks: Vec<AudioTrack>,
     upscaler: Arc<parking_lot::Mutex<String>>,
     view: Arc<ViewTarget>,
     looping: bool,
@@ -161,7 +165,7 @@ impl Player {
     }
 
     fn start(source: MediaSource, options: PlayerOptions, upscaler: Box<dyn Upscaler>) -> Result<Self, MediaError> {
-        let MediaSource { info, input, video_decoder, audio_decoder, abort } = source;
+        let MediaSource { info, input, video_decoder, audio_decoder, audio_tracks, abort } = source;
         let generation = Generation::default();
         let counters = Arc::new(Counters::default());
         let clock = Arc::new(Clock::default());
@@ -197,6 +201,8 @@ impl Player {
             events,
             warnings: events_tx.clone(),
             audio_output: None,
+            next_audio_decoder: None,
+            audio_tracks,
             upscaler: Arc::clone(&upscaler_name),
             view: Arc::clone(&options.view),
             looping: options.looping,
@@ -237,12 +243,15 @@ impl Player {
                 }
             };
             player.audio_output = Some(output);
+            let next_decoder = NextAudioDecoder::default();
+            player.next_audio_decoder = Some(next_decoder.clone());
             let audio = AudioDecoder {
                 decoder,
                 time_base: audio_info.time_base,
                 output: format,
                 chunks: StageOutput { items: chunks_tx, counters: Arc::clone(&counters), events: events_tx.clone() },
                 state: Default::default(),
+                next_decoder,
             };
             let audio_generation = generation.clone();
             player.spawn("audio-decode", move || decode_loop::run(audio, packets_rx, audio_generation)).map_err(thread_error)?;
@@ -306,6 +315,30 @@ impl Player {
 
     pub fn info(&self) -> &StreamInfo {
         &self.info
+    }
+
+    /// Plays audio track `track` (the nth audio stream from 0) instead, from where playback is,
+    /// the input kept open: the audio decode thread takes a decoder for it (resampling to the
+    /// same output) at the start of the next generation, the demuxer routes its packets from
+    /// then on, and a seek to the position starts that generation.
+    ///
+    /// # Errors
+    /// The track cannot be decoded, or the input played without sound from the start (no audio
+    /// thread to switch): playback goes on as it was.
+    pub fn set_audio_track(&mut self, track: usize) -> Result<(), MediaError> {
+        let input = &self.info.input;
+        let setup_error = |cause: String| MediaError::DecoderSetup { input: input.clone(), kind: "audio", cause };
+        let chosen = self.audio_tracks.get(track).ok_or_else(|| setup_error(format!("no audio track {}", track + 1)))?;
+        let next_decoder = self.next_audio_decoder.as_ref().ok_or_else(|| setup_error("it plays without sound: open it again to choose a track".to_owned()))?;
+        let (info, decoder) = chosen.open(input)?;
+        next_decoder.offer(decoder, info.time_base);
+        // Whatever is in flight is outdated before the demuxer routes the new track's packets,
+        // so none of them reaches the old decoder.
+        self.generation.bump();
+        self.demux_commands.send(DemuxCommand::SwitchAudio { index: info.index }).ok();
+        self.info.audio = Some(info);
+        self.seek(self.position_secs());
+        Ok(())
     }
 
     /// The input's subtitles, when [`PlayerOptions::subtitles`] asked for them.

@@ -240,9 +240,10 @@ impl PlayerApp {
         self.subtitles.as_ref().is_some_and(|subtitles| subtitles.is_loaded())
     }
 
-    /// `#`: opens the input again on its next audio track, at the same place, paused or not.
+    /// `#`: the next audio track, at the same place, paused or not: switched in place; when the
+    /// player cannot (the input opened without sound), by opening the input again on it.
     fn next_audio_track(&mut self, ctx: &egui::Context) {
-        let Some(player) = &self.player else { return };
+        let Some(player) = &mut self.player else { return };
         let streams = player.info().audio_streams.clone();
         if streams.len() < 2 {
             self.status_line = Some(format!("{} audio track{}", streams.len(), if streams.len() == 1 { "" } else { "s" }));
@@ -250,12 +251,17 @@ impl PlayerApp {
         }
         let current = player.info().audio.as_ref().and_then(|audio| streams.iter().position(|&index| index == audio.index)).unwrap_or(0);
         let next = (current + 1) % streams.len();
-        let (at, paused, input) = (player.position_secs(), player.is_paused(), player.info().input.clone());
         self.options.audio_track = Some(next);
-        self.open(ctx, &input);
-        if let Some(player) = &mut self.player {
-            player.seek(at);
-            player.set_paused(paused);
+        if let Err(error) = player.set_audio_track(next) {
+            tracing::info!("{error}: opening it again on audio track {}", next + 1);
+            let (at, paused, input) = (player.position_secs(), player.is_paused(), player.info().input.clone());
+            self.open(ctx, &input);
+            if let Some(player) = &mut self.player {
+                player.seek(at);
+                player.set_paused(paused);
+            }
+        }
+        if let Some(player) = &self.player {
             let audio = player.info().audio.as_ref().map_or_else(String::new, |audio| format!(": {} {} Hz, {} channels", audio.codec, audio.sample_rate, audio.channels));
             self.status_line = Some(format!("audio track {} of {}{audio}", next + 1, streams.len()));
         }

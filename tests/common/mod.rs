@@ -133,6 +133,19 @@ pub fn drive_until(player: &mut Player, timeout: Duration, mut done: impl FnMut(
     }
 }
 
+/// Four seconds of 160x120 with two audio tracks: 440 Hz at 48 kHz, then 880 Hz at 44.1 kHz.
+pub fn two_audio_tracks_clip() -> PathBuf {
+    generated(
+        "two-audio-tracks.mkv",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+            "-f", "lavfi", "-t", "4", "-i", "sine=frequency=440:sample_rate=48000",
+            "-f", "lavfi", "-t", "4", "-i", "sine=frequency=880:sample_rate=44100",
+            "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+        ],
+    )
+}
+
 /// The yellow box of [`bitmap_subtitled_clip`]: its place on the 160x120 frame (x, y, width,
 /// height) and when it shows (seconds).
 pub const SUBTITLE_BOX: (usize, usize, usize, usize) = (40, 80, 80, 24);
