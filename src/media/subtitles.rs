@@ -272,7 +272,7 @@ impl StreamDecoders {
         };
         // SAFETY: reading plain fields of the open decoder.
         let canvas = unsafe { ((*decoder.as_ptr()).width, (*decoder.as_ptr()).height) };
-        let canvas = (canvas.0 > 0 && canvas.1 > 0).then(|| (canvas.0 as usize, canvas.1 as usize));
+        let canvas = (canvas.0 > 0 && canvas.1 > 0).then_some((canvas.0 as usize, canvas.1 as usize));
         let mut text = Vec::new();
         let mut images = Vec::new();
         for rect in subtitle.rects() {
