@@ -30,10 +30,9 @@ use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutpu
 use crate::media::clock::Clock;
 use crate::media::demux::{DemuxCommand, DemuxThread};
 use crate::media::decode_loop::{self, StageOutput};
-use crate::media::source::is_url;
+use crate::media::source::{AudioTrack, is_url};
 use crate::media::subtitles::Subtitles;
 use crate::media::video_decode::VideoDecoder;
-use crate::media::source::AudioTrack;
 use crate::media::{Generation, MediaError, MediaSource, PipelineEvent, StreamInfo};
 use crate::telemetry::{Counters, Telemetry};
 use presenter::{ClockMode, Presenter, StreamState};
