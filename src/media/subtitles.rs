@@ -95,6 +95,20 @@ impl Track {
     pub fn image_cue_at(&self, secs: f64) -> Option<usize> {
         self.cues.iter().rposition(|cue| cue.shown_at(secs) && !cue.images.is_empty())
     }
+
+    /// Adds `cue` in time order. A cue that shows until further notice (PGS) ends where the next
+    /// one starts; an empty cue closes it and is not kept; a cue read again (after a seek back)
+    /// is not added twice.
+    fn insert(&mut self, cue: Cue) {
+        let place = self.cues.partition_point(|other| other.start_secs < cue.start_secs);
+        if let Some(open) = place.checked_sub(1).map(|before| &mut self.cues[before]).filter(|other| other.end_secs == f64::INFINITY) {
+            open.end_secs = cue.start_secs;
+        }
+        let seen = self.cues[place..].iter().take_while(|other| other.start_secs == cue.start_secs).any(|other| other.text == cue.text && other.images == cue.images);
+        if (!cue.text.is_empty() || !cue.images.is_empty()) && cue.end_secs > cue.start_secs && !seen {
+            self.cues.insert(place, cue);
+        }
+    }
 }
 
 /// The tracks of an input, filled in by a loader thread; `done` once it has finished.
@@ -163,21 +177,35 @@ impl Subtitles {
 
     /// The subtitle streams of `input` (opened by a player), filled as their packets arrive: the
     /// cues of what has been read so far, kept across seeks. Returns None when it has none; else
-    /// the subtitles and the body of the thread that decodes `packets` into them.
-    pub fn live(input: &ffmpeg::format::context::Input, packets: Receiver<ffmpeg::Packet>) -> Option<(Arc<Subtitles>, impl FnOnce() + Send + 'static)> {
+    /// the subtitles, the indices of the streams whose packets it takes, and the body of the
+    /// thread that decodes `packets` into them.
+    pub fn live(input: &ffmpeg::format::context::Input, packets: Receiver<ffmpeg::Packet>) -> Option<LiveSubtitles<impl FnOnce() + Send + 'static>> {
         let (mut decoders, tracks) = StreamDecoders::open(input, embedded_track_name, &input_name(input));
         if tracks.is_empty() {
             return None;
         }
+        let streams = decoders.stream_indices();
         let subtitles = Arc::new(Subtitles { tracks: Mutex::new(tracks), done: AtomicBool::new(true) });
         let filling = Arc::clone(&subtitles);
         let decode = move || {
             while let Ok(packet) = packets.recv() {
-                decoders.decode(&packet, &mut filling.tracks.lock());
+                // Decoded before the lock is taken: the window reads the cues every frame.
+                if let Some((track, cue)) = decoders.decode(&packet) {
+                    filling.tracks.lock()[track].insert(cue);
+                }
             }
         };
-        Some((subtitles, decode))
+        Some(LiveSubtitles { subtitles, streams, decode })
     }
+}
+
+/// What [`Subtitles::live`] sets up.
+pub struct LiveSubtitles<F> {
+    pub subtitles: Arc<Subtitles>,
+    /// The input's stream indices whose packets `decode` takes.
+    pub streams: Vec<usize>,
+    /// The body of the decoding thread.
+    pub decode: F,
 }
 
 /// "embedded #2 (eng)".
@@ -214,7 +242,9 @@ fn read_tracks(path: &Path, wanted: &dyn Fn() -> bool, name: impl Fn(usize, Opti
         if !wanted() {
             return Vec::new();
         }
-        decoders.decode(&packet, &mut tracks);
+        if let Some((track, cue)) = decoders.decode(&packet) {
+            tracks[track].insert(cue);
+        }
     }
     tracks
 }
@@ -247,24 +277,22 @@ impl StreamDecoders {
         (Self { streams }, tracks)
     }
 
-    /// Decodes `packet` (of any stream) into its track's cues, kept in time order; a cue read
-    /// again (after a seek back) is not added twice.
-    fn decode(&mut self, packet: &ffmpeg::Packet, tracks: &mut [Track]) {
-        let Some(k) = self.streams.iter().position(|(index, ..)| *index == packet.stream()) else { return };
+    /// The input's indices of the streams decoded, in track order.
+    fn stream_indices(&self) -> Vec<usize> {
+        self.streams.iter().map(|(index, ..)| *index).collect()
+    }
+
+    /// Decodes `packet` (of any stream): the cue it shows and the track it belongs to, None when
+    /// it is not one of these streams' or shows nothing.
+    fn decode(&mut self, packet: &ffmpeg::Packet) -> Option<(usize, Cue)> {
+        let k = self.streams.iter().position(|(index, ..)| *index == packet.stream())?;
         let (_, time_base, decoder) = &mut self.streams[k];
-        let track = &mut tracks[k];
         let mut subtitle = ffmpeg::Subtitle::new();
         if !matches!(decoder.decode(packet, &mut subtitle), Ok(true)) {
-            return;
+            return None;
         }
-        let Some(pts) = packet.pts() else { return };
-        let at = pts as f64 * f64::from(*time_base);
+        let at = packet.pts()? as f64 * f64::from(*time_base);
         let start_secs = at + f64::from(subtitle.start()) / 1000.0;
-        let place = track.cues.partition_point(|cue| cue.start_secs < start_secs);
-        // A cue that shows until further notice (PGS: `u32::MAX`) ends where the next one starts.
-        if let Some(open) = place.checked_sub(1).map(|before| &mut track.cues[before]).filter(|cue| cue.end_secs == f64::INFINITY) {
-            open.end_secs = start_secs;
-        }
         let end_secs = match (packet.duration(), subtitle.end()) {
             (duration, _) if duration > 0 => at + duration as f64 * f64::from(*time_base),
             (_, u32::MAX) => f64::INFINITY,
@@ -284,11 +312,7 @@ impl StreamDecoders {
             }
         }
         text.retain(|line| !line.trim().is_empty());
-        let cue = Cue { start_secs, end_secs, text: text.join("\n"), images };
-        let seen = track.cues[place..].iter().take_while(|other| other.start_secs == start_secs).any(|other| other.text == cue.text && other.images == cue.images);
-        if (!cue.text.is_empty() || !cue.images.is_empty()) && end_secs > start_secs && !seen {
-            track.cues.insert(place, cue);
-        }
+        Some((k, Cue { start_secs, end_secs, text: text.join("\n"), images }))
     }
 }
 
@@ -389,5 +413,22 @@ mod tests {
         assert_eq!(track.image_cue_at(1.5), Some(0));
         assert_eq!(track.image_cue_at(3.5), Some(1));
         assert_eq!(track.text_at(1.5), None, "pictures are not text");
+    }
+
+    /// Cues arrive out of order after a seek back, again, or without an end (PGS): they are kept
+    /// in time order, once each, and an open one is closed by the next (an empty clear included).
+    #[test]
+    fn inserted_cues_stay_ordered_once_each_and_close_open_ones() {
+        let text = |start_secs, end_secs, text: &str| Cue { start_secs, end_secs, text: text.to_owned(), images: Vec::new() };
+        let mut track = Track { name: "t".to_owned(), cues: Vec::new() };
+        track.insert(text(5.0, 6.0, "later"));
+        track.insert(text(1.0, f64::INFINITY, "open"));
+        track.insert(text(1.0, f64::INFINITY, "open"));
+        assert_eq!(track.cues.iter().map(|cue| cue.text.as_str()).collect::<Vec<_>>(), ["open", "later"]);
+        track.insert(text(3.0, 3.0, ""));
+        assert_eq!(track.cues.len(), 2, "an empty cue is not kept");
+        assert_eq!(track.cues[0].end_secs, 3.0, "the clear ends the open cue");
+        assert_eq!(track.text_at(2.0).as_deref(), Some("open"));
+        assert_eq!(track.text_at(4.0), None);
     }
 }

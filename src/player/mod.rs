@@ -288,11 +288,10 @@ impl Player {
         let mut subtitle_packets = None;
         if options.subtitles && is_url(&info.input) {
             let (packets_tx, packets_rx) = bounded(SUBTITLE_PACKET_QUEUE);
-            if let Some((subtitles, decode)) = Subtitles::live(&input, packets_rx) {
-                player.subtitles = Some(subtitles);
-                player.spawn("subtitles", decode).map_err(thread_error)?;
-                let streams = input.streams().filter(|stream| stream.parameters().medium() == ffmpeg_next::media::Type::Subtitle).map(|stream| stream.index()).collect();
-                subtitle_packets = Some((streams, packets_tx));
+            if let Some(live) = Subtitles::live(&input, packets_rx) {
+                player.subtitles = Some(live.subtitles);
+                player.spawn("subtitles", live.decode).map_err(thread_error)?;
+                subtitle_packets = Some((live.streams, packets_tx));
             }
         } else if options.subtitles {
             player.subtitles = Some(Subtitles::load(&info.input));
