@@ -268,15 +268,14 @@ impl Workspace {
         let (depth, width) = (net.spec.depth, net.spec.width);
         let (patches, p) = (self.patches, self.patch);
         self.features[0].set_channels(width);
-        conv3x3_serial(isa, &net.head, &self.luma, &mut self.features[0]);
-        zero_separators(&mut self.features[0], patches, p);
+        let separators = |planes: &mut Planes, y: usize| zero_separators(planes, y, patches, p);
+        conv3x3_serial(isa, &net.head, &self.luma, &mut self.features[0], separators);
         for layer in 0..depth {
             let (done, rest) = self.features.split_at_mut(layer + 1);
             rest[0].set_channels(width);
-            conv3x3_serial(isa, &net.body[layer], &done[layer], &mut rest[0]);
-            zero_separators(&mut rest[0], patches, p);
+            conv3x3_serial(isa, &net.body[layer], &done[layer], &mut rest[0], separators);
         }
-        conv3x3_serial(isa, &net.tail, &self.features[depth], &mut self.phases);
+        conv3x3_serial(isa, &net.tail, &self.features[depth], &mut self.phases, |_, _| {});
         for patch in 0..patches {
             let out = &mut self.output[patch * 4 * p * p..(patch + 1) * 4 * p * p];
             shuffle_patch(&self.luma, &self.phases, patch * (p + 1), p, out);
@@ -322,18 +321,23 @@ impl Workspace {
         let tail = slots[slots.len() - 1];
         accumulate(isa, &self.features[depth], &self.phase_gradient, tail, &mut self.gradients);
         let [mut current, mut next] = std::mem::replace(&mut self.gradient, [Planes::new(0, 0, 0), Planes::new(0, 0, 0)]);
+        // Each input gradient, row by row as it is made: the separators cleared, then the ReLU's
+        // derivative from the output of the layer before (the input of the one it went through).
+        let features = &self.features;
+        let finish = |relu_output: usize| {
+            move |gradient: &mut Planes, y: usize| {
+                zero_separators(gradient, y, patches, p);
+                mask_relu(gradient, &features[relu_output], y);
+            }
+        };
         current.set_channels(width);
-        conv3x3_serial(isa, &net.tail_transposed, &self.phase_gradient, &mut current);
-        zero_separators(&mut current, patches, p);
+        conv3x3_serial(isa, &net.tail_transposed, &self.phase_gradient, &mut current, finish(depth));
         for layer in (0..depth).rev() {
-            mask_relu(&mut current, &self.features[layer + 1]);
-            accumulate(isa, &self.features[layer], &current, slots[1 + layer], &mut self.gradients);
+            accumulate(isa, &features[layer], &current, slots[1 + layer], &mut self.gradients);
             next.set_channels(width);
-            conv3x3_serial(isa, &net.body_transposed[layer], &current, &mut next);
-            zero_separators(&mut next, patches, p);
+            conv3x3_serial(isa, &net.body_transposed[layer], &current, &mut next, finish(layer));
             std::mem::swap(&mut current, &mut next);
         }
-        mask_relu(&mut current, &self.features[0]);
         accumulate(isa, &self.luma, &current, slots[0], &mut self.gradients);
         self.gradient = [current, next];
     }
@@ -349,27 +353,22 @@ fn accumulate(isa: Isa, input: &Planes, output_gradient: &Planes, slot: Slot, gr
     accumulate_conv_gradients(isa, input, output_gradient, slot.in_channels, &mut weights[slot.weight..], bias);
 }
 
-/// Clears the columns between patches: they are every patch's zero padding.
-fn zero_separators(planes: &mut Planes, patches: usize, patch: usize) {
+/// Clears row `y`'s columns between patches: they are every patch's zero padding.
+fn zero_separators(planes: &mut Planes, y: usize, patches: usize, patch: usize) {
     for channel in 0..planes.channels {
-        for y in 0..planes.height {
-            let row = planes.row_mut(channel, y);
-            for separator in 1..patches {
-                row[separator * (patch + 1) - 1] = 0.0;
-            }
+        let row = planes.row_mut(channel, y);
+        for separator in 1..patches {
+            row[separator * (patch + 1) - 1] = 0.0;
         }
     }
 }
 
-/// `gradient *= (output > 0)`: the ReLU's derivative, from the layer's stored output.
-fn mask_relu(gradient: &mut Planes, output: &Planes) {
+/// Row `y` of `gradient *= (output > 0)`: the ReLU's derivative, from the layer's stored output.
+fn mask_relu(gradient: &mut Planes, output: &Planes, y: usize) {
     for channel in 0..gradient.channels {
-        for y in 0..gradient.height {
-            for (g, o) in gradient.row_mut(channel, y).iter_mut().zip(output.row(channel, y)) {
-                if *o <= 0.0 {
-                    *g = 0.0;
-                }
-            }
+        // A store on every value, not only the masked ones, so the loop is vectorised.
+        for (g, o) in gradient.row_mut(channel, y).iter_mut().zip(output.row(channel, y)) {
+            *g = if *o > 0.0 { *g } else { 0.0 };
         }
     }
 }

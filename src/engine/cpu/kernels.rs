@@ -322,16 +322,17 @@ pub fn conv3x3(isa: Isa, pool: &rayon::ThreadPool, conv: &PackedConv, input: &Pl
     for_each_row(pool, input.height, |y| unsafe { kernel(conv, input, { out }.0, y) });
 }
 
-/// `output = conv(input)` on the calling thread (training runs one image strip per thread).
+/// `output = conv(input)` on the calling thread (training runs one image strip per thread), and
+/// `finish_row(output, y)` after each row `y`, while that row is still in cache.
 ///
 /// # Panics
 /// As [`conv3x3`].
-pub fn conv3x3_serial(isa: Isa, conv: &PackedConv, input: &Planes, output: &mut Planes) {
+pub fn conv3x3_serial(isa: Isa, conv: &PackedConv, input: &Planes, output: &mut Planes, mut finish_row: impl FnMut(&mut Planes, usize)) {
     let kernel = checked_kernel(isa, conv, input, output);
-    let out = output.data.as_mut_ptr();
     for y in 0..input.height {
         // SAFETY: the CPU supports `isa` and the shapes match (checked); one writer.
-        unsafe { kernel(conv, input, out, y) };
+        unsafe { kernel(conv, input, output.data.as_mut_ptr(), y) };
+        finish_row(output, y);
     }
 }
 
