@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{generated, h264_clip, path_str};
+use common::{generated, h264_clip, path_str, test_clip};
 use dysr::adaptation::adaptive::adaptive_factory;
 use dysr::adaptation::{Adaptation, Mode};
 use dysr::model::manifest::default_manifest_path;
@@ -29,16 +29,16 @@ fn video_renderer() -> (WgpuTestRenderer, u32) {
 
 /// A window of `size` playing `input`, the app set up by `setup`.
 fn harness_with(size: [f32; 2], input: String, setup: impl Fn(&mut PlayerApp) + 'static) -> Harness<'static, App> {
-    harness_with_options(size, input, PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, setup)
+    harness_with_options(size, vec![input], PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, setup)
 }
 
-/// A window of `size` playing `input` with `options`, the app set up by `setup`.
-fn harness_with_options(size: [f32; 2], input: String, options: PlayerOptions, setup: impl Fn(&mut PlayerApp) + 'static) -> Harness<'static, App> {
+/// A window of `size` playing `inputs` one after another with `options`, the app set up by `setup`.
+fn harness_with_options(size: [f32; 2], inputs: Vec<String>, options: PlayerOptions, setup: impl Fn(&mut PlayerApp) + 'static) -> Harness<'static, App> {
     let (renderer, max_texture_side) = video_renderer();
     Harness::builder().with_size(size).renderer(renderer).build_ui_state(
         move |ui, app: &mut App| {
             app.get_or_insert_with(|| {
-                let mut app = PlayerApp::new(ui.ctx(), Some(input.clone()), options.clone());
+                let mut app = PlayerApp::new(ui.ctx(), inputs.clone(), options.clone());
                 app.set_max_texture_side(max_texture_side);
                 setup(&mut app);
                 app
@@ -54,7 +54,7 @@ fn harness_with_options(size: [f32; 2], input: String, options: PlayerOptions, s
 fn harness_with_ladder(size: [f32; 2], input: String, mode: Mode, setup: impl Fn(&mut PlayerApp) + 'static) -> (Harness<'static, App>, Arc<Adaptation>) {
     let (factory, adaptation) = adaptive_factory(&default_manifest_path(), mode, None, 1).expect("shipped model");
     let shared = Arc::clone(&adaptation);
-    let harness = harness_with_options(size, input, PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory), ..Default::default() }, move |app| {
+    let harness = harness_with_options(size, vec![input], PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory), ..Default::default() }, move |app| {
         app.set_adaptation(Some(Arc::clone(&shared)));
         setup(app);
     });
@@ -502,4 +502,29 @@ fn the_split_views_lens_magnifies_under_the_pointer() {
     let divider: Vec<egui::Pos2> = (1..24).map(|j| egui::pos2(lens.center().x + 60.0, lens.top() + 10.0 * j as f32)).collect();
     assert!(divider.iter().all(|&at| white(at)), "the lens shows the divider");
     assert!(!divider.iter().all(|&at| white(at + egui::vec2(6.0, 0.0))), "only there");
+}
+
+/// Several inputs play one after another: the next opens when one ends, one that cannot be played
+/// is skipped with a warning, and `<` / `>` move back and forth, stopping at either end.
+#[test]
+fn a_playlist_plays_its_inputs_in_turn() {
+    let (first, last) = (h264_clip(1), test_clip("playlist-last.mkv", "160x120", 1, &["-c:v", "libx264", "-preset", "ultrafast"], false));
+    let broken = std::env::temp_dir().join(format!("dysr-playlist-broken-{}.mp4", std::process::id()));
+    std::fs::write(&broken, "not a video").expect("write the broken input");
+    let inputs = vec![path_str(&first), path_str(&broken), path_str(&last)];
+    let mut harness = harness_with_options([640.0, 480.0], inputs, PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, |_| {});
+    let playing = |app: &PlayerApp, clip: &std::path::Path| app.player().is_some_and(|p| p.info().input == path_str(clip));
+    step_until(&mut harness, "the first input", |app| playing(app, &first));
+    assert_eq!(app(&harness).playlist_position().as_deref(), Some("1/3"));
+    step_until(&mut harness, "the last input, after the first ended", |app| playing(app, &last));
+    assert_eq!(app(&harness).playlist_position().as_deref(), Some("3/3"));
+    assert!(app(&harness).error().is_none(), "the broken input is skipped, not an error");
+    let warning = app(&harness).warning().expect("a warning names the skipped input").to_owned();
+    assert!(warning.starts_with("skipped") && warning.contains(&path_str(&broken)), "{warning}");
+    harness.event(egui::Event::Text(">".to_owned()));
+    harness.run_steps(2);
+    assert!(playing(app(&harness), &last), "nothing after the last");
+    harness.event(egui::Event::Text("<".to_owned()));
+    step_until(&mut harness, "back to the first, past the broken one", |app| playing(app, &first));
+    std::fs::remove_file(&broken).ok();
 }

@@ -14,8 +14,8 @@ use crate::ui::{TimedRun, WindowOptions};
 
 #[derive(Debug, Clone, Args)]
 pub struct PlayArgs {
-    /// Video file or URL (default: the bundled demo clip).
-    pub input: Option<String>,
+    /// Video files or URLs, played one after another (default: the bundled demo clip).
+    pub inputs: Vec<String>,
     /// No window: play to the end and print a JSON summary on stdout.
     #[arg(long)]
     pub headless: bool,
@@ -125,7 +125,7 @@ fn parse_volume(text: &str) -> Result<f32, String> {
 }
 
 pub fn run(args: PlayArgs) -> anyhow::Result<()> {
-    let input = args.input.clone().unwrap_or_else(super::demo_clip_path);
+    let inputs = if args.inputs.is_empty() { vec![super::demo_clip_path()] } else { args.inputs.clone() };
     if !args.headless && !has_display() {
         anyhow::bail!("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset): play with --headless, or under a virtual display (xvfb-run)");
     }
@@ -160,7 +160,22 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         Ok(())
     };
     if args.headless {
-        return print_summary(&headless::run(&input, options)?);
+        // A summary line per input; one that cannot be played is named on stderr, the rest play.
+        let mut failed = Vec::new();
+        for input in &inputs {
+            match headless::run(input, options.clone()) {
+                Ok(summary) => print_summary(&summary)?,
+                Err(error) if inputs.len() > 1 => {
+                    eprintln!("dysr: {error}");
+                    failed.push(input.as_str());
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        if !failed.is_empty() {
+            anyhow::bail!("{} of {} inputs could not be played: {}", failed.len(), inputs.len(), failed.join(", "));
+        }
+        return Ok(());
     }
     let outcome = std::sync::Arc::default();
     let timed_run = args.exit_after.map(|secs| TimedRun {
@@ -178,7 +193,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         restore: Some(restore(&args)),
         gpu,
     };
-    crate::ui::run_window(Some(input), options, window).map_err(anyhow::Error::msg)?;
+    crate::ui::run_window(inputs, options, window).map_err(anyhow::Error::msg)?;
     if args.exit_after.is_some() {
         let summary = outcome.lock().take().ok_or_else(|| anyhow::anyhow!("the window closed before the run ended"))?;
         print_summary(&summary.map_err(anyhow::Error::msg)?)?;

@@ -10,6 +10,7 @@ use egui::{Key, Ui, ViewportCommand};
 use parking_lot::Mutex;
 
 use super::UiCommand;
+use super::playlist::Playlist;
 use super::settings::{Restore, Settings};
 use crate::adaptation::Mode;
 use crate::media::subtitles::{SubtitleImage, Subtitles};
@@ -60,8 +61,12 @@ pub struct PlayerApp {
     player: Option<Player>,
     /// When the player opened (for the timed run's summary).
     opened_at: Option<Instant>,
+    /// When the first input opened: a timed run counts from there, across the playlist.
+    first_opened_at: Option<Instant>,
     /// An input to open on the first frame, once the window knows its size.
-    pending_input: Option<String>,
+    playlist: Playlist,
+    /// The playlist's first input is opened on the first frame, when the window has its size.
+    open_pending: bool,
     options: PlayerOptions,
     /// Where the picture is shown: written here each frame, read by the SR worker.
     view: Arc<ViewTarget>,
@@ -124,9 +129,10 @@ struct SubtitlePictures {
 }
 
 impl PlayerApp {
-    /// A window playing `input` (or showing why it cannot). The picture is drawn on the GPU:
-    /// [`super::video_view::install`] must have set up the renderer on the window's device.
-    pub fn new(ctx: &egui::Context, input: Option<String>, options: PlayerOptions) -> Self {
+    /// A window playing `inputs` one after another (or showing why it cannot). The picture is
+    /// drawn on the GPU: [`super::video_view::install`] must have set up the renderer on the
+    /// window's device.
+    pub fn new(ctx: &egui::Context, inputs: impl IntoIterator<Item = String>, options: PlayerOptions) -> Self {
         let repaint_ctx = ctx.clone();
         let view = Arc::clone(&options.view);
         let starving = Arc::new(AtomicBool::new(true));
@@ -144,7 +150,9 @@ impl PlayerApp {
             starving,
             player: None,
             opened_at: None,
-            pending_input: input,
+            first_opened_at: None,
+            playlist: Playlist::new(inputs.into_iter().collect()),
+            open_pending: true,
             options,
             view,
             timed_run: None,
@@ -441,6 +449,11 @@ impl PlayerApp {
         self.player.as_mut()
     }
 
+    /// The warning under the open bar (a skipped input, a stream's trouble).
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
+    }
+
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
     }
@@ -467,6 +480,37 @@ impl PlayerApp {
         self.stats_visible = visible;
     }
 
+    /// Plays `inputs` one after another, from the first.
+    fn open_all(&mut self, ctx: &egui::Context, inputs: Vec<String>) {
+        self.playlist = Playlist::new(inputs);
+        self.open_current(ctx, true);
+    }
+
+    /// Opens the playlist's current input; one that cannot be played is skipped for the next one
+    /// in the direction of travel (`forward` or back), its error kept as a warning (as mpv does).
+    /// When none further plays either, the last error shows.
+    fn open_current(&mut self, ctx: &egui::Context, forward: bool) {
+        let mut skipped = None;
+        while let Some(input) = self.playlist.current().map(str::to_owned) {
+            self.open(ctx, &input);
+            if self.player.is_some() {
+                break;
+            }
+            if self.playlist.step(forward).is_none() {
+                return;
+            }
+            skipped = self.error.take();
+        }
+        if let Some(error) = skipped {
+            self.warning = Some(format!("skipped {error}"));
+        }
+    }
+
+    /// The playlist's position in the title, "2/5", when it has more than one input.
+    pub fn playlist_position(&self) -> Option<String> {
+        self.playlist.position()
+    }
+
     fn open(&mut self, ctx: &egui::Context, input: &str) {
         if self.player.as_ref().is_none_or(|player| player.info().input != input) {
             // A track chosen with `#` belongs to the input it was chosen in.
@@ -477,7 +521,8 @@ impl PlayerApp {
         self.video.clear();
         match Player::open(input, self.options.clone()) {
             Ok(player) => {
-                ctx.send_viewport_cmd(ViewportCommand::Title(format!("{} - dysr", player.info().title)));
+                let position = self.playlist.position().map(|position| format!(" ({position})")).unwrap_or_default();
+                ctx.send_viewport_cmd(ViewportCommand::Title(format!("{}{position} - dysr", player.info().title)));
                 player.volume().set_muted(self.settings.muted);
                 self.settings.remember(input);
                 self.subtitles = player.subtitles().cloned();
@@ -485,6 +530,7 @@ impl PlayerApp {
                 self.subtitle_chosen = false;
                 self.player = Some(player);
                 self.opened_at = Some(Instant::now());
+                self.first_opened_at.get_or_insert(Instant::now());
                 self.error = None;
                 self.warning = None;
             }
@@ -497,6 +543,9 @@ impl PlayerApp {
 
     /// Non-drawing work of a frame: present the due frame, collect events, schedule the next pass.
     fn logic(&mut self, ctx: &egui::Context) {
+        if self.player.as_ref().is_some_and(|player| player.state() == StreamState::Eof && !player.is_looping()) && self.playlist.step(true).is_some() {
+            self.open_current(ctx, true);
+        }
         let Some(player) = &mut self.player else { return };
         let now = Instant::now();
         let wait = player.update(now);
@@ -527,6 +576,10 @@ impl PlayerApp {
                 Err(error) => error,
             });
         }
+        if player.state() == StreamState::Eof && self.playlist.has_next() {
+            // The next input opens on the next pass.
+            ctx.request_repaint();
+        }
         self.drive_demo(ctx, now);
         self.finish_timed_run(ctx, now);
         if self.stats_visible {
@@ -549,9 +602,9 @@ impl PlayerApp {
 
     /// The timed run's end: its summary, a screenshot if asked for, then the window closes.
     fn finish_timed_run(&mut self, ctx: &egui::Context, now: Instant) {
-        let (Some(run), Some(player), Some(opened_at)) = (&self.timed_run, &self.player, self.opened_at) else { return };
-        let ended = player.state() == StreamState::Eof && !player.is_looping();
-        let elapsed = now.duration_since(opened_at);
+        let (Some(run), Some(player), Some(opened_at), Some(first_opened_at)) = (&self.timed_run, &self.player, self.opened_at, self.first_opened_at) else { return };
+        let ended = player.state() == StreamState::Eof && !player.is_looping() && !self.playlist.has_next();
+        let elapsed = now.duration_since(first_opened_at);
         if self.closing {
             return;
         }
@@ -584,11 +637,11 @@ impl PlayerApp {
         if std::mem::take(&mut self.start_fullscreen) {
             go_fullscreen(&ctx);
         }
-        if let Some(input) = self.pending_input.take() {
+        if std::mem::take(&mut self.open_pending) && self.playlist.current().is_some() {
             // Plan for the whole window until the picture has a place of its own.
             let size = ctx.content_rect().size() * ctx.pixels_per_point();
             self.view.set_size((size.x.round() as u32, size.y.round() as u32));
-            self.open(&ctx, &input);
+            self.open_current(&ctx, true);
         }
         self.logic(&ctx);
         self.abandon_timed_run(&ctx);
@@ -762,9 +815,14 @@ impl PlayerApp {
         ];
         ctx.input(|input| {
             let mut commands: Vec<UiCommand> = bindings.into_iter().filter(|(key, _)| input.key_pressed(*key)).map(|(_, command)| command).collect();
-            // `#` has no key of its own in egui: it is the character typed.
-            if input.events.iter().any(|event| matches!(event, egui::Event::Text(text) if text == "#")) {
-                commands.push(UiCommand::NextAudioTrack);
+            // `#`, `>` and `<` have no keys of their own in egui: they are the characters typed.
+            for event in &input.events {
+                match event {
+                    egui::Event::Text(text) if text == "#" => commands.push(UiCommand::NextAudioTrack),
+                    egui::Event::Text(text) if text == ">" => commands.push(UiCommand::PlaylistStep { forward: true }),
+                    egui::Event::Text(text) if text == "<" => commands.push(UiCommand::PlaylistStep { forward: false }),
+                    _ => {}
+                }
             }
             commands
         })
@@ -772,7 +830,14 @@ impl PlayerApp {
 
     pub fn run_command(&mut self, ctx: &egui::Context, command: UiCommand) {
         match command {
-            UiCommand::Open { input } => return self.open(ctx, &input),
+            UiCommand::Open { input } => return self.open_all(ctx, vec![input]),
+            UiCommand::OpenAll { inputs } => return self.open_all(ctx, inputs),
+            UiCommand::PlaylistStep { forward } => {
+                if self.playlist.step(forward).is_some() {
+                    self.open_current(ctx, forward);
+                }
+                return;
+            }
             UiCommand::PickFile => {
                 let dialog = rfd::FileDialog::new().set_title("Open a video");
                 let dialog = match &self.settings.last_folder {
@@ -780,7 +845,7 @@ impl PlayerApp {
                     None => dialog,
                 };
                 if let Some(path) = dialog.pick_file() {
-                    self.open(ctx, &path.to_string_lossy());
+                    self.open_all(ctx, vec![path.to_string_lossy().into_owned()]);
                 }
                 return;
             }
@@ -888,14 +953,8 @@ fn save_png(image: &egui::ColorImage, path: &std::path::Path) -> Result<(), supe
         .map_err(|source| super::UiError::Screenshot { path: path.to_owned(), source })
 }
 
+/// Files dropped together make the playlist, in the order they came.
 fn dropped_file_commands(ctx: &egui::Context) -> Vec<UiCommand> {
-    ctx.input(|input| {
-        input
-            .raw
-            .dropped_files
-            .iter()
-            .take(1)
-            .map(|file| UiCommand::Open { input: file.path().to_string_lossy().into_owned() })
-            .collect()
-    })
+    let inputs: Vec<String> = ctx.input(|input| input.raw.dropped_files.iter().map(|file| file.path().to_string_lossy().into_owned()).collect());
+    if inputs.is_empty() { Vec::new() } else { vec![UiCommand::OpenAll { inputs }] }
 }

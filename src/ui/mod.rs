@@ -4,6 +4,7 @@
 pub mod adaptation_panel;
 pub mod app;
 pub mod demo;
+pub mod playlist;
 pub mod seek_bar;
 pub mod settings;
 pub mod snapshot;
@@ -53,6 +54,10 @@ pub enum UiCommand {
     ToggleLens,
     /// `#`: the next audio track (the input is opened again on it, at the same place).
     NextAudioTrack,
+    /// Files dropped together: played one after another.
+    OpenAll { inputs: Vec<String> },
+    /// `>` / `<`: the playlist's next / previous input.
+    PlaylistStep { forward: bool },
 }
 
 /// How the window starts.
@@ -93,7 +98,7 @@ pub enum UiError {
 }
 
 /// Opens the player window and runs it until closed.
-pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, window: WindowOptions) -> Result<(), UiError> {
+pub fn run_window(inputs: Vec<String>, options: crate::player::PlayerOptions, window: WindowOptions) -> Result<(), UiError> {
     let remember = window.restore.is_some() && window.timed_run.is_none();
     let mut native_options = eframe::NativeOptions {
         persist_window: remember,
@@ -117,7 +122,7 @@ pub fn run_window(input: Option<String>, options: crate::player::PlayerOptions, 
         Box::new(move |cc| {
             let render_state = cc.wgpu_render_state.as_ref().ok_or("eframe started without wgpu")?;
             let max_texture_side = video_view::install(render_state);
-            let mut app = PlayerApp::new(&cc.egui_ctx, input, options);
+            let mut app = PlayerApp::new(&cc.egui_ctx, inputs, options);
             app.set_max_texture_side(max_texture_side);
             app.set_start_fullscreen(window.fullscreen);
             app.set_stats_visible(window.show_stats);
