@@ -528,3 +528,39 @@ fn a_playlist_plays_its_inputs_in_turn() {
     step_until(&mut harness, "back to the first, past the broken one", |app| playing(app, &first));
     std::fs::remove_file(&broken).ok();
 }
+
+/// An input opened again starts where it was left (the position is remembered when another input
+/// opens), and Home goes back to its start.
+#[test]
+fn an_input_opened_again_resumes_where_it_was_left() {
+    use dysr::ui::settings::{Restore, Settings};
+
+    let film = test_clip("resume-24s.mp4", "160x120", 24, &["-c:v", "libx264", "-preset", "ultrafast"], false);
+    let other = h264_clip(2);
+    let remembered = Settings { recent: vec![path_str(&other)], ..Settings::default() };
+    let mut harness = harness_with([800.0, 600.0], path_str(&film), move |app| {
+        app.apply_settings(remembered.clone(), Restore::ALL);
+        app.set_remembering(true);
+    });
+    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    app_mut(&mut harness).player_mut().unwrap().seek(12.0);
+    step_until(&mut harness, "past 12 s", |app| app.player().is_some_and(|p| p.position_secs() >= 12.0));
+
+    harness.get_by_label("Recent").click();
+    harness.run_steps(2);
+    harness.get_by_label(&other.file_name().unwrap().to_string_lossy()).click();
+    step_until(&mut harness, "the other input", |app| app.player().is_some_and(|p| p.info().input == path_str(&other)));
+    let left_at = app(&harness).settings().resume_position(&path_str(&film)).expect("the film's position remembered");
+    assert!((12.0..13.0).contains(&left_at), "left at {left_at}");
+
+    harness.get_by_label("Recent").click();
+    harness.run_steps(2);
+    harness.get_by_label(&film.file_name().unwrap().to_string_lossy()).click();
+    step_until(&mut harness, "the film again, where it was left", |app| {
+        app.player().is_some_and(|p| p.info().input == path_str(&film) && p.presenter().current().is_some() && p.presenter().seek_target_secs().is_none())
+    });
+    assert!((position(&harness) - left_at).abs() < 0.5, "{} against {left_at}", position(&harness));
+    assert!(app(&harness).status_line().is_some_and(|line| line.starts_with("resumed at 00:12")), "{:?}", app(&harness).status_line());
+    harness.key_press(egui::Key::Home);
+    step_until(&mut harness, "back at the start", |app| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && p.position_secs() < 1.0));
+}

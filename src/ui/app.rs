@@ -324,7 +324,7 @@ impl PlayerApp {
     pub fn settings(&self) -> Settings {
         let volume = self.player.as_ref().map(|player| player.volume());
         let adaptation = self.adaptation.as_ref().map(|adaptation| &adaptation.controls);
-        Settings {
+        let mut settings = Settings {
             volume: volume.map_or(self.options.volume_level, |volume| volume.level()),
             muted: volume.map_or(self.settings.muted, |volume| volume.is_muted()),
             stats_visible: self.stats_visible,
@@ -333,7 +333,11 @@ impl PlayerApp {
             split: adaptation.map_or(self.settings.split, |controls| controls.split()),
             power_cap: adaptation.map_or(self.settings.power_cap, |controls| controls.power_cap()),
             ..self.settings.clone()
+        };
+        if let Some(player) = &self.player {
+            settings.remember_position(&player.info().input, player.position_secs(), player.info().duration_secs);
         }
+        settings
     }
 
     /// The demo's caption now, while it runs.
@@ -516,15 +520,22 @@ impl PlayerApp {
             // A track chosen with `#` belongs to the input it was chosen in.
             self.options.audio_track = None;
         }
+        if self.remembering && let Some(player) = &self.player {
+            self.settings.remember_position(&player.info().input, player.position_secs(), player.info().duration_secs);
+        }
         // Close the old input first: its threads stop before the new ones start.
         self.player = None;
         self.video.clear();
         match Player::open(input, self.options.clone()) {
-            Ok(player) => {
+            Ok(mut player) => {
                 let position = self.playlist.position().map(|position| format!(" ({position})")).unwrap_or_default();
                 ctx.send_viewport_cmd(ViewportCommand::Title(format!("{}{position} - dysr", player.info().title)));
                 player.volume().set_muted(self.settings.muted);
                 self.settings.remember(input);
+                if let Some(secs) = self.settings.resume_position(input).filter(|_| self.remembering) {
+                    player.seek(secs);
+                    self.status_line = Some(format!("resumed at {} (Home: from the start)", super::format_time(secs)));
+                }
                 self.subtitles = player.subtitles().cloned();
                 self.subtitle_pictures = None;
                 self.subtitle_chosen = false;
@@ -812,6 +823,7 @@ impl PlayerApp {
             (Key::J, UiCommand::NextSubtitleTrack),
             (Key::Z, UiCommand::ToggleLens),
             (Key::Q, UiCommand::Quit),
+            (Key::Home, UiCommand::Seek { target_secs: 0.0 }),
         ];
         ctx.input(|input| {
             let mut commands: Vec<UiCommand> = bindings.into_iter().filter(|(key, _)| input.key_pressed(*key)).map(|(_, command)| command).collect();

@@ -1,6 +1,7 @@
 //! What the window remembers between sessions, in eframe's storage (`~/.local/share/dysr/`, or
 //! under `$XDG_DATA_HOME`): volume, the last folder, the panels shown, the upscaling mode, the
-//! split position, the power cap and the recent inputs. eframe keeps the window's size itself.
+//! split position, the power cap, the recent inputs and where each was left. eframe keeps the
+//! window's size itself.
 //! What the command line asks for wins over what is remembered.
 
 use std::path::PathBuf;
@@ -11,6 +12,10 @@ use crate::adaptation::Mode;
 
 /// Inputs kept in the "Recent" menu.
 pub const MAX_RECENT: usize = 10;
+
+/// A position is remembered only this far past an input's start and before its end: what was
+/// watched to the end starts again from the beginning.
+pub const RESUME_MARGIN_SECS: f64 = 10.0;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -29,6 +34,9 @@ pub struct Settings {
     pub power_cap: u8,
     /// Inputs played, newest first.
     pub recent: Vec<String>,
+    /// Where inputs of the recent list were left, (input, seconds): they start there again, as
+    /// in VLC or mpv's watch-later.
+    pub positions: Vec<(String, f64)>,
 }
 
 impl Default for Settings {
@@ -43,6 +51,7 @@ impl Default for Settings {
             split: None,
             power_cap: 100,
             recent: Vec::new(),
+            positions: Vec::new(),
         }
     }
 }
@@ -57,6 +66,23 @@ impl Settings {
         if !crate::media::source::is_url(input) {
             self.last_folder = std::path::Path::new(input).parent().filter(|dir| dir.is_dir()).map(std::path::Path::to_path_buf);
         }
+    }
+
+    /// Remembers that `input` (of the recent list) was left at `secs`; forgets it when that is
+    /// near its start or its end, or when its duration is unknown (a live stream). Positions of
+    /// inputs no longer in the recent list are dropped.
+    pub fn remember_position(&mut self, input: &str, secs: f64, duration_secs: Option<f64>) {
+        let recent = &self.recent;
+        self.positions.retain(|(known, _)| known != input && recent.contains(known));
+        let inside = duration_secs.is_some_and(|duration| secs >= RESUME_MARGIN_SECS && secs <= duration - RESUME_MARGIN_SECS);
+        if inside && recent.iter().any(|known| known == input) {
+            self.positions.push((input.to_owned(), secs));
+        }
+    }
+
+    /// Where `input` was left, if that is remembered.
+    pub fn resume_position(&self, input: &str) -> Option<f64> {
+        self.positions.iter().find(|(known, _)| known == input).map(|&(_, secs)| secs)
     }
 }
 
@@ -90,6 +116,32 @@ mod tests {
         assert_eq!(settings.recent[1], "/videos/11.mkv");
         settings.remember("https://example.com/live.m3u8");
         assert_eq!(settings.recent[0], "https://example.com/live.m3u8");
+    }
+
+    /// A position inside an input is kept, one near either end or of a live stream forgotten, and
+    /// only inputs of the recent list keep theirs.
+    #[test]
+    fn positions_are_kept_inside_recent_inputs() {
+        let mut settings = Settings::default();
+        settings.remember("/videos/film.mkv");
+        settings.remember("/videos/short.mp4");
+        settings.remember_position("/videos/film.mkv", 754.5, Some(5400.0));
+        assert_eq!(settings.resume_position("/videos/film.mkv"), Some(754.5));
+        settings.remember_position("/videos/film.mkv", 900.0, Some(5400.0));
+        assert_eq!(settings.positions, vec![("/videos/film.mkv".to_owned(), 900.0)], "one position an input");
+        settings.remember_position("/videos/short.mp4", 4.0, Some(20.0));
+        settings.remember_position("/videos/never-opened.mp4", 100.0, Some(5400.0));
+        assert_eq!((settings.resume_position("/videos/short.mp4"), settings.resume_position("/videos/never-opened.mp4")), (None, None));
+        settings.remember_position("/videos/film.mkv", 5395.0, Some(5400.0));
+        assert_eq!(settings.resume_position("/videos/film.mkv"), None, "watched to the end");
+        settings.remember_position("/videos/film.mkv", 600.0, None);
+        assert_eq!(settings.resume_position("/videos/film.mkv"), None, "a live stream");
+        settings.remember_position("/videos/film.mkv", 600.0, Some(5400.0));
+        for n in 0..MAX_RECENT {
+            settings.remember(&format!("/videos/{n}.mkv"));
+        }
+        settings.remember_position("/videos/3.mkv", 60.0, Some(120.0));
+        assert_eq!(settings.positions, vec![("/videos/3.mkv".to_owned(), 60.0)], "the film left the recent list");
     }
 
     /// An older file with fields missing, or unknown ones, still loads: what it lacks is default.
