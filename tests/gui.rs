@@ -564,3 +564,22 @@ fn an_input_opened_again_resumes_where_it_was_left() {
     harness.key_press(egui::Key::Home);
     step_until(&mut harness, "back at the start", |app| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && p.position_secs() < 1.0));
 }
+
+/// PgDn goes to the next chapter's start and PgUp back, as in mpv; the status line names the
+/// chapter, and the media info counts them.
+#[test]
+fn page_keys_move_between_chapters() {
+    let clip = common::chaptered_clip();
+    let mut harness = harness_with([800.0, 600.0], path_str(&clip), |_| {});
+    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    let chapters = app(&harness).player().unwrap().info().chapters.clone();
+    assert_eq!(chapters.iter().map(|c| (c.start_secs, c.title.as_str())).collect::<Vec<_>>(), [(0.0, "One"), (4.0, "Two"), (8.0, "Three")]);
+    let settled = |app: &PlayerApp| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && p.presenter().current().is_some());
+    for (key, expected_secs, line) in [(egui::Key::PageDown, 4.0, "chapter 2/3: Two"), (egui::Key::PageDown, 8.0, "chapter 3/3: Three"), (egui::Key::PageUp, 4.0, "chapter 2/3: Two")] {
+        harness.key_press(key);
+        step_until(&mut harness, line, |app| settled(app) && app.status_line() == Some(line));
+        let at = position(&harness);
+        assert!((expected_secs..expected_secs + 0.5).contains(&at), "{line}: at {at}");
+    }
+    assert!(app(&harness).player().unwrap().info().details.iter().any(|(what, value)| what == "chapters" && value == "3"));
+}

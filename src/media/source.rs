@@ -36,6 +36,34 @@ pub struct StreamInfo {
     pub details: Vec<(String, String)>,
     /// Every audio stream's index, in file order (`#` cycles through them).
     pub audio_streams: Vec<usize>,
+    /// The input's chapters, in time order (PgUp / PgDn move between them).
+    pub chapters: Vec<Chapter>,
+}
+
+/// A chapter: where it starts and its title (empty when it has none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chapter {
+    pub start_secs: f64,
+    pub title: String,
+}
+
+/// Going back within this many seconds of a chapter's start goes to the one before, as in mpv.
+pub const CHAPTER_BACK_THRESHOLD_SECS: f64 = 5.0;
+
+/// Which of `chapters` (in time order) PgDn (`forward`) or PgUp goes to from `position_secs`:
+/// forward, the next to start; back, the start of the one playing, or of the one before when that
+/// start is less than [`CHAPTER_BACK_THRESHOLD_SECS`] behind. None before the first chapter going
+/// back, or after the last going forward.
+pub fn chapter_from(chapters: &[Chapter], position_secs: f64, forward: bool) -> Option<usize> {
+    // A seek lands a little before or after its target: a chapter started within a frame or two
+    // is the one playing.
+    const LANDING_SECS: f64 = 0.1;
+    let playing = chapters.iter().rposition(|chapter| chapter.start_secs <= position_secs + LANDING_SECS);
+    if forward {
+        return Some(playing.map_or(0, |index| index + 1)).filter(|&index| index < chapters.len());
+    }
+    let playing = playing?;
+    if position_secs - chapters[playing].start_secs >= CHAPTER_BACK_THRESHOLD_SECS { Some(playing) } else { Some(playing.saturating_sub(1)) }
 }
 
 #[derive(Debug, Clone)]
@@ -185,6 +213,11 @@ impl MediaSource {
 
         let duration_secs = (ctx.duration() > 0).then(|| ctx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
         let details = media_details(&ctx, (video.index, &video_decoder), duration_secs);
+        let mut chapters: Vec<Chapter> = ctx
+            .chapters()
+            .map(|chapter| Chapter { start_secs: chapter.start() as f64 * f64::from(chapter.time_base()), title: chapter.metadata().get("title").unwrap_or_default().to_owned() })
+            .collect();
+        chapters.sort_by(|a, b| a.start_secs.total_cmp(&b.start_secs));
         let info = StreamInfo {
             input: input.to_owned(),
             title: title_of(input),
@@ -193,6 +226,7 @@ impl MediaSource {
             audio,
             details,
             audio_streams,
+            chapters,
         };
         Ok(Self { info, input: ctx, video_decoder, audio_decoder, audio_tracks, abort })
     }
@@ -206,6 +240,10 @@ fn media_details(ctx: &ffmpeg::format::context::Input, (video_index, video): (us
     }
     if ctx.bit_rate() > 0 {
         rows.push(("bitrate".to_owned(), format!("{} kb/s", ctx.bit_rate() / 1000)));
+    }
+    let chapters = ctx.chapters().count();
+    if chapters > 0 {
+        rows.push(("chapters".to_owned(), chapters.to_string()));
     }
     let tag = |name: &str| -> String { name.trim_start_matches("Unspecified").to_lowercase() };
     for stream in ctx.streams() {
@@ -328,6 +366,19 @@ fn title_of(input: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chapter_keys_move_as_in_mpv() {
+        let chapters: Vec<Chapter> = [2.0, 60.0, 120.0].iter().map(|&start_secs| Chapter { start_secs, title: String::new() }).collect();
+        let go = |position: f64, forward: bool| chapter_from(&chapters, position, forward);
+        assert_eq!((go(0.0, true), go(0.0, false)), (Some(0), None), "before the first");
+        assert_eq!((go(30.0, true), go(30.0, false)), (Some(1), Some(0)));
+        assert_eq!((go(61.0, false), go(59.95, false)), (Some(0), Some(0)), "just into the second (or landed just before it)");
+        assert_eq!(go(59.95, true), Some(2), "a seek that landed just before the second is in it");
+        assert_eq!((go(130.0, true), go(130.0, false)), (None, Some(2)), "in the last");
+        assert_eq!(go(3.0, false), Some(0), "the first chapter starts again");
+        assert_eq!(chapter_from(&[], 10.0, true), None);
+    }
 
     #[test]
     fn urls_are_told_from_paths() {

@@ -484,6 +484,17 @@ impl PlayerApp {
         self.stats_visible = visible;
     }
 
+    /// Seeks to the chapter PgDn / PgUp goes to, and says which it is.
+    fn step_chapter(&mut self, forward: bool) {
+        let Some(player) = &mut self.player else { return };
+        let chapters = &player.info().chapters;
+        let Some(index) = crate::media::source::chapter_from(chapters, player.position_secs(), forward) else { return };
+        let chapter = chapters[index].clone();
+        let title = if chapter.title.is_empty() { String::new() } else { format!(": {}", chapter.title) };
+        self.status_line = Some(format!("chapter {}/{}{title}", index + 1, chapters.len()));
+        player.seek(chapter.start_secs);
+    }
+
     /// Plays `inputs` one after another, from the first.
     fn open_all(&mut self, ctx: &egui::Context, inputs: Vec<String>) {
         self.playlist = Playlist::new(inputs);
@@ -824,6 +835,8 @@ impl PlayerApp {
             (Key::Z, UiCommand::ToggleLens),
             (Key::Q, UiCommand::Quit),
             (Key::Home, UiCommand::Seek { target_secs: 0.0 }),
+            (Key::PageDown, UiCommand::ChapterStep { forward: true }),
+            (Key::PageUp, UiCommand::ChapterStep { forward: false }),
         ];
         ctx.input(|input| {
             let mut commands: Vec<UiCommand> = bindings.into_iter().filter(|(key, _)| input.key_pressed(*key)).map(|(_, command)| command).collect();
@@ -870,6 +883,7 @@ impl PlayerApp {
             UiCommand::ToggleLens => self.lens_enabled = !self.lens_enabled,
             UiCommand::NextSubtitleTrack => self.next_subtitle_track(),
             UiCommand::NextAudioTrack => return self.next_audio_track(ctx),
+            UiCommand::ChapterStep { forward } => self.step_chapter(forward),
             UiCommand::SaveSnapshot => self.save_snapshot(ctx),
             UiCommand::DismissError => self.error = None,
             UiCommand::ToggleFullscreen => {

@@ -58,6 +58,8 @@ pub enum UiCommand {
     OpenAll { inputs: Vec<String> },
     /// `>` / `<`: the playlist's next / previous input.
     PlaylistStep { forward: bool },
+    /// PgDn / PgUp: the next chapter, or back to this one's start (or the one before).
+    ChapterStep { forward: bool },
 }
 
 /// How the window starts.

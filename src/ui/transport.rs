@@ -45,7 +45,7 @@ pub fn transport_ui(ui: &mut Ui, player: &Player, state: &mut TransportState) ->
                 commands.push(UiCommand::ToggleMute);
             }
             ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
-                let seek = SeekBar::new(position, duration, &mut state.seek_dragging_to).show(ui);
+                let seek = SeekBar::new(position, duration, &player.info().chapters, &mut state.seek_dragging_to).show(ui);
                 if let Some(target_secs) = seek.seek_to_secs {
                     commands.push(UiCommand::Seek { target_secs });
                 }

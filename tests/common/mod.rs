@@ -226,3 +226,17 @@ fn write_dvd_subtitle(path: &Path) {
     packet.write_interleaved(&mut output).unwrap();
     output.write_trailer().unwrap();
 }
+
+/// 12 s of testsrc2 at 160x120 without sound, in Matroska with three chapters, at 0, 4 and 8 s,
+/// titled "One", "Two" and "Three".
+pub fn chaptered_clip() -> PathBuf {
+    let metadata = media_dir().join("chapters.ffmetadata");
+    let chapter = |start: u32, title: &str| format!("[CHAPTER]\nTIMEBASE=1/1000\nSTART={}\nEND={}\ntitle={title}\n", start * 1000, (start + 4) * 1000);
+    let text = format!(";FFMETADATA1\n{}{}{}", chapter(0, "One"), chapter(4, "Two"), chapter(8, "Three"));
+    std::fs::write(&metadata, text).expect("write the chapters");
+    let metadata = metadata.to_string_lossy().into_owned();
+    generated(
+        "chaptered.mkv",
+        &["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=12", "-i", &metadata, "-map", "0", "-map_chapters", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25"],
+    )
+}
