@@ -47,8 +47,11 @@ pub trait RungStore: Send {
     }
     /// What the rungs run on (for the upscaler's name).
     fn engine_description(&self) -> String;
-    /// How the rungs are held (for the upscaler's name).
-    fn strategy(&self) -> &'static str;
+    /// How the rungs are held (for the upscaler's name): the ladder's own way unless a baseline
+    /// says otherwise.
+    fn strategy(&self) -> &'static str {
+        "adaptive ladder"
+    }
     /// Takes the output frames' pixels from `buffers` (the player's way; the baselines keep a
     /// pool per rung, part of what holding separate networks costs).
     fn share_buffers(&mut self, _buffers: BufferPool) {}
@@ -103,10 +106,6 @@ impl RungStore for SharedRungs {
         self.runner.engine().describe()
     }
 
-    fn strategy(&self) -> &'static str {
-        "adaptive ladder"
-    }
-
     fn share_buffers(&mut self, buffers: BufferPool) {
         self.runner.share_buffers(buffers);
     }
@@ -146,10 +145,6 @@ impl RungStore for GpuRungs {
 
     fn engine_description(&self) -> String {
         self.runner.engine().describe()
-    }
-
-    fn strategy(&self) -> &'static str {
-        "adaptive ladder"
     }
 
     fn share_buffers(&mut self, buffers: BufferPool) {
