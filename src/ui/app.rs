@@ -63,7 +63,7 @@ pub struct PlayerApp {
     opened_at: Option<Instant>,
     /// When the first input opened: a timed run counts from there, across the playlist.
     first_opened_at: Option<Instant>,
-    /// An input to open on the first frame, once the window knows its size.
+    /// The inputs played in turn.
     playlist: Playlist,
     /// The playlist's first input is opened on the first frame, when the window has its size.
     open_pending: bool,
@@ -335,7 +335,7 @@ impl PlayerApp {
             ..self.settings.clone()
         };
         if let Some(player) = &self.player {
-            settings.remember_position(&player.info().input, player.position_secs(), player.info().duration_secs);
+            remember_where_left(&mut settings, player);
         }
         settings
     }
@@ -532,7 +532,7 @@ impl PlayerApp {
             self.options.audio_track = None;
         }
         if self.remembering && let Some(player) = &self.player {
-            self.settings.remember_position(&player.info().input, player.position_secs(), player.info().duration_secs);
+            remember_where_left(&mut self.settings, player);
         }
         // Close the old input first: its threads stop before the new ones start.
         self.player = None;
@@ -934,6 +934,11 @@ impl eframe::App for PlayerApp {
 }
 
 /// `text` in a small dark box at the top-right corner of the picture.
+/// Remembers where `player`'s input is now, for the next time it opens.
+fn remember_where_left(settings: &mut Settings, player: &Player) {
+    settings.remember_position(&player.info().input, player.position_secs(), player.info().duration_secs);
+}
+
 fn badge_ui(ui: &mut Ui, picture: egui::Rect, text: &str) {
     let galley = ui.painter().layout_no_wrap(text.to_owned(), egui::FontId::proportional(14.0), egui::Color32::WHITE);
     let margin = egui::vec2(6.0, 3.0);
