@@ -212,12 +212,12 @@ impl MediaSource {
         };
 
         let duration_secs = (ctx.duration() > 0).then(|| ctx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
-        let details = media_details(&ctx, (video.index, &video_decoder), duration_secs);
         let mut chapters: Vec<Chapter> = ctx
             .chapters()
             .map(|chapter| Chapter { start_secs: chapter.start() as f64 * f64::from(chapter.time_base()), title: chapter.metadata().get("title").unwrap_or_default().to_owned() })
             .collect();
         chapters.sort_by(|a, b| a.start_secs.total_cmp(&b.start_secs));
+        let details = media_details(&ctx, (video.index, &video_decoder), duration_secs, chapters.len());
         let info = StreamInfo {
             input: input.to_owned(),
             title: title_of(input),
@@ -233,7 +233,7 @@ impl MediaSource {
 }
 
 /// The container and each stream as the media-info dialog lists them.
-fn media_details(ctx: &ffmpeg::format::context::Input, (video_index, video): (usize, &ffmpeg::decoder::Video), duration_secs: Option<f64>) -> Vec<(String, String)> {
+fn media_details(ctx: &ffmpeg::format::context::Input, (video_index, video): (usize, &ffmpeg::decoder::Video), duration_secs: Option<f64>, chapters: usize) -> Vec<(String, String)> {
     let mut rows = vec![("container".to_owned(), format!("{} ({})", ctx.format().name(), ctx.format().description()))];
     if let Some(secs) = duration_secs {
         rows.push(("duration".to_owned(), format!("{secs:.3} s")));
@@ -241,7 +241,6 @@ fn media_details(ctx: &ffmpeg::format::context::Input, (video_index, video): (us
     if ctx.bit_rate() > 0 {
         rows.push(("bitrate".to_owned(), format!("{} kb/s", ctx.bit_rate() / 1000)));
     }
-    let chapters = ctx.chapters().count();
     if chapters > 0 {
         rows.push(("chapters".to_owned(), chapters.to_string()));
     }

@@ -49,7 +49,7 @@ impl SeekBar<'_> {
         let response = match response.hover_pos() {
             Some(pointer) => {
                 let secs = secs_at(pointer.x);
-                let chapter = self.chapters.iter().rev().find(|chapter| chapter.start_secs <= secs && !chapter.title.is_empty());
+                let chapter = self.chapters.iter().rev().find(|chapter| chapter.start_secs <= secs).filter(|chapter| !chapter.title.is_empty());
                 let chapter = chapter.map(|chapter| format!(" {}", chapter.title)).unwrap_or_default();
                 response.on_hover_text_at_pointer(format!("{}{chapter} (arrows: 5 s and 60 s; PgUp / PgDn: chapters)", super::format_time(secs)))
             }
