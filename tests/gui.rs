@@ -583,3 +583,44 @@ fn page_keys_move_between_chapters() {
     }
     assert!(app(&harness).player().unwrap().info().details.iter().any(|(what, value)| what == "chapters" && value == "3"));
 }
+
+/// mpv's speed keys: `]` / `[` by 1.1, `}` / `{` by 2, within 0.25-4; the transport bar shows a
+/// speed that is not normal as a button that resets it, as Backspace does; the next input of the
+/// playlist plays at the speed chosen.
+#[test]
+fn the_speed_keys_change_the_playback_speed() {
+    let (first, second) = (h264_clip(6), h264_clip(2));
+    let inputs = vec![path_str(&first), path_str(&second)];
+    let mut harness = harness_with_options([800.0, 600.0], inputs, PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, |_| {});
+    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    let speed = |harness: &Harness<'static, App>| app(harness).player().unwrap().speed();
+    let type_text = |harness: &mut Harness<'static, App>, text: &str| {
+        harness.event(egui::Event::Text(text.to_owned()));
+        harness.run_steps(2);
+    };
+    type_text(&mut harness, "]");
+    assert_eq!(speed(&harness), 1.1);
+    assert_eq!(app(&harness).status_line(), Some("speed 1.10x"));
+    type_text(&mut harness, "}");
+    assert_eq!(speed(&harness), 2.2);
+    type_text(&mut harness, "[");
+    assert_eq!(speed(&harness), 2.0);
+    type_text(&mut harness, "{");
+    assert_eq!(speed(&harness), 1.0);
+    for _ in 0..4 {
+        type_text(&mut harness, "}");
+    }
+    assert_eq!(speed(&harness), 4.0, "no faster than 4x");
+    harness.get_by_label("4.00x").click();
+    harness.run_steps(2);
+    assert_eq!(speed(&harness), 1.0, "the button resets it");
+    assert!(harness.query_by_label("1.00x").is_none(), "no button at normal speed");
+    type_text(&mut harness, "{");
+    harness.key_press(egui::Key::Backspace);
+    harness.run_steps(2);
+    assert_eq!(speed(&harness), 1.0, "Backspace resets it");
+    type_text(&mut harness, "}");
+    type_text(&mut harness, ">");
+    step_until(&mut harness, "the second input", |app| app.player().is_some_and(|p| p.info().input == path_str(&second)));
+    assert_eq!(speed(&harness), 2.0, "the next input plays at the speed chosen");
+}

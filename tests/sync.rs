@@ -33,6 +33,49 @@ fn a_clip_without_sound_plays_on_the_wall_clock() {
     assert_eq!(summary.frames_presented + summary.frames_dropped, 75);
 }
 
+/// At 2x the sound is stretched (its pitch kept) and the clock follows it: ten seconds play in
+/// five, every frame accounted for, the picture in step with the sound.
+#[test]
+fn at_double_speed_ten_seconds_play_in_five_in_sync() {
+    let clip = h264_clip(10);
+    let summary = headless::run(&path_str(&clip), PlayerOptions { speed: 2.0, ..silent() }).expect("plays");
+    assert!((summary.duration_s - 5.0).abs() < 0.5, "took {} s", summary.duration_s);
+    assert_eq!(summary.speed, 2.0);
+    // In stream time: 80 ms at 2x is 40 ms heard.
+    assert!(summary.max_av_offset_ms < 80.0, "A/V offset reached {} ms", summary.max_av_offset_ms);
+    assert_eq!(summary.frames_presented + summary.frames_dropped, 250);
+}
+
+#[test]
+fn without_sound_the_wall_clock_runs_at_the_speed() {
+    let clip = test_clip("no-sound-3s.mp4", "320x240", 3, &["-c:v", "libx264", "-preset", "ultrafast"], false);
+    let summary = headless::run(&path_str(&clip), PlayerOptions { speed: 0.5, ..silent() }).expect("plays");
+    assert!((summary.duration_s - 6.0).abs() < 0.5, "took {} s", summary.duration_s);
+    assert_eq!(summary.frames_presented + summary.frames_dropped, 75);
+}
+
+/// A change of speed while playing: once the samples already stretched have been heard, the
+/// clock runs at the new speed, and the sound goes on without a gap.
+#[test]
+fn a_speed_change_while_playing_moves_the_clock_to_the_new_rate() {
+    let clip = h264_clip(10);
+    let mut player = Player::open(&path_str(&clip), silent()).expect("opens");
+    drive_until(&mut player, Duration::from_secs(5), |p| p.position_secs() > 1.0);
+    assert_eq!(player.set_speed(2.0), 2.0);
+    assert_eq!(player.set_speed(9.0), 4.0, "kept within the range");
+    player.set_speed(2.0);
+    let underruns = player.telemetry().audio_underruns;
+    // The audio queued before the change plays out first.
+    let settled = Instant::now() + Duration::from_millis(800);
+    drive_until(&mut player, Duration::from_secs(5), |_| Instant::now() > settled);
+    let (from_secs, started) = (player.position_secs(), Instant::now());
+    drive_until(&mut player, Duration::from_secs(5), |_| started.elapsed() > Duration::from_secs(1));
+    let rate = (player.position_secs() - from_secs) / started.elapsed().as_secs_f64();
+    assert!((rate - 2.0).abs() < 0.2, "the clock ran at {rate:.2}x");
+    let gaps = player.telemetry().audio_underruns - underruns;
+    assert!(gaps < 5, "{gaps} audio underruns across the change");
+}
+
 /// Seeks and returns the pts of the first frame shown afterwards.
 fn first_frame_after_seek(player: &mut Player, target_secs: f64) -> f64 {
     let before = player.presenter().current_serial();

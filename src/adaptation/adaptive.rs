@@ -213,7 +213,9 @@ pub struct AdaptiveUpscaler {
     /// The frame size and output path the controller's times were measured for.
     calibrated_for: Option<(u32, u32, Presentation)>,
     target_fps: Option<f64>,
+    /// The stream's time between frames, and the playback speed that shortens it on screen.
     frame_interval_secs: f64,
+    speed: f64,
     /// The presentation time of the frame being upscaled.
     pts_secs: f64,
     /// Frames left to watch after the last switch.
@@ -240,15 +242,16 @@ impl AdaptiveUpscaler {
             calibrated_for: None,
             target_fps,
             frame_interval_secs: 1.0 / 24.0,
+            speed: 1.0,
             pts_secs: 0.0,
             watching: 0,
             stall_ms: 0.0,
         }
     }
 
-    /// The time between frames at the target rate.
+    /// The time between frames on screen: at the target rate, or the stream's at the playback speed.
     fn frame_interval_ms(&self) -> f64 {
-        self.target_fps.map_or(self.frame_interval_secs, |fps| 1.0 / fps) * 1e3
+        self.target_fps.map_or(self.frame_interval_secs / self.speed, |fps| 1.0 / fps) * 1e3
     }
 
     /// What SR may spend on a frame: a share of the frame interval, less under a power cap.
@@ -430,15 +433,16 @@ impl Upscaler for AdaptiveUpscaler {
         format!("{} floor..{last} ({engine})", self.store.strategy())
     }
 
-    fn set_frame_timing(&mut self, pts_secs: f64, duration_secs: f64) {
+    fn set_frame_timing(&mut self, pts_secs: f64, duration_secs: f64, speed: f64) {
         self.pts_secs = pts_secs;
+        self.speed = speed;
         if duration_secs > 0.0 && duration_secs.is_finite() {
             self.frame_interval_secs = duration_secs;
         }
     }
 
     fn prepare(&mut self, width: u32, height: u32, frame_interval_secs: f64, presentation: Presentation) {
-        self.set_frame_timing(0.0, frame_interval_secs);
+        self.set_frame_timing(0.0, frame_interval_secs, self.speed);
         if width > 0 && height > 0 {
             // Timing does not depend on content: a synthetic frame of the stream's size will do.
             let frame = crate::media::gradient_frame(width, height);

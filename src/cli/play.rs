@@ -31,6 +31,9 @@ pub struct PlayArgs {
     /// Volume from 0 to 100.
     #[arg(long, default_value_t = 100.0, value_parser = parse_volume)]
     pub volume: f32,
+    /// Playback speed from 0.25 to 4, the sound's pitch kept (keys [ ] { } and Backspace change it).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
+    pub speed: f64,
     /// The on-screen size a headless run plans for, WxH (default: twice the displayed size).
     #[arg(long, value_parser = super::parse_size::<u32>, requires = "headless")]
     pub view: Option<(u32, u32)>,
@@ -117,6 +120,14 @@ fn parse_threshold(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_speed(text: &str) -> Result<f64, String> {
+    use crate::media::clock::{MAX_SPEED, MIN_SPEED};
+    match text.parse::<f64>() {
+        Ok(speed) if (MIN_SPEED..=MAX_SPEED).contains(&speed) => Ok(speed),
+        _ => Err(format!("'{text}' is not a playback speed from {MIN_SPEED} to {MAX_SPEED}")),
+    }
+}
+
 fn parse_volume(text: &str) -> Result<f32, String> {
     match text.parse::<f32>() {
         Ok(volume) if (0.0..=100.0).contains(&volume) => Ok(volume),
@@ -150,6 +161,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         network_timeout: std::time::Duration::from_secs_f64(args.network_timeout),
         audio_track: args.aid.map(|track| usize::from(track) - 1),
         subtitles: false,
+        speed: args.speed,
     };
     let print_summary = |summary: &crate::player::summary::PlaybackSummary| -> anyhow::Result<()> {
         let mut json = serde_json::to_value(summary)?;

@@ -186,9 +186,10 @@ pub trait Upscaler: Send {
     /// The network's x2 luma of `frame`, or None where no network runs (the screen's scaler
     /// shows the decoded planes).
     fn upscale_luma(&mut self, frame: &ffmpeg_next::frame::Video) -> Result<Option<picture::LumaImage>, EngineError>;
-    /// When the next frame is shown and for how long (the stream's rate), for upscalers that
-    /// budget their time or sample their output.
-    fn set_frame_timing(&mut self, _pts_secs: f64, _duration_secs: f64) {}
+    /// When the next frame is shown, for how long in the stream (the stream's rate) and at which
+    /// playback speed (it is on screen for duration / speed), for upscalers that budget their time
+    /// or sample their output.
+    fn set_frame_timing(&mut self, _pts_secs: f64, _duration_secs: f64, _speed: f64) {}
     /// Called once before playback with the stream's frame size and interval and the path the
     /// pictures take, for upscalers that measure themselves first.
     fn prepare(&mut self, _width: u32, _height: u32, _frame_interval_secs: f64, _presentation: Presentation) {}

@@ -1,13 +1,18 @@
 //! The audio decode thread: packets in, [`AudioChunk`]s out, resampled (swresample) to the output's
 //! rate and channel count as interleaved f32. After a seek, samples before the target are trimmed so
-//! the clock starts exactly at the target. Runs in [`super::decode_loop`].
+//! the clock starts exactly at the target; then they are stretched to the playback speed
+//! ([`super::tempo`]). Runs in [`super::decode_loop`].
 
 use ffmpeg_next as ffmpeg;
 use ffmpeg::ChannelLayout;
 use ffmpeg::format::Sample;
 use ffmpeg::format::sample::Type as SampleType;
 
+use std::sync::Arc;
+
+use super::clock::Speed;
 use super::decode_loop::{DecodeStage, StageOutput};
+use super::tempo::Tempo;
 use super::{AudioChunk, PipelineEvent, Tagged};
 
 /// The format the audio output consumes.
@@ -25,6 +30,11 @@ pub struct AudioDecoder {
     pub state: GenerationState,
     /// Another track's decoder, taken when the next generation starts.
     pub next_decoder: NextAudioDecoder,
+    /// The playback speed the samples are stretched to.
+    pub speed: Arc<Speed>,
+    pub tempo: Tempo,
+    /// Chunks out of the stretch, waiting to be sent (kept to reuse its allocation).
+    pub ready: Vec<AudioChunk>,
 }
 
 /// Where the player leaves the decoder of the audio track it switches to.
@@ -71,10 +81,18 @@ impl DecodeStage for AudioDecoder {
             (self.decoder, self.time_base) = (decoder, time_base);
         }
         self.state = GenerationState { generation, drop_before_secs: from_secs, resampler: None };
+        self.tempo.reset();
     }
 
     fn drain(&mut self) -> bool {
         self.drain_chunks()
+    }
+
+    fn finish(&mut self) -> bool {
+        if let Err(error) = self.tempo.finish(&mut self.ready) {
+            self.warn("the speed change of the sound failed", &error);
+        }
+        self.send_ready()
     }
 
     fn output(&self) -> &StageOutput<AudioChunk> {
@@ -92,19 +110,32 @@ impl AudioDecoder {
             let samples = match self.resample(&mut decoded) {
                 Ok(samples) => samples,
                 Err(error) => {
-                    let message = format!("audio resampling failed: {}", super::error::ffmpeg_cause(&error));
-                    self.chunks.events.try_send(PipelineEvent::Warning(message)).ok();
+                    self.warn("audio resampling failed", &error);
                     continue;
                 }
             };
-            let Some(chunk) = trim_before(AudioChunk { pts_secs, samples }, self.state.drop_before_secs, self.output) else {
+            let Some(chunk) = trim_before(AudioChunk { pts_secs, samples, rate: 1.0 }, self.state.drop_before_secs, self.output) else {
                 continue;
             };
-            if self.chunks.items.send(Tagged::data(self.state.generation, chunk)).is_err() {
+            if let Err(error) = self.tempo.push(chunk, self.speed.get(), &mut self.ready) {
+                self.warn("the speed change of the sound failed", &error);
+            }
+            if !self.send_ready() {
                 return false;
             }
         }
         true
+    }
+
+    /// Sends the chunks the stretch has handed on. False when the output is gone.
+    fn send_ready(&mut self) -> bool {
+        let generation = self.state.generation;
+        self.ready.drain(..).all(|chunk| self.chunks.items.send(Tagged::data(generation, chunk)).is_ok())
+    }
+
+    fn warn(&self, what: &str, error: &ffmpeg::Error) {
+        let message = format!("{what}: {}", super::error::ffmpeg_cause(error));
+        self.chunks.events.try_send(PipelineEvent::Warning(message)).ok();
     }
 
     fn resample(&mut self, decoded: &mut ffmpeg::frame::Audio) -> Result<Vec<f32>, ffmpeg::Error> {
@@ -161,7 +192,7 @@ mod tests {
 
     #[test]
     fn trimming_drops_whole_sample_frames_before_the_target() {
-        let chunk = AudioChunk { pts_secs: 1.0, samples: (0..20).map(|v| v as f32).collect() };
+        let chunk = AudioChunk { pts_secs: 1.0, samples: (0..20).map(|v| v as f32).collect(), rate: 1.0 };
         let trimmed = trim_before(chunk, 1.004, STEREO_1K).expect("6 frames remain");
         assert_eq!(trimmed.samples.len(), 12);
         assert_eq!(trimmed.samples[0], 8.0);
@@ -170,9 +201,9 @@ mod tests {
 
     #[test]
     fn chunks_entirely_before_the_target_vanish_and_later_ones_pass() {
-        let early = AudioChunk { pts_secs: 1.0, samples: vec![0.0; 20] };
+        let early = AudioChunk { pts_secs: 1.0, samples: vec![0.0; 20], rate: 1.0 };
         assert!(trim_before(early, 2.0, STEREO_1K).is_none());
-        let late = AudioChunk { pts_secs: 3.0, samples: vec![0.0; 20] };
+        let late = AudioChunk { pts_secs: 3.0, samples: vec![0.0; 20], rate: 1.0 };
         assert_eq!(trim_before(late, 2.0, STEREO_1K).map(|c| c.samples.len()), Some(20));
     }
 }

@@ -94,7 +94,8 @@ impl AudioFeeder {
         let gain = self.volume.gain();
         let channels = usize::from(self.format.channels);
         let mut written = 0;
-        let mut first_heard: Option<(u64, f64)> = None;
+        // The generation, stream time and rate of the first sample written.
+        let mut first_heard: Option<(u64, f64, f64)> = None;
         while written < out.len() {
             if self.playing.as_ref().is_none_or(|(_, chunk, offset)| *offset >= chunk.samples.len()) {
                 self.playing = None;
@@ -106,7 +107,8 @@ impl AudioFeeder {
             let Some((generation, chunk, offset)) = self.playing.as_mut() else { break };
             if first_heard.is_none() {
                 let frames_in = (*offset / channels) as f64;
-                first_heard = Some((*generation, chunk.pts_secs + frames_in / f64::from(self.format.sample_rate)));
+                let pts_secs = chunk.pts_secs + frames_in * chunk.rate / f64::from(self.format.sample_rate);
+                first_heard = Some((*generation, pts_secs, chunk.rate));
             }
             let count = (out.len() - written).min(chunk.samples.len() - *offset);
             for (dst, src) in out[written..written + count].iter_mut().zip(&chunk.samples[*offset..*offset + count]) {
@@ -117,7 +119,7 @@ impl AudioFeeder {
         }
         out[written..].fill(0.0);
         match first_heard {
-            Some((generation, pts_secs)) => self.clock.set(generation, pts_secs, plays_at),
+            Some((generation, pts_secs, rate)) => self.clock.set_at_rate(generation, pts_secs, plays_at, rate),
             None if self.ended_generation != Some(self.generation.current()) => {
                 Counters::bump(&self.counters.audio_underruns);
             }
@@ -405,8 +407,8 @@ mod tests {
     fn fills_across_chunks_applies_volume_and_sets_the_clock_from_the_first_sample() {
         let (mut feeder, clock) = feeder_with(vec![
             Tagged::start(0, 0.0),
-            Tagged::data(0, AudioChunk { pts_secs: 2.0, samples: vec![1.0; 4] }),
-            Tagged::data(0, AudioChunk { pts_secs: 2.002, samples: vec![1.0; 4] }),
+            Tagged::data(0, AudioChunk { pts_secs: 2.0, samples: vec![1.0; 4], rate: 1.0 }),
+            Tagged::data(0, AudioChunk { pts_secs: 2.002, samples: vec![1.0; 4], rate: 1.0 }),
         ]);
         feeder.volume.set_level(0.5);
         let now = Instant::now();
@@ -420,6 +422,21 @@ mod tests {
         // The second fill started 3 frames (3 ms) into the audio.
         assert!((clock.now_secs(0, now).unwrap() - 2.003).abs() < 1e-9);
         assert_eq!(feeder.counters.audio_underruns.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn stretched_samples_move_the_clock_at_their_rate() {
+        let (mut feeder, clock) = feeder_with(vec![
+            Tagged::start(0, 0.0),
+            Tagged::data(0, AudioChunk { pts_secs: 4.0, samples: vec![1.0; 8], rate: 2.0 }),
+        ]);
+        let now = Instant::now();
+        feeder.fill(&mut vec![0.0; 4], now);
+        assert_eq!(clock.now_secs(0, now), Some(4.0));
+        assert!((clock.now_secs(0, now + Duration::from_millis(10)).unwrap() - 4.02).abs() < 1e-9);
+        // Two frames (2 ms) played at 2x cover 4 ms of the stream.
+        feeder.fill(&mut vec![0.0; 4], now);
+        assert!((clock.now_secs(0, now).unwrap() - 4.004).abs() < 1e-9);
     }
 
     /// A sound card that fails at `fails_at` (the silent output underneath plays its part until then).
@@ -446,7 +463,7 @@ mod tests {
     fn the_silent_clock_takes_over_a_failed_device_without_a_stall() {
         // Three seconds of sound in 10 ms chunks (1000 frames/s, stereo).
         let chunks = std::iter::once(Tagged::start(0, 0.0))
-            .chain((0..300).map(|i| Tagged::data(0, AudioChunk { pts_secs: f64::from(i) * 0.01, samples: vec![0.0; 20] })))
+            .chain((0..300).map(|i| Tagged::data(0, AudioChunk { pts_secs: f64::from(i) * 0.01, samples: vec![0.0; 20], rate: 1.0 })))
             .collect();
         let (feeder, clock) = feeder_with(chunks);
         let started = Instant::now();
@@ -475,9 +492,9 @@ mod tests {
     #[test]
     fn stale_chunks_are_skipped_after_a_seek() {
         let (mut feeder, clock) = feeder_with(vec![
-            Tagged::data(0, AudioChunk { pts_secs: 0.0, samples: vec![1.0; 4] }),
+            Tagged::data(0, AudioChunk { pts_secs: 0.0, samples: vec![1.0; 4], rate: 1.0 }),
             Tagged::start(1, 5.0),
-            Tagged::data(1, AudioChunk { pts_secs: 5.0, samples: vec![2.0; 4] }),
+            Tagged::data(1, AudioChunk { pts_secs: 5.0, samples: vec![2.0; 4], rate: 1.0 }),
         ]);
         let generation = feeder.generation.bump();
         clock.reset(generation);

@@ -1,26 +1,70 @@
 //! The playback clock: which stream time is being heard (or, without sound, shown) right now.
 //!
 //! The audio output sets it from the pts of the samples it hands to the device and the instant they
-//! will be played; between updates it runs on in real time. A clock of an older generation (before a
-//! seek) reads as unset, so nothing is scheduled against a position that no longer holds.
+//! will be played; between updates it runs on at the playback speed (stream seconds per second of
+//! real time). A clock of an older generation (before a seek) reads as unset, so nothing is
+//! scheduled against a position that no longer holds.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::Mutex;
+
+/// The slowest and fastest playback speeds (mpv's `[` / `]` range, narrowed to what the
+/// time-stretched sound and the network's frame budget can follow).
+pub const MIN_SPEED: f64 = 0.25;
+pub const MAX_SPEED: f64 = 4.0;
+
+/// The playback speed asked for, shared between the controls and the threads that follow it (the
+/// audio decoder stretches its samples to it, the SR worker shortens its frame budget by it).
+#[derive(Debug)]
+pub struct Speed(AtomicU64);
+
+impl Default for Speed {
+    fn default() -> Self {
+        Self(AtomicU64::new(1.0f64.to_bits()))
+    }
+}
+
+impl Speed {
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+
+    /// Sets the speed, kept within [`MIN_SPEED`, `MAX_SPEED`]; returns what was set.
+    pub fn set(&self, speed: f64) -> f64 {
+        let speed = playable_speed(speed);
+        self.0.store(speed.to_bits(), Ordering::Relaxed);
+        speed
+    }
+}
+
+/// `speed` brought within [`MIN_SPEED`, `MAX_SPEED`] (normal speed for a value that is no number).
+pub fn playable_speed(speed: f64) -> f64 {
+    if speed.is_finite() { speed.clamp(MIN_SPEED, MAX_SPEED) } else { 1.0 }
+}
 
 #[derive(Debug, Default)]
 pub struct Clock {
     state: Mutex<ClockState>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ClockState {
     generation: u64,
     /// Stream time `pts_secs` is heard at `at`; None until the first update of this generation.
     anchor: Option<(f64, Instant)>,
+    /// Stream seconds per second of real time from the anchor on.
+    rate: f64,
     /// Set while paused: the reading is frozen at this stream time.
     paused_at_secs: Option<f64>,
     paused: bool,
+}
+
+impl Default for ClockState {
+    fn default() -> Self {
+        Self { generation: 0, anchor: None, rate: 1.0, paused_at_secs: None, paused: false }
+    }
 }
 
 impl ClockState {
@@ -30,8 +74,8 @@ impl ClockState {
         }
         let (pts_secs, at) = self.anchor?;
         Some(match now.checked_duration_since(at) {
-            Some(elapsed) => pts_secs + elapsed.as_secs_f64(),
-            None => pts_secs - at.duration_since(now).as_secs_f64(),
+            Some(elapsed) => pts_secs + elapsed.as_secs_f64() * self.rate,
+            None => pts_secs - at.duration_since(now).as_secs_f64() * self.rate,
         })
     }
 }
@@ -46,8 +90,19 @@ impl Clock {
         state.reading(now)
     }
 
-    /// Stream time `pts_secs` is heard at instant `at`. Ignored for an outdated generation.
+    /// Stream time `pts_secs` is heard at instant `at`, the clock running on at its rate. Ignored
+    /// for an outdated generation.
     pub fn set(&self, generation: u64, pts_secs: f64, at: Instant) {
+        self.anchor(generation, pts_secs, at, None);
+    }
+
+    /// [`Clock::set`], the clock running on at `rate` stream seconds per second from there (the
+    /// audio output: its samples were stretched to that rate).
+    pub fn set_at_rate(&self, generation: u64, pts_secs: f64, at: Instant, rate: f64) {
+        self.anchor(generation, pts_secs, at, Some(rate));
+    }
+
+    fn anchor(&self, generation: u64, pts_secs: f64, at: Instant, rate: Option<f64>) {
         let mut state = self.state.lock();
         if generation < state.generation {
             return;
@@ -57,6 +112,9 @@ impl Clock {
             state.paused_at_secs = None;
         }
         state.anchor = Some((pts_secs, at));
+        if let Some(rate) = rate {
+            state.rate = rate;
+        }
         if state.paused {
             state.paused_at_secs = Some(pts_secs);
         }
@@ -68,6 +126,23 @@ impl Clock {
         state.generation = generation;
         state.anchor = None;
         state.paused_at_secs = None;
+    }
+
+    /// Stream seconds per second of real time.
+    pub fn rate(&self) -> f64 {
+        self.state.lock().rate
+    }
+
+    /// Runs on at `rate` from now, from the time it reads now (without sound: the speed changes at
+    /// once; with sound the audio output moves it as the stretched samples are heard).
+    pub fn set_rate(&self, rate: f64, now: Instant) {
+        let mut state = self.state.lock();
+        if !state.paused
+            && let Some(reading) = state.reading(now)
+        {
+            state.anchor = Some((reading, now));
+        }
+        state.rate = rate;
     }
 
     pub fn set_paused(&self, paused: bool, now: Instant) {
@@ -135,5 +210,37 @@ mod tests {
         clock.set_paused(false, t0 + Duration::from_secs(10));
         let reading = clock.now_secs(0, t0 + Duration::from_millis(10_500)).unwrap();
         assert!((reading - 2.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_rate_change_continues_from_the_same_time_at_the_new_speed() {
+        let clock = Clock::default();
+        let t0 = Instant::now();
+        clock.set(0, 10.0, t0);
+        clock.set_rate(2.0, t0 + Duration::from_secs(1));
+        assert!((clock.now_secs(0, t0 + Duration::from_secs(1)).unwrap() - 11.0).abs() < 1e-9);
+        assert!((clock.now_secs(0, t0 + Duration::from_secs(2)).unwrap() - 13.0).abs() < 1e-9);
+        // The rate outlives a seek; the audio output's updates carry their own.
+        clock.reset(1);
+        clock.set(1, 0.0, t0);
+        assert!((clock.now_secs(1, t0 + Duration::from_secs(1)).unwrap() - 2.0).abs() < 1e-9);
+        clock.set_at_rate(1, 5.0, t0, 0.5);
+        assert!((clock.now_secs(1, t0 + Duration::from_secs(1)).unwrap() - 5.5).abs() < 1e-9);
+        // Paused, the reading stays where it froze whatever the rate.
+        clock.set_paused(true, t0 + Duration::from_secs(2));
+        clock.set_rate(4.0, t0 + Duration::from_secs(3));
+        assert_eq!(clock.now_secs(1, t0 + Duration::from_secs(5)), Some(6.0));
+        clock.set_paused(false, t0 + Duration::from_secs(5));
+        assert!((clock.now_secs(1, t0 + Duration::from_secs(6)).unwrap() - 10.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_speed_stays_within_its_range() {
+        let speed = Speed::default();
+        assert_eq!(speed.get(), 1.0);
+        assert_eq!(speed.set(1.5), 1.5);
+        assert_eq!(speed.set(10.0), MAX_SPEED);
+        assert_eq!(speed.set(0.01), MIN_SPEED);
+        assert_eq!(speed.set(f64::NAN), 1.0);
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod geometry;
 pub mod source;
 pub mod subtitles;
+pub mod tempo;
 pub mod video_decode;
 
 use std::sync::Arc;
@@ -91,8 +92,11 @@ pub struct VideoFrame {
 /// Decoded, resampled audio in the output's format: interleaved f32 at the output's rate.
 #[derive(Debug)]
 pub struct AudioChunk {
+    /// The stream time of the first sample.
     pub pts_secs: f64,
     pub samples: Vec<f32>,
+    /// Stream seconds a second of these samples covers: the playback speed they were stretched to.
+    pub rate: f64,
 }
 
 /// Events a pipeline thread reports to whoever owns the player (the UI or the headless loop).

@@ -27,10 +27,11 @@ use crate::engine::{Presentation, Upscaler, UpscalerFactory};
 use sr_worker::{SrWorker, Wake};
 use crate::media::audio_decode::{AudioDecoder, NextAudioDecoder, OutputFormat};
 use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume, take_over_if_failed};
-use crate::media::clock::Clock;
+use crate::media::clock::{Clock, Speed};
 use crate::media::demux::{DemuxCommand, DemuxThread};
 use crate::media::decode_loop::{self, StageOutput};
 use crate::media::source::{AudioTrack, is_url};
+use crate::media::tempo::Tempo;
 use crate::media::subtitles::Subtitles;
 use crate::media::video_decode::VideoDecoder;
 use crate::media::{Generation, MediaError, MediaSource, PipelineEvent, StreamInfo};
@@ -86,6 +87,8 @@ pub struct PlayerOptions {
     /// Read the input's subtitles ([`Player::subtitles`]): a local file's in full on a thread of
     /// their own, a URL's from the demuxer as they arrive.
     pub subtitles: bool,
+    /// The playback speed to start at (1: normal).
+    pub speed: f64,
 }
 
 impl Default for PlayerOptions {
@@ -102,6 +105,7 @@ impl Default for PlayerOptions {
             network_timeout: crate::media::source::DEFAULT_NETWORK_TIMEOUT,
             audio_track: None,
             subtitles: false,
+            speed: 1.0,
         }
     }
 }
@@ -115,6 +119,8 @@ pub struct Player {
     info: StreamInfo,
     generation: Generation,
     clock: Arc<Clock>,
+    clock_mode: ClockMode,
+    speed: Arc<Speed>,
     volume: Arc<Volume>,
     counters: Arc<Counters>,
     presenter: Presenter,
@@ -187,12 +193,15 @@ impl Player {
             (false, Some(_)) => ClockMode::Audio,
             (false, None) => ClockMode::Wall,
         };
+        let speed = Arc::new(Speed::default());
         let presenter = Presenter::new(upscaled_rx, clock_mode, generation.clone(), Arc::clone(&clock), Arc::clone(&counters));
         let upscaler_name = Arc::new(parking_lot::Mutex::new(upscaler.name()));
         let mut player = Player {
             info: info.clone(),
             generation: generation.clone(),
             clock: Arc::clone(&clock),
+            clock_mode,
+            speed: Arc::clone(&speed),
             volume: Arc::clone(&volume),
             counters: Arc::clone(&counters),
             presenter,
@@ -251,6 +260,9 @@ impl Player {
                 chunks: StageOutput { items: chunks_tx, counters: Arc::clone(&counters), events: events_tx.clone() },
                 state: Default::default(),
                 next_decoder,
+                speed: Arc::clone(&speed),
+                tempo: Tempo::new(format),
+                ready: Vec::new(),
             };
             let audio_generation = generation.clone();
             player.spawn("audio-decode", move || decode_loop::run(audio, packets_rx, audio_generation)).map_err(thread_error)?;
@@ -282,6 +294,7 @@ impl Player {
             counters: Arc::clone(&counters),
             wake: options.wake,
             clock: Arc::clone(&clock),
+            speed: Arc::clone(&speed),
         };
         player.spawn("sr-worker", move || worker.run()).map_err(thread_error)?;
 
@@ -308,6 +321,7 @@ impl Player {
             counters: Arc::clone(&counters),
         };
         player.spawn("demux", move || demux.run()).map_err(thread_error)?;
+        player.set_speed(options.speed);
         Ok(player)
     }
 
@@ -435,6 +449,23 @@ impl Player {
 
     pub fn toggle_pause(&mut self) {
         self.set_paused(!self.is_paused());
+    }
+
+    /// The playback speed (1: normal).
+    pub fn speed(&self) -> f64 {
+        self.speed.get()
+    }
+
+    /// Plays at `speed` (kept within [`crate::media::clock::MIN_SPEED`] and
+    /// [`crate::media::clock::MAX_SPEED`]) from now on; returns the speed
+    /// set. With sound the clock follows the stretched samples as they are heard; without, it
+    /// changes at once. Ignored by throughput runs (`--no-sync`), which have no clock.
+    pub fn set_speed(&mut self, speed: f64) -> f64 {
+        let speed = self.speed.set(speed);
+        if self.clock_mode == ClockMode::Wall {
+            self.clock.set_rate(speed, Instant::now());
+        }
+        speed
     }
 
     pub fn volume(&self) -> &Volume {

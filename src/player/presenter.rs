@@ -203,7 +203,7 @@ impl Presenter {
     fn last_frame_remaining(&self, now: Instant) -> Duration {
         let end_secs = self.current.as_ref().map(|frame| frame.pts_secs + frame.duration_secs);
         match (end_secs, self.clock.now_secs(self.showing_generation, now)) {
-            (Some(end_secs), Some(clock_secs)) if end_secs > clock_secs => Duration::from_secs_f64(end_secs - clock_secs),
+            (Some(end_secs), Some(clock_secs)) if end_secs > clock_secs => self.real_time(end_secs - clock_secs),
             _ => IDLE_POLL,
         }
     }
@@ -246,7 +246,12 @@ impl Presenter {
             }
         };
         let ahead_secs = pts_secs - clock_secs - EARLY_PRESENT_TOLERANCE_SECS;
-        if ahead_secs > 0.0 { Timing::In(Duration::from_secs_f64(ahead_secs)) } else { Timing::Now }
+        if ahead_secs > 0.0 { Timing::In(self.real_time(ahead_secs)) } else { Timing::Now }
+    }
+
+    /// How long `stream_secs` of the stream take to play at the clock's rate.
+    fn real_time(&self, stream_secs: f64) -> Duration {
+        Duration::from_secs_f64(stream_secs / self.clock.rate())
     }
 
     fn show(&mut self, frame: Picture, now: Instant) {

@@ -16,7 +16,7 @@ use crate::engine::picture::{Picture, PlaneLayout, ToPlanar, Upscaled};
 use crate::engine::view::ViewTarget;
 use crate::engine::{EngineError, Presentation, Upscaler};
 use crate::media::geometry::DisplayGeometry;
-use crate::media::clock::Clock;
+use crate::media::clock::{Clock, Speed};
 use crate::media::{Generation, Item, PipelineEvent, Tagged, VideoFrame};
 use crate::telemetry::Counters;
 
@@ -42,6 +42,8 @@ pub struct SrWorker {
     pub wake: Option<Wake>,
     /// The master clock, to skip frames that are already too late.
     pub clock: Arc<Clock>,
+    /// The playback speed, which shortens the time the upscaler has for a frame.
+    pub speed: Arc<Speed>,
 }
 
 impl SrWorker {
@@ -93,7 +95,7 @@ impl SrWorker {
             self.counters.last_upscale_micros.store(0, Ordering::Relaxed);
             return Ok(Picture { pts_secs, duration_secs, frame, upscaled: Upscaled::None });
         }
-        self.upscaler.set_frame_timing(pts_secs, duration_secs);
+        self.upscaler.set_frame_timing(pts_secs, duration_secs, self.speed.get());
         let started = Instant::now();
         let upscaled = match self.presentation {
             Presentation::Gpu => self.upscaler.upscale_luma(&frame)?.map_or(Upscaled::None, Upscaled::Luma),
@@ -148,6 +150,7 @@ mod tests {
             counters: Arc::default(),
             wake: None,
             clock,
+            speed: Arc::default(),
         };
         let counters = Arc::clone(&worker.counters);
         for item in items {

@@ -27,6 +27,8 @@ pub struct PlaybackSummary {
     pub audio_output: String,
     /// The stream's frame rate.
     pub stream_fps: f64,
+    /// The playback speed at the end of the run (1: normal).
+    pub speed: f64,
     pub frames_decoded: u64,
     pub frames_presented: u64,
     /// Frames not shown: `frames_dropped_early` + `frames_dropped_late`.
@@ -73,6 +75,7 @@ impl PlaybackSummary {
             upscaler: if telemetry.frames_upscaled == 0 { "none: no frame was shown enlarged".to_owned() } else { player.upscaler_name() },
             audio_output: player.audio_output_description(),
             stream_fps: info.video.frames_per_sec,
+            speed: player.speed(),
             frames_decoded: telemetry.frames_decoded,
             frames_presented: telemetry.frames_presented,
             frames_dropped: telemetry.frames_dropped_late + telemetry.frames_dropped_early,

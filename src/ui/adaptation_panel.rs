@@ -48,9 +48,10 @@ pub const LOAD_SLIDER: &str = "injected load";
 /// The power cap slider's label.
 pub const POWER_CAP_SLIDER: &str = "power cap";
 
-/// The panel rows and controls for `adaptation`; `display_fps` and `stream_fps` from the player.
+/// The panel rows and controls for `adaptation`; `display_fps` and `target_fps` (the stream's rate
+/// at the playback speed) from the player.
 /// What the user changed comes back as commands.
-pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonitor, display_fps: f64, stream_fps: f64) -> Vec<UiCommand> {
+pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonitor, display_fps: f64, target_fps: f64) -> Vec<UiCommand> {
     let mut commands = Vec::new();
     let levels = &adaptation.levels;
     let mut mode = adaptation.controls.mode();
@@ -102,7 +103,7 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
             None => "no frame through the ladder yet".to_owned(),
         };
         row("SR fps", sr_rate);
-        row("display fps", format!("{display_fps:.1} (target {stream_fps:.3})"));
+        row("display fps", format!("{display_fps:.1} (target {target_fps:.3})"));
         row("switches", switches.len().to_string());
         let mib = |bytes: f64| bytes / f64::from(1 << 20);
         let model_place = if on_gpu { " on the GPU (weights and frame buffers)" } else { "" };

@@ -13,6 +13,7 @@ use super::UiCommand;
 use super::playlist::Playlist;
 use super::settings::{Restore, Settings};
 use crate::adaptation::Mode;
+use crate::media::clock::playable_speed;
 use crate::media::subtitles::{SubtitleImage, Subtitles};
 use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
 use super::stats_panel::{RateMeter, stats_ui};
@@ -31,6 +32,8 @@ const SMALL_SEEK_SECS: f64 = 5.0;
 const LARGE_SEEK_SECS: f64 = 60.0;
 /// Volume step of keys 9 and 0.
 const VOLUME_STEP: f32 = 0.05;
+/// `[` and `]` change the playback speed by this factor (mpv's).
+const SPEED_STEP: f64 = 1.1;
 /// Fullscreen, the open bar and the transport hide this long after the last mouse move or key
 /// (mpv's on-screen controller does the same).
 const CONTROLS_HIDE_AFTER: Duration = Duration::from_secs(2);
@@ -273,6 +276,17 @@ impl PlayerApp {
             let audio = player.info().audio.as_ref().map_or_else(String::new, |audio| format!(": {} {} Hz, {} channels", audio.codec, audio.sample_rate, audio.channels));
             self.status_line = Some(format!("audio track {} of {}{audio}", next + 1, streams.len()));
         }
+    }
+
+    /// Plays at `speed` (rounded to hundredths, kept in the playable range), this input and the
+    /// next ones.
+    fn set_speed(&mut self, speed: f64) {
+        let speed = playable_speed((speed * 100.0).round() / 100.0);
+        self.options.speed = speed;
+        if let Some(player) = &mut self.player {
+            player.set_speed(speed);
+        }
+        self.status_line = Some(format!("speed {speed:.2}x"));
     }
 
     /// `j`: the next track, then none, then the first again.
@@ -717,7 +731,7 @@ impl PlayerApp {
                 stats_ui(ui, player, &self.rates);
                 if let Some(adaptation) = &self.adaptation {
                     ui.separator();
-                    commands.extend(adaptation_ui(ui, adaptation, &self.monitor, self.rates.display_fps, player.info().video.frames_per_sec));
+                    commands.extend(adaptation_ui(ui, adaptation, &self.monitor, self.rates.display_fps, player.info().video.frames_per_sec * player.speed()));
                 }
             });
         }
@@ -837,17 +851,23 @@ impl PlayerApp {
             (Key::Home, UiCommand::Seek { target_secs: 0.0 }),
             (Key::PageDown, UiCommand::ChapterStep { forward: true }),
             (Key::PageUp, UiCommand::ChapterStep { forward: false }),
+            (Key::Backspace, UiCommand::SetSpeed { speed: 1.0 }),
         ];
         ctx.input(|input| {
             let mut commands: Vec<UiCommand> = bindings.into_iter().filter(|(key, _)| input.key_pressed(*key)).map(|(_, command)| command).collect();
-            // `#`, `>` and `<` have no keys of their own in egui: they are the characters typed.
+            // These are the characters typed, whatever keys make them on the keyboard's layout.
             for event in &input.events {
-                match event {
-                    egui::Event::Text(text) if text == "#" => commands.push(UiCommand::NextAudioTrack),
-                    egui::Event::Text(text) if text == ">" => commands.push(UiCommand::PlaylistStep { forward: true }),
-                    egui::Event::Text(text) if text == "<" => commands.push(UiCommand::PlaylistStep { forward: false }),
-                    _ => {}
-                }
+                let egui::Event::Text(text) = event else { continue };
+                commands.extend(match text.as_str() {
+                    "#" => Some(UiCommand::NextAudioTrack),
+                    ">" => Some(UiCommand::PlaylistStep { forward: true }),
+                    "<" => Some(UiCommand::PlaylistStep { forward: false }),
+                    "[" => Some(UiCommand::ScaleSpeed { factor: 1.0 / SPEED_STEP }),
+                    "]" => Some(UiCommand::ScaleSpeed { factor: SPEED_STEP }),
+                    "{" => Some(UiCommand::ScaleSpeed { factor: 0.5 }),
+                    "}" => Some(UiCommand::ScaleSpeed { factor: 2.0 }),
+                    _ => None,
+                });
             }
             commands
         })
@@ -884,6 +904,8 @@ impl PlayerApp {
             UiCommand::NextSubtitleTrack => self.next_subtitle_track(),
             UiCommand::NextAudioTrack => return self.next_audio_track(ctx),
             UiCommand::ChapterStep { forward } => self.step_chapter(forward),
+            UiCommand::SetSpeed { speed } => self.set_speed(speed),
+            UiCommand::ScaleSpeed { factor } => self.set_speed(self.options.speed * factor),
             UiCommand::SaveSnapshot => self.save_snapshot(ctx),
             UiCommand::DismissError => self.error = None,
             UiCommand::ToggleFullscreen => {
@@ -933,12 +955,12 @@ impl eframe::App for PlayerApp {
     }
 }
 
-/// `text` in a small dark box at the top-right corner of the picture.
 /// Remembers where `player`'s input is now, for the next time it opens.
 fn remember_where_left(settings: &mut Settings, player: &Player) {
     settings.remember_position(&player.info().input, player.position_secs(), player.info().duration_secs);
 }
 
+/// `text` in a small dark box at the top-right corner of the picture.
 fn badge_ui(ui: &mut Ui, picture: egui::Rect, text: &str) {
     let galley = ui.painter().layout_no_wrap(text.to_owned(), egui::FontId::proportional(14.0), egui::Color32::WHITE);
     let margin = egui::vec2(6.0, 3.0);

@@ -60,6 +60,10 @@ pub enum UiCommand {
     PlaylistStep { forward: bool },
     /// PgDn / PgUp: the next chapter, or back to this one's start (or the one before).
     ChapterStep { forward: bool },
+    /// Backspace (1) or the speed button: play at this speed.
+    SetSpeed { speed: f64 },
+    /// `[` / `]` (by 1.1), `{` / `}` (by 2): play this many times slower or faster.
+    ScaleSpeed { factor: f64 },
 }
 
 /// How the window starts.

@@ -85,7 +85,8 @@ pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
         }
         row("audio output", player.audio_output_description());
         row("decode fps", format!("{:.1}", rates.decode_fps));
-        row("display fps", format!("{:.1} (stream {:.3})", rates.display_fps, info.video.frames_per_sec));
+        let speed = if player.speed() == 1.0 { String::new() } else { format!(", played at {:.2}x", player.speed()) };
+        row("display fps", format!("{:.1} (stream {:.3}{speed})", rates.display_fps, info.video.frames_per_sec));
         row(
             "dropped frames",
             format!("{} ({} before upscaling, {} at display)", telemetry.frames_dropped_late + telemetry.frames_dropped_early, telemetry.frames_dropped_early, telemetry.frames_dropped_late),

@@ -1,5 +1,5 @@
-//! The transport bar: play/pause, seek bar with time and duration, volume, mute, loop, fullscreen,
-//! stats. Reads the player's state and returns commands; never changes the player itself.
+//! The transport bar: play/pause, seek bar with time and duration, speed (when not normal),
+//! volume, mute, loop, fullscreen, stats. Reads the player's state and returns commands; never changes the player itself.
 
 use egui::Ui;
 
@@ -23,6 +23,10 @@ pub fn transport_ui(ui: &mut Ui, player: &Player, state: &mut TransportState) ->
             commands.push(UiCommand::TogglePause);
         }
         ui.label(format!("{} / {}", format_time(state.seek_dragging_to.unwrap_or(position)), format_time(duration)));
+        let speed = player.speed();
+        if speed != 1.0 && ui.button(format!("{speed:.2}x")).on_hover_text("Playback speed ([ ] and { }); click or Backspace: normal").clicked() {
+            commands.push(UiCommand::SetSpeed { speed: 1.0 });
+        }
 
         // Right-hand controls first (right to left), the seek bar takes what is left.
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
