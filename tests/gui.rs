@@ -624,3 +624,29 @@ fn the_speed_keys_change_the_playback_speed() {
     step_until(&mut harness, "the second input", |app| app.player().is_some_and(|p| p.info().input == path_str(&second)));
     assert_eq!(speed(&harness), 2.0, "the next input plays at the speed chosen");
 }
+
+/// Ctrl + and Ctrl - move the sound by 100 ms against the picture (mpv's keys), not the size of
+/// the UI; the delay carries to the next input.
+#[test]
+fn ctrl_plus_and_minus_move_the_sound_against_the_picture() {
+    let (first, second) = (h264_clip(6), h264_clip(2));
+    let inputs = vec![path_str(&first), path_str(&second)];
+    let mut harness = harness_with_options([800.0, 600.0], inputs, PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, |_| {});
+    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    let delay = |harness: &Harness<'static, App>| app(harness).player().unwrap().audio_delay_secs();
+    let zoom = harness.ctx.zoom_factor();
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Plus);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Equals);
+    harness.run_steps(2);
+    assert_eq!(delay(&harness), 0.2);
+    assert_eq!(app(&harness).status_line(), Some("audio delay +200 ms"));
+    assert_eq!(harness.ctx.zoom_factor(), zoom, "the UI keeps its size");
+    for _ in 0..3 {
+        harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Minus);
+    }
+    harness.run_steps(2);
+    assert!((delay(&harness) + 0.1).abs() < 1e-6, "{}", delay(&harness));
+    harness.event(egui::Event::Text(">".to_owned()));
+    step_until(&mut harness, "the second input", |app| app.player().is_some_and(|p| p.info().input == path_str(&second)));
+    assert!((delay(&harness) + 0.1).abs() < 1e-6, "the next input keeps the delay");
+}

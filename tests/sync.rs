@@ -76,6 +76,20 @@ fn a_speed_change_while_playing_moves_the_clock_to_the_new_rate() {
     assert!(gaps < 5, "{gaps} audio underruns across the change");
 }
 
+/// The sound played half a second late: the picture runs half a second ahead of it (what would
+/// have shown with the first half second of sound is skipped, and it ends that much sooner); half
+/// a second early: the picture waits for it and ends that much later.
+#[test]
+fn an_audio_delay_moves_the_picture_against_the_sound() {
+    let clip = h264_clip(4);
+    let late = headless::run(&path_str(&clip), PlayerOptions { audio_delay_secs: 0.5, ..silent() }).expect("plays");
+    assert!((late.duration_s - 3.5).abs() < 0.3, "took {} s", late.duration_s);
+    assert!(late.frames_dropped >= 10, "{} frames dropped", late.frames_dropped);
+    let early = headless::run(&path_str(&clip), PlayerOptions { audio_delay_secs: -0.5, ..silent() }).expect("plays");
+    assert!((early.duration_s - 4.5).abs() < 0.3, "took {} s", early.duration_s);
+    assert_eq!(early.frames_dropped, 0);
+}
+
 /// Seeks and returns the pts of the first frame shown afterwards.
 fn first_frame_after_seek(player: &mut Player, target_secs: f64) -> f64 {
     let before = player.presenter().current_serial();

@@ -34,6 +34,10 @@ pub struct PlayArgs {
     /// Playback speed from 0.25 to 4, the sound's pitch kept (keys [ ] { } and Backspace change it).
     #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     pub speed: f64,
+    /// Play the sound this many seconds later than the picture (negative: earlier), for inputs
+    /// muxed out of step (Ctrl + and Ctrl - change it by 0.1).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true, value_parser = parse_audio_delay)]
+    pub audio_delay: f64,
     /// The on-screen size a headless run plans for, WxH (default: twice the displayed size).
     #[arg(long, value_parser = super::parse_size::<u32>, requires = "headless")]
     pub view: Option<(u32, u32)>,
@@ -128,6 +132,14 @@ fn parse_speed(text: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_audio_delay(text: &str) -> Result<f64, String> {
+    use crate::media::audio_out::MAX_AUDIO_DELAY_SECS;
+    match text.parse::<f64>() {
+        Ok(secs) if secs.abs() <= MAX_AUDIO_DELAY_SECS => Ok(secs),
+        _ => Err(format!("'{text}' is not a number of seconds from -{MAX_AUDIO_DELAY_SECS} to {MAX_AUDIO_DELAY_SECS}")),
+    }
+}
+
 fn parse_volume(text: &str) -> Result<f32, String> {
     match text.parse::<f32>() {
         Ok(volume) if (0.0..=100.0).contains(&volume) => Ok(volume),
@@ -162,6 +174,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         audio_track: args.aid.map(|track| usize::from(track) - 1),
         subtitles: false,
         speed: args.speed,
+        audio_delay_secs: args.audio_delay,
     };
     let print_summary = |summary: &crate::player::summary::PlaybackSummary| -> anyhow::Result<()> {
         let mut json = serde_json::to_value(summary)?;

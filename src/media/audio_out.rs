@@ -8,7 +8,7 @@
 //! - [`DiscardOutput`]: takes chunks as fast as they come (`--no-sync` throughput runs).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -55,6 +55,30 @@ impl Volume {
     }
 }
 
+/// The largest audio delay either way (mpv's Ctrl + / Ctrl - steps through it).
+pub const MAX_AUDIO_DELAY_SECS: f64 = 10.0;
+
+/// How much later than the picture the sound is heard (negative: earlier), for inputs whose sound
+/// was muxed out of step. Shared between the controls and the feeder, which moves the clock by it.
+#[derive(Debug, Default)]
+pub struct AudioDelay {
+    micros: AtomicI64,
+}
+
+impl AudioDelay {
+    pub fn secs(&self) -> f64 {
+        self.micros.load(Ordering::Relaxed) as f64 / 1e6
+    }
+
+    /// Sets the delay, kept within [`MAX_AUDIO_DELAY_SECS`] either way and rounded to the
+    /// microsecond; returns what was set.
+    pub fn set_secs(&self, secs: f64) -> f64 {
+        let secs = if secs.is_finite() { secs.clamp(-MAX_AUDIO_DELAY_SECS, MAX_AUDIO_DELAY_SECS) } else { 0.0 };
+        self.micros.store((secs * 1e6).round() as i64, Ordering::Relaxed);
+        self.secs()
+    }
+}
+
 /// Pulls chunks and turns them into output samples and clock updates.
 pub struct AudioFeeder {
     pub chunks: Receiver<Tagged<AudioChunk>>,
@@ -62,6 +86,7 @@ pub struct AudioFeeder {
     pub generation: Generation,
     pub clock: Arc<Clock>,
     pub volume: Arc<Volume>,
+    pub delay: Arc<AudioDelay>,
     pub counters: Arc<Counters>,
     /// The chunk being played, its generation and how many values of it are already written.
     playing: Option<(u64, AudioChunk, usize)>,
@@ -76,9 +101,10 @@ impl AudioFeeder {
         generation: Generation,
         clock: Arc<Clock>,
         volume: Arc<Volume>,
+        delay: Arc<AudioDelay>,
         counters: Arc<Counters>,
     ) -> Self {
-        Self { chunks, format, generation, clock, volume, counters, playing: None, ended_generation: None }
+        Self { chunks, format, generation, clock, volume, delay, counters, playing: None, ended_generation: None }
     }
 
     /// Fills `out` (interleaved f32) with what is heard from instant `plays_at` on.
@@ -119,7 +145,8 @@ impl AudioFeeder {
         }
         out[written..].fill(0.0);
         match first_heard {
-            Some((generation, pts_secs, rate)) => self.clock.set_at_rate(generation, pts_secs, plays_at, rate),
+            // Delayed sound: what is heard now goes with a later picture.
+            Some((generation, pts_secs, rate)) => self.clock.set_at_rate(generation, pts_secs + self.delay.secs(), plays_at, rate),
             None if self.ended_generation != Some(self.generation.current()) => {
                 Counters::bump(&self.counters.audio_underruns);
             }
@@ -399,7 +426,7 @@ mod tests {
         }
         let clock = Arc::new(Clock::default());
         let format = OutputFormat { sample_rate: 1000, channels: 2 };
-        let feeder = AudioFeeder::new(rx, format, Generation::default(), Arc::clone(&clock), Arc::default(), Arc::default());
+        let feeder = AudioFeeder::new(rx, format, Generation::default(), Arc::clone(&clock), Arc::default(), Arc::default(), Arc::default());
         (feeder, clock)
     }
 
@@ -437,6 +464,21 @@ mod tests {
         // Two frames (2 ms) played at 2x cover 4 ms of the stream.
         feeder.fill(&mut vec![0.0; 4], now);
         assert!((clock.now_secs(0, now).unwrap() - 4.004).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_delay_moves_the_clock_by_it_within_its_range() {
+        let (mut feeder, clock) = feeder_with(vec![Tagged::start(0, 0.0), Tagged::data(0, AudioChunk { pts_secs: 4.0, samples: vec![1.0; 8], rate: 1.0 })]);
+        assert_eq!(feeder.delay.set_secs(0.3), 0.3);
+        let now = Instant::now();
+        feeder.fill(&mut vec![0.0; 4], now);
+        // The sample of 4 s is heard with the picture of 4.3 s.
+        assert!((clock.now_secs(0, now).unwrap() - 4.3).abs() < 1e-9);
+        assert_eq!(feeder.delay.set_secs(-0.1), -0.1);
+        feeder.fill(&mut vec![0.0; 4], now);
+        assert!((clock.now_secs(0, now).unwrap() - 3.902).abs() < 1e-9);
+        assert_eq!(feeder.delay.set_secs(-60.0), -MAX_AUDIO_DELAY_SECS);
+        assert_eq!(feeder.delay.set_secs(f64::NAN), 0.0);
     }
 
     /// A sound card that fails at `fails_at` (the silent output underneath plays its part until then).

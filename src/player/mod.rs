@@ -26,7 +26,7 @@ use crate::engine::view::ViewTarget;
 use crate::engine::{Presentation, Upscaler, UpscalerFactory};
 use sr_worker::{SrWorker, Wake};
 use crate::media::audio_decode::{AudioDecoder, NextAudioDecoder, OutputFormat};
-use crate::media::audio_out::{AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume, take_over_if_failed};
+use crate::media::audio_out::{AudioDelay, AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume, take_over_if_failed};
 use crate::media::clock::{Clock, Speed};
 use crate::media::demux::{DemuxCommand, DemuxThread};
 use crate::media::decode_loop::{self, StageOutput};
@@ -89,6 +89,8 @@ pub struct PlayerOptions {
     pub subtitles: bool,
     /// The playback speed to start at (1: normal).
     pub speed: f64,
+    /// How much later than the picture the sound plays, in seconds (negative: earlier).
+    pub audio_delay_secs: f64,
 }
 
 impl Default for PlayerOptions {
@@ -106,6 +108,7 @@ impl Default for PlayerOptions {
             audio_track: None,
             subtitles: false,
             speed: 1.0,
+            audio_delay_secs: 0.0,
         }
     }
 }
@@ -122,6 +125,7 @@ pub struct Player {
     clock_mode: ClockMode,
     speed: Arc<Speed>,
     volume: Arc<Volume>,
+    audio_delay: Arc<AudioDelay>,
     counters: Arc<Counters>,
     presenter: Presenter,
     demux_commands: Sender<DemuxCommand>,
@@ -176,6 +180,8 @@ impl Player {
         let clock = Arc::new(Clock::default());
         let volume = Arc::new(Volume::default());
         volume.set_level(options.volume_level);
+        let audio_delay = Arc::new(AudioDelay::default());
+        audio_delay.set_secs(options.audio_delay_secs);
         let (events_tx, events) = bounded(EVENT_QUEUE);
         let (demux_commands, commands_rx) = bounded(COMMAND_QUEUE);
         let (video_packets_tx, video_packets_rx) = bounded(VIDEO_PACKET_QUEUE);
@@ -203,6 +209,7 @@ impl Player {
             clock_mode,
             speed: Arc::clone(&speed),
             volume: Arc::clone(&volume),
+            audio_delay: Arc::clone(&audio_delay),
             counters: Arc::clone(&counters),
             presenter,
             demux_commands,
@@ -234,7 +241,8 @@ impl Player {
             };
             let format = device_format.unwrap_or(source_format);
             let feeder = || {
-                AudioFeeder::new(chunks_rx.clone(), format, generation.clone(), Arc::clone(&clock), Arc::clone(&volume), Arc::clone(&counters))
+                let (volume, delay) = (Arc::clone(&volume), Arc::clone(&audio_delay));
+                AudioFeeder::new(chunks_rx.clone(), format, generation.clone(), Arc::clone(&clock), volume, delay, Arc::clone(&counters))
             };
             let output: Box<dyn AudioOutput> = if options.no_sync {
                 Box::new(DiscardOutput::start(chunks_rx.clone()).map_err(thread_error)?)
@@ -466,6 +474,18 @@ impl Player {
             self.clock.set_rate(speed, Instant::now());
         }
         speed
+    }
+
+    /// How much later than the picture the sound plays, in seconds (negative: earlier).
+    pub fn audio_delay_secs(&self) -> f64 {
+        self.audio_delay.secs()
+    }
+
+    /// Plays the sound `secs` later than the picture from now on (the picture jumps ahead or waits
+    /// to meet it); returns the delay set, kept within
+    /// [`crate::media::audio_out::MAX_AUDIO_DELAY_SECS`] either way.
+    pub fn set_audio_delay(&mut self, secs: f64) -> f64 {
+        self.audio_delay.set_secs(secs)
     }
 
     pub fn volume(&self) -> &Volume {

@@ -13,6 +13,7 @@ use super::UiCommand;
 use super::playlist::Playlist;
 use super::settings::{Restore, Settings};
 use crate::adaptation::Mode;
+use crate::media::audio_out::MAX_AUDIO_DELAY_SECS;
 use crate::media::clock::playable_speed;
 use crate::media::subtitles::{SubtitleImage, Subtitles};
 use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
@@ -34,6 +35,8 @@ const LARGE_SEEK_SECS: f64 = 60.0;
 const VOLUME_STEP: f32 = 0.05;
 /// `[` and `]` change the playback speed by this factor (mpv's).
 const SPEED_STEP: f64 = 1.1;
+/// Ctrl + and Ctrl - move the sound against the picture by this much (mpv's).
+const AUDIO_DELAY_STEP_SECS: f64 = 0.1;
 /// Fullscreen, the open bar and the transport hide this long after the last mouse move or key
 /// (mpv's on-screen controller does the same).
 const CONTROLS_HIDE_AFTER: Duration = Duration::from_secs(2);
@@ -148,6 +151,8 @@ impl PlayerApp {
                 repaint_ctx.request_repaint();
             }
         });
+        // Ctrl + and Ctrl - move the sound (as in mpv), not the size of the UI.
+        ctx.options_mut(|options| options.zoom_with_keyboard = false);
         let options = PlayerOptions { wake: Some(wake), presentation: Presentation::Gpu, subtitles: true, ..options };
         Self {
             starving,
@@ -287,6 +292,19 @@ impl PlayerApp {
             player.set_speed(speed);
         }
         self.status_line = Some(format!("speed {speed:.2}x"));
+    }
+
+    /// Plays the sound `secs` later than the picture (rounded to milliseconds), this input and the
+    /// next ones.
+    fn set_audio_delay(&mut self, secs: f64) {
+        let secs = (secs * 1e3).round() / 1e3;
+        let secs = match &mut self.player {
+            Some(player) => player.set_audio_delay(secs),
+            None => secs.clamp(-MAX_AUDIO_DELAY_SECS, MAX_AUDIO_DELAY_SECS),
+        };
+        self.options.audio_delay_secs = secs;
+        let no_sound = self.player.as_ref().is_some_and(|player| player.info().audio.is_none());
+        self.status_line = Some(format!("audio delay {}{}", super::format_delay(secs), if no_sound { " (this input has no sound)" } else { "" }));
     }
 
     /// `j`: the next track, then none, then the first again.
@@ -853,7 +871,7 @@ impl PlayerApp {
             (Key::PageUp, UiCommand::ChapterStep { forward: false }),
             (Key::Backspace, UiCommand::SetSpeed { speed: 1.0 }),
         ];
-        ctx.input(|input| {
+        let mut commands = ctx.input(|input| {
             let mut commands: Vec<UiCommand> = bindings.into_iter().filter(|(key, _)| input.key_pressed(*key)).map(|(_, command)| command).collect();
             // These are the characters typed, whatever keys make them on the keyboard's layout.
             for event in &input.events {
@@ -870,7 +888,15 @@ impl PlayerApp {
                 });
             }
             commands
-        })
+        });
+        // Ctrl + / Ctrl - are mpv's audio delay keys (egui's keyboard zoom is off for them).
+        let delay_keys = [(Key::Plus, AUDIO_DELAY_STEP_SECS), (Key::Equals, AUDIO_DELAY_STEP_SECS), (Key::Minus, -AUDIO_DELAY_STEP_SECS)];
+        for (key, delta_secs) in delay_keys {
+            if ctx.input_mut(|input| input.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, key))) {
+                commands.push(UiCommand::NudgeAudioDelay { delta_secs });
+            }
+        }
+        commands
     }
 
     pub fn run_command(&mut self, ctx: &egui::Context, command: UiCommand) {
@@ -906,6 +932,7 @@ impl PlayerApp {
             UiCommand::ChapterStep { forward } => self.step_chapter(forward),
             UiCommand::SetSpeed { speed } => self.set_speed(speed),
             UiCommand::ScaleSpeed { factor } => self.set_speed(self.options.speed * factor),
+            UiCommand::NudgeAudioDelay { delta_secs } => self.set_audio_delay(self.options.audio_delay_secs + delta_secs),
             UiCommand::SaveSnapshot => self.save_snapshot(ctx),
             UiCommand::DismissError => self.error = None,
             UiCommand::ToggleFullscreen => {

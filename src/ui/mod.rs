@@ -64,6 +64,8 @@ pub enum UiCommand {
     SetSpeed { speed: f64 },
     /// `[` / `]` (by 1.1), `{` / `}` (by 2): play this many times slower or faster.
     ScaleSpeed { factor: f64 },
+    /// Ctrl + / Ctrl -: the sound this much later (earlier when negative) against the picture.
+    NudgeAudioDelay { delta_secs: f64 },
 }
 
 /// How the window starts.
@@ -158,6 +160,11 @@ pub fn format_time(secs: f64) -> String {
     if hours > 0 { format!("{hours}:{minutes:02}:{seconds:02}") } else { format!("{minutes:02}:{seconds:02}") }
 }
 
+/// An audio delay as mpv shows it: "+100 ms", "-1250 ms".
+pub fn format_delay(secs: f64) -> String {
+    format!("{:+.0} ms", secs * 1e3)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -165,5 +172,7 @@ mod tests {
         assert_eq!(super::format_time(0.0), "00:00");
         assert_eq!(super::format_time(65.9), "01:05");
         assert_eq!(super::format_time(3725.0), "1:02:05");
+        assert_eq!(super::format_delay(0.1), "+100 ms");
+        assert_eq!(super::format_delay(-1.25), "-1250 ms");
     }
 }

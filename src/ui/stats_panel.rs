@@ -91,7 +91,11 @@ pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
             "dropped frames",
             format!("{} ({} before upscaling, {} at display)", telemetry.frames_dropped_late + telemetry.frames_dropped_early, telemetry.frames_dropped_early, telemetry.frames_dropped_late),
         );
-        row("A/V offset", format!("{:.1} ms (max {:.1} ms)", telemetry.last_av_offset_secs * 1e3, telemetry.max_av_offset_secs * 1e3));
+        let delay = match player.audio_delay_secs() {
+            0.0 => String::new(),
+            secs => format!(", sound delayed {}", super::format_delay(secs)),
+        };
+        row("A/V offset", format!("{:.1} ms (max {:.1} ms{delay})", telemetry.last_av_offset_secs * 1e3, telemetry.max_av_offset_secs * 1e3));
         row("corrupt packets", telemetry.corrupt_packets.to_string());
         row("audio underruns", telemetry.audio_underruns.to_string());
     });
