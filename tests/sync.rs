@@ -4,7 +4,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{drive_until, h264_clip, path_str, test_clip};
+use common::{drive_until, h264_clip, path_str, song_with_cover, test_clip};
+use dysr::player::presenter::StreamState;
 use dysr::player::headless;
 use dysr::player::{AudioMode, Player, PlayerOptions};
 
@@ -77,17 +78,34 @@ fn a_speed_change_while_playing_moves_the_clock_to_the_new_rate() {
 }
 
 /// The sound played half a second late: the picture runs half a second ahead of it (what would
-/// have shown with the first half second of sound is skipped, and it ends that much sooner); half
-/// a second early: the picture waits for it and ends that much later.
+/// have shown with the first half second of sound is skipped; the sound then plays on to its end
+/// after the last frame); half a second early: the picture waits for it and ends that much later.
 #[test]
 fn an_audio_delay_moves_the_picture_against_the_sound() {
     let clip = h264_clip(4);
     let late = headless::run(&path_str(&clip), PlayerOptions { audio_delay_secs: 0.5, ..silent() }).expect("plays");
-    assert!((late.duration_s - 3.5).abs() < 0.3, "took {} s", late.duration_s);
+    assert!((late.duration_s - 4.0).abs() < 0.3, "took {} s", late.duration_s);
     assert!(late.frames_dropped >= 10, "{} frames dropped", late.frames_dropped);
     let early = headless::run(&path_str(&clip), PlayerOptions { audio_delay_secs: -0.5, ..silent() }).expect("plays");
     assert!((early.duration_s - 4.5).abs() < 0.3, "took {} s", early.duration_s);
     assert_eq!(early.frames_dropped, 0);
+}
+
+/// Sound that runs on past the last frame is played to its end, the last frame staying on screen
+/// (the input ends when both its picture and its sound have).
+#[test]
+fn the_end_waits_for_sound_that_runs_past_the_last_frame() {
+    let clip = common::generated(
+        "sound-past-picture.mp4",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
+            "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+        ],
+    );
+    let summary = headless::run(&path_str(&clip), silent()).expect("plays");
+    assert!((summary.duration_s - 3.0).abs() < 0.4, "took {} s", summary.duration_s);
+    assert_eq!(summary.frames_presented + summary.frames_dropped, 25);
 }
 
 /// Seeks and returns the pts of the first frame shown afterwards.
@@ -151,4 +169,20 @@ fn an_audio_track_switch_keeps_the_input_and_the_clock() {
     assert!(took < 2.5, "1.5 s of the new track played in {took:.2} s");
     assert!(gaps < 20, "{gaps} audio underruns after the switch");
     assert_eq!(player.telemetry().corrupt_packets, 0, "no packet of the new track reached the old decoder");
+}
+
+/// A song's cover picture is its picture from start to end, after a seek too (FFmpeg hands it on
+/// again; it is not dropped as a frame before the target), and the song plays to its end.
+#[test]
+fn a_songs_cover_picture_shows_for_the_whole_song() {
+    let song = song_with_cover();
+    let mut player = Player::open(&path_str(&song), silent()).expect("opens");
+    assert!(player.info().video.still, "the picture is the song's cover");
+    drive_until(&mut player, Duration::from_secs(5), |p| p.position_secs() > 1.0);
+    assert!(!player.is_buffering(Instant::now()), "one picture for the whole song is not a stall");
+    let pts = first_frame_after_seek(&mut player, 2.5);
+    assert!((pts - 2.5).abs() < 0.05, "the cover shows from the seek target, not {pts}");
+    drive_until(&mut player, Duration::from_secs(5), |p| p.state() == StreamState::Eof);
+    assert!(player.position_secs() > 3.9, "ended at {}", player.position_secs());
+    assert!(player.presenter().current().is_some(), "the cover stays to the end");
 }

@@ -150,7 +150,7 @@ impl AudioFeeder {
             None if self.ended_generation != Some(self.generation.current()) => {
                 Counters::bump(&self.counters.audio_underruns);
             }
-            None => {}
+            None => self.clock.mark_sound_ended(self.generation.current()),
         }
     }
 
@@ -464,6 +464,24 @@ mod tests {
         // Two frames (2 ms) played at 2x cover 4 ms of the stream.
         feeder.fill(&mut vec![0.0; 4], now);
         assert!((clock.now_secs(0, now).unwrap() - 4.004).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_sound_ends_when_its_last_sample_has_been_handed_on() {
+        let (mut feeder, clock) = feeder_with(vec![
+            Tagged::start(0, 0.0),
+            Tagged::data(0, AudioChunk { pts_secs: 0.0, samples: vec![1.0; 8], rate: 1.0 }),
+            Tagged::end(0),
+        ]);
+        let now = Instant::now();
+        feeder.fill(&mut vec![0.0; 4], now);
+        assert!(!clock.sound_ended(0), "samples are left");
+        feeder.fill(&mut vec![0.0; 8], now);
+        assert!(!clock.sound_ended(0), "the last ones are being played");
+        feeder.fill(&mut vec![0.0; 4], now);
+        assert!(clock.sound_ended(0));
+        assert!(!clock.sound_ended(1), "only for its own generation");
+        assert_eq!(feeder.counters.audio_underruns.load(Ordering::Relaxed), 0);
     }
 
     #[test]

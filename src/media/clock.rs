@@ -59,11 +59,13 @@ struct ClockState {
     /// Set while paused: the reading is frozen at this stream time.
     paused_at_secs: Option<f64>,
     paused: bool,
+    /// The generation whose sound has been played to its end.
+    sound_ended: Option<u64>,
 }
 
 impl Default for ClockState {
     fn default() -> Self {
-        Self { generation: 0, anchor: None, rate: 1.0, paused_at_secs: None, paused: false }
+        Self { generation: 0, anchor: None, rate: 1.0, paused_at_secs: None, paused: false, sound_ended: None }
     }
 }
 
@@ -118,6 +120,16 @@ impl Clock {
         if state.paused {
             state.paused_at_secs = Some(pts_secs);
         }
+    }
+
+    /// The audio output has played the last sample of `generation`'s sound: the input's end waits
+    /// for this as well as for its last frame.
+    pub fn mark_sound_ended(&self, generation: u64) {
+        self.state.lock().sound_ended = Some(generation);
+    }
+
+    pub fn sound_ended(&self, generation: u64) -> bool {
+        self.state.lock().sound_ended == Some(generation)
     }
 
     /// Starts `generation` with no reading until its first update.

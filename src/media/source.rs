@@ -76,6 +76,8 @@ pub struct VideoStreamInfo {
     pub time_base: ffmpeg::Rational,
     /// Rotation, flip and sample aspect from the container.
     pub geometry: DisplayGeometry,
+    /// A cover picture (a song's album art): one picture for the whole input.
+    pub still: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -195,6 +197,7 @@ impl MediaSource {
             frames_per_sec: frames_per_sec(&video_stream),
             time_base: video_stream.time_base(),
             geometry: display_geometry(&video_stream, video_decoder.aspect_ratio()),
+            still: video_stream.disposition().contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC),
         };
 
         // A broken or unsupported audio track does not stop playback: the picture plays on the

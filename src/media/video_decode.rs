@@ -1,7 +1,7 @@
 //! The video decode thread: packets in, decoded frames (stream pixel format, pts in seconds) out,
 //! interlaced ones deinterlaced ([`super::deinterlace`]). After a seek it decodes forward from the
 //! keyframe and drops frames before the target, so the first frame shown is the one at the
-//! target. Runs in [`super::decode_loop`].
+//! target; a cover picture is kept and lasts to the end. Runs in [`super::decode_loop`].
 
 use ffmpeg_next as ffmpeg;
 
@@ -18,6 +18,8 @@ pub struct VideoDecoder {
     pub decoder: ffmpeg::decoder::Video,
     pub time_base: ffmpeg::Rational,
     pub nominal_frame_secs: f64,
+    /// For a cover picture: the end of the input, which the picture lasts until.
+    pub still_until_secs: Option<f64>,
     pub frames: StageOutput<VideoFrame>,
     pub position: Position,
     pub deinterlacer: Deinterlacer,
@@ -92,13 +94,18 @@ impl VideoDecoder {
     fn send_ready(&mut self) -> bool {
         let position = &mut self.position;
         for frame in self.ready.drain(..) {
-            let duration_secs = frame_duration_secs(&frame, self.time_base).unwrap_or(self.nominal_frame_secs);
-            let pts_secs = match frame.pts() {
+            let mut duration_secs = frame_duration_secs(&frame, self.time_base).unwrap_or(self.nominal_frame_secs);
+            let mut pts_secs = match frame.pts() {
                 Some(ts) => ts as f64 * f64::from(self.time_base),
                 None => position.last_pts_secs.map_or(position.drop_before_secs.max(0.0), |last| last + duration_secs),
             };
             position.last_pts_secs = Some(pts_secs);
-            if pts_secs < position.drop_before_secs {
+            if let Some(end_secs) = self.still_until_secs {
+                // The cover picture (FFmpeg hands it on again after each seek) is shown from where
+                // playback starts to the end of the input.
+                pts_secs = pts_secs.max(position.drop_before_secs.max(0.0));
+                duration_secs = (end_secs - pts_secs).max(self.nominal_frame_secs);
+            } else if pts_secs < position.drop_before_secs {
                 continue;
             }
             if self.frames.items.send(Tagged::data(position.generation, VideoFrame { pts_secs, duration_secs, frame })).is_err() {

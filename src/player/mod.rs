@@ -280,6 +280,8 @@ impl Player {
             decoder: video_decoder,
             time_base: info.video.time_base,
             nominal_frame_secs: 1.0 / info.video.frames_per_sec,
+            // A day when the input does not say how long it is (a stream of music with a cover).
+            still_until_secs: info.video.still.then(|| info.duration_secs.unwrap_or(86_400.0)),
             frames: StageOutput { items: decoded_tx, counters: Arc::clone(&counters), events: events_tx.clone() },
             position: Default::default(),
             deinterlacer: crate::media::deinterlace::Deinterlacer::new(info.video.time_base),

@@ -19,6 +19,8 @@ const EARLY_PRESENT_TOLERANCE_SECS: f64 = 0.002;
 const AUDIO_CLOCK_START_TIMEOUT: Duration = Duration::from_millis(1500);
 /// How long a pass waits when it has nothing to schedule against.
 const IDLE_POLL: Duration = Duration::from_millis(5);
+/// How often a pass looks for the end of the sound once the last frame has had its time.
+const SOUND_END_POLL: Duration = Duration::from_millis(50);
 /// How far past its end the frame on screen may stay before the player counts as buffering (a
 /// frame or two late is a dropped frame's business, not the input's).
 const BUFFERING_GRACE_SECS: f64 = 0.1;
@@ -199,8 +201,12 @@ impl Presenter {
         }
     }
 
-    /// How long the frame on screen has left at the clock (a short poll when that is unknown).
+    /// How long the frame on screen has left at the clock (a short poll when that is unknown, a
+    /// longer one while only the sound plays on).
     fn last_frame_remaining(&self, now: Instant) -> Duration {
+        if self.last_frame_done(now) && !self.sound_done() {
+            return SOUND_END_POLL;
+        }
         let end_secs = self.current.as_ref().map(|frame| frame.pts_secs + frame.duration_secs);
         match (end_secs, self.clock.now_secs(self.showing_generation, now)) {
             (Some(end_secs), Some(clock_secs)) if end_secs > clock_secs => self.real_time(end_secs - clock_secs),
@@ -271,21 +277,30 @@ impl Presenter {
         self.state = StreamState::Playing;
     }
 
-    /// Eof once the input ended, nothing is pending, and the last frame has had its duration.
+    /// Eof once the input ended, nothing is pending, the last frame has had its duration and,
+    /// with sound, the sound has been played to its end (a film whose sound runs past its last
+    /// frame, a song with a cover picture: the last frame stays meanwhile, as in mpv).
     fn update_end_state(&mut self, now: Instant) {
         if !self.input_ended || self.next.is_some() || self.state == StreamState::Eof {
             return;
         }
-        let last_frame_done = match (&self.current, self.mode) {
+        if self.last_frame_done(now) && self.sound_done() && self.frames.is_empty() {
+            self.state = StreamState::Eof;
+        }
+    }
+
+    fn last_frame_done(&self, now: Instant) -> bool {
+        match (&self.current, self.mode) {
             (_, ClockMode::Free) | (None, _) => true,
             (Some(frame), _) => self
                 .clock
                 .now_secs(self.showing_generation, now)
                 .is_none_or(|clock_secs| clock_secs >= frame.pts_secs + frame.duration_secs),
-        };
-        if last_frame_done && self.frames.is_empty() {
-            self.state = StreamState::Eof;
         }
+    }
+
+    fn sound_done(&self) -> bool {
+        self.mode != ClockMode::Audio || self.clock.sound_ended(self.showing_generation)
     }
 }
 
@@ -446,6 +461,24 @@ mod tests {
         assert_eq!(rig.presenter.state(), StreamState::Playing);
         assert!(close(wait, FRAME_SECS - 0.01), "come back when the last frame's time is up: {wait:?}");
         rig.update(2.0 * FRAME_SECS);
+        assert_eq!(rig.presenter.state(), StreamState::Eof);
+    }
+
+    /// With sound running past the last frame, that frame stays until the sound has been played
+    /// to its end.
+    #[test]
+    fn with_sound_the_end_waits_for_the_sound_to_end() {
+        let mut rig = Rig::new(ClockMode::Audio);
+        rig.clock.set(0, 0.0, rig.at(0.0));
+        rig.send(0);
+        rig.end();
+        rig.update(0.0);
+        let wait = rig.update(1.0);
+        assert_eq!(rig.presenter.state(), StreamState::Playing, "the sound plays on");
+        assert_eq!(wait, Some(SOUND_END_POLL));
+        assert_eq!(rig.shown_pts(), Some(0.0));
+        rig.clock.mark_sound_ended(0);
+        rig.update(1.05);
         assert_eq!(rig.presenter.state(), StreamState::Eof);
     }
 

@@ -63,6 +63,19 @@ pub fn test_clip(name: &str, size: &str, seconds: u32, video_codec: &[&str], aud
     generated(name, &args)
 }
 
+/// A four-second song (a 440 Hz tone in MP3) with a 200x200 cover picture, as music files carry
+/// their album art.
+pub fn song_with_cover() -> PathBuf {
+    generated(
+        "song-with-cover.mp3",
+        &[
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=4",
+            "-f", "lavfi", "-i", "testsrc2=size=200x200:rate=25:duration=0.04",
+            "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v", "mjpeg", "-disposition:v", "attached_pic", "-id3v2_version", "3",
+        ],
+    )
+}
+
 /// A small H.264 + AAC clip in MP4: the workhorse of the tests.
 pub fn h264_clip(seconds: u32) -> PathBuf {
     test_clip(&format!("h264-{seconds}s.mp4"), "320x240", seconds, &["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"], true)
