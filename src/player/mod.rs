@@ -122,7 +122,6 @@ pub struct Player {
     info: StreamInfo,
     generation: Generation,
     clock: Arc<Clock>,
-    clock_mode: ClockMode,
     speed: Arc<Speed>,
     volume: Arc<Volume>,
     audio_delay: Arc<AudioDelay>,
@@ -206,7 +205,6 @@ impl Player {
             info: info.clone(),
             generation: generation.clone(),
             clock: Arc::clone(&clock),
-            clock_mode,
             speed: Arc::clone(&speed),
             volume: Arc::clone(&volume),
             audio_delay: Arc::clone(&audio_delay),
@@ -468,13 +466,12 @@ impl Player {
 
     /// Plays at `speed` (kept within [`crate::media::clock::MIN_SPEED`] and
     /// [`crate::media::clock::MAX_SPEED`]) from now on; returns the speed
-    /// set. With sound the clock follows the stretched samples as they are heard; without, it
-    /// changes at once. Ignored by throughput runs (`--no-sync`), which have no clock.
+    /// set. With sound the clock follows the stretched samples as they are heard (the audio
+    /// output sets its rate with each buffer, so the rate set here holds only where no sound
+    /// drives the clock: no audio track, or one that never started); without, it changes at once.
     pub fn set_speed(&mut self, speed: f64) -> f64 {
         let speed = self.speed.set(speed);
-        if self.clock_mode == ClockMode::Wall {
-            self.clock.set_rate(speed, Instant::now());
-        }
+        self.clock.set_rate(speed, Instant::now());
         speed
     }
 
