@@ -584,15 +584,22 @@ fn page_keys_move_between_chapters() {
     assert!(app(&harness).player().unwrap().info().details.iter().any(|(what, value)| what == "chapters" && value == "3"));
 }
 
+/// A window playing a playlist of a six-second clip then a two-second one, the first on screen;
+/// and the second's path.
+fn two_clip_playlist() -> (Harness<'static, App>, String) {
+    let (first, second) = (path_str(&h264_clip(6)), path_str(&h264_clip(2)));
+    let inputs = vec![first, second.clone()];
+    let mut harness = harness_with_options([800.0, 600.0], inputs, PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, |_| {});
+    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    (harness, second)
+}
+
 /// mpv's speed keys: `]` / `[` by 1.1, `}` / `{` by 2, within 0.25-4; the transport bar shows a
 /// speed that is not normal as a button that resets it, as Backspace does; the next input of the
 /// playlist plays at the speed chosen.
 #[test]
 fn the_speed_keys_change_the_playback_speed() {
-    let (first, second) = (h264_clip(6), h264_clip(2));
-    let inputs = vec![path_str(&first), path_str(&second)];
-    let mut harness = harness_with_options([800.0, 600.0], inputs, PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, |_| {});
-    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    let (mut harness, second) = two_clip_playlist();
     let speed = |harness: &Harness<'static, App>| app(harness).player().unwrap().speed();
     let type_text = |harness: &mut Harness<'static, App>, text: &str| {
         harness.event(egui::Event::Text(text.to_owned()));
@@ -621,7 +628,7 @@ fn the_speed_keys_change_the_playback_speed() {
     assert_eq!(speed(&harness), 1.0, "Backspace resets it");
     type_text(&mut harness, "}");
     type_text(&mut harness, ">");
-    step_until(&mut harness, "the second input", |app| app.player().is_some_and(|p| p.info().input == path_str(&second)));
+    step_until(&mut harness, "the second input", |app| app.player().is_some_and(|p| p.info().input == second));
     assert_eq!(speed(&harness), 2.0, "the next input plays at the speed chosen");
 }
 
@@ -629,10 +636,7 @@ fn the_speed_keys_change_the_playback_speed() {
 /// the UI; the delay carries to the next input.
 #[test]
 fn ctrl_plus_and_minus_move_the_sound_against_the_picture() {
-    let (first, second) = (h264_clip(6), h264_clip(2));
-    let inputs = vec![path_str(&first), path_str(&second)];
-    let mut harness = harness_with_options([800.0, 600.0], inputs, PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, |_| {});
-    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    let (mut harness, second) = two_clip_playlist();
     let delay = |harness: &Harness<'static, App>| app(harness).player().unwrap().audio_delay_secs();
     let zoom = harness.ctx.zoom_factor();
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Plus);
@@ -647,6 +651,6 @@ fn ctrl_plus_and_minus_move_the_sound_against_the_picture() {
     harness.run_steps(2);
     assert!((delay(&harness) + 0.1).abs() < 1e-6, "{}", delay(&harness));
     harness.event(egui::Event::Text(">".to_owned()));
-    step_until(&mut harness, "the second input", |app| app.player().is_some_and(|p| p.info().input == path_str(&second)));
+    step_until(&mut harness, "the second input", |app| app.player().is_some_and(|p| p.info().input == second));
     assert!((delay(&harness) + 0.1).abs() < 1e-6, "the next input keeps the delay");
 }

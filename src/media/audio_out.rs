@@ -73,10 +73,15 @@ impl AudioDelay {
     /// Sets the delay, kept within [`MAX_AUDIO_DELAY_SECS`] either way and rounded to the
     /// microsecond; returns what was set.
     pub fn set_secs(&self, secs: f64) -> f64 {
-        let secs = if secs.is_finite() { secs.clamp(-MAX_AUDIO_DELAY_SECS, MAX_AUDIO_DELAY_SECS) } else { 0.0 };
-        self.micros.store((secs * 1e6).round() as i64, Ordering::Relaxed);
+        self.micros.store((playable_audio_delay(secs) * 1e6).round() as i64, Ordering::Relaxed);
         self.secs()
     }
+}
+
+/// `secs` of audio delay brought within [`MAX_AUDIO_DELAY_SECS`] either way (none for a value that
+/// is no number).
+pub fn playable_audio_delay(secs: f64) -> f64 {
+    if secs.is_finite() { secs.clamp(-MAX_AUDIO_DELAY_SECS, MAX_AUDIO_DELAY_SECS) } else { 0.0 }
 }
 
 /// Pulls chunks and turns them into output samples and clock updates.

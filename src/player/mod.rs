@@ -465,10 +465,10 @@ impl Player {
     }
 
     /// Plays at `speed` (kept within [`crate::media::clock::MIN_SPEED`] and
-    /// [`crate::media::clock::MAX_SPEED`]) from now on; returns the speed
-    /// set. With sound the clock follows the stretched samples as they are heard (the audio
-    /// output sets its rate with each buffer, so the rate set here holds only where no sound
-    /// drives the clock: no audio track, or one that never started); without, it changes at once.
+    /// [`crate::media::clock::MAX_SPEED`]) from now on; returns the speed set. With sound the
+    /// clock follows the stretched samples as they are heard (the audio output sets its rate with
+    /// each buffer, so the rate set here holds only where no sound drives the clock: no audio
+    /// track, or one that never started).
     pub fn set_speed(&mut self, speed: f64) -> f64 {
         let speed = self.speed.set(speed);
         self.clock.set_rate(speed, Instant::now());

@@ -13,7 +13,7 @@ use super::UiCommand;
 use super::playlist::Playlist;
 use super::settings::{Restore, Settings};
 use crate::adaptation::Mode;
-use crate::media::audio_out::MAX_AUDIO_DELAY_SECS;
+use crate::media::audio_out::playable_audio_delay;
 use crate::media::clock::playable_speed;
 use crate::media::subtitles::{SubtitleImage, Subtitles};
 use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
@@ -297,12 +297,11 @@ impl PlayerApp {
     /// Plays the sound `secs` later than the picture (rounded to milliseconds), this input and the
     /// next ones.
     fn set_audio_delay(&mut self, secs: f64) {
-        let secs = (secs * 1e3).round() / 1e3;
-        let secs = match &mut self.player {
-            Some(player) => player.set_audio_delay(secs),
-            None => secs.clamp(-MAX_AUDIO_DELAY_SECS, MAX_AUDIO_DELAY_SECS),
-        };
+        let secs = playable_audio_delay((secs * 1e3).round() / 1e3);
         self.options.audio_delay_secs = secs;
+        if let Some(player) = &mut self.player {
+            player.set_audio_delay(secs);
+        }
         let no_sound = self.player.as_ref().is_some_and(|player| player.info().audio.is_none());
         self.status_line = Some(format!("audio delay {}{}", super::format_delay(secs), if no_sound { " (this input has no sound)" } else { "" }));
     }
