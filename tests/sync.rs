@@ -178,6 +178,7 @@ fn a_songs_cover_picture_shows_for_the_whole_song() {
     let song = song_with_cover();
     let mut player = Player::open(&path_str(&song), silent()).expect("opens");
     assert!(player.info().video.still, "the picture is the song's cover");
+    assert!(player.info().details.iter().any(|(_, value)| value == "mjpeg 200x200, cover picture"), "the media info says so");
     drive_until(&mut player, Duration::from_secs(5), |p| p.position_secs() > 1.0);
     assert!(!player.is_buffering(Instant::now()), "one picture for the whole song is not a stall");
     let pts = first_frame_after_seek(&mut player, 2.5);

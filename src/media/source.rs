@@ -259,6 +259,9 @@ fn media_details(ctx: &ffmpeg::format::context::Input, (video_index, video): (us
         let bitrate = if bit_rate > 0 { format!(", {} kb/s", bit_rate / 1000) } else { String::new() };
         let language = stream.metadata().get("language").map(|language| format!(" [{language}]")).unwrap_or_default();
         let value = match parameters.medium() {
+            MediaType::Video if stream.disposition().contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC) => {
+                format!("{} {width}x{height}, cover picture{}", codec_name(parameters.id()), if stream.index() == video_index { "" } else { " (not played)" })
+            }
             MediaType::Video if stream.index() == video_index => format!(
                 "{} {width}x{height}, {:.3} frames/s, {:?}{bitrate}; colour: matrix {}, range {}, primaries {}, transfer {}",
                 codec_name(parameters.id()),
