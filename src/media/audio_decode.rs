@@ -160,12 +160,14 @@ impl AudioDecoder {
         let Some(resampler) = resampler.as_mut() else { unreachable!("resampler was just set") };
         let mut converted = ffmpeg::frame::Audio::empty();
         resampler.context.run(decoded, &mut converted)?;
-        let value_count = converted.samples() * usize::from(self.output.channels);
-        Ok(converted.data(0)[..value_count * 4]
-            .chunks_exact(4)
-            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-            .collect())
+        Ok(interleaved_samples(&converted, self.output))
     }
+}
+
+/// The samples of `frame` (packed f32 in `format`), interleaved.
+pub(super) fn interleaved_samples(frame: &ffmpeg::frame::Audio, format: OutputFormat) -> Vec<f32> {
+    let value_count = frame.samples() * usize::from(format.channels);
+    frame.data(0)[..value_count * 4].chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect()
 }
 
 /// Drops the samples of `chunk` that precede `drop_before_secs`; None when nothing is left.

@@ -10,7 +10,7 @@ use ffmpeg::format::Sample;
 use ffmpeg::format::sample::Type as SampleType;
 
 use super::AudioChunk;
-use super::audio_decode::OutputFormat;
+use super::audio_decode::{OutputFormat, interleaved_samples};
 
 /// `atempo` takes 0.5 to 100 in one instance: slower speeds chain two.
 const ATEMPO_MIN: f64 = 0.5;
@@ -124,18 +124,13 @@ fn to_frame(samples: &[f32], format: OutputFormat, first_frame: u64) -> Result<f
 /// Takes every stretched frame the graph has ready. A stretched sample k stands for stream time
 /// start + k * rate / sample rate: `atempo` consumes its input at exactly the rate.
 fn drain(stretch: &mut Stretch, format: OutputFormat, out: &mut Vec<AudioChunk>) {
-    let channels = usize::from(format.channels);
     let mut sink = stretch.graph.get("out").expect("the graph has its sink");
     loop {
         let mut frame = ffmpeg::frame::Audio::empty();
         if sink.sink().frame(&mut frame).is_err() {
             return;
         }
-        let value_count = frame.samples() * channels;
-        let samples: Vec<f32> = frame.data(0)[..value_count * 4]
-            .chunks_exact(4)
-            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let samples = interleaved_samples(&frame, format);
         let pts_secs = stretch.start_secs + stretch.frames_out as f64 * stretch.rate / f64::from(format.sample_rate);
         stretch.frames_out += frame.samples() as u64;
         if !samples.is_empty() {
