@@ -8,7 +8,7 @@
 //! - [`DiscardOutput`]: takes chunks as fast as they come (`--no-sync` throughput runs).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use crossbeam_channel::Receiver;
 
 use super::audio_decode::OutputFormat;
 use super::clock::Clock;
-use super::{AudioChunk, Generation, Item, Tagged};
+use super::{AudioChunk, Generation, Item, SharedF64, Tagged};
 use crate::telemetry::Counters;
 
 /// How often the silent output wakes to consume what real time has played.
@@ -61,20 +61,16 @@ pub const MAX_AUDIO_DELAY_SECS: f64 = 10.0;
 /// How much later than the picture the sound is heard (negative: earlier), for inputs whose sound
 /// was muxed out of step. Shared between the controls and the feeder, which moves the clock by it.
 #[derive(Debug, Default)]
-pub struct AudioDelay {
-    micros: AtomicI64,
-}
+pub struct AudioDelay(SharedF64);
 
 impl AudioDelay {
     pub fn secs(&self) -> f64 {
-        self.micros.load(Ordering::Relaxed) as f64 / 1e6
+        self.0.get()
     }
 
-    /// Sets the delay, kept within [`MAX_AUDIO_DELAY_SECS`] either way and rounded to the
-    /// microsecond; returns what was set.
+    /// Sets the delay, kept within [`MAX_AUDIO_DELAY_SECS`] either way; returns what was set.
     pub fn set_secs(&self, secs: f64) -> f64 {
-        self.micros.store((playable_audio_delay(secs) * 1e6).round() as i64, Ordering::Relaxed);
-        self.secs()
+        self.0.set(playable_audio_delay(secs))
     }
 }
 

@@ -5,10 +5,11 @@
 //! real time). A clock of an older generation (before a seek) reads as unset, so nothing is
 //! scheduled against a position that no longer holds.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::Mutex;
+
+use super::SharedF64;
 
 /// The slowest and fastest playback speeds (mpv's `[` / `]` range, narrowed to what the
 /// time-stretched sound and the network's frame budget can follow).
@@ -18,24 +19,22 @@ pub const MAX_SPEED: f64 = 4.0;
 /// The playback speed asked for, shared between the controls and the threads that follow it (the
 /// audio decoder stretches its samples to it, the SR worker shortens its frame budget by it).
 #[derive(Debug)]
-pub struct Speed(AtomicU64);
+pub struct Speed(SharedF64);
 
 impl Default for Speed {
     fn default() -> Self {
-        Self(AtomicU64::new(1.0f64.to_bits()))
+        Self(SharedF64::new(1.0))
     }
 }
 
 impl Speed {
     pub fn get(&self) -> f64 {
-        f64::from_bits(self.0.load(Ordering::Relaxed))
+        self.0.get()
     }
 
     /// Sets the speed, kept within [`MIN_SPEED`, `MAX_SPEED`]; returns what was set.
     pub fn set(&self, speed: f64) -> f64 {
-        let speed = playable_speed(speed);
-        self.0.store(speed.to_bits(), Ordering::Relaxed);
-        speed
+        self.0.set(playable_speed(speed))
     }
 }
 

@@ -45,6 +45,27 @@ impl Generation {
     }
 }
 
+/// A number the controls set and a pipeline thread reads on its own schedule (the playback speed,
+/// the audio delay): an f64 kept as its bits in an atomic.
+#[derive(Debug, Default)]
+pub struct SharedF64(AtomicU64);
+
+impl SharedF64 {
+    pub fn new(value: f64) -> Self {
+        Self(AtomicU64::new(value.to_bits()))
+    }
+
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.0.load(Ordering::Relaxed))
+    }
+
+    /// Stores `value` and returns it.
+    pub fn set(&self, value: f64) -> f64 {
+        self.0.store(value.to_bits(), Ordering::Relaxed);
+        value
+    }
+}
+
 /// What flows down every pipeline channel.
 #[derive(Debug)]
 pub struct Tagged<T> {
