@@ -6,8 +6,11 @@
 //! meets up to three of them, so the nine shifted input vectors of a row are loaded once for
 //! three rows' multiply-adds. The image is walked in bands of those rows and tiles of columns,
 //! every pair of channels within a tile, so a tile's input rows of every channel stay in cache
-//! while each output channel passes over them.
+//! while each output channel passes over them. The sums stay vectors from tile to tile, in a
+//! scratch buffer, and are reduced across lanes once at the end: reducing them at every tile cost
+//! as much as the multiply-adds.
 
+use std::cell::RefCell;
 use std::ops::Range;
 
 use super::kernels::{Isa, Planes};
@@ -19,6 +22,15 @@ const BAND_ROWS: usize = 4;
 /// Columns of a tile: a band's input rows (`BAND_ROWS + 2` per channel) of 40 channels and its
 /// output-gradient rows fit in a 512 KiB L2 cache.
 const TILE_COLUMNS: usize = 256;
+/// Room for one vector of any instruction set in the scratch sums.
+const MAX_LANES: usize = 16;
+/// The scratch sums of one (output, input) channel pair: nine taps of [`MAX_LANES`] lanes.
+const PAIR_SUMS: usize = 9 * MAX_LANES;
+
+thread_local! {
+    /// Each thread's scratch sums, kept between calls: a 40-channel layer's take 0.9 MB.
+    static LANE_SUMS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
 
 /// Adds the weight and bias gradients of a 3x3 convolution from `input` (its input planes) and
 /// `output_gradient` (the gradient at its pre-activation output) into `weight_gradient`, laid out
@@ -60,35 +72,55 @@ pub fn accumulate_conv_gradients(
         _ => portable_single,
     };
     let (width, height) = (input.width, input.height);
-    for y in (0..height).step_by(BAND_ROWS) {
-        let rows = y..(y + BAND_ROWS).min(height);
-        for x in (0..width).step_by(TILE_COLUMNS) {
-            let columns = x..(x + TILE_COLUMNS).min(width);
-            for first in (0..out_channels).step_by(pairs) {
-                for i in 0..in_channels {
-                    let mut sums = [[0.0f32; 9]; 2];
-                    // SAFETY: the CPU supports `isa` (checked above); the planes match in size.
-                    unsafe { kernel(input, output_gradient, first, i, rows.clone(), columns.clone(), &mut sums) };
-                    for (r, taps) in sums[..pairs].iter().enumerate() {
-                        let at = ((first + r) * in_stride + i) * 9;
-                        for (gradient, sum) in weight_gradient[at..at + 9].iter_mut().zip(taps) {
-                            *gradient += sum;
-                        }
+    LANE_SUMS.with_borrow_mut(|lane_sums| {
+        lane_sums.clear();
+        lane_sums.resize(out_channels * in_channels * PAIR_SUMS, 0.0);
+        // The sums of output channel `o` against input channel `i` start at `(o * in_channels + i) * PAIR_SUMS`.
+        let next_output = in_channels * PAIR_SUMS;
+        for y in (0..height).step_by(BAND_ROWS) {
+            let rows = y..(y + BAND_ROWS).min(height);
+            for x in (0..width).step_by(TILE_COLUMNS) {
+                let columns = x..(x + TILE_COLUMNS).min(width);
+                for first in (0..out_channels).step_by(pairs) {
+                    for i in 0..in_channels {
+                        let sums = LaneSums { first: lane_sums[(first * in_channels + i) * PAIR_SUMS..].as_mut_ptr(), next_output };
+                        // SAFETY: the CPU supports `isa` (checked above); the planes match in size;
+                        // the sums of `first + 1`, when there is a pair, are in the buffer too.
+                        unsafe { kernel(input, output_gradient, first, i, rows.clone(), columns.clone(), sums) };
                     }
                 }
             }
         }
-    }
+        for o in 0..out_channels {
+            for i in 0..in_channels {
+                let sums = &lane_sums[(o * in_channels + i) * PAIR_SUMS..][..PAIR_SUMS];
+                let at = (o * in_stride + i) * 9;
+                for (gradient, lanes) in weight_gradient[at..at + 9].iter_mut().zip(sums.chunks_exact(MAX_LANES)) {
+                    *gradient += lanes.iter().sum::<f32>();
+                }
+            }
+        }
+    });
 }
 
-/// The nine tap sums of a band of rows and a tile of columns, for one instruction set.
-type BandKernel = unsafe fn(&Planes, &Planes, usize, usize, Range<usize>, Range<usize>, &mut [[f32; 9]; 2]);
+/// Adds a band of rows and a tile of columns into the lane sums, for one instruction set.
+type BandKernel = unsafe fn(&Planes, &Planes, usize, usize, Range<usize>, Range<usize>, LaneSums);
 
-/// The nine tap sums of output channels `first..first + R` against input channel `i`, over output
-/// rows `rows` (at most [`BAND_ROWS`]) and columns `columns` (starting at a multiple of `L::WIDTH`).
+/// Where a kernel call's sums are: the first output channel's nine tap vectors, [`MAX_LANES`]
+/// apart from `first`, the next output channel's `next_output` further.
+#[derive(Clone, Copy)]
+struct LaneSums {
+    first: *mut f32,
+    next_output: usize,
+}
+
+/// Adds output channels `first..first + R` against input channel `i`, over output rows `rows` (at
+/// most [`BAND_ROWS`]) and columns `columns` (starting at a multiple of `L::WIDTH`), into their
+/// lane sums.
 ///
 /// # Safety
-/// The CPU runs `L`; the planes have the same size and `output_gradient` is zero right of the image.
+/// The CPU runs `L`; the planes have the same size and `output_gradient` is zero right of the
+/// image; `sums` has `(R - 1) * next_output + PAIR_SUMS` writable values from `first`.
 #[inline(always)]
 unsafe fn reduce_band<L: Lanes, const R: usize>(
     input: &Planes,
@@ -97,23 +129,21 @@ unsafe fn reduce_band<L: Lanes, const R: usize>(
     i: usize,
     rows: Range<usize>,
     columns: Range<usize>,
-    sums: &mut [[f32; 9]; 2],
+    sums: LaneSums,
 ) {
+    const { assert!(L::WIDTH <= MAX_LANES) };
     // SAFETY: forwarded from the caller.
-    let acc = unsafe {
-        let mut acc = [[L::splat(0.0); 9]; R];
+    unsafe {
+        let tap = |r: usize, tap: usize| sums.first.add(r * sums.next_output + tap * MAX_LANES);
+        let mut acc: [[L; 9]; R] = std::array::from_fn(|r| std::array::from_fn(|t| L::load(tap(r, t))));
         match rows.len() {
             BAND_ROWS => reduce_rows::<L, R, BAND_ROWS>(input, output_gradient, first, i, rows.start, &columns, &mut acc),
             _ => rows.for_each(|y| reduce_rows::<L, R, 1>(input, output_gradient, first, i, y, &columns, &mut acc)),
         }
-        acc
-    };
-    let mut lanes = [0.0f32; 16];
-    for (r, taps) in acc.iter().enumerate() {
-        for (tap, value) in taps.iter().enumerate() {
-            // SAFETY: `lanes` holds any instruction set's vector.
-            unsafe { value.store(lanes.as_mut_ptr()) };
-            sums[r][tap] = lanes[..L::WIDTH].iter().sum();
+        for (r, taps) in acc.iter().enumerate() {
+            for (t, value) in taps.iter().enumerate() {
+                value.store(tap(r, t));
+            }
         }
     }
 }
@@ -184,26 +214,26 @@ unsafe fn input_row<L: Lanes, const R: usize, const ROWS: usize, const ROW: usiz
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn avx512_pair(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: &mut [[f32; 9]; 2]) {
+unsafe fn avx512_pair(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: LaneSums) {
     // SAFETY: forwarded from the caller.
     unsafe { reduce_band::<super::lanes::Avx512, 2>(input, output_gradient, first, i, rows, columns, sums) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn avx512_single(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: &mut [[f32; 9]; 2]) {
+unsafe fn avx512_single(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: LaneSums) {
     // SAFETY: forwarded from the caller.
     unsafe { reduce_band::<super::lanes::Avx512, 1>(input, output_gradient, first, i, rows, columns, sums) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2_single(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: &mut [[f32; 9]; 2]) {
+unsafe fn avx2_single(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: LaneSums) {
     // SAFETY: forwarded from the caller.
     unsafe { reduce_band::<super::lanes::Avx2, 1>(input, output_gradient, first, i, rows, columns, sums) }
 }
 
-unsafe fn portable_single(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: &mut [[f32; 9]; 2]) {
+unsafe fn portable_single(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: LaneSums) {
     // SAFETY: forwarded from the caller.
     unsafe { reduce_band::<Portable, 1>(input, output_gradient, first, i, rows, columns, sums) }
 }
