@@ -1,7 +1,8 @@
 //! The load injector: competing compute on the device SR runs on, to show adaptation on demand.
-//! On the CPU each of its threads runs a duty cycle: busy with floating-point work for `level`% of
-//! every period, asleep for the rest; the threads count their own CPU time as the kernel reports it,
-//! so the duty cycle can be checked rather than trusted. On a GPU one thread does the same with a
+//! On the CPU each of its threads runs a duty cycle: busy with floating-point work until the kernel
+//! has counted `level`% of the period as its CPU time (or the period is over), asleep for the rest.
+//! Counting CPU time rather than wall time keeps the load what it says when other work shares the
+//! cores, and lets the duty cycle be checked rather than trusted. On a GPU one thread does the same with a
 //! compute kernel on SR's device and queue, and counts the GPU time its dispatches take.
 
 use std::sync::Arc;
@@ -101,8 +102,8 @@ fn duty_cycle(shared: &Shared) {
     let mut value = 1.0f64;
     while !shared.stop.load(Ordering::Relaxed) {
         let start = Instant::now();
-        let busy = PERIOD.mul_f64(f64::from(shared.level.load(Ordering::Relaxed)) / 100.0);
-        while start.elapsed() < busy {
+        let busy = PERIOD.mul_f64(f64::from(shared.level.load(Ordering::Relaxed)) / 100.0).as_nanos() as u64;
+        while thread_cpu_nanos() - reported < busy && start.elapsed() < PERIOD {
             for _ in 0..1000 {
                 value = std::hint::black_box(value * 1.000_000_1 + 1e-9);
             }
