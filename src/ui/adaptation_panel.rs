@@ -141,7 +141,11 @@ pub fn adaptation_ui(ui: &mut Ui, adaptation: &Adaptation, monitor: &SystemMonit
     }
     let points: PlotPoints = recent.iter().map(|sample| [sample.at_secs, sample.sr_ms]).collect();
     let first = recent.first().map_or(0.0, |sample| sample.at_secs);
-    Plot::new("frame_times").height(120.0).width(360.0).allow_drag(false).allow_zoom(false).allow_scroll(false).y_axis_label("SR ms").show(ui, |plot| {
+    let last = recent.last().map_or(0.0, |sample| sample.at_secs);
+    // At least the last second, zero and the deadline always in view: the first few samples alone
+    // would stretch the axes over a range of their own.
+    let plot = Plot::new("frame_times").height(120.0).width(360.0).allow_drag(false).allow_zoom(false).allow_scroll(false).y_axis_label("SR ms");
+    plot.include_x(last - 1.0).include_x(last).include_y(0.0).include_y(budget_ms).show(ui, |plot| {
         plot.line(Line::new("SR ms per frame", points));
         plot.hline(HLine::new("deadline", budget_ms));
         for switch in switches.iter().filter(|switch| switch.at_secs >= first) {

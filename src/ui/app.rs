@@ -744,7 +744,8 @@ impl PlayerApp {
             None => {}
         });
         if self.stats_visible && let Some(player) = &self.player {
-            egui::Window::new("Stats").default_pos([16.0, 56.0]).resizable(false).show(&ctx, |ui| {
+            // Scrolls when the window is shorter than the panel, so the plot at its end stays reachable.
+            egui::Window::new("Stats").default_pos([16.0, 56.0]).resizable(false).vscroll(true).show(&ctx, |ui| {
                 stats_ui(ui, player, &self.rates);
                 if let Some(adaptation) = &self.adaptation {
                     ui.separator();
