@@ -13,9 +13,12 @@ use super::photo::Luma;
 use super::resize::{Kernel, downscale_x2, upscale_x2};
 use super::supernet::{SubgraphSpec, Supernet};
 
-/// The held-out photos shipped in `assets/validation`.
+/// The held-out photos shipped in `assets/validation`: under the current folder when it has them
+/// (the model commands run from a checkout, whichever one the binary was built in), else in the
+/// source tree the binary was built from.
 pub fn default_validation_dir() -> std::path::PathBuf {
-    std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/validation"))
+    let here = std::path::PathBuf::from("assets/validation");
+    if here.is_dir() { here } else { std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/validation")) }
 }
 
 pub struct ValidationImage {
