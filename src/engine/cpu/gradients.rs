@@ -7,8 +7,8 @@
 //! three rows' multiply-adds. The image is walked in bands of those rows and tiles of columns,
 //! every pair of channels within a tile, so a tile's input rows of every channel stay in cache
 //! while each output channel passes over them. The sums stay vectors from tile to tile, in a
-//! scratch buffer, and are reduced across lanes once at the end: reducing them at every tile cost
-//! as much as the multiply-adds.
+//! scratch buffer, and are reduced across lanes once at the end: reducing them at every tile took
+//! about a tenth of the kernel's time.
 
 use std::cell::RefCell;
 use std::ops::Range;
