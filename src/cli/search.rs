@@ -7,7 +7,6 @@ use std::sync::Arc;
 use burn::module::Module;
 use clap::Args;
 
-use crate::telemetry::median_ms;
 use crate::engine::cpu::PackedNetwork;
 use crate::engine::cpu::kernels::Isa;
 use crate::engine::cpu::network::NetworkRunner;
@@ -15,8 +14,7 @@ use crate::host::cpu_name;
 use crate::model::device::{DeviceChoice, select};
 use crate::model::evaluate::{default_validation_dir, load_validation};
 use crate::model::manifest::{FORMAT, Latency, Manifest, Rung, SupernetShape, VERSION};
-use crate::model::search::{CandidateScore, choose_ladder, measure_latency_ms, pareto_front, score_candidates};
-use crate::model::supernet::SubgraphSpec;
+use crate::model::search::{CandidateScore, choose_ladder, pareto_front, round_robin_medians_ms, run_forward, score_candidates};
 use crate::training::train::{TrainedWeights, load_trained};
 
 #[derive(Debug, Clone, Args)]
@@ -33,7 +31,8 @@ pub struct SearchArgs {
     /// Frame size latency is measured at (the playing resolution).
     #[arg(long, default_value = "640x360", value_parser = super::parse_size::<usize>)]
     pub size: (usize, usize),
-    /// Timed runs per candidate (median taken), after untimed warm-up runs.
+    /// Timed runs per candidate (median taken), after untimed warm-up runs; the candidates take
+    /// turns, one run each per round.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
     /// Where the model goes: `dysr-x2.bpk`, `dysr-x2.json` and `search-candidates.csv`.
@@ -60,17 +59,24 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     // Latency on what plays the rungs: the CPU kernels on a CPU, burn on a GPU.
     let on_cpu = device == burn::prelude::Device::flex();
     let device_name = if on_cpu { format!("{} (dysr kernels, {})", cpu_name(), Isa::detect().name()) } else { device_name };
-    let latency = |spec: SubgraphSpec| {
-        if on_cpu {
-            let mut runner = NetworkRunner::with_all_cores(Arc::new(PackedNetwork::from_supernet(&model, spec, Isa::detect())));
-            runner.prepare(width, height);
-            let mut output = vec![0.0; 4 * width * height];
-            median_ms(2, args.runs, || runner.run(&mut output))
-        } else {
-            measure_latency_ms(&model, spec, width, height, args.runs)
-        }
+    let candidates = config.candidates();
+    let latencies = if on_cpu {
+        // One runner sized for the largest candidate, its network swapped between runs as the
+        // player swaps rungs.
+        let networks: Vec<Arc<PackedNetwork>> =
+            candidates.iter().map(|&spec| Arc::new(PackedNetwork::from_supernet(&model, spec, Isa::detect()))).collect();
+        let mut runner = NetworkRunner::with_all_cores(Arc::new(PackedNetwork::from_supernet(&model, config.largest(), Isa::detect())));
+        runner.prepare(width, height);
+        let mut output = vec![0.0; 4 * width * height];
+        round_robin_medians_ms(candidates.len(), 2, args.runs, |i| {
+            runner.set_network(Arc::clone(&networks[i]));
+            runner.run(&mut output);
+        })
+    } else {
+        let frame = burn::tensor::Tensor::<4>::random([1, 1, height, width], burn::tensor::Distribution::Uniform(0.0, 1.0), &device);
+        round_robin_medians_ms(candidates.len(), 1, args.runs, |i| run_forward(&model, candidates[i], &frame))
     };
-    let scores = score_candidates(&model, &config, &images, latency, |score| {
+    let scores = score_candidates(&model, &config, &images, &latencies, |score| {
         if args.json {
             println!("{}", serde_json::to_string(score).unwrap_or_default());
         } else {

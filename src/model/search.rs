@@ -34,42 +34,57 @@ pub struct CandidateScore {
     pub latency_ms: f64,
 }
 
-/// Median milliseconds of `runs` forwards of `spec` on a `width` x `height` frame, after a warm-up.
-pub fn measure_latency_ms(model: &Supernet, spec: SubgraphSpec, width: usize, height: usize, runs: usize) -> f64 {
-    let device = model.head.weight.val().device();
-    let frame = Tensor::<4>::random([1, 1, height, width], burn::tensor::Distribution::Uniform(0.0, 1.0), &device);
-    let run = || {
-        let started = Instant::now();
-        // Reading the result back makes the timing include all queued work.
-        let _ = model.forward(frame.clone(), spec).into_data();
-        started.elapsed().as_secs_f64() * 1e3
-    };
-    run();
-    let mut times: Vec<f64> = (0..runs.max(1)).map(|_| run()).collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+/// Median milliseconds of each of `count` candidates, timed round-robin: `warm_up` untimed rounds,
+/// then `runs` rounds, each running every candidate once (`run_once(i)` runs candidate `i`). A slow
+/// spell of the host then falls on all candidates alike instead of on whichever was being timed,
+/// which on a shared machine decides the order of the cheap candidates.
+pub fn round_robin_medians_ms(count: usize, warm_up: usize, runs: usize, mut run_once: impl FnMut(usize)) -> Vec<f64> {
+    let mut times = vec![Vec::with_capacity(runs.max(1)); count];
+    for round in 0..warm_up + runs.max(1) {
+        for (candidate, candidate_times) in times.iter_mut().enumerate() {
+            let started = Instant::now();
+            run_once(candidate);
+            if round >= warm_up {
+                candidate_times.push(started.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut candidate_times| {
+            candidate_times.sort_by(f64::total_cmp);
+            candidate_times[candidate_times.len() / 2]
+        })
+        .collect()
 }
 
-/// Quality and latency (`latency_ms`, on whatever runs the subgraphs in the player) of every
-/// candidate subgraph.
+/// One forward of `spec` on `frame` by burn (on a GPU), read back so that the time includes all
+/// queued work.
+pub fn run_forward(model: &Supernet, spec: SubgraphSpec, frame: &Tensor<4>) {
+    let _ = model.forward(frame.clone(), spec).into_data();
+}
+
+/// Quality of every candidate subgraph (in `config.candidates()` order), with its latency from
+/// `latencies_ms` (measured on whatever runs the subgraphs in the player).
 pub fn score_candidates(
     model: &Supernet,
     config: &SupernetConfig,
     images: &[ValidationImage],
-    latency_ms: impl Fn(SubgraphSpec) -> f64,
+    latencies_ms: &[f64],
     mut on_scored: impl FnMut(&CandidateScore),
 ) -> Vec<CandidateScore> {
     config
         .candidates()
         .into_iter()
-        .map(|spec| {
+        .zip(latencies_ms)
+        .map(|(spec, &latency_ms)| {
             let quality = evaluate(&Method::Subgraph { name: spec.to_string(), model, spec }, images);
             let score = CandidateScore {
                 spec,
                 macs_per_lr_pixel: spec.macs_per_lr_pixel(),
                 psnr_y: quality.psnr_y,
                 ssim_y: quality.ssim_y,
-                latency_ms: latency_ms(spec),
+                latency_ms,
             };
             on_scored(&score);
             score
@@ -170,6 +185,21 @@ mod tests {
     fn grid() -> Vec<CandidateScore> {
         let config = SupernetConfig::new();
         config.candidates().into_iter().map(|s| score(s.depth, s.width, 30.0 + (s.macs_per_lr_pixel() as f64).ln())).collect()
+    }
+
+    #[test]
+    fn candidates_are_timed_in_turns_and_each_gets_its_median() {
+        let mut order = Vec::new();
+        let medians = round_robin_medians_ms(3, 1, 3, |i| {
+            order.push(i);
+            // Candidate 2 takes 20 ms, the others nothing: medians separate them.
+            if i == 2 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        });
+        assert_eq!(order, [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], "one warm-up round, then three timed rounds");
+        assert_eq!(medians.len(), 3);
+        assert!(medians[2] >= 20.0 && medians[0] < medians[2] && medians[1] < medians[2], "{medians:?}");
     }
 
     #[test]
