@@ -79,6 +79,11 @@ pub fn median_ms(warmup: usize, runs: usize, mut work: impl FnMut()) -> f64 {
             started.elapsed().as_secs_f64() * 1e3
         })
         .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    median(&mut times)
+}
+
+/// The middle value of `values` (the upper one of an even count), sorting them in place.
+pub fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }

@@ -334,10 +334,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(200));
             share.push((injector.busy_time() - start_busy).as_secs_f64() / start.elapsed().as_secs_f64());
         }
-        let median = |times: &mut Vec<f64>| {
-            times.sort_by(f64::total_cmp);
-            times[times.len() / 2]
-        };
+        let median = crate::telemetry::median;
         let (idle_ms, loaded_ms) = (median(&mut idle), median(&mut loaded));
         let share = share.iter().sum::<f64>() / share.len() as f64;
         assert!(share > 0.25, "the load kernel kept the GPU busy {:.0}% of the time at 90%", share * 100.0);

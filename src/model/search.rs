@@ -51,10 +51,7 @@ pub fn round_robin_medians_ms(count: usize, warm_up: usize, runs: usize, mut run
     }
     times
         .into_iter()
-        .map(|mut candidate_times| {
-            candidate_times.sort_by(f64::total_cmp);
-            candidate_times[candidate_times.len() / 2]
-        })
+        .map(|mut candidate_times| crate::telemetry::median(&mut candidate_times))
         .collect()
 }
 
