@@ -1,10 +1,11 @@
 //! Playback against the clock: real-time duration, A/V offset, seeking accuracy, pause.
+//! The tests play one at a time (`common::alone`): they measure time.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{drive_until, h264_clip, path_str, song_with_cover, test_clip};
+use common::{alone, drive_until, h264_clip, path_str, song_with_cover, test_clip};
 use dysr::player::presenter::StreamState;
 use dysr::player::headless;
 use dysr::player::{AudioMode, Player, PlayerOptions};
@@ -17,6 +18,7 @@ fn silent() -> PlayerOptions {
 
 #[test]
 fn ten_seconds_play_in_ten_seconds_in_sync() {
+    let _alone = alone();
     let clip = h264_clip(10);
     let summary = headless::run(&path_str(&clip), silent()).expect("plays");
     assert!((summary.duration_s - 10.0).abs() < 0.5, "took {} s", summary.duration_s);
@@ -27,6 +29,7 @@ fn ten_seconds_play_in_ten_seconds_in_sync() {
 
 #[test]
 fn a_clip_without_sound_plays_on_the_wall_clock() {
+    let _alone = alone();
     let clip = test_clip("no-sound-3s.mp4", "320x240", 3, &["-c:v", "libx264", "-preset", "ultrafast"], false);
     let summary = headless::run(&path_str(&clip), silent()).expect("plays");
     assert!((summary.duration_s - 3.0).abs() < 0.5, "took {} s", summary.duration_s);
@@ -38,6 +41,7 @@ fn a_clip_without_sound_plays_on_the_wall_clock() {
 /// five, every frame accounted for, the picture in step with the sound.
 #[test]
 fn at_double_speed_ten_seconds_play_in_five_in_sync() {
+    let _alone = alone();
     let clip = h264_clip(10);
     let summary = headless::run(&path_str(&clip), PlayerOptions { speed: 2.0, ..silent() }).expect("plays");
     assert!((summary.duration_s - 5.0).abs() < 0.5, "took {} s", summary.duration_s);
@@ -49,6 +53,7 @@ fn at_double_speed_ten_seconds_play_in_five_in_sync() {
 
 #[test]
 fn without_sound_the_wall_clock_runs_at_the_speed() {
+    let _alone = alone();
     let clip = test_clip("no-sound-3s.mp4", "320x240", 3, &["-c:v", "libx264", "-preset", "ultrafast"], false);
     let summary = headless::run(&path_str(&clip), PlayerOptions { speed: 0.5, ..silent() }).expect("plays");
     assert!((summary.duration_s - 6.0).abs() < 0.5, "took {} s", summary.duration_s);
@@ -59,6 +64,7 @@ fn without_sound_the_wall_clock_runs_at_the_speed() {
 /// clock runs at the new speed, and the sound goes on without a gap.
 #[test]
 fn a_speed_change_while_playing_moves_the_clock_to_the_new_rate() {
+    let _alone = alone();
     let clip = h264_clip(10);
     let mut player = Player::open(&path_str(&clip), silent()).expect("opens");
     drive_until(&mut player, Duration::from_secs(5), |p| p.position_secs() > 1.0);
@@ -82,6 +88,7 @@ fn a_speed_change_while_playing_moves_the_clock_to_the_new_rate() {
 /// after the last frame); half a second early: the picture waits for it and ends that much later.
 #[test]
 fn an_audio_delay_moves_the_picture_against_the_sound() {
+    let _alone = alone();
     let clip = h264_clip(4);
     let late = headless::run(&path_str(&clip), PlayerOptions { audio_delay_secs: 0.5, ..silent() }).expect("plays");
     assert!((late.duration_s - 4.0).abs() < 0.3, "took {} s", late.duration_s);
@@ -95,6 +102,7 @@ fn an_audio_delay_moves_the_picture_against_the_sound() {
 /// (the input ends when both its picture and its sound have).
 #[test]
 fn the_end_waits_for_sound_that_runs_past_the_last_frame() {
+    let _alone = alone();
     let clip = common::generated(
         "sound-past-picture.mp4",
         &[
@@ -120,6 +128,7 @@ fn first_frame_after_seek(player: &mut Player, target_secs: f64) -> f64 {
 
 #[test]
 fn seeking_lands_within_one_frame_of_the_target() {
+    let _alone = alone();
     let clip = h264_clip(10);
     let mut player = Player::open(&path_str(&clip), silent()).expect("opens");
     drive_until(&mut player, Duration::from_secs(5), |p| p.presenter().current().is_some());
@@ -133,6 +142,7 @@ fn seeking_lands_within_one_frame_of_the_target() {
 
 #[test]
 fn pause_freezes_the_clock_and_a_seek_while_paused_shows_the_target_frame() {
+    let _alone = alone();
     let clip = h264_clip(10);
     let mut player = Player::open(&path_str(&clip), silent()).expect("opens");
     drive_until(&mut player, Duration::from_secs(5), |p| p.position_secs() > 0.3);
@@ -154,6 +164,7 @@ fn pause_freezes_the_clock_and_a_seek_while_paused_shows_the_target_frame() {
 /// packet on the way, and a track that does not exist is refused with playback going on.
 #[test]
 fn an_audio_track_switch_keeps_the_input_and_the_clock() {
+    let _alone = alone();
     let clip = common::two_audio_tracks_clip();
     let mut player = Player::open(&path_str(&clip), silent()).expect("plays");
     drive_until(&mut player, Duration::from_secs(10), |player| player.position_secs() > 1.0);
@@ -175,6 +186,7 @@ fn an_audio_track_switch_keeps_the_input_and_the_clock() {
 /// again; it is not dropped as a frame before the target), and the song plays to its end.
 #[test]
 fn a_songs_cover_picture_shows_for_the_whole_song() {
+    let _alone = alone();
     let song = song_with_cover();
     let mut player = Player::open(&path_str(&song), silent()).expect("opens");
     assert!(player.info().video.still, "the picture is the song's cover");

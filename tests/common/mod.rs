@@ -6,7 +6,7 @@ pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use dysr::player::{Player, PlayerOptions};
@@ -26,6 +26,16 @@ pub fn media_dir() -> PathBuf {
 
 /// Serialises clip generation: two tests asking for the same clip must not both write it.
 static GENERATE: Mutex<()> = Mutex::new(());
+
+/// Serialises the tests that measure playback against the clock: two playbacks (or a playback and
+/// an ffmpeg encoding a clip) on a two-core machine delay each other's frames, and the test would
+/// measure the machine instead of the player.
+static REAL_TIME: Mutex<()> = Mutex::new(());
+
+/// Held for the whole of a test that measures time (its clips made under it too).
+pub fn alone() -> MutexGuard<'static, ()> {
+    REAL_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// A clip made by `ffmpeg <args> OUT`, cached by name.
 pub fn generated(name: &str, args: &[&str]) -> PathBuf {
