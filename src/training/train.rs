@@ -64,6 +64,11 @@ pub struct TrainConfig {
     #[arg(long)]
     #[serde(default)]
     pub ladder: Option<PathBuf>,
+    /// Make the ladder's smallest rung the bottom of every step's sandwich, in place of the
+    /// supernet's smallest subgraph (depth 0, which no ladder runs).
+    #[arg(long)]
+    #[serde(default)]
+    pub ladder_bottom: bool,
     /// Train the last this many steps with L2 instead of L1 (a short fine-tune toward PSNR).
     #[arg(long, default_value_t = 0)]
     #[serde(default)]
@@ -348,11 +353,12 @@ pub fn cosine_learning_rate(step: usize, steps: usize, peak: f64, floor: f64) ->
     floor + 0.5 * (peak - floor) * (1.0 + (std::f64::consts::PI * progress).cos())
 }
 
-/// The subgraphs one step trains: largest, smallest, then `sampled` random others, each drawn
-/// with probability `favoured_share` from the `favoured` ones (the rungs of a ladder) and
-/// otherwise from all candidates.
+/// The subgraphs one step trains: largest, `bottom` (the smallest, or a ladder's smallest rung),
+/// then `sampled` random others, each drawn with probability `favoured_share` from the `favoured`
+/// ones (the rungs of a ladder) and otherwise from all candidates.
 struct Sandwich {
     supernet: SupernetConfig,
+    bottom: SubgraphSpec,
     sampled: usize,
     favoured: Vec<SubgraphSpec>,
     favoured_share: f64,
@@ -360,10 +366,10 @@ struct Sandwich {
 
 impl Sandwich {
     fn draw(&self, rng: &mut StdRng) -> Vec<SubgraphSpec> {
-        let (largest, smallest) = (self.supernet.largest(), self.supernet.smallest());
+        let largest = self.supernet.largest();
         let mut specs = vec![largest];
-        if smallest != largest {
-            specs.push(smallest);
+        if self.bottom != largest {
+            specs.push(self.bottom);
         }
         let candidates = self.supernet.candidates();
         for _ in 0..self.sampled {
@@ -378,20 +384,27 @@ impl Sandwich {
     }
 }
 
-/// The sandwich `config` asks for: favoured rungs from its ladder manifest when it favours any.
+/// The sandwich `config` asks for: favoured rungs from its ladder manifest when it favours any,
+/// and that ladder's smallest rung as the bottom with `--ladder-bottom`.
 fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandwich, TrainError> {
-    let mut favoured = Vec::new();
-    if config.favour_ladder > 0.0 {
+    let mut rungs = Vec::new();
+    if config.favour_ladder > 0.0 || config.ladder_bottom {
         let path = config.ladder.clone().unwrap_or_else(crate::model::manifest::default_manifest_path);
         let manifest = crate::model::manifest::Manifest::load(&path)?;
-        favoured = manifest
-            .ladder
-            .iter()
-            .map(|rung| rung.spec)
-            .filter(|spec| supernet.contains(spec) && *spec != supernet.largest() && *spec != supernet.smallest())
-            .collect();
+        rungs = manifest.ladder.iter().map(|rung| rung.spec).filter(|spec| supernet.contains(spec)).collect();
+        if config.ladder_bottom && rungs.is_empty() {
+            return Err(TrainError::NoRungs { path });
+        }
     }
-    Ok(Sandwich { supernet: supernet.clone(), sampled: config.sampled, favoured, favoured_share: config.favour_ladder })
+    let bottom = match config.ladder_bottom {
+        true => *rungs.iter().min_by_key(|spec| (spec.macs_per_lr_pixel(), **spec)).expect("checked above"),
+        false => supernet.smallest(),
+    };
+    let favoured = match config.favour_ladder > 0.0 {
+        true => rungs.into_iter().filter(|spec| *spec != supernet.largest() && *spec != bottom).collect(),
+        false => Vec::new(),
+    };
+    Ok(Sandwich { supernet: supernet.clone(), bottom, sampled: config.sampled, favoured, favoured_share: config.favour_ladder })
 }
 
 fn to_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
@@ -490,7 +503,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     let step_rng = |step: usize| StdRng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let scored_specs = match config.fixed {
         Some(spec) => vec![spec],
-        None => vec![supernet.largest(), supernet.smallest()],
+        None => vec![supernet.largest(), sandwich.bottom],
     };
     tracing::info!("training {} on {device_name} with {}: {} photos, steps {first_step}..{}", describe(config), trainer.name(), set.pairs.len(), config.steps);
 
@@ -717,7 +730,7 @@ mod tests {
         let hr = Luma::new(64, 64, (0..64 * 64).map(|i| if (i % 64 / 3 + i / 64 / 5) % 2 == 0 { 0.8 } else { 0.2 }).collect());
         let set = TrainingSet { pairs: vec![crate::training::data::TrainingPair { name: "stripes".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }] };
         let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 16, false);
-        let sandwich = Sandwich { supernet: supernet.clone(), sampled: 1, favoured: vec![], favoured_share: 0.0 };
+        let sandwich = Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 1, favoured: vec![], favoured_share: 0.0 };
         let specs = sandwich.draw(&mut StdRng::seed_from_u64(2));
         let mut optimizer = AdamConfig::new().init();
         let loss_now = |model: &Supernet| -> f32 {
@@ -740,7 +753,7 @@ mod tests {
     fn a_favoured_ladder_is_what_a_sandwich_samples() {
         let supernet = SupernetConfig::new();
         let favoured = vec![SubgraphSpec { depth: 1, width: 8 }, SubgraphSpec { depth: 4, width: 16 }];
-        let sandwich = |share| Sandwich { supernet: supernet.clone(), sampled: 2, favoured: favoured.clone(), favoured_share: share };
+        let sandwich = |share| Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 2, favoured: favoured.clone(), favoured_share: share };
         let mut rng = StdRng::seed_from_u64(4);
         let sampled: Vec<SubgraphSpec> = (0..50).flat_map(|_| sandwich(1.0).draw(&mut rng).split_off(2)).collect();
         assert!(sampled.iter().all(|spec| favoured.contains(spec)));
@@ -751,10 +764,30 @@ mod tests {
     #[test]
     fn a_sandwich_has_the_largest_first_then_the_smallest() {
         let supernet = SupernetConfig::new();
-        let sandwich = Sandwich { supernet: supernet.clone(), sampled: 2, favoured: vec![], favoured_share: 0.0 };
+        let sandwich = Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 2, favoured: vec![], favoured_share: 0.0 };
         let specs = sandwich.draw(&mut StdRng::seed_from_u64(3));
         assert_eq!(specs.len(), 4);
         assert_eq!((specs[0], specs[1]), (supernet.largest(), supernet.smallest()));
         assert!(specs[2..].iter().all(|s| supernet.contains(s)));
+    }
+
+    /// With `--ladder-bottom` the shipped ladder's smallest rung takes the smallest subgraph's
+    /// place in every step, and is not also among the favoured ones.
+    #[test]
+    fn the_ladder_bottom_replaces_the_smallest_subgraph() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            config: TrainConfig,
+        }
+        let config = <Command as clap::Parser>::try_parse_from(["train", "--ladder-bottom", "--favour-ladder", "1"]).unwrap().config;
+        let supernet = SupernetConfig::new();
+        let sandwich = sandwich_for(&config, &supernet).unwrap();
+        let manifest = crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
+        assert_eq!(sandwich.bottom, manifest.ladder[0].spec);
+        assert_ne!(sandwich.bottom, supernet.smallest());
+        assert!(!sandwich.favoured.contains(&sandwich.bottom));
+        let specs = sandwich.draw(&mut StdRng::seed_from_u64(3));
+        assert_eq!((specs[0], specs[1]), (supernet.largest(), manifest.ladder[0].spec));
     }
 }
