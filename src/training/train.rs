@@ -108,8 +108,8 @@ pub struct TrainConfig {
     /// Train this one subgraph alone (e.g. d2w16) instead of the supernet.
     #[arg(long)]
     pub fixed: Option<SubgraphSpec>,
-    /// Score the largest and the smallest subgraph (or the --fixed one) on the validation photos
-    /// every this many steps, into `val-log.csv` (0: never).
+    /// Score the largest and the smallest subgraph (the ladder's smallest rung with
+    /// --ladder-bottom; or the --fixed one) on the validation photos every this many steps, into `val-log.csv` (0: never).
     #[arg(long, default_value_t = 1000)]
     #[serde(default)]
     pub eval_every: usize,
