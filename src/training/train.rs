@@ -109,7 +109,8 @@ pub struct TrainConfig {
     #[arg(long)]
     pub fixed: Option<SubgraphSpec>,
     /// Score the largest and the smallest subgraph (the ladder's smallest rung with
-    /// --ladder-bottom; or the --fixed one) on the validation photos every this many steps, into `val-log.csv` (0: never).
+    /// --ladder-bottom; or the --fixed one) on the validation photos every this many steps, into
+    /// `val-log.csv` (0: never).
     #[arg(long, default_value_t = 1000)]
     #[serde(default)]
     pub eval_every: usize,
@@ -396,13 +397,15 @@ fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandw
             return Err(TrainError::NoRungs { path });
         }
     }
-    let bottom = match config.ladder_bottom {
-        true => *rungs.iter().min_by_key(|spec| (spec.macs_per_lr_pixel(), **spec)).expect("checked above"),
-        false => supernet.smallest(),
+    let bottom = if config.ladder_bottom {
+        *rungs.iter().min_by_key(|spec| (spec.macs_per_lr_pixel(), **spec)).expect("checked above")
+    } else {
+        supernet.smallest()
     };
-    let favoured = match config.favour_ladder > 0.0 {
-        true => rungs.into_iter().filter(|spec| *spec != supernet.largest() && *spec != bottom).collect(),
-        false => Vec::new(),
+    let favoured = if config.favour_ladder > 0.0 {
+        rungs.into_iter().filter(|spec| *spec != supernet.largest() && *spec != bottom).collect()
+    } else {
+        Vec::new()
     };
     Ok(Sandwich { supernet: supernet.clone(), bottom, sampled: config.sampled, favoured, favoured_share: config.favour_ladder })
 }
