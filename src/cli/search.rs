@@ -61,11 +61,12 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let device_name = if on_cpu { format!("{} (dysr kernels, {})", cpu_name(), Isa::detect().name()) } else { device_name };
     let candidates = config.candidates();
     let latencies = if on_cpu {
-        // One runner sized for the largest candidate, its network swapped between runs as the
-        // player swaps rungs.
+        // One runner sized for the largest candidate (the last: they are sorted by cost), its
+        // network swapped between runs as the player swaps rungs.
         let networks: Vec<Arc<PackedNetwork>> =
             candidates.iter().map(|&spec| Arc::new(PackedNetwork::from_supernet(&model, spec, Isa::detect()))).collect();
-        let mut runner = NetworkRunner::with_all_cores(Arc::new(PackedNetwork::from_supernet(&model, config.largest(), Isa::detect())));
+        let largest = networks.last().expect("a supernet has at least one subgraph");
+        let mut runner = NetworkRunner::with_all_cores(Arc::clone(largest));
         runner.prepare(width, height);
         let mut output = vec![0.0; 4 * width * height];
         round_robin_medians_ms(candidates.len(), 2, args.runs, |i| {

@@ -27,7 +27,8 @@ impl DisplayGeometry {
         Self { rotation_cw, hflip, sample_aspect }
     }
 
-    fn is_transposed(self) -> bool {
+    /// Whether it is turned a quarter: the displayed width is the frame's height.
+    pub fn is_transposed(self) -> bool {
         self.rotation_cw % 180 == 90
     }
 

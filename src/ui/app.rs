@@ -20,7 +20,7 @@ use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
 use super::stats_panel::{RateMeter, stats_ui};
 use crate::adaptation::Adaptation;
 use super::transport::{TransportState, transport_ui};
-use super::video_view::VideoView;
+use super::video_view::{VideoView, subtitle_canvas};
 use crate::engine::Presentation;
 use crate::engine::view::ViewTarget;
 use crate::media::PipelineEvent;
@@ -222,7 +222,7 @@ impl PlayerApp {
     }
 
     /// Draws the pictures of the bitmap subtitle shown now over the picture at `picture`, placed
-    /// on it as on the stream's canvas (the frame's size unless the stream names another).
+    /// on [`subtitle_canvas`] as on the stream's canvas (the frame's size unless the stream names another).
     fn subtitle_pictures_ui(&mut self, ui: &egui::Ui, picture: egui::Rect) {
         self.subtitle_picture_rects.clear();
         let (Some(subtitles), Some(player)) = (&self.subtitles, &self.player) else { return };
@@ -240,11 +240,12 @@ impl PlayerApp {
                 SubtitlePictures { track, cue, images: images.iter().cloned().zip(textures).collect() }
             });
         }
-        let frame = (player.info().video.width as usize, player.info().video.height as usize);
+        let video = &player.info().video;
+        let canvas_rect = subtitle_canvas(picture, video.geometry);
         for (image, texture) in self.subtitle_pictures.iter().flat_map(|pictures| &pictures.images) {
-            let (width, height) = image.canvas.unwrap_or(frame);
-            let scale = egui::vec2(picture.width() / width.max(1) as f32, picture.height() / height.max(1) as f32);
-            let min = picture.min + egui::vec2(image.x as f32 * scale.x, image.y as f32 * scale.y);
+            let (width, height) = image.canvas.unwrap_or((video.width as usize, video.height as usize));
+            let scale = egui::vec2(canvas_rect.width() / width.max(1) as f32, canvas_rect.height() / height.max(1) as f32);
+            let min = canvas_rect.min + egui::vec2(image.x as f32 * scale.x, image.y as f32 * scale.y);
             let rect = egui::Rect::from_min_size(min, egui::vec2(image.width as f32 * scale.x, image.height as f32 * scale.y));
             ui.painter().image(texture.id(), rect, egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)), egui::Color32::WHITE);
             self.subtitle_picture_rects.push(rect);

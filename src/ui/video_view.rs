@@ -100,6 +100,19 @@ pub fn letterbox(area: Rect, picture: egui::Vec2) -> Rect {
     Rect::from_center_size(area.center(), vec2(picture.x * scale, picture.y * scale))
 }
 
+/// Where a bitmap subtitle's canvas lies over the picture drawn at `picture`. Subtitles stay
+/// upright: the canvas covers the picture, stretched with it, unless the picture is turned a
+/// quarter (a phone clip), where it keeps the shape it would have on the unturned picture,
+/// shrunk to the picture's width and set at its bottom.
+pub fn subtitle_canvas(picture: Rect, geometry: DisplayGeometry) -> Rect {
+    if !geometry.is_transposed() {
+        return picture;
+    }
+    let unturned = vec2(picture.height(), picture.width());
+    let size = unturned * (picture.width() / unturned.x).min(picture.height() / unturned.y);
+    Rect::from_min_size(egui::pos2(picture.center().x - size.x / 2.0, picture.max.y - size.y), size)
+}
+
 /// Sets up the video renderer on `render_state`'s device; returns the largest texture side that
 /// device takes (frames over it cannot be shown).
 pub fn install(render_state: &egui_wgpu::RenderState) -> u32 {
@@ -723,6 +736,17 @@ mod tests {
         let rect = letterbox(area, vec2(360.0, 640.0));
         assert_eq!(rect.height(), 900.0);
         assert!((rect.width() - 506.25).abs() < 1e-3);
+    }
+
+    #[test]
+    fn subtitles_stay_upright_on_a_turned_picture() {
+        let picture = Rect::from_min_size(egui::pos2(100.0, 0.0), vec2(450.0, 800.0));
+        assert_eq!(subtitle_canvas(picture, DisplayGeometry::new(180.0, false, 1.0)), picture);
+        // A 16:9 canvas on a 9:16 picture: full width, 16:9, at the bottom.
+        let canvas = subtitle_canvas(picture, DisplayGeometry::new(-90.0, false, 1.0));
+        assert_eq!((canvas.min.x, canvas.width()), (100.0, 450.0));
+        assert!((canvas.height() - 253.125).abs() < 1e-3 && canvas.max.y == 800.0, "{canvas:?}");
+        assert_eq!(subtitle_canvas(picture, DisplayGeometry::new(90.0, false, 1.0)), canvas);
     }
 
     /// PQ at the 203-nit reference white (10-bit code 576) is grey at 0.875 of SDR white after the
