@@ -441,6 +441,26 @@ fn bitmap_subtitles_are_drawn_where_they_sit() {
     assert!(app(&harness).subtitle_picture_rects().is_empty(), "not before it starts");
 }
 
+/// On a phone clip (shown turned a quarter) a bitmap subtitle stays upright and keeps its shape,
+/// in the lower part of the portrait picture.
+#[test]
+fn bitmap_subtitles_stay_upright_on_a_turned_clip() {
+    // FFmpeg 5.1 writes the rotation as a display matrix only when it copies the stream.
+    let upright = common::bitmap_subtitled_clip();
+    let clip = generated("rotated-bitmap-subtitled.mp4", &["-i", &path_str(&upright), "-map", "0", "-c", "copy", "-metadata:s:v:0", "rotate=90"]);
+    // MP4 keeps the cue's start and a 0.5 s duration.
+    let mut harness = paused_at_with_subtitles(&clip, 0.8);
+    harness.run_steps(2);
+    let picture = app(&harness).picture_rect().unwrap();
+    assert!(picture.height() > picture.width(), "portrait: {picture:?}");
+    let drawn = app(&harness).subtitle_picture_rects().to_vec();
+    let (_, _, width, height) = common::SUBTITLE_BOX;
+    assert_eq!(drawn.len(), 1);
+    let aspect = drawn[0].width() / drawn[0].height();
+    assert!((aspect - width as f32 / height as f32).abs() < 0.05, "its shape: {:?}", drawn[0]);
+    assert!(picture.contains_rect(drawn[0]) && drawn[0].center().y > picture.center().y, "{:?} on {picture:?}", drawn[0]);
+}
+
 /// `#` moves to the next audio track at the same place (a second track at 44.1 kHz), and round.
 #[test]
 fn the_hash_key_cycles_the_audio_tracks() {
