@@ -448,7 +448,7 @@ fn bitmap_subtitles_stay_upright_on_a_turned_clip() {
     // FFmpeg 5.1 writes the rotation as a display matrix only when it copies the stream.
     let upright = common::bitmap_subtitled_clip();
     let clip = generated("rotated-bitmap-subtitled.mp4", &["-i", &path_str(&upright), "-map", "0", "-c", "copy", "-metadata:s:v:0", "rotate=90"]);
-    // MP4 keeps the cue's start and a 0.5 s duration.
+    // Copied into MP4 by FFmpeg 5.1 the cue keeps its start, 0.5 s, but its packet lasts 0.5 s, not 1.
     let mut harness = paused_at_with_subtitles(&clip, 0.8);
     harness.run_steps(2);
     let picture = app(&harness).picture_rect().unwrap();
