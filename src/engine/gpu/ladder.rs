@@ -9,10 +9,10 @@ use eframe::wgpu::util::DeviceExt;
 use crate::engine::tiles::{Tile, plan, tile_size};
 use crate::model::supernet::{ElasticConv, PHASES, SubgraphSpec, Supernet};
 
-/// Pixels per workgroup side of the head and the tail (`@workgroup_size(16, 16, 1)` in the shader).
+/// Pixels per workgroup side of the head (`@workgroup_size(16, 16, 1)` in the shader).
 const GROUP: u32 = 16;
-/// Invocations per workgroup side of the body (`@workgroup_size(8, 8, 1)`).
-const BODY_GROUP: u32 = 8;
+/// The patch of pixels a workgroup of the body and the tail computes (`PATCH_W`, `PATCH_H`).
+const PATCH: (u32, u32) = (32, 8);
 /// Output channels per invocation (one vec4).
 const BLOCK: usize = 4;
 
@@ -334,8 +334,8 @@ impl GpuLadder {
         pass.set_bind_group(1, &io.group, &[]);
         let (groups_x, groups_y) = ((frame.tile.0 as u32).div_ceil(GROUP), (frame.tile.1 as u32).div_ceil(GROUP));
         let blocks = (spec.width / BLOCK) as u32;
-        // The body's invocations take four pixels of a row and two blocks each, in groups of 8 x 8.
-        let body_groups = ((frame.tile.0 as u32).div_ceil(4 * BODY_GROUP), (frame.tile.1 as u32).div_ceil(BODY_GROUP), blocks / 2);
+        // The body's and the tail's workgroups take a patch each, the body's two blocks of it.
+        let patches = ((frame.tile.0 as u32).div_ceil(PATCH.0), (frame.tile.1 as u32).div_ceil(PATCH.1));
         for index in 0..frame.tiles.len() as u32 {
             let first = frame.first_record[rung] + index * layers;
             let offset = |layer: u32| [(first + layer) * frame.record_stride];
@@ -347,12 +347,12 @@ impl GpuLadder {
             pass.set_pipeline(body);
             for layer in 1..=spec.depth as u32 {
                 pass.set_bind_group(0, &frame.groups[if output_is_a { 0 } else { 1 }], &offset(layer));
-                pass.dispatch_workgroups(body_groups.0, body_groups.1, body_groups.2);
+                pass.dispatch_workgroups(patches.0, patches.1, blocks / 2);
                 output_is_a = !output_is_a;
             }
             pass.set_pipeline(tail);
             pass.set_bind_group(0, &frame.groups[if output_is_a { 0 } else { 1 }], &offset(layers - 1));
-            pass.dispatch_workgroups(groups_x, groups_y, 1);
+            pass.dispatch_workgroups(patches.0, patches.1, 1);
         }
     }
 

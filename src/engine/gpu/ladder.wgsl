@@ -1,11 +1,11 @@
 // The supernet's layers as fused compute kernels on one tile of a frame (the whole frame when it
 // fits): `head` (luma -> features, ReLU), `body` (features -> features, + input, ReLU) and `tail`
 // (features -> four sub-pixel phases + the bilinear x2 of the luma, pixel-shuffled into the output
-// texture). The head and the tail compute four output channels of one pixel per invocation, the
-// body eight channels of four pixels; the weights are the whole
-// supernet's, packed as [output block of 4][input channel of the supernet][tap] vec4s, so a rung
-// (a prefix of the channels and layers) reads a slice of them: a switch changes only which layer
-// records are bound.
+// texture). The head computes four output channels of one pixel per invocation; the body eight
+// channels and the tail the four phases of four pixels, from input staged in workgroup memory. The
+// weights are the whole supernet's, packed as [output block of 4][input channel of the
+// supernet][tap] vec4s, so a rung (a prefix of the channels and layers) reads a slice of them: a
+// switch changes only which layer records are bound.
 
 struct Layer {
     // The tile: its size and where it starts in the frame.
@@ -79,18 +79,6 @@ fn weight(block: u32, input: u32, tap: u32) -> vec4<f32> {
     return weights[layer.weight_offset + (block * layer.weight_stride + input) * 9u + tap];
 }
 
-// The 3x3 convolution of the input features for output channels 4 * block.., without bias.
-fn convolve(block: u32, x: i32, y: i32) -> vec4<f32> {
-    var sum = vec4<f32>(0.0);
-    for (var c = 0u; c < layer.in_channels; c++) {
-        for (var tap = 0u; tap < 9u; tap++) {
-            let value = feature(c, x + i32(tap % 3u) - 1, y + i32(tap / 3u) - 1);
-            sum += value * weight(block, c, tap);
-        }
-    }
-    return sum;
-}
-
 fn store(block: u32, x: u32, y: u32, value: vec4<f32>) {
     let plane = layer.height * layer.width;
     let at = (4u * block * layer.height + y) * layer.width + x;
@@ -114,49 +102,139 @@ fn head(@builtin(global_invocation_id) id: vec3<u32>) {
     store(id.z, id.x, id.y, max(sum, vec4<f32>(0.0)));
 }
 
-// A body layer: each invocation computes eight output channels (two blocks) of four neighbouring
-// pixels of a row, so every input value it loads feeds eight multiply-adds per tap and every weight
-// four: enough arithmetic per load to keep a GPU's ALUs rather than its caches busy.
+// A body layer. A workgroup of 8 x 8 invocations computes eight output channels (two blocks) of a
+// 32 x 8 patch, each invocation four neighbouring pixels of a row: every input value it reads feeds
+// eight multiply-adds per tap and every weight four. The input channels go through in chunks of
+// eight: the chunk's patch with its one-pixel halo and its weights are staged in workgroup memory
+// first, so the inner loop reads only workgroup memory, and the accumulators are eight named
+// variables, so they stay in registers.
+const PATCH_W: u32 = 32u;
+const PATCH_H: u32 = 8u;
+const CHUNK: u32 = 8u;
+const STAGED_W: u32 = PATCH_W + 2u;
+const STAGED_H: u32 = PATCH_H + 2u;
+const STAGED_PLANE: u32 = STAGED_W * STAGED_H;
+// CHUNK taps of the two blocks: [block][channel of the chunk][tap].
+const STAGED_TAPS: u32 = CHUNK * 9u;
+var<workgroup> staged: array<f32, CHUNK * STAGED_PLANE>;
+var<workgroup> staged_weights: array<vec4<f32>, 2u * STAGED_TAPS>;
+
+// Channels chunk.. of the input features over the patch at (patch_x, patch_y) and its one-pixel
+// halo into `staged`, shared among the workgroup's 64 invocations. Each invocation reads eight
+// values before it stores any, so the eight reads are in flight together rather than one after
+// another.
+fn stage_features(chunk: u32, patch_x: u32, patch_y: u32, lane: u32) {
+    for (var first = lane; first < CHUNK * STAGED_PLANE; first += 8u * 64u) {
+        let v0 = staged_value(chunk, patch_x, patch_y, first);
+        let v1 = staged_value(chunk, patch_x, patch_y, first + 64u);
+        let v2 = staged_value(chunk, patch_x, patch_y, first + 128u);
+        let v3 = staged_value(chunk, patch_x, patch_y, first + 192u);
+        let v4 = staged_value(chunk, patch_x, patch_y, first + 256u);
+        let v5 = staged_value(chunk, patch_x, patch_y, first + 320u);
+        let v6 = staged_value(chunk, patch_x, patch_y, first + 384u);
+        let v7 = staged_value(chunk, patch_x, patch_y, first + 448u);
+        stage(first, v0);
+        stage(first + 64u, v1);
+        stage(first + 128u, v2);
+        stage(first + 192u, v3);
+        stage(first + 256u, v4);
+        stage(first + 320u, v5);
+        stage(first + 384u, v6);
+        stage(first + 448u, v7);
+    }
+}
+
+fn stage(i: u32, value: f32) {
+    if (i < CHUNK * STAGED_PLANE) {
+        staged[i] = value;
+    }
+}
+
+// Element `i` of the staged chunk (zero past its end).
+fn staged_value(chunk: u32, patch_x: u32, patch_y: u32, i: u32) -> f32 {
+    if (i >= CHUNK * STAGED_PLANE) {
+        return 0.0;
+    }
+    let at = i % STAGED_PLANE;
+    return feature(chunk + i / STAGED_PLANE, i32(patch_x + at % STAGED_W) - 1, i32(patch_y + at / STAGED_W) - 1);
+}
+
 @compute @workgroup_size(8, 8, 1)
-fn body(@builtin(global_invocation_id) id: vec3<u32>) {
-    let first_x = 4u * id.x;
-    if (first_x >= layer.width || id.y >= layer.height) {
+fn body(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let patch_x = group.x * PATCH_W;
+    let patch_y = group.y * PATCH_H;
+    let first_x = patch_x + 4u * local.x;
+    let y = patch_y + local.y;
+    let blocks = vec2<u32>(2u * group.z, 2u * group.z + 1u);
+    let low_bias = biases[layer.bias_offset + blocks.x];
+    let high_bias = biases[layer.bias_offset + blocks.y];
+    var low0 = low_bias;
+    var low1 = low_bias;
+    var low2 = low_bias;
+    var low3 = low_bias;
+    var high0 = high_bias;
+    var high1 = high_bias;
+    var high2 = high_bias;
+    var high3 = high_bias;
+    // Every invocation takes part in the staging and the barriers, also those past the tile's edge.
+    for (var chunk = 0u; chunk < layer.in_channels; chunk += CHUNK) {
+        workgroupBarrier();
+        stage_features(chunk, patch_x, patch_y, lane);
+        for (var i = lane; i < 2u * STAGED_TAPS; i += 64u) {
+            let at = i % STAGED_TAPS;
+            staged_weights[i] = weight(select(blocks.x, blocks.y, i >= STAGED_TAPS), chunk + at / 9u, at % 9u);
+        }
+        workgroupBarrier();
+        for (var c = 0u; c < CHUNK; c++) {
+            for (var dy = 0u; dy < 3u; dy++) {
+                let row = (c * STAGED_H + local.y + dy) * STAGED_W + 4u * local.x;
+                let v0 = staged[row];
+                let v1 = staged[row + 1u];
+                let v2 = staged[row + 2u];
+                let v3 = staged[row + 3u];
+                let v4 = staged[row + 4u];
+                let v5 = staged[row + 5u];
+                let tap = c * 9u + 3u * dy;
+                let l0 = staged_weights[tap];
+                let l1 = staged_weights[tap + 1u];
+                let l2 = staged_weights[tap + 2u];
+                let h0 = staged_weights[STAGED_TAPS + tap];
+                let h1 = staged_weights[STAGED_TAPS + tap + 1u];
+                let h2 = staged_weights[STAGED_TAPS + tap + 2u];
+                low0 += v0 * l0 + v1 * l1 + v2 * l2;
+                high0 += v0 * h0 + v1 * h1 + v2 * h2;
+                low1 += v1 * l0 + v2 * l1 + v3 * l2;
+                high1 += v1 * h0 + v2 * h1 + v3 * h2;
+                low2 += v2 * l0 + v3 * l1 + v4 * l2;
+                high2 += v2 * h0 + v3 * h1 + v4 * h2;
+                low3 += v3 * l0 + v4 * l1 + v5 * l2;
+                high3 += v3 * h0 + v4 * h1 + v5 * h2;
+            }
+        }
+    }
+    if (y >= layer.height) {
         return;
     }
-    let y = i32(id.y);
-    let blocks = vec2<u32>(2u * id.z, 2u * id.z + 1u);
-    var acc: array<vec4<f32>, 8>;
-    for (var p = 0u; p < 4u; p++) {
-        acc[2u * p] = biases[layer.bias_offset + blocks.x];
-        acc[2u * p + 1u] = biases[layer.bias_offset + blocks.y];
+    store_pair(blocks, first_x, y, low0, high0);
+    store_pair(blocks, first_x + 1u, y, low1, high1);
+    store_pair(blocks, first_x + 2u, y, low2, high2);
+    store_pair(blocks, first_x + 3u, y, low3, high3);
+}
+
+// The two blocks of tile pixel (x, y), when it is in the tile.
+fn store_pair(blocks: vec2<u32>, x: u32, y: u32, low: vec4<f32>, high: vec4<f32>) {
+    if (x < layer.width) {
+        store_residual(blocks.x, x, y, low);
+        store_residual(blocks.y, x, y, high);
     }
-    for (var c = 0u; c < layer.in_channels; c++) {
-        for (var dy = 0; dy < 3; dy++) {
-            var row: array<f32, 6>;
-            for (var k = 0; k < 6; k++) {
-                row[k] = feature(c, i32(first_x) + k - 1, y + dy - 1);
-            }
-            for (var dx = 0; dx < 3; dx++) {
-                let tap = u32(dy * 3 + dx);
-                let low = weight(blocks.x, c, tap);
-                let high = weight(blocks.y, c, tap);
-                for (var p = 0; p < 4; p++) {
-                    acc[2 * p] += row[p + dx] * low;
-                    acc[2 * p + 1] += row[p + dx] * high;
-                }
-            }
-        }
-    }
-    for (var p = 0u; p < 4u; p++) {
-        let x = first_x + p;
-        if (x < layer.width) {
-            for (var half = 0u; half < 2u; half++) {
-                let first = 4u * blocks[half];
-                let skip = vec4<f32>(feature(first, i32(x), y), feature(first + 1u, i32(x), y), feature(first + 2u, i32(x), y), feature(first + 3u, i32(x), y));
-                store(blocks[half], x, id.y, max(acc[2u * p + half] + skip, vec4<f32>(0.0)));
-            }
-        }
-    }
+}
+
+// Output block `block` at tile pixel (x, y): `sum` plus the same channels of the input, ReLU.
+fn store_residual(block: u32, x: u32, y: u32, sum: vec4<f32>) {
+    let first = 4u * block;
+    let at = vec2<i32>(i32(x), i32(y));
+    let skip = vec4<f32>(feature(first, at.x, at.y), feature(first + 1u, at.x, at.y), feature(first + 2u, at.x, at.y), feature(first + 3u, at.x, at.y));
+    store(block, x, y, max(sum + skip, vec4<f32>(0.0)));
 }
 
 // The 16-bit code of `value` (clamped to [0, 1]) as the low and high bytes the window's shader reads.
@@ -165,15 +243,61 @@ fn code_texel(value: f32) -> vec4<f32> {
     return vec4<f32>(f32(code & 255u) / 255.0, f32(code >> 8u) / 255.0, 0.0, 1.0);
 }
 
-@compute @workgroup_size(16, 16, 1)
-fn tail(@builtin(global_invocation_id) id: vec3<u32>) {
-    if (id.x < layer.owned_start_x || id.x >= layer.owned_end_x || id.y < layer.owned_start_y || id.y >= layer.owned_end_y) {
+// The tail, laid out as the body: a workgroup computes the four phases of a 32 x 8 patch, each
+// invocation four pixels of a row, the input channels staged in chunks of eight.
+@compute @workgroup_size(8, 8, 1)
+fn tail(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let patch_x = group.x * PATCH_W;
+    let patch_y = group.y * PATCH_H;
+    let bias = biases[layer.bias_offset];
+    var phases0 = bias;
+    var phases1 = bias;
+    var phases2 = bias;
+    var phases3 = bias;
+    for (var chunk = 0u; chunk < layer.in_channels; chunk += CHUNK) {
+        workgroupBarrier();
+        stage_features(chunk, patch_x, patch_y, lane);
+        for (var i = lane; i < STAGED_TAPS; i += 64u) {
+            staged_weights[i] = weight(0u, chunk + i / 9u, i % 9u);
+        }
+        workgroupBarrier();
+        for (var c = 0u; c < CHUNK; c++) {
+            for (var dy = 0u; dy < 3u; dy++) {
+                let row = (c * STAGED_H + local.y + dy) * STAGED_W + 4u * local.x;
+                let v0 = staged[row];
+                let v1 = staged[row + 1u];
+                let v2 = staged[row + 2u];
+                let v3 = staged[row + 3u];
+                let v4 = staged[row + 4u];
+                let v5 = staged[row + 5u];
+                let tap = c * 9u + 3u * dy;
+                let w0 = staged_weights[tap];
+                let w1 = staged_weights[tap + 1u];
+                let w2 = staged_weights[tap + 2u];
+                phases0 += v0 * w0 + v1 * w1 + v2 * w2;
+                phases1 += v1 * w0 + v2 * w1 + v3 * w2;
+                phases2 += v2 * w0 + v3 * w1 + v4 * w2;
+                phases3 += v3 * w0 + v4 * w1 + v5 * w2;
+            }
+        }
+    }
+    let first_x = patch_x + 4u * local.x;
+    let y = patch_y + local.y;
+    write_upscaled(first_x, y, phases0);
+    write_upscaled(first_x + 1u, y, phases1);
+    write_upscaled(first_x + 2u, y, phases2);
+    write_upscaled(first_x + 3u, y, phases3);
+}
+
+// Tile pixel (x, y)'s four output pixels, when the tile owns it: the network's four phases plus
+// the bilinear x2 of the luma.
+fn write_upscaled(x: u32, y: u32, phases: vec4<f32>) {
+    if (x < layer.owned_start_x || x >= layer.owned_end_x || y < layer.owned_start_y || y >= layer.owned_end_y) {
         return;
     }
-    let phases = biases[layer.bias_offset] + convolve(0u, i32(id.x), i32(id.y));
     // Bilinear x2 with half-pixel centres: each phase weighs the pixel 0.75 and its neighbour
     // towards the phase 0.25 along each axis, edges repeated (as the CPU kernels and burn do).
-    let at = vec2<i32>(i32(layer.origin_x + id.x), i32(layer.origin_y + id.y));
+    let at = vec2<i32>(i32(layer.origin_x + x), i32(layer.origin_y + y));
     var l: array<f32, 9>;
     for (var tap = 0; tap < 9; tap++) {
         l[tap] = frame_luma(at + vec2<i32>(tap % 3 - 1, tap / 3 - 1));

@@ -403,14 +403,15 @@ mod tests {
     fn every_rung_on_the_gpu_matches_the_cpu_kernels_and_burn() {
         let model = model();
         let mut runner = runner(&model);
-        let size = (29, 21);
+        // Wider than two of the kernels' 32 x 8 patches, and not a multiple of them.
+        let size = (71, 21);
         for (index, rung) in model.manifest.ladder.iter().enumerate() {
             let input = luma(size.0, size.1, index);
             let reference = on_cpu(&model, rung.spec, &input, size);
             let burn = model.supernet.upscale_luma(&crate::model::photo::Luma::new(size.0, size.1, input.clone()), rung.spec);
             let burn: Vec<f32> = burn.data.iter().map(|value| value.clamp(0.0, 1.0)).collect();
             runner.set_rung(index);
-            for limit in [None, Some((23, 19))] {
+            for limit in [None, Some((40, 19))] {
                 runner.set_tile_limit(limit);
                 let output = on_gpu(&mut runner, &input, size);
                 assert!(limit.is_none() || runner.ladder().tiles() >= 2, "{limit:?}: {} tiles", runner.ladder().tiles());
