@@ -119,20 +119,28 @@ fn duty_cycle(shared: &Shared) {
 
 /// The GPU's duty cycle: one busy kernel per dispatch, each sized to take about a millisecond (a
 /// whole period of the CPU's cycle would hold SR's work behind it for too long), submitted and
-/// waited for until the period's busy share is spent.
+/// waited for until the period's busy share is spent. A dispatch has many more workgroups than a
+/// large GPU holds at once, each invocation running independent chains of multiply-adds: SR's
+/// kernels then find neither free multiprocessors nor idle arithmetic units, as under a game or
+/// another program's heavy GPU work (a dispatch that fits on the GPU at once leaves room beside it
+/// on a large one, and SR runs on as if idle).
 struct GpuLoad {
     gpu: &'static GpuContext,
     pipeline: wgpu::ComputePipeline,
     group: wgpu::BindGroup,
     iterations: wgpu::Buffer,
-    /// Loop iterations of each invocation, adjusted so a dispatch takes about `DISPATCH`.
+    /// Workgroups of each dispatch and loop iterations of each invocation, adjusted so a dispatch
+    /// takes about `DISPATCH`: the workgroups first (to `MAX_LOAD_GROUPS`), then the iterations.
+    groups: u32,
     count: u32,
 }
 
 /// Target time of one load dispatch.
 const DISPATCH: Duration = Duration::from_millis(1);
-/// Workgroups of one load dispatch (of 256 invocations): enough to fill a large GPU.
-const LOAD_GROUPS: u32 = 1024;
+/// Workgroups (of 256 invocations) of a load dispatch: where they start, and the most, many
+/// times what the largest GPUs hold at once (an H200 holds about 1,000).
+const FIRST_LOAD_GROUPS: u32 = 1024;
+const MAX_LOAD_GROUPS: u32 = 32768;
 
 impl GpuLoad {
     fn new(gpu: &'static GpuContext) -> Self {
@@ -148,13 +156,13 @@ impl GpuLoad {
             cache: None,
         });
         let iterations = device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("dysr load iterations"), contents: bytemuck::bytes_of(&16u32), usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST });
-        let sink = device.create_buffer(&wgpu::BufferDescriptor { label: Some("dysr load sink"), size: 4 * 256 * u64::from(LOAD_GROUPS), usage: wgpu::BufferUsages::STORAGE, mapped_at_creation: false });
+        let sink = device.create_buffer(&wgpu::BufferDescriptor { label: Some("dysr load sink"), size: 4, usage: wgpu::BufferUsages::STORAGE, mapped_at_creation: false });
         let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("dysr load"),
             layout: &pipeline.get_bind_group_layout(0),
             entries: &[wgpu::BindGroupEntry { binding: 0, resource: iterations.as_entire_binding() }, wgpu::BindGroupEntry { binding: 1, resource: sink.as_entire_binding() }],
         });
-        Self { gpu, pipeline, group, iterations, count: 16 }
+        Self { gpu, pipeline, group, iterations, groups: FIRST_LOAD_GROUPS, count: 16 }
     }
 
     /// One dispatch, waited for; returns its time from submission to completion.
@@ -166,7 +174,7 @@ impl GpuLoad {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("dysr load"), timestamp_writes: None });
             pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &self.group, &[]);
-            pass.dispatch_workgroups(LOAD_GROUPS, 1, 1);
+            pass.dispatch_workgroups(self.groups, 1, 1);
         }
         let started = Instant::now();
         let submission = queue.submit([encoder.finish()]);
@@ -175,9 +183,17 @@ impl GpuLoad {
         // Keep each dispatch near `DISPATCH`: long enough to load the GPU, short enough that SR's
         // work waits at most about that long behind one.
         if took < DISPATCH / 2 {
-            self.count = self.count.saturating_mul(2).min(1 << 24);
-        } else if took > DISPATCH * 2 && self.count > 1 {
-            self.count /= 2;
+            if self.groups < MAX_LOAD_GROUPS {
+                self.groups *= 2;
+            } else {
+                self.count = self.count.saturating_mul(2).min(1 << 24);
+            }
+        } else if took > DISPATCH * 2 {
+            if self.count > 1 {
+                self.count /= 2;
+            } else {
+                self.groups = (self.groups / 2).max(1);
+            }
         }
         took
     }
@@ -200,19 +216,29 @@ impl GpuLoad {
 /// One duty cycle on a GPU: longer than the CPU's, as each dispatch has a cost of its own.
 const GPU_PERIOD: Duration = Duration::from_millis(20);
 
-/// Each invocation runs `iterations` dependent multiply-adds and stores the result (so the
-/// compiler keeps them).
+/// Each invocation runs four independent chains of `iterations` multiply-adds (one chain would
+/// leave the arithmetic units mostly waiting on its latency). The result is stored only when it
+/// equals a value it never reaches, which the compiler cannot know, so it keeps the work.
 const LOAD_KERNEL: &str = "
 @group(0) @binding(0) var<uniform> iterations: u32;
 @group(0) @binding(1) var<storage, read_write> sink: array<f32>;
 
 @compute @workgroup_size(256, 1, 1)
 fn busy(@builtin(global_invocation_id) id: vec3<u32>) {
-    var value = f32(id.x) * 1e-6;
+    var a = f32(id.x) * 1e-6;
+    var b = a + 0.25;
+    var c = a + 0.5;
+    var d = a + 0.75;
     for (var i = 0u; i < iterations; i++) {
-        value = fma(value, 0.999999, 1e-7);
+        a = fma(a, 0.999999, 1e-7);
+        b = fma(b, 0.999999, 1e-7);
+        c = fma(c, 0.999999, 1e-7);
+        d = fma(d, 0.999999, 1e-7);
     }
-    sink[id.x] = value;
+    let value = a + b + c + d;
+    if (value == -1.0) {
+        sink[0] = value;
+    }
 }
 ";
 
