@@ -363,6 +363,34 @@ mod tests {
         assert!((controller.rungs_over_floor - 1.65 / 0.73).abs() < 0.3, "learned {}", controller.rungs_over_floor);
     }
 
+    /// The bench on an H200 at 720p: the floor (a bicubic pass making whole pictures on the CPU)
+    /// took 28 ms, the rungs on the GPU 3 to 30. It starts on the top rung that fits, steps down
+    /// through the rungs under GPU load (which leaves the floor's time alone), and, sent to the
+    /// floor by a burst, climbs back onto the rungs (before, the rungs' calibrated times were lifted
+    /// to the floor's, and it stayed on the floor).
+    #[test]
+    fn a_floor_dearer_than_the_low_rungs_is_left_for_them() {
+        let levels_ms = vec![28.0, 3.0, 3.6, 5.0, 8.5, 13.6, 20.0, 30.0];
+        let budget = 41.7;
+        let mut controller = Controller::new(levels_ms.clone(), budget, 7);
+        assert_eq!(controller.active(), 7);
+        let mut used = Vec::new();
+        for frame in 0..600 {
+            let level = controller.active();
+            used.push(level);
+            let rung_load = match frame {
+                0..100 => 2.0,
+                100..110 => 30.0,
+                _ => 1.0,
+            };
+            controller.observe(if level == 0 { levels_ms[0] } else { levels_ms[level] * rung_load });
+        }
+        assert!(used[10..100].iter().all(|&level| (1..7).contains(&level)), "a lower rung under load: {:?}", &used[..100]);
+        assert!(used[100..120].contains(&0), "the burst reaches the floor: {:?}", &used[100..120]);
+        // 20 ms is within the headroom a step up needs (0.6 of the budget); 30 ms is not.
+        assert_eq!(*used.last().unwrap(), 6, "back on the highest rung with headroom once the load is gone: {:?}", &used[100..]);
+    }
+
     /// A lower budget (a power cap) moves it down at the next frame, a higher one lets it climb.
     #[test]
     fn follows_a_new_budget() {
