@@ -578,7 +578,7 @@ pub struct TrainerSpeed {
 }
 
 /// Times `steps` training steps of each trainer (after one untimed step) on the same batches and
-/// sandwiches: `config`'s batch, patch size and sampled subgraphs, the full supernet. The patches
+/// sandwiches, burn's on `config.device` and dysr's kernels on the CPU: `config`'s batch, patch size and sampled subgraphs, the full supernet. The patches
 /// are random values: a step's cost does not depend on them.
 pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerSpeed>, TrainError> {
     let supernet = supernet_for(config);
@@ -600,10 +600,11 @@ pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerS
         .iter()
         .map(|(batch, specs)| 2.0 * (super::cpu_train::step_macs_per_lr_pixel(specs) * batch.size * batch.lr_patch * batch.lr_patch) as f64)
         .sum();
-    let device = Device::flex();
-    [TrainerChoice::Burn, TrainerChoice::Cpu]
+    // burn on the selected device (burn-wgpu on a GPU), dysr's kernels on the CPU.
+    let (burn_device, burn_device_name) = select(config.device)?;
+    [(TrainerChoice::Burn, burn_device), (TrainerChoice::Cpu, Device::flex())]
         .into_iter()
-        .map(|choice| {
+        .map(|(choice, device)| {
             let mut trainer = Trainer::new(choice, &supernet, &device, config.seed, false).expect("no branches: either trainer");
             let (warm_up, timed) = batches.split_first().expect("one batch at least");
             trainer.step(&warm_up.0, &warm_up.1, config.distill, Loss::L1, config.learning_rate);
@@ -612,7 +613,11 @@ pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerS
                 trainer.step(batch, specs, config.distill, Loss::L1, config.learning_rate);
             }
             let seconds = started.elapsed().as_secs_f64();
-            Ok(TrainerSpeed { trainer: trainer.name(), steps_per_sec: steps as f64 / seconds, gflops: flop / seconds / 1e9 })
+            let name = match choice {
+                TrainerChoice::Burn => format!("{} on {burn_device_name}", trainer.name()),
+                _ => trainer.name(),
+            };
+            Ok(TrainerSpeed { trainer: name, steps_per_sec: steps as f64 / seconds, gflops: flop / seconds / 1e9 })
         })
         .collect()
 }
