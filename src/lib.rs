@@ -3,7 +3,7 @@
 //!
 //! - [`media`]: demux, decode, audio output and the playback clock (FFmpeg, cpal).
 //! - [`model`]: the supernet, its shipped ladder, evaluation, quality metrics and search (burn).
-//! - [`training`]: the supernet's training (on the engine's CPU kernels, or burn on a GPU).
+//! - [`training`]: the supernet's training (on the engine's CPU kernels, or burn's autodiff).
 //! - [`engine`]: the SR worker stage between decode and display, and its upscalers.
 //! - [`adaptation`]: the ladder in the player: the QoS controller moving along it, the load injector.
 //! - [`bench`]: `dysr bench rungs` and `dysr bench adapt`, and the baselines DySR is measured against.

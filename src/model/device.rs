@@ -20,7 +20,7 @@ pub enum DeviceChoice {
     /// search and evaluation.
     Cpu,
     /// A hardware GPU through wgpu: dysr's kernels for playback and upscaling, burn-wgpu for
-    /// training, search and evaluation, on one device.
+    /// search, evaluation and burn's trainer (`--trainer burn`), on one device.
     Gpu,
 }
 

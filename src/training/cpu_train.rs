@@ -1,6 +1,6 @@
 //! The supernet trained on dysr's own CPU kernels instead of burn's: the same network, loss and
 //! optimiser as [`super::train`] with burn (which stays the reference its gradients are tested
-//! against, and the trainer on a GPU), at the speed of the inference kernels.
+//! against), at the speed of the inference kernels.
 //!
 //! Each thread takes a strip of the batch: its patches side by side, one zero column between two
 //! (the zero padding of both), so one kernel call runs a layer on all of them. Forward keeps every

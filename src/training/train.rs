@@ -127,7 +127,7 @@ pub struct TrainConfig {
     #[serde(skip)]
     pub device: DeviceChoice,
     /// What computes the gradients: dysr's own kernels on the CPU, or burn's autodiff (the
-    /// reference, and the trainer on a GPU).
+    /// reference) on `--device`.
     #[arg(long, value_enum, default_value_t)]
     #[serde(default)]
     pub trainer: TrainerChoice,
@@ -136,7 +136,9 @@ pub struct TrainConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TrainerChoice {
-    /// dysr's kernels when training on the CPU, burn on a GPU.
+    /// dysr's kernels, also where there is a GPU: beside an H200, burn's autodiff on it made 3-7x
+    /// fewer steps per second than dysr's kernels on the same machine's CPU (`dysr train --bench
+    /// --device gpu`).
     #[default]
     Auto,
     /// dysr's kernels.
@@ -159,7 +161,7 @@ impl TrainerChoice {
 /// What runs the steps of a training run (one per run: the size of its variants does not matter).
 #[allow(clippy::large_enum_variant)]
 pub enum Trainer {
-    /// burn's autodiff: the reference, and the trainer on a GPU.
+    /// burn's autodiff on any device: the reference.
     Burn { model: Supernet, optimizer: burn::optim::ModuleOptimizer, device: Device },
     /// dysr's own forward and backward kernels on this CPU's cores.
     Cpu(CpuTrainer),
@@ -172,7 +174,7 @@ impl Trainer {
         let device = device.clone().autodiff();
         device.seed(seed);
         let model = supernet.init(&device);
-        match uses_cpu_kernels(choice, &device) {
+        match uses_cpu_kernels(choice) {
             true => {
                 let network = FlatSupernet::from_supernet(supernet, &model);
                 let branches = reparam.then(|| Branches::new(&network, seed));
@@ -261,7 +263,7 @@ impl Trainer {
     fn resume(choice: TrainerChoice, out: &Path, supernet: &SupernetConfig, device: &Device, reparam: bool) -> Result<Trainer, TrainError> {
         let device = device.clone().autodiff();
         let model = supernet.load(&out.join(WEIGHTS_FILE), &device)?;
-        if uses_cpu_kernels(choice, &device) {
+        if uses_cpu_kernels(choice) {
             let network = FlatSupernet::from_supernet(supernet, &model);
             let path = out.join(CPU_OPTIMIZER_FILE);
             if !path.exists() {
@@ -285,13 +287,9 @@ impl Trainer {
     }
 }
 
-/// Whether `choice` trains with dysr's kernels, given the device burn would use.
-fn uses_cpu_kernels(choice: TrainerChoice, device: &Device) -> bool {
-    match choice {
-        TrainerChoice::Cpu => true,
-        TrainerChoice::Burn => false,
-        TrainerChoice::Auto => device.clone().inner() == Device::flex(),
-    }
+/// Whether `choice` trains with dysr's kernels.
+fn uses_cpu_kernels(choice: TrainerChoice) -> bool {
+    matches!(choice, TrainerChoice::Auto | TrainerChoice::Cpu)
 }
 
 /// Writes `name` in `out` through `save` beside it, then renames it: a crash mid-save never
@@ -464,7 +462,8 @@ fn drop_log_rows_after(path: &Path, step: usize) -> Result<(), TrainError> {
 
 /// Runs (or resumes) a training run as `config` says.
 pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
-    let (device, device_name) = select(config.device)?;
+    // burn's device matters only to burn's trainer; dysr's holds its network on the CPU.
+    let (device, device_name) = select(if uses_cpu_kernels(config.trainer) { DeviceChoice::Cpu } else { config.device })?;
     let photos = config.photos.clone().unwrap_or_else(default_photos_dir);
     std::fs::create_dir_all(&config.out).map_err(TrainError::io(&config.out))?;
     let supernet = supernet_for(config);
