@@ -342,6 +342,8 @@ impl AdaptiveUpscaler {
         self.store.limit_to(cap)?;
         let levels_ms = self.calibrate(frame, cap, presentation)?;
         let budget = self.budget_ms();
+        let times: Vec<String> = levels_ms.iter().enumerate().map(|(level, ms)| format!("{} {ms:.2}", self.level_name(level))).collect();
+        tracing::info!("calibrated at {}x{} (ms per frame, budget {budget:.1}): {}", frame.width(), frame.height(), times.join(", "));
         match &mut self.controller {
             Some(controller) => controller.recalibrate(levels_ms, cap),
             None => self.controller = Some(Controller::new(levels_ms, budget, cap)),
