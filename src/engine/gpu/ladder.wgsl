@@ -106,8 +106,8 @@ fn head(@builtin(global_invocation_id) id: vec3<u32>) {
 // 32 x 8 patch, each invocation four neighbouring pixels of a row: every input value it reads feeds
 // eight multiply-adds per tap and every weight four. The input channels go through in chunks of
 // eight: the chunk's patch with its one-pixel halo and its weights are staged in workgroup memory
-// first, so the inner loop reads only workgroup memory, and the accumulators are eight named
-// variables, so they stay in registers.
+// first, so the inner loop reads only workgroup memory; the accumulators are two 4 x 4 matrices
+// (a column per pixel), so they stay in registers.
 const PATCH_W: u32 = 32u;
 const PATCH_H: u32 = 8u;
 const CHUNK: u32 = 8u;
@@ -159,6 +159,31 @@ fn staged_value(chunk: u32, patch_x: u32, patch_y: u32, i: u32) -> f32 {
     return feature(chunk + i / STAGED_PLANE, i32(patch_x + at % STAGED_W) - 1, i32(patch_y + at / STAGED_W) - 1);
 }
 
+// The six staged values of channel `c` of the chunk in row `dy` of the 3 x 3 window that an
+// invocation's four pixels read: from the left neighbour of its first to the right one of its last.
+struct StagedRow {
+    left: vec4<f32>,
+    right: vec2<f32>,
+}
+
+fn staged_row(c: u32, dy: u32, local: vec3<u32>) -> StagedRow {
+    let row = (c * STAGED_H + local.y + dy) * STAGED_W + 4u * local.x;
+    return StagedRow(vec4<f32>(staged[row], staged[row + 1u], staged[row + 2u], staged[row + 3u]), vec2<f32>(staged[row + 4u], staged[row + 5u]));
+}
+
+// One row of the window for the four pixels: column p is pixel p's sum over the row's three taps of
+// one block (weights w0, w1, w2, left to right).
+fn row_taps(values: StagedRow, w0: vec4<f32>, w1: vec4<f32>, w2: vec4<f32>) -> mat4x4<f32> {
+    let v = values.left;
+    let r = values.right;
+    return mat4x4<f32>(
+        v.x * w0 + v.y * w1 + v.z * w2,
+        v.y * w0 + v.z * w1 + v.w * w2,
+        v.z * w0 + v.w * w1 + r.x * w2,
+        v.w * w0 + r.x * w1 + r.y * w2,
+    );
+}
+
 @compute @workgroup_size(8, 8, 1)
 fn body(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
     let patch_x = group.x * PATCH_W;
@@ -168,14 +193,9 @@ fn body(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
     let blocks = vec2<u32>(2u * group.z, 2u * group.z + 1u);
     let low_bias = biases[layer.bias_offset + blocks.x];
     let high_bias = biases[layer.bias_offset + blocks.y];
-    var low0 = low_bias;
-    var low1 = low_bias;
-    var low2 = low_bias;
-    var low3 = low_bias;
-    var high0 = high_bias;
-    var high1 = high_bias;
-    var high2 = high_bias;
-    var high3 = high_bias;
+    // Column p: pixel p's channels of the block.
+    var low = mat4x4<f32>(low_bias, low_bias, low_bias, low_bias);
+    var high = mat4x4<f32>(high_bias, high_bias, high_bias, high_bias);
     // Every invocation takes part in the staging and the barriers, also those past the tile's edge.
     for (var chunk = 0u; chunk < layer.in_channels; chunk += CHUNK) {
         workgroupBarrier();
@@ -187,38 +207,20 @@ fn body(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
         workgroupBarrier();
         for (var c = 0u; c < CHUNK; c++) {
             for (var dy = 0u; dy < 3u; dy++) {
-                let row = (c * STAGED_H + local.y + dy) * STAGED_W + 4u * local.x;
-                let v0 = staged[row];
-                let v1 = staged[row + 1u];
-                let v2 = staged[row + 2u];
-                let v3 = staged[row + 3u];
-                let v4 = staged[row + 4u];
-                let v5 = staged[row + 5u];
+                let values = staged_row(c, dy, local);
                 let tap = c * 9u + 3u * dy;
-                let l0 = staged_weights[tap];
-                let l1 = staged_weights[tap + 1u];
-                let l2 = staged_weights[tap + 2u];
-                let h0 = staged_weights[STAGED_TAPS + tap];
-                let h1 = staged_weights[STAGED_TAPS + tap + 1u];
-                let h2 = staged_weights[STAGED_TAPS + tap + 2u];
-                low0 += v0 * l0 + v1 * l1 + v2 * l2;
-                high0 += v0 * h0 + v1 * h1 + v2 * h2;
-                low1 += v1 * l0 + v2 * l1 + v3 * l2;
-                high1 += v1 * h0 + v2 * h1 + v3 * h2;
-                low2 += v2 * l0 + v3 * l1 + v4 * l2;
-                high2 += v2 * h0 + v3 * h1 + v4 * h2;
-                low3 += v3 * l0 + v4 * l1 + v5 * l2;
-                high3 += v3 * h0 + v4 * h1 + v5 * h2;
+                low += row_taps(values, staged_weights[tap], staged_weights[tap + 1u], staged_weights[tap + 2u]);
+                high += row_taps(values, staged_weights[STAGED_TAPS + tap], staged_weights[STAGED_TAPS + tap + 1u], staged_weights[STAGED_TAPS + tap + 2u]);
             }
         }
     }
     if (y >= layer.height) {
         return;
     }
-    store_pair(blocks, first_x, y, low0, high0);
-    store_pair(blocks, first_x + 1u, y, low1, high1);
-    store_pair(blocks, first_x + 2u, y, low2, high2);
-    store_pair(blocks, first_x + 3u, y, low3, high3);
+    store_pair(blocks, first_x, y, low[0], high[0]);
+    store_pair(blocks, first_x + 1u, y, low[1], high[1]);
+    store_pair(blocks, first_x + 2u, y, low[2], high[2]);
+    store_pair(blocks, first_x + 3u, y, low[3], high[3]);
 }
 
 // The two blocks of tile pixel (x, y), when it is in the tile.
@@ -250,10 +252,8 @@ fn tail(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
     let patch_x = group.x * PATCH_W;
     let patch_y = group.y * PATCH_H;
     let bias = biases[layer.bias_offset];
-    var phases0 = bias;
-    var phases1 = bias;
-    var phases2 = bias;
-    var phases3 = bias;
+    // Column p: pixel p's four phases.
+    var phases = mat4x4<f32>(bias, bias, bias, bias);
     for (var chunk = 0u; chunk < layer.in_channels; chunk += CHUNK) {
         workgroupBarrier();
         stage_features(chunk, patch_x, patch_y, lane);
@@ -263,30 +263,17 @@ fn tail(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
         workgroupBarrier();
         for (var c = 0u; c < CHUNK; c++) {
             for (var dy = 0u; dy < 3u; dy++) {
-                let row = (c * STAGED_H + local.y + dy) * STAGED_W + 4u * local.x;
-                let v0 = staged[row];
-                let v1 = staged[row + 1u];
-                let v2 = staged[row + 2u];
-                let v3 = staged[row + 3u];
-                let v4 = staged[row + 4u];
-                let v5 = staged[row + 5u];
                 let tap = c * 9u + 3u * dy;
-                let w0 = staged_weights[tap];
-                let w1 = staged_weights[tap + 1u];
-                let w2 = staged_weights[tap + 2u];
-                phases0 += v0 * w0 + v1 * w1 + v2 * w2;
-                phases1 += v1 * w0 + v2 * w1 + v3 * w2;
-                phases2 += v2 * w0 + v3 * w1 + v4 * w2;
-                phases3 += v3 * w0 + v4 * w1 + v5 * w2;
+                phases += row_taps(staged_row(c, dy, local), staged_weights[tap], staged_weights[tap + 1u], staged_weights[tap + 2u]);
             }
         }
     }
     let first_x = patch_x + 4u * local.x;
     let y = patch_y + local.y;
-    write_upscaled(first_x, y, phases0);
-    write_upscaled(first_x + 1u, y, phases1);
-    write_upscaled(first_x + 2u, y, phases2);
-    write_upscaled(first_x + 3u, y, phases3);
+    write_upscaled(first_x, y, phases[0]);
+    write_upscaled(first_x + 1u, y, phases[1]);
+    write_upscaled(first_x + 2u, y, phases[2]);
+    write_upscaled(first_x + 3u, y, phases[3]);
 }
 
 // Tile pixel (x, y)'s four output pixels, when the tile owns it: the network's four phases plus
