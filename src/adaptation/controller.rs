@@ -364,7 +364,7 @@ mod tests {
     }
 
     /// The bench on an H200 at 720p: the floor (a bicubic pass making whole pictures on the CPU)
-    /// took 28 ms, the rungs on the GPU 3 to 30. It starts on the top rung that fits, steps down
+    /// took 17-40 ms a frame (24 on average), the rungs on the GPU 3 to 30. It starts on the top rung that fits, steps down
     /// through the rungs under GPU load (which leaves the floor's time alone), and, sent to the
     /// floor by a burst, climbs back onto the rungs (before, the rungs' calibrated times were lifted
     /// to the floor's, and it stayed on the floor).
