@@ -53,6 +53,11 @@ pub struct TrainConfig {
     pub learning_rate: f64,
     #[arg(long, default_value_t = 2e-5)]
     pub min_learning_rate: f64,
+    /// Start the cosine again at this step (a warm restart of a resumed run): the learning rate
+    /// is back at its peak there and at its floor at `--steps`.
+    #[arg(long)]
+    #[serde(default)]
+    pub restart_at: Option<usize>,
     /// Subgraphs sampled per step besides the largest and the smallest.
     #[arg(long, default_value_t = 2)]
     pub sampled: usize,
@@ -69,6 +74,11 @@ pub struct TrainConfig {
     #[arg(long)]
     #[serde(default)]
     pub ladder_bottom: bool,
+    /// Train every rung of `--ladder` in every step (its smallest as the bottom), in place of the
+    /// `--sampled` draws.
+    #[arg(long)]
+    #[serde(default)]
+    pub every_rung: bool,
     /// Train the last this many steps with L2 instead of L1 (a short fine-tune toward PSNR).
     #[arg(long, default_value_t = 0)]
     #[serde(default)]
@@ -346,21 +356,23 @@ fn supernet_for(config: &TrainConfig) -> SupernetConfig {
     }
 }
 
-/// Cosine decay from `peak` to `floor` over `steps`.
-pub fn cosine_learning_rate(step: usize, steps: usize, peak: f64, floor: f64) -> f64 {
-    let progress = step as f64 / steps.max(1) as f64;
+/// Cosine decay from `peak` at `start` to `floor` at `steps`.
+pub fn cosine_learning_rate(step: usize, start: usize, steps: usize, peak: f64, floor: f64) -> f64 {
+    let progress = step.saturating_sub(start) as f64 / steps.saturating_sub(start).max(1) as f64;
     floor + 0.5 * (peak - floor) * (1.0 + (std::f64::consts::PI * progress).cos())
 }
 
 /// The subgraphs one step trains: largest, `bottom` (the smallest, or a ladder's smallest rung),
 /// then `sampled` random others, each drawn with probability `favoured_share` from the `favoured`
-/// ones (the rungs of a ladder) and otherwise from all candidates.
+/// ones (the rungs of a ladder) and otherwise from all candidates; or, with `every_favoured`, all
+/// the favoured ones.
 struct Sandwich {
     supernet: SupernetConfig,
     bottom: SubgraphSpec,
     sampled: usize,
     favoured: Vec<SubgraphSpec>,
     favoured_share: f64,
+    every_favoured: bool,
 }
 
 impl Sandwich {
@@ -369,6 +381,10 @@ impl Sandwich {
         let mut specs = vec![largest];
         if self.bottom != largest {
             specs.push(self.bottom);
+        }
+        if self.every_favoured {
+            specs.extend(&self.favoured);
+            return specs;
         }
         let candidates = self.supernet.candidates();
         for _ in 0..self.sampled {
@@ -384,28 +400,29 @@ impl Sandwich {
 }
 
 /// The sandwich `config` asks for: favoured rungs from its ladder manifest when it favours any,
-/// and that ladder's smallest rung as the bottom with `--ladder-bottom`.
+/// and that ladder's smallest rung as the bottom with `--ladder-bottom` (or `--every-rung`).
 fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandwich, TrainError> {
+    let ladder_bottom = config.ladder_bottom || config.every_rung;
     let mut rungs = Vec::new();
-    if config.favour_ladder > 0.0 || config.ladder_bottom {
+    if config.favour_ladder > 0.0 || ladder_bottom {
         let path = config.ladder.clone().unwrap_or_else(crate::model::manifest::default_manifest_path);
         let manifest = crate::model::manifest::Manifest::load(&path)?;
         rungs = manifest.ladder.iter().map(|rung| rung.spec).filter(|spec| supernet.contains(spec)).collect();
-        if config.ladder_bottom && rungs.is_empty() {
+        if ladder_bottom && rungs.is_empty() {
             return Err(TrainError::NoRungs { path });
         }
     }
-    let bottom = if config.ladder_bottom {
+    let bottom = if ladder_bottom {
         *rungs.iter().min_by_key(|spec| (spec.macs_per_lr_pixel(), **spec)).expect("checked above")
     } else {
         supernet.smallest()
     };
-    let favoured = if config.favour_ladder > 0.0 {
+    let favoured = if config.favour_ladder > 0.0 || config.every_rung {
         rungs.into_iter().filter(|spec| *spec != supernet.largest() && *spec != bottom).collect()
     } else {
         Vec::new()
     };
-    Ok(Sandwich { supernet: supernet.clone(), bottom, sampled: config.sampled, favoured, favoured_share: config.favour_ladder })
+    Ok(Sandwich { supernet: supernet.clone(), bottom, sampled: config.sampled, favoured, favoured_share: config.favour_ladder, every_favoured: config.every_rung })
 }
 
 fn to_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
@@ -524,7 +541,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
             Some(spec) => vec![spec],
             None => sandwich.draw(&mut rng),
         };
-        let learning_rate = cosine_learning_rate(step, config.steps, config.learning_rate, config.min_learning_rate);
+        let learning_rate = cosine_learning_rate(step, config.restart_at.unwrap_or(0), config.steps, config.learning_rate, config.min_learning_rate);
         // The last --l2-steps steps fine-tune with L2.
         let loss = if step + config.l2_steps >= config.steps { Loss::L2 } else { Loss::L1 };
         let loss_value = trainer.step(&batch, &specs, config.distill, loss, learning_rate);
@@ -720,9 +737,17 @@ mod tests {
 
     #[test]
     fn the_learning_rate_falls_along_a_cosine() {
-        assert_eq!(cosine_learning_rate(0, 100, 1.0, 0.0), 1.0);
-        assert!((cosine_learning_rate(50, 100, 1.0, 0.0) - 0.5).abs() < 1e-12);
-        assert!(cosine_learning_rate(100, 100, 1.0, 0.1) - 0.1 < 1e-12);
+        assert_eq!(cosine_learning_rate(0, 0, 100, 1.0, 0.0), 1.0);
+        assert!((cosine_learning_rate(50, 0, 100, 1.0, 0.0) - 0.5).abs() < 1e-12);
+        assert!(cosine_learning_rate(100, 0, 100, 1.0, 0.1) - 0.1 < 1e-12);
+    }
+
+    /// A warm restart puts the peak at its step and the floor still at the last.
+    #[test]
+    fn a_warm_restart_starts_the_cosine_again() {
+        assert_eq!(cosine_learning_rate(80, 80, 100, 1.0, 0.0), 1.0);
+        assert!((cosine_learning_rate(90, 80, 100, 1.0, 0.0) - 0.5).abs() < 1e-12);
+        assert!(cosine_learning_rate(100, 80, 100, 1.0, 0.1) - 0.1 < 1e-12);
     }
 
     /// A few Adam steps on one small batch lower the sandwich loss.
@@ -737,7 +762,7 @@ mod tests {
         let hr = Luma::new(64, 64, (0..64 * 64).map(|i| if (i % 64 / 3 + i / 64 / 5) % 2 == 0 { 0.8 } else { 0.2 }).collect());
         let set = TrainingSet { pairs: vec![crate::training::data::TrainingPair { name: "stripes".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }] };
         let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 16, false);
-        let sandwich = Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 1, favoured: vec![], favoured_share: 0.0 };
+        let sandwich = Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 1, favoured: vec![], favoured_share: 0.0, every_favoured: false };
         let specs = sandwich.draw(&mut StdRng::seed_from_u64(2));
         let mut optimizer = AdamConfig::new().init();
         let loss_now = |model: &Supernet| -> f32 {
@@ -760,7 +785,7 @@ mod tests {
     fn a_favoured_ladder_is_what_a_sandwich_samples() {
         let supernet = SupernetConfig::new();
         let favoured = vec![SubgraphSpec { depth: 1, width: 8 }, SubgraphSpec { depth: 4, width: 16 }];
-        let sandwich = |share| Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 2, favoured: favoured.clone(), favoured_share: share };
+        let sandwich = |share| Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 2, favoured: favoured.clone(), favoured_share: share, every_favoured: false };
         let mut rng = StdRng::seed_from_u64(4);
         let sampled: Vec<SubgraphSpec> = (0..50).flat_map(|_| sandwich(1.0).draw(&mut rng).split_off(2)).collect();
         assert!(sampled.iter().all(|spec| favoured.contains(spec)));
@@ -771,7 +796,7 @@ mod tests {
     #[test]
     fn a_sandwich_has_the_largest_first_then_the_smallest() {
         let supernet = SupernetConfig::new();
-        let sandwich = Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 2, favoured: vec![], favoured_share: 0.0 };
+        let sandwich = Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 2, favoured: vec![], favoured_share: 0.0, every_favoured: false };
         let specs = sandwich.draw(&mut StdRng::seed_from_u64(3));
         assert_eq!(specs.len(), 4);
         assert_eq!((specs[0], specs[1]), (supernet.largest(), supernet.smallest()));
@@ -796,5 +821,29 @@ mod tests {
         assert!(!sandwich.favoured.contains(&sandwich.bottom));
         let specs = sandwich.draw(&mut StdRng::seed_from_u64(3));
         assert_eq!((specs[0], specs[1]), (supernet.largest(), manifest.ladder[0].spec));
+    }
+
+    /// With `--every-rung` each step trains the largest subgraph and every rung of the ladder once.
+    #[test]
+    fn every_rung_trains_the_whole_ladder_each_step() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            config: TrainConfig,
+        }
+        let config = <Command as clap::Parser>::try_parse_from(["train", "--every-rung"]).unwrap().config;
+        let supernet = SupernetConfig::new();
+        let sandwich = sandwich_for(&config, &supernet).unwrap();
+        let manifest = crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
+        let mut rng = StdRng::seed_from_u64(5);
+        for _ in 0..3 {
+            let specs = sandwich.draw(&mut rng);
+            assert_eq!(specs[0], supernet.largest());
+            let mut trained: Vec<SubgraphSpec> = specs[1..].to_vec();
+            let mut rungs: Vec<SubgraphSpec> = manifest.ladder.iter().map(|rung| rung.spec).filter(|spec| *spec != supernet.largest()).collect();
+            trained.sort();
+            rungs.sort();
+            assert_eq!(trained, rungs);
+        }
     }
 }
