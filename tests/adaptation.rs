@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{h264_clip, path_str};
+use common::{h264_clip, media_dir, path_str};
 use dysr::model::manifest::default_manifest_path;
 use dysr::adaptation::load::default_profile;
 use dysr::bench::adapt::{BenchConfig, Strategy, run};
@@ -11,7 +11,7 @@ use dysr::bench::adapt::{BenchConfig, Strategy, run};
 #[test]
 fn a_short_bench_writes_traces_summary_and_plot() {
     let clip = h264_clip(4);
-    let out = std::env::temp_dir().join(format!("dysr-bench-smoke-{}", std::process::id()));
+    let out = media_dir().join("bench-smoke");
     let config = BenchConfig {
         input: path_str(&clip),
         manifest: default_manifest_path(),
@@ -48,7 +48,7 @@ fn a_short_bench_writes_traces_summary_and_plot() {
 #[test]
 fn the_bench_runs_the_ladder_and_its_load_on_a_gpu() {
     let clip = h264_clip(4);
-    let out = std::env::temp_dir().join(format!("dysr-bench-gpu-{}", std::process::id()));
+    let out = media_dir().join("bench-gpu");
     let config = BenchConfig {
         input: path_str(&clip),
         manifest: default_manifest_path(),

@@ -529,7 +529,7 @@ fn the_split_views_lens_magnifies_under_the_pointer() {
 #[test]
 fn a_playlist_plays_its_inputs_in_turn() {
     let (first, last) = (h264_clip(1), test_clip("playlist-last.mkv", "160x120", 1, &["-c:v", "libx264", "-preset", "ultrafast"], false));
-    let broken = std::env::temp_dir().join(format!("dysr-playlist-broken-{}.mp4", std::process::id()));
+    let broken = common::media_dir().join("playlist-broken.mp4");
     std::fs::write(&broken, "not a video").expect("write the broken input");
     let inputs = vec![path_str(&first), path_str(&broken), path_str(&last)];
     let mut harness = harness_with_options([640.0, 480.0], inputs, PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, |_| {});

@@ -2,6 +2,8 @@
 //! rung better than bicubic), a manifest that does not match its weights is refused, and
 //! `dysr upscale` turns any RGB image into one twice the size.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,7 +12,7 @@ use dysr::model::evaluate::{Method, default_validation_dir, evaluate, load_valid
 use dysr::model::manifest::{Manifest, ManifestError, default_manifest_path};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("dysr-model-tests-{}-{name}", std::process::id()));
+    let dir = common::media_dir().join(name);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

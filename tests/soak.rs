@@ -1,6 +1,8 @@
 //! A minute of `dysr bench soak`: the demo looping through the real pipeline with the adaptive
 //! ladder under changing load, seeks and mode changes, checked for stalls and growth.
 
+mod common;
+
 use std::time::Duration;
 
 use dysr::bench::soak::{SoakConfig, run};
@@ -8,7 +10,7 @@ use dysr::model::manifest::default_manifest_path;
 
 #[test]
 fn a_minute_of_soak_stalls_nowhere_and_grows_nothing() {
-    let out = std::env::temp_dir().join(format!("dysr-soak-{}", std::process::id()));
+    let out = common::media_dir().join("soak");
     let config = SoakConfig {
         input: concat!(env!("CARGO_MANIFEST_DIR"), "/assets/bbb-meadow-360p.mp4").to_owned(),
         manifest: default_manifest_path(),

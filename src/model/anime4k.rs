@@ -238,8 +238,8 @@ mod tests {
         let text = format!(
             r#"{{"name":"t","layers":{{"conv2d_tf":{{"type":"conv","inputs":["input_image"],"weights":{weights:?},"bias":[0,0,0,0]}},"pixel_shuffle":{{"type":"pixel_shuffle","inputs":["conv2d_tf"]}}}}}}"#
         );
-        let dir = std::env::temp_dir().join(format!("dysr-anime4k-{}", std::process::id()));
-        let network = Anime4k::load(&write(&dir, "t.json", &text), "t").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let network = Anime4k::load(&write(dir.path(), "t.json", &text), "t").unwrap();
         assert_eq!(network.macs_per_lr_pixel(), 144);
         let red = Luma::new(3, 1, vec![0.2, 0.6, 1.0]);
         let dark = Luma::new(3, 1, vec![0.0; 3]);
@@ -257,8 +257,8 @@ mod tests {
 
     #[test]
     fn a_file_that_is_not_a_network_is_refused_with_its_name() {
-        let dir = std::env::temp_dir().join(format!("dysr-anime4k-bad-{}", std::process::id()));
-        let path = write(&dir, "bad.json", r#"{"layers":{"conv2d_tf":{"type":"conv","inputs":["input_image"],"weights":[1,2],"bias":[0,0,0,0]}}}"#);
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "bad.json", r#"{"layers":{"conv2d_tf":{"type":"conv","inputs":["input_image"],"weights":[1,2],"bias":[0,0,0,0]}}}"#);
         let error = Anime4k::load(&path, "bad").unwrap_err().to_string();
         assert!(error.contains("bad.json") && error.contains("2 weights"), "{error}");
     }

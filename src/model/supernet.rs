@@ -366,10 +366,10 @@ mod tests {
         let device = Device::flex();
         let config = small();
         let model = config.init(&device);
-        let path = std::env::temp_dir().join(format!("dysr-roundtrip-{}.bpk", std::process::id()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roundtrip.bpk");
         model.clone().into_record().save(&path).unwrap();
         let reloaded = config.load(&path, &device).unwrap();
-        std::fs::remove_file(&path).ok();
         let input = random_input(10, 6, &device);
         let spec = config.largest();
         assert_eq!(model.forward(input.clone(), spec).into_data(), reloaded.forward(input, spec).into_data());

@@ -561,7 +561,8 @@ mod tests {
         let mut average = WeightAverage { decay: 0.75, values: vec![0.0, 4.0] };
         average.update(&[4.0, 0.0]);
         assert_eq!(average.values, [1.0, 3.0]);
-        let path = std::env::temp_dir().join(format!("dysr-ema-{}.bin", std::process::id()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ema.bin");
         average.save(&path).unwrap();
         assert_eq!(WeightAverage::load(&path, 0.75, 2).unwrap().values, average.values);
         assert!(WeightAverage::load(&path, 0.75, 3).is_err());

@@ -15,13 +15,34 @@ use dysr::player::presenter::StreamState;
 /// Names the media folder of a parent test process for the child processes it starts.
 pub const MEDIA_DIR_VARIABLE: &str = "DYSR_TEST_MEDIA";
 
-/// The folder this test process (or the parent that started it) writes its media into.
+/// The folder this test process (or the parent that started it) writes its media and outputs
+/// into: `dysr-tests/<process id>` in the temp folder.
 pub fn media_dir() -> PathBuf {
-    let dir = std::env::var_os(MEDIA_DIR_VARIABLE)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("dysr-tests-{}", std::process::id())));
+    let dir = std::env::var_os(MEDIA_DIR_VARIABLE).map(PathBuf::from).unwrap_or_else(|| {
+        let root = std::env::temp_dir().join("dysr-tests");
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(|| remove_folders_of_ended_processes(&root));
+        root.join(std::process::id().to_string())
+    });
     std::fs::create_dir_all(&dir).expect("create the test media folder");
     dir
+}
+
+/// Removes the folders under `root` of test processes that are no longer running, so that runs of
+/// the tests do not pile up in the temp folder (a folder outlives its process: statics are not dropped).
+fn remove_folders_of_ended_processes(root: &Path) {
+    // Whether a process runs is read from /proc: elsewhere nothing is removed.
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let ended = name.to_str().and_then(|name| name.parse::<u32>().ok()).is_some_and(|pid| !Path::new("/proc").join(pid.to_string()).exists());
+        if ended {
+            std::fs::remove_dir_all(entry.path()).ok();
+        }
+    }
 }
 
 /// Serialises clip generation: two tests asking for the same clip must not both write it.
