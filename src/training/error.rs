@@ -25,8 +25,10 @@ pub enum TrainError {
     /// The checkpoint's optimiser state is the other trainer's; `trainer` is the one that made it.
     #[error("{}: missing (the checkpoint was made by {})", path.display(), trainer.description())]
     OtherTrainer { path: PathBuf, trainer: super::train::TrainerChoice },
-    #[error("{}: no rung of this network's ladder (--ladder-bottom needs one)", path.display())]
+    #[error("{}: no rung of this network's ladder (--ladder-bottom and --every-rung need one)", path.display())]
     NoRungs { path: PathBuf },
+    #[error("--restart-at {restart_at} is not before --steps {steps}")]
+    RestartAfterEnd { restart_at: usize, steps: usize },
     #[error("{}: the checkpoint is of another network shape", path.display())]
     OtherShape { path: PathBuf },
     #[error("an average of the weights is kept by dysr's CPU trainer only")]

@@ -479,6 +479,9 @@ fn drop_log_rows_after(path: &Path, step: usize) -> Result<(), TrainError> {
 
 /// Runs (or resumes) a training run as `config` says.
 pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
+    if let Some(restart_at) = config.restart_at.filter(|&step| step >= config.steps) {
+        return Err(TrainError::RestartAfterEnd { restart_at, steps: config.steps });
+    }
     // burn's device matters only to burn's trainer; dysr's holds its network on the CPU.
     let (device, device_name) = select(if uses_cpu_kernels(config.trainer) { DeviceChoice::Cpu } else { config.device })?;
     let photos = config.photos.clone().unwrap_or_else(default_photos_dir);
@@ -821,6 +824,22 @@ mod tests {
         assert!(!sandwich.favoured.contains(&sandwich.bottom));
         let specs = sandwich.draw(&mut StdRng::seed_from_u64(3));
         assert_eq!((specs[0], specs[1]), (supernet.largest(), manifest.ladder[0].spec));
+    }
+
+    /// A warm restart at or after the last step is refused before anything is read or written.
+    #[test]
+    fn a_restart_after_the_end_is_refused() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            config: TrainConfig,
+        }
+        let out = tempfile::tempdir().unwrap();
+        let args = ["train", "--steps", "100", "--restart-at", "100", "--out", out.path().to_str().unwrap()];
+        let config = <Command as clap::Parser>::try_parse_from(args).unwrap().config;
+        let error = train(&config).err().expect("refused").to_string();
+        assert_eq!(error, "--restart-at 100 is not before --steps 100");
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "nothing written");
     }
 
     /// With `--every-rung` each step trains the largest subgraph and every rung of the ladder once.
