@@ -285,6 +285,33 @@ fn training_with_reparameterised_blocks_resumes() {
     assert!(stderr.contains("adam-state.bin") && stderr.trim_end().lines().count() == 1, "{stderr}");
 }
 
+/// `dysr train --fixed SPEC --init-from RUN` starts from SPEC cut out of the average of RUN's
+/// weights; with `--freeze-body` only its tail learns. A SPEC that is not in RUN's supernet is
+/// refused with one line.
+#[test]
+fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
+    use dysr::model::supernet::{ElasticConv, SubgraphSpec};
+    use dysr::training::train::{TrainedWeights, load_trained};
+    let source = TrainingRig::new("train-init-source");
+    source.train("2", false, &["--ema", "0.9", "--scales", "1"]);
+    let tuned = TrainingRig::new("train-init-tail");
+    let from = source.out.to_str().unwrap();
+    tuned.train("2", false, &["--fixed", "d2w8", "--init-from", from, "--freeze-body", "--scales", "1"]);
+    let device = Device::flex();
+    let (supernet, _) = load_trained(&source.out, TrainedWeights::Averaged, &device).unwrap();
+    let cut = supernet.extract(SubgraphSpec { depth: 2, width: 8 });
+    let (network, _) = load_trained(&tuned.out, TrainedWeights::Last, &device).unwrap();
+    let values = |conv: &ElasticConv| [conv.weight.val().into_data().to_vec::<f32>().unwrap(), conv.bias.val().into_data().to_vec::<f32>().unwrap()].concat();
+    assert_eq!(values(&network.head), values(&cut.head));
+    assert_eq!(network.body.iter().map(values).collect::<Vec<_>>(), cut.body.iter().map(values).collect::<Vec<_>>());
+    assert_ne!(values(&network.tail), values(&cut.tail));
+
+    let wider = dysr(&["train", "--photos", tuned.photos.to_str().unwrap(), "--out", tuned.out.join("wider").to_str().unwrap(), "--fixed", "d2w16", "--init-from", tuned.out.to_str().unwrap()]);
+    assert!(!wider.status.success());
+    let stderr = String::from_utf8_lossy(&wider.stderr);
+    assert!(stderr.contains("d2w16 is not a subgraph") && stderr.trim_end().lines().count() == 1, "{stderr}");
+}
+
 #[test]
 fn the_player_upscales_video_with_a_rung() {
     use dysr::engine::neural::rung_factory;

@@ -62,6 +62,11 @@ impl FlatSupernet {
         &self.slots
     }
 
+    /// Where the tail's weights and bias begin: they are the last values.
+    pub fn tail_start(&self) -> usize {
+        self.slots[self.slots.len() - 1].weight
+    }
+
     /// The same network with other values (an average of these, say).
     pub fn with_values(&self, values: Vec<f32>) -> Self {
         assert_eq!(values.len(), self.values.len());
@@ -151,11 +156,18 @@ impl Adam {
     }
 
     pub fn update(&mut self, values: &mut [f32], gradients: &[f32], learning_rate: f32) {
+        self.update_from(0, values, gradients, learning_rate);
+    }
+
+    /// A step on the parameters from `first` on only (`values` and `gradients` start there); the
+    /// others and their moments stay as they are.
+    pub fn update_from(&mut self, first: usize, values: &mut [f32], gradients: &[f32], learning_rate: f32) {
         self.steps += 1;
         let time = self.steps as i32;
         let correction_2 = (1.0 - Self::BETA_2.powi(time)).sqrt();
         let step_size = learning_rate * correction_2 / (1.0 - Self::BETA_1.powi(time));
-        for (((value, gradient), m), v) in values.iter_mut().zip(gradients).zip(&mut self.first_moment).zip(&mut self.second_moment) {
+        let moments = self.first_moment[first..].iter_mut().zip(&mut self.second_moment[first..]);
+        for ((value, gradient), (m, v)) in values.iter_mut().zip(gradients).zip(moments) {
             *m = Self::BETA_1 * *m + (1.0 - Self::BETA_1) * gradient;
             *v = Self::BETA_2 * *v + (1.0 - Self::BETA_2) * gradient * gradient;
             *value -= step_size * *m / (v.sqrt() + Self::EPSILON * correction_2);
@@ -418,6 +430,8 @@ pub struct CpuTrainer {
     pub optimizer: Adam,
     /// Updated after every step when set.
     pub average: Option<WeightAverage>,
+    /// Only the tail learns (`--freeze-body`).
+    pub freeze_body: bool,
     isa: Isa,
     pool: rayon::ThreadPool,
     workspaces: Vec<Workspace>,
@@ -430,7 +444,7 @@ impl CpuTrainer {
             .thread_name(|index| format!("train-{index}"))
             .build()
             .expect("training threads");
-        Self { network, branches: None, optimizer, average: None, isa: Isa::detect(), pool, workspaces: Vec::new() }
+        Self { network, branches: None, optimizer, average: None, freeze_body: false, isa: Isa::detect(), pool, workspaces: Vec::new() }
     }
 
     pub fn isa(&self) -> Isa {
@@ -481,7 +495,10 @@ impl CpuTrainer {
     pub fn step(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32, loss: Loss, learning_rate: f64) -> f32 {
         let (loss, gradients) = self.loss_and_gradients(batch, specs, distill, loss);
         match &mut self.branches {
-            None => self.optimizer.update(&mut self.network.values, &gradients, learning_rate as f32),
+            None => {
+                let first = if self.freeze_body { self.network.tail_start() } else { 0 };
+                self.optimizer.update_from(first, &mut self.network.values[first..], &gradients[first..], learning_rate as f32);
+            }
             Some(branches) => {
                 let branch_gradients = branches.gradients(&gradients);
                 self.optimizer.update(&mut branches.values, &branch_gradients, learning_rate as f32);
@@ -554,6 +571,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// With the body frozen a step moves the tail only, also after steps that moved everything
+    /// (the body's moments do not carry it on).
+    #[test]
+    fn a_frozen_body_keeps_its_weights() {
+        let device = Device::flex();
+        device.seed(9);
+        let config = SupernetConfig::new().with_max_depth(2).with_max_width(8).with_widths(vec![8]);
+        let network = FlatSupernet::from_supernet(&config, &config.init(&device));
+        let mut trainer = CpuTrainer::new(network.clone(), Adam::new(network.values.len()), 1);
+        let batch = random_batch(2, 6, 4);
+        trainer.step(&batch, &[config.largest()], 0.0, Loss::L1, 1e-2);
+        let before = trainer.network.values.clone();
+        trainer.freeze_body = true;
+        trainer.step(&batch, &[config.largest()], 0.0, Loss::L1, 1e-2);
+        let tail = trainer.network.tail_start();
+        assert_eq!(trainer.network.values[..tail], before[..tail]);
+        assert!(trainer.network.values[tail..].iter().zip(&before[tail..]).all(|(now, then)| now != then));
     }
 
     #[test]

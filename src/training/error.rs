@@ -35,6 +35,10 @@ pub enum TrainError {
     AverageNeedsCpuTrainer,
     #[error("re-parameterised blocks are trained by dysr's CPU trainer only")]
     ReparamNeedsCpuTrainer,
+    #[error("--freeze-body needs dysr's CPU trainer without --reparam")]
+    FreezeNeedsPlainCpuTrainer,
+    #[error("{}: {spec} is not a subgraph of that run's supernet", path.display())]
+    NotASubgraph { path: PathBuf, spec: crate::model::supernet::SubgraphSpec },
     #[error("{}: H.264 degradation failed: {source}", path.display())]
     Degrade { path: PathBuf, source: ffmpeg_next::Error },
     #[error("{}: not a training output: {source}", path.display())]

@@ -118,6 +118,16 @@ pub struct TrainConfig {
     /// Train this one subgraph alone (e.g. d2w16) instead of the supernet.
     #[arg(long)]
     pub fixed: Option<SubgraphSpec>,
+    /// With --fixed: start from that subgraph cut out of another run's supernet (the moving
+    /// average of its weights, `weights-ema.bpk`) instead of from random weights.
+    #[arg(long, requires = "fixed", conflicts_with = "resume")]
+    #[serde(default)]
+    pub init_from: Option<PathBuf>,
+    /// Train the tail (the last convolution) only; the head and the body keep their weights
+    /// (dysr's CPU trainer only, without --reparam).
+    #[arg(long)]
+    #[serde(default)]
+    pub freeze_body: bool,
     /// Score the largest and the smallest subgraph (the ladder's smallest rung with
     /// --ladder-bottom; or the --fixed one) on the validation photos every this many steps, into
     /// `val-log.csv` (0: never).
@@ -184,6 +194,25 @@ impl Trainer {
         let device = device.clone().autodiff();
         device.seed(seed);
         let model = supernet.init(&device);
+        Self::starting_from(choice, supernet, model, device, seed, reparam)
+    }
+
+    /// The `--fixed` subgraph `spec` cut out of the supernet run in `source` (the average of its
+    /// weights), trained by `choice` on `device`.
+    pub fn cut_from(choice: TrainerChoice, source: &Path, spec: SubgraphSpec, device: &Device, seed: u64, reparam: bool) -> Result<Trainer, TrainError> {
+        if !read_progress(source)?.supernet.contains(&spec) {
+            return Err(TrainError::NotASubgraph { path: source.to_owned(), spec });
+        }
+        // Cut where nothing is tracked, then load into the trained network's own parameters.
+        let (supernet, _) = load_trained(source, TrainedWeights::Averaged, device)?;
+        let shape = fixed_shape(spec);
+        let device = device.clone().autodiff();
+        device.seed(seed);
+        let model = shape.init(&device).load_record(supernet.extract(spec).into_record());
+        Self::starting_from(choice, &shape, model, device, seed, reparam)
+    }
+
+    fn starting_from(choice: TrainerChoice, supernet: &SupernetConfig, model: Supernet, device: Device, seed: u64, reparam: bool) -> Result<Trainer, TrainError> {
         match uses_cpu_kernels(choice) {
             true => {
                 let network = FlatSupernet::from_supernet(supernet, &model);
@@ -351,9 +380,14 @@ pub struct Trained {
 /// The supernet a run trains: the full one, or one shaped exactly like the `--fixed` subgraph.
 fn supernet_for(config: &TrainConfig) -> SupernetConfig {
     match config.fixed {
-        Some(spec) => SupernetConfig::new().with_max_depth(spec.depth).with_max_width(spec.width).with_widths(vec![spec.width]),
+        Some(spec) => fixed_shape(spec),
         None => SupernetConfig::new(),
     }
+}
+
+/// A supernet shaped exactly like subgraph `spec`.
+fn fixed_shape(spec: SubgraphSpec) -> SupernetConfig {
+    SupernetConfig::new().with_max_depth(spec.depth).with_max_width(spec.width).with_widths(vec![spec.width])
 }
 
 /// Cosine decay from `peak` at `start` to `floor` at `steps`.
@@ -496,9 +530,17 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
         })?;
         tracing::info!("resuming at step {step}");
         (Trainer::resume(config.trainer, &config.out, &supernet, &device, config.reparam)?, step)
+    } else if let (Some(source), Some(spec)) = (&config.init_from, config.fixed) {
+        (Trainer::cut_from(config.trainer, source, spec, &device, config.seed, config.reparam)?, 0)
     } else {
         (Trainer::new(config.trainer, &supernet, &device, config.seed, config.reparam)?, 0)
     };
+    if config.freeze_body {
+        match &mut trainer {
+            Trainer::Cpu(cpu) if cpu.branches.is_none() => cpu.freeze_body = true,
+            _ => return Err(TrainError::FreezeNeedsPlainCpuTrainer),
+        }
+    }
     if let Some(decay) = config.ema {
         trainer.keep_average(decay, &config.out)?;
     }
