@@ -62,7 +62,7 @@ pub struct TrainConfig {
     #[arg(long, default_value_t = 2)]
     pub sampled: usize,
     /// Share of the sampled subgraphs drawn from the rungs of `--ladder` rather than from all.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, conflicts_with = "fixed")]
     #[serde(default)]
     pub favour_ladder: f64,
     /// The manifest whose rungs `--favour-ladder` favours (default: the shipped one).
@@ -71,12 +71,12 @@ pub struct TrainConfig {
     pub ladder: Option<PathBuf>,
     /// Make the ladder's smallest rung the bottom of every step's sandwich, in place of the
     /// supernet's smallest subgraph (depth 0, which no ladder runs).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "fixed")]
     #[serde(default)]
     pub ladder_bottom: bool,
     /// Train every rung of `--ladder` in every step (its smallest as the bottom), in place of the
     /// `--sampled` draws.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "fixed")]
     #[serde(default)]
     pub every_rung: bool,
     /// Train the last this many steps with L2 instead of L1 (a short fine-tune toward PSNR).
@@ -882,6 +882,21 @@ mod tests {
         let error = train(&config).err().expect("refused").to_string();
         assert_eq!(error, "--restart-at 100 is not before --steps 100");
         assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "nothing written");
+    }
+
+    /// A subgraph trained alone has no sandwich: the options that shape one are refused with it.
+    #[test]
+    fn sandwich_options_are_refused_with_a_fixed_subgraph() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            config: TrainConfig,
+        }
+        for option in [&["--every-rung"][..], &["--ladder-bottom"], &["--favour-ladder", "1"]] {
+            let args = [&["train", "--fixed", "d1w8"][..], option].concat();
+            let error = <Command as clap::Parser>::try_parse_from(args).err().expect("refused");
+            assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict, "{option:?}");
+        }
     }
 
     /// With `--every-rung` each step trains the largest subgraph and every rung of the ladder once.
