@@ -286,7 +286,7 @@ fn training_with_reparameterised_blocks_resumes() {
 }
 
 /// `dysr train --fixed SPEC --init-from RUN` starts from SPEC cut out of the average of RUN's
-/// weights; with `--freeze-body` only its tail learns. A SPEC that is not in RUN's supernet is
+/// weights; with `--learn tail` only its tail learns. A SPEC that is not in RUN's supernet is
 /// refused with one line.
 #[test]
 fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
@@ -296,7 +296,7 @@ fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
     source.train("2", false, &["--ema", "0.9", "--scales", "1"]);
     let tuned = TrainingRig::new("train-init-tail");
     let from = source.out.to_str().unwrap();
-    tuned.train("2", false, &["--fixed", "d2w8", "--init-from", from, "--freeze-body", "--scales", "1"]);
+    tuned.train("2", false, &["--fixed", "d2w8", "--init-from", from, "--learn", "tail", "--scales", "1"]);
     let device = Device::flex();
     let (supernet, _) = load_trained(&source.out, TrainedWeights::Averaged, &device).unwrap();
     let cut = supernet.extract(SubgraphSpec { depth: 2, width: 8 });

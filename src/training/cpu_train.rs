@@ -62,9 +62,17 @@ impl FlatSupernet {
         &self.slots
     }
 
-    /// Where the tail's weights and bias begin: they are the last values.
-    pub fn tail_start(&self) -> usize {
-        self.slots[self.slots.len() - 1].weight
+    /// The ranges of [`Self::values`] that `learn` lets change, in order.
+    pub fn learned_ranges(&self, learn: Learn) -> Vec<Range<usize>> {
+        let last = self.slots.len() - 1;
+        let whole = |slot: &Slot| slot.weight..slot.bias + slot.out_channels;
+        let bias = |slot: &Slot| slot.bias..slot.bias + slot.out_channels;
+        match learn {
+            Learn::All => vec![0..self.values.len()],
+            Learn::Tail => vec![whole(&self.slots[last])],
+            Learn::Biases => self.slots[..last].iter().map(bias).chain([whole(&self.slots[last])]).collect(),
+            Learn::Ends => [whole(&self.slots[0])].into_iter().chain(self.slots[1..last].iter().map(bias)).chain([whole(&self.slots[last])]).collect(),
+        }
     }
 
     /// The same network with other values (an average of these, say).
@@ -138,6 +146,23 @@ pub fn step_macs_per_lr_pixel(specs: &[SubgraphSpec]) -> usize {
     specs.iter().map(|spec| 3 * spec.macs_per_lr_pixel() - spec.width * 9).sum()
 }
 
+/// Which parameters a run trains (`dysr train --learn`); the others keep their starting values.
+/// The narrower sets measure what a rung would gain from parameters of its own beside the ones it
+/// shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Learn {
+    /// Every weight and bias.
+    #[default]
+    All,
+    /// The tail (the last convolution) only.
+    Tail,
+    /// Every layer's bias and the tail.
+    Biases,
+    /// The head, every bias and the tail: everything but the body's 3x3 weights.
+    Ends,
+}
+
 /// Adam as burn implements it (same defaults), on a flat vector.
 #[derive(Debug, Clone)]
 pub struct Adam {
@@ -156,21 +181,22 @@ impl Adam {
     }
 
     pub fn update(&mut self, values: &mut [f32], gradients: &[f32], learning_rate: f32) {
-        self.update_from(0, values, gradients, learning_rate);
+        self.update_ranges(&[0..values.len()], values, gradients, learning_rate);
     }
 
-    /// A step on the parameters from `first` on only (`values` and `gradients` start there); the
-    /// others and their moments stay as they are.
-    pub fn update_from(&mut self, first: usize, values: &mut [f32], gradients: &[f32], learning_rate: f32) {
+    /// A step on the parameters in `ranges` only; the others and their moments stay as they are.
+    pub fn update_ranges(&mut self, ranges: &[Range<usize>], values: &mut [f32], gradients: &[f32], learning_rate: f32) {
         self.steps += 1;
         let time = self.steps as i32;
         let correction_2 = (1.0 - Self::BETA_2.powi(time)).sqrt();
         let step_size = learning_rate * correction_2 / (1.0 - Self::BETA_1.powi(time));
-        let moments = self.first_moment[first..].iter_mut().zip(&mut self.second_moment[first..]);
-        for ((value, gradient), (m, v)) in values.iter_mut().zip(gradients).zip(moments) {
-            *m = Self::BETA_1 * *m + (1.0 - Self::BETA_1) * gradient;
-            *v = Self::BETA_2 * *v + (1.0 - Self::BETA_2) * gradient * gradient;
-            *value -= step_size * *m / (v.sqrt() + Self::EPSILON * correction_2);
+        for range in ranges {
+            let moments = self.first_moment[range.clone()].iter_mut().zip(&mut self.second_moment[range.clone()]);
+            for ((value, gradient), (m, v)) in values[range.clone()].iter_mut().zip(&gradients[range.clone()]).zip(moments) {
+                *m = Self::BETA_1 * *m + (1.0 - Self::BETA_1) * gradient;
+                *v = Self::BETA_2 * *v + (1.0 - Self::BETA_2) * gradient * gradient;
+                *value -= step_size * *m / (v.sqrt() + Self::EPSILON * correction_2);
+            }
         }
     }
 
@@ -430,8 +456,8 @@ pub struct CpuTrainer {
     pub optimizer: Adam,
     /// Updated after every step when set.
     pub average: Option<WeightAverage>,
-    /// Only the tail learns (`--freeze-body`).
-    pub freeze_body: bool,
+    /// The parameters each step changes (`--learn`).
+    pub learn: Learn,
     isa: Isa,
     pool: rayon::ThreadPool,
     workspaces: Vec<Workspace>,
@@ -444,7 +470,7 @@ impl CpuTrainer {
             .thread_name(|index| format!("train-{index}"))
             .build()
             .expect("training threads");
-        Self { network, branches: None, optimizer, average: None, freeze_body: false, isa: Isa::detect(), pool, workspaces: Vec::new() }
+        Self { network, branches: None, optimizer, average: None, learn: Learn::All, isa: Isa::detect(), pool, workspaces: Vec::new() }
     }
 
     pub fn isa(&self) -> Isa {
@@ -496,8 +522,8 @@ impl CpuTrainer {
         let (loss, gradients) = self.loss_and_gradients(batch, specs, distill, loss);
         match &mut self.branches {
             None => {
-                let first = if self.freeze_body { self.network.tail_start() } else { 0 };
-                self.optimizer.update_from(first, &mut self.network.values[first..], &gradients[first..], learning_rate as f32);
+                let ranges = self.network.learned_ranges(self.learn);
+                self.optimizer.update_ranges(&ranges, &mut self.network.values, &gradients, learning_rate as f32);
             }
             Some(branches) => {
                 let branch_gradients = branches.gradients(&gradients);
@@ -573,23 +599,41 @@ mod tests {
         }
     }
 
-    /// With the body frozen a step moves the tail only, also after steps that moved everything
-    /// (the body's moments do not carry it on).
+    /// With `--learn` narrower than all, a step moves only what it names, also after steps that
+    /// moved everything (the others' moments do not carry them on).
     #[test]
-    fn a_frozen_body_keeps_its_weights() {
+    fn a_step_moves_only_what_it_learns() {
         let device = Device::flex();
         device.seed(9);
         let config = SupernetConfig::new().with_max_depth(2).with_max_width(8).with_widths(vec![8]);
         let network = FlatSupernet::from_supernet(&config, &config.init(&device));
-        let mut trainer = CpuTrainer::new(network.clone(), Adam::new(network.values.len()), 1);
         let batch = random_batch(2, 6, 4);
-        trainer.step(&batch, &[config.largest()], 0.0, Loss::L1, 1e-2);
-        let before = trainer.network.values.clone();
-        trainer.freeze_body = true;
-        trainer.step(&batch, &[config.largest()], 0.0, Loss::L1, 1e-2);
-        let tail = trainer.network.tail_start();
-        assert_eq!(trainer.network.values[..tail], before[..tail]);
-        assert!(trainer.network.values[tail..].iter().zip(&before[tail..]).all(|(now, then)| now != then));
+        let slots = network.slots().to_vec();
+        let (head, body, tail) = (slots[0], &slots[1..3], slots[3]);
+        let weights = |slot: Slot| slot.weight..slot.bias;
+        let bias = |slot: Slot| slot.bias..slot.bias + slot.out_channels;
+        let body_weights: Vec<_> = body.iter().map(|&slot| weights(slot)).collect();
+        let body_biases: Vec<_> = body.iter().map(|&slot| bias(slot)).collect();
+        let all_of_tail = vec![weights(tail), bias(tail)];
+        let cases = [
+            (Learn::Tail, all_of_tail.clone(), [vec![weights(head), bias(head)], body_weights.clone(), body_biases.clone()].concat()),
+            (Learn::Biases, [all_of_tail.clone(), vec![bias(head)], body_biases.clone()].concat(), [vec![weights(head)], body_weights.clone()].concat()),
+            (Learn::Ends, [all_of_tail.clone(), vec![weights(head), bias(head)], body_biases.clone()].concat(), body_weights.clone()),
+        ];
+        for (learn, moved, kept) in cases {
+            let mut trainer = CpuTrainer::new(network.clone(), Adam::new(network.values.len()), 1);
+            trainer.step(&batch, &[config.largest()], 0.0, Loss::L1, 1e-2);
+            let before = trainer.network.values.clone();
+            trainer.learn = learn;
+            trainer.step(&batch, &[config.largest()], 0.0, Loss::L1, 1e-2);
+            let now = &trainer.network.values;
+            for range in kept {
+                assert_eq!(now[range.clone()], before[range.clone()], "{learn:?} keeps {range:?}");
+            }
+            for range in moved {
+                assert!(now[range.clone()].iter().zip(&before[range.clone()]).all(|(a, b)| a != b), "{learn:?} moves {range:?}");
+            }
+        }
     }
 
     #[test]

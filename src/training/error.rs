@@ -35,8 +35,8 @@ pub enum TrainError {
     AverageNeedsCpuTrainer,
     #[error("re-parameterised blocks are trained by dysr's CPU trainer only")]
     ReparamNeedsCpuTrainer,
-    #[error("--freeze-body needs dysr's CPU trainer without --reparam")]
-    FreezeNeedsPlainCpuTrainer,
+    #[error("--learn other than all needs dysr's CPU trainer without --reparam")]
+    LearnNeedsPlainCpuTrainer,
     #[error("{}: {spec} is not a subgraph of that run's supernet", path.display())]
     NotASubgraph { path: PathBuf, spec: crate::model::supernet::SubgraphSpec },
     #[error("{}: H.264 degradation failed: {source}", path.display())]

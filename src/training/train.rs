@@ -15,7 +15,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::cpu_train::{Adam, CpuTrainer, FlatSupernet, WeightAverage};
+use super::cpu_train::{Adam, CpuTrainer, FlatSupernet, Learn, WeightAverage};
 use super::data::{Batch, TrainingSet};
 use super::error::TrainError;
 use super::reparam::Branches;
@@ -123,11 +123,11 @@ pub struct TrainConfig {
     #[arg(long, requires = "fixed", conflicts_with = "resume")]
     #[serde(default)]
     pub init_from: Option<PathBuf>,
-    /// Train the tail (the last convolution) only; the head and the body keep their weights
-    /// (dysr's CPU trainer only, without --reparam).
-    #[arg(long)]
+    /// Which parameters learn; the others keep their starting values (dysr's CPU trainer only,
+    /// without --reparam, for any but `all`).
+    #[arg(long, value_enum, default_value_t)]
     #[serde(default)]
-    pub freeze_body: bool,
+    pub learn: Learn,
     /// Score the largest and the smallest subgraph (the ladder's smallest rung with
     /// --ladder-bottom; or the --fixed one) on the validation photos every this many steps, into
     /// `val-log.csv` (0: never).
@@ -535,10 +535,10 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     } else {
         (Trainer::new(config.trainer, &supernet, &device, config.seed, config.reparam)?, 0)
     };
-    if config.freeze_body {
+    if config.learn != Learn::All {
         match &mut trainer {
-            Trainer::Cpu(cpu) if cpu.branches.is_none() => cpu.freeze_body = true,
-            _ => return Err(TrainError::FreezeNeedsPlainCpuTrainer),
+            Trainer::Cpu(cpu) if cpu.branches.is_none() => cpu.learn = config.learn,
+            _ => return Err(TrainError::LearnNeedsPlainCpuTrainer),
         }
     }
     if let Some(decay) = config.ema {
