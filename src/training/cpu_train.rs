@@ -322,7 +322,8 @@ impl Workspace {
 
     /// The loss terms of the last forward against the HR patches `range` of `batch` (and the
     /// teacher's output, weighted by `distill`), and their gradient at the output, into
-    /// `self.output`. `scale` is one over the batch's output values (the loss is a mean).
+    /// `self.output`. `scale` is one over the batch's output values (the loss is a mean), times
+    /// the subgraph's weight in the loss.
     fn loss_gradient(&mut self, batch: &Batch, range: Range<usize>, distill: Option<f32>, loss_kind: Loss, scale: f32) {
         let values = range.len() * 4 * self.patch * self.patch;
         let truth = &batch.hr[range.start * 4 * self.patch * self.patch..][..values];
@@ -458,6 +459,8 @@ pub struct CpuTrainer {
     pub average: Option<WeightAverage>,
     /// The parameters each step changes (`--learn`).
     pub learn: Learn,
+    /// Weights of subgraphs' terms in the loss (`--rung-weights`); 1 for any not listed.
+    pub loss_weights: Vec<(SubgraphSpec, f32)>,
     isa: Isa,
     pool: rayon::ThreadPool,
     workspaces: Vec<Workspace>,
@@ -470,7 +473,7 @@ impl CpuTrainer {
             .thread_name(|index| format!("train-{index}"))
             .build()
             .expect("training threads");
-        Self { network, branches: None, optimizer, average: None, learn: Learn::All, isa: Isa::detect(), pool, workspaces: Vec::new() }
+        Self { network, branches: None, optimizer, average: None, learn: Learn::All, loss_weights: Vec::new(), isa: Isa::detect(), pool, workspaces: Vec::new() }
     }
 
     pub fn isa(&self) -> Isa {
@@ -488,6 +491,8 @@ impl CpuTrainer {
             self.workspaces = strips.iter().map(|_| Workspace::new(&self.network.config, parameters, per_strip, batch.lr_patch)).collect();
         }
         let nets: Vec<PackedSubgraph> = specs.iter().map(|&spec| self.network.pack(self.isa, spec)).collect();
+        let weights: Vec<f32> =
+            specs.iter().map(|spec| self.loss_weights.iter().find(|(weighted, _)| weighted == spec).map_or(1.0, |&(_, weight)| weight)).collect();
         let (isa, slots) = (self.isa, &self.network.slots);
         let scale = 1.0 / (batch.size * 4 * batch.lr_patch * batch.lr_patch) as f32;
         self.pool.install(|| {
@@ -500,7 +505,7 @@ impl CpuTrainer {
                     if index == 0 {
                         workspace.teacher[..values].copy_from_slice(&workspace.output[..values]);
                     }
-                    workspace.loss_gradient(batch, range.clone(), (index > 0).then_some(distill), loss, scale);
+                    workspace.loss_gradient(batch, range.clone(), (index > 0).then_some(distill), loss, scale * weights[index]);
                     workspace.output[values..].fill(0.0);
                     workspace.backward(isa, net, slots);
                 }
@@ -634,6 +639,25 @@ mod tests {
                 assert!(now[range.clone()].iter().zip(&before[range.clone()]).all(|(a, b)| a != b), "{learn:?} moves {range:?}");
             }
         }
+    }
+
+    /// A subgraph's weight in the loss scales its share of the loss and of the gradient.
+    #[test]
+    fn a_loss_weight_scales_its_subgraphs_term() {
+        let device = Device::flex();
+        device.seed(13);
+        let config = SupernetConfig::new().with_max_depth(2).with_max_width(16).with_widths(vec![8, 16]);
+        let network = FlatSupernet::from_supernet(&config, &config.init(&device));
+        let batch = random_batch(3, 7, 6);
+        let (largest, small) = (config.largest(), SubgraphSpec { depth: 1, width: 8 });
+        let mut trainer = CpuTrainer::new(network.clone(), Adam::new(network.values.len()), 2);
+        let (loss_largest, alone) = trainer.loss_and_gradients(&batch, &[largest], 0.0, Loss::L1);
+        let (loss_both, both) = trainer.loss_and_gradients(&batch, &[largest, small], 0.0, Loss::L1);
+        trainer.loss_weights = vec![(small, 3.0)];
+        let (loss_weighted, weighted) = trainer.loss_and_gradients(&batch, &[largest, small], 0.0, Loss::L1);
+        let expected: Vec<f32> = alone.iter().zip(&both).map(|(a, b)| a + 3.0 * (b - a)).collect();
+        assert!((loss_weighted - (loss_largest + 3.0 * (loss_both - loss_largest))).abs() < 1e-5 * loss_weighted);
+        assert!(relative_error(&weighted, &expected) < 1e-4);
     }
 
     #[test]

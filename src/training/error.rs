@@ -35,6 +35,10 @@ pub enum TrainError {
     AverageNeedsCpuTrainer,
     #[error("re-parameterised blocks are trained by dysr's CPU trainer only")]
     ReparamNeedsCpuTrainer,
+    #[error("{}: {rungs} rungs, {weights} --rung-weights", path.display())]
+    RungWeights { path: PathBuf, rungs: usize, weights: usize },
+    #[error("--rung-weights needs dysr's CPU trainer")]
+    RungWeightsNeedCpuTrainer,
     #[error("--learn other than all needs dysr's CPU trainer without --reparam")]
     LearnNeedsPlainCpuTrainer,
     #[error("{}: {spec} is not a subgraph of that run's supernet", path.display())]

@@ -79,6 +79,11 @@ pub struct TrainConfig {
     #[arg(long, conflicts_with = "fixed")]
     #[serde(default)]
     pub every_rung: bool,
+    /// With --every-rung: each rung's weight in the loss, one per rung of the ladder in its order
+    /// (e.g. 1,1,1,2,1,1,1; default: all 1; dysr's CPU trainer only).
+    #[arg(long, value_delimiter = ',', requires = "every_rung")]
+    #[serde(default)]
+    pub rung_weights: Vec<f32>,
     /// Train the last this many steps with L2 instead of L1 (a short fine-tune toward PSNR).
     #[arg(long, default_value_t = 0)]
     #[serde(default)]
@@ -439,9 +444,8 @@ fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandw
     let ladder_bottom = config.ladder_bottom || config.every_rung;
     let mut rungs = Vec::new();
     if config.favour_ladder > 0.0 || ladder_bottom {
-        let path = config.ladder.clone().unwrap_or_else(crate::model::manifest::default_manifest_path);
-        let manifest = crate::model::manifest::Manifest::load(&path)?;
-        rungs = manifest.ladder.iter().map(|rung| rung.spec).filter(|spec| supernet.contains(spec)).collect();
+        let (path, ladder) = ladder_of(config)?;
+        rungs = ladder.into_iter().filter(|spec| supernet.contains(spec)).collect();
         if ladder_bottom && rungs.is_empty() {
             return Err(TrainError::NoRungs { path });
         }
@@ -457,6 +461,26 @@ fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandw
         Vec::new()
     };
     Ok(Sandwich { supernet: supernet.clone(), bottom, sampled: config.sampled, favoured, favoured_share: config.favour_ladder, every_favoured: config.every_rung })
+}
+
+/// The manifest `--ladder` names (default: the shipped one) and its rungs' subgraphs, in order.
+fn ladder_of(config: &TrainConfig) -> Result<(PathBuf, Vec<SubgraphSpec>), TrainError> {
+    let path = config.ladder.clone().unwrap_or_else(crate::model::manifest::default_manifest_path);
+    let manifest = crate::model::manifest::Manifest::load(&path)?;
+    let rungs = manifest.ladder.iter().map(|rung| rung.spec).collect();
+    Ok((path, rungs))
+}
+
+/// `--rung-weights` paired with the ladder's rungs (none when not given).
+fn rung_weights_of(config: &TrainConfig) -> Result<Vec<(SubgraphSpec, f32)>, TrainError> {
+    if config.rung_weights.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (path, rungs) = ladder_of(config)?;
+    if rungs.len() != config.rung_weights.len() {
+        return Err(TrainError::RungWeights { path, rungs: rungs.len(), weights: config.rung_weights.len() });
+    }
+    Ok(rungs.into_iter().zip(config.rung_weights.iter().copied()).collect())
 }
 
 fn to_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
@@ -539,6 +563,13 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
         match &mut trainer {
             Trainer::Cpu(cpu) if cpu.branches.is_none() => cpu.learn = config.learn,
             _ => return Err(TrainError::LearnNeedsPlainCpuTrainer),
+        }
+    }
+    let rung_weights = rung_weights_of(config)?;
+    if !rung_weights.is_empty() {
+        match &mut trainer {
+            Trainer::Cpu(cpu) => cpu.loss_weights = rung_weights,
+            Trainer::Burn { .. } => return Err(TrainError::RungWeightsNeedCpuTrainer),
         }
     }
     if let Some(decay) = config.ema {
@@ -897,6 +928,26 @@ mod tests {
             let error = <Command as clap::Parser>::try_parse_from(args).err().expect("refused");
             assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict, "{option:?}");
         }
+    }
+
+    /// `--rung-weights` pairs one weight with each rung of the ladder, in order, and is refused
+    /// with any other count or without `--every-rung`.
+    #[test]
+    fn rung_weights_pair_with_the_ladders_rungs() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            config: TrainConfig,
+        }
+        let parse = |args: &[&str]| <Command as clap::Parser>::try_parse_from([&["train"][..], args].concat()).map(|command| command.config);
+        assert!(parse(&["--rung-weights", "1,2"]).is_err(), "needs --every-rung");
+        let manifest = crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
+        let weights: Vec<String> = (0..manifest.ladder.len()).map(|index| (index + 1).to_string()).collect();
+        let config = parse(&["--every-rung", "--rung-weights", &weights.join(",")]).unwrap();
+        let paired = rung_weights_of(&config).unwrap();
+        assert_eq!(paired, manifest.ladder.iter().enumerate().map(|(index, rung)| (rung.spec, (index + 1) as f32)).collect::<Vec<_>>());
+        let config = parse(&["--every-rung", "--rung-weights", "1,2"]).unwrap();
+        assert!(rung_weights_of(&config).unwrap_err().to_string().ends_with(&format!("{} rungs, 2 --rung-weights", manifest.ladder.len())));
     }
 
     /// With `--every-rung` each step trains the largest subgraph and every rung of the ladder once.
