@@ -287,7 +287,7 @@ fn training_with_reparameterised_blocks_resumes() {
 
 /// `dysr train --fixed SPEC --init-from RUN` starts from SPEC cut out of the average of RUN's
 /// weights; with `--learn tail` only its tail learns. A SPEC that is not in RUN's supernet is
-/// refused with one line.
+/// refused with one line, before anything is written.
 #[test]
 fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
     use dysr::model::supernet::{ElasticConv, SubgraphSpec};
@@ -310,6 +310,7 @@ fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
     assert!(!wider.status.success());
     let stderr = String::from_utf8_lossy(&wider.stderr);
     assert!(stderr.contains("d2w16 is not a subgraph") && stderr.trim_end().lines().count() == 1, "{stderr}");
+    assert!(!tuned.out.join("wider").exists(), "nothing written");
 }
 
 #[test]

@@ -480,6 +480,9 @@ fn rung_weights_of(config: &TrainConfig) -> Result<Vec<(SubgraphSpec, f32)>, Tra
     if rungs.len() != config.rung_weights.len() {
         return Err(TrainError::RungWeights { path, rungs: rungs.len(), weights: config.rung_weights.len() });
     }
+    if let Some(&weight) = config.rung_weights.iter().find(|weight| !(weight.is_finite() && **weight > 0.0)) {
+        return Err(TrainError::RungWeight { weight });
+    }
     Ok(rungs.into_iter().zip(config.rung_weights.iter().copied()).collect())
 }
 
@@ -543,7 +546,14 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     // burn's device matters only to burn's trainer; dysr's holds its network on the CPU.
     let (device, device_name) = select(if uses_cpu_kernels(config.trainer) { DeviceChoice::Cpu } else { config.device })?;
     let photos = config.photos.clone().unwrap_or_else(default_photos_dir);
-    std::fs::create_dir_all(&config.out).map_err(TrainError::io(&config.out))?;
+    let plain_cpu_trainer = uses_cpu_kernels(config.trainer) && !config.reparam;
+    if config.learn != Learn::All && !plain_cpu_trainer {
+        return Err(TrainError::LearnNeedsPlainCpuTrainer);
+    }
+    let rung_weights = rung_weights_of(config)?;
+    if !rung_weights.is_empty() && !uses_cpu_kernels(config.trainer) {
+        return Err(TrainError::RungWeightsNeedCpuTrainer);
+    }
     let supernet = supernet_for(config);
     let sandwich = sandwich_for(config, &supernet)?;
 
@@ -559,18 +569,11 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     } else {
         (Trainer::new(config.trainer, &supernet, &device, config.seed, config.reparam)?, 0)
     };
-    if config.learn != Learn::All {
-        match &mut trainer {
-            Trainer::Cpu(cpu) if cpu.branches.is_none() => cpu.learn = config.learn,
-            _ => return Err(TrainError::LearnNeedsPlainCpuTrainer),
-        }
-    }
-    let rung_weights = rung_weights_of(config)?;
-    if !rung_weights.is_empty() {
-        match &mut trainer {
-            Trainer::Cpu(cpu) => cpu.loss_weights = rung_weights,
-            Trainer::Burn { .. } => return Err(TrainError::RungWeightsNeedCpuTrainer),
-        }
+    // Written into only now that everything it was asked for has been checked and loaded.
+    std::fs::create_dir_all(&config.out).map_err(TrainError::io(&config.out))?;
+    if let Trainer::Cpu(cpu) = &mut trainer {
+        cpu.learn = config.learn;
+        cpu.loss_weights = rung_weights;
     }
     if let Some(decay) = config.ema {
         trainer.keep_average(decay, &config.out)?;
@@ -948,6 +951,10 @@ mod tests {
         assert_eq!(paired, manifest.ladder.iter().enumerate().map(|(index, rung)| (rung.spec, (index + 1) as f32)).collect::<Vec<_>>());
         let config = parse(&["--every-rung", "--rung-weights", "1,2"]).unwrap();
         assert!(rung_weights_of(&config).unwrap_err().to_string().ends_with(&format!("{} rungs, 2 --rung-weights", manifest.ladder.len())));
+        let mut negative = weights.clone();
+        negative[1] = "-1".to_owned();
+        let config = parse(&["--every-rung", "--rung-weights", &negative.join(",")]).unwrap();
+        assert_eq!(rung_weights_of(&config).unwrap_err().to_string(), "--rung-weights: -1 is not a positive weight");
     }
 
     /// With `--every-rung` each step trains the largest subgraph and every rung of the ladder once.
