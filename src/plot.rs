@@ -42,7 +42,13 @@ fn register_font() {
 }
 
 /// Draws `series` as lines on a log-scale y axis into a PNG at `path` (written whole, then renamed).
-pub fn log_line_chart(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<(), PlotError> {
+pub fn log_line_chart(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<(), PlotError> {
     register_font();
     let points = || series.iter().flat_map(|s| s.points.iter()).filter(|(_, y)| *y > 0.0);
     let x_max = points().map(|(x, _)| *x).fold(1.0, f64::max);

@@ -185,7 +185,8 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     let (width, height) = (source.info.video.width, source.info.video.height);
     let (out_w, out_h) = (width * SCALE, height * SCALE);
     // 10-bit out of a deeper input (HDR, 10-bit SDR): 8 bits would band what the input did not.
-    let deep = crate::engine::picture::PlaneLayout::of(source.video_decoder.format()).is_some_and(|layout| layout.bits > 8);
+    let deep =
+        crate::engine::picture::PlaneLayout::of(source.video_decoder.format()).is_some_and(|layout| layout.bits > 8);
     let out_format = if deep { Pixel::YUV420P10LE } else { Pixel::YUV420P };
     let (upscaler, rung) = choose_upscaler(options, width, height)?.unzip();
 
@@ -203,9 +204,13 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
         .unwrap_or_else(|| ffmpeg::Rational::new((source.info.video.frames_per_sec * 1000.0).round() as i32, 1000));
     let encoder_name = options.codec.encoder_name();
     let encoder_error = |cause: String| TranscodeError::Encoder { encoder: encoder_name, cause };
-    let codec = ffmpeg::encoder::find_by_name(encoder_name).ok_or_else(|| encoder_error("not in this FFmpeg build".to_owned()))?;
+    let codec = ffmpeg::encoder::find_by_name(encoder_name)
+        .ok_or_else(|| encoder_error("not in this FFmpeg build".to_owned()))?;
     let mut encoder = {
-        let mut context = ffmpeg::codec::context::Context::new_with_codec(codec).encoder().video().map_err(|e| encoder_error(ffmpeg_cause(&e)))?;
+        let mut context = ffmpeg::codec::context::Context::new_with_codec(codec)
+            .encoder()
+            .video()
+            .map_err(|e| encoder_error(ffmpeg_cause(&e)))?;
         let decoder = &source.video_decoder;
         context.set_width(out_w);
         context.set_height(out_h);
@@ -228,7 +233,14 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
             // x265 prints its settings to stderr itself unless told not to.
             settings.set("x265-params", "log-level=error");
         }
-        context.open_with(settings).map_err(|e| encoder_error(format!("cannot open with CRF {} and preset {}: {}", options.crf, options.preset, ffmpeg_cause(&e))))?
+        context.open_with(settings).map_err(|e| {
+            encoder_error(format!(
+                "cannot open with CRF {} and preset {}: {}",
+                options.crf,
+                options.preset,
+                ffmpeg_cause(&e)
+            ))
+        })?
     };
     let mut video_out = output.add_stream(codec).map_err(|e| output_error(ffmpeg_cause(&e)))?;
     video_out.set_parameters(&encoder);
@@ -249,7 +261,13 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
         }
         let holds = match parameters.medium() {
             // SAFETY: plain queries of FFmpeg's muxer table.
-            MediaType::Audio | MediaType::Subtitle => unsafe { ffmpeg::ffi::avformat_query_codec(output_format.as_ptr(), parameters.id().into(), ffmpeg::ffi::FF_COMPLIANCE_NORMAL) != 0 },
+            MediaType::Audio | MediaType::Subtitle => unsafe {
+                ffmpeg::ffi::avformat_query_codec(
+                    output_format.as_ptr(),
+                    parameters.id().into(),
+                    ffmpeg::ffi::FF_COMPLIANCE_NORMAL,
+                ) != 0
+            },
             // Fonts for the subtitles and the like: Matroska keeps them (its codec table does not list them).
             MediaType::Attachment => output_format.name() == "matroska",
             _ => {
@@ -261,7 +279,9 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
             left_out.push(format!("{label} (the {} container cannot hold it)", output_format.name()));
             continue;
         }
-        let mut copy = output.add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None)).map_err(|e| output_error(ffmpeg_cause(&e)))?;
+        let mut copy = output
+            .add_stream(ffmpeg::encoder::find(ffmpeg::codec::Id::None))
+            .map_err(|e| output_error(ffmpeg_cause(&e)))?;
         copy.set_parameters(parameters);
         // The input container's codec tag may mean nothing in the output's.
         unsafe { (*copy.parameters().as_mut_ptr()).codec_tag = 0 };
@@ -286,8 +306,10 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     };
     let sr = {
         let stop = Arc::clone(&stop);
-        crate::threads::spawn("upscale-sr", move || sr_stage(upscaler, (out_format, out_w, out_h), from_decoder, to_encoder, &stop))
-            .map_err(|e| output_error(format!("cannot start a thread: {e}")))?
+        crate::threads::spawn("upscale-sr", move || {
+            sr_stage(upscaler, (out_format, out_w, out_h), from_decoder, to_encoder, &stop)
+        })
+        .map_err(|e| output_error(format!("cannot start a thread: {e}")))?
     };
 
     // Encode and mux here until both stages have hung up.
@@ -296,7 +318,9 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     // x264 leaves packet durations unset; without one, MP4 gives the last frame no time and
     // players drop it.
     let frame_duration = nominal_frame_duration(frame_rate, video_time_base);
-    let write_packets = |encoder: &mut ffmpeg::encoder::Video, output: &mut ffmpeg::format::context::Output| -> Result<(), TranscodeError> {
+    let write_packets = |encoder: &mut ffmpeg::encoder::Video,
+                         output: &mut ffmpeg::format::context::Output|
+     -> Result<(), TranscodeError> {
         let mut packet = ffmpeg::Packet::empty();
         while encoder.receive_packet(&mut packet).is_ok() {
             packet.set_stream(0);
@@ -324,7 +348,10 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
             }
             Ok(ToEncoder::Frame(frame)) => {
                 let busy = Instant::now();
-                let sent = encoder.send_frame(&frame).map_err(|e| encoder_error(ffmpeg_cause(&e))).and_then(|()| write_packets(&mut encoder, &mut output));
+                let sent = encoder
+                    .send_frame(&frame)
+                    .map_err(|e| encoder_error(ffmpeg_cause(&e)))
+                    .and_then(|()| write_packets(&mut encoder, &mut output));
                 encode_busy += busy.elapsed();
                 if let Err(error) = sent {
                     break Err(error);
@@ -350,7 +377,10 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     output.write_trailer().map_err(|e| output_error(ffmpeg_cause(&e)))?;
     drop(output);
     if frames == 0 {
-        return Err(TranscodeError::Read { input: options.input.clone(), cause: "no video frame could be decoded".to_owned() });
+        return Err(TranscodeError::Read {
+            input: options.input.clone(),
+            cause: "no video frame could be decoded".to_owned(),
+        });
     }
     std::fs::rename(&partial.path, &options.output).map_err(|e| output_error(format!("cannot write: {e}")))?;
     let mut partial = partial;
@@ -373,13 +403,20 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
 /// One frame at `frame_rate`, in `time_base` units (at least 1).
 /// Gives the output `stream` a display matrix: `matrix` without its translation, which is in the
 /// input's pixels (players read only the rotation and the mirror).
-fn set_display_matrix(stream: &mut ffmpeg::format::stream::StreamMut, mut matrix: [i32; 9]) -> Result<(), ffmpeg::Error> {
+fn set_display_matrix(
+    stream: &mut ffmpeg::format::stream::StreamMut,
+    mut matrix: [i32; 9],
+) -> Result<(), ffmpeg::Error> {
     (matrix[6], matrix[7]) = (0, 0);
     let bytes: Vec<u8> = matrix.iter().flat_map(|value| value.to_ne_bytes()).collect();
     // SAFETY: the stream belongs to an output being set up; FFmpeg allocates the side data and
     // hands back `bytes.len()` writable bytes, or null.
     unsafe {
-        let data = ffmpeg::ffi::av_stream_new_side_data(stream.as_mut_ptr(), ffmpeg::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX, bytes.len());
+        let data = ffmpeg::ffi::av_stream_new_side_data(
+            stream.as_mut_ptr(),
+            ffmpeg::ffi::AVPacketSideDataType::AV_PKT_DATA_DISPLAYMATRIX,
+            bytes.len(),
+        );
         if data.is_null() {
             return Err(ffmpeg::Error::Other { errno: libc::ENOMEM });
         }
@@ -407,7 +444,11 @@ type NamedUpscaler = (Box<dyn Upscaler>, String);
 
 /// The upscaler for the luma and the rung's name; with `--min-fps`, the best rung whose time on a
 /// frame of the input's size keeps that rate (the smallest when none does).
-fn choose_upscaler(options: &TranscodeOptions, width: u32, height: u32) -> Result<Option<NamedUpscaler>, TranscodeError> {
+fn choose_upscaler(
+    options: &TranscodeOptions,
+    width: u32,
+    height: u32,
+) -> Result<Option<NamedUpscaler>, TranscodeError> {
     let model = match options.rung {
         RungChoice::Bicubic => return Ok(None),
         RungChoice::Index(index) => load_ladder(&options.manifest, Some(index))?,
@@ -434,7 +475,9 @@ fn choose_upscaler(options: &TranscodeOptions, width: u32, height: u32) -> Resul
                 tracing::info!("{name}: {fps:.1} frames/s at {width}x{height}");
                 if fps >= min_fps || index == 0 {
                     if fps < min_fps {
-                        tracing::warn!("no rung keeps {min_fps} frames/s at {width}x{height}; the smallest makes {fps:.1}");
+                        tracing::warn!(
+                            "no rung keeps {min_fps} frames/s at {width}x{height}; the smallest makes {fps:.1}"
+                        );
                     }
                     chosen = Some((upscaler, name));
                     break;
@@ -449,7 +492,13 @@ fn choose_upscaler(options: &TranscodeOptions, width: u32, height: u32) -> Resul
 
 /// Demuxes the input: video packets to the decoder, whose frames go to SR; packets of copied
 /// streams straight to the encode thread. Returns its busy time.
-fn decode_stage(mut source: MediaSource, copy_streams: Vec<bool>, to_sr: Sender<ffmpeg::frame::Video>, to_encoder: Sender<ToEncoder>, stop: &AtomicBool) -> Duration {
+fn decode_stage(
+    mut source: MediaSource,
+    copy_streams: Vec<bool>,
+    to_sr: Sender<ffmpeg::frame::Video>,
+    to_encoder: Sender<ToEncoder>,
+    stop: &AtomicBool,
+) -> Duration {
     let started = Instant::now();
     let mut waiting = Duration::ZERO;
     let video_index = source.info.video.index;
@@ -479,7 +528,10 @@ fn decode_stage(mut source: MediaSource, copy_streams: Vec<bool>, to_sr: Sender<
             // A demuxer resyncs past a corrupt packet.
             Err(ffmpeg::Error::InvalidData) => continue,
             Err(error) if delivered => {
-                tracing::warn!("{input}: read error after the first packets: {}; the output ends there", ffmpeg_cause(&error));
+                tracing::warn!(
+                    "{input}: read error after the first packets: {}; the output ends there",
+                    ffmpeg_cause(&error)
+                );
                 break;
             }
             Err(error) => {
@@ -491,7 +543,9 @@ fn decode_stage(mut source: MediaSource, copy_streams: Vec<bool>, to_sr: Sender<
         let index = packet.stream();
         if index == video_index {
             // A corrupt packet is skipped; the decoder recovers at the next keyframe.
-            if source.video_decoder.send_packet(&packet).is_ok() && !send_frames(&mut source.video_decoder, &mut waiting) {
+            if source.video_decoder.send_packet(&packet).is_ok()
+                && !send_frames(&mut source.video_decoder, &mut waiting)
+            {
                 return started.elapsed().saturating_sub(waiting);
             }
         } else if copy_streams.get(index).copied().unwrap_or(false) {
@@ -510,7 +564,13 @@ fn decode_stage(mut source: MediaSource, copy_streams: Vec<bool>, to_sr: Sender<
 
 /// Upscales each frame: bicubic x2 into `format` (4:2:0: the chroma, and the luma when there is
 /// no network), then the network's luma over the Y plane. Returns its busy time.
-fn sr_stage(mut upscaler: Option<Box<dyn Upscaler>>, out: (Pixel, u32, u32), frames: Receiver<ffmpeg::frame::Video>, to_encoder: Sender<ToEncoder>, stop: &AtomicBool) -> Duration {
+fn sr_stage(
+    mut upscaler: Option<Box<dyn Upscaler>>,
+    out: (Pixel, u32, u32),
+    frames: Receiver<ffmpeg::frame::Video>,
+    to_encoder: Sender<ToEncoder>,
+    stop: &AtomicBool,
+) -> Duration {
     let mut busy = Duration::ZERO;
     let mut scaler: Option<(SwsContext, (Pixel, u32, u32))> = None;
     for frame in frames {
@@ -539,18 +599,29 @@ fn upscale_frame(
     (out_format, out_w, out_h): (Pixel, u32, u32),
 ) -> Result<ffmpeg::frame::Video, TranscodeError> {
     let key = (frame.format(), frame.width(), frame.height());
-    let convert_error = |e: ffmpeg::Error| EngineError::Convert { width: key.1, height: key.2, format: format!("{:?}", key.0), cause: ffmpeg_cause(&e) };
+    let convert_error = |e: ffmpeg::Error| EngineError::Convert {
+        width: key.1,
+        height: key.2,
+        format: format!("{:?}", key.0),
+        cause: ffmpeg_cause(&e),
+    };
     if scaler.as_ref().is_none_or(|(_, made_for)| *made_for != key) {
-        let mut context = SwsContext::get(key.0, key.1, key.2, out_format, out_w, out_h, Flags::BICUBIC | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT)
-            .map_err(convert_error)?;
+        let mut context = SwsContext::get(
+            key.0,
+            key.1,
+            key.2,
+            out_format,
+            out_w,
+            out_h,
+            Flags::BICUBIC | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT,
+        )
+        .map_err(convert_error)?;
         keep_code_range(&mut context);
         *scaler = Some((context, key));
     }
     let (context, _) = scaler.as_mut().expect("made above");
     let mut picture = ffmpeg::frame::Video::empty();
-    context
-        .run(frame, &mut picture)
-        .map_err(convert_error)?;
+    context.run(frame, &mut picture).map_err(convert_error)?;
     if let Some(upscaler) = upscaler
         && let Some(luma) = upscaler.upscale_luma(frame)?
         && (luma.width, luma.height) == (out_w, out_h)
@@ -592,7 +663,16 @@ fn keep_code_range(context: &mut SwsContext) {
             &mut saturation,
         ) >= 0
         {
-            ffmpeg::ffi::sws_setColorspaceDetails(context, inverse_table, source_range, table, source_range, brightness, contrast, saturation);
+            ffmpeg::ffi::sws_setColorspaceDetails(
+                context,
+                inverse_table,
+                source_range,
+                table,
+                source_range,
+                brightness,
+                contrast,
+                saturation,
+            );
         }
     }
 }

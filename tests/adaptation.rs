@@ -4,9 +4,9 @@
 mod common;
 
 use common::{h264_clip, media_dir, path_str};
-use dysr::model::manifest::default_manifest_path;
 use dysr::adaptation::load::default_profile;
 use dysr::bench::adapt::{BenchConfig, Strategy, run};
+use dysr::model::manifest::default_manifest_path;
 
 #[test]
 fn a_short_bench_writes_traces_summary_and_plot() {
@@ -64,6 +64,11 @@ fn the_bench_runs_the_ladder_and_its_load_on_a_gpu() {
     let summaries = run(&config).expect("the bench runs on the GPU");
     let [adaptive, assemble] = &summaries[..] else { panic!("two strategies") };
     assert!(adaptive.frames > 50 && assemble.frames > 50, "{} and {} frames", adaptive.frames, assemble.frames);
-    assert!(adaptive.peak_model_mib > 0.0 && assemble.peak_model_mib > 0.0, "model state: adaptive {} MiB, assemble {} MiB", adaptive.peak_model_mib, assemble.peak_model_mib);
+    assert!(
+        adaptive.peak_model_mib > 0.0 && assemble.peak_model_mib > 0.0,
+        "model state: adaptive {} MiB, assemble {} MiB",
+        adaptive.peak_model_mib,
+        assemble.peak_model_mib
+    );
     std::fs::remove_dir_all(&out).ok();
 }

@@ -92,7 +92,9 @@ fn audio_only_file() {
 #[test]
 fn codec_without_a_decoder() {
     // Rename the H.264 track's sample entry (and the matching brand) to a fourcc no decoder knows.
-    let mut bytes = std::fs::read(test_clip("plain.mp4", "320x240", 1, &["-c:v", "libx264", "-preset", "ultrafast"], false)).unwrap();
+    let mut bytes =
+        std::fs::read(test_clip("plain.mp4", "320x240", 1, &["-c:v", "libx264", "-preset", "ultrafast"], false))
+            .unwrap();
     let places: Vec<usize> = bytes.windows(4).enumerate().filter(|(_, w)| *w == b"avc1").map(|(at, _)| at).collect();
     assert!(!places.is_empty(), "an avc1 sample entry");
     for at in places {
@@ -114,7 +116,8 @@ fn unreachable_url() {
 }
 
 fn playlist(segment_url: &str) -> Vec<u8> {
-    format!("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{segment_url}\n#EXT-X-ENDLIST\n").into_bytes()
+    format!("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{segment_url}\n#EXT-X-ENDLIST\n")
+        .into_bytes()
 }
 
 #[test]
@@ -131,7 +134,8 @@ fn a_remote_playlist_cannot_read_local_files() {
         _ => None,
     })
     .base;
-    let summary = headless::run(&format!("{good}/list.m3u8"), no_sync()).expect("a remote playlist of remote segments plays");
+    let summary =
+        headless::run(&format!("{good}/list.m3u8"), no_sync()).expect("a remote playlist of remote segments plays");
     assert_eq!(summary.frames_presented, 50);
 
     // The attack: a remote playlist whose segment is a local file.
@@ -169,7 +173,8 @@ fn damaged_packets_mid_file_are_skipped_and_playback_goes_on() {
 fn closing_a_playing_player_joins_every_thread() {
     let clip = h264_clip(4);
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let player = Player::open(&path_str(&clip), PlayerOptions { audio: AudioMode::Silent, ..Default::default() }).unwrap();
+    let player =
+        Player::open(&path_str(&clip), PlayerOptions { audio: AudioMode::Silent, ..Default::default() }).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     assert!(live_pipeline_threads() >= 4);
     drop(player);
@@ -187,7 +192,16 @@ fn a_corrupt_model_plays_with_the_plain_scaler_and_says_why() {
     std::fs::write(dir.join("dysr-x2.bpk"), b"not a burnpack file").unwrap();
     let clip = h264_clip(1);
     let output = Command::new(env!("CARGO_BIN_EXE_dysr"))
-        .args(["play", "--headless", "--no-sync", "--view", "640x360", "--manifest", &path_str(&dir.join("dysr-x2.json")), &path_str(&clip)])
+        .args([
+            "play",
+            "--headless",
+            "--no-sync",
+            "--view",
+            "640x360",
+            "--manifest",
+            &path_str(&dir.join("dysr-x2.json")),
+            &path_str(&clip),
+        ])
         .env_remove("RUST_LOG")
         .output()
         .expect("run dysr");

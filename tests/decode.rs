@@ -33,7 +33,11 @@ fn h264_in_mp4() {
 
 #[test]
 fn vp9_in_webm() {
-    assert_plays_fully("vp9.webm", &["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-c:a", "libopus"], (320, 240));
+    assert_plays_fully(
+        "vp9.webm",
+        &["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-c:a", "libopus"],
+        (320, 240),
+    );
 }
 
 #[test]
@@ -93,7 +97,12 @@ fn the_view_decides_whether_frames_are_upscaled() {
     use dysr::player::{AudioMode, PlayerOptions, headless};
     let clip = common::h264_clip(2);
     let run = |view: Option<(u32, u32)>| {
-        let options = PlayerOptions { audio: AudioMode::Silent, no_sync: true, view: std::sync::Arc::new(ViewTarget::new(view, 1.2)), ..Default::default() };
+        let options = PlayerOptions {
+            audio: AudioMode::Silent,
+            no_sync: true,
+            view: std::sync::Arc::new(ViewTarget::new(view, 1.2)),
+            ..Default::default()
+        };
         headless::run(&path_str(&clip), options).expect("plays")
     };
     let same_size = run(Some((320, 240)));

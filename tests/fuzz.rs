@@ -48,7 +48,8 @@ enum Kind {
     Weights,
 }
 
-const KINDS: [Kind; 8] = [Kind::Mp4, Kind::Mkv, Kind::Webm, Kind::Ts, Kind::Avi, Kind::Hls, Kind::Manifest, Kind::Weights];
+const KINDS: [Kind; 8] =
+    [Kind::Mp4, Kind::Mkv, Kind::Webm, Kind::Ts, Kind::Avi, Kind::Hls, Kind::Manifest, Kind::Weights];
 
 impl Kind {
     fn name(self) -> &'static str {
@@ -83,16 +84,34 @@ impl Kind {
         // Tiny and short, so a case costs milliseconds; bit-exact, so the seeds are the same on every run.
         let clip = |name: &str, codecs: &[&str]| {
             let mut args = vec![
-                "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=0.6",
-                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=0.6",
-                "-pix_fmt", "yuv420p", "-g", "3", "-threads", "1", "-fflags", "+bitexact", "-flags", "+bitexact",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=64x48:rate=10:duration=0.6",
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:sample_rate=48000:duration=0.6",
+                "-pix_fmt",
+                "yuv420p",
+                "-g",
+                "3",
+                "-threads",
+                "1",
+                "-fflags",
+                "+bitexact",
+                "-flags",
+                "+bitexact",
             ];
             args.extend(codecs);
             generated(name, &args)
         };
         match self {
             Kind::Mp4 => clip("fuzz-seed.mp4", &["-c:v", "libx264", "-preset", "ultrafast", "-bf", "1", "-c:a", "aac"]),
-            Kind::Mkv => clip("fuzz-seed.mkv", &["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=none", "-c:a", "libopus"]),
+            Kind::Mkv => clip(
+                "fuzz-seed.mkv",
+                &["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=none", "-c:a", "libopus"],
+            ),
             Kind::Webm => clip("fuzz-seed.webm", &["-c:v", "libvpx-vp9", "-deadline", "realtime", "-c:a", "libopus"]),
             Kind::Ts => clip("fuzz-seed.ts", &["-c:v", "mpeg2video", "-c:a", "mp2"]),
             Kind::Avi => clip("fuzz-seed.avi", &["-c:v", "mpeg4", "-c:a", "libmp3lame"]),
@@ -191,9 +210,16 @@ fn try_case(kind: Kind, path: &Path) -> Result<Outcome, String> {
         }
         _ => {
             // A playlist that lost its end tag is live: it ends after a few reloads without news.
-            let options = PlayerOptions { audio: AudioMode::Silent, no_sync: true, network_timeout: Duration::from_secs(2), ..Default::default() };
+            let options = PlayerOptions {
+                audio: AudioMode::Silent,
+                no_sync: true,
+                network_timeout: Duration::from_secs(2),
+                ..Default::default()
+            };
             let result = match Player::open(&input, options) {
-                Ok(mut player) => play_to_end(&mut player).map_or_else(one_clear_line, |frames| Ok(Outcome::Played(frames))),
+                Ok(mut player) => {
+                    play_to_end(&mut player).map_or_else(one_clear_line, |frames| Ok(Outcome::Played(frames)))
+                }
                 Err(error) => one_clear_line(error.to_string()),
             };
             match live_pipeline_threads() {
@@ -285,7 +311,8 @@ fn run_kind(kind: Kind, seed: u64, cases: &[usize]) -> (Vec<Failure>, usize, usi
             match lines.recv_timeout(CASE_LIMIT) {
                 Ok(line) => {
                     let mut words = line.splitn(3, ' ');
-                    let (verdict, reported, rest) = (words.next().unwrap_or(""), words.next().unwrap_or(""), words.next().unwrap_or(""));
+                    let (verdict, reported, rest) =
+                        (words.next().unwrap_or(""), words.next().unwrap_or(""), words.next().unwrap_or(""));
                     if reported != case.to_string() {
                         failures.push(Failure { kind, case, what: format!("unexpected report {line:?}") });
                     } else if verdict == "ok" {
@@ -345,7 +372,8 @@ fn report_lines(child: &mut Child) -> crossbeam_channel::Receiver<String> {
 
 /// Keeps the damaged file of a failure where it can be turned into a regression case.
 fn keep(failure: &Failure, seed: u64) -> PathBuf {
-    let dir = PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into())).join("fuzz-failures");
+    let dir =
+        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into())).join("fuzz-failures");
     std::fs::create_dir_all(&dir).unwrap();
     let original = std::fs::read(failure.kind.seed_file()).unwrap();
     let path = dir.join(format!("s{seed}-{}-{}.{}", failure.kind.name(), failure.case, failure.kind.name()));
@@ -409,7 +437,9 @@ fn main() {
     let started = Instant::now();
     // Seeds are made here, once, before the children (which find them in the same folder).
     let plan: Vec<(Kind, Vec<usize>)> = match only.as_deref().and_then(|only| only.split_once(':')) {
-        Some((kind, case)) => vec![(Kind::parse(kind).expect("DYSR_FUZZ_ONLY=KIND:CASE"), vec![case.parse().expect("a case number")])],
+        Some((kind, case)) => {
+            vec![(Kind::parse(kind).expect("DYSR_FUZZ_ONLY=KIND:CASE"), vec![case.parse().expect("a case number")])]
+        }
         None => KINDS.into_iter().map(|kind| (kind, (0..kind.share(cases)).collect())).collect(),
     };
     for (kind, _) in &plan {
@@ -419,10 +449,15 @@ fn main() {
     // One worker per core, each taking whole kinds.
     let workers = dysr::host::cores().max(1);
     let results: Vec<(Vec<Failure>, usize, usize)> = std::thread::scope(|scope| {
-        let shares: Vec<Vec<&(Kind, Vec<usize>)>> = (0..workers).map(|w| plan.iter().skip(w).step_by(workers).collect()).collect();
+        let shares: Vec<Vec<&(Kind, Vec<usize>)>> =
+            (0..workers).map(|w| plan.iter().skip(w).step_by(workers).collect()).collect();
         let handles: Vec<_> = shares
             .into_iter()
-            .map(|share| scope.spawn(move || share.into_iter().map(|(kind, cases)| run_kind(*kind, seed, cases)).collect::<Vec<_>>()))
+            .map(|share| {
+                scope.spawn(move || {
+                    share.into_iter().map(|(kind, cases)| run_kind(*kind, seed, cases)).collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles.into_iter().flat_map(|handle| handle.join().unwrap()).collect()
     });

@@ -22,7 +22,10 @@ type App = Option<PlayerApp>;
 /// A wgpu test renderer (the software adapter) with the video renderer set up on its device, and
 /// the device's largest texture side.
 fn video_renderer() -> (WgpuTestRenderer, u32) {
-    let state = egui_kittest::wgpu::create_render_state(egui_kittest::wgpu::default_wgpu_setup(), egui_wgpu::RendererOptions::PREDICTABLE);
+    let state = egui_kittest::wgpu::create_render_state(
+        egui_kittest::wgpu::default_wgpu_setup(),
+        egui_wgpu::RendererOptions::PREDICTABLE,
+    );
     let max_texture_side = dysr::ui::video_view::install(&state);
     (WgpuTestRenderer::from_render_state(state), max_texture_side)
 }
@@ -33,7 +36,12 @@ fn harness_with(size: [f32; 2], input: String, setup: impl Fn(&mut PlayerApp) + 
 }
 
 /// A window of `size` playing `inputs` one after another with `options`, the app set up by `setup`.
-fn harness_with_options(size: [f32; 2], inputs: Vec<String>, options: PlayerOptions, setup: impl Fn(&mut PlayerApp) + 'static) -> Harness<'static, App> {
+fn harness_with_options(
+    size: [f32; 2],
+    inputs: Vec<String>,
+    options: PlayerOptions,
+    setup: impl Fn(&mut PlayerApp) + 'static,
+) -> Harness<'static, App> {
     let (renderer, max_texture_side) = video_renderer();
     Harness::builder().with_size(size).renderer(renderer).build_ui_state(
         move |ui, app: &mut App| {
@@ -51,13 +59,23 @@ fn harness_with_options(size: [f32; 2], inputs: Vec<String>, options: PlayerOpti
 
 /// A window of `size` playing `input` with the ladder (starting in `mode`) making the pictures,
 /// the app set up by `setup`; and the ladder's shared state.
-fn harness_with_ladder(size: [f32; 2], input: String, mode: Mode, setup: impl Fn(&mut PlayerApp) + 'static) -> (Harness<'static, App>, Arc<Adaptation>) {
+fn harness_with_ladder(
+    size: [f32; 2],
+    input: String,
+    mode: Mode,
+    setup: impl Fn(&mut PlayerApp) + 'static,
+) -> (Harness<'static, App>, Arc<Adaptation>) {
     let (factory, adaptation) = adaptive_factory(&default_manifest_path(), mode, None, 1).expect("shipped model");
     let shared = Arc::clone(&adaptation);
-    let harness = harness_with_options(size, vec![input], PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory), ..Default::default() }, move |app| {
-        app.set_adaptation(Some(Arc::clone(&shared)));
-        setup(app);
-    });
+    let harness = harness_with_options(
+        size,
+        vec![input],
+        PlayerOptions { audio: AudioMode::Silent, upscaler: Some(factory), ..Default::default() },
+        move |app| {
+            app.set_adaptation(Some(Arc::clone(&shared)));
+            setup(app);
+        },
+    );
     (harness, adaptation)
 }
 
@@ -94,7 +112,9 @@ fn position(harness: &Harness<'_, App>) -> f64 {
 fn opens_a_clip_shows_a_frame_and_the_controls_work() {
     let clip = h264_clip(6);
     let mut harness = harness_playing(path_str(&clip));
-    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    step_until(&mut harness, "a frame on screen", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
     assert!(app(&harness).error().is_none());
 
     // The picture is really drawn: the centre of the window is testsrc2's colours, not the black bars.
@@ -123,7 +143,8 @@ fn opens_a_clip_shows_a_frame_and_the_controls_work() {
     // A click in the middle of the seek bar seeks to the middle of the clip.
     harness.get_by_label("Seek").click();
     step_until(&mut harness, "the seek landed", |app| {
-        app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && (p.position_secs() - 3.0).abs() < 0.5)
+        app.player()
+            .is_some_and(|p| p.presenter().seek_target_secs().is_none() && (p.position_secs() - 3.0).abs() < 0.5)
     });
 
     // The stats panel toggles with `i`.
@@ -156,15 +177,19 @@ fn the_load_slider_sets_the_injected_load() {
 
     let clip = h264_clip(4);
     let input = path_str(&clip);
-    let (mut harness, adaptation) = harness_with_ladder([1100.0, 900.0], input, Mode::Adaptive, move |app| app.set_stats_visible(true));
-    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    let (mut harness, adaptation) =
+        harness_with_ladder([1100.0, 900.0], input, Mode::Adaptive, move |app| app.set_stats_visible(true));
+    step_until(&mut harness, "a frame on screen", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
     assert_eq!(adaptation.controls.load.level(), 0);
     let slider = || harness.get_by_role_and_label(egui::accesskit::Role::Slider, LOAD_SLIDER);
     slider().set_value_accesskit(70.0);
     harness.step();
     harness.step();
     assert_eq!(adaptation.controls.load.level(), 70);
-    let shown = harness.get_by_role_and_label(egui::accesskit::Role::Slider, LOAD_SLIDER).accesskit_node().numeric_value();
+    let shown =
+        harness.get_by_role_and_label(egui::accesskit::Role::Slider, LOAD_SLIDER).accesskit_node().numeric_value();
     assert_eq!(shown, Some(70.0), "the panel shows the new level");
 }
 
@@ -181,7 +206,8 @@ fn shown_aspect(input: String) -> f32 {
 fn a_rotated_clip_is_shown_portrait() {
     // FFmpeg 5.1 writes the rotation as a display matrix only when it copies the stream.
     let upright = h264_clip(2);
-    let clip = generated("rotated-320x240.mp4", &["-i", &path_str(&upright), "-c", "copy", "-metadata:s:v:0", "rotate=90"]);
+    let clip =
+        generated("rotated-320x240.mp4", &["-i", &path_str(&upright), "-c", "copy", "-metadata:s:v:0", "rotate=90"]);
     let aspect = shown_aspect(path_str(&clip));
     assert!((aspect - 0.75).abs() < 0.01, "aspect {aspect}");
 }
@@ -191,7 +217,20 @@ fn a_rotated_clip_is_shown_portrait() {
 fn an_anamorphic_clip_is_shown_at_its_display_aspect() {
     let clip = generated(
         "pal-720x576-sar16-15.mp4",
-        &["-f", "lavfi", "-i", "testsrc2=size=720x576:rate=25:duration=2", "-vf", "setsar=16/15", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast"],
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=720x576:rate=25:duration=2",
+            "-vf",
+            "setsar=16/15",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ],
     );
     let aspect = shown_aspect(path_str(&clip));
     assert!((aspect - 4.0 / 3.0).abs() < 0.01, "aspect {aspect}");
@@ -214,7 +253,11 @@ fn a_frame_over_the_texture_limit_is_refused() {
 #[test]
 fn a_timed_run_ends_with_its_summary_or_the_error() {
     use dysr::ui::TimedRun;
-    let timed_run = |outcome: &std::sync::Arc<_>| TimedRun { after: Duration::from_secs(1), screenshot: None, outcome: std::sync::Arc::clone(outcome) };
+    let timed_run = |outcome: &std::sync::Arc<_>| TimedRun {
+        after: Duration::from_secs(1),
+        screenshot: None,
+        outcome: std::sync::Arc::clone(outcome),
+    };
 
     let outcome = std::sync::Arc::default();
     let run = timed_run(&outcome);
@@ -231,7 +274,9 @@ fn a_timed_run_ends_with_its_summary_or_the_error() {
 
     let outcome = std::sync::Arc::default();
     let run = timed_run(&outcome);
-    let mut harness = harness_with([640.0, 480.0], path_str(&common::media_dir().join("missing.mp4")), move |app| app.set_timed_run(run.clone()));
+    let mut harness = harness_with([640.0, 480.0], path_str(&common::media_dir().join("missing.mp4")), move |app| {
+        app.set_timed_run(run.clone())
+    });
     harness.step();
     let error = outcome.lock().take().expect("ended at once").expect_err("an error").to_string();
     assert!(error.ends_with("missing.mp4: file not found"), "{error}");
@@ -250,30 +295,44 @@ fn frame_stepping_snapshot_and_badge() {
     let _ = std::fs::remove_dir_all(&snapshots);
     std::fs::create_dir_all(&snapshots).unwrap();
     let snapshot_dir = snapshots.clone();
-    let (mut harness, _) = harness_with_ladder([960.0, 720.0], input, Mode::Locked(0), move |app| app.set_snapshot_dir(snapshot_dir.clone()));
-    let shown_pts = |harness: &Harness<'_, App>| app(harness).player().and_then(|p| p.presenter().current().map(|picture| picture.pts_secs));
+    let (mut harness, _) = harness_with_ladder([960.0, 720.0], input, Mode::Locked(0), move |app| {
+        app.set_snapshot_dir(snapshot_dir.clone())
+    });
+    let shown_pts = |harness: &Harness<'_, App>| {
+        app(harness).player().and_then(|p| p.presenter().current().map(|picture| picture.pts_secs))
+    };
     step_until(&mut harness, "an upscaled frame past 1 s", |app| {
-        app.player().is_some_and(|p| p.presenter().current().is_some_and(|picture| picture.is_upscaled() && picture.pts_secs > 1.0))
+        app.player().is_some_and(|p| {
+            p.presenter().current().is_some_and(|picture| picture.is_upscaled() && picture.pts_secs > 1.0)
+        })
     });
     assert_eq!(app(&harness).badge_text().as_deref(), Some("SR on: r0"));
 
     // `.` pauses and steps forward one frame (25 fps: 40 ms); `,` twice goes back two.
-    let settled = |app: &PlayerApp| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && p.presenter().current().is_some());
+    let settled = |app: &PlayerApp| {
+        app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && p.presenter().current().is_some())
+    };
     harness.key_press(egui::Key::Period);
     step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
     step_until(&mut harness, "the step landed", settled);
     let start = shown_pts(&harness).unwrap();
     harness.key_press(egui::Key::Period);
-    step_until(&mut harness, "one frame on", |app| settled(app) && app.player().unwrap().presenter().current().unwrap().pts_secs > start);
+    step_until(&mut harness, "one frame on", |app| {
+        settled(app) && app.player().unwrap().presenter().current().unwrap().pts_secs > start
+    });
     assert!((shown_pts(&harness).unwrap() - (start + 0.04)).abs() < 0.002, "{:?} after {start}", shown_pts(&harness));
     harness.key_press(egui::Key::Comma);
     harness.key_press(egui::Key::Comma);
-    step_until(&mut harness, "two frames back", |app| settled(app) && app.player().unwrap().presenter().current().unwrap().pts_secs < start);
+    step_until(&mut harness, "two frames back", |app| {
+        settled(app) && app.player().unwrap().presenter().current().unwrap().pts_secs < start
+    });
     assert!((shown_pts(&harness).unwrap() - (start - 0.04)).abs() < 0.002, "{:?} after {start}", shown_pts(&harness));
     assert!(app(&harness).player().unwrap().is_paused());
 
     // `s`: the PNG at the upscaled size and its sidecar.
-    step_until(&mut harness, "the frame upscaled", |app| app.player().unwrap().presenter().current().unwrap().is_upscaled());
+    step_until(&mut harness, "the frame upscaled", |app| {
+        app.player().unwrap().presenter().current().unwrap().is_upscaled()
+    });
     let pts = shown_pts(&harness).unwrap();
     harness.key_press(egui::Key::S);
     step_until(&mut harness, "saved", |app| app.status_line().is_some_and(|status| status.starts_with("saved")));
@@ -284,7 +343,10 @@ fn frame_stepping_snapshot_and_badge() {
     let sidecar: Sidecar = serde_json::from_str(&std::fs::read_to_string(png.with_extension("json")).unwrap()).unwrap();
     assert_eq!((sidecar.source_size, sidecar.picture_size), ([320, 240], [640, 480]));
     assert!((sidecar.time_secs - pts).abs() < 1e-9 && sidecar.sr);
-    assert_eq!((sidecar.level.as_deref(), sidecar.mode.as_deref(), sidecar.load_percent), (Some("r0"), Some("locked r0"), Some(0)));
+    assert_eq!(
+        (sidecar.level.as_deref(), sidecar.mode.as_deref(), sidecar.load_percent),
+        (Some("r0"), Some("locked r0"), Some(0))
+    );
     assert!(sidecar.sr_ms.is_some_and(|ms| ms > 0.0) && sidecar.displayed_size[0] > 640, "{sidecar:?}");
 
     harness.key_press(egui::Key::B);
@@ -297,11 +359,12 @@ fn frame_stepping_snapshot_and_badge() {
 /// their reasons.
 #[test]
 fn the_demo_key_plays_the_load_profile_with_captions() {
-
     let clip = h264_clip(6);
     let input = path_str(&clip);
     let (mut harness, adaptation) = harness_with_ladder([1100.0, 900.0], input, Mode::Locked(0), |_| {});
-    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    step_until(&mut harness, "a frame on screen", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
     harness.key_press(egui::Key::D);
     harness.run_steps(3);
     assert!(app(&harness).stats_visible(), "the panel opens");
@@ -318,7 +381,9 @@ fn the_demo_key_plays_the_load_profile_with_captions() {
 
     // A power cap of 10% (4 ms a frame) sends the ladder down at once: the panel says so.
     adaptation.controls.set_power_cap(10);
-    step_until(&mut harness, "a switch", |_| adaptation.statistics.switches().iter().any(|switch| switch.reason == "over budget"));
+    step_until(&mut harness, "a switch", |_| {
+        adaptation.statistics.switches().iter().any(|switch| switch.reason == "over budget")
+    });
     let switches = adaptation.statistics.switches();
     harness.run_steps(2);
     harness.get_by_label("last switches");
@@ -330,7 +395,9 @@ fn the_demo_key_plays_the_load_profile_with_captions() {
 fn the_media_info_dialog_lists_the_streams() {
     let clip = h264_clip(2);
     let mut harness = harness_playing(path_str(&clip));
-    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    step_until(&mut harness, "a frame on screen", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
     harness.get_by_label("Media info").click();
     harness.run_steps(3);
     harness.get_by_label("container");
@@ -357,12 +424,19 @@ fn remembered_settings_and_recent_inputs() {
         recent: vec![path_str(&second)],
         ..Settings::default()
     };
-    let (mut harness, adaptation) = harness_with_ladder([1100.0, 900.0], input, Mode::Adaptive, move |app| app.apply_settings(remembered.clone(), Restore::ALL));
-    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    let (mut harness, adaptation) = harness_with_ladder([1100.0, 900.0], input, Mode::Adaptive, move |app| {
+        app.apply_settings(remembered.clone(), Restore::ALL)
+    });
+    step_until(&mut harness, "a frame on screen", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
     let app_now = app(&harness);
     assert_eq!(app_now.player().unwrap().volume().level(), 0.3);
     assert!(app_now.stats_visible() && !app_now.badge_visible());
-    assert_eq!((adaptation.controls.mode(), adaptation.controls.split(), adaptation.controls.power_cap()), (Mode::Locked(1), Some(0.4), 50));
+    assert_eq!(
+        (adaptation.controls.mode(), adaptation.controls.split(), adaptation.controls.power_cap()),
+        (Mode::Locked(1), Some(0.4), 50)
+    );
     let now = app_now.settings();
     assert_eq!(now.recent, vec![path_str(&first), path_str(&second)], "the input opened comes first");
     assert_eq!(now.last_folder.as_deref(), first.parent());
@@ -370,18 +444,24 @@ fn remembered_settings_and_recent_inputs() {
     harness.get_by_label("Recent").click();
     harness.run_steps(2);
     harness.get_by_label(&second.file_name().unwrap().to_string_lossy()).click();
-    step_until(&mut harness, "the recent input opened", |app| app.player().is_some_and(|p| p.info().input == path_str(&second)));
+    step_until(&mut harness, "the recent input opened", |app| {
+        app.player().is_some_and(|p| p.info().input == path_str(&second))
+    });
     assert_eq!(app(&harness).settings().recent[0], path_str(&second));
 }
 
 /// A window playing `clip`, its subtitles read, paused at `secs`.
 fn paused_at_with_subtitles(clip: &std::path::Path, secs: f64) -> Harness<'static, App> {
     let mut harness = harness_playing(path_str(clip));
-    step_until(&mut harness, "subtitles read", |app| app.subtitles_loaded() && app.player().is_some_and(|p| p.presenter().current().is_some()));
+    step_until(&mut harness, "subtitles read", |app| {
+        app.subtitles_loaded() && app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
     harness.key_press(egui::Key::Space);
     step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
     app_mut(&mut harness).player_mut().unwrap().seek(secs);
-    step_until(&mut harness, "the seek landed", |app| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none()));
+    step_until(&mut harness, "the seek landed", |app| {
+        app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none())
+    });
     harness
 }
 
@@ -424,9 +504,17 @@ fn bitmap_subtitles_are_drawn_where_they_sit() {
     let picture = app(&harness).picture_rect().unwrap();
     let (x, y, width, height) = common::SUBTITLE_BOX;
     let scale = picture.width() / 160.0;
-    let expected = egui::Rect::from_min_size(picture.min + egui::vec2(x as f32, y as f32) * scale, egui::vec2(width as f32, height as f32) * scale);
+    let expected = egui::Rect::from_min_size(
+        picture.min + egui::vec2(x as f32, y as f32) * scale,
+        egui::vec2(width as f32, height as f32) * scale,
+    );
     let drawn = app(&harness).subtitle_picture_rects().to_vec();
-    assert!(drawn.len() == 1 && (drawn[0].min - expected.min).length() < 1.0 && (drawn[0].size() - expected.size()).length() < 1.0, "{drawn:?} against {expected:?}");
+    assert!(
+        drawn.len() == 1
+            && (drawn[0].min - expected.min).length() < 1.0
+            && (drawn[0].size() - expected.size()).length() < 1.0,
+        "{drawn:?} against {expected:?}"
+    );
     let image = harness.render().unwrap();
     let ppp = image.width() as f32 / harness.ctx.content_rect().width();
     let [r, g, b, _] = image.get_pixel((expected.center().x * ppp) as u32, (expected.center().y * ppp) as u32).0;
@@ -436,7 +524,9 @@ fn bitmap_subtitles_are_drawn_where_they_sit() {
     assert!(app(&harness).subtitle_picture_rects().is_empty(), "v hides it");
     harness.key_press(egui::Key::V);
     app_mut(&mut harness).player_mut().unwrap().seek(0.2);
-    step_until(&mut harness, "the seek landed", |app| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none()));
+    step_until(&mut harness, "the seek landed", |app| {
+        app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none())
+    });
     harness.run_steps(2);
     assert!(app(&harness).subtitle_picture_rects().is_empty(), "not before it starts");
 }
@@ -447,7 +537,10 @@ fn bitmap_subtitles_are_drawn_where_they_sit() {
 fn bitmap_subtitles_stay_upright_on_a_turned_clip() {
     // FFmpeg 5.1 writes the rotation as a display matrix only when it copies the stream.
     let upright = common::bitmap_subtitled_clip();
-    let clip = generated("rotated-bitmap-subtitled.mp4", &["-i", &path_str(&upright), "-map", "0", "-c", "copy", "-metadata:s:v:0", "rotate=90"]);
+    let clip = generated(
+        "rotated-bitmap-subtitled.mp4",
+        &["-i", &path_str(&upright), "-map", "0", "-c", "copy", "-metadata:s:v:0", "rotate=90"],
+    );
     // Copied into MP4 by FFmpeg 5.1 the cue keeps its start, 0.5 s, but its packet lasts 0.5 s, not 1.
     let mut harness = paused_at_with_subtitles(&clip, 0.8);
     harness.run_steps(2);
@@ -458,7 +551,11 @@ fn bitmap_subtitles_stay_upright_on_a_turned_clip() {
     assert_eq!(drawn.len(), 1);
     let aspect = drawn[0].width() / drawn[0].height();
     assert!((aspect - width as f32 / height as f32).abs() < 0.05, "its shape: {:?}", drawn[0]);
-    assert!(picture.contains_rect(drawn[0]) && drawn[0].center().y > picture.center().y, "{:?} on {picture:?}", drawn[0]);
+    assert!(
+        picture.contains_rect(drawn[0]) && drawn[0].center().y > picture.center().y,
+        "{:?} on {picture:?}",
+        drawn[0]
+    );
 }
 
 /// `#` moves to the next audio track at the same place (a second track at 44.1 kHz), and round.
@@ -480,7 +577,9 @@ fn the_hash_key_cycles_the_audio_tracks() {
     assert!((position(&harness) - at).abs() < 0.1, "{} against {at}", position(&harness));
     assert!(app(&harness).player().unwrap().is_paused(), "still paused");
     harness.event(egui::Event::Text("#".to_owned()));
-    step_until(&mut harness, "back to the first", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    step_until(&mut harness, "back to the first", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
     assert_eq!(rate(&harness), 48000);
 }
 
@@ -493,7 +592,9 @@ fn the_split_views_lens_magnifies_under_the_pointer() {
     let input = path_str(&clip);
     let (mut harness, adaptation) = harness_with_ladder([960.0, 720.0], input, Mode::Locked(0), |_| {});
     adaptation.controls.set_split(Some(0.5));
-    step_until(&mut harness, "an upscaled frame", |app| app.player().is_some_and(|p| p.presenter().current().is_some_and(|picture| picture.is_upscaled())));
+    step_until(&mut harness, "an upscaled frame", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some_and(|picture| picture.is_upscaled()))
+    });
     harness.key_press(egui::Key::Space);
     step_until(&mut harness, "paused", |app| app.player().is_some_and(|p| p.is_paused()));
     let picture = app(&harness).picture_rect().unwrap();
@@ -511,7 +612,10 @@ fn the_split_views_lens_magnifies_under_the_pointer() {
     let ppp = with_lens.width() as f32 / 960.0;
     let pixel = |image: &image::RgbaImage, at: egui::Pos2| image.get_pixel((at.x * ppp) as u32, (at.y * ppp) as u32).0;
     let distance = |a: [u8; 4], b: [u8; 4]| a.iter().zip(b).take(3).map(|(x, y)| x.abs_diff(y) as u32).sum::<u32>();
-    assert!(distance(pixel(&with_lens, pointer), pixel(&without, pointer)) < 40, "the centre shows what is under the pointer");
+    assert!(
+        distance(pixel(&with_lens, pointer), pixel(&without, pointer)) < 40,
+        "the centre shows what is under the pointer"
+    );
     let differing = (0..24)
         .flat_map(|i| (0..24).map(move |j| lens.min + egui::vec2(5.0 + 10.0 * i as f32, 5.0 + 10.0 * j as f32)))
         .filter(|&at| distance(pixel(&with_lens, at), pixel(&without, at)) > 40)
@@ -519,7 +623,8 @@ fn the_split_views_lens_magnifies_under_the_pointer() {
     assert!(differing > 100, "the lens magnifies: {differing} of 576 samples differ");
     // The divider, 20 points right of the pointer, is 3 x 20 right of the lens's centre.
     let white = |at: egui::Pos2| pixel(&with_lens, at)[..3].iter().all(|&channel| channel > 230);
-    let divider: Vec<egui::Pos2> = (1..24).map(|j| egui::pos2(lens.center().x + 60.0, lens.top() + 10.0 * j as f32)).collect();
+    let divider: Vec<egui::Pos2> =
+        (1..24).map(|j| egui::pos2(lens.center().x + 60.0, lens.top() + 10.0 * j as f32)).collect();
     assert!(divider.iter().all(|&at| white(at)), "the lens shows the divider");
     assert!(!divider.iter().all(|&at| white(at + egui::vec2(6.0, 0.0))), "only there");
 }
@@ -528,12 +633,21 @@ fn the_split_views_lens_magnifies_under_the_pointer() {
 /// is skipped with a warning, and `<` / `>` move back and forth, stopping at either end.
 #[test]
 fn a_playlist_plays_its_inputs_in_turn() {
-    let (first, last) = (h264_clip(1), test_clip("playlist-last.mkv", "160x120", 1, &["-c:v", "libx264", "-preset", "ultrafast"], false));
+    let (first, last) = (
+        h264_clip(1),
+        test_clip("playlist-last.mkv", "160x120", 1, &["-c:v", "libx264", "-preset", "ultrafast"], false),
+    );
     let broken = common::media_dir().join("playlist-broken.mp4");
     std::fs::write(&broken, "not a video").expect("write the broken input");
     let inputs = vec![path_str(&first), path_str(&broken), path_str(&last)];
-    let mut harness = harness_with_options([640.0, 480.0], inputs, PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, |_| {});
-    let playing = |app: &PlayerApp, clip: &std::path::Path| app.player().is_some_and(|p| p.info().input == path_str(clip));
+    let mut harness = harness_with_options(
+        [640.0, 480.0],
+        inputs,
+        PlayerOptions { audio: AudioMode::Silent, ..Default::default() },
+        |_| {},
+    );
+    let playing =
+        |app: &PlayerApp, clip: &std::path::Path| app.player().is_some_and(|p| p.info().input == path_str(clip));
     step_until(&mut harness, "the first input", |app| playing(app, &first));
     assert_eq!(app(&harness).playlist_position().as_deref(), Some("1/3"));
     step_until(&mut harness, "the last input, after the first ended", |app| playing(app, &last));
@@ -562,7 +676,9 @@ fn an_input_opened_again_resumes_where_it_was_left() {
         app.apply_settings(remembered.clone(), Restore::ALL);
         app.set_remembering(true);
     });
-    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    step_until(&mut harness, "a frame on screen", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
     app_mut(&mut harness).player_mut().unwrap().seek(12.0);
     step_until(&mut harness, "past 12 s", |app| app.player().is_some_and(|p| p.position_secs() >= 12.0));
 
@@ -577,12 +693,22 @@ fn an_input_opened_again_resumes_where_it_was_left() {
     harness.run_steps(2);
     harness.get_by_label(&film.file_name().unwrap().to_string_lossy()).click();
     step_until(&mut harness, "the film again, where it was left", |app| {
-        app.player().is_some_and(|p| p.info().input == path_str(&film) && p.presenter().current().is_some() && p.presenter().seek_target_secs().is_none())
+        app.player().is_some_and(|p| {
+            p.info().input == path_str(&film)
+                && p.presenter().current().is_some()
+                && p.presenter().seek_target_secs().is_none()
+        })
     });
     assert!((position(&harness) - left_at).abs() < 0.5, "{} against {left_at}", position(&harness));
-    assert!(app(&harness).status_line().is_some_and(|line| line.starts_with("resumed at 00:12")), "{:?}", app(&harness).status_line());
+    assert!(
+        app(&harness).status_line().is_some_and(|line| line.starts_with("resumed at 00:12")),
+        "{:?}",
+        app(&harness).status_line()
+    );
     harness.key_press(egui::Key::Home);
-    step_until(&mut harness, "back at the start", |app| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && p.position_secs() < 1.0));
+    step_until(&mut harness, "back at the start", |app| {
+        app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && p.position_secs() < 1.0)
+    });
 }
 
 /// PgDn goes to the next chapter's start and PgUp back, as in mpv; the status line names the
@@ -591,17 +717,30 @@ fn an_input_opened_again_resumes_where_it_was_left() {
 fn page_keys_move_between_chapters() {
     let clip = common::chaptered_clip();
     let mut harness = harness_with([800.0, 600.0], path_str(&clip), |_| {});
-    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    step_until(&mut harness, "a frame on screen", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
     let chapters = app(&harness).player().unwrap().info().chapters.clone();
-    assert_eq!(chapters.iter().map(|c| (c.start_secs, c.title.as_str())).collect::<Vec<_>>(), [(0.0, "One"), (4.0, "Two"), (8.0, "Three")]);
-    let settled = |app: &PlayerApp| app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && p.presenter().current().is_some());
-    for (key, expected_secs, line) in [(egui::Key::PageDown, 4.0, "chapter 2/3: Two"), (egui::Key::PageDown, 8.0, "chapter 3/3: Three"), (egui::Key::PageUp, 4.0, "chapter 2/3: Two")] {
+    assert_eq!(
+        chapters.iter().map(|c| (c.start_secs, c.title.as_str())).collect::<Vec<_>>(),
+        [(0.0, "One"), (4.0, "Two"), (8.0, "Three")]
+    );
+    let settled = |app: &PlayerApp| {
+        app.player().is_some_and(|p| p.presenter().seek_target_secs().is_none() && p.presenter().current().is_some())
+    };
+    for (key, expected_secs, line) in [
+        (egui::Key::PageDown, 4.0, "chapter 2/3: Two"),
+        (egui::Key::PageDown, 8.0, "chapter 3/3: Three"),
+        (egui::Key::PageUp, 4.0, "chapter 2/3: Two"),
+    ] {
         harness.key_press(key);
         step_until(&mut harness, line, |app| settled(app) && app.status_line() == Some(line));
         let at = position(&harness);
         assert!((expected_secs..expected_secs + 0.5).contains(&at), "{line}: at {at}");
     }
-    assert!(app(&harness).player().unwrap().info().details.iter().any(|(what, value)| what == "chapters" && value == "3"));
+    assert!(
+        app(&harness).player().unwrap().info().details.iter().any(|(what, value)| what == "chapters" && value == "3")
+    );
 }
 
 /// A window playing a playlist of a six-second clip then a two-second one, the first on screen;
@@ -609,8 +748,15 @@ fn page_keys_move_between_chapters() {
 fn two_clip_playlist() -> (Harness<'static, App>, String) {
     let (first, second) = (path_str(&h264_clip(6)), path_str(&h264_clip(2)));
     let inputs = vec![first, second.clone()];
-    let mut harness = harness_with_options([800.0, 600.0], inputs, PlayerOptions { audio: AudioMode::Silent, ..Default::default() }, |_| {});
-    step_until(&mut harness, "a frame on screen", |app| app.player().is_some_and(|p| p.presenter().current().is_some()));
+    let mut harness = harness_with_options(
+        [800.0, 600.0],
+        inputs,
+        PlayerOptions { audio: AudioMode::Silent, ..Default::default() },
+        |_| {},
+    );
+    step_until(&mut harness, "a frame on screen", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
     (harness, second)
 }
 

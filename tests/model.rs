@@ -36,14 +36,27 @@ fn load(path: &Path) -> Result<(), ManifestError> {
 
 #[test]
 fn the_shipped_ladder_scores_as_recorded_and_every_rung_beats_bicubic() {
-    let model = Manifest::load_with_weights(&default_manifest_path(), &Device::flex()).expect("the shipped model loads");
+    let model =
+        Manifest::load_with_weights(&default_manifest_path(), &Device::flex()).expect("the shipped model loads");
     let images = load_validation(&default_validation_dir()).expect("validation photos");
     let bicubic = evaluate(&Method::Bicubic, &images);
     let mut previous_psnr = bicubic.psnr_y;
     for rung in &model.manifest.ladder {
-        let row = evaluate(&Method::Subgraph { name: rung.name.clone(), model: &model.supernet, spec: rung.spec }, &images);
-        assert!((row.psnr_y - rung.val_psnr_y).abs() < 0.01, "{}: measured {} but the manifest says {}", rung.name, row.psnr_y, rung.val_psnr_y);
-        assert!(row.psnr_y > previous_psnr, "{} ({:.3} dB) is not better than the rung below ({previous_psnr:.3} dB)", rung.name, row.psnr_y);
+        let row =
+            evaluate(&Method::Subgraph { name: rung.name.clone(), model: &model.supernet, spec: rung.spec }, &images);
+        assert!(
+            (row.psnr_y - rung.val_psnr_y).abs() < 0.01,
+            "{}: measured {} but the manifest says {}",
+            rung.name,
+            row.psnr_y,
+            rung.val_psnr_y
+        );
+        assert!(
+            row.psnr_y > previous_psnr,
+            "{} ({:.3} dB) is not better than the rung below ({previous_psnr:.3} dB)",
+            rung.name,
+            row.psnr_y
+        );
         previous_psnr = row.psnr_y;
     }
     let ladder = &model.manifest.ladder;
@@ -104,7 +117,8 @@ fn dysr(args: &[&str]) -> std::process::Output {
 fn upscale_doubles_an_odd_sized_rgb_image() {
     let dir = scratch("upscale");
     let input = dir.join("odd.png");
-    let image = image::RgbImage::from_fn(37, 23, |x, y| image::Rgb([(x * 7) as u8, (y * 11) as u8, ((x + y) * 3) as u8]));
+    let image =
+        image::RgbImage::from_fn(37, 23, |x, y| image::Rgb([(x * 7) as u8, (y * 11) as u8, ((x + y) * 3) as u8]));
     image.save(&input).unwrap();
     let output = dir.join("odd-x2.png");
     let run = dysr(&["upscale", input.to_str().unwrap(), "-o", output.to_str().unwrap(), "--rung", "0"]);
@@ -184,7 +198,10 @@ fn eval_per_photo_lists_each_photo_with_its_gain_over_bicubic() {
     // bicubic, Lanczos, every rung, then the peers when their weights are on this machine
     let peers = stdout.lines().filter(|line| line.starts_with("anime4k")).count();
     for name in ["stripes", "rings"] {
-        let line = stdout.lines().find(|line| line.starts_with(name)).unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"));
+        let line = stdout
+            .lines()
+            .find(|line| line.starts_with(name))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{stdout}"));
         // the photo, bicubic's PSNR, then every other method's as "PSNR +gain"
         assert_eq!(line.split_whitespace().count(), 2 + 2 * (1 + rungs + peers), "{line}");
     }
@@ -205,7 +222,9 @@ impl TrainingRig {
         for folder in [&photos.join("train"), &validation] {
             std::fs::create_dir_all(folder).unwrap();
         }
-        let photo = |x: u32, y: u32| image::Rgb([((x * x + 3 * y * y) / 7 % 256) as u8, (x * 5 % 256) as u8, (y * 3 % 256) as u8]);
+        let photo = |x: u32, y: u32| {
+            image::Rgb([((x * x + 3 * y * y) / 7 % 256) as u8, (x * 5 % 256) as u8, (y * 3 % 256) as u8])
+        };
         image::RgbImage::from_fn(96, 80, photo).save(photos.join("train/a.png")).unwrap();
         image::RgbImage::from_fn(64, 48, |x, y| photo(y, x)).save(validation.join("b.png")).unwrap();
         Self { photos, validation, out }
@@ -239,7 +258,11 @@ fn training_logs_validation_scores_and_resumes_the_log() {
     rig.train("6", true, &[]);
     let rows = rig.validation_rows();
     let steps_and_specs: Vec<(&str, &str)> = rows.iter().map(|row| (row[0].as_str(), row[1].as_str())).collect();
-    assert_eq!(steps_and_specs, [("2", "d6w40"), ("2", "d0w8"), ("4", "d6w40"), ("4", "d0w8"), ("6", "d6w40"), ("6", "d0w8")], "{rows:?}");
+    assert_eq!(
+        steps_and_specs,
+        [("2", "d6w40"), ("2", "d0w8"), ("4", "d6w40"), ("4", "d0w8"), ("6", "d6w40"), ("6", "d0w8")],
+        "{rows:?}"
+    );
     assert!(rows.iter().all(|row| row[2].parse::<f64>().is_ok_and(|psnr| psnr.is_finite() && psnr > 0.0)), "{rows:?}");
 }
 
@@ -257,7 +280,20 @@ fn training_keeps_an_average_of_the_weights() {
     assert_eq!(specs, [scored, scored].concat(), "{specs:?}");
     // `dysr eval` scores the averaged weights as training scored them.
     let validation = rig.validation.to_str().unwrap();
-    let run = dysr(&["eval", "--trained", rig.out.to_str().unwrap(), "--weights", "averaged", "--spec", "d1w8", "--photos", validation, "--json", "--device", "cpu"]);
+    let run = dysr(&[
+        "eval",
+        "--trained",
+        rig.out.to_str().unwrap(),
+        "--weights",
+        "averaged",
+        "--spec",
+        "d1w8",
+        "--photos",
+        validation,
+        "--json",
+        "--device",
+        "cpu",
+    ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let stdout = String::from_utf8_lossy(&run.stdout);
     let row = stdout.lines().find(|line| line.contains("\"d1w8\"")).unwrap_or_else(|| panic!("{stdout}"));
@@ -279,7 +315,22 @@ fn training_with_reparameterised_blocks_resumes() {
     let rows = rig.validation_rows();
     assert!(rows.iter().all(|row| row[2].parse::<f64>().is_ok_and(|psnr| psnr.is_finite() && psnr > 0.0)), "{rows:?}");
     let out = rig.out.to_str().unwrap();
-    let run = dysr(&["train", "--photos", rig.photos.to_str().unwrap(), "--out", out, "--steps", "6", "--batch", "2", "--patch", "16", "--fixed", "d2w8", "--resume"]);
+    let run = dysr(&[
+        "train",
+        "--photos",
+        rig.photos.to_str().unwrap(),
+        "--out",
+        out,
+        "--steps",
+        "6",
+        "--batch",
+        "2",
+        "--patch",
+        "16",
+        "--fixed",
+        "d2w8",
+        "--resume",
+    ]);
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("adam-state.bin") && stderr.trim_end().lines().count() == 1, "{stderr}");
@@ -301,12 +352,25 @@ fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
     let (supernet, _) = load_trained(&source.out, TrainedWeights::Averaged, &device).unwrap();
     let cut = supernet.extract(SubgraphSpec { depth: 2, width: 8 });
     let (network, _) = load_trained(&tuned.out, TrainedWeights::Last, &device).unwrap();
-    let values = |conv: &ElasticConv| [conv.weight.val().into_data().to_vec::<f32>().unwrap(), conv.bias.val().into_data().to_vec::<f32>().unwrap()].concat();
+    let values = |conv: &ElasticConv| {
+        [conv.weight.val().into_data().to_vec::<f32>().unwrap(), conv.bias.val().into_data().to_vec::<f32>().unwrap()]
+            .concat()
+    };
     assert_eq!(values(&network.head), values(&cut.head));
     assert_eq!(network.body.iter().map(values).collect::<Vec<_>>(), cut.body.iter().map(values).collect::<Vec<_>>());
     assert_ne!(values(&network.tail), values(&cut.tail));
 
-    let wider = dysr(&["train", "--photos", tuned.photos.to_str().unwrap(), "--out", tuned.out.join("wider").to_str().unwrap(), "--fixed", "d2w16", "--init-from", tuned.out.to_str().unwrap()]);
+    let wider = dysr(&[
+        "train",
+        "--photos",
+        tuned.photos.to_str().unwrap(),
+        "--out",
+        tuned.out.join("wider").to_str().unwrap(),
+        "--fixed",
+        "d2w16",
+        "--init-from",
+        tuned.out.to_str().unwrap(),
+    ]);
     assert!(!wider.status.success());
     let stderr = String::from_utf8_lossy(&wider.stderr);
     assert!(stderr.contains("d2w16 is not a subgraph") && stderr.trim_end().lines().count() == 1, "{stderr}");
@@ -319,13 +383,27 @@ fn the_player_upscales_video_with_a_rung() {
     use dysr::player::{PlayerOptions, headless};
     let clip = scratch("video").join("clip.mp4");
     let made = Command::new("ffmpeg")
-        .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25:duration=1", "-pix_fmt", "yuv420p"])
+        .args([
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x90:rate=25:duration=1",
+            "-pix_fmt",
+            "yuv420p",
+        ])
         .arg(&clip)
         .status()
         .expect("ffmpeg");
     assert!(made.success());
-    let upscaler = Some(rung_factory(&default_manifest_path(), 1, dysr::model::device::DeviceChoice::Cpu).expect("rung 1"));
-    let summary = headless::run(clip.to_str().unwrap(), PlayerOptions { no_sync: true, upscaler, ..Default::default() }).expect("plays");
+    let upscaler =
+        Some(rung_factory(&default_manifest_path(), 1, dysr::model::device::DeviceChoice::Cpu).expect("rung 1"));
+    let summary =
+        headless::run(clip.to_str().unwrap(), PlayerOptions { no_sync: true, upscaler, ..Default::default() })
+            .expect("plays");
     assert_eq!(summary.frames_presented, 25);
     assert_eq!((summary.output_width, summary.output_height), (320, 180));
     assert!(summary.upscaler.starts_with("r1 "), "{}", summary.upscaler);

@@ -67,13 +67,20 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn open(url: &str) -> Player {
-    let options = PlayerOptions { audio: AudioMode::Silent, network_timeout: Duration::from_secs(3), ..Default::default() };
+    let options =
+        PlayerOptions { audio: AudioMode::Silent, network_timeout: Duration::from_secs(3), ..Default::default() };
     Player::open(url, options).unwrap_or_else(|error| panic!("{url} opens: {error}"))
 }
 
 /// An MPEG-TS clip (it plays from any byte, as a stream cut short must) at `bitrate`.
 fn ts_clip(name: &str, seconds: u32, bitrate: &str) -> Vec<u8> {
-    let path = test_clip(name, "320x240", seconds, &["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-b:v", bitrate], true);
+    let path = test_clip(
+        name,
+        "320x240",
+        seconds,
+        &["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-b:v", bitrate],
+        true,
+    );
     std::fs::read(path).unwrap()
 }
 
@@ -102,16 +109,29 @@ fn a_connection_dropped_mid_file_plays_what_arrived_and_ends() {
 #[test]
 fn subtitles_of_a_url_arrive_with_the_stream() {
     let _one = one_at_a_time();
-    for (clip, name, expected) in [(common::subtitled_clip(), "/text.mkv", "text"), (common::bitmap_subtitled_clip(), "/bitmap.mkv", "bitmap")] {
+    for (clip, name, expected) in
+        [(common::subtitled_clip(), "/text.mkv", "text"), (common::bitmap_subtitled_clip(), "/bitmap.mkv", "bitmap")]
+    {
         let bytes = std::fs::read(clip).unwrap();
         let server = serve(Delivery::Whole, move |path| (path == name).then(|| bytes.clone()));
         let url = format!("{}{name}", server.base);
-        let options = PlayerOptions { audio: AudioMode::Silent, network_timeout: Duration::from_secs(3), subtitles: true, ..Default::default() };
+        let options = PlayerOptions {
+            audio: AudioMode::Silent,
+            network_timeout: Duration::from_secs(3),
+            subtitles: true,
+            ..Default::default()
+        };
         let mut player = Player::open(&url, options).unwrap_or_else(|error| panic!("{url} opens: {error}"));
         let subtitles = std::sync::Arc::clone(player.subtitles().expect("the URL's subtitles"));
-        assert_eq!(subtitles.track_name(0).as_deref(), Some(if expected == "text" { "embedded #2" } else { "embedded #1" }));
+        assert_eq!(
+            subtitles.track_name(0).as_deref(),
+            Some(if expected == "text" { "embedded #2" } else { "embedded #1" })
+        );
         let arrived = |subtitles: &dysr::media::subtitles::Subtitles| match expected {
-            "text" => subtitles.text_at(0, 0.5).as_deref() == Some("Hello") && subtitles.text_at(0, 1.7).as_deref() == Some("World"),
+            "text" => {
+                subtitles.text_at(0, 0.5).as_deref() == Some("Hello")
+                    && subtitles.text_at(0, 1.7).as_deref() == Some("World")
+            }
             _ => subtitles.image_cue_at(0, 1.0).is_some() && subtitles.image_cue_at(0, 0.2).is_none(),
         };
         let watched = watch(&mut player, Duration::from_secs(10), |_, _| arrived(&subtitles));
@@ -147,8 +167,22 @@ fn seeking_over_http_uses_byte_ranges() {
     let path = generated(
         "ranges.mp4",
         &[
-            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=10",
-            "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-b:v", "4M", "-movflags", "+faststart",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=10",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-b:v",
+            "4M",
+            "-movflags",
+            "+faststart",
         ],
     );
     let clip = std::fs::read(path).unwrap();
@@ -161,7 +195,10 @@ fn seeking_over_http_uses_byte_ranges() {
     let first = after.shown.first().copied().expect("frames after the seek");
     assert!((first - 7.0).abs() <= 0.041, "the seek landed within a frame of 7 s: {first:.3}");
     let requests = server.requests.lock().unwrap().clone();
-    assert!(requests.iter().any(|request| request.contains("range ") && !request.contains("range 0-")), "a ranged request: {requests:?}");
+    assert!(
+        requests.iter().any(|request| request.contains("range ") && !request.contains("range 0-")),
+        "a ranged request: {requests:?}"
+    );
     assert!(before.longest_update.max(after.longest_update) < UI_FRAME_BUDGET);
 }
 
@@ -175,8 +212,32 @@ fn a_live_playlist_that_grows_and_slides_plays_on_to_its_end() {
     let playlist = dir.join("all.m3u8");
     if !playlist.exists() {
         let status = std::process::Command::new("ffmpeg")
-            .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=6"])
-            .args(["-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "hls", "-hls_time", "1", "-hls_list_size", "0"])
+            .args([
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x240:rate=25:duration=6",
+            ])
+            .args([
+                "-pix_fmt",
+                "yuv420p",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-g",
+                "25",
+                "-f",
+                "hls",
+                "-hls_time",
+                "1",
+                "-hls_list_size",
+                "0",
+            ])
             .arg("-hls_segment_filename")
             .arg(dir.join("seg%d.ts"))
             .arg(&playlist)
@@ -189,7 +250,8 @@ fn a_live_playlist_that_grows_and_slides_plays_on_to_its_end() {
     let server = serve(Delivery::Whole, move |path| {
         if path == "/live.m3u8" {
             let out = (3 + started.elapsed().as_secs() as usize).min(segments.len());
-            let mut text = format!("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:{}\n", out - 3);
+            let mut text =
+                format!("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:{}\n", out - 3);
             for index in out - 3..out {
                 text += &format!("#EXTINF:1.0,\nseg{index}.ts\n");
             }
@@ -208,6 +270,9 @@ fn a_live_playlist_that_grows_and_slides_plays_on_to_its_end() {
     let span = watched.shown.last().unwrap() - watched.shown.first().unwrap();
     assert!(span >= 2.5, "played on as the playlist grew: {span:.2} s of video");
     let requests = server.requests.lock().unwrap().clone();
-    assert!(requests.iter().filter(|request| request.contains("live.m3u8")).count() >= 3, "the playlist was reloaded: {requests:?}");
+    assert!(
+        requests.iter().filter(|request| request.contains("live.m3u8")).count() >= 3,
+        "the playlist was reloaded: {requests:?}"
+    );
     assert!(watched.longest_update < UI_FRAME_BUDGET, "{:?}", watched.longest_update);
 }

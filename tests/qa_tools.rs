@@ -16,7 +16,17 @@ fn dysr(args: &[&str]) -> std::process::Output {
 fn record_trace_writes_a_row_per_upscaled_frame() {
     let clip = h264_clip(2);
     let trace = media_dir().join("trace.csv");
-    let run = dysr(&["play", "--headless", "--audio", "silent", "--view", "1280x960", "--record-trace", &path_str(&trace), &path_str(&clip)]);
+    let run = dysr(&[
+        "play",
+        "--headless",
+        "--audio",
+        "silent",
+        "--view",
+        "1280x960",
+        "--record-trace",
+        &path_str(&trace),
+        &path_str(&clip),
+    ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&run.stdout).expect("the JSON summary");
     let text = std::fs::read_to_string(&trace).expect("the trace file");
@@ -60,7 +70,19 @@ fn the_log_file_keeps_the_input_and_the_error_that_ended_the_run() {
 fn the_power_cap_is_the_controllers_budget() {
     let clip = h264_clip(2);
     let trace = media_dir().join("capped.csv");
-    let run = dysr(&["play", "--headless", "--audio", "silent", "--view", "1280x960", "--power-cap", "40", "--record-trace", &path_str(&trace), &path_str(&clip)]);
+    let run = dysr(&[
+        "play",
+        "--headless",
+        "--audio",
+        "silent",
+        "--view",
+        "1280x960",
+        "--power-cap",
+        "40",
+        "--record-trace",
+        &path_str(&trace),
+        &path_str(&clip),
+    ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let text = std::fs::read_to_string(&trace).unwrap();
     let rows: Vec<Vec<&str>> = text.lines().skip(1).map(|line| line.split(',').collect()).collect();

@@ -6,8 +6,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{alone, drive_until, h264_clip, path_str, song_with_cover, test_clip};
-use dysr::player::presenter::StreamState;
 use dysr::player::headless;
+use dysr::player::presenter::StreamState;
 use dysr::player::{AudioMode, Player, PlayerOptions};
 
 const FRAME_SECS: f64 = 1.0 / 25.0;
@@ -106,9 +106,20 @@ fn the_end_waits_for_sound_that_runs_past_the_last_frame() {
     let clip = common::generated(
         "sound-past-picture.mp4",
         &[
-            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
-            "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:duration=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000:duration=3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
         ],
     );
     let summary = headless::run(&path_str(&clip), silent()).expect("plays");
@@ -190,7 +201,10 @@ fn a_songs_cover_picture_shows_for_the_whole_song() {
     let song = song_with_cover();
     let mut player = Player::open(&path_str(&song), silent()).expect("opens");
     assert!(player.info().video.still, "the picture is the song's cover");
-    assert!(player.info().details.iter().any(|(_, value)| value == "mjpeg 200x200, cover picture"), "the media info says so");
+    assert!(
+        player.info().details.iter().any(|(_, value)| value == "mjpeg 200x200, cover picture"),
+        "the media info says so"
+    );
     drive_until(&mut player, Duration::from_secs(5), |p| p.position_secs() > 1.0);
     assert!(!player.is_buffering(Instant::now()), "one picture for the whole song is not a stall");
     let pts = first_frame_after_seek(&mut player, 2.5);

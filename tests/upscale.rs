@@ -17,7 +17,15 @@ fn dysr_upscale(args: &[&str]) -> Output {
 /// ffprobe's view of `path`: one `key=value|...` line per stream, then the container's.
 fn probe(path: &Path) -> String {
     let output = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-show_entries", "stream=codec_type,codec_name,width,height,nb_read_frames:format=duration", "-of", "compact"])
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_type,codec_name,width,height,nb_read_frames:format=duration",
+            "-of",
+            "compact",
+        ])
         .arg(path)
         .output()
         .expect("ffprobe is installed with ffmpeg");
@@ -26,12 +34,20 @@ fn probe(path: &Path) -> String {
 }
 
 fn duration_secs(probe: &str) -> f64 {
-    probe.lines().find_map(|line| line.strip_prefix("format|duration=")).and_then(|d| d.trim().parse().ok()).expect("a duration")
+    probe
+        .lines()
+        .find_map(|line| line.strip_prefix("format|duration="))
+        .and_then(|d| d.trim().parse().ok())
+        .expect("a duration")
 }
 
 /// Files in `dir` whose name contains `part`.
 fn leftovers(dir: &Path, part: &str) -> Vec<PathBuf> {
-    std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.to_string_lossy().contains(part)).collect()
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().contains(part))
+        .collect()
 }
 
 #[test]
@@ -58,7 +74,19 @@ fn a_stream_the_container_cannot_hold_is_left_out_and_named() {
     let input = subtitled_clip();
     let dir = tempdir("mp4");
     let output = dir.join("out.mp4");
-    let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--rung", "1", "--codec", "x264", "--crf", "28", "--preset", "ultrafast"]);
+    let run = dysr_upscale(&[
+        &path_str(&input),
+        "-o",
+        &path_str(&output),
+        "--rung",
+        "1",
+        "--codec",
+        "x264",
+        "--crf",
+        "28",
+        "--preset",
+        "ultrafast",
+    ]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(String::from_utf8_lossy(&run.stdout).contains("left out: #2 subrip (the mp4 container cannot hold it)"));
     let streams = probe(&output);
@@ -133,7 +161,8 @@ fn min_fps_picks_the_best_rung_that_keeps_it() {
     let top = &manifest.ladder.last().expect("a ladder").name;
     for (min_fps, rung) in [("0.001", top.as_str()), ("1000000", "r0")] {
         let output = dir.join(format!("{rung}.mkv"));
-        let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--min-fps", min_fps, "--preset", "ultrafast"]);
+        let run =
+            dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--min-fps", min_fps, "--preset", "ultrafast"]);
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
         let stdout = String::from_utf8_lossy(&run.stdout);
         assert!(stdout.contains(&format!("with {rung} (")), "--min-fps {min_fps}: {stdout}");
@@ -144,19 +173,41 @@ fn min_fps_picks_the_best_rung_that_keeps_it() {
 /// are written as 10-bit codes, not 8-bit ones.
 #[test]
 fn a_ten_bit_input_stays_ten_bit() {
-    let input = common::test_clip("ten-bit.mkv", "160x120", 1, &["-pix_fmt", "yuv420p10le", "-c:v", "libx264", "-preset", "ultrafast"], false);
+    let input = common::test_clip(
+        "ten-bit.mkv",
+        "160x120",
+        1,
+        &["-pix_fmt", "yuv420p10le", "-c:v", "libx264", "-preset", "ultrafast"],
+        false,
+    );
     let dir = tempdir("ten-bit");
     let output = dir.join("out.mkv");
     let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--rung", "0", "--preset", "ultrafast"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let stream = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream=pix_fmt,profile", "-of", "compact"]).arg(&output).output().unwrap();
+    let stream = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=pix_fmt,profile", "-of", "compact"])
+        .arg(&output)
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&stream.stdout).trim(), "stream|profile=High 10|pix_fmt=yuv420p10le");
     let mean_luma = |path: &Path| -> f64 {
         let stats = Command::new("ffprobe")
-            .args(["-v", "error", "-f", "lavfi", "-i", &format!("movie={},signalstats", path_str(path)), "-show_entries", "frame_tags=lavfi.signalstats.YAVG", "-of", "csv=p=0"])
+            .args([
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                &format!("movie={},signalstats", path_str(path)),
+                "-show_entries",
+                "frame_tags=lavfi.signalstats.YAVG",
+                "-of",
+                "csv=p=0",
+            ])
             .output()
             .unwrap();
-        let values: Vec<f64> = String::from_utf8_lossy(&stats.stdout).lines().filter_map(|line| line.trim().parse().ok()).collect();
+        let values: Vec<f64> =
+            String::from_utf8_lossy(&stats.stdout).lines().filter_map(|line| line.trim().parse().ok()).collect();
         values.iter().sum::<f64>() / values.len() as f64
     };
     let (got, expected) = (mean_luma(&output), mean_luma(&input));
@@ -166,15 +217,23 @@ fn a_ten_bit_input_stays_ten_bit() {
 /// A phone clip's rotation comes through: the upscaled picture is displayed turned as the input was.
 #[test]
 fn the_rotation_comes_through() {
-    let upright = common::test_clip("upright-160x120.mp4", "160x120", 1, &["-c:v", "libx264", "-preset", "ultrafast"], false);
+    let upright =
+        common::test_clip("upright-160x120.mp4", "160x120", 1, &["-c:v", "libx264", "-preset", "ultrafast"], false);
     // FFmpeg 5.1 writes the rotation as a display matrix only when it copies the stream.
-    let input = common::generated("rotated-160x120.mp4", &["-i", &path_str(&upright), "-c", "copy", "-metadata:s:v:0", "rotate=90"]);
+    let input = common::generated(
+        "rotated-160x120.mp4",
+        &["-i", &path_str(&upright), "-c", "copy", "-metadata:s:v:0", "rotate=90"],
+    );
     let dir = tempdir("rotated");
     let output = dir.join("out.mp4");
     let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--rung", "0", "--preset", "ultrafast"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let rotation = |path: &Path| {
-        let probe = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream_side_data=rotation", "-of", "csv=p=0"]).arg(path).output().unwrap();
+        let probe = Command::new("ffprobe")
+            .args(["-v", "error", "-show_entries", "stream_side_data=rotation", "-of", "csv=p=0"])
+            .arg(path)
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&probe.stdout).trim().to_owned()
     };
     assert_eq!(rotation(&input), "90");
@@ -189,11 +248,33 @@ fn attachments_come_through_where_the_container_holds_them() {
     std::fs::write(&font, "the bytes of a font").unwrap();
     let input = common::generated(
         "attached.mkv",
-        &["-i", &path_str(&subtitled_clip()), "-map", "0", "-c", "copy", "-attach", &path_str(&font), "-metadata:s:t", "mimetype=application/x-truetype-font"],
+        &[
+            "-i",
+            &path_str(&subtitled_clip()),
+            "-map",
+            "0",
+            "-c",
+            "copy",
+            "-attach",
+            &path_str(&font),
+            "-metadata:s:t",
+            "mimetype=application/x-truetype-font",
+        ],
     );
     let dir = tempdir("attached");
     let streams = |path: &Path| {
-        let probe = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream=codec_type,codec_name:stream_tags=filename", "-of", "compact"]).arg(path).output().unwrap();
+        let probe = Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "stream=codec_type,codec_name:stream_tags=filename",
+                "-of",
+                "compact",
+            ])
+            .arg(path)
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&probe.stdout).into_owned()
     };
     let attachment = "codec_name=ttf|codec_type=attachment|tag:filename=attached.ttf";
@@ -205,5 +286,9 @@ fn attachments_come_through_where_the_container_holds_them() {
     let mp4 = dir.join("out.mp4");
     let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&mp4), "--rung", "0", "--preset", "ultrafast"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    assert!(String::from_utf8_lossy(&run.stdout).contains("left out: #3 ttf (the mp4 container cannot hold it)"), "{}", String::from_utf8_lossy(&run.stdout));
+    assert!(
+        String::from_utf8_lossy(&run.stdout).contains("left out: #3 ttf (the mp4 container cannot hold it)"),
+        "{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
 }

@@ -16,8 +16,8 @@ use crate::engine::cpu::kernels::Isa;
 use crate::engine::cpu::network::{NetworkRunner, feature_map_bytes};
 use crate::engine::gpu::{GpuRunner, TexturePool};
 use crate::engine::neural::NeuralUpscaler;
-use crate::engine::swscale::SwsUpscaler;
 use crate::engine::picture::LumaImage;
+use crate::engine::swscale::SwsUpscaler;
 use crate::engine::{BufferPool, EngineError, LumaEngine, Presentation, RgbaImage, Upscaler, UpscalerFactory};
 use crate::model::device::GpuContext;
 use crate::model::supernet::{SubgraphSpec, Supernet};
@@ -79,7 +79,10 @@ impl SharedRungs {
 
 /// The depth and width that fit every one of `rungs`.
 fn capacity_for(rungs: &[Arc<PackedNetwork>]) -> SubgraphSpec {
-    SubgraphSpec { depth: rungs.iter().map(|rung| rung.spec.depth).max().unwrap_or(0), width: rungs.iter().map(|rung| rung.spec.width).max().unwrap_or(1) }
+    SubgraphSpec {
+        depth: rungs.iter().map(|rung| rung.spec.depth).max().unwrap_or(0),
+        width: rungs.iter().map(|rung| rung.spec.width).max().unwrap_or(1),
+    }
 }
 
 impl RungStore for SharedRungs {
@@ -172,7 +175,12 @@ pub fn gpu_rungs(gpu: &'static GpuContext, window: bool) -> StoreFactory {
 /// The ladder of the model at `manifest`, ready to play: a factory of adaptive upscalers and the
 /// state they share with the panel. `target_fps` overrides the stream's rate as the goal;
 /// `load_threads` is the number of load-injector threads.
-pub fn adaptive_factory(manifest: &std::path::Path, mode: Mode, target_fps: Option<f64>, load_threads: usize) -> Result<(UpscalerFactory, Arc<Adaptation>), EngineError> {
+pub fn adaptive_factory(
+    manifest: &std::path::Path,
+    mode: Mode,
+    target_fps: Option<f64>,
+    load_threads: usize,
+) -> Result<(UpscalerFactory, Arc<Adaptation>), EngineError> {
     ladder_factory(manifest, mode, target_fps, LoadInjector::new(load_threads), shared_rungs())
 }
 
@@ -190,15 +198,27 @@ pub fn ladder_factory(
     };
     let model = crate::engine::neural::load_ladder(manifest, locked)?;
     let isa = Isa::detect();
-    let rungs: Vec<Arc<PackedNetwork>> = model.manifest.ladder.iter().map(|rung| Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, isa))).collect();
+    let rungs: Vec<Arc<PackedNetwork>> = model
+        .manifest
+        .ladder
+        .iter()
+        .map(|rung| Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, isa)))
+        .collect();
     // The floor: no network. The screen's GPU scaler in the window; swscale bilinear on the CPU path.
     let mut levels = vec![Level { name: "floor".to_owned(), spec: None, params: 0, val_psnr_y: None }];
-    levels.extend(model.manifest.ladder.iter().map(|rung| Level { name: rung.name.clone(), spec: Some(rung.spec), params: rung.params, val_psnr_y: Some(rung.val_psnr_y) }));
+    levels.extend(model.manifest.ladder.iter().map(|rung| Level {
+        name: rung.name.clone(),
+        spec: Some(rung.spec),
+        params: rung.params,
+        val_psnr_y: Some(rung.val_psnr_y),
+    }));
     let state = Arc::new(Adaptation::new(levels, mode, load));
     let shared = Arc::clone(&state);
     let names: Vec<String> = model.manifest.ladder.iter().map(|rung| rung.name.clone()).collect();
     let ladder = Ladder { rungs, names, supernet: model.supernet };
-    let factory: UpscalerFactory = Arc::new(move || Box::new(AdaptiveUpscaler::new(ladder.rungs.clone(), stores(&ladder), Arc::clone(&shared), target_fps)));
+    let factory: UpscalerFactory = Arc::new(move || {
+        Box::new(AdaptiveUpscaler::new(ladder.rungs.clone(), stores(&ladder), Arc::clone(&shared), target_fps))
+    });
     Ok((factory, state))
 }
 
@@ -225,7 +245,12 @@ pub struct AdaptiveUpscaler {
 }
 
 impl AdaptiveUpscaler {
-    pub fn new(rungs: Vec<Arc<PackedNetwork>>, mut store: Box<dyn RungStore>, state: Arc<Adaptation>, target_fps: Option<f64>) -> Self {
+    pub fn new(
+        rungs: Vec<Arc<PackedNetwork>>,
+        mut store: Box<dyn RungStore>,
+        state: Arc<Adaptation>,
+        target_fps: Option<f64>,
+    ) -> Self {
         // One pool of picture buffers for every level and the bicubic mode: the frames in flight
         // are the same size whichever made them, so memory does not grow with each mode a session
         // has used (three pools kept up to three times the frames in flight).
@@ -278,7 +303,11 @@ impl AdaptiveUpscaler {
 
     /// Runs `run` on the upscaler of rung `rung` (made the active one first), and notes the model
     /// state it leaves resident.
-    fn on_rung<T>(&mut self, rung: usize, run: impl FnOnce(&mut dyn Upscaler) -> Result<T, EngineError>) -> Result<T, EngineError> {
+    fn on_rung<T>(
+        &mut self,
+        rung: usize,
+        run: impl FnOnce(&mut dyn Upscaler) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
         let result = run(self.store.upscaler(rung)?);
         self.state.statistics.note_model_bytes(self.store.model_bytes());
         result
@@ -287,7 +316,12 @@ impl AdaptiveUpscaler {
     /// Times every level on `frame`, cheapest first; once one takes more than twice the budget,
     /// the dearer ones are estimated from their cost relative to it instead of run.
     /// Levels above `cap` (memory) are estimated the same way, never run.
-    fn calibrate(&mut self, frame: &ffmpeg::frame::Video, cap: usize, presentation: Presentation) -> Result<Vec<f64>, EngineError> {
+    fn calibrate(
+        &mut self,
+        frame: &ffmpeg::frame::Video,
+        cap: usize,
+        presentation: Presentation,
+    ) -> Result<Vec<f64>, EngineError> {
         let budget = self.budget_ms();
         let mut levels_ms: Vec<f64> = Vec::with_capacity(self.rungs.len() + 1);
         for level in 0..=self.rungs.len() {
@@ -317,7 +351,12 @@ impl AdaptiveUpscaler {
     }
 
     /// `image` with its columns left of `divider` (a share of the width) replaced by bicubic's.
-    fn split_with_bicubic(&mut self, mut image: RgbaImage, frame: &ffmpeg::frame::Video, divider: f32) -> Result<RgbaImage, EngineError> {
+    fn split_with_bicubic(
+        &mut self,
+        mut image: RgbaImage,
+        frame: &ffmpeg::frame::Video,
+        divider: f32,
+    ) -> Result<RgbaImage, EngineError> {
         let bicubic = self.bicubic.upscale(frame)?;
         let row_bytes = image.width as usize * 4;
         let left_bytes = ((image.width as f32 * divider) as usize).min(image.width as usize) * 4;
@@ -337,13 +376,23 @@ impl AdaptiveUpscaler {
         let specs: Vec<SubgraphSpec> = self.rungs.iter().map(|rung| rung.spec).collect();
         let cap = memory_cap(&specs, (frame.width() as usize, frame.height() as usize), available) + 1;
         if cap < self.rungs.len() {
-            tracing::warn!("{} MiB of memory available: rungs above {} left out", available >> 20, self.state.levels[cap].name);
+            tracing::warn!(
+                "{} MiB of memory available: rungs above {} left out",
+                available >> 20,
+                self.state.levels[cap].name
+            );
         }
         self.store.limit_to(cap)?;
         let levels_ms = self.calibrate(frame, cap, presentation)?;
         let budget = self.budget_ms();
-        let times: Vec<String> = levels_ms.iter().enumerate().map(|(level, ms)| format!("{} {ms:.2}", self.level_name(level))).collect();
-        tracing::info!("calibrated at {}x{} (ms per frame, budget {budget:.1}): {}", frame.width(), frame.height(), times.join(", "));
+        let times: Vec<String> =
+            levels_ms.iter().enumerate().map(|(level, ms)| format!("{} {ms:.2}", self.level_name(level))).collect();
+        tracing::info!(
+            "calibrated at {}x{} (ms per frame, budget {budget:.1}): {}",
+            frame.width(),
+            frame.height(),
+            times.join(", ")
+        );
         match &mut self.controller {
             Some(controller) => controller.recalibrate(levels_ms, cap),
             None => self.controller = Some(Controller::new(levels_ms, budget, cap)),
@@ -353,7 +402,11 @@ impl AdaptiveUpscaler {
     }
 
     /// The level the next frame runs at, calibrating first for a new size or path.
-    fn level_for(&mut self, frame: &ffmpeg::frame::Video, presentation: Presentation) -> Result<(Mode, usize), EngineError> {
+    fn level_for(
+        &mut self,
+        frame: &ffmpeg::frame::Video,
+        presentation: Presentation,
+    ) -> Result<(Mode, usize), EngineError> {
         if self.calibrated_for != Some((frame.width(), frame.height(), presentation)) {
             self.recalibrate(frame, presentation)?;
         }
@@ -394,8 +447,20 @@ impl AdaptiveUpscaler {
             }
             let prepare_ms = preparing.elapsed().as_secs_f64() * 1e3;
             self.stall_ms = prepare_ms;
-            let record = SwitchRecord { at_secs, from: self.level_name(switch.from), to: self.level_name(switch.to), reason: switch.reason, prepare_ms, frames_late: 0 };
-            tracing::info!("switch at {at_secs:.2} s: {} -> {} ({}), ready in {prepare_ms:.3} ms", record.from, record.to, record.reason);
+            let record = SwitchRecord {
+                at_secs,
+                from: self.level_name(switch.from),
+                to: self.level_name(switch.to),
+                reason: switch.reason,
+                prepare_ms,
+                frames_late: 0,
+            };
+            tracing::info!(
+                "switch at {at_secs:.2} s: {} -> {} ({}), ready in {prepare_ms:.3} ms",
+                record.from,
+                record.to,
+                record.reason
+            );
             self.state.statistics.note_switch(record);
             self.watching = SWITCH_WATCH_FRAMES;
         }
@@ -434,7 +499,11 @@ impl Upscaler for AdaptiveUpscaler {
             Mode::Bicubic => return "bicubic, no network".to_owned(),
             Mode::Locked(rung) => {
                 let level = &self.state.levels[LadderLevel::Rung(rung.min(self.rungs.len() - 1)).index()];
-                return format!("rung {} {} ({engine})", level.name, level.spec.map(|spec| spec.to_string()).unwrap_or_default());
+                return format!(
+                    "rung {} {} ({engine})",
+                    level.name,
+                    level.spec.map(|spec| spec.to_string()).unwrap_or_default()
+                );
             }
             Mode::Adaptive => {}
         }
@@ -502,7 +571,11 @@ mod tests {
 
     #[test]
     fn memory_caps_the_ladder() {
-        let specs = [SubgraphSpec { depth: 0, width: 8 }, SubgraphSpec { depth: 4, width: 16 }, SubgraphSpec { depth: 6, width: 40 }];
+        let specs = [
+            SubgraphSpec { depth: 0, width: 8 },
+            SubgraphSpec { depth: 4, width: 16 },
+            SubgraphSpec { depth: 6, width: 40 },
+        ];
         let widest = 2 * crate::engine::cpu::kernels::Planes::bytes_for(40, 640, 360) as u64;
         assert_eq!(memory_cap(&specs, (640, 360), u64::MAX), 2);
         assert_eq!(memory_cap(&specs, (640, 360), 2 * widest), 2, "exactly fits in half");
@@ -514,18 +587,22 @@ mod tests {
     /// a fresh upscaler of the level active for it gives.
     #[test]
     fn each_frame_comes_from_the_level_active_for_it() {
-        let (factory, state) = adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
+        let (factory, state) =
+            adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
         let mut adaptive = factory();
         adaptive.prepare(48, 30, 1.0 / 24.0, Presentation::Cpu);
         let frame = gradient_frame(48, 30);
         let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).unwrap();
         let top = model.manifest.ladder.len() - 1;
-        for mode in [Mode::Locked(3), Mode::Locked(0), Mode::Bicubic, Mode::Locked(top), Mode::Locked(3), Mode::Locked(1)] {
+        for mode in
+            [Mode::Locked(3), Mode::Locked(0), Mode::Bicubic, Mode::Locked(top), Mode::Locked(3), Mode::Locked(1)]
+        {
             state.controls.set_mode(mode);
             let got = adaptive.upscale(&frame).unwrap();
             let expected = match mode {
                 Mode::Locked(rung) => {
-                    let network = PackedNetwork::from_supernet(&model.supernet, model.manifest.ladder[rung].spec, Isa::detect());
+                    let network =
+                        PackedNetwork::from_supernet(&model.supernet, model.manifest.ladder[rung].spec, Isa::detect());
                     assert_eq!(state.statistics.active(), LadderLevel::Rung(rung).index());
                     NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), 2), "reference").upscale(&frame).unwrap()
                 }
@@ -541,7 +618,9 @@ mod tests {
         let split = adaptive.upscale(&frame).unwrap();
         let bicubic = SwsUpscaler::new().upscale(&frame).unwrap();
         let row_bytes = split.width as usize * 4;
-        for ((split, rung), bicubic) in split.pixels.chunks(row_bytes).zip(rung.pixels.chunks(row_bytes)).zip(bicubic.pixels.chunks(row_bytes)) {
+        for ((split, rung), bicubic) in
+            split.pixels.chunks(row_bytes).zip(rung.pixels.chunks(row_bytes)).zip(bicubic.pixels.chunks(row_bytes))
+        {
             assert_eq!(split[..96], bicubic[..96], "the left quarter (24 of 96 pixels) is bicubic");
             assert_eq!(split[96..], rung[96..], "the rest is the rung");
         }

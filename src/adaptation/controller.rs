@@ -149,7 +149,8 @@ impl Controller {
         let informative = self.levels_ms[self.active] >= UNINFORMATIVE_MS;
         let ratio = if informative { measured_ms / self.levels_ms[self.active] } else { 1.0 };
         // Rising load counts fast, but one outlier frame alone does not; falling load gradually.
-        let smooth = |slowdown: &mut f64| *slowdown += if ratio > *slowdown { RISE } else { FALL } * (ratio - *slowdown);
+        let smooth =
+            |slowdown: &mut f64| *slowdown += if ratio > *slowdown { RISE } else { FALL } * (ratio - *slowdown);
         if self.active == 0 {
             smooth(&mut self.floor_slowdown);
             self.frames_on_floor += 1;
@@ -240,7 +241,11 @@ mod tests {
         let (used, switches) = run(&mut controller, 3.0, 3);
         assert!(used[1] < 5, "the second overloaded frame already runs lower: {used:?}");
         assert_eq!(switches.len(), 1);
-        assert!(controller.predicted_ms(controller.active()) <= 31.25, "the new level fits: {}", controller.predicted_ms(controller.active()));
+        assert!(
+            controller.predicted_ms(controller.active()) <= 31.25,
+            "the new level fits: {}",
+            controller.predicted_ms(controller.active())
+        );
     }
 
     /// One slow frame (a page fault, a scheduler hiccup) does not move it.
@@ -319,7 +324,10 @@ mod tests {
                 ups.push(switch);
             }
         }
-        assert!(ups.iter().filter(|switch| switch.from == 0).all(|switch| switch.to == 1), "from the floor, one level up: {ups:?}");
+        assert!(
+            ups.iter().filter(|switch| switch.from == 0).all(|switch| switch.to == 1),
+            "from the floor, one level up: {ups:?}"
+        );
         assert!(used.iter().filter(|&&level| level == 0).count() < 100, "it does not stay on the floor: {used:?}");
         let settled = *used.last().unwrap();
         assert!(settled > 0 && free_floor[settled] * 3.0 <= DOWN_AT * 31.25, "settles on a level that fits: {used:?}");
@@ -359,7 +367,11 @@ mod tests {
         }
         assert!(used[..50].contains(&0), "the burst reaches the floor: {:?}", &used[..50]);
         assert_eq!(late_after_a_climb, 0, "{used:?}");
-        assert!(used[1000..].iter().all(|&level| level == 1), "settles on r0, the one rung that fits: {:?}", &used[1000..]);
+        assert!(
+            used[1000..].iter().all(|&level| level == 1),
+            "settles on r0, the one rung that fits: {:?}",
+            &used[1000..]
+        );
         assert!((controller.rungs_over_floor - 1.65 / 0.73).abs() < 0.3, "learned {}", controller.rungs_over_floor);
     }
 
@@ -385,10 +397,19 @@ mod tests {
             };
             controller.observe(if level == 0 { levels_ms[0] } else { levels_ms[level] * rung_load });
         }
-        assert!(used[10..100].iter().all(|&level| (1..7).contains(&level)), "a lower rung under load: {:?}", &used[..100]);
+        assert!(
+            used[10..100].iter().all(|&level| (1..7).contains(&level)),
+            "a lower rung under load: {:?}",
+            &used[..100]
+        );
         assert!(used[100..120].contains(&0), "the burst reaches the floor: {:?}", &used[100..120]);
         // 20 ms is within the headroom a step up needs (0.6 of the budget); 30 ms is not.
-        assert_eq!(*used.last().unwrap(), 6, "back on the highest rung with headroom once the load is gone: {:?}", &used[100..]);
+        assert_eq!(
+            *used.last().unwrap(),
+            6,
+            "back on the highest rung with headroom once the load is gone: {:?}",
+            &used[100..]
+        );
     }
 
     /// A lower budget (a power cap) moves it down at the next frame, a higher one lets it climb.
@@ -399,7 +420,11 @@ mod tests {
         assert_eq!(controller.active(), 5);
         controller.set_budget_ms(31.25 * 0.4);
         run(&mut controller, 1.0, 2);
-        assert!(controller.predicted_ms(controller.active()) <= 0.9 * 12.5, "level {} fits the cap", controller.active());
+        assert!(
+            controller.predicted_ms(controller.active()) <= 0.9 * 12.5,
+            "level {} fits the cap",
+            controller.active()
+        );
         controller.set_budget_ms(31.25);
         run(&mut controller, 1.0, 200);
         assert_eq!(controller.active(), 5, "back up once the cap is lifted");

@@ -47,7 +47,10 @@ impl LoadInjector {
         let threads = (0..threads)
             .map(|index| {
                 let shared = Arc::clone(&shared);
-                std::thread::Builder::new().name(format!("load-{index}")).spawn(move || duty_cycle(&shared)).expect("load thread")
+                std::thread::Builder::new()
+                    .name(format!("load-{index}"))
+                    .spawn(move || duty_cycle(&shared))
+                    .expect("load thread")
             })
             .collect();
         Self { shared, threads, gpu: None }
@@ -57,7 +60,10 @@ impl LoadInjector {
     pub fn on_gpu(gpu: &'static GpuContext) -> Self {
         let shared = Arc::new(Shared::default());
         let load = Arc::clone(&shared);
-        let thread = std::thread::Builder::new().name("load-gpu".to_owned()).spawn(move || GpuLoad::new(gpu).duty_cycle(&load)).expect("load thread");
+        let thread = std::thread::Builder::new()
+            .name("load-gpu".to_owned())
+            .spawn(move || GpuLoad::new(gpu).duty_cycle(&load))
+            .expect("load thread");
         Self { shared, threads: vec![thread], gpu: Some(gpu.name.clone()) }
     }
 
@@ -146,7 +152,10 @@ impl GpuLoad {
     fn new(gpu: &'static GpuContext) -> Self {
         use wgpu::util::DeviceExt;
         let device = &gpu.device;
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("dysr load"), source: wgpu::ShaderSource::Wgsl(LOAD_KERNEL.into()) });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("dysr load"),
+            source: wgpu::ShaderSource::Wgsl(LOAD_KERNEL.into()),
+        });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some("dysr load"),
             layout: None,
@@ -155,12 +164,24 @@ impl GpuLoad {
             compilation_options: Default::default(),
             cache: None,
         });
-        let iterations = device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("dysr load iterations"), contents: bytemuck::bytes_of(&16u32), usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST });
-        let sink = device.create_buffer(&wgpu::BufferDescriptor { label: Some("dysr load sink"), size: 4, usage: wgpu::BufferUsages::STORAGE, mapped_at_creation: false });
+        let iterations = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("dysr load iterations"),
+            contents: bytemuck::bytes_of(&16u32),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        });
+        let sink = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("dysr load sink"),
+            size: 4,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("dysr load"),
             layout: &pipeline.get_bind_group_layout(0),
-            entries: &[wgpu::BindGroupEntry { binding: 0, resource: iterations.as_entire_binding() }, wgpu::BindGroupEntry { binding: 1, resource: sink.as_entire_binding() }],
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: iterations.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: sink.as_entire_binding() },
+            ],
         });
         Self { gpu, pipeline, group, iterations, groups: FIRST_LOAD_GROUPS, count: 16 }
     }
@@ -171,7 +192,8 @@ impl GpuLoad {
         queue.write_buffer(&self.iterations, 0, bytemuck::bytes_of(&self.count));
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("dysr load") });
         {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("dysr load"), timestamp_writes: None });
+            let mut pass = encoder
+                .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("dysr load"), timestamp_writes: None });
             pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &self.group, &[]);
             pass.dispatch_workgroups(self.groups, 1, 1);
@@ -334,7 +356,14 @@ mod tests {
 
         let gpu = GpuContext::private_for_tests();
         let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).unwrap();
-        let mut runner = GpuRunner::new(&gpu.device, &gpu.queue, &model.supernet, &[model.manifest.ladder[0].spec], 0, gpu.name.clone());
+        let mut runner = GpuRunner::new(
+            &gpu.device,
+            &gpu.queue,
+            &model.supernet,
+            &[model.manifest.ladder[0].spec],
+            0,
+            gpu.name.clone(),
+        );
         runner.prepare(24, 16);
         for y in 0..16 {
             runner.input_row(y).iter_mut().enumerate().for_each(|(x, value)| *value = ((x + y) % 8) as f32 / 8.0);
@@ -368,6 +397,10 @@ mod tests {
         let share = share.iter().sum::<f64>() / share.len() as f64;
         assert!(share > 0.25, "the load kernel kept the GPU busy {:.0}% of the time at 90%", share * 100.0);
         let raised = crate::telemetry::median(&mut raised_ms.clone());
-        assert!(raised > 0.0, "GPU time per frame under load (busy {:.0}%) minus idle, per round: {raised_ms:.3?} ms", share * 100.0);
+        assert!(
+            raised > 0.0,
+            "GPU time per frame under load (busy {:.0}%) minus idle, per round: {raised_ms:.3?} ms",
+            share * 100.0
+        );
     }
 }

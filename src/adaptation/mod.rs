@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use crate::host::hardware_adapter_name;
 use crate::engine::{RgbaImage, UpscalerFactory};
+use crate::host::hardware_adapter_name;
 use crate::model::device::{DeviceChoice, GpuContext};
 use crate::model::photo::bt601_luma;
 use crate::model::supernet::SubgraphSpec;
@@ -382,7 +382,11 @@ impl Recorder {
         if let Some((every, frames)) = self.captures.lock().as_mut() {
             let number = (pts_secs / interval_secs).round() as usize;
             if number.is_multiple_of(*every) {
-                let luma = image.pixels.chunks_exact(4).map(|p| (255.0 * bt601_luma(f32::from(p[0]), f32::from(p[1]), f32::from(p[2]))).round() as u8).collect();
+                let luma = image
+                    .pixels
+                    .chunks_exact(4)
+                    .map(|p| (255.0 * bt601_luma(f32::from(p[0]), f32::from(p[1]), f32::from(p[2]))).round() as u8)
+                    .collect();
                 frames.push(CapturedFrame { number, width: image.width, height: image.height, luma });
             }
         }

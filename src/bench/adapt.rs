@@ -16,9 +16,9 @@ use super::BenchError;
 use super::baselines::{assemble, assemble_on_gpu, reload, write_standalone_rungs};
 use crate::adaptation::adaptive::{gpu_rungs, ladder_factory, shared_rungs};
 use crate::adaptation::load::LoadInjector;
-use crate::model::device::GpuContext;
 use crate::adaptation::load::{Segment, load_at, phase_at};
 use crate::adaptation::{Adaptation, FrameSample, Mode};
+use crate::model::device::GpuContext;
 use crate::model::manifest::Manifest;
 use crate::model::metrics::psnr_y;
 use crate::model::photo::Luma;
@@ -85,16 +85,25 @@ pub fn reference_frames(path: &Path, every: usize) -> Result<HashMap<usize, Luma
     crate::media::init_ffmpeg();
     let fail = |source| BenchError::Decode { path: path.to_owned(), source };
     let mut input = ffmpeg::format::input(path).map_err(fail)?;
-    let stream = input.streams().best(ffmpeg::media::Type::Video).ok_or_else(|| BenchError::NoVideo { path: path.to_owned() })?;
+    let stream = input
+        .streams()
+        .best(ffmpeg::media::Type::Video)
+        .ok_or_else(|| BenchError::NoVideo { path: path.to_owned() })?;
     let (index, time_base, rate) = (stream.index(), f64::from(stream.time_base()), f64::from(stream.avg_frame_rate()));
-    let mut decoder = ffmpeg::codec::context::Context::from_parameters(stream.parameters()).map_err(fail)?.decoder().video().map_err(fail)?;
+    let mut decoder = ffmpeg::codec::context::Context::from_parameters(stream.parameters())
+        .map_err(fail)?
+        .decoder()
+        .video()
+        .map_err(fail)?;
     let mut frames = HashMap::new();
     let mut frame = ffmpeg::frame::Video::empty();
     let keep = |frame: &ffmpeg::frame::Video, frames: &mut HashMap<usize, Luma>| {
         let number = (frame.pts().unwrap_or(0) as f64 * time_base * rate).round() as usize;
         if number.is_multiple_of(every) {
             let (width, height, stride) = (frame.width() as usize, frame.height() as usize, frame.stride(0));
-            let data = (0..height).flat_map(|y| frame.data(0)[y * stride..y * stride + width].iter().map(|&v| f32::from(v) / 255.0)).collect();
+            let data = (0..height)
+                .flat_map(|y| frame.data(0)[y * stride..y * stride + width].iter().map(|&v| f32::from(v) / 255.0))
+                .collect();
             frames.insert(number, Luma::new(width, height, data));
         }
     };
@@ -168,7 +177,11 @@ impl RssSampler {
 
     fn rss_mib(&mut self) -> f64 {
         let (Some(system), Some(pid)) = (&mut self.system, self.pid) else { return 0.0 };
-        system.refresh_processes_specifics(ProcessesToUpdate::Some(&[pid]), false, ProcessRefreshKind::nothing().with_memory());
+        system.refresh_processes_specifics(
+            ProcessesToUpdate::Some(&[pid]),
+            false,
+            ProcessRefreshKind::nothing().with_memory(),
+        );
         system.process(pid).map_or(0.0, |process| process.memory() as f64 / f64::from(1 << 20))
     }
 }
@@ -213,7 +226,10 @@ pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, BenchError> {
         eprintln!("bench: {name} ...");
         let (summary, rows, samples) = run_strategy(config, &name, factory, &adaptation, &reference)?;
         write_trace(&config.out.join(format!("trace-{}.csv", name.replace(':', "-"))), &rows)?;
-        level_series.push(Series { name: name.clone(), points: rows.iter().map(|row| (row.at_secs, level_index(&adaptation, &row.level) as f64)).collect() });
+        level_series.push(Series {
+            name: name.clone(),
+            points: rows.iter().map(|row| (row.at_secs, level_index(&adaptation, &row.level) as f64)).collect(),
+        });
         fps_series.push(Series {
             name: name.clone(),
             points: rows.iter().map(|row| (row.at_secs, (1e3 / row.sr_ms.max(1e-3)).min(100.0))).collect(),
@@ -229,7 +245,12 @@ pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, BenchError> {
         Panel { y_label: "SR-limited frames/s (capped at 100)".to_owned(), series: fps_series },
         Panel { y_label: "load %".to_owned(), series: load_series },
     ];
-    stacked_line_charts(&config.out.join("adaptation.png"), "dysr bench: level, SR rate and load over time", "seconds", &panels)?;
+    stacked_line_charts(
+        &config.out.join("adaptation.png"),
+        "dysr bench: level, SR rate and load over time",
+        "seconds",
+        &panels,
+    )?;
     Ok(summaries)
 }
 
@@ -285,13 +306,25 @@ fn run_strategy(
             let expected = reference.get(&captured.number)?;
             let (width, height) = (captured.width as usize, captured.height as usize);
             ((width, height) == (expected.width, expected.height))
-                .then(|| psnr_y(expected, &Luma::new(width, height, captured.luma.iter().map(|&v| f32::from(v) / 255.0).collect())))
+                .then(|| {
+                    psnr_y(
+                        expected,
+                        &Luma::new(width, height, captured.luma.iter().map(|&v| f32::from(v) / 255.0).collect()),
+                    )
+                })
                 .map(|psnr| (captured.number, psnr))
         })
         .collect();
     let interval_ms = 1e3 / summary_fps(&summary);
     let psnr_of = |level: usize| adaptation.levels[level].val_psnr_y.unwrap_or(config.floor_psnr_y);
-    let sample_at = |secs: f64| samples.iter().rev().find(|(at, _, _)| *at <= secs).or(samples.first()).map_or((0.0, 0.0), |&(_, load, rss)| (load, rss));
+    let sample_at = |secs: f64| {
+        samples
+            .iter()
+            .rev()
+            .find(|(at, _, _)| *at <= secs)
+            .or(samples.first())
+            .map_or((0.0, 0.0), |&(_, load, rss)| (load, rss))
+    };
     let rows: Vec<TraceRow> = trace
         .iter()
         .filter(|frame| frame.at_secs >= offset)
@@ -312,13 +345,15 @@ fn run_strategy(
         .collect();
     let frames = summary.frames_decoded;
     let on_time = rows.iter().filter(|row| row.on_time).count();
-    let mut rates: Vec<f64> = rows.iter().map(|row| (1e3 / (row.sr_ms + row.stall_ms).max(1e-3)).min(1e3 / interval_ms)).collect();
+    let mut rates: Vec<f64> =
+        rows.iter().map(|row| (1e3 / (row.sr_ms + row.stall_ms).max(1e-3)).min(1e3 / interval_ms)).collect();
     rates.sort_by(f64::total_cmp);
     let low_count = (rates.len() / 100).max(1);
     let switches = adaptation.statistics.switches();
     let phases = (0..config.profile.len())
         .map(|phase| {
-            let in_phase: Vec<&TraceRow> = rows.iter().filter(|row| phase_at(&config.profile, row.at_secs) == phase).collect();
+            let in_phase: Vec<&TraceRow> =
+                rows.iter().filter(|row| phase_at(&config.profile, row.at_secs) == phase).collect();
             let count = in_phase.len().max(1) as f64;
             let against_reference: Vec<f64> = in_phase.iter().filter_map(|row| row.psnr_reference).collect();
             let psnr = if against_reference.is_empty() {
@@ -343,7 +378,10 @@ fn run_strategy(
         frames_late_after_switches: switches.iter().map(|s| s.frames_late).sum(),
         worst_frame_ms: rows.iter().map(|row| row.sr_ms + row.stall_ms).fold(0.0, f64::max),
         mean_psnr_y: rows.iter().map(|row| row.psnr_y).sum::<f64>() / rows.len().max(1) as f64,
-        mean_psnr_reference: (!measured.is_empty()).then(|| rows.iter().filter_map(|row| row.psnr_reference).sum::<f64>() / rows.iter().filter(|row| row.psnr_reference.is_some()).count().max(1) as f64),
+        mean_psnr_reference: (!measured.is_empty()).then(|| {
+            rows.iter().filter_map(|row| row.psnr_reference).sum::<f64>()
+                / rows.iter().filter(|row| row.psnr_reference.is_some()).count().max(1) as f64
+        }),
         frames_against_reference: rows.iter().filter(|row| row.psnr_reference.is_some()).count(),
         peak_rss_mib: samples.iter().map(|&(_, _, rss)| rss).fold(0.0, f64::max),
         peak_model_mib: adaptation.statistics.peak_model_bytes() as f64 / f64::from(1 << 20),
@@ -358,13 +396,23 @@ fn summary_fps(summary: &crate::player::summary::PlaybackSummary) -> f64 {
 }
 
 fn write_trace(path: &Path, rows: &[TraceRow]) -> Result<(), BenchError> {
-    let mut text = String::from("at_secs,level,sr_ms,stall_ms,on_time,level_val_psnr_y,psnr_y_vs_reference,load_percent,rss_mib\n");
+    let mut text = String::from(
+        "at_secs,level,sr_ms,stall_ms,on_time,level_val_psnr_y,psnr_y_vs_reference,load_percent,rss_mib\n",
+    );
     for row in rows {
         let reference = row.psnr_reference.map_or_else(String::new, |psnr| format!("{psnr:.3}"));
         let _ = writeln!(
             text,
             "{:.4},{},{:.3},{:.3},{},{:.3},{},{:.1},{:.1}",
-            row.at_secs, row.level, row.sr_ms, row.stall_ms, row.on_time, row.psnr_y, reference, row.load_percent, row.rss_mib
+            row.at_secs,
+            row.level,
+            row.sr_ms,
+            row.stall_ms,
+            row.on_time,
+            row.psnr_y,
+            reference,
+            row.load_percent,
+            row.rss_mib
         );
     }
     std::fs::write(path, text).map_err(BenchError::io(path))
@@ -409,7 +457,12 @@ pub fn repeated(runs: &[Vec<StrategySummary>]) -> Vec<(String, Vec<RepeatedFigur
                         _ => (values[values.len() / 2 - 1] + values[values.len() / 2]) / 2.0,
                     };
                     let (lowest, highest) = (values[0], values[values.len() - 1]);
-                    RepeatedFigure { figure, median, worst: if higher_is_worse { highest } else { lowest }, spread: highest - lowest }
+                    RepeatedFigure {
+                        figure,
+                        median,
+                        worst: if higher_is_worse { highest } else { lowest },
+                        spread: highest - lowest,
+                    }
                 })
                 .collect();
             (summary.strategy.clone(), figures)
@@ -425,9 +478,22 @@ fn write_summary(path: &Path, summaries: &[StrategySummary]) -> Result<(), Bench
         let _ = writeln!(
             text,
             "{},{},{},{},{:.2},{:.2},{:.2},{},{:.4},{},{:.2},{:.3},{},{},{:.1},{:.1}",
-            s.strategy, s.frames, s.frames_presented, s.frames_dropped, s.fps_mean, s.fps_1_percent_low, s.on_time_percent, s.switches, s.worst_switch_ready_ms,
-            s.frames_late_after_switches, s.worst_frame_ms, s.mean_psnr_y, s.mean_psnr_reference.map_or_else(String::new, |p| format!("{p:.3}")),
-            s.frames_against_reference, s.peak_rss_mib, s.peak_model_mib
+            s.strategy,
+            s.frames,
+            s.frames_presented,
+            s.frames_dropped,
+            s.fps_mean,
+            s.fps_1_percent_low,
+            s.on_time_percent,
+            s.switches,
+            s.worst_switch_ready_ms,
+            s.frames_late_after_switches,
+            s.worst_frame_ms,
+            s.mean_psnr_y,
+            s.mean_psnr_reference.map_or_else(String::new, |p| format!("{p:.3}")),
+            s.frames_against_reference,
+            s.peak_rss_mib,
+            s.peak_model_mib
         );
     }
     std::fs::write(path, text).map_err(BenchError::io(path))

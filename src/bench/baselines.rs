@@ -7,25 +7,28 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::BenchError;
+use crate::adaptation::adaptive::{RungStore, StoreFactory};
 use crate::engine::cpu::PackedNetwork;
 use crate::engine::cpu::kernels::Isa;
 use crate::engine::cpu::network::NetworkRunner;
 use crate::engine::gpu::GpuRunner;
 use crate::engine::neural::NeuralUpscaler;
 use crate::engine::{EngineError, LumaEngine, Upscaler};
-use super::BenchError;
 use crate::model::device::GpuContext;
 use crate::model::error::ModelError;
 use crate::model::manifest::Manifest;
 use crate::model::supernet::{SubgraphSpec, SupernetConfig};
-use crate::adaptation::adaptive::{RungStore, StoreFactory};
 
 /// Stores of the "assemble" baseline.
 pub fn assemble() -> StoreFactory {
     Arc::new(|ladder| {
         let rungs = &ladder.rungs;
         let threads = crate::host::cores();
-        let upscalers = rungs.iter().map(|rung| NeuralUpscaler::new(NetworkRunner::new(Arc::clone(rung), threads), "assemble")).collect();
+        let upscalers = rungs
+            .iter()
+            .map(|rung| NeuralUpscaler::new(NetworkRunner::new(Arc::clone(rung), threads), "assemble"))
+            .collect();
         Box::new(AssembledRungs { rungs: rungs.to_vec(), upscalers })
     })
 }
@@ -36,7 +39,12 @@ pub fn assemble_on_gpu(gpu: &'static GpuContext) -> StoreFactory {
         let upscalers = ladder
             .rungs
             .iter()
-            .map(|rung| NeuralUpscaler::new(GpuRunner::new(&gpu.device, &gpu.queue, &ladder.supernet, &[rung.spec], 0, gpu.name.clone()), "assemble"))
+            .map(|rung| {
+                NeuralUpscaler::new(
+                    GpuRunner::new(&gpu.device, &gpu.queue, &ladder.supernet, &[rung.spec], 0, gpu.name.clone()),
+                    "assemble",
+                )
+            })
             .collect();
         Box::new(AssembledGpuRungs { upscalers, active: 0 })
     })
@@ -48,7 +56,12 @@ pub fn reload(dir: PathBuf) -> StoreFactory {
         let (rungs, names) = (&ladder.rungs, &ladder.names);
         let runner = NetworkRunner::new(Arc::clone(&rungs[0]), crate::host::cores());
         let paths = names.iter().map(|name| dir.join(format!("{name}.bpk"))).collect();
-        Box::new(ReloadedRungs { specs: rungs.iter().map(|rung| rung.spec).collect(), paths, loaded: (0, Arc::clone(&rungs[0])), upscaler: NeuralUpscaler::new(runner, "reload") })
+        Box::new(ReloadedRungs {
+            specs: rungs.iter().map(|rung| rung.spec).collect(),
+            paths,
+            loaded: (0, Arc::clone(&rungs[0])),
+            upscaler: NeuralUpscaler::new(runner, "reload"),
+        })
     })
 }
 
@@ -115,7 +128,8 @@ struct ReloadedRungs {
 impl RungStore for ReloadedRungs {
     fn upscaler(&mut self, index: usize) -> Result<&mut dyn Upscaler, EngineError> {
         if self.loaded.0 != index {
-            let network = Arc::new(load_standalone(&self.paths[index], self.specs[index]).map_err(EngineError::Weights)?);
+            let network =
+                Arc::new(load_standalone(&self.paths[index], self.specs[index]).map_err(EngineError::Weights)?);
             let threads = self.upscaler.engine().threads();
             self.upscaler = NeuralUpscaler::new(NetworkRunner::new(Arc::clone(&network), threads), "reload");
             self.loaded = (index, network);
@@ -144,14 +158,20 @@ pub fn write_standalone_rungs(manifest: &Path, dir: &Path) -> Result<(), BenchEr
     std::fs::create_dir_all(dir).map_err(BenchError::io(dir))?;
     for rung in &model.manifest.ladder {
         let path = dir.join(format!("{}.bpk", rung.name));
-        model.supernet.extract(rung.spec).into_record().save(&path).map_err(|e| ModelError::WriteWeights { path: path.clone(), cause: e.to_string() })?;
+        model
+            .supernet
+            .extract(rung.spec)
+            .into_record()
+            .save(&path)
+            .map_err(|e| ModelError::WriteWeights { path: path.clone(), cause: e.to_string() })?;
     }
     Ok(())
 }
 
 /// Reads rung `spec`'s standalone network from `path` and packs it.
 fn load_standalone(path: &Path, spec: SubgraphSpec) -> Result<PackedNetwork, ModelError> {
-    let config = SupernetConfig::new().with_max_depth(spec.depth).with_max_width(spec.width).with_widths(vec![spec.width]);
+    let config =
+        SupernetConfig::new().with_max_depth(spec.depth).with_max_width(spec.width).with_widths(vec![spec.width]);
     let network = config.load(path, &burn::prelude::Device::flex())?;
     Ok(PackedNetwork::from_supernet(&network, spec, Isa::detect()))
 }
@@ -167,8 +187,17 @@ mod tests {
     #[test]
     fn the_shared_ladder_holds_less_on_the_gpu_than_assembled_rungs() {
         let gpu = GpuContext::shared().expect("a wgpu adapter");
-        let model = Manifest::load_with_weights(&crate::model::manifest::default_manifest_path(), &burn::prelude::Device::flex()).unwrap();
-        let rungs = model.manifest.ladder.iter().map(|rung| Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, Isa::detect()))).collect();
+        let model = Manifest::load_with_weights(
+            &crate::model::manifest::default_manifest_path(),
+            &burn::prelude::Device::flex(),
+        )
+        .unwrap();
+        let rungs = model
+            .manifest
+            .ladder
+            .iter()
+            .map(|rung| Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, Isa::detect())))
+            .collect();
         let names = model.manifest.ladder.iter().map(|rung| rung.name.clone()).collect();
         let ladder = Ladder { rungs, names, supernet: model.supernet };
         let frame = crate::media::gradient_frame(48, 32);
@@ -179,7 +208,8 @@ mod tests {
             }
             store.model_bytes() as f64
         };
-        let (shared, assembled) = (state_after_every_rung(gpu_rungs(gpu, false)), state_after_every_rung(assemble_on_gpu(gpu)));
+        let (shared, assembled) =
+            (state_after_every_rung(gpu_rungs(gpu, false)), state_after_every_rung(assemble_on_gpu(gpu)));
         assert!(shared <= 0.6 * assembled, "model state: shared {shared} bytes, assembled {assembled}");
     }
 }

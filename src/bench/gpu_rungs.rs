@@ -25,7 +25,13 @@ pub struct GpuRow {
 }
 
 /// Times every rung of `model` at `width` x `height` on `gpu` (burn's path too when `with_burn`).
-pub fn measure(gpu: &GpuContext, model: &LoadedModel, (width, height): (usize, usize), runs: usize, with_burn: bool) -> (Vec<GpuRow>, u64, u64) {
+pub fn measure(
+    gpu: &GpuContext,
+    model: &LoadedModel,
+    (width, height): (usize, usize),
+    runs: usize,
+    with_burn: bool,
+) -> (Vec<GpuRow>, u64, u64) {
     let rungs: Vec<SubgraphSpec> = model.manifest.ladder.iter().map(|rung| rung.spec).collect();
     let mut runner = GpuRunner::new(&gpu.device, &gpu.queue, &model.supernet, &rungs, 0, gpu.name.clone());
     runner.prepare(width, height);
@@ -57,10 +63,20 @@ pub fn measure(gpu: &GpuContext, model: &LoadedModel, (width, height): (usize, u
 }
 
 /// Runs the bench on the hardware GPU, printing the table (and writing it as CSV to `csv`).
-pub fn run(model: &LoadedModel, size: (usize, usize), runs: usize, csv: Option<&std::path::Path>) -> Result<(), BenchError> {
+pub fn run(
+    model: &LoadedModel,
+    size: (usize, usize),
+    runs: usize,
+    csv: Option<&std::path::Path>,
+) -> Result<(), BenchError> {
     let gpu = GpuContext::hardware()?;
     let (width, height) = size;
-    println!("{width}x{height} -> {}x{} on {} (dysr kernels and burn's conv2d, one wgpu device)", 2 * width, 2 * height, gpu.name);
+    println!(
+        "{width}x{height} -> {}x{} on {} (dysr kernels and burn's conv2d, one wgpu device)",
+        2 * width,
+        2 * height,
+        gpu.name
+    );
     let (rows, weight_bytes, frame_bytes) = measure(gpu, model, size, runs, true);
     println!(
         "device memory: weights {:.2} MiB (every rung), frame buffers {:.1} MiB at this size",
@@ -82,12 +98,16 @@ pub struct Table {
 
 /// The rows as an aligned table and as CSV.
 pub fn table(rows: &[GpuRow], pixels: usize) -> Table {
-    let mut text = format!("{:<4} {:<6} {:>7} {:>9} {:>8} {:>9} {:>9} {:>10}\n", "rung", "spec", "MACs/px", "GPU ms", "fps", "GFLOP/s", "burn ms", "fused/burn");
+    let mut text = format!(
+        "{:<4} {:<6} {:>7} {:>9} {:>8} {:>9} {:>9} {:>10}\n",
+        "rung", "spec", "MACs/px", "GPU ms", "fps", "GFLOP/s", "burn ms", "fused/burn"
+    );
     let mut csv = "rung,spec,macs_per_pixel,gpu_ms,fps,gflops,burn_ms,speedup_over_burn\n".to_owned();
     for row in rows {
         let gflops = 2.0 * row.macs as f64 * pixels as f64 / (row.fused_ms * 1e6);
         let speedup = row.burn_ms.map(|burn| burn / row.fused_ms);
-        let optional = |value: Option<f64>, digits: usize| value.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"));
+        let optional =
+            |value: Option<f64>, digits: usize| value.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"));
         text += &format!(
             "{:<4} {:<6} {:>7} {:>9.3} {:>8.1} {:>9.1} {:>9} {:>10}\n",
             row.name,
@@ -99,7 +119,17 @@ pub fn table(rows: &[GpuRow], pixels: usize) -> Table {
             optional(row.burn_ms, 3),
             optional(speedup, 2)
         );
-        csv += &format!("{},{},{},{:.4},{:.2},{:.2},{},{}\n", row.name, row.spec, row.macs, row.fused_ms, 1e3 / row.fused_ms, gflops, optional(row.burn_ms, 4), optional(speedup, 3));
+        csv += &format!(
+            "{},{},{},{:.4},{:.2},{:.2},{},{}\n",
+            row.name,
+            row.spec,
+            row.macs,
+            row.fused_ms,
+            1e3 / row.fused_ms,
+            gflops,
+            optional(row.burn_ms, 4),
+            optional(speedup, 3)
+        );
     }
     Table { text, csv }
 }

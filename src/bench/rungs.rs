@@ -48,7 +48,8 @@ impl Row {
     fn columns(&self, pixels: usize, peak: f64) -> Vec<(&'static str, &'static str, String, String)> {
         let rate = gflops(self.macs, pixels, self.network_ms);
         let ratio = self.ort_ms.map(|ort| self.network_ms / ort);
-        let optional = |value: Option<f64>, digits: usize| value.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"));
+        let optional =
+            |value: Option<f64>, digits: usize| value.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"));
         vec![
             ("rung", "rung", format!("{:<4}", self.name), self.name.clone()),
             ("spec", "spec", format!("{:<6}", self.spec), self.spec.clone()),
@@ -87,9 +88,17 @@ pub fn run(config: &RungsConfig) -> Result<(), BenchError> {
         Isa::detect().name()
     );
     if isa != Isa::detect() {
-        println!("FMA peak of the {} path: {:.1} GFLOP/s (the 'peak' column stays the machine's)", isa.name(), peak_of(isa));
+        println!(
+            "FMA peak of the {} path: {:.1} GFLOP/s (the 'peak' column stays the machine's)",
+            isa.name(),
+            peak_of(isa)
+        );
     }
-    let ort = if config.ort { ort_medians(&config.manifest, config.size, threads, config.runs).map_err(|why| why.to_string()) } else { Err("skipped (--no-ort)".to_owned()) };
+    let ort = if config.ort {
+        ort_medians(&config.manifest, config.size, threads, config.runs).map_err(|why| why.to_string())
+    } else {
+        Err("skipped (--no-ort)".to_owned())
+    };
     if let Err(why) = &ort {
         println!("ONNX Runtime: none ({why}; `make bench-deps` installs it)");
     }
@@ -113,7 +122,10 @@ pub fn run(config: &RungsConfig) -> Result<(), BenchError> {
         let frame_ms = median_ms(5, config.runs, || {
             upscaler.upscale(&frame).expect("a YUV 4:2:0 frame converts");
         });
-        let ort_ms = ort.as_ref().ok().and_then(|medians| medians.iter().find(|(name, _)| *name == rung.name).map(|(_, ms)| *ms));
+        let ort_ms = ort
+            .as_ref()
+            .ok()
+            .and_then(|medians| medians.iter().find(|(name, _)| *name == rung.name).map(|(_, ms)| *ms));
         rows.push(Row { name: rung.name.clone(), spec: rung.spec.to_string(), macs, network_ms, frame_ms, ort_ms });
     }
     let mut csv = String::new();
@@ -156,7 +168,12 @@ fn ort_python() -> PathBuf {
 }
 
 /// ONNX Runtime's median ms per rung name, or why there is none (not installed, script failed).
-fn ort_medians(manifest: &Path, (width, height): (usize, usize), threads: usize, runs: usize) -> Result<Vec<(String, f64)>, BenchError> {
+fn ort_medians(
+    manifest: &Path,
+    (width, height): (usize, usize),
+    threads: usize,
+    runs: usize,
+) -> Result<Vec<(String, f64)>, BenchError> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/ort-bench.py");
     let python = ort_python();
     let output = Command::new(&python)
@@ -174,7 +191,10 @@ fn ort_medians(manifest: &Path, (width, height): (usize, usize), threads: usize,
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|line| {
-            let unreadable = |cause: String| BenchError::Reference { program: script.clone(), cause: format!("unreadable output: {cause}") };
+            let unreadable = |cause: String| BenchError::Reference {
+                program: script.clone(),
+                cause: format!("unreadable output: {cause}"),
+            };
             let value: serde_json::Value = serde_json::from_str(line).map_err(|e| unreadable(e.to_string()))?;
             let rung = value["rung"].as_str().ok_or_else(|| unreadable("no rung".to_owned()))?.to_owned();
             let ms = value["median_ms"].as_f64().ok_or_else(|| unreadable("no median_ms".to_owned()))?;

@@ -14,8 +14,8 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use super::BenchError;
-use crate::adaptation::{Adaptation, Mode};
 use crate::adaptation::adaptive::adaptive_factory;
+use crate::adaptation::{Adaptation, Mode};
 use crate::media::PipelineEvent;
 use crate::player::{AudioMode, Player, PlayerOptions};
 use crate::plot::{Panel, Series, stacked_line_charts};
@@ -79,7 +79,8 @@ pub fn run(config: &SoakConfig) -> Result<SoakReport, BenchError> {
     std::fs::create_dir_all(&config.out).map_err(BenchError::io(&config.out))?;
     let (factory, adaptation) = adaptive_factory(&config.manifest, Mode::Adaptive, None, config.load_threads)?;
     let rungs = adaptation.levels.len() - 1;
-    let options = PlayerOptions { audio: AudioMode::Silent, looping: true, upscaler: Some(factory), ..Default::default() };
+    let options =
+        PlayerOptions { audio: AudioMode::Silent, looping: true, upscaler: Some(factory), ..Default::default() };
     let mut player = Player::open(&config.input, options)?;
     let mut rng = StdRng::seed_from_u64(config.seed);
     let started = Instant::now();
@@ -108,7 +109,13 @@ pub fn run(config: &SoakConfig) -> Result<SoakReport, BenchError> {
         }
         longest_stall = longest_stall.max(now.duration_since(last_progress));
         if longest_stall > WATCHDOG {
-            return Err(BenchError::Soak { cause: format!("no frame presented for {:.1} s at {:.0} s", longest_stall.as_secs_f64(), started.elapsed().as_secs_f64()) });
+            return Err(BenchError::Soak {
+                cause: format!(
+                    "no frame presented for {:.1} s at {:.0} s",
+                    longest_stall.as_secs_f64(),
+                    started.elapsed().as_secs_f64()
+                ),
+            });
         }
         if now >= next_load {
             adaptation.controls.load.set_level(rng.random_range(0..=9u8) * 10);
@@ -146,7 +153,15 @@ pub fn run(config: &SoakConfig) -> Result<SoakReport, BenchError> {
     adaptation.controls.load.set_level(0);
     let telemetry = player.telemetry();
     samples.push(sample(&adaptation, started, telemetry.frames_presented));
-    let report = verdict(config, samples, telemetry.frames_presented, telemetry.frames_dropped_early + telemetry.frames_dropped_late, &adaptation, (seeks, mode_changes), longest_stall);
+    let report = verdict(
+        config,
+        samples,
+        telemetry.frames_presented,
+        telemetry.frames_dropped_early + telemetry.frames_dropped_late,
+        &adaptation,
+        (seeks, mode_changes),
+        longest_stall,
+    );
     write_outputs(config, &report)?;
     Ok(report)
 }
@@ -174,13 +189,21 @@ fn verdict(
     (seeks, mode_changes): (usize, usize),
     longest_stall: Duration,
 ) -> SoakReport {
-    let warm = samples.iter().find(|sample| sample.at_secs >= config.warm_up.as_secs_f64()).or(samples.first()).copied();
+    let warm =
+        samples.iter().find(|sample| sample.at_secs >= config.warm_up.as_secs_f64()).or(samples.first()).copied();
     let last = samples.last().copied();
     let (rss_growth_percent, threads, open_files) = match (warm, last) {
-        (Some(warm), Some(last)) => (100.0 * (last.rss_mib - warm.rss_mib) / warm.rss_mib.max(1.0), (warm.threads, last.threads), (warm.open_files, last.open_files)),
+        (Some(warm), Some(last)) => (
+            100.0 * (last.rss_mib - warm.rss_mib) / warm.rss_mib.max(1.0),
+            (warm.threads, last.threads),
+            (warm.open_files, last.open_files),
+        ),
         _ => (0.0, (0, 0), (0, 0)),
     };
-    let passed = rss_growth_percent < MAX_GROWTH_PERCENT && threads.1 <= threads.0 && open_files.1 <= open_files.0 && longest_stall <= WATCHDOG;
+    let passed = rss_growth_percent < MAX_GROWTH_PERCENT
+        && threads.1 <= threads.0
+        && open_files.1 <= open_files.0
+        && longest_stall <= WATCHDOG;
     SoakReport {
         secs: samples.last().map_or(0.0, |sample| sample.at_secs),
         frames_presented,
@@ -201,16 +224,33 @@ fn verdict(
 fn write_outputs(config: &SoakConfig, report: &SoakReport) -> Result<(), BenchError> {
     let mut csv = String::from("secs,rss_mib,model_mib,threads,open_files,frames_presented,load_percent\n");
     for s in &report.samples {
-        csv += &format!("{:.1},{:.1},{:.2},{},{},{},{}\n", s.at_secs, s.rss_mib, s.model_mib, s.threads, s.open_files, s.frames_presented, s.load_percent);
+        csv += &format!(
+            "{:.1},{:.1},{:.2},{},{},{},{}\n",
+            s.at_secs, s.rss_mib, s.model_mib, s.threads, s.open_files, s.frames_presented, s.load_percent
+        );
     }
     let path = config.out.join("soak.csv");
     std::fs::write(&path, csv).map_err(BenchError::io(&path))?;
-    let series = |name: &str, value: fn(&SoakSample) -> f64| Series { name: name.to_owned(), points: report.samples.iter().map(|s| (s.at_secs, value(s))).collect() };
+    let series = |name: &str, value: fn(&SoakSample) -> f64| Series {
+        name: name.to_owned(),
+        points: report.samples.iter().map(|s| (s.at_secs, value(s))).collect(),
+    };
     let panels = [
-        Panel { y_label: "MiB".to_owned(), series: vec![series("resident", |s| s.rss_mib), series("model state", |s| s.model_mib)] },
-        Panel { y_label: "count".to_owned(), series: vec![series("threads", |s| s.threads as f64), series("open files", |s| s.open_files as f64)] },
+        Panel {
+            y_label: "MiB".to_owned(),
+            series: vec![series("resident", |s| s.rss_mib), series("model state", |s| s.model_mib)],
+        },
+        Panel {
+            y_label: "count".to_owned(),
+            series: vec![series("threads", |s| s.threads as f64), series("open files", |s| s.open_files as f64)],
+        },
         Panel { y_label: "load %".to_owned(), series: vec![series("injected load", |s| f64::from(s.load_percent))] },
     ];
-    stacked_line_charts(&config.out.join("soak.png"), "dysr bench soak: memory, threads and files over time", "seconds", &panels)?;
+    stacked_line_charts(
+        &config.out.join("soak.png"),
+        "dysr bench soak: memory, threads and files over time",
+        "seconds",
+        &panels,
+    )?;
     Ok(())
 }

@@ -194,10 +194,18 @@ fn soak(args: SoakArgs) -> anyhow::Result<()> {
 }
 
 fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
-    let strategies = args.strategies.iter().map(|text| Strategy::parse(text)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let strategies = args
+        .strategies
+        .iter()
+        .map(|text| Strategy::parse(text))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let images = load_validation(&default_validation_dir()).map_err(anyhow::Error::msg)?;
     let reference = args.reference.or_else(|| {
-        args.input.is_none().then(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/bbb-meadow-720p.mp4"))).filter(|path| path.is_file())
+        args.input
+            .is_none()
+            .then(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/bbb-meadow-720p.mp4")))
+            .filter(|path| path.is_file())
     });
     let config = BenchConfig {
         reference,
@@ -213,7 +221,10 @@ fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
     };
     let mut runs = Vec::new();
     for run in 1..=args.repeat {
-        let config = BenchConfig { out: if args.repeat > 1 { config.out.join(format!("run-{run}")) } else { config.out.clone() }, ..config.clone() };
+        let config = BenchConfig {
+            out: if args.repeat > 1 { config.out.join(format!("run-{run}")) } else { config.out.clone() },
+            ..config.clone()
+        };
         if args.repeat > 1 {
             println!("run {run} of {}", args.repeat);
         }
@@ -232,7 +243,10 @@ fn print_repeated(runs: &[Vec<StrategySummary>], out: &std::path::Path) -> anyho
     println!("over {} runs (median / worst, spread):", runs.len());
     let mut csv = String::from("strategy,figure,median,worst,spread\n");
     for (strategy, figures) in repeated(runs) {
-        let cells: Vec<String> = figures.iter().map(|f| format!("{} {:.2} / {:.2} ({:.2})", f.figure, f.median, f.worst, f.spread)).collect();
+        let cells: Vec<String> = figures
+            .iter()
+            .map(|f| format!("{} {:.2} / {:.2} ({:.2})", f.figure, f.median, f.worst, f.spread))
+            .collect();
         println!("{strategy:<16} {}", cells.join("  |  "));
         for f in figures {
             csv += &format!("{strategy},{},{:.4},{:.4},{:.4}\n", f.figure, f.median, f.worst, f.spread);
@@ -246,7 +260,20 @@ fn print_repeated(runs: &[Vec<StrategySummary>], out: &std::path::Path) -> anyho
 fn print_summaries(summaries: &[StrategySummary], config: &BenchConfig) {
     println!(
         "{:<12} {:>6} {:>7} {:>6} {:>7} {:>8} {:>8} {:>11} {:>11} {:>11} {:>10} {:>10} {:>9} {:>10}",
-        "strategy", "frames", "dropped", "fps", "1% low", "on time", "switches", "switch ms", "late@switch", "worst frame", "val PSNR", "ref PSNR", "peak RSS", "model state"
+        "strategy",
+        "frames",
+        "dropped",
+        "fps",
+        "1% low",
+        "on time",
+        "switches",
+        "switch ms",
+        "late@switch",
+        "worst frame",
+        "val PSNR",
+        "ref PSNR",
+        "peak RSS",
+        "model state"
     );
     for s in summaries {
         println!(
@@ -278,11 +305,18 @@ fn print_summaries(summaries: &[StrategySummary], config: &BenchConfig) {
     if let Some(adaptive) = summaries.iter().find(|s| s.strategy == "adaptive") {
         let statics: Vec<&StrategySummary> = summaries.iter().filter(|s| s.strategy.starts_with("static:")).collect();
         for (phase, (_, adaptive_psnr)) in adaptive.phases.iter().enumerate() {
-            let held = statics.iter().filter(|s| s.phases[phase].0 >= 99.0).max_by(|a, b| a.phases[phase].1.total_cmp(&b.phases[phase].1));
+            let held = statics
+                .iter()
+                .filter(|s| s.phases[phase].0 >= 99.0)
+                .max_by(|a, b| a.phases[phase].1.total_cmp(&b.phases[phase].1));
             let best = held.or_else(|| statics.iter().max_by(|a, b| a.phases[phase].0.total_cmp(&b.phases[phase].0)));
             if let Some(best) = best {
                 let (on_time, psnr) = best.phases[phase];
-                println!("phase {phase}: adaptive {adaptive_psnr:.3} dB vs {} {psnr:.3} dB ({on_time:.1}% on time): {:+.3} dB", best.strategy, adaptive_psnr - psnr);
+                println!(
+                    "phase {phase}: adaptive {adaptive_psnr:.3} dB vs {} {psnr:.3} dB ({on_time:.1}% on time): {:+.3} dB",
+                    best.strategy,
+                    adaptive_psnr - psnr
+                );
             }
         }
     }

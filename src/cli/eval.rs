@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::model::anime4k::Anime4k;
-use crate::model::evaluate::{Method, QualityRow, default_validation_dir, evaluate, load_validation, with_compressed_lr};
 use crate::model::device::{DeviceChoice, select};
+use crate::model::evaluate::{
+    Method, QualityRow, default_validation_dir, evaluate, load_validation, with_compressed_lr,
+};
 use crate::model::manifest::{Manifest, default_manifest_path};
 use crate::model::supernet::SubgraphSpec;
 use crate::training::train::{TrainedWeights, load_trained};
@@ -93,7 +95,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         }
         None => {
             let loaded = Manifest::load_with_weights(&args.manifest, &device)?;
-            let rungs = loaded.manifest.ladder.iter().map(|rung| (format!("{} {}", rung.name, rung.spec), rung.spec)).collect();
+            let rungs =
+                loaded.manifest.ladder.iter().map(|rung| (format!("{} {}", rung.name, rung.spec), rung.spec)).collect();
             (loaded.supernet, rungs)
         }
     };

@@ -13,7 +13,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "dysr", version, about = "A video player that upscales in real time and adapts its network to the machine's load")]
+#[command(
+    name = "dysr",
+    version,
+    about = "A video player that upscales in real time and adapts its network to the machine's load"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -66,8 +70,14 @@ fn init_logging(log_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let file = match log_file {
         None => None,
         Some(path) => {
-            let file = std::fs::File::create(path).map_err(|e| anyhow::anyhow!("--log-file {}: {e}", path.display()))?;
-            Some(fmt::layer().with_ansi(false).with_writer(std::sync::Mutex::new(file)).with_filter(EnvFilter::new("warn,dysr=info")))
+            let file =
+                std::fs::File::create(path).map_err(|e| anyhow::anyhow!("--log-file {}: {e}", path.display()))?;
+            Some(
+                fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .with_filter(EnvFilter::new("warn,dysr=info")),
+            )
         }
     };
     tracing_subscriber::registry().with(terminal).with(file).init();
@@ -112,7 +122,8 @@ pub fn engine_error(error: crate::engine::EngineError) -> anyhow::Error {
 
 /// A frame size `WxH` (`x` or `X`), each side a whole number from 1 to 16384.
 pub fn parse_size<T: TryFrom<usize>>(text: &str) -> Result<(T, T), String> {
-    let side = |v: &str| v.trim().parse::<usize>().ok().filter(|n| (1..=16384).contains(n)).and_then(|n| T::try_from(n).ok());
+    let side =
+        |v: &str| v.trim().parse::<usize>().ok().filter(|n| (1..=16384).contains(n)).and_then(|n| T::try_from(n).ok());
     match text.split_once(['x', 'X']).map(|(width, height)| (side(width), side(height))) {
         Some((Some(width), Some(height))) => Ok((width, height)),
         _ => Err(format!("'{text}' is not a size like 640x360 (each side 1 to 16384)")),

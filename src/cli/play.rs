@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::adaptation::{Adaptation, Mode, upscaler_for};
 use crate::engine::view::{DEFAULT_SR_THRESHOLD, ViewTarget};
 use crate::engine::{EngineError, Presentation, UpscalerFactory};
 use crate::model::device::{DeviceChoice, GpuContext};
 use crate::model::manifest::default_manifest_path;
 use crate::player::{AudioMode, PlayerOptions, headless};
-use crate::adaptation::{Adaptation, Mode, upscaler_for};
 use crate::ui::{TimedRun, WindowOptions};
 
 #[derive(Debug, Clone, Args)]
@@ -150,7 +150,9 @@ fn parse_volume(text: &str) -> Result<f32, String> {
 pub fn run(args: PlayArgs) -> anyhow::Result<()> {
     let inputs = if args.inputs.is_empty() { vec![super::demo_clip_path()] } else { args.inputs.clone() };
     if !args.headless && !has_display() {
-        anyhow::bail!("no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset): play with --headless, or under a virtual display (xvfb-run)");
+        anyhow::bail!(
+            "no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset): play with --headless, or under a virtual display (xvfb-run)"
+        );
     }
     let gpu = crate::adaptation::sr_gpu(args.device).map_err(super::engine_error)?;
     let Upscaling { factory: upscaler, adaptation, notice } = upscaler(&args, gpu)?;
@@ -158,7 +160,9 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         eprintln!("dysr: warning: {notice}");
     }
     if let Some(path) = &args.record_trace {
-        let adaptation = adaptation.as_ref().ok_or_else(|| anyhow::anyhow!("--record-trace: there is no ladder to trace (no model)"))?;
+        let adaptation = adaptation
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("--record-trace: there is no ladder to trace (no model)"))?;
         adaptation.write_trace_to(path).map_err(|e| anyhow::anyhow!("--record-trace {}: {e}", path.display()))?;
     }
     let options = PlayerOptions {
@@ -240,7 +244,10 @@ fn restore(args: &PlayArgs) -> crate::ui::settings::Restore {
 
 /// Whether a window can open: on Linux, an X11 or Wayland display to open it on.
 fn has_display() -> bool {
-    !cfg!(target_os = "linux") || ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
+    !cfg!(target_os = "linux")
+        || ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()))
 }
 
 /// How the picture is upscaled, as the arguments ask.
@@ -262,14 +269,15 @@ fn upscaler(args: &PlayArgs, gpu: Option<&'static GpuContext>) -> anyhow::Result
         (None, false) => Mode::Adaptive,
     };
     let load_threads = args.load_threads.unwrap_or_else(crate::host::cores);
-    let (factory, adaptation) = match upscaler_for(&args.manifest, mode, gpu, !args.headless, args.target_fps, load_threads) {
-        Ok(ladder) => ladder,
-        Err(EngineError::Manifest(error)) => {
-            let notice = Some(format!("SR off: {error}; playing with the bicubic scaler"));
-            return Ok(Upscaling { factory: None, adaptation: None, notice });
-        }
-        Err(error) => return Err(super::engine_error(error)),
-    };
+    let (factory, adaptation) =
+        match upscaler_for(&args.manifest, mode, gpu, !args.headless, args.target_fps, load_threads) {
+            Ok(ladder) => ladder,
+            Err(EngineError::Manifest(error)) => {
+                let notice = Some(format!("SR off: {error}; playing with the bicubic scaler"));
+                return Ok(Upscaling { factory: None, adaptation: None, notice });
+            }
+            Err(error) => return Err(super::engine_error(error)),
+        };
     adaptation.controls.load.set_level(args.load);
     adaptation.controls.set_power_cap(args.power_cap);
     if args.split {

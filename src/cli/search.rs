@@ -14,7 +14,9 @@ use crate::host::cpu_name;
 use crate::model::device::{DeviceChoice, select};
 use crate::model::evaluate::{default_validation_dir, load_validation};
 use crate::model::manifest::{FORMAT, Latency, Manifest, Rung, SupernetShape, VERSION};
-use crate::model::search::{CandidateScore, choose_ladder, pareto_front, round_robin_medians_ms, run_forward, score_candidates};
+use crate::model::search::{
+    CandidateScore, choose_ladder, pareto_front, round_robin_medians_ms, run_forward, score_candidates,
+};
 use crate::training::train::{TrainedWeights, load_trained};
 
 #[derive(Debug, Clone, Args)]
@@ -54,17 +56,27 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let (width, height) = args.size;
 
     if !args.json {
-        println!("{:<8} {:>9} {:>9} {:>8} {:>11}", "spec", "MACs/px", "PSNR-Y", "SSIM-Y", format!("ms@{width}x{height}"));
+        println!(
+            "{:<8} {:>9} {:>9} {:>8} {:>11}",
+            "spec",
+            "MACs/px",
+            "PSNR-Y",
+            "SSIM-Y",
+            format!("ms@{width}x{height}")
+        );
     }
     // Latency on what plays the rungs: the CPU kernels on a CPU, burn on a GPU.
     let on_cpu = device == burn::prelude::Device::flex();
-    let device_name = if on_cpu { format!("{} (dysr kernels, {})", cpu_name(), Isa::detect().name()) } else { device_name };
+    let device_name =
+        if on_cpu { format!("{} (dysr kernels, {})", cpu_name(), Isa::detect().name()) } else { device_name };
     let candidates = config.candidates();
     let latencies = if on_cpu {
         // One runner sized for the largest candidate (the last: they are sorted by cost), its
         // network swapped between runs as the player swaps rungs.
-        let networks: Vec<Arc<PackedNetwork>> =
-            candidates.iter().map(|&spec| Arc::new(PackedNetwork::from_supernet(&model, spec, Isa::detect()))).collect();
+        let networks: Vec<Arc<PackedNetwork>> = candidates
+            .iter()
+            .map(|&spec| Arc::new(PackedNetwork::from_supernet(&model, spec, Isa::detect())))
+            .collect();
         let largest = networks.last().expect("a supernet has at least one subgraph");
         let mut runner = NetworkRunner::with_all_cores(Arc::clone(largest));
         runner.prepare(width, height);
@@ -74,7 +86,11 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             runner.run(&mut output);
         })
     } else {
-        let frame = burn::tensor::Tensor::<4>::random([1, 1, height, width], burn::tensor::Distribution::Uniform(0.0, 1.0), &device);
+        let frame = burn::tensor::Tensor::<4>::random(
+            [1, 1, height, width],
+            burn::tensor::Distribution::Uniform(0.0, 1.0),
+            &device,
+        );
         round_robin_medians_ms(candidates.len(), 1, args.runs, |i| run_forward(&model, candidates[i], &frame))
     };
     let scores = score_candidates(&model, &config, &images, &latencies, |score| {
@@ -112,7 +128,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             .iter()
             .enumerate()
             .map(|(index, score)| {
-                let latency = vec![Latency { device: device_name.clone(), size: size.clone(), ms: round2(score.latency_ms) }];
+                let latency =
+                    vec![Latency { device: device_name.clone(), size: size.clone(), ms: round2(score.latency_ms) }];
                 Rung::new(format!("r{index}"), score.spec, round3(score.psnr_y), round4(score.ssim_y), latency)
             })
             .collect(),
@@ -121,20 +138,35 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     manifest.save(&manifest_path)?;
     if !args.json {
         println!("Pareto front: {}", front.iter().map(|&i| scores[i].spec.to_string()).collect::<Vec<_>>().join(" "));
-        println!("ladder: {}", manifest.ladder.iter().map(|r| format!("{}={}", r.name, r.spec)).collect::<Vec<_>>().join(" "));
+        println!(
+            "ladder: {}",
+            manifest.ladder.iter().map(|r| format!("{}={}", r.name, r.spec)).collect::<Vec<_>>().join(" ")
+        );
         println!("wrote {} and {}", manifest_path.display(), weights_path.display());
     }
     Ok(())
 }
 
-fn write_candidates_csv(path: &std::path::Path, scores: &[CandidateScore], front: &[usize], ladder: &[CandidateScore]) -> anyhow::Result<()> {
+fn write_candidates_csv(
+    path: &std::path::Path,
+    scores: &[CandidateScore],
+    front: &[usize],
+    ladder: &[CandidateScore],
+) -> anyhow::Result<()> {
     let mut text = String::from("spec,depth,width,macs_per_lr_pixel,psnr_y,ssim_y,latency_ms,on_front,in_ladder\n");
     for (index, score) in scores.iter().enumerate() {
         let in_ladder = ladder.iter().any(|rung| rung.spec == score.spec);
         text.push_str(&format!(
             "{},{},{},{},{:.4},{:.5},{:.3},{},{}\n",
-            score.spec, score.spec.depth, score.spec.width, score.macs_per_lr_pixel, score.psnr_y, score.ssim_y, score.latency_ms,
-            front.contains(&index), in_ladder
+            score.spec,
+            score.spec.depth,
+            score.spec.width,
+            score.macs_per_lr_pixel,
+            score.psnr_y,
+            score.ssim_y,
+            score.latency_ms,
+            front.contains(&index),
+            in_ladder
         ));
     }
     std::fs::write(path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))

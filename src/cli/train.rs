@@ -33,7 +33,13 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         println!("|---|---|---|---|");
         let baseline = speeds[0].steps_per_sec;
         for speed in &speeds {
-            println!("| {} | {:.3} | {:.1} | {:.2}x |", speed.trainer, speed.steps_per_sec, speed.gflops, speed.steps_per_sec / baseline);
+            println!(
+                "| {} | {:.3} | {:.1} | {:.2}x |",
+                speed.trainer,
+                speed.steps_per_sec,
+                speed.gflops,
+                speed.steps_per_sec / baseline
+            );
         }
         return Ok(());
     }

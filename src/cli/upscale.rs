@@ -13,7 +13,9 @@ use crate::model::colour::upscale_rgb;
 use crate::model::device::DeviceChoice;
 use crate::model::manifest::{Manifest, default_manifest_path};
 use crate::model::photo::{Luma, load_rgb};
-use crate::transcode::{Progress, RungChoice, TranscodeOptions, TranscodeReport, VideoCodec, stop_on_interrupt, upscale_video};
+use crate::transcode::{
+    Progress, RungChoice, TranscodeOptions, TranscodeReport, VideoCodec, stop_on_interrupt, upscale_video,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct UpscaleArgs {
@@ -49,7 +51,9 @@ pub struct UpscaleArgs {
 }
 
 fn is_image(input: &str) -> bool {
-    Path::new(input).extension().is_some_and(|ext| ["png", "jpg", "jpeg"].iter().any(|known| ext.eq_ignore_ascii_case(known)))
+    Path::new(input)
+        .extension()
+        .is_some_and(|ext| ["png", "jpg", "jpeg"].iter().any(|known| ext.eq_ignore_ascii_case(known)))
 }
 
 pub fn run(args: UpscaleArgs) -> anyhow::Result<()> {
@@ -73,7 +77,8 @@ impl Progress for Bar {
 }
 
 fn bar() -> Bar {
-    let style = ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} frames  {per_sec}  ETA {eta}").expect("a valid template");
+    let style = ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} frames  {per_sec}  ETA {eta}")
+        .expect("a valid template");
     Bar(ProgressBar::new(0).with_style(style))
 }
 
@@ -124,8 +129,12 @@ fn upscale_video_file(args: UpscaleArgs) -> anyhow::Result<()> {
     }
     if args.bench {
         // The same pipeline with bicubic in place of the network, into a scratch file.
-        let scratch = args.output.with_file_name(format!(".{}.bench-baseline.mkv", args.output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()));
-        let baseline = upscale_video(&TranscodeOptions { output: scratch.clone(), rung: RungChoice::Bicubic, ..options }, &bar());
+        let scratch = args.output.with_file_name(format!(
+            ".{}.bench-baseline.mkv",
+            args.output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+        ));
+        let baseline =
+            upscale_video(&TranscodeOptions { output: scratch.clone(), rung: RungChoice::Bicubic, ..options }, &bar());
         let _ = std::fs::remove_file(&scratch);
         let baseline = baseline?;
         println!("decode + bicubic + encode alone: {}", summary(&baseline));
@@ -145,9 +154,10 @@ fn upscale_image(args: UpscaleArgs) -> anyhow::Result<()> {
     let model = Manifest::load_with_weights(&args.manifest, &burn::prelude::Device::flex())?;
     let ladder = &model.manifest.ladder;
     let index = args.rung.unwrap_or(ladder.len() - 1);
-    let rung = model.manifest.rung(index).ok_or_else(|| {
-        anyhow::anyhow!("--rung {index}: the ladder has rungs 0 to {}", ladder.len() - 1)
-    })?;
+    let rung = model
+        .manifest
+        .rung(index)
+        .ok_or_else(|| anyhow::anyhow!("--rung {index}: the ladder has rungs 0 to {}", ladder.len() - 1))?;
     let mut engine = engine_factory(&model.supernet, rung.spec, args.device).map_err(super::engine_error)?();
     let upscaled = upscale_rgb(&rgb, |y| {
         engine.prepare(y.width, y.height);
@@ -166,8 +176,18 @@ fn upscale_image(args: UpscaleArgs) -> anyhow::Result<()> {
     upscaled
         .save_with_format(&partial, image::ImageFormat::Png)
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", args.output.display()))?;
-    std::fs::rename(&partial, &args.output).map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", args.output.display()))?;
-    println!("{} ({}x{}) -> {} ({}x{}) with rung {} ({})", input.display(), rgb.width(), rgb.height(),
-        args.output.display(), upscaled.width(), upscaled.height(), rung.name, rung.spec);
+    std::fs::rename(&partial, &args.output)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", args.output.display()))?;
+    println!(
+        "{} ({}x{}) -> {} ({}x{}) with rung {} ({})",
+        input.display(),
+        rgb.width(),
+        rgb.height(),
+        args.output.display(),
+        upscaled.width(),
+        upscaled.height(),
+        rung.name,
+        rung.spec
+    );
     Ok(())
 }

@@ -4,8 +4,8 @@
 //! those and applies the matrix in straight loops over contiguous rows that the compiler
 //! vectorises; rows are split across the kernel threads.
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::util::{chroma, color};
+use ffmpeg_next as ffmpeg;
 use rayon::prelude::*;
 
 /// The YUV to RGB matrix of a stream.
@@ -51,7 +51,10 @@ impl ColourSpec {
     /// The spec of `frame`, whose samples have `bits` bits.
     pub fn of_frame(frame: &ffmpeg::frame::Video, bits: u32) -> Self {
         let full_range = frame.color_range() == color::Range::JPEG
-            || matches!(frame.format(), ffmpeg::format::Pixel::YUVJ420P | ffmpeg::format::Pixel::YUVJ422P | ffmpeg::format::Pixel::YUVJ444P);
+            || matches!(
+                frame.format(),
+                ffmpeg::format::Pixel::YUVJ420P | ffmpeg::format::Pixel::YUVJ422P | ffmpeg::format::Pixel::YUVJ444P
+            );
         Self { matrix: Matrix::of(frame.color_space(), frame.height()), full_range, bits }
     }
 
@@ -119,7 +122,13 @@ pub struct SamplePlane<'a> {
 
 impl SamplePlane<'_> {
     /// Plane `index` of `frame`, `width` x `height` samples.
-    pub fn of_frame(frame: &ffmpeg::frame::Video, index: usize, width: usize, height: usize, bytes_per_sample: usize) -> SamplePlane<'_> {
+    pub fn of_frame(
+        frame: &ffmpeg::frame::Video,
+        index: usize,
+        width: usize,
+        height: usize,
+        bytes_per_sample: usize,
+    ) -> SamplePlane<'_> {
         SamplePlane { data: frame.data(index), stride: frame.stride(index), width, height, bytes_per_sample }
     }
 
@@ -221,14 +230,21 @@ impl YuvToRgba {
         let matrix = RowMatrix::new(spec);
         let rgba = &mut rgba[..out_width * out_height * 4];
         pool.install(|| {
-            rgba.par_chunks_mut(out_width * 4).zip(luma.par_chunks(out_width)).enumerate().for_each(|(y, (out_row, luma_row))| {
-                let Tap { a, b, t } = rows[y];
-                fn row(wide: &[f32], index: usize, width: usize) -> &[f32] {
-                    &wide[index * width..(index + 1) * width]
-                }
-                let chroma = [row(wide_u, a, out_width), row(wide_u, b, out_width), row(wide_v, a, out_width), row(wide_v, b, out_width)];
-                matrix.convert_row(luma_row, chroma, t, out_row);
-            });
+            rgba.par_chunks_mut(out_width * 4).zip(luma.par_chunks(out_width)).enumerate().for_each(
+                |(y, (out_row, luma_row))| {
+                    let Tap { a, b, t } = rows[y];
+                    fn row(wide: &[f32], index: usize, width: usize) -> &[f32] {
+                        &wide[index * width..(index + 1) * width]
+                    }
+                    let chroma = [
+                        row(wide_u, a, out_width),
+                        row(wide_u, b, out_width),
+                        row(wide_v, a, out_width),
+                        row(wide_v, b, out_width),
+                    ];
+                    matrix.convert_row(luma_row, chroma, t, out_row);
+                },
+            );
         });
     }
 }
@@ -249,7 +265,14 @@ impl RowMatrix {
         let (y_scale, y_offset, _, _) = spec.affine();
         let (kr, kb) = spec.matrix.weights();
         let kg = 1.0 - kr - kb;
-        Self { y_scale, y_offset, r_v: 2.0 * (1.0 - kr), g_u: 2.0 * kb * (1.0 - kb) / kg, g_v: 2.0 * kr * (1.0 - kr) / kg, b_u: 2.0 * (1.0 - kb) }
+        Self {
+            y_scale,
+            y_offset,
+            r_v: 2.0 * (1.0 - kr),
+            g_u: 2.0 * kb * (1.0 - kb) / kg,
+            g_v: 2.0 * kr * (1.0 - kr) / kg,
+            b_u: 2.0 * (1.0 - kb),
+        }
     }
 
     /// One output row: chroma blended between rows `[u_a, u_b, v_a, v_b]` at `t`, then RGBA.
@@ -281,7 +304,8 @@ impl RowMatrix {
         // conversion, which compiles to one vector instruction, is always in range.
         // SAFETY: the value is finite and within 0..=255.
         #[allow(clippy::manual_clamp)] // `clamp` would pass a NaN on to the unchecked conversion
-        let to_byte = |value: f32| unsafe { (value * 255.0 + 0.5).max(0.0).min(255.0).to_int_unchecked::<i32>() } as u32;
+        let to_byte =
+            |value: f32| unsafe { (value * 255.0 + 0.5).max(0.0).min(255.0).to_int_unchecked::<i32>() } as u32;
         for x in 0..width {
             let y = luma[x] * self.y_scale + self.y_offset;
             let cb = u0[x] + (u1[x] - u0[x]) * t;
@@ -307,7 +331,17 @@ mod tests {
         let plane = |data| SamplePlane { data, stride: bytes, width: 1, height: 1, bytes_per_sample: bytes };
         let mut rgba = [0u8; 4];
         let luma = [f32::from(y) / spec.max_code()];
-        YuvToRgba::default().convert(&pool(), &luma, (1, 1), [plane(&u_data), plane(&v_data)], (1, 1), 1, Siting::of(chroma::Location::Left), spec, &mut rgba);
+        YuvToRgba::default().convert(
+            &pool(),
+            &luma,
+            (1, 1),
+            [plane(&u_data), plane(&v_data)],
+            (1, 1),
+            1,
+            Siting::of(chroma::Location::Left),
+            spec,
+            &mut rgba,
+        );
         rgba
     }
 
@@ -374,13 +408,23 @@ mod tests {
                                 if bits == 8 {
                                     data[y * stride + x] = code as u8;
                                 } else {
-                                    data[y * stride + 2 * x..y * stride + 2 * x + 2].copy_from_slice(&(code as u16).to_ne_bytes());
+                                    data[y * stride + 2 * x..y * stride + 2 * x + 2]
+                                        .copy_from_slice(&(code as u16).to_ne_bytes());
                                 }
                             }
                         }
                     }
                     let mut reference = ffmpeg::frame::Video::empty();
-                    let mut context = Context::get(format, width, height, Pixel::RGBA, width, height, Flags::POINT | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT).unwrap();
+                    let mut context = Context::get(
+                        format,
+                        width,
+                        height,
+                        Pixel::RGBA,
+                        width,
+                        height,
+                        Flags::POINT | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT,
+                    )
+                    .unwrap();
                     crate::engine::swscale::set_colour_details(&mut context, space, range, height);
                     context.run(&frame, &mut reference).unwrap();
 
@@ -394,7 +438,17 @@ mod tests {
                     }
                     let chroma = [1, 2].map(|index| SamplePlane::of_frame(&frame, index, w, h, bytes));
                     let mut ours = vec![0u8; w * h * 4];
-                    YuvToRgba::default().convert(&pool(), &luma, (w, h), chroma, (1, 1), 1, Siting::of(chroma::Location::Center), spec, &mut ours);
+                    YuvToRgba::default().convert(
+                        &pool(),
+                        &luma,
+                        (w, h),
+                        chroma,
+                        (1, 1),
+                        1,
+                        Siting::of(chroma::Location::Center),
+                        spec,
+                        &mut ours,
+                    );
                     let mut expected = vec![0u8; w * 4 * h];
                     crate::engine::swscale::copy_plane(&reference, 0, w * 4, &mut expected);
                     let worst = ours.iter().zip(&expected).map(|(a, b)| a.abs_diff(*b)).max().unwrap();

@@ -148,7 +148,12 @@ pub trait LumaEngine: Send {
     /// The x2 luma of planar `frame` (`layout`, codes up to `max_code`) left on the GPU the
     /// window draws with, where this engine runs there and was asked to; None otherwise (the
     /// caller runs the rows through [`LumaEngine::run`]).
-    fn upscale_on_device(&mut self, _frame: &ffmpeg_next::frame::Video, _layout: picture::PlaneLayout, _max_code: f32) -> Option<picture::LumaImage> {
+    fn upscale_on_device(
+        &mut self,
+        _frame: &ffmpeg_next::frame::Video,
+        _layout: picture::PlaneLayout,
+        _max_code: f32,
+    ) -> Option<picture::LumaImage> {
         None
     }
 }
@@ -169,7 +174,12 @@ impl LumaEngine for Box<dyn LumaEngine> {
     fn run(&mut self, output: &mut [f32]) {
         self.as_mut().run(output);
     }
-    fn upscale_on_device(&mut self, frame: &ffmpeg_next::frame::Video, layout: picture::PlaneLayout, max_code: f32) -> Option<picture::LumaImage> {
+    fn upscale_on_device(
+        &mut self,
+        frame: &ffmpeg_next::frame::Video,
+        layout: picture::PlaneLayout,
+        max_code: f32,
+    ) -> Option<picture::LumaImage> {
         self.as_mut().upscale_on_device(frame, layout, max_code)
     }
 }

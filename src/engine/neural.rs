@@ -23,7 +23,11 @@ pub type EngineFactory = Arc<dyn Fn() -> Box<dyn LumaEngine> + Send + Sync>;
 
 /// Engines for subgraph `spec` of `supernet` on `device` (`auto`: a hardware GPU when wgpu finds
 /// one, else the CPU kernels); the rung is prepared once and shared by every engine made.
-pub fn engine_factory(supernet: &Supernet, spec: SubgraphSpec, device: DeviceChoice) -> Result<EngineFactory, EngineError> {
+pub fn engine_factory(
+    supernet: &Supernet,
+    spec: SubgraphSpec,
+    device: DeviceChoice,
+) -> Result<EngineFactory, EngineError> {
     let gpu = match device {
         DeviceChoice::Cpu => None,
         DeviceChoice::Gpu => Some(GpuContext::hardware()?),
@@ -53,7 +57,11 @@ pub fn load_ladder(manifest: &std::path::Path, rung: Option<usize>) -> Result<Lo
 }
 
 /// A factory of upscalers for rung `index` of the model at `manifest` on `device`.
-pub fn rung_factory(manifest: &std::path::Path, index: usize, device: DeviceChoice) -> Result<UpscalerFactory, EngineError> {
+pub fn rung_factory(
+    manifest: &std::path::Path,
+    index: usize,
+    device: DeviceChoice,
+) -> Result<UpscalerFactory, EngineError> {
     let model = load_ladder(manifest, Some(index))?;
     let rung = &model.manifest.ladder[index];
     let engines = engine_factory(&model.supernet, rung.spec, device)?;
@@ -77,8 +85,20 @@ impl<E: LumaEngine> NeuralUpscaler<E> {
     pub fn new(engine: E, rung_name: &str) -> Self {
         let name = format!("{rung_name} {} ({})", engine.spec(), engine.describe());
         let threads = crate::host::cores();
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).thread_name(|i| format!("sr-colour-{i}")).build().expect("colour threads");
-        Self { engine, name, pool, to_planar: ToPlanar::default(), colour: YuvToRgba::default(), luma_out: Vec::new(), buffers: BufferPool::default() }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("sr-colour-{i}"))
+            .build()
+            .expect("colour threads");
+        Self {
+            engine,
+            name,
+            pool,
+            to_planar: ToPlanar::default(),
+            colour: YuvToRgba::default(),
+            luma_out: Vec::new(),
+            buffers: BufferPool::default(),
+        }
     }
 
     pub fn engine(&self) -> &E {
@@ -130,14 +150,33 @@ impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
 
 /// RGBA at twice `frame`'s size from `luma` (the network's, 2W x 2H, in [0, 1] of the code range)
 /// and the chroma of `source` (`frame` in a planar layout), in `frame`'s matrix, range and siting.
-fn compose_rgba(pool: &rayon::ThreadPool, colour: &mut YuvToRgba, luma: &[f32], frame: &ffmpeg::frame::Video, (source, layout): (&ffmpeg::frame::Video, PlaneLayout), pixels: &mut [u8]) {
+fn compose_rgba(
+    pool: &rayon::ThreadPool,
+    colour: &mut YuvToRgba,
+    luma: &[f32],
+    frame: &ffmpeg::frame::Video,
+    (source, layout): (&ffmpeg::frame::Video, PlaneLayout),
+    pixels: &mut [u8],
+) {
     let (w, h) = (frame.width(), frame.height());
     let (chroma_w, chroma_h) = layout.chroma_size(w, h);
-    let chroma = [1, 2].map(|index| SamplePlane::of_frame(source, index, chroma_w as usize, chroma_h as usize, layout.bytes_per_sample()));
+    let chroma = [1, 2].map(|index| {
+        SamplePlane::of_frame(source, index, chroma_w as usize, chroma_h as usize, layout.bytes_per_sample())
+    });
     let (shift_x, shift_y) = layout.chroma_shift;
     let out = ((w * SCALE) as usize, (h * SCALE) as usize);
     let spec = ColourSpec::of_frame(frame, layout.bits);
-    colour.convert(pool, luma, out, chroma, (1 << shift_x, 1 << shift_y), SCALE, Siting::of(frame.chroma_location()), spec, pixels);
+    colour.convert(
+        pool,
+        luma,
+        out,
+        chroma,
+        (1 << shift_x, 1 << shift_y),
+        SCALE,
+        Siting::of(frame.chroma_location()),
+        spec,
+        pixels,
+    );
 }
 
 /// The picture as the screen shows it, made on the CPU (`s` saves it): its RGBA when it has one,
@@ -150,8 +189,13 @@ pub fn presented_rgba(picture: &Picture) -> Result<RgbaImage, EngineError> {
         Upscaled::Luma(luma) => {
             let mut to_planar = ToPlanar::default();
             let source = to_planar.convert(&picture.frame, false)?;
-            let values: Vec<f32> = luma.host_codes().chunks_exact(2).map(|s| f32::from(u16::from_le_bytes([s[0], s[1]])) / 65535.0).collect();
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(crate::host::cores()).build().expect("colour threads");
+            let values: Vec<f32> = luma
+                .host_codes()
+                .chunks_exact(2)
+                .map(|s| f32::from(u16::from_le_bytes([s[0], s[1]])) / 65535.0)
+                .collect();
+            let pool =
+                rayon::ThreadPoolBuilder::new().num_threads(crate::host::cores()).build().expect("colour threads");
             let mut pixels = vec![0; 4 * luma.width as usize * luma.height as usize];
             compose_rgba(&pool, &mut YuvToRgba::default(), &values, &picture.frame, source, &mut pixels);
             Ok(RgbaImage { width: luma.width, height: luma.height, pixels: pixels.into() })
@@ -161,7 +205,13 @@ pub fn presented_rgba(picture: &Picture) -> Result<RgbaImage, EngineError> {
 
 /// Runs `engine` on the luma plane of `source` into `luma_out` (2W x 2H, values in [0, 1] of the
 /// code range).
-fn run_network(engine: &mut impl LumaEngine, source: &ffmpeg::frame::Video, layout: PlaneLayout, spec: ColourSpec, luma_out: &mut Vec<f32>) {
+fn run_network(
+    engine: &mut impl LumaEngine,
+    source: &ffmpeg::frame::Video,
+    layout: PlaneLayout,
+    spec: ColourSpec,
+    luma_out: &mut Vec<f32>,
+) {
     let (w, h) = (source.width() as usize, source.height() as usize);
     engine.prepare(w, h);
     let luma = SamplePlane::of_frame(source, 0, w, h, layout.bytes_per_sample());
@@ -182,7 +232,8 @@ mod tests {
     use ffmpeg::software::scaling::{Context as SwsContext, Flags};
 
     fn rung_zero() -> NeuralUpscaler {
-        let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).expect("shipped model");
+        let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex())
+            .expect("shipped model");
         let network = PackedNetwork::from_supernet(&model.supernet, model.manifest.ladder[0].spec, Isa::detect());
         NeuralUpscaler::new(Box::new(NetworkRunner::new(Arc::new(network), 2)), "r0")
     }
@@ -198,7 +249,8 @@ mod tests {
         assert_eq!((expected.width, expected.height), (132, 76));
         for (format, tolerance) in [(Pixel::YUV420P10LE, 1), (Pixel::NV12, 1), (Pixel::YUV444P10LE, 6)] {
             let mut converted = ffmpeg::frame::Video::empty();
-            let mut context = SwsContext::get(Pixel::YUV420P, 66, 38, format, 66, 38, Flags::POINT | Flags::ACCURATE_RND).unwrap();
+            let mut context =
+                SwsContext::get(Pixel::YUV420P, 66, 38, format, 66, 38, Flags::POINT | Flags::ACCURATE_RND).unwrap();
             context.run(&eight_bit, &mut converted).unwrap();
             let got = upscaler.upscale(&converted).unwrap();
             let worst = got.pixels.iter().zip(expected.pixels.iter()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
@@ -214,7 +266,8 @@ mod tests {
         let mut upscaler = rung_zero();
         let expected = upscaler.upscale(&frame).unwrap();
         let luma = upscaler.upscale_luma(&frame).unwrap().unwrap();
-        let picture = Picture { pts_secs: 0.0, duration_secs: 0.04, frame: frame.clone(), upscaled: Upscaled::Luma(luma) };
+        let picture =
+            Picture { pts_secs: 0.0, duration_secs: 0.04, frame: frame.clone(), upscaled: Upscaled::Luma(luma) };
         let presented = presented_rgba(&picture).unwrap();
         assert_eq!((presented.width, presented.height), (132, 76));
         let worst = presented.pixels.iter().zip(expected.pixels.iter()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();

@@ -2,9 +2,9 @@
 //! network's x2 luma when the network ran. The window's shader converts and scales them on the
 //! GPU (the window's `ui::video_view`); nothing here builds an RGB picture.
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling::{Context as SwsContext, Flags};
+use ffmpeg_next as ffmpeg;
 
 use super::{BufferPool, EngineError, PooledBytes, RgbaImage};
 
@@ -23,7 +23,9 @@ impl PlaneLayout {
     /// The layout of `format`, when the screen path reads it as it is.
     pub fn of(format: Pixel) -> Option<Self> {
         let (bits, semi_planar) = match format {
-            Pixel::YUV420P | Pixel::YUVJ420P | Pixel::YUV422P | Pixel::YUVJ422P | Pixel::YUV444P | Pixel::YUVJ444P => (8, false),
+            Pixel::YUV420P | Pixel::YUVJ420P | Pixel::YUV422P | Pixel::YUVJ422P | Pixel::YUV444P | Pixel::YUVJ444P => {
+                (8, false)
+            }
             Pixel::YUV420P10LE | Pixel::YUV422P10LE | Pixel::YUV444P10LE => (10, false),
             Pixel::YUV420P12LE | Pixel::YUV422P12LE | Pixel::YUV444P12LE => (12, false),
             Pixel::YUV420P16LE | Pixel::YUV422P16LE | Pixel::YUV444P16LE => (16, false),
@@ -33,7 +35,11 @@ impl PlaneLayout {
             _ => return None,
         };
         let descriptor = format.descriptor()?;
-        Some(Self { bits, chroma_shift: (u32::from(descriptor.log2_chroma_w()), u32::from(descriptor.log2_chroma_h())), semi_planar })
+        Some(Self {
+            bits,
+            chroma_shift: (u32::from(descriptor.log2_chroma_w()), u32::from(descriptor.log2_chroma_h())),
+            semi_planar,
+        })
     }
 
     pub fn bytes_per_sample(self) -> usize {
@@ -65,7 +71,11 @@ impl Default for ToPlanar {
 impl ToPlanar {
     /// `frame` itself when its layout is readable (semi-planar ones only when `semi_planar_ok`),
     /// else a 4:2:0 copy (kept in `self`).
-    pub fn convert<'a>(&'a mut self, frame: &'a ffmpeg::frame::Video, semi_planar_ok: bool) -> Result<(&'a ffmpeg::frame::Video, PlaneLayout), EngineError> {
+    pub fn convert<'a>(
+        &'a mut self,
+        frame: &'a ffmpeg::frame::Video,
+        semi_planar_ok: bool,
+    ) -> Result<(&'a ffmpeg::frame::Video, PlaneLayout), EngineError> {
         if let Some(layout) = PlaneLayout::of(frame.format()).filter(|layout| semi_planar_ok || !layout.semi_planar) {
             return Ok((frame, layout));
         }
@@ -86,10 +96,16 @@ impl ToPlanar {
 
     fn run(&mut self, frame: &ffmpeg::frame::Video) -> Result<(), EngineError> {
         let (format, width, height) = (frame.format(), frame.width(), frame.height());
-        let convert_error = |e: ffmpeg::Error| EngineError::Convert { width, height, format: format!("{format:?}").to_lowercase(), cause: e.to_string() };
+        let convert_error = |e: ffmpeg::Error| EngineError::Convert {
+            width,
+            height,
+            format: format!("{format:?}").to_lowercase(),
+            cause: e.to_string(),
+        };
         let key = (format, width, height);
         if self.context.as_ref().is_none_or(|(_, current)| *current != key) {
-            let context = SwsContext::get(format, width, height, Pixel::YUV420P, width, height, Flags::POINT).map_err(convert_error)?;
+            let context = SwsContext::get(format, width, height, Pixel::YUV420P, width, height, Flags::POINT)
+                .map_err(convert_error)?;
             self.context = Some((context, key));
         }
         let (context, _) = self.context.as_mut().expect("context was just set");
@@ -177,7 +193,15 @@ pub struct Picture {
 
 impl std::fmt::Debug for Picture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Picture {{ pts {:.3}, {}x{} {:?}, {:?} }}", self.pts_secs, self.frame.width(), self.frame.height(), self.frame.format(), self.upscaled)
+        write!(
+            f,
+            "Picture {{ pts {:.3}, {}x{} {:?}, {:?} }}",
+            self.pts_secs,
+            self.frame.width(),
+            self.frame.height(),
+            self.frame.format(),
+            self.upscaled
+        )
     }
 }
 

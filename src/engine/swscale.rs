@@ -1,11 +1,11 @@
 //! The plain upscaler: FFmpeg's swscale, bicubic, from the stream's YUV straight to RGBA at twice the
 //! size, honouring the stream's colour matrix and range.
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::ffi;
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling::{Context as SwsContext, Flags};
 use ffmpeg::util::color;
+use ffmpeg_next as ffmpeg;
 
 use super::colour::Matrix;
 use super::{BufferPool, EngineError, RgbaImage, SCALE, Upscaler};
@@ -90,14 +90,28 @@ fn matrix_of(space: color::Space, stream_height: u32) -> i32 {
 }
 
 /// Tells `context` the stream's matrix and range (full-range RGB out).
-pub(crate) fn set_colour_details(context: &mut SwsContext, space: color::Space, range: color::Range, stream_height: u32) {
+pub(crate) fn set_colour_details(
+    context: &mut SwsContext,
+    space: color::Space,
+    range: color::Range,
+    stream_height: u32,
+) {
     let source_full_range = i32::from(range == color::Range::JPEG);
     // SAFETY: the context is valid; sws_getCoefficients returns a pointer to a static table.
     unsafe {
         let source_matrix = ffi::sws_getCoefficients(matrix_of(space, stream_height));
         let output_matrix = ffi::sws_getCoefficients(ffi::SWS_CS_DEFAULT);
         const UNITY: i32 = 1 << 16;
-        ffi::sws_setColorspaceDetails(context.as_mut_ptr(), source_matrix, source_full_range, output_matrix, 1, 0, UNITY, UNITY);
+        ffi::sws_setColorspaceDetails(
+            context.as_mut_ptr(),
+            source_matrix,
+            source_full_range,
+            output_matrix,
+            1,
+            0,
+            UNITY,
+            UNITY,
+        );
     }
 }
 
@@ -130,7 +144,10 @@ impl Upscaler for SwsUpscaler {
     }
 
     /// No network: the screen's own scaler shows the decoded planes.
-    fn upscale_luma(&mut self, _frame: &ffmpeg::frame::Video) -> Result<Option<super::picture::LumaImage>, EngineError> {
+    fn upscale_luma(
+        &mut self,
+        _frame: &ffmpeg::frame::Video,
+    ) -> Result<Option<super::picture::LumaImage>, EngineError> {
         Ok(None)
     }
 }

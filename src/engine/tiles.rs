@@ -10,7 +10,12 @@ const MAX_FEATURE_BYTES: usize = 128 << 20;
 
 /// The tile size for a `width` x `height` frame whose widest feature map has `channels` channels:
 /// the whole frame when it fits, else full-width (up to 2048) bands; `limit` overrides the size.
-pub fn tile_size((width, height): (usize, usize), channels: usize, halo: usize, limit: Option<(usize, usize)>) -> (usize, usize) {
+pub fn tile_size(
+    (width, height): (usize, usize),
+    channels: usize,
+    halo: usize,
+    limit: Option<(usize, usize)>,
+) -> (usize, usize) {
     let (width_limit, height_limit) = limit.unwrap_or_else(|| {
         let tile_width = width.clamp(1, 2048);
         (tile_width, MAX_FEATURE_BYTES / (4 * channels.max(1) * tile_width))
@@ -50,7 +55,14 @@ fn axis(length: usize, size: usize, halo: usize) -> Vec<(usize, Range<usize>)> {
 pub fn plan((width, height): (usize, usize), tile: (usize, usize), halo: usize) -> Vec<Tile> {
     let (columns, rows) = (axis(width, tile.0, halo), axis(height, tile.1, halo));
     rows.iter()
-        .flat_map(|(y, owned_y)| columns.iter().map(move |(x, owned_x)| Tile { x: *x, y: *y, owned_x: owned_x.clone(), owned_y: owned_y.clone() }))
+        .flat_map(|(y, owned_y)| {
+            columns.iter().map(move |(x, owned_x)| Tile {
+                x: *x,
+                y: *y,
+                owned_x: owned_x.clone(),
+                owned_y: owned_y.clone(),
+            })
+        })
         .collect()
 }
 

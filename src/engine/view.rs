@@ -14,7 +14,6 @@ use crate::media::geometry::DisplayGeometry;
 /// The least enlargement (on-screen size over displayed size) at which the network runs.
 pub const DEFAULT_SR_THRESHOLD: f64 = 1.2;
 
-
 /// Whether the network runs on a frame, and why, in words for the panel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SrDecision {
@@ -77,8 +76,12 @@ impl Case {
         let ((shown_w, shown_h), (view_w, view_h), enlargement, verdict) = self.judge();
         let shown = format!("{shown_w}x{shown_h} shown at {view_w}x{view_h}");
         let reason = match verdict {
-            Verdict::TooLarge { limit } => format!("{shown}: the x{SCALE} picture would exceed the GPU's {limit}-pixel textures, no SR"),
-            Verdict::NotEnlarged => format!("{shown} (x{enlargement:.2}): no SR needed (SR from x{:.2})", self.threshold),
+            Verdict::TooLarge { limit } => {
+                format!("{shown}: the x{SCALE} picture would exceed the GPU's {limit}-pixel textures, no SR")
+            }
+            Verdict::NotEnlarged => {
+                format!("{shown} (x{enlargement:.2}): no SR needed (SR from x{:.2})", self.threshold)
+            }
             Verdict::Enlarged => format!("{shown} (x{enlargement:.2}): SR on"),
         };
         SrDecision { run: verdict == Verdict::Enlarged, reason }
@@ -122,7 +125,14 @@ impl ViewTarget {
     /// frame path, so no words are made here); remembered for [`Self::last_decision`].
     pub fn decide(&self, width: u32, height: u32, geometry: DisplayGeometry) -> bool {
         let mut state = self.state.lock();
-        let case = Case { width, height, geometry, view: state.size, threshold: state.threshold, max_texture_side: state.max_texture_side };
+        let case = Case {
+            width,
+            height,
+            geometry,
+            view: state.size,
+            threshold: state.threshold,
+            max_texture_side: state.max_texture_side,
+        };
         state.last = Some(case);
         case.judge().3 == Verdict::Enlarged
     }
@@ -147,7 +157,10 @@ mod tests {
         assert!(!view(Some((1100, 619))).decide(960, 540, square), "x1.15 is under the threshold");
         assert!(view(Some((1160, 653))).decide(960, 540, square), "x1.21 is over it");
         assert!(view(None).decide(1920, 1080, square), "no view: twice the source, as before");
-        assert_eq!(in_720p.last_decision().unwrap().reason, "1280x720 shown at 1280x720 (x1.00): no SR needed (SR from x1.20)");
+        assert_eq!(
+            in_720p.last_decision().unwrap().reason,
+            "1280x720 shown at 1280x720 (x1.00): no SR needed (SR from x1.20)"
+        );
         let strict = ViewTarget::new(Some((1280, 720)), 3.0);
         assert!(!strict.decide(640, 360, square), "a higher threshold");
     }

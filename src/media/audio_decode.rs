@@ -3,10 +3,10 @@
 //! the clock starts exactly at the target; then they are stretched to the playback speed
 //! ([`super::tempo`]). Runs in [`super::decode_loop`].
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::ChannelLayout;
 use ffmpeg::format::Sample;
 use ffmpeg::format::sample::Type as SampleType;
+use ffmpeg_next as ffmpeg;
 
 use std::sync::Arc;
 
@@ -114,7 +114,9 @@ impl AudioDecoder {
                     continue;
                 }
             };
-            let Some(chunk) = trim_before(AudioChunk { pts_secs, samples, rate: 1.0 }, self.state.drop_before_secs, self.output) else {
+            let Some(chunk) =
+                trim_before(AudioChunk { pts_secs, samples, rate: 1.0 }, self.state.drop_before_secs, self.output)
+            else {
                 continue;
             };
             if let Err(error) = self.tempo.push(chunk, self.speed.get(), &mut self.ready) {

@@ -147,7 +147,9 @@ impl AudioFeeder {
         out[written..].fill(0.0);
         match first_heard {
             // Delayed sound: what is heard now goes with a later picture.
-            Some((generation, pts_secs, rate)) => self.clock.set_at_rate(generation, pts_secs + self.delay.secs(), plays_at, rate),
+            Some((generation, pts_secs, rate)) => {
+                self.clock.set_at_rate(generation, pts_secs + self.delay.secs(), plays_at, rate)
+            }
             None if self.ended_generation != Some(self.generation.current()) => {
                 Counters::bump(&self.counters.audio_underruns);
             }
@@ -207,8 +209,13 @@ pub fn take_over_if_failed(output: Box<dyn AudioOutput>) -> (Box<dyn AudioOutput
         return (Box::new(NoOutput), Some(format!("the sound device failed ({cause}): playing on without sound")));
     };
     match SilentOutput::start(feeder) {
-        Ok(silent) => (Box::new(silent), Some(format!("the sound device failed ({cause}): playing on with the silent clock"))),
-        Err(error) => (Box::new(NoOutput), Some(format!("the sound device failed ({cause}) and the silent clock could not start ({error})"))),
+        Ok(silent) => {
+            (Box::new(silent), Some(format!("the sound device failed ({cause}): playing on with the silent clock")))
+        }
+        Err(error) => (
+            Box::new(NoOutput),
+            Some(format!("the sound device failed ({cause}) and the silent clock could not start ({error})")),
+        ),
     }
 }
 
@@ -270,26 +277,26 @@ impl CpalOutput {
         let feeder = Arc::new(parking_lot::Mutex::new(Some(feeder)));
         let error = Arc::new(parking_lot::Mutex::new(None));
         let last_callback = Arc::new(parking_lot::Mutex::new(Instant::now()));
-        let (callback_feeder, callback_error, callback_time) = (Arc::clone(&feeder), Arc::clone(&error), Arc::clone(&last_callback));
-        let stream = device
-            .build_output_stream::<f32, _, _>(
-                config,
-                move |data: &mut [f32], info: &cpal::OutputCallbackInfo| {
-                    let now = Instant::now();
-                    *callback_time.lock() = now;
-                    let timestamp = info.timestamp();
-                    let latency = timestamp.playback.checked_duration_since(timestamp.callback).unwrap_or_default();
-                    match callback_feeder.lock().as_mut() {
-                        Some(feeder) => feeder.fill(data, now + latency),
-                        None => data.fill(0.0),
-                    }
-                },
-                move |stream_error| {
-                    tracing::warn!("audio output: {stream_error}");
-                    callback_error.lock().get_or_insert_with(|| stream_error.to_string());
-                },
-                None,
-            )?;
+        let (callback_feeder, callback_error, callback_time) =
+            (Arc::clone(&feeder), Arc::clone(&error), Arc::clone(&last_callback));
+        let stream = device.build_output_stream::<f32, _, _>(
+            config,
+            move |data: &mut [f32], info: &cpal::OutputCallbackInfo| {
+                let now = Instant::now();
+                *callback_time.lock() = now;
+                let timestamp = info.timestamp();
+                let latency = timestamp.playback.checked_duration_since(timestamp.callback).unwrap_or_default();
+                match callback_feeder.lock().as_mut() {
+                    Some(feeder) => feeder.fill(data, now + latency),
+                    None => data.fill(0.0),
+                }
+            },
+            move |stream_error| {
+                tracing::warn!("audio output: {stream_error}");
+                callback_error.lock().get_or_insert_with(|| stream_error.to_string());
+            },
+            None,
+        )?;
         // cpal streams start paused.
         stream.play()?;
         Ok(Self { stream, device_name, feeder, error, last_callback })
@@ -322,7 +329,8 @@ impl AudioOutput for CpalOutput {
             return Some(error);
         }
         let silent_for = self.last_callback.lock().elapsed();
-        (silent_for > DEVICE_SILENCE_LIMIT).then(|| format!("{} has not asked for sound for {:.1} s", self.device_name, silent_for.as_secs_f64()))
+        (silent_for > DEVICE_SILENCE_LIMIT)
+            .then(|| format!("{} has not asked for sound for {:.1} s", self.device_name, silent_for.as_secs_f64()))
     }
 
     fn into_feeder(self: Box<Self>) -> Option<AudioFeeder> {
@@ -427,7 +435,15 @@ mod tests {
         }
         let clock = Arc::new(Clock::default());
         let format = OutputFormat { sample_rate: 1000, channels: 2 };
-        let feeder = AudioFeeder::new(rx, format, Generation::default(), Arc::clone(&clock), Arc::default(), Arc::default(), Arc::default());
+        let feeder = AudioFeeder::new(
+            rx,
+            format,
+            Generation::default(),
+            Arc::clone(&clock),
+            Arc::default(),
+            Arc::default(),
+            Arc::default(),
+        );
         (feeder, clock)
     }
 
@@ -487,7 +503,10 @@ mod tests {
 
     #[test]
     fn a_delay_moves_the_clock_by_it_within_its_range() {
-        let (mut feeder, clock) = feeder_with(vec![Tagged::start(0, 0.0), Tagged::data(0, AudioChunk { pts_secs: 4.0, samples: vec![1.0; 8], rate: 1.0 })]);
+        let (mut feeder, clock) = feeder_with(vec![
+            Tagged::start(0, 0.0),
+            Tagged::data(0, AudioChunk { pts_secs: 4.0, samples: vec![1.0; 8], rate: 1.0 }),
+        ]);
         assert_eq!(feeder.delay.set_secs(0.3), 0.3);
         let now = Instant::now();
         feeder.fill(&mut vec![0.0; 4], now);
@@ -524,11 +543,16 @@ mod tests {
     fn the_silent_clock_takes_over_a_failed_device_without_a_stall() {
         // Three seconds of sound in 10 ms chunks (1000 frames/s, stereo).
         let chunks = std::iter::once(Tagged::start(0, 0.0))
-            .chain((0..300).map(|i| Tagged::data(0, AudioChunk { pts_secs: f64::from(i) * 0.01, samples: vec![0.0; 20], rate: 1.0 })))
+            .chain((0..300).map(|i| {
+                Tagged::data(0, AudioChunk { pts_secs: f64::from(i) * 0.01, samples: vec![0.0; 20], rate: 1.0 })
+            }))
             .collect();
         let (feeder, clock) = feeder_with(chunks);
         let started = Instant::now();
-        let card = FailingDevice { card: SilentOutput::start(feeder).unwrap(), fails_at: started + Duration::from_millis(300) };
+        let card = FailingDevice {
+            card: SilentOutput::start(feeder).unwrap(),
+            fails_at: started + Duration::from_millis(300),
+        };
         let mut output: Box<dyn AudioOutput> = Box::new(card);
         let (mut warnings, mut readings) = (Vec::new(), Vec::new());
         // The player looks once per frame; here every 10 ms for a second.

@@ -4,10 +4,10 @@
 //! the filter. Once a stream has shown an interlaced frame, every later frame goes through the
 //! same graph (bwdif passes progressive ones through), so frame order and timing hold.
 
-use ffmpeg_next as ffmpeg;
+use ffmpeg::Rescale as _;
 use ffmpeg::filter::Graph;
 use ffmpeg::format::Pixel;
-use ffmpeg::Rescale as _;
+use ffmpeg_next as ffmpeg;
 
 /// The filter, as FFmpeg's graph syntax: a frame out per frame in, only flagged frames touched.
 const FILTER: &str = "bwdif=mode=send_frame:parity=auto:deint=interlaced";
@@ -38,7 +38,11 @@ impl Deinterlacer {
 
     /// Hands on `frame` (pts in the stream's time base), deinterlaced when it is interlaced;
     /// `out` receives the frames ready, which may lag one frame behind.
-    pub fn push(&mut self, frame: ffmpeg::frame::Video, out: &mut Vec<ffmpeg::frame::Video>) -> Result<(), ffmpeg::Error> {
+    pub fn push(
+        &mut self,
+        frame: ffmpeg::frame::Video,
+        out: &mut Vec<ffmpeg::frame::Video>,
+    ) -> Result<(), ffmpeg::Error> {
         let shape = Shape { width: frame.width(), height: frame.height(), format: frame.format() };
         if self.graph.as_ref().is_some_and(|(_, current)| *current != shape) {
             self.finish(out)?;

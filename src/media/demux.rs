@@ -15,9 +15,14 @@ const MAX_CONSECUTIVE_CORRUPT_PACKETS: u32 = 500;
 #[derive(Debug)]
 pub enum DemuxCommand {
     /// Seek to `target_secs` and start `generation` there.
-    Seek { generation: u64, target_secs: f64 },
+    Seek {
+        generation: u64,
+        target_secs: f64,
+    },
     /// Route stream `index`'s packets as the audio (another track) from now on.
-    SwitchAudio { index: usize },
+    SwitchAudio {
+        index: usize,
+    },
     Quit,
 }
 
@@ -48,10 +53,15 @@ struct ReadState {
 /// What the read loop should do after an attempt to hand a packet on or to wait.
 enum Next {
     Continue,
-    Seek { generation: u64, target_secs: f64 },
+    Seek {
+        generation: u64,
+        target_secs: f64,
+    },
     /// (A packet being handed on when it came is dropped: the seek that follows a switch
     /// outdates it anyway.)
-    SwitchAudio { index: usize },
+    SwitchAudio {
+        index: usize,
+    },
     Quit,
 }
 
@@ -231,7 +241,11 @@ mod tests {
                 while self.audio.try_recv().is_ok() {}
                 match self.video.recv_timeout(Duration::from_millis(20)) {
                     Ok(item) if item.generation == generation => return item,
-                    Ok(item) => assert!(item.generation < generation, "an item of generation {} before {generation}", item.generation),
+                    Ok(item) => assert!(
+                        item.generation < generation,
+                        "an item of generation {} before {generation}",
+                        item.generation
+                    ),
                     Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                     Err(error) => panic!("the video channel closed: {error}"),
                 }

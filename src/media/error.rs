@@ -23,9 +23,7 @@ pub enum MediaError {
 /// FFmpeg's error text, lower-cased first letter so it reads inside a sentence.
 pub fn ffmpeg_cause(error: &ffmpeg_next::Error) -> String {
     let text = match error {
-        ffmpeg_next::Error::InvalidData => {
-            "invalid data (not a media file, or truncated)".to_owned()
-        }
+        ffmpeg_next::Error::InvalidData => "invalid data (not a media file, or truncated)".to_owned(),
         other => other.to_string(),
     };
     let mut chars = text.chars();

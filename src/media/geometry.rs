@@ -22,7 +22,11 @@ impl DisplayGeometry {
     /// From a display matrix's counter-clockwise rotation in degrees (FFmpeg's
     /// `av_display_rotation_get`), its flip and the sample aspect (0 or NaN: square).
     pub fn new(counter_clockwise_degrees: f64, hflip: bool, sample_aspect: f64) -> Self {
-        let rotation_cw = if counter_clockwise_degrees.is_finite() { ((-counter_clockwise_degrees / 90.0).round() as i64).rem_euclid(4) as u32 * 90 } else { 0 };
+        let rotation_cw = if counter_clockwise_degrees.is_finite() {
+            ((-counter_clockwise_degrees / 90.0).round() as i64).rem_euclid(4) as u32 * 90
+        } else {
+            0
+        };
         let sample_aspect = if sample_aspect.is_finite() && sample_aspect > 0.0 { sample_aspect } else { 1.0 };
         Self { rotation_cw, hflip, sample_aspect }
     }

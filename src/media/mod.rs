@@ -77,7 +77,9 @@ pub struct Tagged<T> {
 pub enum Item<T> {
     /// First item of a generation: playback (re)starts at `from_secs` (0 when opening, the target
     /// after a seek). Stages reset their state; decoders drop output before `from_secs`.
-    Start { from_secs: f64 },
+    Start {
+        from_secs: f64,
+    },
     Data(T),
     /// The input ended for this generation.
     End,

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::codec::threading;
 use ffmpeg::media::Type as MediaType;
+use ffmpeg_next as ffmpeg;
 
 use super::error::{MediaError, ffmpeg_cause};
 use super::geometry::DisplayGeometry;
@@ -63,7 +63,11 @@ pub fn chapter_from(chapters: &[Chapter], position_secs: f64, forward: bool) -> 
         return Some(playing.map_or(0, |index| index + 1)).filter(|&index| index < chapters.len());
     }
     let playing = playing?;
-    if position_secs - chapters[playing].start_secs >= CHAPTER_BACK_THRESHOLD_SECS { Some(playing) } else { Some(playing.saturating_sub(1)) }
+    if position_secs - chapters[playing].start_secs >= CHAPTER_BACK_THRESHOLD_SECS {
+        Some(playing)
+    } else {
+        Some(playing.saturating_sub(1))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -106,7 +110,11 @@ impl AudioTrack {
     /// A decoder for this track of `input`, and what it plays.
     pub fn open(&self, input: &str) -> Result<(AudioStreamInfo, ffmpeg::decoder::Audio), MediaError> {
         let context = decoder_context(input, &self.parameters, self.time_base, "audio")?;
-        let decoder = context.decoder().audio().map_err(|e| MediaError::DecoderSetup { input: input.to_owned(), kind: "audio", cause: ffmpeg_cause(&e) })?;
+        let decoder = context.decoder().audio().map_err(|e| MediaError::DecoderSetup {
+            input: input.to_owned(),
+            kind: "audio",
+            cause: ffmpeg_cause(&e),
+        })?;
         let info = AudioStreamInfo {
             index: self.index,
             codec: codec_name(self.parameters.id()),
@@ -146,7 +154,11 @@ impl MediaSource {
     /// [`Self::open`] with network connects and reads bounded by `network_timeout`, playing the
     /// `audio_track`th audio stream (from 0, in file order) instead of FFmpeg's best when the input
     /// has that many.
-    pub fn open_with(input: &str, network_timeout: std::time::Duration, audio_track: Option<usize>) -> Result<Self, MediaError> {
+    pub fn open_with(
+        input: &str,
+        network_timeout: std::time::Duration,
+        audio_track: Option<usize>,
+    ) -> Result<Self, MediaError> {
         super::init_ffmpeg();
         let network = is_url(input);
         if !network {
@@ -202,9 +214,16 @@ impl MediaSource {
 
         // A broken or unsupported audio track does not stop playback: the picture plays on the
         // silent clock, and the reason is logged.
-        let audio_tracks: Vec<AudioTrack> = ctx.streams().filter(|stream| stream.parameters().medium() == MediaType::Audio).map(|stream| AudioTrack::of(&stream)).collect();
+        let audio_tracks: Vec<AudioTrack> = ctx
+            .streams()
+            .filter(|stream| stream.parameters().medium() == MediaType::Audio)
+            .map(|stream| AudioTrack::of(&stream))
+            .collect();
         let audio_streams: Vec<usize> = audio_tracks.iter().map(|track| track.index).collect();
-        let chosen_audio = audio_track.and_then(|track| audio_tracks.get(track)).cloned().or_else(|| ctx.streams().best(MediaType::Audio).map(|stream| AudioTrack::of(&stream)));
+        let chosen_audio = audio_track
+            .and_then(|track| audio_tracks.get(track))
+            .cloned()
+            .or_else(|| ctx.streams().best(MediaType::Audio).map(|stream| AudioTrack::of(&stream)));
         let (audio, audio_decoder) = match chosen_audio.map(|track| track.open(input)) {
             None => (None, None),
             Some(Ok((info, decoder))) => (Some(info), Some(decoder)),
@@ -217,7 +236,10 @@ impl MediaSource {
         let duration_secs = (ctx.duration() > 0).then(|| ctx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
         let mut chapters: Vec<Chapter> = ctx
             .chapters()
-            .map(|chapter| Chapter { start_secs: chapter.start() as f64 * f64::from(chapter.time_base()), title: chapter.metadata().get("title").unwrap_or_default().to_owned() })
+            .map(|chapter| Chapter {
+                start_secs: chapter.start() as f64 * f64::from(chapter.time_base()),
+                title: chapter.metadata().get("title").unwrap_or_default().to_owned(),
+            })
             .collect();
         chapters.sort_by(|a, b| a.start_secs.total_cmp(&b.start_secs));
         let details = media_details(&ctx, (video.index, &video_decoder), duration_secs, chapters.len());
@@ -236,7 +258,12 @@ impl MediaSource {
 }
 
 /// The container and each stream as the media-info dialog lists them.
-fn media_details(ctx: &ffmpeg::format::context::Input, (video_index, video): (usize, &ffmpeg::decoder::Video), duration_secs: Option<f64>, chapters: usize) -> Vec<(String, String)> {
+fn media_details(
+    ctx: &ffmpeg::format::context::Input,
+    (video_index, video): (usize, &ffmpeg::decoder::Video),
+    duration_secs: Option<f64>,
+    chapters: usize,
+) -> Vec<(String, String)> {
     let mut rows = vec![("container".to_owned(), format!("{} ({})", ctx.format().name(), ctx.format().description()))];
     if let Some(secs) = duration_secs {
         rows.push(("duration".to_owned(), format!("{secs:.3} s")));
@@ -260,7 +287,11 @@ fn media_details(ctx: &ffmpeg::format::context::Input, (video_index, video): (us
         let language = stream.metadata().get("language").map(|language| format!(" [{language}]")).unwrap_or_default();
         let value = match parameters.medium() {
             MediaType::Video if stream.disposition().contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC) => {
-                format!("{} {width}x{height}, cover picture{}", codec_name(parameters.id()), if stream.index() == video_index { "" } else { " (not played)" })
+                format!(
+                    "{} {width}x{height}, cover picture{}",
+                    codec_name(parameters.id()),
+                    if stream.index() == video_index { "" } else { " (not played)" }
+                )
             }
             MediaType::Video if stream.index() == video_index => format!(
                 "{} {width}x{height}, {:.3} frames/s, {:?}{bitrate}; colour: matrix {}, range {}, primaries {}, transfer {}",
@@ -273,7 +304,9 @@ fn media_details(ctx: &ffmpeg::format::context::Input, (video_index, video): (us
                 tag(&format!("{:?}", video.color_transfer_characteristic())),
             ),
             MediaType::Video => format!("{} {width}x{height} (not played){bitrate}", codec_name(parameters.id())),
-            MediaType::Audio => format!("{} {rate} Hz, {channels} channels{bitrate}{language}", codec_name(parameters.id())),
+            MediaType::Audio => {
+                format!("{} {rate} Hz, {channels} channels{bitrate}{language}", codec_name(parameters.id()))
+            }
             _ => format!("{}{language}", codec_name(parameters.id())),
         };
         rows.push((label, value));
@@ -288,11 +321,17 @@ fn codec_name(id: ffmpeg::codec::Id) -> String {
     }
 }
 
-fn decoder_context(input: &str, parameters: &ffmpeg::codec::Parameters, time_base: ffmpeg::Rational, kind: &'static str) -> Result<ffmpeg::codec::Context, MediaError> {
+fn decoder_context(
+    input: &str,
+    parameters: &ffmpeg::codec::Parameters,
+    time_base: ffmpeg::Rational,
+    kind: &'static str,
+) -> Result<ffmpeg::codec::Context, MediaError> {
     if ffmpeg::decoder::find(parameters.id()).is_none() {
         return Err(MediaError::NoDecoder { input: input.to_owned(), kind, codec: codec_name(parameters.id()) });
     }
-    let setup_error = |e: ffmpeg::Error| MediaError::DecoderSetup { input: input.to_owned(), kind, cause: ffmpeg_cause(&e) };
+    let setup_error =
+        |e: ffmpeg::Error| MediaError::DecoderSetup { input: input.to_owned(), kind, cause: ffmpeg_cause(&e) };
     let mut context = ffmpeg::codec::Context::from_parameters(parameters.clone()).map_err(setup_error)?;
     // The packet time base lets the decoder compute best-effort timestamps in stream units.
     unsafe {
@@ -301,7 +340,10 @@ fn decoder_context(input: &str, parameters: &ffmpeg::codec::Parameters, time_bas
     Ok(context)
 }
 
-fn open_video_decoder(input: &str, stream: &ffmpeg::format::stream::Stream) -> Result<ffmpeg::decoder::Video, MediaError> {
+fn open_video_decoder(
+    input: &str,
+    stream: &ffmpeg::format::stream::Stream,
+) -> Result<ffmpeg::decoder::Video, MediaError> {
     let mut context = decoder_context(input, &stream.parameters(), stream.time_base(), "video")?;
     // Frame threading: FFmpeg decodes several frames at once on all cores.
     context.set_threading(threading::Config { kind: threading::Type::Frame, count: 0, ..Default::default() });
@@ -328,16 +370,22 @@ fn display_geometry(stream: &ffmpeg::format::stream::Stream, decoder_aspect: ffm
     let (degrees, hflip) = display_matrix(stream).map_or((0.0, false), display_rotation);
     // SAFETY: reading a plain field of a valid stream of an open input.
     let container_aspect = ffmpeg::Rational::from(unsafe { (*stream.as_ptr()).sample_aspect_ratio });
-    let aspect = [decoder_aspect, container_aspect].into_iter().find(|r| r.numerator() > 0 && r.denominator() > 0).map_or(1.0, f64::from);
+    let aspect = [decoder_aspect, container_aspect]
+        .into_iter()
+        .find(|r| r.numerator() > 0 && r.denominator() > 0)
+        .map_or(1.0, f64::from);
     DisplayGeometry::new(degrees, hflip, aspect)
 }
 
 /// The display matrix of `stream`, if it has one: 3x3, row-major, as FFmpeg stores it.
 pub fn display_matrix(stream: &ffmpeg::format::stream::Stream) -> Option<[i32; 9]> {
-    stream.side_data().find(|data| data.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix).and_then(|data| {
-        let values: Vec<i32> = data.data().chunks_exact(4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect();
-        <[i32; 9]>::try_from(values).ok()
-    })
+    stream.side_data().find(|data| data.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix).and_then(
+        |data| {
+            let values: Vec<i32> =
+                data.data().chunks_exact(4).map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect();
+            <[i32; 9]>::try_from(values).ok()
+        },
+    )
 }
 
 /// A display matrix's counter-clockwise rotation in degrees and whether it mirrors the picture
@@ -374,11 +422,16 @@ mod tests {
 
     #[test]
     fn chapter_keys_move_as_in_mpv() {
-        let chapters: Vec<Chapter> = [2.0, 60.0, 120.0].iter().map(|&start_secs| Chapter { start_secs, title: String::new() }).collect();
+        let chapters: Vec<Chapter> =
+            [2.0, 60.0, 120.0].iter().map(|&start_secs| Chapter { start_secs, title: String::new() }).collect();
         let go = |position: f64, forward: bool| chapter_from(&chapters, position, forward);
         assert_eq!((go(0.0, true), go(0.0, false)), (Some(0), None), "before the first");
         assert_eq!((go(30.0, true), go(30.0, false)), (Some(1), Some(0)));
-        assert_eq!((go(61.0, false), go(59.95, false)), (Some(0), Some(0)), "just into the second (or landed just before it)");
+        assert_eq!(
+            (go(61.0, false), go(59.95, false)),
+            (Some(0), Some(0)),
+            "just into the second (or landed just before it)"
+        );
         assert_eq!(go(59.95, true), Some(2), "a seek that landed just before the second is in it");
         assert_eq!((go(130.0, true), go(130.0, false)), (None, Some(2)), "in the last");
         assert_eq!(go(3.0, false), Some(0), "the first chapter starts again");
@@ -406,7 +459,10 @@ mod tests {
         };
         for degrees in [0.0, 90.0, -90.0, 180.0] {
             let (got, hflip) = display_rotation(matrix(degrees));
-            assert!((got - degrees).abs() < 1e-3 || (got.abs() - 180.0).abs() < 1e-3 && degrees == 180.0, "{degrees}: {got}");
+            assert!(
+                (got - degrees).abs() < 1e-3 || (got.abs() - 180.0).abs() < 1e-3 && degrees == 180.0,
+                "{degrees}: {got}"
+            );
             assert!(!hflip);
         }
         let mut mirrored = matrix(0.0);

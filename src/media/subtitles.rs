@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crossbeam_channel::Receiver;
 use ffmpeg::media::Type as MediaType;
 use ffmpeg_next as ffmpeg;
-use crossbeam_channel::Receiver;
 use parking_lot::Mutex;
 
 /// One subtitle shown from `start_secs` to `end_secs`: text, or the pictures of a bitmap stream.
@@ -47,9 +47,18 @@ pub struct SubtitleImage {
 impl SubtitleImage {
     /// From palette indices (`width` a row, rows `stride` apart) and the palette as FFmpeg keeps
     /// it (`0xAARRGGBB`).
-    pub fn from_indices(place: (usize, usize, usize, usize), canvas: Option<(usize, usize)>, indices: &[u8], stride: usize, argb: &[u32]) -> Self {
+    pub fn from_indices(
+        place: (usize, usize, usize, usize),
+        canvas: Option<(usize, usize)>,
+        indices: &[u8],
+        stride: usize,
+        argb: &[u32],
+    ) -> Self {
         let (x, y, width, height) = place;
-        let palette = argb.iter().map(|&colour| [(colour >> 16) as u8, (colour >> 8) as u8, colour as u8, (colour >> 24) as u8]).collect();
+        let palette = argb
+            .iter()
+            .map(|&colour| [(colour >> 16) as u8, (colour >> 8) as u8, colour as u8, (colour >> 24) as u8])
+            .collect();
         let mut runs: Vec<(u16, u8)> = Vec::new();
         for row in indices.chunks(stride).take(height) {
             for &index in &row[..width] {
@@ -87,7 +96,12 @@ pub struct Track {
 impl Track {
     /// The text shown at `secs` (cues that overlap are stacked), None when nothing is.
     pub fn text_at(&self, secs: f64) -> Option<String> {
-        let lines: Vec<&str> = self.cues.iter().filter(|cue| cue.shown_at(secs) && !cue.text.is_empty()).map(|cue| cue.text.as_str()).collect();
+        let lines: Vec<&str> = self
+            .cues
+            .iter()
+            .filter(|cue| cue.shown_at(secs) && !cue.text.is_empty())
+            .map(|cue| cue.text.as_str())
+            .collect();
         (!lines.is_empty()).then(|| lines.join("\n"))
     }
 
@@ -101,10 +115,15 @@ impl Track {
     /// is not added twice.
     fn insert(&mut self, cue: Cue) {
         let place = self.cues.partition_point(|other| other.start_secs < cue.start_secs);
-        if let Some(open) = place.checked_sub(1).map(|before| &mut self.cues[before]).filter(|other| other.end_secs == f64::INFINITY) {
+        if let Some(open) =
+            place.checked_sub(1).map(|before| &mut self.cues[before]).filter(|other| other.end_secs == f64::INFINITY)
+        {
             open.end_secs = cue.start_secs;
         }
-        let seen = self.cues[place..].iter().take_while(|other| other.start_secs == cue.start_secs).any(|other| other.text == cue.text && other.images == cue.images);
+        let seen = self.cues[place..]
+            .iter()
+            .take_while(|other| other.start_secs == cue.start_secs)
+            .any(|other| other.text == cue.text && other.images == cue.images);
         if (!cue.text.is_empty() || !cue.images.is_empty()) && cue.end_secs > cue.start_secs && !seen {
             self.cues.insert(place, cue);
         }
@@ -139,7 +158,11 @@ impl Subtitles {
     }
 
     pub fn images(&self, track: usize, cue: usize) -> Vec<SubtitleImage> {
-        self.tracks.lock().get(track).and_then(|track| track.cues.get(cue)).map_or_else(Vec::new, |cue| cue.images.clone())
+        self.tracks
+            .lock()
+            .get(track)
+            .and_then(|track| track.cues.get(cue))
+            .map_or_else(Vec::new, |cue| cue.images.clone())
     }
 
     pub fn is_loaded(&self) -> bool {
@@ -162,7 +185,10 @@ impl Subtitles {
             let mut tracks = read_tracks(&path, &wanted, embedded_track_name);
             let sidecar = path.with_extension("srt");
             if sidecar.is_file() {
-                let name = format!("sidecar {}", sidecar.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+                let name = format!(
+                    "sidecar {}",
+                    sidecar.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+                );
                 tracks.extend(read_tracks(&sidecar, &wanted, |_, _| name.clone()));
             }
             *filling.tracks.lock() = tracks;
@@ -179,7 +205,10 @@ impl Subtitles {
     /// cues of what has been read so far, kept across seeks. Returns None when it has none; else
     /// the subtitles, the indices of the streams whose packets it takes, and the body of the
     /// thread that decodes `packets` into them.
-    pub fn live(input: &ffmpeg::format::context::Input, packets: Receiver<ffmpeg::Packet>) -> Option<LiveSubtitles<impl FnOnce() + Send + 'static>> {
+    pub fn live(
+        input: &ffmpeg::format::context::Input,
+        packets: Receiver<ffmpeg::Packet>,
+    ) -> Option<LiveSubtitles<impl FnOnce() + Send + 'static>> {
         let (mut decoders, tracks) = StreamDecoders::open(input, embedded_track_name, &input_name(input));
         if tracks.is_empty() {
             return None;
@@ -258,20 +287,32 @@ struct StreamDecoders {
 impl StreamDecoders {
     /// Decoders of the subtitle streams of `input` and their tracks, empty; a stream FFmpeg
     /// cannot decode is left out with a warning naming `input_name`.
-    fn open(input: &ffmpeg::format::context::Input, name: impl Fn(usize, Option<&str>) -> String, input_name: &str) -> (Self, Vec<Track>) {
+    fn open(
+        input: &ffmpeg::format::context::Input,
+        name: impl Fn(usize, Option<&str>) -> String,
+        input_name: &str,
+    ) -> (Self, Vec<Track>) {
         let mut streams = Vec::new();
         let mut tracks = Vec::new();
         for stream in input.streams() {
             if stream.parameters().medium() != MediaType::Subtitle {
                 continue;
             }
-            let opened = ffmpeg::codec::Context::from_parameters(stream.parameters()).and_then(|context| context.decoder().subtitle());
+            let opened = ffmpeg::codec::Context::from_parameters(stream.parameters())
+                .and_then(|context| context.decoder().subtitle());
             match opened {
                 Ok(decoder) => {
-                    tracks.push(Track { name: name(stream.index(), stream.metadata().get("language")), cues: Vec::new() });
+                    tracks.push(Track {
+                        name: name(stream.index(), stream.metadata().get("language")),
+                        cues: Vec::new(),
+                    });
                     streams.push((stream.index(), stream.time_base(), decoder));
                 }
-                Err(error) => tracing::warn!("{input_name}: subtitle stream #{}: {}", stream.index(), super::error::ffmpeg_cause(&error)),
+                Err(error) => tracing::warn!(
+                    "{input_name}: subtitle stream #{}: {}",
+                    stream.index(),
+                    super::error::ffmpeg_cause(&error)
+                ),
             }
         }
         (Self { streams }, tracks)
@@ -419,7 +460,8 @@ mod tests {
     /// in time order, once each, and an open one is closed by the next (an empty clear included).
     #[test]
     fn inserted_cues_stay_ordered_once_each_and_close_open_ones() {
-        let text = |start_secs, end_secs, text: &str| Cue { start_secs, end_secs, text: text.to_owned(), images: Vec::new() };
+        let text =
+            |start_secs, end_secs, text: &str| Cue { start_secs, end_secs, text: text.to_owned(), images: Vec::new() };
         let mut track = Track { name: "t".to_owned(), cues: Vec::new() };
         track.insert(text(5.0, 6.0, "later"));
         track.insert(text(1.0, f64::INFINITY, "open"));

@@ -3,11 +3,11 @@
 //! the samples pass untouched. Each chunk out says which stream time its first sample is and how
 //! many stream seconds a second of it covers, so the clock follows the sound exactly.
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::ChannelLayout;
 use ffmpeg::filter::Graph;
 use ffmpeg::format::Sample;
 use ffmpeg::format::sample::Type as SampleType;
+use ffmpeg_next as ffmpeg;
 
 use super::AudioChunk;
 use super::audio_decode::{OutputFormat, interleaved_samples};
@@ -154,7 +154,11 @@ mod tests {
         samples
             .chunks(1024)
             .enumerate()
-            .map(|(i, part)| AudioChunk { pts_secs: from_secs + (i * 1024) as f64 / rate, samples: part.to_vec(), rate: 1.0 })
+            .map(|(i, part)| AudioChunk {
+                pts_secs: from_secs + (i * 1024) as f64 / rate,
+                samples: part.to_vec(),
+                rate: 1.0,
+            })
             .collect()
     }
 

@@ -108,7 +108,12 @@ impl VideoDecoder {
             } else if pts_secs < position.drop_before_secs {
                 continue;
             }
-            if self.frames.items.send(Tagged::data(position.generation, VideoFrame { pts_secs, duration_secs, frame })).is_err() {
+            if self
+                .frames
+                .items
+                .send(Tagged::data(position.generation, VideoFrame { pts_secs, duration_secs, frame }))
+                .is_err()
+            {
                 return false;
             }
         }

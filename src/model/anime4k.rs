@@ -75,8 +75,10 @@ impl Anime4k {
     /// Loads a weight file; `name` labels the network in tables.
     pub fn load(path: &Path, name: &str) -> Result<Self, ModelError> {
         let fail = |cause: String| ModelError::PeerLayout { path: path.to_owned(), cause };
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::PeerFile { path: path.to_owned(), source })?;
-        let file: WeightFile = serde_json::from_str(&text).map_err(|source| ModelError::PeerFormat { path: path.to_owned(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ModelError::PeerFile { path: path.to_owned(), source })?;
+        let file: WeightFile =
+            serde_json::from_str(&text).map_err(|source| ModelError::PeerFormat { path: path.to_owned(), source })?;
         // L runs every level as two layers, `..._tf` and `..._tf1`, read together.
         let group = if file.layers.contains_key("conv2d_tf1") { 2 } else { 1 };
         let mut convs = HashMap::new();
@@ -84,7 +86,8 @@ impl Anime4k {
         for (name, layer) in &file.layers {
             match layer.kind.as_str() {
                 "conv" => {
-                    let conv = Conv::new(layer, group).map_err(|LayoutError(cause)| fail(format!("layer {name}: {cause}")))?;
+                    let conv =
+                        Conv::new(layer, group).map_err(|LayoutError(cause)| fail(format!("layer {name}: {cause}")))?;
                     convs.insert(name.clone(), conv);
                 }
                 "pixel_shuffle" => outputs = Some(layer.inputs.clone()),
@@ -117,7 +120,8 @@ impl Anime4k {
     /// output texture holds), reduced to BT.601 luma like the ground truth.
     pub fn upscale_to_luma(&self, rgb: &[Luma; 3]) -> Luma {
         let (width, height) = (rgb[0].width, rgb[0].height);
-        let image: Buffer = (0..width * height).map(|i| [rgb[0].data[i], rgb[1].data[i], rgb[2].data[i], 1.0]).collect();
+        let image: Buffer =
+            (0..width * height).map(|i| [rgb[0].data[i], rgb[1].data[i], rgb[2].data[i], 1.0]).collect();
         let mut done: HashMap<String, Buffer> = HashMap::new();
         for output in &self.outputs {
             self.compute(output, &image, width, height, &mut done);
@@ -202,7 +206,9 @@ impl Conv {
                 .inputs
                 .chunks(group)
                 .flat_map(|members| {
-                    [false, true].into_iter().flat_map(move |negative| members.iter().map(move |name| Part::Layer { name: name.clone(), negative }))
+                    [false, true].into_iter().flat_map(move |negative| {
+                        members.iter().map(move |name| Part::Layer { name: name.clone(), negative })
+                    })
                 })
                 .collect()
         };
@@ -212,7 +218,11 @@ impl Conv {
             1 if layer.weights.len() == per_tap => 1,
             _ => return Err(LayoutError(format!("{} weights for {} input parts", layer.weights.len(), parts.len()))),
         };
-        let bias: [f32; 4] = layer.bias.as_slice().try_into().map_err(|_| LayoutError(format!("{} biases, expected 4", layer.bias.len())))?;
+        let bias: [f32; 4] = layer
+            .bias
+            .as_slice()
+            .try_into()
+            .map_err(|_| LayoutError(format!("{} biases, expected 4", layer.bias.len())))?;
         Ok(Self { parts, kernel, weights: layer.weights.clone(), bias })
     }
 }
@@ -248,7 +258,8 @@ mod tests {
         // Output pixel (3, 0) is sub-pixel 1 of LR pixel 1, whose left neighbour's red is 0.2.
         // One residual layer serves R, G and B alike.
         let byte = |value: f32| (value.clamp(0.0, 1.0) * 255.0).round();
-        let expected = |i: usize, residual: f32| bt601_luma(byte(base.data[i] + residual), byte(residual), byte(residual));
+        let expected =
+            |i: usize, residual: f32| bt601_luma(byte(base.data[i] + residual), byte(residual), byte(residual));
         assert!((out.data[3] - expected(3, 0.2)).abs() < 1e-6);
         assert!((out.data[2] - expected(2, 0.0)).abs() < 1e-6);
         // At the left edge the tap clamps to the pixel itself.
@@ -258,7 +269,11 @@ mod tests {
     #[test]
     fn a_file_that_is_not_a_network_is_refused_with_its_name() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "bad.json", r#"{"layers":{"conv2d_tf":{"type":"conv","inputs":["input_image"],"weights":[1,2],"bias":[0,0,0,0]}}}"#);
+        let path = write(
+            dir.path(),
+            "bad.json",
+            r#"{"layers":{"conv2d_tf":{"type":"conv","inputs":["input_image"],"weights":[1,2],"bias":[0,0,0,0]}}}"#,
+        );
         let error = Anime4k::load(&path, "bad").unwrap_err().to_string();
         assert!(error.contains("bad.json") && error.contains("2 weights"), "{error}");
     }

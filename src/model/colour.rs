@@ -23,7 +23,8 @@ fn bt601_rgb(y: f32, cb: f32, cr: f32) -> [u8; 3] {
 /// Upscales `rgb` x2: luma with `upscale_luma`, chroma bilinearly.
 pub fn upscale_rgb(rgb: &image::RgbImage, upscale_luma: impl FnOnce(&Luma) -> Luma) -> image::RgbImage {
     let (width, height) = (rgb.width() as usize, rgb.height() as usize);
-    let mut planes = [Vec::with_capacity(width * height), Vec::with_capacity(width * height), Vec::with_capacity(width * height)];
+    let mut planes =
+        [Vec::with_capacity(width * height), Vec::with_capacity(width * height), Vec::with_capacity(width * height)];
     for pixel in rgb.pixels() {
         let [r, g, b] = pixel.0.map(f32::from);
         let (cb, cr) = bt601_chroma(r, g, b);

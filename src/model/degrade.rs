@@ -2,8 +2,8 @@
 //! so the network learns on what the player will be fed (compressed video); and, for evaluation, an
 //! RGB LR image as a P picture of a panning shot.
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::format::Pixel;
+use ffmpeg_next as ffmpeg;
 
 use super::photo::{Luma, bt601_luma};
 
@@ -24,7 +24,15 @@ pub fn h264_round_trip(plane: &Luma, crf: u32) -> Result<Luma, ffmpeg::Error> {
 /// it: `frames` pictures of `width` x `height` (even), picture k taken at `origin + (k - shown) *
 /// step`, encoded by libx264 at `crf` with its usual GOP (P and B pictures) and decoded; returns
 /// picture `shown`, whose window starts at `origin`. The caller keeps every window inside `plane`.
-pub fn h264_pan_round_trip(plane: &Luma, window: (usize, usize), origin: (usize, usize), step: (isize, isize), frames: usize, shown: usize, crf: u32) -> Result<Luma, ffmpeg::Error> {
+pub fn h264_pan_round_trip(
+    plane: &Luma,
+    window: (usize, usize),
+    origin: (usize, usize),
+    step: (isize, isize),
+    frames: usize,
+    shown: usize,
+    crf: u32,
+) -> Result<Luma, ffmpeg::Error> {
     let (width, height) = window;
     let pictures = (0..frames)
         .map(|k| {
@@ -50,7 +58,13 @@ pub fn h264_p_frame_round_trip(rgb: &[Luma; 3], crf: u32) -> Result<(Luma, [Luma
     let (width, height) = (rgb[0].width, rgb[0].height);
     let shifted: [Luma; 3] = std::array::from_fn(|c| {
         let plane = &rgb[c];
-        Luma::new(width, height, (0..width * height).map(|i| plane.at((i % width).saturating_sub(2), (i / width).saturating_sub(1))).collect())
+        Luma::new(
+            width,
+            height,
+            (0..width * height)
+                .map(|i| plane.at((i % width).saturating_sub(2), (i / width).saturating_sub(1)))
+                .collect(),
+        )
     });
     let decoded = round_trip(vec![yuv420_of(&shifted), yuv420_of(rgb)], crf, 0)?;
     let last = decoded.last().ok_or(ffmpeg::Error::Bug)?;
@@ -65,16 +79,28 @@ pub fn h264_p_frame_round_trip(rgb: &[Luma; 3], crf: u32) -> Result<(Luma, [Luma
 fn yuv420_of(rgb: &[Luma; 3]) -> ffmpeg::frame::Video {
     let (width, height) = (rgb[0].width, rgb[0].height);
     let byte = |c: usize, x: usize, y: usize| rgb[c].at(x, y) * 255.0;
-    let luma = Luma::new(width, height, (0..width * height).map(|i| bt601_luma(byte(0, i % width, i / width), byte(1, i % width, i / width), byte(2, i % width, i / width))).collect());
+    let luma = Luma::new(
+        width,
+        height,
+        (0..width * height)
+            .map(|i| {
+                bt601_luma(byte(0, i % width, i / width), byte(1, i % width, i / width), byte(2, i % width, i / width))
+            })
+            .collect(),
+    );
     let mut picture = ffmpeg::frame::Video::new(Pixel::YUV420P, width as u32, height as u32);
     write_plane(&mut picture, 0, &luma.quantized());
     let (chroma_width, chroma_height) = (width / 2, height / 2);
-    let mean = |c: usize, x: usize, y: usize| (byte(c, 2 * x, 2 * y) + byte(c, 2 * x + 1, 2 * y) + byte(c, 2 * x, 2 * y + 1) + byte(c, 2 * x + 1, 2 * y + 1)) / 4.0;
+    let mean = |c: usize, x: usize, y: usize| {
+        (byte(c, 2 * x, 2 * y) + byte(c, 2 * x + 1, 2 * y) + byte(c, 2 * x, 2 * y + 1) + byte(c, 2 * x + 1, 2 * y + 1))
+            / 4.0
+    };
     let chroma = |weights: [f32; 3]| {
         let data = (0..chroma_width * chroma_height)
             .map(|i| {
                 let (x, y) = (i % chroma_width, i / chroma_width);
-                (128.0 + (weights[0] * mean(0, x, y) + weights[1] * mean(1, x, y) + weights[2] * mean(2, x, y)) / 255.0) / 255.0
+                (128.0 + (weights[0] * mean(0, x, y) + weights[1] * mean(1, x, y) + weights[2] * mean(2, x, y)) / 255.0)
+                    / 255.0
             })
             .collect();
         Luma::new(chroma_width, chroma_height, data).quantized()
@@ -126,7 +152,11 @@ fn read_plane(picture: &ffmpeg::frame::Video, index: usize, width: usize, height
 
 /// `pictures` (4:2:0, one size) through libx264 at `crf` with up to `b_frames` B pictures in a row
 /// (none: each after the first is a P picture), and decoded back in display order.
-fn round_trip(pictures: Vec<ffmpeg::frame::Video>, crf: u32, b_frames: usize) -> Result<Vec<ffmpeg::frame::Video>, ffmpeg::Error> {
+fn round_trip(
+    pictures: Vec<ffmpeg::frame::Video>,
+    crf: u32,
+    b_frames: usize,
+) -> Result<Vec<ffmpeg::frame::Video>, ffmpeg::Error> {
     crate::media::init_ffmpeg();
     let (width, height) = (pictures[0].width(), pictures[0].height());
     let codec = ffmpeg::encoder::find(ffmpeg::codec::Id::H264).ok_or(ffmpeg::Error::EncoderNotFound)?;
@@ -147,15 +177,16 @@ fn round_trip(pictures: Vec<ffmpeg::frame::Video>, crf: u32, b_frames: usize) ->
     let mut decoded = Vec::new();
     let mut frame = ffmpeg::frame::Video::empty();
     // Each packet decoded as it comes, each picture taken as soon as the decoder has it.
-    let mut decode_pending = |encoder: &mut ffmpeg::encoder::Video, decoder: &mut ffmpeg::decoder::Video| -> Result<(), ffmpeg::Error> {
-        while encoder.receive_packet(&mut packet).is_ok() {
-            decoder.send_packet(&packet)?;
-            while decoder.receive_frame(&mut frame).is_ok() {
-                decoded.push(std::mem::replace(&mut frame, ffmpeg::frame::Video::empty()));
+    let mut decode_pending =
+        |encoder: &mut ffmpeg::encoder::Video, decoder: &mut ffmpeg::decoder::Video| -> Result<(), ffmpeg::Error> {
+            while encoder.receive_packet(&mut packet).is_ok() {
+                decoder.send_packet(&packet)?;
+                while decoder.receive_frame(&mut frame).is_ok() {
+                    decoded.push(std::mem::replace(&mut frame, ffmpeg::frame::Video::empty()));
+                }
             }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     for (index, mut picture) in pictures.into_iter().enumerate() {
         picture.set_pts(Some(index as i64));
         encoder.send_frame(&picture)?;
@@ -176,7 +207,13 @@ mod tests {
 
     #[test]
     fn a_round_trip_keeps_the_picture_and_loses_more_at_higher_crf() {
-        let plane = Luma::new(64, 48, (0..64 * 48).map(|i| (i % 64) as f32 / 64.0 * 0.6 + 0.2 + if (i / 64) % 8 < 4 { 0.1 } else { 0.0 }).collect());
+        let plane = Luma::new(
+            64,
+            48,
+            (0..64 * 48)
+                .map(|i| (i % 64) as f32 / 64.0 * 0.6 + 0.2 + if (i / 64) % 8 < 4 { 0.1 } else { 0.0 })
+                .collect(),
+        );
         let plane = plane.quantized();
         let error = |crf| {
             let decoded = h264_round_trip(&plane, crf).expect("libx264 round trip");
@@ -190,10 +227,18 @@ mod tests {
     /// The shown picture of a pan is the window at the origin, through the codec.
     #[test]
     fn a_pan_shows_the_window_at_its_origin() {
-        let plane = Luma::new(96, 64, (0..96 * 64).map(|i| ((i % 96) as f32 * 0.37).sin() * 0.3 + ((i / 96) as f32 * 0.21).cos() * 0.2 + 0.5).collect()).quantized();
+        let plane = Luma::new(
+            96,
+            64,
+            (0..96 * 64)
+                .map(|i| ((i % 96) as f32 * 0.37).sin() * 0.3 + ((i / 96) as f32 * 0.21).cos() * 0.2 + 0.5)
+                .collect(),
+        )
+        .quantized();
         let shown = h264_pan_round_trip(&plane, (64, 32), (16, 16), (3, -2), 5, 2, 12).expect("libx264 round trip");
         let window = plane.crop(16, 16, 64, 32);
-        let error = window.data.iter().zip(&shown.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / window.data.len() as f32;
+        let error =
+            window.data.iter().zip(&shown.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / window.data.len() as f32;
         assert!(error < 0.01, "mean error {error}");
     }
 
@@ -202,15 +247,34 @@ mod tests {
     #[test]
     fn a_p_picture_round_trip_keeps_luma_and_colour() {
         let (width, height) = (64, 48);
-        let plane = |f: &dyn Fn(usize, usize) -> f32| Luma::new(width, height, (0..width * height).map(|i| f(i % width, i / width)).collect()).quantized();
-        let rgb = [plane(&|x, _| 0.2 + 0.6 * x as f32 / 64.0), plane(&|_, y| 0.3 + 0.4 * y as f32 / 48.0), plane(&|x, y| if (x / 8 + y / 8) % 2 == 0 { 0.7 } else { 0.4 })];
+        let plane = |f: &dyn Fn(usize, usize) -> f32| {
+            Luma::new(width, height, (0..width * height).map(|i| f(i % width, i / width)).collect()).quantized()
+        };
+        let rgb = [
+            plane(&|x, _| 0.2 + 0.6 * x as f32 / 64.0),
+            plane(&|_, y| 0.3 + 0.4 * y as f32 / 48.0),
+            plane(&|x, y| if (x / 8 + y / 8) % 2 == 0 { 0.7 } else { 0.4 }),
+        ];
         let (luma, decoded) = h264_p_frame_round_trip(&rgb, 10).expect("libx264 round trip");
-        let mean_error = |a: &Luma, b: &Luma| a.data.iter().zip(&b.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / a.data.len() as f32;
-        let expected_luma = Luma::new(width, height, (0..width * height).map(|i| bt601_luma(rgb[0].data[i] * 255.0, rgb[1].data[i] * 255.0, rgb[2].data[i] * 255.0)).collect());
+        let mean_error = |a: &Luma, b: &Luma| {
+            a.data.iter().zip(&b.data).map(|(a, b)| (a - b).abs()).sum::<f32>() / a.data.len() as f32
+        };
+        let expected_luma = Luma::new(
+            width,
+            height,
+            (0..width * height)
+                .map(|i| bt601_luma(rgb[0].data[i] * 255.0, rgb[1].data[i] * 255.0, rgb[2].data[i] * 255.0))
+                .collect(),
+        );
         assert!(mean_error(&luma, &expected_luma) < 0.005, "luma error {}", mean_error(&luma, &expected_luma));
         let mean = |plane: &Luma| plane.data.iter().sum::<f32>() / plane.data.len() as f32;
         for c in 0..3 {
-            assert!((mean(&decoded[c]) - mean(&rgb[c])).abs() < 0.005, "channel {c}: level {} vs {}", mean(&decoded[c]), mean(&rgb[c]));
+            assert!(
+                (mean(&decoded[c]) - mean(&rgb[c])).abs() < 0.005,
+                "channel {c}: level {} vs {}",
+                mean(&decoded[c]),
+                mean(&rgb[c])
+            );
             assert!(mean_error(&decoded[c], &rgb[c]) < 0.05, "channel {c}: error {}", mean_error(&decoded[c], &rgb[c]));
         }
     }

@@ -26,7 +26,11 @@ pub enum DeviceChoice {
 
 /// The device to use, and a name for it in logs and manifests.
 pub fn select(choice: DeviceChoice) -> Result<(Device, String), ModelError> {
-    let gpu = || hardware_adapter_name().and_then(|_| GpuContext::shared().ok()).map(|gpu| (gpu.burn.clone(), format!("gpu: {} (burn wgpu)", gpu.name)));
+    let gpu = || {
+        hardware_adapter_name()
+            .and_then(|_| GpuContext::shared().ok())
+            .map(|gpu| (gpu.burn.clone(), format!("gpu: {} (burn wgpu)", gpu.name)))
+    };
     match choice {
         DeviceChoice::Cpu => Ok(cpu()),
         DeviceChoice::Gpu => gpu().ok_or(ModelError::NoGpu),
@@ -80,10 +84,20 @@ impl GpuContext {
     #[cfg(test)]
     pub fn private_for_tests() -> &'static GpuContext {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default())).expect("a wgpu adapter");
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor::default())).expect("a wgpu device");
+        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+            .expect("a wgpu adapter");
+        let (device, queue) =
+            pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor::default())).expect("a wgpu device");
         let info = adapter.get_info();
-        let context = GpuContext { instance, adapter, device, queue, burn: Device::flex(), name: info.name, software: info.device_type == wgpu::DeviceType::Cpu };
+        let context = GpuContext {
+            instance,
+            adapter,
+            device,
+            queue,
+            burn: Device::flex(),
+            name: info.name,
+            software: info.device_type == wgpu::DeviceType::Cpu,
+        };
         Box::leak(Box::new(context))
     }
 

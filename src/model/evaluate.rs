@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use super::anime4k::Anime4k;
 use super::error::ModelError;
-use super::photo::{image_files, load_ground_truth, load_ground_truth_rgb};
 use super::metrics::{psnr_y, ssim_y};
 use super::photo::Luma;
+use super::photo::{image_files, load_ground_truth, load_ground_truth_rgb};
 use super::resize::{Kernel, downscale_x2, upscale_x2};
 use super::supernet::{SubgraphSpec, Supernet};
 
@@ -18,7 +18,11 @@ use super::supernet::{SubgraphSpec, Supernet};
 /// source tree the binary was built from.
 pub fn default_validation_dir() -> std::path::PathBuf {
     let here = std::path::PathBuf::from("assets/validation");
-    if here.is_dir() { here } else { std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/validation")) }
+    if here.is_dir() {
+        here
+    } else {
+        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/validation"))
+    }
 }
 
 pub struct ValidationImage {
@@ -48,7 +52,8 @@ pub fn with_compressed_lr(images: &[ValidationImage], crf: u32) -> Result<Vec<Va
     images
         .iter()
         .map(|image| {
-            let (lr, lr_rgb) = super::degrade::h264_p_frame_round_trip(&image.lr_rgb, crf).map_err(|source| ModelError::Compression { image: image.name.clone(), crf, source })?;
+            let (lr, lr_rgb) = super::degrade::h264_p_frame_round_trip(&image.lr_rgb, crf)
+                .map_err(|source| ModelError::Compression { image: image.name.clone(), crf, source })?;
             Ok(ValidationImage { name: image.name.clone(), hr: image.hr.clone(), lr, lr_rgb })
         })
         .collect()
@@ -59,7 +64,11 @@ pub enum Method<'a> {
     Bilinear,
     Bicubic,
     Lanczos,
-    Subgraph { name: String, model: &'a Supernet, spec: SubgraphSpec },
+    Subgraph {
+        name: String,
+        model: &'a Supernet,
+        spec: SubgraphSpec,
+    },
     /// One of Anime4K's CNNs, on the RGB LR.
     Anime4k(&'a Anime4k),
 }
@@ -120,7 +129,11 @@ pub fn evaluate(method: &Method<'_>, images: &[ValidationImage]) -> QualityRow {
         .iter()
         .map(|image| {
             let upscaled = method.upscale(image);
-            ImageScore { image: image.name.clone(), psnr_y: psnr_y(&image.hr, &upscaled), ssim_y: ssim_y(&image.hr, &upscaled) }
+            ImageScore {
+                image: image.name.clone(),
+                psnr_y: psnr_y(&image.hr, &upscaled),
+                ssim_y: ssim_y(&image.hr, &upscaled),
+            }
         })
         .collect();
     let count = images.len().max(1) as f64;

@@ -100,7 +100,10 @@ impl SupernetShape {
     }
 
     pub fn config(&self) -> SupernetConfig {
-        SupernetConfig::new().with_max_depth(self.max_depth).with_max_width(self.max_width).with_widths(self.widths.clone())
+        SupernetConfig::new()
+            .with_max_depth(self.max_depth)
+            .with_max_width(self.max_width)
+            .with_widths(self.widths.clone())
     }
 }
 
@@ -155,7 +158,10 @@ impl Manifest {
             if !config.contains(&spec) {
                 return invalid(format!("rung {} ({spec}) is not a subgraph of the supernet", rung.name));
             }
-            if rung.layers != spec.layers() || rung.params != spec.params() || rung.macs_per_lr_pixel != spec.macs_per_lr_pixel() {
+            if rung.layers != spec.layers()
+                || rung.params != spec.params()
+                || rung.macs_per_lr_pixel != spec.macs_per_lr_pixel()
+            {
                 return invalid(format!("rung {} lists layers or costs that are not those of {spec}", rung.name));
             }
             if rung.upsample != UPSAMPLE {
@@ -164,14 +170,18 @@ impl Manifest {
             if let Some(previous) = index.checked_sub(1).map(|i| &self.ladder[i])
                 && (!previous.spec.is_nested_in(&spec) || previous.macs_per_lr_pixel >= rung.macs_per_lr_pixel)
             {
-                return invalid(format!("rung {} does not contain rung {} (the ladder must be nested, cheapest first)", rung.name, previous.name));
+                return invalid(format!(
+                    "rung {} does not contain rung {} (the ladder must be nested, cheapest first)",
+                    rung.name, previous.name
+                ));
             }
         }
         Ok(())
     }
 
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
         let manifest: Manifest =
             serde_json::from_str(&text).map_err(|source| ManifestError::Parse { path: path.to_owned(), source })?;
         manifest.validate(path)?;

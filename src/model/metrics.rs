@@ -22,13 +22,15 @@ pub fn psnr_y(reference: &Luma, test: &Luma) -> f64 {
 /// SSIM (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5, K1 = 0.01, K2 = 0.03) on 8-bit values.
 pub fn ssim_y(reference: &Luma, test: &Luma) -> f64 {
     assert_eq!((reference.width, reference.height), (test.width, test.height), "ssim: sizes differ");
-    let scale = |image: &Luma| -> Vec<f64> { shaved(&image.quantized()).data.iter().map(|v| f64::from(*v) * 255.0).collect() };
+    let scale =
+        |image: &Luma| -> Vec<f64> { shaved(&image.quantized()).data.iter().map(|v| f64::from(*v) * 255.0).collect() };
     let (a, b) = (scale(reference), scale(test));
     let (width, height) = (reference.width - 2 * SHAVE_PIXELS, reference.height - 2 * SHAVE_PIXELS);
     const RADIUS: usize = 5;
     const SIGMA: f64 = 1.5;
     let window: Vec<f64> = {
-        let raw: Vec<f64> = (0..=2 * RADIUS).map(|i| (-((i as f64 - RADIUS as f64).powi(2)) / (2.0 * SIGMA * SIGMA)).exp()).collect();
+        let raw: Vec<f64> =
+            (0..=2 * RADIUS).map(|i| (-((i as f64 - RADIUS as f64).powi(2)) / (2.0 * SIGMA * SIGMA)).exp()).collect();
         let total: f64 = raw.iter().sum();
         raw.into_iter().map(|w| w / total).collect()
     };
@@ -63,7 +65,11 @@ mod tests {
     use super::*;
 
     fn pattern(width: usize, height: usize) -> Luma {
-        Luma::new(width, height, (0..width * height).map(|i| ((i * 37 % 101) as f32 / 100.0 * 200.0 + 16.0).round() / 255.0).collect())
+        Luma::new(
+            width,
+            height,
+            (0..width * height).map(|i| ((i * 37 % 101) as f32 / 100.0 * 200.0 + 16.0).round() / 255.0).collect(),
+        )
     }
 
     /// Every pixel one code value off: MSE = (1/255)^2, so PSNR = 20 log10(255) = 48.1308 dB.
@@ -88,7 +94,11 @@ mod tests {
     fn ssim_is_one_for_identical_images_and_drops_with_noise() {
         let reference = Luma::new(48, 40, (0..48 * 40).map(|i| (i % 48 + i / 48) as f32 / 88.0 * 0.5 + 0.25).collect());
         assert!((ssim_y(&reference, &reference) - 1.0).abs() < 1e-12);
-        let noisy = Luma::new(48, 40, reference.data.iter().enumerate().map(|(i, v)| v + if i % 2 == 0 { 0.03 } else { -0.03 }).collect());
+        let noisy = Luma::new(
+            48,
+            40,
+            reference.data.iter().enumerate().map(|(i, v)| v + if i % 2 == 0 { 0.03 } else { -0.03 }).collect(),
+        );
         let value = ssim_y(&reference, &noisy);
         assert!(value < 0.99 && value > 0.0, "{value}");
     }

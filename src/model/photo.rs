@@ -33,7 +33,11 @@ impl Luma {
 
     /// Rounds to 8-bit code values (what a decoder hands the player).
     pub fn quantized(&self) -> Luma {
-        Luma::new(self.width, self.height, self.data.iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) / 255.0).collect())
+        Luma::new(
+            self.width,
+            self.height,
+            self.data.iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) / 255.0).collect(),
+        )
     }
 
     pub fn to_u8(&self) -> Vec<u8> {
@@ -67,7 +71,9 @@ pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>, ModelError> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| {
-            path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+            path.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
         })
         .collect();
     files.sort();
@@ -87,7 +93,9 @@ pub fn load_ground_truth(path: &Path) -> Result<Luma, ModelError> {
 pub fn load_ground_truth_rgb(path: &Path) -> Result<[Luma; 3], ModelError> {
     let rgb = load_rgb(path)?;
     let (width, height) = (rgb.width() as usize, rgb.height() as usize);
-    Ok(std::array::from_fn(|c| crop_for_h264(Luma::new(width, height, rgb.pixels().map(|p| f32::from(p[c]) / 255.0).collect()))))
+    Ok(std::array::from_fn(|c| {
+        crop_for_h264(Luma::new(width, height, rgb.pixels().map(|p| f32::from(p[c]) / 255.0).collect()))
+    }))
 }
 
 fn crop_for_h264(hr: Luma) -> Luma {

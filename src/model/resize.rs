@@ -119,7 +119,13 @@ impl Downscaler {
             Downscaler::Bicubic => resize(&even, width, height, Kernel::Bicubic),
             Downscaler::Lanczos3 => resize(&even, width, height, Kernel::Lanczos3),
             Downscaler::Area => {
-                let at = |x: usize, y: usize| (even.at(2 * x, 2 * y) + even.at(2 * x + 1, 2 * y) + even.at(2 * x, 2 * y + 1) + even.at(2 * x + 1, 2 * y + 1)) / 4.0;
+                let at = |x: usize, y: usize| {
+                    (even.at(2 * x, 2 * y)
+                        + even.at(2 * x + 1, 2 * y)
+                        + even.at(2 * x, 2 * y + 1)
+                        + even.at(2 * x + 1, 2 * y + 1))
+                        / 4.0
+                };
                 Luma::new(width, height, (0..width * height).map(|i| at(i % width, i / width)).collect())
             }
         };

@@ -49,10 +49,7 @@ pub fn round_robin_medians_ms(count: usize, warm_up: usize, runs: usize, mut run
             }
         }
     }
-    times
-        .into_iter()
-        .map(|mut candidate_times| crate::telemetry::median(&mut candidate_times))
-        .collect()
+    times.into_iter().map(|mut candidate_times| crate::telemetry::median(&mut candidate_times)).collect()
 }
 
 /// One forward of `spec` on `frame` by burn (on a GPU), read back so that the time includes all
@@ -107,7 +104,8 @@ fn front_deficits(scores: &[CandidateScore]) -> Vec<f64> {
     scores
         .iter()
         .map(|score| {
-            let best = scores.iter().filter(|o| o.latency_ms <= score.latency_ms).map(|o| o.psnr_y).fold(f64::MIN, f64::max);
+            let best =
+                scores.iter().filter(|o| o.latency_ms <= score.latency_ms).map(|o| o.psnr_y).fold(f64::MIN, f64::max);
             (best - score.psnr_y).max(0.0)
         })
         .collect()
@@ -181,7 +179,11 @@ mod tests {
     /// Quality that rises with depth and width, as a trained supernet's does.
     fn grid() -> Vec<CandidateScore> {
         let config = SupernetConfig::new();
-        config.candidates().into_iter().map(|s| score(s.depth, s.width, 30.0 + (s.macs_per_lr_pixel() as f64).ln())).collect()
+        config
+            .candidates()
+            .into_iter()
+            .map(|s| score(s.depth, s.width, 30.0 + (s.macs_per_lr_pixel() as f64).ln()))
+            .collect()
     }
 
     #[test]
@@ -221,10 +223,13 @@ mod tests {
 
     #[test]
     fn flat_quality_has_no_ladder() {
-        let scores: Vec<CandidateScore> = grid().into_iter().map(|mut s| {
-            s.psnr_y = 30.0;
-            s
-        }).collect();
+        let scores: Vec<CandidateScore> = grid()
+            .into_iter()
+            .map(|mut s| {
+                s.psnr_y = 30.0;
+                s
+            })
+            .collect();
         assert!(choose_ladder(&scores).is_err());
     }
 }

@@ -98,7 +98,13 @@ pub enum Activation {
 impl SubgraphSpec {
     /// Every convolution of this subgraph, in order.
     pub fn layers(&self) -> Vec<LayerSpec> {
-        let conv = |in_channels, out_channels, activation, residual| LayerSpec { in_channels, out_channels, kernel: KERNEL, activation, residual };
+        let conv = |in_channels, out_channels, activation, residual| LayerSpec {
+            in_channels,
+            out_channels,
+            kernel: KERNEL,
+            activation,
+            residual,
+        };
         let mut layers = vec![conv(1, self.width, Activation::Relu, false)];
         layers.extend((0..self.depth).map(|_| conv(self.width, self.width, Activation::Relu, true)));
         layers.push(conv(self.width, PHASES, Activation::None, false));
@@ -149,9 +155,14 @@ impl SupernetConfig {
     pub fn load(&self, path: &std::path::Path, device: &Device) -> Result<Supernet, super::error::ModelError> {
         use super::error::ModelError;
         let bytes = std::fs::read(path).map_err(|source| ModelError::ReadWeights { path: path.to_owned(), source })?;
-        let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
-            .map_err(|e| ModelError::NotBurnpack { path: path.to_owned(), cause: first_line(&e.to_string()).to_owned() })?;
-        self.init(device).try_load_record(record).map_err(|e| ModelError::WeightsDoNotFit { path: path.to_owned(), cause: first_line(&e.to_string()).to_owned() })
+        let record =
+            burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes)).map_err(|e| {
+                ModelError::NotBurnpack { path: path.to_owned(), cause: first_line(&e.to_string()).to_owned() }
+            })?;
+        self.init(device).try_load_record(record).map_err(|e| ModelError::WeightsDoNotFit {
+            path: path.to_owned(),
+            cause: first_line(&e.to_string()).to_owned(),
+        })
     }
 
     pub fn init(&self, device: &Device) -> Supernet {
@@ -329,7 +340,9 @@ mod tests {
         assert_eq!(spec.macs_per_lr_pixel(), 9 * (8 + 64 + 32));
         assert_eq!(spec.params(), 9 * (8 + 64 + 32) + 8 + 8 + 4);
         assert_eq!(SupernetConfig::new().largest().macs_per_lr_pixel(), 88_200);
-        assert!(SupernetConfig::new().candidates().windows(2).all(|w| w[0].macs_per_lr_pixel() <= w[1].macs_per_lr_pixel()));
+        assert!(
+            SupernetConfig::new().candidates().windows(2).all(|w| w[0].macs_per_lr_pixel() <= w[1].macs_per_lr_pixel())
+        );
     }
 
     #[test]

@@ -24,19 +24,21 @@ use crate::engine::picture::ToPlanar;
 use crate::engine::swscale::SwsUpscaler;
 use crate::engine::view::ViewTarget;
 use crate::engine::{Presentation, Upscaler, UpscalerFactory};
-use sr_worker::{SrWorker, Wake};
 use crate::media::audio_decode::{AudioDecoder, NextAudioDecoder, OutputFormat};
-use crate::media::audio_out::{AudioDelay, AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume, take_over_if_failed};
+use crate::media::audio_out::{
+    AudioDelay, AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume, take_over_if_failed,
+};
 use crate::media::clock::{Clock, Speed};
-use crate::media::demux::{DemuxCommand, DemuxThread};
 use crate::media::decode_loop::{self, StageOutput};
+use crate::media::demux::{DemuxCommand, DemuxThread};
 use crate::media::source::{AudioTrack, is_url};
-use crate::media::tempo::Tempo;
 use crate::media::subtitles::Subtitles;
+use crate::media::tempo::Tempo;
 use crate::media::video_decode::VideoDecoder;
 use crate::media::{Generation, MediaError, MediaSource, PipelineEvent, StreamInfo};
 use crate::telemetry::{Counters, Telemetry};
 use presenter::{ClockMode, Presenter, StreamState};
+use sr_worker::{SrWorker, Wake};
 
 /// Channel bounds: enough to ride out decode jitter, small enough that a seek flushes quickly.
 const VIDEO_PACKET_QUEUE: usize = 64;
@@ -153,7 +155,8 @@ impl Player {
     /// Opens `input` and starts playing it.
     pub fn open(input: &str, options: PlayerOptions) -> Result<Self, MediaError> {
         let source = MediaSource::open_with(input, options.network_timeout, options.audio_track)?;
-        let mut upscaler = options.upscaler.as_ref().map_or_else(|| Box::new(SwsUpscaler::new()) as Box<dyn Upscaler>, |make| make());
+        let mut upscaler =
+            options.upscaler.as_ref().map_or_else(|| Box::new(SwsUpscaler::new()) as Box<dyn Upscaler>, |make| make());
         // Before the clock starts, so calibration never delays a frame; not at all when the
         // picture is not shown enlarged (the network does not run then).
         let video = &source.info.video;
@@ -164,7 +167,10 @@ impl Player {
             video.width,
             video.height,
             video.frames_per_sec,
-            source.info.audio.as_ref().map_or_else(|| "no audio".to_owned(), |audio| format!("{} {} Hz {} channels", audio.codec, audio.sample_rate, audio.channels))
+            source.info.audio.as_ref().map_or_else(
+                || "no audio".to_owned(),
+                |audio| format!("{} {} Hz {} channels", audio.codec, audio.sample_rate, audio.channels)
+            )
         );
         if options.view.decide(video.width, video.height, video.geometry) {
             upscaler.prepare(video.width, video.height, 1.0 / video.frames_per_sec.max(1.0), options.presentation);
@@ -191,7 +197,8 @@ impl Player {
             Presentation::Cpu => 16 * info.video.width as usize * info.video.height as usize,
         };
         let (decoded_tx, decoded_rx) = bounded(queue_bound(DECODED_FRAME_QUEUE, DECODED_QUEUE_BYTES, frame_bytes));
-        let (upscaled_tx, upscaled_rx) = bounded(queue_bound(PICTURE_QUEUE, PICTURE_QUEUE_BYTES, frame_bytes + upscaled_bytes));
+        let (upscaled_tx, upscaled_rx) =
+            bounded(queue_bound(PICTURE_QUEUE, PICTURE_QUEUE_BYTES, frame_bytes + upscaled_bytes));
 
         let clock_mode = match (options.no_sync, &info.audio) {
             (true, _) => ClockMode::Free,
@@ -199,7 +206,8 @@ impl Player {
             (false, None) => ClockMode::Wall,
         };
         let speed = Arc::new(Speed::default());
-        let presenter = Presenter::new(upscaled_rx, clock_mode, generation.clone(), Arc::clone(&clock), Arc::clone(&counters));
+        let presenter =
+            Presenter::new(upscaled_rx, clock_mode, generation.clone(), Arc::clone(&clock), Arc::clone(&counters));
         let upscaler_name = Arc::new(parking_lot::Mutex::new(upscaler.name()));
         let mut player = Player {
             info: info.clone(),
@@ -230,7 +238,8 @@ impl Player {
             let (packets_tx, packets_rx) = bounded(AUDIO_PACKET_QUEUE);
             let (chunks_tx, chunks_rx) = bounded(AUDIO_CHUNK_QUEUE);
             audio_packets_tx = Some(packets_tx);
-            let source_format = OutputFormat { sample_rate: audio_info.sample_rate, channels: audio_info.channels.clamp(1, 2) };
+            let source_format =
+                OutputFormat { sample_rate: audio_info.sample_rate, channels: audio_info.channels.clamp(1, 2) };
             let device_format = match (options.no_sync, options.audio) {
                 (false, AudioMode::Auto) => CpalOutput::probe_format()
                     .map_err(|cause| tracing::info!("no sound card ({cause}): using the silent clock"))
@@ -240,7 +249,15 @@ impl Player {
             let format = device_format.unwrap_or(source_format);
             let feeder = || {
                 let (volume, delay) = (Arc::clone(&volume), Arc::clone(&audio_delay));
-                AudioFeeder::new(chunks_rx.clone(), format, generation.clone(), Arc::clone(&clock), volume, delay, Arc::clone(&counters))
+                AudioFeeder::new(
+                    chunks_rx.clone(),
+                    format,
+                    generation.clone(),
+                    Arc::clone(&clock),
+                    volume,
+                    delay,
+                    Arc::clone(&counters),
+                )
             };
             let output: Box<dyn AudioOutput> = if options.no_sync {
                 Box::new(DiscardOutput::start(chunks_rx.clone()).map_err(thread_error)?)
@@ -271,7 +288,9 @@ impl Player {
                 ready: Vec::new(),
             };
             let audio_generation = generation.clone();
-            player.spawn("audio-decode", move || decode_loop::run(audio, packets_rx, audio_generation)).map_err(thread_error)?;
+            player
+                .spawn("audio-decode", move || decode_loop::run(audio, packets_rx, audio_generation))
+                .map_err(thread_error)?;
         }
 
         let video = VideoDecoder {
@@ -286,7 +305,9 @@ impl Player {
             ready: Vec::new(),
         };
         let video_generation = generation.clone();
-        player.spawn("video-decode", move || decode_loop::run(video, video_packets_rx, video_generation)).map_err(thread_error)?;
+        player
+            .spawn("video-decode", move || decode_loop::run(video, video_packets_rx, video_generation))
+            .map_err(thread_error)?;
 
         let worker = SrWorker {
             upscaler,
@@ -348,8 +369,12 @@ impl Player {
     pub fn set_audio_track(&mut self, track: usize) -> Result<(), MediaError> {
         let input = &self.info.input;
         let setup_error = |cause: String| MediaError::DecoderSetup { input: input.clone(), kind: "audio", cause };
-        let chosen = self.audio_tracks.get(track).ok_or_else(|| setup_error(format!("no audio track {}", track + 1)))?;
-        let next_decoder = self.next_audio_decoder.as_ref().ok_or_else(|| setup_error("it plays without sound: open it again to choose a track".to_owned()))?;
+        let chosen =
+            self.audio_tracks.get(track).ok_or_else(|| setup_error(format!("no audio track {}", track + 1)))?;
+        let next_decoder = self
+            .next_audio_decoder
+            .as_ref()
+            .ok_or_else(|| setup_error("it plays without sound: open it again to choose a track".to_owned()))?;
         let (info, decoder) = chosen.open(input)?;
         next_decoder.offer(decoder, info.time_base);
         // Whatever is in flight is outdated before the demuxer routes the new track's packets,
@@ -437,8 +462,16 @@ impl Player {
     /// the frame on screen, or from the target of a step still under way.
     pub fn step_frame(&mut self, forward: bool) {
         self.set_paused(true);
-        let Some(from) = self.presenter.seek_target_secs().or(self.presenter.current().map(|picture| picture.pts_secs)) else { return };
-        let interval = self.presenter.current().map(|picture| picture.duration_secs).filter(|secs| *secs > 0.0).unwrap_or(1.0 / self.info.video.frames_per_sec.max(1.0));
+        let Some(from) = self.presenter.seek_target_secs().or(self.presenter.current().map(|picture| picture.pts_secs))
+        else {
+            return;
+        };
+        let interval = self
+            .presenter
+            .current()
+            .map(|picture| picture.duration_secs)
+            .filter(|secs| *secs > 0.0)
+            .unwrap_or(1.0 / self.info.video.frames_per_sec.max(1.0));
         self.seek(if forward { from + interval } else { from - interval });
     }
 

@@ -144,7 +144,12 @@ impl Presenter {
     /// frame of this generation has been shown yet or the one on screen has overstayed its time
     /// (a slow network, a stalled decoder). Paused playback is not buffering.
     pub fn is_buffering(&self, now: Instant) -> bool {
-        if self.state == StreamState::Eof || self.input_ended || self.next.is_some() || !self.frames.is_empty() || self.clock.is_paused() {
+        if self.state == StreamState::Eof
+            || self.input_ended
+            || self.next.is_some()
+            || !self.frames.is_empty()
+            || self.clock.is_paused()
+        {
             return false;
         }
         match (&self.current, self.clock.now_secs(self.showing_generation, now)) {
@@ -242,7 +247,8 @@ impl Presenter {
             None if self.first_shown_at.is_none() => return Timing::Alone,
             None if self.clock.is_paused() => return Timing::Unknown,
             None => {
-                let audio_is_late = self.first_shown_at.is_some_and(|t| now.duration_since(t) > AUDIO_CLOCK_START_TIMEOUT);
+                let audio_is_late =
+                    self.first_shown_at.is_some_and(|t| now.duration_since(t) > AUDIO_CLOCK_START_TIMEOUT);
                 if self.mode == ClockMode::Audio && !audio_is_late {
                     return Timing::Unknown;
                 }
@@ -327,7 +333,8 @@ mod tests {
         fn new(mode: ClockMode) -> Self {
             let (frames, receiver) = crossbeam_channel::unbounded();
             let (clock, counters) = (Arc::new(Clock::default()), Arc::new(Counters::default()));
-            let presenter = Presenter::new(receiver, mode, Generation::default(), Arc::clone(&clock), Arc::clone(&counters));
+            let presenter =
+                Presenter::new(receiver, mode, Generation::default(), Arc::clone(&clock), Arc::clone(&counters));
             Self { presenter, frames, clock, counters, start: Instant::now() }
         }
 

@@ -15,8 +15,8 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::engine::picture::{Picture, PlaneLayout, ToPlanar, Upscaled};
 use crate::engine::view::ViewTarget;
 use crate::engine::{EngineError, Presentation, Upscaler};
-use crate::media::geometry::DisplayGeometry;
 use crate::media::clock::{Clock, Speed};
+use crate::media::geometry::DisplayGeometry;
 use crate::media::{Generation, Item, PipelineEvent, Tagged, VideoFrame};
 use crate::telemetry::Counters;
 
@@ -123,12 +123,22 @@ mod tests {
     }
 
     /// Runs a worker over `items` with `upscaler`, the clock at `clock_secs` (None: not started).
-    fn run_worker(upscaler: Box<dyn Upscaler>, clock_secs: Option<f64>, items: Vec<Tagged<VideoFrame>>) -> (Vec<String>, Arc<Counters>) {
+    fn run_worker(
+        upscaler: Box<dyn Upscaler>,
+        clock_secs: Option<f64>,
+        items: Vec<Tagged<VideoFrame>>,
+    ) -> (Vec<String>, Arc<Counters>) {
         run_worker_on(upscaler, Presentation::Cpu, ViewTarget::default(), clock_secs, items)
     }
 
     /// [`run_worker`] for `presentation` with the picture shown as `view` says.
-    fn run_worker_on(upscaler: Box<dyn Upscaler>, presentation: Presentation, view: ViewTarget, clock_secs: Option<f64>, items: Vec<Tagged<VideoFrame>>) -> (Vec<String>, Arc<Counters>) {
+    fn run_worker_on(
+        upscaler: Box<dyn Upscaler>,
+        presentation: Presentation,
+        view: ViewTarget,
+        clock_secs: Option<f64>,
+        items: Vec<Tagged<VideoFrame>>,
+    ) -> (Vec<String>, Arc<Counters>) {
         let (frames_tx, frames_in) = crossbeam_channel::bounded(items.len());
         let (frames_out, upscaled) = crossbeam_channel::bounded(items.len());
         let (events, _events_rx) = crossbeam_channel::bounded(8);
@@ -179,7 +189,12 @@ mod tests {
 
     #[test]
     fn frames_already_past_at_the_clock_are_skipped_in_order_and_counted() {
-        let items = vec![Tagged::start(0, 0.0), Tagged::data(0, frame_at(1.0)), Tagged::data(0, frame_at(20.0)), Tagged::end(0)];
+        let items = vec![
+            Tagged::start(0, 0.0),
+            Tagged::data(0, frame_at(1.0)),
+            Tagged::data(0, frame_at(20.0)),
+            Tagged::end(0),
+        ];
         let (out, counters) = run_worker(Box::new(SwsUpscaler::new()), Some(10.0), items);
         assert_eq!(out, ["start", "20@32x32 rgba", "end"]);
         assert_eq!(counters.frames_dropped_early.load(Ordering::Relaxed), 1);
@@ -189,7 +204,12 @@ mod tests {
     /// Through a neural rung, with the clock not yet running: every frame comes out, in order.
     #[test]
     fn the_neural_worker_keeps_every_frame_in_order() {
-        let upscaler = crate::engine::neural::rung_factory(&crate::model::manifest::default_manifest_path(), 0, crate::model::device::DeviceChoice::Cpu).expect("shipped model")();
+        let upscaler = crate::engine::neural::rung_factory(
+            &crate::model::manifest::default_manifest_path(),
+            0,
+            crate::model::device::DeviceChoice::Cpu,
+        )
+        .expect("shipped model")();
         let times: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.04).collect();
         let mut items = vec![Tagged::start(0, 0.0)];
         items.extend(times.iter().map(|&t| Tagged::data(0, frame_at(t))));
@@ -206,17 +226,36 @@ mod tests {
     /// when it does not; a packed-RGB frame reaches the screen as planar YUV.
     #[test]
     fn the_screen_gets_luma_only_when_the_view_enlarges_the_picture() {
-        let rung = || crate::engine::neural::rung_factory(&crate::model::manifest::default_manifest_path(), 0, crate::model::device::DeviceChoice::Cpu).expect("shipped model")();
+        let rung = || {
+            crate::engine::neural::rung_factory(
+                &crate::model::manifest::default_manifest_path(),
+                0,
+                crate::model::device::DeviceChoice::Cpu,
+            )
+            .expect("shipped model")()
+        };
         let items = || vec![Tagged::data(0, frame_at(0.0)), Tagged::data(0, frame_at(0.04))];
-        let (out, counters) = run_worker_on(rung(), Presentation::Gpu, ViewTarget::new(Some((40, 40)), 1.2), None, items());
+        let (out, counters) =
+            run_worker_on(rung(), Presentation::Gpu, ViewTarget::new(Some((40, 40)), 1.2), None, items());
         assert_eq!(out, ["0@32x32 luma", "0.04@32x32 luma"]);
         assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 2);
-        let (out, counters) = run_worker_on(rung(), Presentation::Gpu, ViewTarget::new(Some((16, 16)), 1.2), None, items());
+        let (out, counters) =
+            run_worker_on(rung(), Presentation::Gpu, ViewTarget::new(Some((16, 16)), 1.2), None, items());
         assert_eq!(out, ["0@16x16 planes", "0.04@16x16 planes"]);
         assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 0);
 
-        let rgb = VideoFrame { pts_secs: 0.0, duration_secs: 0.04, frame: ffmpeg_next::frame::Video::new(ffmpeg_next::format::Pixel::RGB24, 16, 16) };
-        let (out, _) = run_worker_on(Box::new(SwsUpscaler::new()), Presentation::Gpu, ViewTarget::default(), None, vec![Tagged::data(0, rgb)]);
+        let rgb = VideoFrame {
+            pts_secs: 0.0,
+            duration_secs: 0.04,
+            frame: ffmpeg_next::frame::Video::new(ffmpeg_next::format::Pixel::RGB24, 16, 16),
+        };
+        let (out, _) = run_worker_on(
+            Box::new(SwsUpscaler::new()),
+            Presentation::Gpu,
+            ViewTarget::default(),
+            None,
+            vec![Tagged::data(0, rgb)],
+        );
         assert_eq!(out, ["0@16x16 planes"], "the GPU's bicubic scales it; no network");
     }
 }

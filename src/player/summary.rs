@@ -57,7 +57,8 @@ impl PlaybackSummary {
     pub fn of(player: &Player, duration_s: f64, output: Option<(u32, u32)>) -> Self {
         let telemetry = player.telemetry();
         let info = player.info();
-        let (displayed_width, displayed_height) = info.video.geometry.displayed_pixels(info.video.width, info.video.height);
+        let (displayed_width, displayed_height) =
+            info.video.geometry.displayed_pixels(info.video.width, info.video.height);
         let (view_width, view_height) = player.view().size().unwrap_or((2 * displayed_width, 2 * displayed_height));
         let (output_width, output_height) = output.unwrap_or((0, 0));
         let reached_sr = telemetry.frames_decoded.saturating_sub(telemetry.frames_dropped_early);
@@ -72,7 +73,11 @@ impl PlaybackSummary {
             view_width,
             view_height,
             sr_decision: player.view().last_decision().map(|decision| decision.reason).unwrap_or_default(),
-            upscaler: if telemetry.frames_upscaled == 0 { "none: no frame was shown enlarged".to_owned() } else { player.upscaler_name() },
+            upscaler: if telemetry.frames_upscaled == 0 {
+                "none: no frame was shown enlarged".to_owned()
+            } else {
+                player.upscaler_name()
+            },
             audio_output: player.audio_output_description(),
             stream_fps: info.video.frames_per_sec,
             speed: player.speed(),

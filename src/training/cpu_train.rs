@@ -19,10 +19,10 @@ use rayon::prelude::*;
 use super::data::Batch;
 use super::error::TrainError;
 use super::reparam::Branches;
-use crate::model::supernet::{BILINEAR_TAPS, ElasticConv, PHASES, SubgraphSpec, Supernet, SupernetConfig};
 use super::train::Loss;
 use crate::engine::cpu::gradients::accumulate_conv_gradients;
 use crate::engine::cpu::kernels::{Isa, PackedConv, Planes, conv3x3_serial};
+use crate::model::supernet::{BILINEAR_TAPS, ElasticConv, PHASES, SubgraphSpec, Supernet, SupernetConfig};
 
 /// Where one convolution's weights (`[out][in][3][3]`) and bias sit in the flat vector.
 #[derive(Debug, Clone, Copy)]
@@ -71,7 +71,11 @@ impl FlatSupernet {
             Learn::All => vec![0..self.values.len()],
             Learn::Tail => vec![whole(&self.slots[last])],
             Learn::Biases => self.slots[..last].iter().map(bias).chain([whole(&self.slots[last])]).collect(),
-            Learn::Ends => [whole(&self.slots[0])].into_iter().chain(self.slots[1..last].iter().map(bias)).chain([whole(&self.slots[last])]).collect(),
+            Learn::Ends => [whole(&self.slots[0])]
+                .into_iter()
+                .chain(self.slots[1..last].iter().map(bias))
+                .chain([whole(&self.slots[last])])
+                .collect(),
         }
     }
 
@@ -93,7 +97,11 @@ impl FlatSupernet {
             }
         };
         let last = self.slots.len() - 1;
-        Supernet { head: conv(&self.slots[0]), body: self.slots[1..last].iter().map(conv).collect(), tail: conv(&self.slots[last]) }
+        Supernet {
+            head: conv(&self.slots[0]),
+            body: self.slots[1..last].iter().map(conv).collect(),
+            tail: conv(&self.slots[last]),
+        }
     }
 
     /// The first `in_channels` x `out_channels` of a slot: `[out][in][3][3]` weights and the bias.
@@ -185,14 +193,22 @@ impl Adam {
     }
 
     /// A step on the parameters in `ranges` only; the others and their moments stay as they are.
-    pub fn update_ranges(&mut self, ranges: &[Range<usize>], values: &mut [f32], gradients: &[f32], learning_rate: f32) {
+    pub fn update_ranges(
+        &mut self,
+        ranges: &[Range<usize>],
+        values: &mut [f32],
+        gradients: &[f32],
+        learning_rate: f32,
+    ) {
         self.steps += 1;
         let time = self.steps as i32;
         let correction_2 = (1.0 - Self::BETA_2.powi(time)).sqrt();
         let step_size = learning_rate * correction_2 / (1.0 - Self::BETA_1.powi(time));
         for range in ranges {
             let moments = self.first_moment[range.clone()].iter_mut().zip(&mut self.second_moment[range.clone()]);
-            for ((value, gradient), (m, v)) in values[range.clone()].iter_mut().zip(&gradients[range.clone()]).zip(moments) {
+            for ((value, gradient), (m, v)) in
+                values[range.clone()].iter_mut().zip(&gradients[range.clone()]).zip(moments)
+            {
                 *m = Self::BETA_1 * *m + (1.0 - Self::BETA_1) * gradient;
                 *v = Self::BETA_2 * *v + (1.0 - Self::BETA_2) * gradient * gradient;
                 *value -= step_size * *m / (v.sqrt() + Self::EPSILON * correction_2);
@@ -215,7 +231,8 @@ impl Adam {
             return Err(TrainError::StateSize { path: path.to_owned(), what: "optimiser state", bytes: bytes.len() });
         }
         let steps = u64::from_le_bytes(bytes[..8].try_into().expect("eight bytes"));
-        let values: Vec<f32> = bytes[8..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("four bytes"))).collect();
+        let values: Vec<f32> =
+            bytes[8..].chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("four bytes"))).collect();
         let (first, second) = values.split_at(parameters);
         Ok(Self { steps, first_moment: first.to_vec(), second_moment: second.to_vec() })
     }
@@ -245,9 +262,16 @@ impl WeightAverage {
     pub fn load(path: &Path, decay: f32, parameters: usize) -> Result<Self, TrainError> {
         let bytes = std::fs::read(path).map_err(TrainError::io(path))?;
         if bytes.len() != 4 * parameters {
-            return Err(TrainError::StateSize { path: path.to_owned(), what: "average of the weights", bytes: bytes.len() });
+            return Err(TrainError::StateSize {
+                path: path.to_owned(),
+                what: "average of the weights",
+                bytes: bytes.len(),
+            });
         }
-        Ok(Self { decay, values: bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("four bytes"))).collect() })
+        Ok(Self {
+            decay,
+            values: bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("four bytes"))).collect(),
+        })
     }
 }
 
@@ -359,7 +383,8 @@ impl Workspace {
         }
         let tail = slots[slots.len() - 1];
         accumulate(isa, &self.features[depth], &self.phase_gradient, tail, &mut self.gradients);
-        let [mut current, mut next] = std::mem::replace(&mut self.gradient, [Planes::new(0, 0, 0), Planes::new(0, 0, 0)]);
+        let [mut current, mut next] =
+            std::mem::replace(&mut self.gradient, [Planes::new(0, 0, 0), Planes::new(0, 0, 0)]);
         // Each input gradient, row by row as it is made: the separators cleared, then the ReLU's
         // derivative from the output of the layer before (the input of the one it went through).
         let features = &self.features;
@@ -427,7 +452,9 @@ fn shuffle_patch(luma: &Planes, phases: &Planes, x0: usize, p: usize, out: &mut 
                 let [left, middle, right] = BILINEAR_TAPS[dx];
                 let phase = &phases.row(2 * dy + dx, y)[x0..x0 + p];
                 for x in 0..p {
-                    let bilinear = left * vertical[x.saturating_sub(1)] + middle * vertical[x] + right * vertical[(x + 1).min(p - 1)];
+                    let bilinear = left * vertical[x.saturating_sub(1)]
+                        + middle * vertical[x]
+                        + right * vertical[(x + 1).min(p - 1)];
                     target[2 * x + dx] = phase[x] + bilinear;
                 }
             }
@@ -473,7 +500,17 @@ impl CpuTrainer {
             .thread_name(|index| format!("train-{index}"))
             .build()
             .expect("training threads");
-        Self { network, branches: None, optimizer, average: None, learn: Learn::All, loss_weights: Vec::new(), isa: Isa::detect(), pool, workspaces: Vec::new() }
+        Self {
+            network,
+            branches: None,
+            optimizer,
+            average: None,
+            learn: Learn::All,
+            loss_weights: Vec::new(),
+            isa: Isa::detect(),
+            pool,
+            workspaces: Vec::new(),
+        }
     }
 
     pub fn isa(&self) -> Isa {
@@ -482,17 +519,33 @@ impl CpuTrainer {
 
     /// The sandwich loss of `batch` (the first of `specs` is the teacher; the others also pull
     /// towards its output with weight `distill`) and its gradient by the flat parameters.
-    pub fn loss_and_gradients(&mut self, batch: &Batch, specs: &[SubgraphSpec], distill: f32, loss: Loss) -> (f32, Vec<f32>) {
+    pub fn loss_and_gradients(
+        &mut self,
+        batch: &Batch,
+        specs: &[SubgraphSpec],
+        distill: f32,
+        loss: Loss,
+    ) -> (f32, Vec<f32>) {
         let threads = self.pool.current_num_threads().min(batch.size).max(1);
         let per_strip = batch.size.div_ceil(threads);
-        let strips: Vec<Range<usize>> = (0..batch.size).step_by(per_strip).map(|start| start..(start + per_strip).min(batch.size)).collect();
-        if self.workspaces.len() != strips.len() || self.workspaces.iter().any(|w| (w.patches, w.patch) != (per_strip, batch.lr_patch)) {
+        let strips: Vec<Range<usize>> =
+            (0..batch.size).step_by(per_strip).map(|start| start..(start + per_strip).min(batch.size)).collect();
+        if self.workspaces.len() != strips.len()
+            || self.workspaces.iter().any(|w| (w.patches, w.patch) != (per_strip, batch.lr_patch))
+        {
             let parameters = self.network.values.len();
-            self.workspaces = strips.iter().map(|_| Workspace::new(&self.network.config, parameters, per_strip, batch.lr_patch)).collect();
+            self.workspaces = strips
+                .iter()
+                .map(|_| Workspace::new(&self.network.config, parameters, per_strip, batch.lr_patch))
+                .collect();
         }
         let nets: Vec<PackedSubgraph> = specs.iter().map(|&spec| self.network.pack(self.isa, spec)).collect();
-        let weights: Vec<f32> =
-            specs.iter().map(|spec| self.loss_weights.iter().find(|(weighted, _)| weighted == spec).map_or(1.0, |&(_, weight)| weight)).collect();
+        let weights: Vec<f32> = specs
+            .iter()
+            .map(|spec| {
+                self.loss_weights.iter().find(|(weighted, _)| weighted == spec).map_or(1.0, |&(_, weight)| weight)
+            })
+            .collect();
         let (isa, slots) = (self.isa, &self.network.slots);
         let scale = 1.0 / (batch.size * 4 * batch.lr_patch * batch.lr_patch) as f32;
         self.pool.install(|| {
@@ -505,7 +558,13 @@ impl CpuTrainer {
                     if index == 0 {
                         workspace.teacher[..values].copy_from_slice(&workspace.output[..values]);
                     }
-                    workspace.loss_gradient(batch, range.clone(), (index > 0).then_some(distill), loss, scale * weights[index]);
+                    workspace.loss_gradient(
+                        batch,
+                        range.clone(),
+                        (index > 0).then_some(distill),
+                        loss,
+                        scale * weights[index],
+                    );
                     workspace.output[values..].fill(0.0);
                     workspace.backward(isa, net, slots);
                 }
@@ -573,7 +632,12 @@ mod tests {
         device.seed(11);
         let config = SupernetConfig::new().with_max_depth(3).with_max_width(16).with_widths(vec![4, 8, 16]);
         let model = config.init(&device);
-        let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }, SubgraphSpec { depth: 1, width: 16 }];
+        let specs = [
+            config.largest(),
+            config.smallest(),
+            SubgraphSpec { depth: 2, width: 8 },
+            SubgraphSpec { depth: 1, width: 16 },
+        ];
         for (size, patch, loss_kind) in [(3, 7, Loss::L1), (5, 12, Loss::L1), (4, 9, Loss::L2)] {
             let batch = random_batch(size, patch, patch as u64);
             let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [size, 1, patch, patch]), &device);
@@ -585,8 +649,12 @@ mod tests {
             let convs = std::iter::once(&model.head).chain(&model.body).chain(std::iter::once(&model.tail));
             let mut expected = Vec::new();
             for conv in convs {
-                expected.extend(grads.get::<4>(conv.weight.id).expect("weight gradient").into_data().try_to_vec::<f32>().unwrap());
-                expected.extend(grads.get::<1>(conv.bias.id).expect("bias gradient").into_data().try_to_vec::<f32>().unwrap());
+                expected.extend(
+                    grads.get::<4>(conv.weight.id).expect("weight gradient").into_data().try_to_vec::<f32>().unwrap(),
+                );
+                expected.extend(
+                    grads.get::<1>(conv.bias.id).expect("bias gradient").into_data().try_to_vec::<f32>().unwrap(),
+                );
             }
             for threads in [1, 3] {
                 let mut trainer = CpuTrainer::new(reference.clone(), Adam::new(reference.values.len()), threads);
@@ -597,7 +665,10 @@ mod tests {
                     let bias = slot.bias..slot.bias + slot.out_channels;
                     for range in [weights, bias] {
                         let error = relative_error(&gradients[range.clone()], &expected[range.clone()]);
-                        assert!(error < 1e-4, "{size}x{patch}x{patch} on {threads} threads, {range:?}: relative error {error}");
+                        assert!(
+                            error < 1e-4,
+                            "{size}x{patch}x{patch} on {threads} threads, {range:?}: relative error {error}"
+                        );
                     }
                 }
             }
@@ -621,9 +692,21 @@ mod tests {
         let body_biases: Vec<_> = body.iter().map(|&slot| bias(slot)).collect();
         let all_of_tail = vec![weights(tail), bias(tail)];
         let cases = [
-            (Learn::Tail, all_of_tail.clone(), [vec![weights(head), bias(head)], body_weights.clone(), body_biases.clone()].concat()),
-            (Learn::Biases, [all_of_tail.clone(), vec![bias(head)], body_biases.clone()].concat(), [vec![weights(head)], body_weights.clone()].concat()),
-            (Learn::Ends, [all_of_tail.clone(), vec![weights(head), bias(head)], body_biases.clone()].concat(), body_weights.clone()),
+            (
+                Learn::Tail,
+                all_of_tail.clone(),
+                [vec![weights(head), bias(head)], body_weights.clone(), body_biases.clone()].concat(),
+            ),
+            (
+                Learn::Biases,
+                [all_of_tail.clone(), vec![bias(head)], body_biases.clone()].concat(),
+                [vec![weights(head)], body_weights.clone()].concat(),
+            ),
+            (
+                Learn::Ends,
+                [all_of_tail.clone(), vec![weights(head), bias(head)], body_biases.clone()].concat(),
+                body_weights.clone(),
+            ),
         ];
         for (learn, moved, kept) in cases {
             let mut trainer = CpuTrainer::new(network.clone(), Adam::new(network.values.len()), 1);
@@ -636,7 +719,10 @@ mod tests {
                 assert_eq!(now[range.clone()], before[range.clone()], "{learn:?} keeps {range:?}");
             }
             for range in moved {
-                assert!(now[range.clone()].iter().zip(&before[range.clone()]).all(|(a, b)| a != b), "{learn:?} moves {range:?}");
+                assert!(
+                    now[range.clone()].iter().zip(&before[range.clone()]).all(|(a, b)| a != b),
+                    "{learn:?} moves {range:?}"
+                );
             }
         }
     }

@@ -37,7 +37,13 @@ pub struct DegradedLr {
 impl DegradedLr {
     /// `hr` downscaled by `downscaler`, the window inside a margin of the largest pan as picture
     /// `shown` (not the first: that one is intra) of a pan with `step` through H.264 at `crf`.
-    fn new(hr: &Luma, downscaler: Downscaler, step: (isize, isize), shown: usize, crf: u32) -> Result<Option<Self>, ffmpeg_next::Error> {
+    fn new(
+        hr: &Luma,
+        downscaler: Downscaler,
+        step: (isize, isize),
+        shown: usize,
+        crf: u32,
+    ) -> Result<Option<Self>, ffmpeg_next::Error> {
         let lr = downscaler.downscale_x2(hr);
         let margin = PAN_MAX_STEP as usize * (PAN_FRAMES - 1);
         if lr.width < 2 * margin + 2 || lr.height < 2 * margin + 2 {
@@ -72,7 +78,8 @@ impl TrainingSet {
             let hr = match scale {
                 1.0 => photo,
                 _ => {
-                    let (width, height) = ((photo.width as f64 * scale) as usize & !3, (photo.height as f64 * scale) as usize & !3);
+                    let (width, height) =
+                        ((photo.width as f64 * scale) as usize & !3, (photo.height as f64 * scale) as usize & !3);
                     resize(&photo, width, height, Kernel::Bicubic).quantized()
                 }
             };
@@ -91,7 +98,8 @@ impl TrainingSet {
                     }
                 };
                 let (shown, crf) = (rng.random_range(1..PAN_FRAMES), rng.random_range(DEGRADATION_CRF_RANGE));
-                let variant = DegradedLr::new(&hr, downscaler, step, shown, crf).map_err(|source| TrainError::Degrade { path: path.clone(), source })?;
+                let variant = DegradedLr::new(&hr, downscaler, step, shown, crf)
+                    .map_err(|source| TrainError::Degrade { path: path.clone(), source })?;
                 lr_degraded.extend(variant);
             }
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -107,7 +115,17 @@ impl TrainingSet {
         let mut lr = Vec::with_capacity(size * lr_patch * lr_patch);
         let mut hr = Vec::with_capacity(size * hr_patch * hr_patch);
         // Each photo as often as its area: every LR pixel equally likely to be in a patch.
-        let areas: Vec<usize> = self.pairs.iter().map(|pair| if pair.lr_clean.width >= lr_patch && pair.lr_clean.height >= lr_patch { pair.lr_clean.data.len() } else { 0 }).collect();
+        let areas: Vec<usize> = self
+            .pairs
+            .iter()
+            .map(|pair| {
+                if pair.lr_clean.width >= lr_patch && pair.lr_clean.height >= lr_patch {
+                    pair.lr_clean.data.len()
+                } else {
+                    0
+                }
+            })
+            .collect();
         let total: usize = areas.iter().sum();
         assert!(total > 0, "no photo has room for a {lr_patch}x{lr_patch} LR patch");
         for _ in 0..size {
@@ -118,7 +136,8 @@ impl TrainingSet {
             }
             let pair = &self.pairs[index];
             let fits = |variant: &&DegradedLr| variant.lr.width >= lr_patch && variant.lr.height >= lr_patch;
-            let variants: Vec<&DegradedLr> = if degraded { pair.lr_degraded.iter().filter(fits).collect() } else { Vec::new() };
+            let variants: Vec<&DegradedLr> =
+                if degraded { pair.lr_degraded.iter().filter(fits).collect() } else { Vec::new() };
             let (source, (dx, dy)) = match variants.len() {
                 0 => (&pair.lr_clean, (0, 0)),
                 n => {
@@ -173,16 +192,33 @@ mod tests {
     /// A degraded variant's patches sit where their HR is: its LR is close to the HR's area mean.
     #[test]
     fn degraded_patches_stay_aligned_with_their_ground_truth() {
-        let hr = Luma::new(256, 192, (0..256 * 192).map(|i| (((i % 256) as f32 * 0.11).sin() * ((i / 256) as f32 * 0.07).cos()) * 0.35 + 0.5).collect());
+        let hr = Luma::new(
+            256,
+            192,
+            (0..256 * 192)
+                .map(|i| (((i % 256) as f32 * 0.11).sin() * ((i / 256) as f32 * 0.07).cos()) * 0.35 + 0.5)
+                .collect(),
+        );
         let variant = DegradedLr::new(&hr, Downscaler::Area, (2, -3), 3, 18).unwrap().expect("large enough");
-        let set = TrainingSet { pairs: vec![TrainingPair { name: "waves".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![variant] }] };
+        let set = TrainingSet {
+            pairs: vec![TrainingPair {
+                name: "waves".into(),
+                lr_clean: downscale_x2(&hr),
+                hr,
+                lr_degraded: vec![variant],
+            }],
+        };
         let batch = set.batch(&mut StdRng::seed_from_u64(3), 6, 16, true);
         for b in 0..6 {
             let (lr, hr) = (&batch.lr[b * 256..(b + 1) * 256], &batch.hr[b * 1024..(b + 1) * 1024]);
             let error: f32 = (0..16 * 16)
                 .map(|i| {
                     let (x, y) = (i % 16, i / 16);
-                    let area = (hr[2 * y * 32 + 2 * x] + hr[2 * y * 32 + 2 * x + 1] + hr[(2 * y + 1) * 32 + 2 * x] + hr[(2 * y + 1) * 32 + 2 * x + 1]) / 4.0;
+                    let area = (hr[2 * y * 32 + 2 * x]
+                        + hr[2 * y * 32 + 2 * x + 1]
+                        + hr[(2 * y + 1) * 32 + 2 * x]
+                        + hr[(2 * y + 1) * 32 + 2 * x + 1])
+                        / 4.0;
                     (lr[i] - area).abs()
                 })
                 .sum::<f32>()
@@ -210,7 +246,9 @@ mod tests {
     #[test]
     fn lr_and_hr_patches_stay_aligned() {
         let hr = Luma::new(16, 16, (0..256).map(|i| (i % 16) as f32 / 16.0).collect());
-        let set = TrainingSet { pairs: vec![TrainingPair { name: "ramp".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }] };
+        let set = TrainingSet {
+            pairs: vec![TrainingPair { name: "ramp".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }],
+        };
         let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 4, false);
         assert_eq!((batch.lr.len(), batch.hr.len()), (4 * 16, 4 * 64));
         for b in 0..4 {

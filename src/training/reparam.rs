@@ -82,7 +82,8 @@ impl Branches {
     pub fn fold_into(&self, network: &mut FlatSupernet) {
         for slot in &self.slots {
             let (o, i, h) = (slot.folded.out_channels, slot.folded.in_channels, slot.hidden);
-            network.values[slot.folded.bias..slot.folded.bias + o].copy_from_slice(&self.values[slot.bias..slot.bias + o]);
+            network.values[slot.folded.bias..slot.folded.bias + o]
+                .copy_from_slice(&self.values[slot.bias..slot.bias + o]);
             let kernel = &mut network.values[slot.folded.weight..slot.folded.weight + o * i * TAPS];
             kernel.copy_from_slice(&self.values[slot.full..slot.full + o * i * TAPS]);
             for out in 0..o {
@@ -140,9 +141,14 @@ impl Branches {
         let mut branches = Self::new(network, 0);
         let bytes = std::fs::read(path).map_err(TrainError::io(path))?;
         if bytes.len() != 4 * branches.values.len() {
-            return Err(TrainError::StateSize { path: path.to_owned(), what: "re-parameterised branches", bytes: bytes.len() });
+            return Err(TrainError::StateSize {
+                path: path.to_owned(),
+                what: "re-parameterised branches",
+                bytes: bytes.len(),
+            });
         }
-        branches.values = bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("four bytes"))).collect();
+        branches.values =
+            bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().expect("four bytes"))).collect();
         Ok(branches)
     }
 }
@@ -226,7 +232,9 @@ mod tests {
                     (0..h * TAPS).for_each(|tap| change(slot.project + out * h * TAPS + tap));
                 }
             }
-            (0..h).flat_map(|hidden| (kept_in..i).map(move |input| hidden * i + input)).for_each(|index| change(slot.expand + index));
+            (0..h)
+                .flat_map(|hidden| (kept_in..i).map(move |input| hidden * i + input))
+                .for_each(|index| change(slot.expand + index));
         }
         let fold = |branches: &Branches| {
             let mut folded = network.clone();

@@ -19,8 +19,10 @@ use super::cpu_train::{Adam, CpuTrainer, FlatSupernet, Learn, WeightAverage};
 use super::data::{Batch, TrainingSet};
 use super::error::TrainError;
 use super::reparam::Branches;
-use crate::model::evaluate::{Method, ValidationImage, default_validation_dir, evaluate, load_validation, with_compressed_lr};
 use crate::model::device::{DeviceChoice, select};
+use crate::model::evaluate::{
+    Method, ValidationImage, default_validation_dir, evaluate, load_validation, with_compressed_lr,
+};
 use crate::model::supernet::{SubgraphSpec, Supernet, SupernetConfig};
 
 /// Where the photos prepared by `scripts/fetch-training-photos.sh` are.
@@ -195,7 +197,13 @@ pub enum Trainer {
 impl Trainer {
     /// A fresh network (seeded) trained by `choice` on `device`, through re-parameterised
     /// blocks when `reparam`.
-    pub fn new(choice: TrainerChoice, supernet: &SupernetConfig, device: &Device, seed: u64, reparam: bool) -> Result<Trainer, TrainError> {
+    pub fn new(
+        choice: TrainerChoice,
+        supernet: &SupernetConfig,
+        device: &Device,
+        seed: u64,
+        reparam: bool,
+    ) -> Result<Trainer, TrainError> {
         let device = device.clone().autodiff();
         device.seed(seed);
         let model = supernet.init(&device);
@@ -204,7 +212,14 @@ impl Trainer {
 
     /// The `--fixed` subgraph `spec` cut out of the supernet run in `source` (the average of its
     /// weights), trained by `choice` on `device`.
-    pub fn cut_from(choice: TrainerChoice, source: &Path, spec: SubgraphSpec, device: &Device, seed: u64, reparam: bool) -> Result<Trainer, TrainError> {
+    pub fn cut_from(
+        choice: TrainerChoice,
+        source: &Path,
+        spec: SubgraphSpec,
+        device: &Device,
+        seed: u64,
+        reparam: bool,
+    ) -> Result<Trainer, TrainError> {
         if !read_progress(source)?.supernet.contains(&spec) {
             return Err(TrainError::NotASubgraph { path: source.to_owned(), spec });
         }
@@ -217,12 +232,20 @@ impl Trainer {
         Self::starting_from(choice, &shape, model, device, seed, reparam)
     }
 
-    fn starting_from(choice: TrainerChoice, supernet: &SupernetConfig, model: Supernet, device: Device, seed: u64, reparam: bool) -> Result<Trainer, TrainError> {
+    fn starting_from(
+        choice: TrainerChoice,
+        supernet: &SupernetConfig,
+        model: Supernet,
+        device: Device,
+        seed: u64,
+        reparam: bool,
+    ) -> Result<Trainer, TrainError> {
         match uses_cpu_kernels(choice) {
             true => {
                 let network = FlatSupernet::from_supernet(supernet, &model);
                 let branches = reparam.then(|| Branches::new(&network, seed));
-                let optimizer = Adam::new(branches.as_ref().map_or(network.values.len(), |branches| branches.values.len()));
+                let optimizer =
+                    Adam::new(branches.as_ref().map_or(network.values.len(), |branches| branches.values.len()));
                 let mut trainer = CpuTrainer::new(network, optimizer, crate::host::cores());
                 trainer.branches = branches;
                 Ok(Trainer::Cpu(trainer))
@@ -265,7 +288,9 @@ impl Trainer {
     /// The moving average of the weights, when one is kept.
     pub fn averaged_model(&self) -> Option<Supernet> {
         match self {
-            Trainer::Cpu(CpuTrainer { network, average: Some(average), .. }) => Some(network.with_values(average.values.clone()).to_supernet(&Device::flex())),
+            Trainer::Cpu(CpuTrainer { network, average: Some(average), .. }) => {
+                Some(network.with_values(average.values.clone()).to_supernet(&Device::flex()))
+            }
             _ => None,
         }
     }
@@ -287,13 +312,20 @@ impl Trainer {
     /// Writes the weights and the optimiser state into `out`, each beside and then renamed.
     fn save(&self, out: &Path) -> Result<(), TrainError> {
         let weights = self.inference_model();
-        write_replacing(out, WEIGHTS_FILE, &|path| weights.clone().into_record().save(path).map_err(|e| record_error(path, e)))?;
-        if let (Some(averaged), Trainer::Cpu(CpuTrainer { average: Some(average), .. })) = (self.averaged_model(), self) {
-            write_replacing(out, AVERAGE_WEIGHTS_FILE, &|path| averaged.clone().into_record().save(path).map_err(|e| record_error(path, e)))?;
+        write_replacing(out, WEIGHTS_FILE, &|path| {
+            weights.clone().into_record().save(path).map_err(|e| record_error(path, e))
+        })?;
+        if let (Some(averaged), Trainer::Cpu(CpuTrainer { average: Some(average), .. })) = (self.averaged_model(), self)
+        {
+            write_replacing(out, AVERAGE_WEIGHTS_FILE, &|path| {
+                averaged.clone().into_record().save(path).map_err(|e| record_error(path, e))
+            })?;
             write_replacing(out, AVERAGE_STATE_FILE, &|path| average.save(path))?;
         }
         match self {
-            Trainer::Burn { optimizer, .. } => write_replacing(out, OPTIMIZER_FILE, &|path| optimizer.to_record().save(path).map_err(|e| record_error(path, e))),
+            Trainer::Burn { optimizer, .. } => write_replacing(out, OPTIMIZER_FILE, &|path| {
+                optimizer.to_record().save(path).map_err(|e| record_error(path, e))
+            }),
             Trainer::Cpu(trainer) => {
                 if let Some(branches) = &trainer.branches {
                     write_replacing(out, REPARAM_FILE, &|path| branches.save(path))?;
@@ -304,7 +336,13 @@ impl Trainer {
     }
 
     /// The trainer `choice` with the checkpoint in `out` of a `supernet`-shaped network.
-    fn resume(choice: TrainerChoice, out: &Path, supernet: &SupernetConfig, device: &Device, reparam: bool) -> Result<Trainer, TrainError> {
+    fn resume(
+        choice: TrainerChoice,
+        out: &Path,
+        supernet: &SupernetConfig,
+        device: &Device,
+        reparam: bool,
+    ) -> Result<Trainer, TrainError> {
         let device = device.clone().autodiff();
         let model = supernet.load(&out.join(WEIGHTS_FILE), &device)?;
         if uses_cpu_kernels(choice) {
@@ -314,7 +352,8 @@ impl Trainer {
                 return Err(TrainError::OtherTrainer { path, trainer: TrainerChoice::Burn });
             }
             let branches = reparam.then(|| Branches::load(&out.join(REPARAM_FILE), &network)).transpose()?;
-            let optimizer = Adam::load(&path, branches.as_ref().map_or(network.values.len(), |branches| branches.values.len()))?;
+            let optimizer =
+                Adam::load(&path, branches.as_ref().map_or(network.values.len(), |branches| branches.values.len()))?;
             let mut trainer = CpuTrainer::new(network, optimizer, crate::host::cores());
             trainer.branches = branches;
             return Ok(Trainer::Cpu(trainer));
@@ -460,7 +499,14 @@ fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandw
     } else {
         Vec::new()
     };
-    Ok(Sandwich { supernet: supernet.clone(), bottom, sampled: config.sampled, favoured, favoured_share: config.favour_ladder, every_favoured: config.every_rung })
+    Ok(Sandwich {
+        supernet: supernet.clone(),
+        bottom,
+        sampled: config.sampled,
+        favoured,
+        favoured_share: config.favour_ladder,
+        every_favoured: config.every_rung,
+    })
 }
 
 /// The manifest `--ladder` names (default: the shipped one) and its rungs' subgraphs, in order.
@@ -514,7 +560,14 @@ impl Loss {
 
 /// The sandwich loss of one batch (`loss` to the ground truth; the smaller subgraphs also to the
 /// largest one's output, weighted by `distill`).
-pub fn sandwich_loss(model: &Supernet, lr: Tensor<4>, hr: Tensor<4>, specs: &[SubgraphSpec], distill: f32, loss: Loss) -> Tensor<1> {
+pub fn sandwich_loss(
+    model: &Supernet,
+    lr: Tensor<4>,
+    hr: Tensor<4>,
+    specs: &[SubgraphSpec],
+    distill: f32,
+    loss: Loss,
+) -> Tensor<1> {
     let teacher = model.forward(lr.clone(), specs[0]);
     let mut total = loss.of(teacher.clone() - hr.clone());
     let teacher = teacher.detach();
@@ -532,7 +585,9 @@ fn drop_log_rows_after(path: &Path, step: usize) -> Result<(), TrainError> {
     let Ok(text) = std::fs::read_to_string(path) else { return Ok(()) };
     let kept: String = text
         .lines()
-        .filter(|line| line.split(',').next().and_then(|first| first.parse::<usize>().ok()).is_none_or(|row_step| row_step <= step))
+        .filter(|line| {
+            line.split(',').next().and_then(|first| first.parse::<usize>().ok()).is_none_or(|row_step| row_step <= step)
+        })
         .map(|line| format!("{line}\n"))
         .collect();
     std::fs::write(path, kept).map_err(TrainError::io(path))
@@ -544,7 +599,8 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
         return Err(TrainError::RestartAfterEnd { restart_at, steps: config.steps });
     }
     // burn's device matters only to burn's trainer; dysr's holds its network on the CPU.
-    let (device, device_name) = select(if uses_cpu_kernels(config.trainer) { DeviceChoice::Cpu } else { config.device })?;
+    let (device, device_name) =
+        select(if uses_cpu_kernels(config.trainer) { DeviceChoice::Cpu } else { config.device })?;
     let photos = config.photos.clone().unwrap_or_else(default_photos_dir);
     let plain_cpu_trainer = uses_cpu_kernels(config.trainer) && !config.reparam;
     if config.learn != Learn::All && !plain_cpu_trainer {
@@ -603,7 +659,13 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
         Some(spec) => vec![spec],
         None => vec![supernet.largest(), sandwich.bottom],
     };
-    tracing::info!("training {} on {device_name} with {}: {} photos, steps {first_step}..{}", describe(config), trainer.name(), set.pairs.len(), config.steps);
+    tracing::info!(
+        "training {} on {device_name} with {}: {} photos, steps {first_step}..{}",
+        describe(config),
+        trainer.name(),
+        set.pairs.len(),
+        config.steps
+    );
 
     let progress = indicatif::ProgressBar::new(config.steps as u64).with_position(first_step as u64);
     progress.set_style(
@@ -620,7 +682,13 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
             Some(spec) => vec![spec],
             None => sandwich.draw(&mut rng),
         };
-        let learning_rate = cosine_learning_rate(step, config.restart_at.unwrap_or(0), config.steps, config.learning_rate, config.min_learning_rate);
+        let learning_rate = cosine_learning_rate(
+            step,
+            config.restart_at.unwrap_or(0),
+            config.steps,
+            config.learning_rate,
+            config.min_learning_rate,
+        );
         // The last --l2-steps steps fine-tune with L2.
         let loss = if step + config.l2_steps >= config.steps { Loss::L2 } else { Loss::L1 };
         let loss_value = trainer.step(&batch, &specs, config.distill, loss, learning_rate);
@@ -638,7 +706,8 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
         if let Some((images, compressed, log)) = validation.as_mut()
             && ((step + 1) % config.eval_every == 0 || step + 1 == config.steps)
         {
-            let models = std::iter::once((trainer.inference_model(), "")).chain(trainer.averaged_model().map(|model| (model, "-ema")));
+            let models = std::iter::once((trainer.inference_model(), ""))
+                .chain(trainer.averaged_model().map(|model| (model, "-ema")));
             let mut scores = Vec::new();
             for (model, suffix) in models {
                 scores.extend(validate(&model, &scored_specs, images, suffix));
@@ -649,7 +718,8 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
             for (spec, psnr_y, ssim_y) in &scores {
                 writeln!(log, "{},{spec},{psnr_y:.4},{ssim_y:.5}", step + 1).map_err(TrainError::io(&val_log_path))?;
             }
-            let summary: Vec<String> = scores.iter().map(|(spec, psnr_y, _)| format!("{spec} {psnr_y:.3} dB")).collect();
+            let summary: Vec<String> =
+                scores.iter().map(|(spec, psnr_y, _)| format!("{spec} {psnr_y:.3} dB")).collect();
             let line = format!("step {}: validation PSNR-Y {}", step + 1, summary.join(", "));
             // Above the bar on a terminal; plain on stderr when the bar is hidden (output redirected).
             if progress.is_hidden() {
@@ -661,7 +731,11 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     }
     progress.finish();
     plot_loss_curve(&config.out)?;
-    Ok(Trained { weights: config.out.join(WEIGHTS_FILE), steps: config.steps, seconds: started.elapsed().as_secs_f64() })
+    Ok(Trained {
+        weights: config.out.join(WEIGHTS_FILE),
+        steps: config.steps,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// One trainer's measured speed.
@@ -693,14 +767,18 @@ pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerS
         .collect();
     let flop: f64 = batches[1..]
         .iter()
-        .map(|(batch, specs)| 2.0 * (super::cpu_train::step_macs_per_lr_pixel(specs) * batch.size * batch.lr_patch * batch.lr_patch) as f64)
+        .map(|(batch, specs)| {
+            2.0 * (super::cpu_train::step_macs_per_lr_pixel(specs) * batch.size * batch.lr_patch * batch.lr_patch)
+                as f64
+        })
         .sum();
     // burn on the selected device (burn-wgpu on a GPU), dysr's kernels on the CPU.
     let (burn_device, burn_device_name) = select(config.device)?;
     [(TrainerChoice::Burn, burn_device), (TrainerChoice::Cpu, Device::flex())]
         .into_iter()
         .map(|(choice, device)| {
-            let mut trainer = Trainer::new(choice, &supernet, &device, config.seed, false).expect("no branches: either trainer");
+            let mut trainer =
+                Trainer::new(choice, &supernet, &device, config.seed, false).expect("no branches: either trainer");
             let (warm_up, timed) = batches.split_first().expect("one batch at least");
             trainer.step(&warm_up.0, &warm_up.1, config.distill, Loss::L1, config.learning_rate);
             let started = Instant::now();
@@ -725,7 +803,8 @@ fn open_log(path: &Path, first_step: usize, header: &str) -> Result<std::fs::Fil
     if !fresh {
         drop_log_rows_after(path, first_step)?;
     }
-    let mut log = std::fs::OpenOptions::new().create(true).append(!fresh).write(true).truncate(fresh).open(path).map_err(fail)?;
+    let mut log =
+        std::fs::OpenOptions::new().create(true).append(!fresh).write(true).truncate(fresh).open(path).map_err(fail)?;
     if fresh {
         writeln!(log, "{header}").map_err(fail)?;
     }
@@ -733,7 +812,12 @@ fn open_log(path: &Path, first_step: usize, header: &str) -> Result<std::fs::Fil
 }
 
 /// PSNR-Y and SSIM-Y of each of `specs` on the validation photos, named by the spec and `suffix`.
-fn validate(model: &Supernet, specs: &[SubgraphSpec], images: &[ValidationImage], suffix: &str) -> Vec<(String, f64, f64)> {
+fn validate(
+    model: &Supernet,
+    specs: &[SubgraphSpec],
+    images: &[ValidationImage],
+    suffix: &str,
+) -> Vec<(String, f64, f64)> {
     specs
         .iter()
         .map(|&spec| {
@@ -759,7 +843,9 @@ fn plot_loss_curve(out: &Path) -> Result<(), TrainError> {
         .collect();
     let averaged: Vec<(f64, f64)> = losses
         .windows(LOSS_AVERAGE_STEPS.min(losses.len()).max(1))
-        .map(|window| (window[window.len() - 1].0, window.iter().map(|(_, loss)| loss).sum::<f64>() / window.len() as f64))
+        .map(|window| {
+            (window[window.len() - 1].0, window.iter().map(|(_, loss)| loss).sum::<f64>() / window.len() as f64)
+        })
         .collect();
     let series = [
         crate::plot::Series { name: "loss (sum over the sandwich)".to_owned(), points: losses },
@@ -775,7 +861,13 @@ fn describe(config: &TrainConfig) -> String {
     }
 }
 
-fn save_checkpoint(out: &Path, trainer: &Trainer, step: usize, supernet: &SupernetConfig, config: &TrainConfig) -> Result<(), TrainError> {
+fn save_checkpoint(
+    out: &Path,
+    trainer: &Trainer,
+    step: usize,
+    supernet: &SupernetConfig,
+    config: &TrainConfig,
+) -> Result<(), TrainError> {
     trainer.save(out)?;
     let progress = Progress { step, supernet: supernet.clone(), config: config.clone() };
     let text = serde_json::to_string_pretty(&progress).expect("the progress serialises");
@@ -794,7 +886,11 @@ pub enum TrainedWeights {
 
 /// The network a training run in `out` produced (its last checkpoint, or the average kept beside
 /// it), on `device`.
-pub fn load_trained(out: &Path, which: TrainedWeights, device: &Device) -> Result<(Supernet, SupernetConfig), TrainError> {
+pub fn load_trained(
+    out: &Path,
+    which: TrainedWeights,
+    device: &Device,
+) -> Result<(Supernet, SupernetConfig), TrainError> {
     let progress = read_progress(out)?;
     let weights = out.join(match which {
         TrainedWeights::Last => WEIGHTS_FILE,
@@ -806,7 +902,8 @@ pub fn load_trained(out: &Path, which: TrainedWeights, device: &Device) -> Resul
 
 fn read_progress(out: &Path) -> Result<Progress, TrainError> {
     let path = out.join(PROGRESS_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|source| TrainError::NotTrainingOutput { path: path.clone(), source })?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|source| TrainError::NotTrainingOutput { path: path.clone(), source })?;
     serde_json::from_str(&text).map_err(|source| TrainError::Progress { path, source })
 }
 
@@ -838,10 +935,28 @@ mod tests {
         device.seed(7);
         let supernet = SupernetConfig::new().with_max_depth(2).with_max_width(16).with_widths(vec![8, 16]);
         let mut model = supernet.init(&device);
-        let hr = Luma::new(64, 64, (0..64 * 64).map(|i| if (i % 64 / 3 + i / 64 / 5) % 2 == 0 { 0.8 } else { 0.2 }).collect());
-        let set = TrainingSet { pairs: vec![crate::training::data::TrainingPair { name: "stripes".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }] };
+        let hr = Luma::new(
+            64,
+            64,
+            (0..64 * 64).map(|i| if (i % 64 / 3 + i / 64 / 5) % 2 == 0 { 0.8 } else { 0.2 }).collect(),
+        );
+        let set = TrainingSet {
+            pairs: vec![crate::training::data::TrainingPair {
+                name: "stripes".into(),
+                lr_clean: downscale_x2(&hr),
+                hr,
+                lr_degraded: vec![],
+            }],
+        };
         let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 16, false);
-        let sandwich = Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 1, favoured: vec![], favoured_share: 0.0, every_favoured: false };
+        let sandwich = Sandwich {
+            supernet: supernet.clone(),
+            bottom: supernet.smallest(),
+            sampled: 1,
+            favoured: vec![],
+            favoured_share: 0.0,
+            every_favoured: false,
+        };
         let specs = sandwich.draw(&mut StdRng::seed_from_u64(2));
         let mut optimizer = AdamConfig::new().init();
         let loss_now = |model: &Supernet| -> f32 {
@@ -864,18 +979,33 @@ mod tests {
     fn a_favoured_ladder_is_what_a_sandwich_samples() {
         let supernet = SupernetConfig::new();
         let favoured = vec![SubgraphSpec { depth: 1, width: 8 }, SubgraphSpec { depth: 4, width: 16 }];
-        let sandwich = |share| Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 2, favoured: favoured.clone(), favoured_share: share, every_favoured: false };
+        let sandwich = |share| Sandwich {
+            supernet: supernet.clone(),
+            bottom: supernet.smallest(),
+            sampled: 2,
+            favoured: favoured.clone(),
+            favoured_share: share,
+            every_favoured: false,
+        };
         let mut rng = StdRng::seed_from_u64(4);
         let sampled: Vec<SubgraphSpec> = (0..50).flat_map(|_| sandwich(1.0).draw(&mut rng).split_off(2)).collect();
         assert!(sampled.iter().all(|spec| favoured.contains(spec)));
-        let sampled: std::collections::HashSet<SubgraphSpec> = (0..50).flat_map(|_| sandwich(0.0).draw(&mut rng).split_off(2)).collect();
+        let sampled: std::collections::HashSet<SubgraphSpec> =
+            (0..50).flat_map(|_| sandwich(0.0).draw(&mut rng).split_off(2)).collect();
         assert!(sampled.len() > favoured.len());
     }
 
     #[test]
     fn a_sandwich_has_the_largest_first_then_the_smallest() {
         let supernet = SupernetConfig::new();
-        let sandwich = Sandwich { supernet: supernet.clone(), bottom: supernet.smallest(), sampled: 2, favoured: vec![], favoured_share: 0.0, every_favoured: false };
+        let sandwich = Sandwich {
+            supernet: supernet.clone(),
+            bottom: supernet.smallest(),
+            sampled: 2,
+            favoured: vec![],
+            favoured_share: 0.0,
+            every_favoured: false,
+        };
         let specs = sandwich.draw(&mut StdRng::seed_from_u64(3));
         assert_eq!(specs.len(), 4);
         assert_eq!((specs[0], specs[1]), (supernet.largest(), supernet.smallest()));
@@ -891,10 +1021,13 @@ mod tests {
             #[command(flatten)]
             config: TrainConfig,
         }
-        let config = <Command as clap::Parser>::try_parse_from(["train", "--ladder-bottom", "--favour-ladder", "1"]).unwrap().config;
+        let config = <Command as clap::Parser>::try_parse_from(["train", "--ladder-bottom", "--favour-ladder", "1"])
+            .unwrap()
+            .config;
         let supernet = SupernetConfig::new();
         let sandwich = sandwich_for(&config, &supernet).unwrap();
-        let manifest = crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
+        let manifest =
+            crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
         assert_eq!(sandwich.bottom, manifest.ladder[0].spec);
         assert_ne!(sandwich.bottom, supernet.smallest());
         assert!(!sandwich.favoured.contains(&sandwich.bottom));
@@ -942,15 +1075,26 @@ mod tests {
             #[command(flatten)]
             config: TrainConfig,
         }
-        let parse = |args: &[&str]| <Command as clap::Parser>::try_parse_from([&["train"][..], args].concat()).map(|command| command.config);
+        let parse = |args: &[&str]| {
+            <Command as clap::Parser>::try_parse_from([&["train"][..], args].concat()).map(|command| command.config)
+        };
         assert!(parse(&["--rung-weights", "1,2"]).is_err(), "needs --every-rung");
-        let manifest = crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
+        let manifest =
+            crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
         let weights: Vec<String> = (0..manifest.ladder.len()).map(|index| (index + 1).to_string()).collect();
         let config = parse(&["--every-rung", "--rung-weights", &weights.join(",")]).unwrap();
         let paired = rung_weights_of(&config).unwrap();
-        assert_eq!(paired, manifest.ladder.iter().enumerate().map(|(index, rung)| (rung.spec, (index + 1) as f32)).collect::<Vec<_>>());
+        assert_eq!(
+            paired,
+            manifest.ladder.iter().enumerate().map(|(index, rung)| (rung.spec, (index + 1) as f32)).collect::<Vec<_>>()
+        );
         let config = parse(&["--every-rung", "--rung-weights", "1,2"]).unwrap();
-        assert!(rung_weights_of(&config).unwrap_err().to_string().ends_with(&format!("{} rungs, 2 --rung-weights", manifest.ladder.len())));
+        assert!(
+            rung_weights_of(&config)
+                .unwrap_err()
+                .to_string()
+                .ends_with(&format!("{} rungs, 2 --rung-weights", manifest.ladder.len()))
+        );
         let mut negative = weights.clone();
         negative[1] = "-1".to_owned();
         let config = parse(&["--every-rung", "--rung-weights", &negative.join(",")]).unwrap();
@@ -968,13 +1112,15 @@ mod tests {
         let config = <Command as clap::Parser>::try_parse_from(["train", "--every-rung"]).unwrap().config;
         let supernet = SupernetConfig::new();
         let sandwich = sandwich_for(&config, &supernet).unwrap();
-        let manifest = crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
+        let manifest =
+            crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
         let mut rng = StdRng::seed_from_u64(5);
         for _ in 0..3 {
             let specs = sandwich.draw(&mut rng);
             assert_eq!(specs[0], supernet.largest());
             let mut trained: Vec<SubgraphSpec> = specs[1..].to_vec();
-            let mut rungs: Vec<SubgraphSpec> = manifest.ladder.iter().map(|rung| rung.spec).filter(|spec| *spec != supernet.largest()).collect();
+            let mut rungs: Vec<SubgraphSpec> =
+                manifest.ladder.iter().map(|rung| rung.spec).filter(|spec| *spec != supernet.largest()).collect();
             trained.sort();
             rungs.sort();
             assert_eq!(trained, rungs);

@@ -10,20 +10,20 @@ use egui::{Key, Ui, ViewportCommand};
 use parking_lot::Mutex;
 
 use super::UiCommand;
+use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
 use super::playlist::Playlist;
 use super::settings::{Restore, Settings};
-use crate::adaptation::Mode;
-use crate::media::audio_out::playable_audio_delay;
-use crate::media::clock::playable_speed;
-use crate::media::subtitles::{SubtitleImage, Subtitles};
-use super::adaptation_panel::{SystemMonitor, adaptation_ui, split_divider_ui};
 use super::stats_panel::{RateMeter, stats_ui};
-use crate::adaptation::Adaptation;
 use super::transport::{TransportState, transport_ui};
 use super::video_view::{VideoView, subtitle_canvas};
+use crate::adaptation::Adaptation;
+use crate::adaptation::Mode;
 use crate::engine::Presentation;
 use crate::engine::view::ViewTarget;
 use crate::media::PipelineEvent;
+use crate::media::audio_out::playable_audio_delay;
+use crate::media::clock::playable_speed;
+use crate::media::subtitles::{SubtitleImage, Subtitles};
 use crate::player::presenter::StreamState;
 use crate::player::summary::PlaybackSummary;
 use crate::player::{Player, PlayerOptions};
@@ -235,7 +235,11 @@ impl PlayerApp {
                 let images = subtitles.images(track, cue);
                 let textures = images.iter().enumerate().map(|(index, image)| {
                     let pixels = egui::ColorImage::from_rgba_unmultiplied([image.width, image.height], &image.rgba());
-                    ui.ctx().load_texture(format!("subtitle {track}/{cue}/{index}"), pixels, egui::TextureOptions::LINEAR)
+                    ui.ctx().load_texture(
+                        format!("subtitle {track}/{cue}/{index}"),
+                        pixels,
+                        egui::TextureOptions::LINEAR,
+                    )
                 });
                 SubtitlePictures { track, cue, images: images.iter().cloned().zip(textures).collect() }
             });
@@ -244,10 +248,17 @@ impl PlayerApp {
         let canvas_rect = subtitle_canvas(picture, video.geometry);
         for (image, texture) in self.subtitle_pictures.iter().flat_map(|pictures| &pictures.images) {
             let (width, height) = image.canvas.unwrap_or((video.width as usize, video.height as usize));
-            let scale = egui::vec2(canvas_rect.width() / width.max(1) as f32, canvas_rect.height() / height.max(1) as f32);
+            let scale =
+                egui::vec2(canvas_rect.width() / width.max(1) as f32, canvas_rect.height() / height.max(1) as f32);
             let min = canvas_rect.min + egui::vec2(image.x as f32 * scale.x, image.y as f32 * scale.y);
-            let rect = egui::Rect::from_min_size(min, egui::vec2(image.width as f32 * scale.x, image.height as f32 * scale.y));
-            ui.painter().image(texture.id(), rect, egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)), egui::Color32::WHITE);
+            let rect =
+                egui::Rect::from_min_size(min, egui::vec2(image.width as f32 * scale.x, image.height as f32 * scale.y));
+            ui.painter().image(
+                texture.id(),
+                rect,
+                egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                egui::Color32::WHITE,
+            );
             self.subtitle_picture_rects.push(rect);
         }
     }
@@ -263,10 +274,16 @@ impl PlayerApp {
         let Some(player) = &mut self.player else { return };
         let streams = player.info().audio_streams.clone();
         if streams.len() < 2 {
-            self.status_line = Some(format!("{} audio track{}", streams.len(), if streams.len() == 1 { "" } else { "s" }));
+            self.status_line =
+                Some(format!("{} audio track{}", streams.len(), if streams.len() == 1 { "" } else { "s" }));
             return;
         }
-        let current = player.info().audio.as_ref().and_then(|audio| streams.iter().position(|&index| index == audio.index)).unwrap_or(0);
+        let current = player
+            .info()
+            .audio
+            .as_ref()
+            .and_then(|audio| streams.iter().position(|&index| index == audio.index))
+            .unwrap_or(0);
         let next = (current + 1) % streams.len();
         self.options.audio_track = Some(next);
         if let Err(error) = player.set_audio_track(next) {
@@ -279,7 +296,9 @@ impl PlayerApp {
             }
         }
         if let Some(player) = &self.player {
-            let audio = player.info().audio.as_ref().map_or_else(String::new, |audio| format!(": {} {} Hz, {} channels", audio.codec, audio.sample_rate, audio.channels));
+            let audio = player.info().audio.as_ref().map_or_else(String::new, |audio| {
+                format!(": {} {} Hz, {} channels", audio.codec, audio.sample_rate, audio.channels)
+            });
             self.status_line = Some(format!("audio track {} of {}{audio}", next + 1, streams.len()));
         }
     }
@@ -304,7 +323,11 @@ impl PlayerApp {
             player.set_audio_delay(secs);
         }
         let no_sound = self.player.as_ref().is_some_and(|player| player.info().audio.is_none());
-        self.status_line = Some(format!("audio delay {}{}", super::format_delay(secs), if no_sound { " (this input has no sound)" } else { "" }));
+        self.status_line = Some(format!(
+            "audio delay {}{}",
+            super::format_delay(secs),
+            if no_sound { " (this input has no sound)" } else { "" }
+        ));
     }
 
     /// `j`: the next track, then none, then the first again.
@@ -335,7 +358,9 @@ impl PlayerApp {
             self.stats_visible = settings.stats_visible;
         }
         self.badge_visible = settings.badge_visible;
-        if restore.upscaling && let Some(adaptation) = &self.adaptation {
+        if restore.upscaling
+            && let Some(adaptation) = &self.adaptation
+        {
             let last = adaptation.levels.len().saturating_sub(2);
             adaptation.controls.set_mode(match settings.mode {
                 Mode::Locked(rung) => Mode::Locked(rung.min(last)),
@@ -374,7 +399,10 @@ impl PlayerApp {
 
     /// The demo's caption now, while it runs.
     pub fn demo_caption(&self) -> Option<String> {
-        let level = self.adaptation.as_ref().map_or_else(String::new, |adaptation| adaptation.levels[adaptation.statistics.active()].name.clone());
+        let level = self
+            .adaptation
+            .as_ref()
+            .map_or_else(String::new, |adaptation| adaptation.levels[adaptation.statistics.active()].name.clone());
         self.demo.as_ref()?.caption(Instant::now(), &level)
     }
 
@@ -437,10 +465,14 @@ impl PlayerApp {
         if !picture.is_upscaled() {
             return Some("SR off".to_owned());
         }
-        let level = self.adaptation.as_ref().and_then(|adaptation| {
-            adaptation.frame_at(picture.pts_secs).map(|(_, level)| level.name.clone())
-        });
-        Some(format!("SR on: {}", level.unwrap_or_else(|| self.player.as_ref().map(Player::upscaler_name).unwrap_or_default())))
+        let level = self
+            .adaptation
+            .as_ref()
+            .and_then(|adaptation| adaptation.frame_at(picture.pts_secs).map(|(_, level)| level.name.clone()));
+        Some(format!(
+            "SR on: {}",
+            level.unwrap_or_else(|| self.player.as_ref().map(Player::upscaler_name).unwrap_or_default())
+        ))
     }
 
     /// Saves the presented frame and its sidecar on a thread of its own (PNG encoding takes a few
@@ -452,7 +484,13 @@ impl PlayerApp {
             let pixels = rect.size() * ctx.pixels_per_point();
             [pixels.x.round() as u32, pixels.y.round() as u32]
         });
-        let sidecar = super::snapshot::Sidecar::of(&picture, &player.info().input, player.upscaler_name(), displayed, self.adaptation.as_deref());
+        let sidecar = super::snapshot::Sidecar::of(
+            &picture,
+            &player.info().input,
+            player.upscaler_name(),
+            displayed,
+            self.adaptation.as_deref(),
+        );
         let (dir, outcome, repaint) = (self.snapshot_dir.clone(), Arc::clone(&self.snapshot_outcome), ctx.clone());
         self.status_line = Some("saving the frame…".to_owned());
         std::thread::spawn(move || {
@@ -563,7 +601,9 @@ impl PlayerApp {
             // A track chosen with `#` belongs to the input it was chosen in.
             self.options.audio_track = None;
         }
-        if self.remembering && let Some(player) = &self.player {
+        if self.remembering
+            && let Some(player) = &self.player
+        {
             remember_where_left(&mut self.settings, player);
         }
         // Close the old input first: its threads stop before the new ones start.
@@ -597,7 +637,9 @@ impl PlayerApp {
 
     /// Non-drawing work of a frame: present the due frame, collect events, schedule the next pass.
     fn logic(&mut self, ctx: &egui::Context) {
-        if self.player.as_ref().is_some_and(|player| player.state() == StreamState::Eof && !player.is_looping()) && self.playlist.step(true).is_some() {
+        if self.player.as_ref().is_some_and(|player| player.state() == StreamState::Eof && !player.is_looping())
+            && self.playlist.step(true).is_some()
+        {
             self.open_current(ctx, true);
         }
         let Some(player) = &mut self.player else { return };
@@ -612,7 +654,10 @@ impl PlayerApp {
             && picture.frame.width().max(picture.frame.height()) > limit
         {
             let (width, height) = (picture.frame.width(), picture.frame.height());
-            self.error = Some(format!("{}: {width}x{height} frames are larger than this GPU's textures ({limit} pixels a side)", player.info().input));
+            self.error = Some(format!(
+                "{}: {width}x{height} frames are larger than this GPU's textures ({limit} pixels a side)",
+                player.info().input
+            ));
             self.player = None;
             self.video.clear();
             return;
@@ -656,7 +701,11 @@ impl PlayerApp {
 
     /// The timed run's end: its summary, a screenshot if asked for, then the window closes.
     fn finish_timed_run(&mut self, ctx: &egui::Context, now: Instant) {
-        let (Some(run), Some(player), Some(opened_at), Some(first_opened_at)) = (&self.timed_run, &self.player, self.opened_at, self.first_opened_at) else { return };
+        let (Some(run), Some(player), Some(opened_at), Some(first_opened_at)) =
+            (&self.timed_run, &self.player, self.opened_at, self.first_opened_at)
+        else {
+            return;
+        };
         let ended = player.state() == StreamState::Eof && !player.is_looping() && !self.playlist.has_next();
         let elapsed = now.duration_since(first_opened_at);
         if self.closing {
@@ -669,7 +718,8 @@ impl PlayerApp {
         }
         self.closing = true;
         let output = player.presenter().current().map(|picture| picture.size());
-        *run.outcome.lock() = Some(Ok(PlaybackSummary::of(player, now.duration_since(opened_at).as_secs_f64(), output)));
+        *run.outcome.lock() =
+            Some(Ok(PlaybackSummary::of(player, now.duration_since(opened_at).as_secs_f64(), output)));
         let Some(path) = run.screenshot.clone() else {
             ctx.send_viewport_cmd(ViewportCommand::Close);
             return;
@@ -705,56 +755,72 @@ impl PlayerApp {
         if self.controls_visible(&ctx) {
             egui::Panel::top("open_bar").show(ui, |ui| commands.extend(self.open_bar_ui(ui)));
             if let Some(player) = &self.player {
-                egui::Panel::bottom("transport").show(ui, |ui| commands.extend(transport_ui(ui, player, &mut self.transport)));
+                egui::Panel::bottom("transport")
+                    .show(ui, |ui| commands.extend(transport_ui(ui, player, &mut self.transport)));
             }
         }
         let geometry = self.player.as_ref().map(|player| player.info().video.geometry).unwrap_or_default();
         let split = self.adaptation.as_ref().and_then(|adaptation| adaptation.controls.split());
         self.picture_rect = None;
         self.lens_rect = None;
-        egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| match self.video.video_ui(ui, geometry, split) {
-            Some(picture) => {
-                self.picture_rect = Some(picture);
-                if self.player.as_ref().is_some_and(|player| player.is_buffering(Instant::now())) {
-                    ui.put(picture, egui::Label::new(egui::RichText::new("buffering…").heading()));
-                }
-                let pixels = picture.size() * ui.ctx().pixels_per_point();
-                self.view.set_size((pixels.x.round().max(1.0) as u32, pixels.y.round().max(1.0) as u32));
-                if let Some(adaptation) = &self.adaptation {
-                    let divider = split_divider_ui(ui, adaptation, picture);
-                    let pointer = ui.input(|i| i.pointer.hover_pos()).filter(|pointer| picture.contains(*pointer));
-                    if let (true, None, Some(pointer)) = (self.lens_enabled && split.is_some(), &divider, pointer) {
-                        self.lens_rect = self.video.lens_ui(ui, geometry, split, picture, pointer, (LENS_SIDE, LENS_ZOOM));
+        egui::CentralPanel::default().frame(egui::Frame::NONE).show(ui, |ui| {
+            match self.video.video_ui(ui, geometry, split) {
+                Some(picture) => {
+                    self.picture_rect = Some(picture);
+                    if self.player.as_ref().is_some_and(|player| player.is_buffering(Instant::now())) {
+                        ui.put(picture, egui::Label::new(egui::RichText::new("buffering…").heading()));
                     }
-                    commands.extend(divider);
+                    let pixels = picture.size() * ui.ctx().pixels_per_point();
+                    self.view.set_size((pixels.x.round().max(1.0) as u32, pixels.y.round().max(1.0) as u32));
+                    if let Some(adaptation) = &self.adaptation {
+                        let divider = split_divider_ui(ui, adaptation, picture);
+                        let pointer = ui.input(|i| i.pointer.hover_pos()).filter(|pointer| picture.contains(*pointer));
+                        if let (true, None, Some(pointer)) = (self.lens_enabled && split.is_some(), &divider, pointer) {
+                            self.lens_rect =
+                                self.video.lens_ui(ui, geometry, split, picture, pointer, (LENS_SIDE, LENS_ZOOM));
+                        }
+                        commands.extend(divider);
+                    }
+                    if self.badge_visible
+                        && let Some(text) = self.badge_text()
+                    {
+                        badge_ui(ui, picture, &text);
+                    }
+                    if let Some(caption) = self.demo_caption() {
+                        caption_ui(ui, picture, &caption, egui::Align::TOP);
+                    }
+                    self.subtitle_pictures_ui(ui, picture);
+                    if let Some(text) = self.subtitle_text() {
+                        caption_ui(ui, picture, &text, egui::Align::BOTTOM);
+                    }
                 }
-                if self.badge_visible && let Some(text) = self.badge_text() {
-                    badge_ui(ui, picture, &text);
+                None if self.player.is_none() => {
+                    ui.centered_and_justified(|ui| ui.label("Open a file (or drop one here), or enter a URL above."));
                 }
-                if let Some(caption) = self.demo_caption() {
-                    caption_ui(ui, picture, &caption, egui::Align::TOP);
-                }
-                self.subtitle_pictures_ui(ui, picture);
-                if let Some(text) = self.subtitle_text() {
-                    caption_ui(ui, picture, &text, egui::Align::BOTTOM);
-                }
+                None => {}
             }
-            None if self.player.is_none() => {
-                ui.centered_and_justified(|ui| ui.label("Open a file (or drop one here), or enter a URL above."));
-            }
-            None => {}
         });
-        if self.stats_visible && let Some(player) = &self.player {
+        if self.stats_visible
+            && let Some(player) = &self.player
+        {
             // Scrolls when the window is shorter than the panel, so the plot at its end stays reachable.
             egui::Window::new("Stats").default_pos([16.0, 56.0]).resizable(false).vscroll(true).show(&ctx, |ui| {
                 stats_ui(ui, player, &self.rates);
                 if let Some(adaptation) = &self.adaptation {
                     ui.separator();
-                    commands.extend(adaptation_ui(ui, adaptation, &self.monitor, self.rates.display_fps, player.info().video.frames_per_sec * player.speed()));
+                    commands.extend(adaptation_ui(
+                        ui,
+                        adaptation,
+                        &self.monitor,
+                        self.rates.display_fps,
+                        player.info().video.frames_per_sec * player.speed(),
+                    ));
                 }
             });
         }
-        if self.media_info_visible && let Some(player) = &self.player {
+        if self.media_info_visible
+            && let Some(player) = &self.player
+        {
             egui::Window::new("Media info").open(&mut self.media_info_visible).resizable(false).show(&ctx, |ui| {
                 ui.label(&player.info().input);
                 egui::Grid::new("media_info").num_columns(2).striped(true).show(ui, |ui| {
@@ -783,7 +849,8 @@ impl PlayerApp {
             self.last_activity = now;
         }
         let quiet_for = now.duration_since(self.last_activity);
-        let needs_controls = self.error.is_some() || self.warning.is_some() || self.player.as_ref().is_none_or(Player::is_paused);
+        let needs_controls =
+            self.error.is_some() || self.warning.is_some() || self.player.as_ref().is_none_or(Player::is_paused);
         if !is_fullscreen(ctx) || needs_controls {
             return true;
         }
@@ -804,7 +871,9 @@ impl PlayerApp {
             ui.add_enabled_ui(!self.settings.recent.is_empty(), |ui| {
                 ui.menu_button("Recent", |ui| {
                     for input in &self.settings.recent {
-                        let name = std::path::Path::new(input).file_name().map_or_else(|| input.clone(), |name| name.to_string_lossy().into_owned());
+                        let name = std::path::Path::new(input)
+                            .file_name()
+                            .map_or_else(|| input.clone(), |name| name.to_string_lossy().into_owned());
                         if ui.button(name).on_hover_text(input).clicked() {
                             commands.push(UiCommand::Open { input: input.clone() });
                         }
@@ -813,12 +882,21 @@ impl PlayerApp {
                 .response
                 .on_hover_text("Inputs played before, newest first");
             });
-            let field = ui.add(egui::TextEdit::singleline(&mut self.url_text).hint_text("URL or path").desired_width(360.0)).on_hover_text("A file path or a URL (HTTP, HLS, RTSP...); Enter opens it");
+            let field = ui
+                .add(egui::TextEdit::singleline(&mut self.url_text).hint_text("URL or path").desired_width(360.0))
+                .on_hover_text("A file path or a URL (HTTP, HLS, RTSP...); Enter opens it");
             let entered = field.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
-            if (ui.button("Open URL").on_hover_text("Open what the field names").clicked() || entered) && !self.url_text.trim().is_empty() {
+            if (ui.button("Open URL").on_hover_text("Open what the field names").clicked() || entered)
+                && !self.url_text.trim().is_empty()
+            {
                 commands.push(UiCommand::Open { input: self.url_text.trim().to_owned() });
             }
-            if self.player.is_some() && ui.button("Media info").on_hover_text("Container, codecs, sizes, rates, bitrates and colour tags of the input").clicked() {
+            if self.player.is_some()
+                && ui
+                    .button("Media info")
+                    .on_hover_text("Container, codecs, sizes, rates, bitrates and colour tags of the input")
+                    .clicked()
+            {
                 commands.push(UiCommand::ShowMediaInfo);
             }
             if ui.button("About").on_hover_text("What dysr is, and the demo clip's credits").clicked() {
@@ -873,7 +951,8 @@ impl PlayerApp {
             (Key::Backspace, UiCommand::SetSpeed { speed: 1.0 }),
         ];
         let mut commands = ctx.input(|input| {
-            let mut commands: Vec<UiCommand> = bindings.into_iter().filter(|(key, _)| input.key_pressed(*key)).map(|(_, command)| command).collect();
+            let mut commands: Vec<UiCommand> =
+                bindings.into_iter().filter(|(key, _)| input.key_pressed(*key)).map(|(_, command)| command).collect();
             // These are the characters typed, whatever keys make them on the keyboard's layout.
             for event in &input.events {
                 let egui::Event::Text(text) = event else { continue };
@@ -891,9 +970,15 @@ impl PlayerApp {
             commands
         });
         // Ctrl + / Ctrl - are mpv's audio delay keys (egui's keyboard zoom is off for them).
-        let delay_keys = [(Key::Plus, AUDIO_DELAY_STEP_SECS), (Key::Equals, AUDIO_DELAY_STEP_SECS), (Key::Minus, -AUDIO_DELAY_STEP_SECS)];
+        let delay_keys = [
+            (Key::Plus, AUDIO_DELAY_STEP_SECS),
+            (Key::Equals, AUDIO_DELAY_STEP_SECS),
+            (Key::Minus, -AUDIO_DELAY_STEP_SECS),
+        ];
         for (key, delta_secs) in delay_keys {
-            if ctx.input_mut(|input| input.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, key))) {
+            if ctx
+                .input_mut(|input| input.consume_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, key)))
+            {
                 commands.push(UiCommand::NudgeAudioDelay { delta_secs });
             }
         }
@@ -933,7 +1018,9 @@ impl PlayerApp {
             UiCommand::ChapterStep { forward } => self.step_chapter(forward),
             UiCommand::SetSpeed { speed } => self.set_speed(speed),
             UiCommand::ScaleSpeed { factor } => self.set_speed(self.options.speed * factor),
-            UiCommand::NudgeAudioDelay { delta_secs } => self.set_audio_delay(self.options.audio_delay_secs + delta_secs),
+            UiCommand::NudgeAudioDelay { delta_secs } => {
+                self.set_audio_delay(self.options.audio_delay_secs + delta_secs)
+            }
             UiCommand::SaveSnapshot => self.save_snapshot(ctx),
             UiCommand::DismissError => self.error = None,
             UiCommand::ToggleFullscreen => {
@@ -944,10 +1031,18 @@ impl PlayerApp {
                 }
             }
             UiCommand::Quit => ctx.send_viewport_cmd(ViewportCommand::Close),
-            UiCommand::SetMode(mode) => self.adaptation.iter().for_each(|adaptation| adaptation.controls.set_mode(mode)),
-            UiCommand::SetSplit(divider) => self.adaptation.iter().for_each(|adaptation| adaptation.controls.set_split(divider)),
-            UiCommand::SetLoad(level) => self.adaptation.iter().for_each(|adaptation| adaptation.controls.load.set_level(level)),
-            UiCommand::SetPowerCap(percent) => self.adaptation.iter().for_each(|adaptation| adaptation.controls.set_power_cap(percent)),
+            UiCommand::SetMode(mode) => {
+                self.adaptation.iter().for_each(|adaptation| adaptation.controls.set_mode(mode))
+            }
+            UiCommand::SetSplit(divider) => {
+                self.adaptation.iter().for_each(|adaptation| adaptation.controls.set_split(divider))
+            }
+            UiCommand::SetLoad(level) => {
+                self.adaptation.iter().for_each(|adaptation| adaptation.controls.load.set_level(level))
+            }
+            UiCommand::SetPowerCap(percent) => {
+                self.adaptation.iter().for_each(|adaptation| adaptation.controls.set_power_cap(percent))
+            }
             _ => {}
         }
         let Some(player) = &mut self.player else { return };
@@ -992,14 +1087,22 @@ fn remember_where_left(settings: &mut Settings, player: &Player) {
 fn badge_ui(ui: &mut Ui, picture: egui::Rect, text: &str) {
     let galley = ui.painter().layout_no_wrap(text.to_owned(), egui::FontId::proportional(14.0), egui::Color32::WHITE);
     let margin = egui::vec2(6.0, 3.0);
-    let rect = egui::Rect::from_min_size(picture.right_top() + egui::vec2(-galley.size().x - 2.0 * margin.x - 8.0, 8.0), galley.size() + 2.0 * margin);
+    let rect = egui::Rect::from_min_size(
+        picture.right_top() + egui::vec2(-galley.size().x - 2.0 * margin.x - 8.0, 8.0),
+        galley.size() + 2.0 * margin,
+    );
     ui.painter().rect_filled(rect, 4.0, egui::Color32::from_black_alpha(160));
     ui.painter().galley(rect.min + margin, galley, egui::Color32::WHITE);
 }
 
 /// `text` centred near the top or bottom of the picture, on a dark band.
 fn caption_ui(ui: &mut Ui, picture: egui::Rect, text: &str, at: egui::Align) {
-    let galley = ui.painter().layout(text.to_owned(), egui::FontId::proportional(20.0), egui::Color32::WHITE, picture.width() * 0.9);
+    let galley = ui.painter().layout(
+        text.to_owned(),
+        egui::FontId::proportional(20.0),
+        egui::Color32::WHITE,
+        picture.width() * 0.9,
+    );
     let margin = egui::vec2(10.0, 6.0);
     let size = galley.size() + 2.0 * margin;
     let top = if at == egui::Align::TOP { picture.top() + 24.0 } else { picture.bottom() - size.y - 24.0 };
@@ -1012,7 +1115,8 @@ fn caption_ui(ui: &mut Ui, picture: egui::Rect, text: &str, at: egui::Align) {
 fn is_fullscreen(ctx: &egui::Context) -> bool {
     ctx.input(|i| {
         let viewport = i.viewport();
-        viewport.fullscreen == Some(true) || viewport.monitor_size.zip(viewport.inner_rect).is_some_and(|(monitor, inner)| inner.size() == monitor)
+        viewport.fullscreen == Some(true)
+            || viewport.monitor_size.zip(viewport.inner_rect).is_some_and(|(monitor, inner)| inner.size() == monitor)
     })
 }
 
@@ -1036,6 +1140,7 @@ fn save_png(image: &egui::ColorImage, path: &std::path::Path) -> Result<(), supe
 
 /// Files dropped together make the playlist, in the order they came.
 fn dropped_file_commands(ctx: &egui::Context) -> Vec<UiCommand> {
-    let inputs: Vec<String> = ctx.input(|input| input.raw.dropped_files.iter().map(|file| file.path().to_string_lossy().into_owned()).collect());
+    let inputs: Vec<String> = ctx
+        .input(|input| input.raw.dropped_files.iter().map(|file| file.path().to_string_lossy().into_owned()).collect());
     if inputs.is_empty() { Vec::new() } else { vec![UiCommand::OpenAll { inputs }] }
 }

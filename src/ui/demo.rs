@@ -21,7 +21,11 @@ pub struct Demo {
 impl Demo {
     /// The demo from `now`, loading the GPU when SR runs on one (`on_gpu`), else the CPU.
     pub fn start(now: Instant, on_gpu: bool) -> Self {
-        Self { started: now, profile: default_profile(PEAK_LOAD, PHASE_SECS), device: if on_gpu { "GPU" } else { "CPU" } }
+        Self {
+            started: now,
+            profile: default_profile(PEAK_LOAD, PHASE_SECS),
+            device: if on_gpu { "GPU" } else { "CPU" },
+        }
     }
 
     fn elapsed_secs(&self, now: Instant) -> f64 {
@@ -65,7 +69,10 @@ mod tests {
         assert_eq!(demo.load(at(17.0)), Some(0));
         assert_eq!(demo.load(at(28.0)), Some(45));
         assert_eq!(demo.load(at(32.5)), None, "over after four phases");
-        assert!(demo.caption(at(1.0), "r3").unwrap().starts_with("Idle") && demo.caption(at(1.0), "r3").unwrap().contains("(r3)"));
+        assert!(
+            demo.caption(at(1.0), "r3").unwrap().starts_with("Idle")
+                && demo.caption(at(1.0), "r3").unwrap().contains("(r3)")
+        );
         assert!(demo.caption(at(9.0), "r0").unwrap().starts_with("90% CPU load"));
         assert!(demo.caption(at(17.0), "r1").unwrap().contains("climbs back"));
         assert!(demo.caption(at(28.0), "r1").unwrap().contains("Load rising (45%)"));

@@ -18,16 +18,26 @@ pub use app::{PlayerApp, TimedRun};
 #[derive(Debug, Clone, PartialEq)]
 pub enum UiCommand {
     TogglePause,
-    Seek { target_secs: f64 },
-    SeekBy { delta_secs: f64 },
-    SetVolume { level: f32 },
+    Seek {
+        target_secs: f64,
+    },
+    SeekBy {
+        delta_secs: f64,
+    },
+    SetVolume {
+        level: f32,
+    },
     /// Change the volume by this much (keys 9 and 0).
-    NudgeVolume { delta: f32 },
+    NudgeVolume {
+        delta: f32,
+    },
     ToggleMute,
     ToggleFullscreen,
     ToggleStats,
     ToggleLoop,
-    Open { input: String },
+    Open {
+        input: String,
+    },
     PickFile,
     ShowAbout,
     ShowMediaInfo,
@@ -41,7 +51,9 @@ pub enum UiCommand {
     /// `s`: save the presented frame and its sidecar.
     SaveSnapshot,
     /// `.` / `,`: pause and show the next / previous frame.
-    StepFrame { forward: bool },
+    StepFrame {
+        forward: bool,
+    },
     /// `b`: the "SR on" badge.
     ToggleBadge,
     /// `D`: the load profile played live, with captions.
@@ -55,17 +67,29 @@ pub enum UiCommand {
     /// `#`: the next audio track (the input is opened again on it, at the same place).
     NextAudioTrack,
     /// Files dropped together: played one after another.
-    OpenAll { inputs: Vec<String> },
+    OpenAll {
+        inputs: Vec<String>,
+    },
     /// `>` / `<`: the playlist's next / previous input.
-    PlaylistStep { forward: bool },
+    PlaylistStep {
+        forward: bool,
+    },
     /// PgDn / PgUp: the next chapter, or back to this one's start (or the one before).
-    ChapterStep { forward: bool },
+    ChapterStep {
+        forward: bool,
+    },
     /// Backspace (1) or the speed button: play at this speed.
-    SetSpeed { speed: f64 },
+    SetSpeed {
+        speed: f64,
+    },
     /// `[` / `]` (by 1.1), `{` / `}` (by 2): play this many times slower or faster.
-    ScaleSpeed { factor: f64 },
+    ScaleSpeed {
+        factor: f64,
+    },
     /// Ctrl + / Ctrl -: the sound this much later (earlier when negative) against the picture.
-    NudgeAudioDelay { delta_secs: f64 },
+    NudgeAudioDelay {
+        delta_secs: f64,
+    },
 }
 
 /// How the window starts.
@@ -106,7 +130,11 @@ pub enum UiError {
 }
 
 /// Opens the player window and runs it until closed.
-pub fn run_window(inputs: Vec<String>, options: crate::player::PlayerOptions, window: WindowOptions) -> Result<(), UiError> {
+pub fn run_window(
+    inputs: Vec<String>,
+    options: crate::player::PlayerOptions,
+    window: WindowOptions,
+) -> Result<(), UiError> {
     let remember = window.restore.is_some() && window.timed_run.is_none();
     let mut native_options = eframe::NativeOptions {
         persist_window: remember,
@@ -121,8 +149,12 @@ pub fn run_window(inputs: Vec<String>, options: crate::player::PlayerOptions, wi
     };
     if let Some(gpu) = window.gpu {
         use eframe::egui_wgpu::{WgpuSetup, WgpuSetupExisting};
-        native_options.wgpu_options.wgpu_setup =
-            WgpuSetup::Existing(WgpuSetupExisting { instance: gpu.instance.clone(), adapter: gpu.adapter.clone(), device: gpu.device.clone(), queue: gpu.queue.clone() });
+        native_options.wgpu_options.wgpu_setup = WgpuSetup::Existing(WgpuSetupExisting {
+            instance: gpu.instance.clone(),
+            adapter: gpu.adapter.clone(),
+            device: gpu.device.clone(),
+            queue: gpu.queue.clone(),
+        });
     }
     eframe::run_native(
         "dysr",
@@ -137,7 +169,10 @@ pub fn run_window(inputs: Vec<String>, options: crate::player::PlayerOptions, wi
             app.set_adaptation(window.adaptation);
             app.set_notice(window.notice);
             if let (true, Some(restore)) = (remember, window.restore) {
-                let remembered = cc.storage.and_then(|storage| eframe::get_value::<settings::Settings>(storage, eframe::APP_KEY)).unwrap_or_default();
+                let remembered = cc
+                    .storage
+                    .and_then(|storage| eframe::get_value::<settings::Settings>(storage, eframe::APP_KEY))
+                    .unwrap_or_default();
                 app.apply_settings(remembered, restore);
                 app.set_remembering(true);
             }

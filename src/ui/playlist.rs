@@ -30,7 +30,11 @@ impl Playlist {
     /// Moves to the next (or the previous) input and returns it; None at either end, where it
     /// stays.
     pub fn step(&mut self, forward: bool) -> Option<&str> {
-        self.current = if forward { Some(self.current + 1).filter(|&next| next < self.items.len()) } else { self.current.checked_sub(1) }?;
+        self.current = if forward {
+            Some(self.current + 1).filter(|&next| next < self.items.len())
+        } else {
+            self.current.checked_sub(1)
+        }?;
         self.current()
     }
 }

@@ -16,7 +16,12 @@ pub struct SeekBar<'a> {
 }
 
 impl<'a> SeekBar<'a> {
-    pub fn new(position_secs: f64, duration_secs: f64, chapters: &'a [Chapter], dragging_to: &'a mut Option<f64>) -> Self {
+    pub fn new(
+        position_secs: f64,
+        duration_secs: f64,
+        chapters: &'a [Chapter],
+        dragging_to: &'a mut Option<f64>,
+    ) -> Self {
         Self { position_secs, duration_secs, chapters, dragging_to }
     }
 }
@@ -49,9 +54,17 @@ impl SeekBar<'_> {
         let response = match response.hover_pos() {
             Some(pointer) => {
                 let secs = secs_at(pointer.x);
-                let chapter = self.chapters.iter().rev().find(|chapter| chapter.start_secs <= secs).filter(|chapter| !chapter.title.is_empty());
+                let chapter = self
+                    .chapters
+                    .iter()
+                    .rev()
+                    .find(|chapter| chapter.start_secs <= secs)
+                    .filter(|chapter| !chapter.title.is_empty());
                 let chapter = chapter.map(|chapter| format!(" {}", chapter.title)).unwrap_or_default();
-                response.on_hover_text_at_pointer(format!("{}{chapter} (arrows: 5 s and 60 s; PgUp / PgDn: chapters)", super::format_time(secs)))
+                response.on_hover_text_at_pointer(format!(
+                    "{}{chapter} (arrows: 5 s and 60 s; PgUp / PgDn: chapters)",
+                    super::format_time(secs)
+                ))
             }
             None => response,
         };
@@ -61,13 +74,20 @@ impl SeekBar<'_> {
             let visuals = ui.style().interact(&response);
             let track = rect.shrink2(vec2(0.0, rect.height() * 0.35));
             let fraction = (shown_secs / duration).clamp(0.0, 1.0) as f32;
-            let played = egui::Rect::from_min_max(track.min, pos2(track.left() + track.width() * fraction, track.bottom()));
+            let played =
+                egui::Rect::from_min_max(track.min, pos2(track.left() + track.width() * fraction, track.bottom()));
             let painter = ui.painter();
             painter.rect_filled(track, track.height() / 2.0, ui.visuals().extreme_bg_color);
             painter.rect_filled(played, track.height() / 2.0, ui.visuals().selection.bg_fill);
-            for chapter in self.chapters.iter().filter(|chapter| chapter.start_secs > 0.0 && chapter.start_secs < duration) {
+            for chapter in
+                self.chapters.iter().filter(|chapter| chapter.start_secs > 0.0 && chapter.start_secs < duration)
+            {
                 let x = track.left() + track.width() * (chapter.start_secs / duration) as f32;
-                painter.vline(x, rect.y_range().shrink(rect.height() * 0.2), ui.visuals().widgets.noninteractive.fg_stroke);
+                painter.vline(
+                    x,
+                    rect.y_range().shrink(rect.height() * 0.2),
+                    ui.visuals().widgets.noninteractive.fg_stroke,
+                );
             }
             painter.circle_filled(pos2(played.right(), rect.center().y), rect.height() * 0.3, visuals.fg_stroke.color);
         }

@@ -64,7 +64,8 @@ impl Settings {
         self.recent.insert(0, input.to_owned());
         self.recent.truncate(MAX_RECENT);
         if !crate::media::source::is_url(input) {
-            self.last_folder = std::path::Path::new(input).parent().filter(|dir| dir.is_dir()).map(std::path::Path::to_path_buf);
+            self.last_folder =
+                std::path::Path::new(input).parent().filter(|dir| dir.is_dir()).map(std::path::Path::to_path_buf);
         }
     }
 
@@ -74,7 +75,8 @@ impl Settings {
     pub fn remember_position(&mut self, input: &str, secs: f64, duration_secs: Option<f64>) {
         let recent = &self.recent;
         self.positions.retain(|(known, _)| known != input && recent.contains(known));
-        let inside = duration_secs.is_some_and(|duration| secs >= RESUME_MARGIN_SECS && secs <= duration - RESUME_MARGIN_SECS);
+        let inside =
+            duration_secs.is_some_and(|duration| secs >= RESUME_MARGIN_SECS && secs <= duration - RESUME_MARGIN_SECS);
         if inside && recent.iter().any(|known| known == input) {
             self.positions.push((input.to_owned(), secs));
         }
@@ -131,7 +133,10 @@ mod tests {
         assert_eq!(settings.positions, vec![("/videos/film.mkv".to_owned(), 900.0)], "one position an input");
         settings.remember_position("/videos/short.mp4", 4.0, Some(20.0));
         settings.remember_position("/videos/never-opened.mp4", 100.0, Some(5400.0));
-        assert_eq!((settings.resume_position("/videos/short.mp4"), settings.resume_position("/videos/never-opened.mp4")), (None, None));
+        assert_eq!(
+            (settings.resume_position("/videos/short.mp4"), settings.resume_position("/videos/never-opened.mp4")),
+            (None, None)
+        );
         settings.remember_position("/videos/film.mkv", 5395.0, Some(5400.0));
         assert_eq!(settings.resume_position("/videos/film.mkv"), None, "watched to the end");
         settings.remember_position("/videos/film.mkv", 600.0, None);
@@ -147,7 +152,8 @@ mod tests {
     /// An older file with fields missing, or unknown ones, still loads: what it lacks is default.
     #[test]
     fn settings_survive_a_round_trip_and_missing_fields() {
-        let settings = Settings { volume: 0.4, mode: Mode::Locked(3), split: Some(0.3), power_cap: 60, ..Settings::default() };
+        let settings =
+            Settings { volume: 0.4, mode: Mode::Locked(3), split: Some(0.3), power_cap: 60, ..Settings::default() };
         let text = serde_json::to_string(&settings).unwrap();
         assert_eq!(serde_json::from_str::<Settings>(&text).unwrap(), settings);
         let partial: Settings = serde_json::from_str(r#"{"volume": 0.5, "future_field": 1}"#).unwrap();

@@ -39,7 +39,13 @@ pub struct Sidecar {
 
 impl Sidecar {
     /// The sidecar of `picture` (shown at `displayed_size`), with the ladder's record of the frame.
-    pub fn of(picture: &Picture, source: &str, upscaler: String, displayed_size: [u32; 2], adaptation: Option<&Adaptation>) -> Self {
+    pub fn of(
+        picture: &Picture,
+        source: &str,
+        upscaler: String,
+        displayed_size: [u32; 2],
+        adaptation: Option<&Adaptation>,
+    ) -> Self {
         let (width, height) = picture.size();
         let frame = adaptation.and_then(|adaptation| adaptation.frame_at(picture.pts_secs));
         Self {
@@ -65,18 +71,34 @@ impl Sidecar {
 /// Saves `picture` into `dir` as `dysr-<name>-<time>.png` with `<same>.json` beside it (a number
 /// added when the name is taken); returns the PNG's path.
 pub fn save(picture: Arc<Picture>, sidecar: &Sidecar, dir: &Path) -> Result<PathBuf, super::UiError> {
-    let stem = Path::new(&sidecar.source).file_stem().map_or_else(|| "frame".to_owned(), |stem| stem.to_string_lossy().into_owned());
+    let stem = Path::new(&sidecar.source)
+        .file_stem()
+        .map_or_else(|| "frame".to_owned(), |stem| stem.to_string_lossy().into_owned());
     let millis = (sidecar.time_secs.max(0.0) * 1000.0).round() as u64;
-    let base = format!("dysr-{stem}-{:02}-{:02}-{:02}.{:03}", millis / 3_600_000, millis / 60_000 % 60, millis / 1000 % 60, millis % 1000);
+    let base = format!(
+        "dysr-{stem}-{:02}-{:02}-{:02}.{:03}",
+        millis / 3_600_000,
+        millis / 60_000 % 60,
+        millis / 1000 % 60,
+        millis % 1000
+    );
     let png = (1..)
         .map(|n| dir.join(if n == 1 { format!("{base}.png") } else { format!("{base}-{n}.png") }))
         .find(|path| !path.exists() && !path.with_extension("json").exists())
         .expect("a free name");
-    let image = presented_rgba(&picture).map_err(|e| super::UiError::Snapshot { path: png.clone(), cause: e.to_string() })?;
+    let image =
+        presented_rgba(&picture).map_err(|e| super::UiError::Snapshot { path: png.clone(), cause: e.to_string() })?;
     let write_error = |path: &Path, cause: String| super::UiError::Snapshot { path: path.to_owned(), cause };
     let partial_png = dir.join(format!(".{base}.partial.png"));
-    image::save_buffer_with_format(&partial_png, &image.pixels, image.width, image.height, image::ExtendedColorType::Rgba8, image::ImageFormat::Png)
-        .map_err(|e| write_error(&png, e.to_string()))?;
+    image::save_buffer_with_format(
+        &partial_png,
+        &image.pixels,
+        image.width,
+        image.height,
+        image::ExtendedColorType::Rgba8,
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| write_error(&png, e.to_string()))?;
     let json = png.with_extension("json");
     let partial_json = dir.join(format!(".{base}.partial.json"));
     let text = serde_json::to_string_pretty(sidecar).expect("plain data");

@@ -69,10 +69,19 @@ pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
     value_grid(ui, "stats", |row| {
         row("input", info.title.clone());
         row("state", playback_state(player).to_owned());
-        row("video", format!("{} {}x{} @ {:.3} fps", info.video.codec, info.video.width, info.video.height, info.video.frames_per_sec));
+        row(
+            "video",
+            format!(
+                "{} {}x{} @ {:.3} fps",
+                info.video.codec, info.video.width, info.video.height, info.video.frames_per_sec
+            ),
+        );
         if let Some(picture) = player.presenter().current() {
             let (width, height) = picture.size();
-            row("output", format!("{width}x{height}{}", if picture.is_upscaled() { " (network)" } else { " (decoded planes)" }));
+            row(
+                "output",
+                format!("{width}x{height}{}", if picture.is_upscaled() { " (network)" } else { " (decoded planes)" }),
+            );
         }
         if let Some(decision) = player.view().last_decision() {
             row("SR", decision.reason);
@@ -89,13 +98,25 @@ pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
         row("display fps", format!("{:.1} (stream {:.3}{speed})", rates.display_fps, info.video.frames_per_sec));
         row(
             "dropped frames",
-            format!("{} ({} before upscaling, {} at display)", telemetry.frames_dropped_late + telemetry.frames_dropped_early, telemetry.frames_dropped_early, telemetry.frames_dropped_late),
+            format!(
+                "{} ({} before upscaling, {} at display)",
+                telemetry.frames_dropped_late + telemetry.frames_dropped_early,
+                telemetry.frames_dropped_early,
+                telemetry.frames_dropped_late
+            ),
         );
         let delay = match player.audio_delay_secs() {
             0.0 => String::new(),
             secs => format!(", sound delayed {}", super::format_delay(secs)),
         };
-        row("A/V offset", format!("{:.1} ms (max {:.1} ms{delay})", telemetry.last_av_offset_secs * 1e3, telemetry.max_av_offset_secs * 1e3));
+        row(
+            "A/V offset",
+            format!(
+                "{:.1} ms (max {:.1} ms{delay})",
+                telemetry.last_av_offset_secs * 1e3,
+                telemetry.max_av_offset_secs * 1e3
+            ),
+        );
         row("corrupt packets", telemetry.corrupt_packets.to_string());
         row("audio underruns", telemetry.audio_underruns.to_string());
     });

@@ -24,7 +24,12 @@ pub fn transport_ui(ui: &mut Ui, player: &Player, state: &mut TransportState) ->
         }
         ui.label(format!("{} / {}", format_time(state.seek_dragging_to.unwrap_or(position)), format_time(duration)));
         let speed = player.speed();
-        if speed != 1.0 && ui.button(format!("{speed:.2}x")).on_hover_text("Playback speed ([ ] and { }); click or Backspace: normal").clicked() {
+        if speed != 1.0
+            && ui
+                .button(format!("{speed:.2}x"))
+                .on_hover_text("Playback speed ([ ] and { }); click or Backspace: normal")
+                .clicked()
+        {
             commands.push(UiCommand::SetSpeed { speed: 1.0 });
         }
 
@@ -40,7 +45,9 @@ pub fn transport_ui(ui: &mut Ui, player: &Player, state: &mut TransportState) ->
                 commands.push(UiCommand::ToggleLoop);
             }
             let mut level = player.volume().level();
-            let volume = ui.add(egui::Slider::new(&mut level, 0.0..=1.0).show_value(false).text("Volume")).on_hover_text("Volume (9 and 0)");
+            let volume = ui
+                .add(egui::Slider::new(&mut level, 0.0..=1.0).show_value(false).text("Volume"))
+                .on_hover_text("Volume (9 and 0)");
             if volume.changed() {
                 commands.push(UiCommand::SetVolume { level });
             }
@@ -49,7 +56,8 @@ pub fn transport_ui(ui: &mut Ui, player: &Player, state: &mut TransportState) ->
                 commands.push(UiCommand::ToggleMute);
             }
             ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
-                let seek = SeekBar::new(position, duration, &player.info().chapters, &mut state.seek_dragging_to).show(ui);
+                let seek =
+                    SeekBar::new(position, duration, &player.info().chapters, &mut state.seek_dragging_to).show(ui);
                 if let Some(target_secs) = seek.seek_to_secs {
                     commands.push(UiCommand::Seek { target_secs });
                 }

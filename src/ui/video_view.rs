@@ -58,7 +58,12 @@ impl VideoView {
         let picture = self.picture.as_ref()?;
         let (width, height) = geometry.displayed_size(picture.frame.width(), picture.frame.height());
         let rect = letterbox(area, vec2(width as f32, height as f32));
-        let paint = VideoPaint { picture: Arc::clone(picture), serial: self.serial, params: Params::new(picture, geometry, split), target: Target::Picture };
+        let paint = VideoPaint {
+            picture: Arc::clone(picture),
+            serial: self.serial,
+            params: Params::new(picture, geometry, split),
+            target: Target::Picture,
+        };
         ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, paint));
         Some(rect)
     }
@@ -66,17 +71,30 @@ impl VideoView {
     /// Paints the zoom lens: the part of the picture (drawn at `picture`) around `pointer`
     /// magnified `zoom` times into a square of `side` points kept inside the picture, both sides
     /// of the split and the divider between them included; returns the lens's rect.
-    pub fn lens_ui(&self, ui: &mut Ui, geometry: DisplayGeometry, split: Option<f32>, picture: Rect, pointer: egui::Pos2, (side, zoom): (f32, f32)) -> Option<Rect> {
+    pub fn lens_ui(
+        &self,
+        ui: &mut Ui,
+        geometry: DisplayGeometry,
+        split: Option<f32>,
+        picture: Rect,
+        pointer: egui::Pos2,
+        (side, zoom): (f32, f32),
+    ) -> Option<Rect> {
         let shown = self.picture.as_ref()?;
         let side = side.min(picture.width()).min(picture.height());
         let lens = Rect::from_center_size(pointer, vec2(side, side)).translate(vec2(
-            (picture.left() - (pointer.x - side / 2.0)).max(0.0) + (picture.right() - (pointer.x + side / 2.0)).min(0.0),
-            (picture.top() - (pointer.y - side / 2.0)).max(0.0) + (picture.bottom() - (pointer.y + side / 2.0)).min(0.0),
+            (picture.left() - (pointer.x - side / 2.0)).max(0.0)
+                + (picture.right() - (pointer.x + side / 2.0)).min(0.0),
+            (picture.top() - (pointer.y - side / 2.0)).max(0.0)
+                + (picture.bottom() - (pointer.y + side / 2.0)).min(0.0),
         ));
         // The picture's share under the lens: its centre where the pointer is, 1/zoom of its size.
         let extent = [side / zoom / picture.width(), side / zoom / picture.height()];
         let centre = [(pointer.x - picture.left()) / picture.width(), (pointer.y - picture.top()) / picture.height()];
-        let origin = [(centre[0] - extent[0] / 2.0).clamp(0.0, 1.0 - extent[0]), (centre[1] - extent[1] / 2.0).clamp(0.0, 1.0 - extent[1])];
+        let origin = [
+            (centre[0] - extent[0] / 2.0).clamp(0.0, 1.0 - extent[0]),
+            (centre[1] - extent[1] / 2.0).clamp(0.0, 1.0 - extent[1]),
+        ];
         let params = Params::new(shown, geometry, split).zoomed(origin, extent, split);
         let paint = VideoPaint { picture: Arc::clone(shown), serial: self.serial, params, target: Target::Lens };
         ui.painter().add(egui_wgpu::Callback::new_paint_callback(lens, paint));
@@ -169,7 +187,12 @@ impl Params {
             frame_from_displayed: [a, b, c, d],
             offset_split_sr: [e, f, split.unwrap_or(0.0), 0.0],
             luma_sizes: [width as f32, height as f32, sr_w as f32, sr_h as f32],
-            chroma_size_span: [chroma_w as f32, chroma_h as f32, (1 << layout.chroma_shift.0) as f32, (1 << layout.chroma_shift.1) as f32],
+            chroma_size_span: [
+                chroma_w as f32,
+                chroma_h as f32,
+                (1 << layout.chroma_shift.0) as f32,
+                (1 << layout.chroma_shift.1) as f32,
+            ],
             siting_layout: [siting.horizontal, siting.vertical, flag(layout.bits > 8), 0.0],
             range: [coefficients[0], coefficients[1], coefficients[2], coefficients[3]],
             matrix: [coefficients[4], coefficients[5], coefficients[6], coefficients[7]],
@@ -239,7 +262,12 @@ impl egui_wgpu::CallbackTrait for VideoPaint {
         Vec::new()
     }
 
-    fn paint(&self, _info: egui::PaintCallbackInfo, render_pass: &mut wgpu::RenderPass<'static>, resources: &egui_wgpu::CallbackResources) {
+    fn paint(
+        &self,
+        _info: egui::PaintCallbackInfo,
+        render_pass: &mut wgpu::RenderPass<'static>,
+        resources: &egui_wgpu::CallbackResources,
+    ) {
         if let Some(renderer) = resources.get::<VideoRenderer>() {
             renderer.paint(render_pass, self.target);
         }
@@ -286,7 +314,10 @@ pub struct VideoRenderer {
 impl VideoRenderer {
     /// Pipelines drawing into `target_format`; `fast_scalers` on a software rasterizer.
     pub fn new(device: &wgpu::Device, target_format: wgpu::TextureFormat, fast_scalers: bool) -> Self {
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("dysr video"), source: wgpu::ShaderSource::Wgsl(include_str!("video.wgsl").into()) });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("dysr video"),
+            source: wgpu::ShaderSource::Wgsl(include_str!("video.wgsl").into()),
+        });
         let texture_entry = |binding| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::FRAGMENT,
@@ -303,7 +334,11 @@ impl VideoRenderer {
                 wgpu::BindGroupLayoutEntry {
                     binding: 0,
                     visibility: wgpu::ShaderStages::FRAGMENT,
-                    ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None },
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
                     count: None,
                 },
                 wgpu::BindGroupLayoutEntry {
@@ -318,7 +353,11 @@ impl VideoRenderer {
                 texture_entry(5),
             ],
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some("dysr video"), bind_group_layouts: &[Some(&layout)], immediate_size: 0 });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("dysr video"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
         let sampler = device.create_sampler(&wgpu::SamplerDescriptor {
             label: Some("dysr video"),
             address_mode_u: wgpu::AddressMode::ClampToEdge,
@@ -371,14 +410,23 @@ impl VideoRenderer {
             device.create_render_pipeline(&wgpu::RenderPipelineDescriptor {
                 label: Some("dysr video"),
                 layout: Some(layout),
-                vertex: wgpu::VertexState { module, entry_point: Some("vs_main"), buffers: &[], compilation_options: options.clone() },
+                vertex: wgpu::VertexState {
+                    module,
+                    entry_point: Some("vs_main"),
+                    buffers: &[],
+                    compilation_options: options.clone(),
+                },
                 primitive: wgpu::PrimitiveState::default(),
                 depth_stencil: None,
                 multisample: wgpu::MultisampleState::default(),
                 fragment: Some(wgpu::FragmentState {
                     module,
                     entry_point: Some("fs_main"),
-                    targets: &[Some(wgpu::ColorTargetState { format, blend: None, write_mask: wgpu::ColorWrites::ALL })],
+                    targets: &[Some(wgpu::ColorTargetState {
+                        format,
+                        blend: None,
+                        write_mask: wgpu::ColorWrites::ALL,
+                    })],
                     compilation_options: options,
                 }),
                 multiview_mask: None,
@@ -389,7 +437,15 @@ impl VideoRenderer {
     }
 
     /// Uploads `picture` unless it is the one already uploaded, and sets the uniforms.
-    fn prepare(&mut self, device: &wgpu::Device, queue: &wgpu::Queue, picture: &Picture, serial: u64, params: Params, target: Target) {
+    fn prepare(
+        &mut self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        picture: &Picture,
+        serial: u64,
+        params: Params,
+        target: Target,
+    ) {
         self.ensure_pipeline(device, Variant::of(picture));
         let buffer = match target {
             Target::Picture => &self.params,
@@ -428,7 +484,11 @@ impl VideoRenderer {
             // The SR worker's texture on this same device: bound as it is, nothing copied.
             Upscaled::Luma(LumaImage { samples: LumaSamples::Device(output), .. }) => {
                 if self.textures.sr.as_ref().is_none_or(|plane| plane.texture != *output.texture()) {
-                    self.textures.sr = Some(PlaneTexture { texture: output.texture().clone(), size: sr_size, format: wgpu::TextureFormat::Rgba8Unorm });
+                    self.textures.sr = Some(PlaneTexture {
+                        texture: output.texture().clone(),
+                        size: sr_size,
+                        format: wgpu::TextureFormat::Rgba8Unorm,
+                    });
                     changed = true;
                 }
             }
@@ -453,7 +513,9 @@ impl VideoRenderer {
     }
 
     fn bind_group(&self, device: &wgpu::Device, params: &wgpu::Buffer) -> wgpu::BindGroup {
-        let view = |slot: &Option<PlaneTexture>| slot.as_ref().expect("ensured before binding").texture.create_view(&wgpu::TextureViewDescriptor::default());
+        let view = |slot: &Option<PlaneTexture>| {
+            slot.as_ref().expect("ensured before binding").texture.create_view(&wgpu::TextureViewDescriptor::default())
+        };
         let (y, u, sr) = (view(&self.textures.y), view(&self.textures.u), view(&self.textures.sr));
         // Semi-planar chroma: the interleaved plane stands in both chroma slots.
         let v = if self.textures.v.is_some() { view(&self.textures.v) } else { view(&self.textures.u) };
@@ -476,7 +538,11 @@ impl VideoRenderer {
             Target::Picture => &self.bind_group,
             Target::Lens => &self.lens_bind_group,
         };
-        let (Some(bind_group), Some(pipeline)) = (bind_group, self.variant.and_then(|variant| self.pipelines.get(&variant))) else { return };
+        let (Some(bind_group), Some(pipeline)) =
+            (bind_group, self.variant.and_then(|variant| self.pipelines.get(&variant)))
+        else {
+            return;
+        };
         render_pass.set_pipeline(pipeline);
         render_pass.set_bind_group(0, bind_group, &[]);
         render_pass.draw(0..3, 0..1);
@@ -484,11 +550,22 @@ impl VideoRenderer {
 }
 
 /// Makes `slot` a `size` texture of `format` unless it already is; true when it made one.
-fn ensure(device: &wgpu::Device, slot: &mut Option<PlaneTexture>, size: (u32, u32), format: wgpu::TextureFormat) -> bool {
+fn ensure(
+    device: &wgpu::Device,
+    slot: &mut Option<PlaneTexture>,
+    size: (u32, u32),
+    format: wgpu::TextureFormat,
+) -> bool {
     if slot.as_ref().is_some_and(|plane| plane.size == size && plane.format == format) {
         return false;
     }
-    let texture = crate::engine::gpu::plane_texture(device, "dysr video plane", size, format, wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST);
+    let texture = crate::engine::gpu::plane_texture(
+        device,
+        "dysr video plane",
+        size,
+        format,
+        wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+    );
     *slot = Some(PlaneTexture { texture, size, format });
     true
 }
@@ -497,7 +574,12 @@ fn ensure(device: &wgpu::Device, slot: &mut Option<PlaneTexture>, size: (u32, u3
 fn write_plane(queue: &wgpu::Queue, plane: &PlaneTexture, data: &[u8], stride: usize) {
     let (width, height) = plane.size;
     queue.write_texture(
-        wgpu::TexelCopyTextureInfo { texture: &plane.texture, mip_level: 0, origin: wgpu::Origin3d::ZERO, aspect: wgpu::TextureAspect::All },
+        wgpu::TexelCopyTextureInfo {
+            texture: &plane.texture,
+            mip_level: 0,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
         data,
         wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(stride as u32), rows_per_image: Some(height) },
         wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
@@ -515,17 +597,31 @@ mod tests {
 
     /// The software adapter's device (Mesa lavapipe here): fine for correctness at small sizes.
     fn device() -> (wgpu::Device, wgpu::Queue) {
-        let state = egui_kittest::wgpu::create_render_state(egui_kittest::wgpu::default_wgpu_setup(), egui_wgpu::RendererOptions::PREDICTABLE);
+        let state = egui_kittest::wgpu::create_render_state(
+            egui_kittest::wgpu::default_wgpu_setup(),
+            egui_wgpu::RendererOptions::PREDICTABLE,
+        );
         (state.device, state.queue)
     }
 
     /// Draws `picture` into a `width` x `height` RGBA target and reads it back.
-    fn render(gpu: &(wgpu::Device, wgpu::Queue), picture: &Picture, geometry: DisplayGeometry, size: (u32, u32)) -> Vec<u8> {
+    fn render(
+        gpu: &(wgpu::Device, wgpu::Queue),
+        picture: &Picture,
+        geometry: DisplayGeometry,
+        size: (u32, u32),
+    ) -> Vec<u8> {
         render_with(gpu, picture, geometry, size, false)
     }
 
     /// [`render`] with the fast scalers or not.
-    fn render_with(gpu: &(wgpu::Device, wgpu::Queue), picture: &Picture, geometry: DisplayGeometry, (width, height): (u32, u32), fast_scalers: bool) -> Vec<u8> {
+    fn render_with(
+        gpu: &(wgpu::Device, wgpu::Queue),
+        picture: &Picture,
+        geometry: DisplayGeometry,
+        (width, height): (u32, u32),
+        fast_scalers: bool,
+    ) -> Vec<u8> {
         let (device, queue) = gpu;
         let format = wgpu::TextureFormat::Rgba8Unorm;
         let mut renderer = VideoRenderer::new(device, format, fast_scalers);
@@ -548,7 +644,10 @@ mod tests {
                     color_attachments: &[Some(wgpu::RenderPassColorAttachment {
                         view: &view,
                         resolve_target: None,
-                        ops: wgpu::Operations { load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT), store: wgpu::StoreOp::Store },
+                        ops: wgpu::Operations {
+                            load: wgpu::LoadOp::Clear(wgpu::Color::TRANSPARENT),
+                            store: wgpu::StoreOp::Store,
+                        },
                         depth_slice: None,
                     })],
                     ..Default::default()
@@ -565,13 +664,25 @@ mod tests {
         });
         encoder.copy_texture_to_buffer(
             target.as_image_copy(),
-            wgpu::TexelCopyBufferInfo { buffer: &buffer, layout: wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(padded_row), rows_per_image: None } },
+            wgpu::TexelCopyBufferInfo {
+                buffer: &buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(padded_row),
+                    rows_per_image: None,
+                },
+            },
             wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
         );
         let submission = queue.submit([encoder.finish()]);
         let (sender, receiver) = std::sync::mpsc::channel();
         buffer.slice(..).map_async(wgpu::MapMode::Read, move |result| drop(sender.send(result)));
-        device.poll(wgpu::PollType::Wait { submission_index: Some(submission), timeout: Some(std::time::Duration::from_secs(30)) }).expect("the GPU finishes");
+        device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(submission),
+                timeout: Some(std::time::Duration::from_secs(30)),
+            })
+            .expect("the GPU finishes");
         receiver.recv().unwrap().expect("the buffer maps");
         let data = buffer.slice(..).get_mapped_range().expect("mapped");
         data.chunks_exact(padded_row as usize).flat_map(|row| row[..4 * width as usize].iter().copied()).collect()
@@ -579,16 +690,24 @@ mod tests {
 
     /// A smooth, varied `width` x `height` 4:2:0 frame of `format` (8 or 10 bits) with the
     /// stream's `space` and `range`.
-    fn frame(format: Pixel, width: u32, height: u32, space: color::Space, range: color::Range) -> ffmpeg_next::frame::Video {
+    fn frame(
+        format: Pixel,
+        width: u32,
+        height: u32,
+        space: color::Space,
+        range: color::Range,
+    ) -> ffmpeg_next::frame::Video {
         crate::media::init_ffmpeg();
         let mut frame = ffmpeg_next::frame::Video::new(format, width, height);
         let max = if format == Pixel::YUV420P { 255.0 } else { 1023.0 };
         for plane in 0..3 {
-            let (w, h, stride) = (frame.plane_width(plane) as usize, frame.plane_height(plane) as usize, frame.stride(plane));
+            let (w, h, stride) =
+                (frame.plane_width(plane) as usize, frame.plane_height(plane) as usize, frame.stride(plane));
             let data = frame.data_mut(plane);
             for y in 0..h {
                 for x in 0..w {
-                    let wave = 0.5 + 0.4 * ((x as f64 * 0.37 + plane as f64).sin() * (y as f64 * 0.23 - plane as f64).cos());
+                    let wave =
+                        0.5 + 0.4 * ((x as f64 * 0.37 + plane as f64).sin() * (y as f64 * 0.23 - plane as f64).cos());
                     let code = (wave * max).round() as u16;
                     if max > 255.0 {
                         data[y * stride + 2 * x..y * stride + 2 * x + 2].copy_from_slice(&code.to_le_bytes());
@@ -606,7 +725,9 @@ mod tests {
     /// A network-like x2 luma for a `width` x `height` frame.
     fn luma_x2(width: u32, height: u32) -> LumaImage {
         let (w, h) = (2 * width as usize, 2 * height as usize);
-        let values: Vec<f32> = (0..w * h).map(|i| (0.5 + 0.45 * ((i % w) as f32 * 0.11).sin() * ((i / w) as f32 * 0.07).cos()).clamp(0.0, 1.0)).collect();
+        let values: Vec<f32> = (0..w * h)
+            .map(|i| (0.5 + 0.45 * ((i % w) as f32 * 0.11).sin() * ((i / w) as f32 * 0.07).cos()).clamp(0.0, 1.0))
+            .collect();
         LumaImage::quantise(&values, w, h, &BufferPool::default())
     }
 
@@ -617,16 +738,31 @@ mod tests {
         let (w, h) = (luma.width as usize, luma.height as usize);
         let values: Vec<f32> = (0..w * h).map(|i| luma.get(i % w, i / w)).collect();
         let (cw, ch) = layout.chroma_size(frame.width(), frame.height());
-        let chroma = [1, 2].map(|index| SamplePlane::of_frame(frame, index, cw as usize, ch as usize, layout.bytes_per_sample()));
+        let chroma = [1, 2]
+            .map(|index| SamplePlane::of_frame(frame, index, cw as usize, ch as usize, layout.bytes_per_sample()));
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let mut rgba = vec![0; 4 * w * h];
-        YuvToRgba::default().convert(&pool, &values, (w, h), chroma, (2, 2), 2, Siting::of(frame.chroma_location()), spec, &mut rgba);
+        YuvToRgba::default().convert(
+            &pool,
+            &values,
+            (w, h),
+            chroma,
+            (2, 2),
+            2,
+            Siting::of(frame.chroma_location()),
+            spec,
+            &mut rgba,
+        );
         rgba
     }
 
     fn worst_difference(a: &[u8], b: &[u8]) -> u8 {
         assert_eq!(a.len(), b.len());
-        a.chunks_exact(4).zip(b.chunks_exact(4)).flat_map(|(p, q)| (0..3).map(move |c| p[c].abs_diff(q[c]))).max().unwrap()
+        a.chunks_exact(4)
+            .zip(b.chunks_exact(4))
+            .flat_map(|(p, q)| (0..3).map(move |c| p[c].abs_diff(q[c])))
+            .max()
+            .unwrap()
     }
 
     /// The shader's picture (the network's luma at its own size, chroma from the planes) matches
@@ -677,11 +813,27 @@ mod tests {
             let device_luma = on_device.upscale_luma(&frame).unwrap().expect("the rung ran");
             assert!(matches!(device_luma.samples, LumaSamples::Device(_)), "{format:?}: left on the device");
             let host_luma = on_cpu.upscale_luma(&frame).unwrap().expect("the rung ran");
-            let draw = |luma| render(&pair, &Picture { pts_secs: 0.0, duration_secs: 0.04, frame: frame.clone(), upscaled: Upscaled::Luma(luma) }, DisplayGeometry::default(), (2 * width, 2 * height));
+            let draw = |luma| {
+                render(
+                    &pair,
+                    &Picture {
+                        pts_secs: 0.0,
+                        duration_secs: 0.04,
+                        frame: frame.clone(),
+                        upscaled: Upscaled::Luma(luma),
+                    },
+                    DisplayGeometry::default(),
+                    (2 * width, 2 * height),
+                )
+            };
             let worst = worst_difference(&draw(device_luma), &draw(host_luma));
             assert!(worst <= 2, "{format:?}: off by {worst}");
         }
-        assert_eq!((on_device.engine().read_backs(), pool.read_backs()), (0, 0), "nothing read back on the window's path");
+        assert_eq!(
+            (on_device.engine().read_backs(), pool.read_backs()),
+            (0, 0),
+            "nothing read back on the window's path"
+        );
     }
 
     /// Semi-planar NV12 shows as the same picture as planar 4:2:0 with the same samples.
@@ -691,10 +843,20 @@ mod tests {
         let gpu = device();
         let planar = frame(Pixel::YUV420P, 40, 24, color::Space::BT709, color::Range::MPEG);
         let mut nv12 = ffmpeg_next::frame::Video::empty();
-        Context::get(Pixel::YUV420P, 40, 24, Pixel::NV12, 40, 24, Flags::POINT).unwrap().run(&planar, &mut nv12).unwrap();
+        Context::get(Pixel::YUV420P, 40, 24, Pixel::NV12, 40, 24, Flags::POINT)
+            .unwrap()
+            .run(&planar, &mut nv12)
+            .unwrap();
         nv12.set_color_space(color::Space::BT709);
         nv12.set_color_range(color::Range::MPEG);
-        let show = |frame| render(&gpu, &Picture { pts_secs: 0.0, duration_secs: 0.04, frame, upscaled: Upscaled::None }, DisplayGeometry::default(), (80, 48));
+        let show = |frame| {
+            render(
+                &gpu,
+                &Picture { pts_secs: 0.0, duration_secs: 0.04, frame, upscaled: Upscaled::None },
+                DisplayGeometry::default(),
+                (80, 48),
+            )
+        };
         let worst = worst_difference(&show(planar), &show(nv12));
         assert!(worst <= 1, "off by {worst}");
     }
@@ -765,7 +927,8 @@ mod tests {
         fill(&mut frame, 2, 512);
         for (luma, expected) in [(576, 241), (64, 0)] {
             fill(&mut frame, 0, luma);
-            let picture = Picture { pts_secs: 0.0, duration_secs: 0.04, frame: frame.clone(), upscaled: Upscaled::None };
+            let picture =
+                Picture { pts_secs: 0.0, duration_secs: 0.04, frame: frame.clone(), upscaled: Upscaled::None };
             let rgba = render(&gpu, &picture, DisplayGeometry::default(), (16, 16));
             let pixel = &rgba[4 * (8 * 16 + 8)..][..3];
             assert!(pixel.iter().all(|&c| c.abs_diff(expected) <= 3), "code {luma}: {pixel:?}, expected {expected}");
@@ -784,7 +947,10 @@ mod tests {
             let (stride_10, stride_8) = (ten_bit.stride(plane), eight_bit.stride(plane));
             for y in 0..h {
                 for x in 0..w {
-                    let code = u16::from_le_bytes([ten_bit.data(plane)[y * stride_10 + 2 * x], ten_bit.data(plane)[y * stride_10 + 2 * x + 1]]);
+                    let code = u16::from_le_bytes([
+                        ten_bit.data(plane)[y * stride_10 + 2 * x],
+                        ten_bit.data(plane)[y * stride_10 + 2 * x + 1],
+                    ]);
                     eight_bit.data_mut(plane)[y * stride_8 + x] = (code / 4) as u8;
                 }
             }
@@ -797,14 +963,22 @@ mod tests {
             for y in 0..h {
                 for x in 0..w {
                     let code = u16::from(eight_bit.data(plane)[y * stride_8 + x]) * 4;
-                    ten_bit.data_mut(plane)[y * stride_10 + 2 * x..y * stride_10 + 2 * x + 2].copy_from_slice(&code.to_le_bytes());
+                    ten_bit.data_mut(plane)[y * stride_10 + 2 * x..y * stride_10 + 2 * x + 2]
+                        .copy_from_slice(&code.to_le_bytes());
                 }
             }
         }
         for fast_scalers in [false, true] {
             let show = |frame: &ffmpeg_next::frame::Video| {
-                let picture = Picture { pts_secs: 0.0, duration_secs: 0.04, frame: frame.clone(), upscaled: Upscaled::None };
-                render_with(&(device.clone(), queue.clone()), &picture, DisplayGeometry::default(), (57, 33), fast_scalers)
+                let picture =
+                    Picture { pts_secs: 0.0, duration_secs: 0.04, frame: frame.clone(), upscaled: Upscaled::None };
+                render_with(
+                    &(device.clone(), queue.clone()),
+                    &picture,
+                    DisplayGeometry::default(),
+                    (57, 33),
+                    fast_scalers,
+                )
             };
             let worst = worst_difference(&show(&ten_bit), &show(&eight_bit));
             // The fast path leaves 8-bit samples to the sampler, which may round them (a code or so).

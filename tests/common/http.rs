@@ -41,7 +41,12 @@ pub fn serve(delivery: Delivery, route: impl Fn(&str) -> Option<Vec<u8>> + Send 
 }
 
 /// Answers the requests of one connection (keep-alive, as FFmpeg's HLS reader uses it).
-fn answer(mut stream: TcpStream, delivery: Delivery, route: &dyn Fn(&str) -> Option<Vec<u8>>, log: &Mutex<Vec<String>>) {
+fn answer(
+    mut stream: TcpStream,
+    delivery: Delivery,
+    route: &dyn Fn(&str) -> Option<Vec<u8>>,
+    log: &Mutex<Vec<String>>,
+) {
     stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
     loop {
         let Some(head) = read_head(&mut stream) else { return };
@@ -50,7 +55,11 @@ fn answer(mut stream: TcpStream, delivery: Delivery, route: &dyn Fn(&str) -> Opt
             .lines()
             .find_map(|line| line.to_ascii_lowercase().strip_prefix("range: bytes=").map(str::to_owned))
             .and_then(|range| range.split('-').next().and_then(|start| start.trim().parse::<usize>().ok()));
-        log.lock().unwrap().push(format!("{} {}", head.lines().next().unwrap_or(""), range_start.map_or(String::new(), |s| format!("range {s}-"))));
+        log.lock().unwrap().push(format!(
+            "{} {}",
+            head.lines().next().unwrap_or(""),
+            range_start.map_or(String::new(), |s| format!("range {s}-"))
+        ));
         let Some(body) = route(&path) else {
             if stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n").is_err() {
                 return;
@@ -59,7 +68,11 @@ fn answer(mut stream: TcpStream, delivery: Delivery, route: &dyn Fn(&str) -> Opt
         };
         let start = range_start.unwrap_or(0).min(body.len());
         let status = match range_start {
-            Some(_) => format!("206 Partial Content\r\nContent-Range: bytes {start}-{}/{}", body.len().saturating_sub(1), body.len()),
+            Some(_) => format!(
+                "206 Partial Content\r\nContent-Range: bytes {start}-{}/{}",
+                body.len().saturating_sub(1),
+                body.len()
+            ),
             None => "200 OK".to_owned(),
         };
         let part = &body[start..];

@@ -9,8 +9,8 @@ use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use dysr::player::{Player, PlayerOptions};
 use dysr::player::presenter::StreamState;
+use dysr::player::{Player, PlayerOptions};
 
 /// Names the media folder of a parent test process for the child processes it starts.
 pub const MEDIA_DIR_VARIABLE: &str = "DYSR_TEST_MEDIA";
@@ -38,7 +38,10 @@ fn remove_folders_of_ended_processes(root: &Path) {
     let Ok(entries) = std::fs::read_dir(root) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let ended = name.to_str().and_then(|name| name.parse::<u32>().ok()).is_some_and(|pid| !Path::new("/proc").join(pid.to_string()).exists());
+        let ended = name
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+            .is_some_and(|pid| !Path::new("/proc").join(pid.to_string()).exists());
         if ended {
             std::fs::remove_dir_all(entry.path()).ok();
         }
@@ -100,30 +103,77 @@ pub fn song_with_cover() -> PathBuf {
     generated(
         "song-with-cover.mp3",
         &[
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=4",
-            "-f", "lavfi", "-i", "testsrc2=size=200x200:rate=25:duration=0.04",
-            "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v", "mjpeg", "-disposition:v", "attached_pic", "-id3v2_version", "3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=44100:duration=4",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=200x200:rate=25:duration=0.04",
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-c:a",
+            "libmp3lame",
+            "-c:v",
+            "mjpeg",
+            "-disposition:v",
+            "attached_pic",
+            "-id3v2_version",
+            "3",
         ],
     )
 }
 
 /// A small H.264 + AAC clip in MP4: the workhorse of the tests.
 pub fn h264_clip(seconds: u32) -> PathBuf {
-    test_clip(&format!("h264-{seconds}s.mp4"), "320x240", seconds, &["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"], true)
+    test_clip(
+        &format!("h264-{seconds}s.mp4"),
+        "320x240",
+        seconds,
+        &["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"],
+        true,
+    )
 }
 
 /// Two seconds of 160x120 at 25 fps with a tone and two SRT cues, in Matroska.
 pub fn subtitled_clip() -> PathBuf {
     let cues = media_dir().join("cues.srt");
-    std::fs::write(&cues, "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n2\n00:00:01,500 --> 00:00:02,000\nWorld\n").unwrap();
+    std::fs::write(&cues, "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n2\n00:00:01,500 --> 00:00:02,000\nWorld\n")
+        .unwrap();
     generated(
         "subtitled.mkv",
         &[
-            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2",
-            "-f", "lavfi", "-t", "2", "-i", "sine=frequency=440:sample_rate=48000",
-            "-i", &path_str(&cues),
-            "-map", "0", "-map", "1", "-map", "2",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-c:s", "srt",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:duration=2",
+            "-f",
+            "lavfi",
+            "-t",
+            "2",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-i",
+            &path_str(&cues),
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-map",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-c:s",
+            "srt",
         ],
     )
 }
@@ -143,8 +193,8 @@ pub struct Shown {
 
 /// Plays `input` without a clock and returns every frame in the order it was shown.
 pub fn decode_all(input: &Path) -> Vec<Shown> {
-    let mut player = Player::open(&path_str(input), PlayerOptions { no_sync: true, ..Default::default() })
-        .expect("the clip opens");
+    let mut player =
+        Player::open(&path_str(input), PlayerOptions { no_sync: true, ..Default::default() }).expect("the clip opens");
     let mut shown = Vec::new();
     let mut last_serial = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -156,7 +206,12 @@ pub fn decode_all(input: &Path) -> Vec<Shown> {
             last_serial = presenter.current_serial();
             let picture = presenter.current().expect("a serial change means a frame");
             let (width, height) = picture.size();
-            shown.push(Shown { pts_secs: picture.pts_secs, width, height, progressive: !picture.frame.is_interlaced() });
+            shown.push(Shown {
+                pts_secs: picture.pts_secs,
+                width,
+                height,
+                progressive: !picture.frame.is_interlaced(),
+            });
         }
         if wait.is_none() {
             player.wait(Duration::from_millis(5));
@@ -182,10 +237,36 @@ pub fn two_audio_tracks_clip() -> PathBuf {
     generated(
         "two-audio-tracks.mkv",
         &[
-            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
-            "-f", "lavfi", "-t", "4", "-i", "sine=frequency=440:sample_rate=48000",
-            "-f", "lavfi", "-t", "4", "-i", "sine=frequency=880:sample_rate=44100",
-            "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:duration=4",
+            "-f",
+            "lavfi",
+            "-t",
+            "4",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-f",
+            "lavfi",
+            "-t",
+            "4",
+            "-i",
+            "sine=frequency=880:sample_rate=44100",
+            "-map",
+            "0",
+            "-map",
+            "1",
+            "-map",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
         ],
     )
 }
@@ -200,7 +281,8 @@ pub const SUBTITLE_BOX_SHOWN: (f64, f64) = (0.5, 1.5);
 /// bitmaps, so the subtitle is encoded here by FFmpeg's DVD subtitle encoder and muxed beside
 /// the video by the CLI.
 pub fn bitmap_subtitled_clip() -> PathBuf {
-    let video = test_clip("bitmap-subtitled-video.mkv", "160x120", 2, &["-c:v", "libx264", "-preset", "ultrafast"], false);
+    let video =
+        test_clip("bitmap-subtitled-video.mkv", "160x120", 2, &["-c:v", "libx264", "-preset", "ultrafast"], false);
     let subtitles = media_dir().join("yellow-box.mkv");
     {
         let _lock = GENERATE.lock().unwrap_or_else(|e| e.into_inner());
@@ -210,7 +292,10 @@ pub fn bitmap_subtitled_clip() -> PathBuf {
             std::fs::rename(&partial, &subtitles).expect("move the subtitle in place");
         }
     }
-    generated("bitmap-subtitled.mkv", &["-i", &path_str(&video), "-i", &path_str(&subtitles), "-map", "0", "-map", "1", "-c", "copy"])
+    generated(
+        "bitmap-subtitled.mkv",
+        &["-i", &path_str(&video), "-i", &path_str(&subtitles), "-map", "0", "-map", "1", "-c", "copy"],
+    )
 }
 
 /// Writes one DVD subtitle (the box of [`SUBTITLE_BOX`]) into a Matroska file at `path`.
@@ -239,7 +324,9 @@ fn write_dvd_subtitle(path: &Path) {
     subtitle.set_end(((to - from) * 1000.0) as u32);
     subtitle.set_pts(Some((from * 1e6) as i64));
     {
-        let ffmpeg::subtitle::RectMut::Bitmap(mut rect) = subtitle.add_rect(ffmpeg::subtitle::Type::Bitmap) else { unreachable!() };
+        let ffmpeg::subtitle::RectMut::Bitmap(mut rect) = subtitle.add_rect(ffmpeg::subtitle::Type::Bitmap) else {
+            unreachable!()
+        };
         rect.set_x(x);
         rect.set_y(y);
         rect.set_width(width as u32);
@@ -259,7 +346,14 @@ fn write_dvd_subtitle(path: &Path) {
     }
     let mut buffer = vec![0u8; 1 << 16];
     // SAFETY: the encoder is open; the buffer's length is passed with it.
-    let size = unsafe { ffmpeg::ffi::avcodec_encode_subtitle(encoder.as_mut_ptr(), buffer.as_mut_ptr(), buffer.len() as i32, subtitle.as_ptr()) };
+    let size = unsafe {
+        ffmpeg::ffi::avcodec_encode_subtitle(
+            encoder.as_mut_ptr(),
+            buffer.as_mut_ptr(),
+            buffer.len() as i32,
+            subtitle.as_ptr(),
+        )
+    };
     assert!(size > 0, "the DVD subtitle encoder refused the box: {size}");
     let mut packet = ffmpeg::Packet::copy(&buffer[..size as usize]);
     packet.set_stream(0);
@@ -275,12 +369,33 @@ fn write_dvd_subtitle(path: &Path) {
 /// titled "One", "Two" and "Three".
 pub fn chaptered_clip() -> PathBuf {
     let metadata = media_dir().join("chapters.ffmetadata");
-    let chapter = |start: u32, title: &str| format!("[CHAPTER]\nTIMEBASE=1/1000\nSTART={}\nEND={}\ntitle={title}\n", start * 1000, (start + 4) * 1000);
+    let chapter = |start: u32, title: &str| {
+        format!("[CHAPTER]\nTIMEBASE=1/1000\nSTART={}\nEND={}\ntitle={title}\n", start * 1000, (start + 4) * 1000)
+    };
     let text = format!(";FFMETADATA1\n{}{}{}", chapter(0, "One"), chapter(4, "Two"), chapter(8, "Three"));
     std::fs::write(&metadata, text).expect("write the chapters");
     let metadata = metadata.to_string_lossy().into_owned();
     generated(
         "chaptered.mkv",
-        &["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=12", "-i", &metadata, "-map", "0", "-map_chapters", "1", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25"],
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:duration=12",
+            "-i",
+            &metadata,
+            "-map",
+            "0",
+            "-map_chapters",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+        ],
     )
 }

@@ -53,7 +53,11 @@ pub fn accumulate_conv_gradients(
     assert!(isa.is_supported(), "{} is not supported by this CPU", isa.name());
     assert!((input.width, input.height) == (output_gradient.width, output_gradient.height));
     let (in_channels, out_channels) = (input.channels, output_gradient.channels);
-    assert!(in_channels <= in_stride && weight_gradient.len() >= out_channels * in_stride * 9 && bias_gradient.len() >= out_channels);
+    assert!(
+        in_channels <= in_stride
+            && weight_gradient.len() >= out_channels * in_stride * 9
+            && bias_gradient.len() >= out_channels
+    );
     for (o, bias) in bias_gradient[..out_channels].iter_mut().enumerate() {
         *bias += (0..output_gradient.height).map(|y| output_gradient.row(o, y).iter().sum::<f32>()).sum::<f32>();
     }
@@ -83,7 +87,10 @@ pub fn accumulate_conv_gradients(
                 let columns = x..(x + TILE_COLUMNS).min(width);
                 for first in (0..out_channels).step_by(pairs) {
                     for i in 0..in_channels {
-                        let sums = LaneSums { first: lane_sums[(first * in_channels + i) * PAIR_SUMS..].as_mut_ptr(), next_output };
+                        let sums = LaneSums {
+                            first: lane_sums[(first * in_channels + i) * PAIR_SUMS..].as_mut_ptr(),
+                            next_output,
+                        };
                         // SAFETY: the CPU supports `isa` (checked above); the planes match in size;
                         // the sums of `first + 1`, when there is a pair, are in the buffer too.
                         unsafe { kernel(input, output_gradient, first, i, rows.clone(), columns.clone(), sums) };
@@ -137,7 +144,9 @@ unsafe fn reduce_band<L: Lanes, const R: usize>(
         let tap = |r: usize, tap: usize| sums.first.add(r * sums.next_output + tap * MAX_LANES);
         let mut acc: [[L; 9]; R] = std::array::from_fn(|r| std::array::from_fn(|t| L::load(tap(r, t))));
         match rows.len() {
-            BAND_ROWS => reduce_rows::<L, R, BAND_ROWS>(input, output_gradient, first, i, rows.start, &columns, &mut acc),
+            BAND_ROWS => {
+                reduce_rows::<L, R, BAND_ROWS>(input, output_gradient, first, i, rows.start, &columns, &mut acc)
+            }
             _ => rows.for_each(|y| reduce_rows::<L, R, 1>(input, output_gradient, first, i, y, &columns, &mut acc)),
         }
         for (r, taps) in acc.iter().enumerate() {
@@ -172,7 +181,9 @@ unsafe fn reduce_rows<L: Lanes, const R: usize, const ROWS: usize>(
         let gradient = output_gradient.data.as_ptr();
         let mut x = columns.start;
         while x < columns.end {
-            let dz: [[L; ROWS]; R] = std::array::from_fn(|r| std::array::from_fn(|j| L::load(gradient.add(output_gradient.index(first + r, x, y + j)))));
+            let dz: [[L; ROWS]; R] = std::array::from_fn(|r| {
+                std::array::from_fn(|j| L::load(gradient.add(output_gradient.index(first + r, x, y + j))))
+            });
             let top_left = source.add(y * stride + x);
             input_row::<L, R, ROWS, 0>(top_left, stride, &dz, &mut sum);
             input_row::<L, R, ROWS, 1>(top_left, stride, &dz, &mut sum);
@@ -193,7 +204,12 @@ unsafe fn reduce_rows<L: Lanes, const R: usize, const ROWS: usize>(
 /// # Safety
 /// As [`reduce_rows`]; `top_left` is the step's top-left input value.
 #[inline(always)]
-unsafe fn input_row<L: Lanes, const R: usize, const ROWS: usize, const ROW: usize>(top_left: *const f32, stride: usize, dz: &[[L; ROWS]; R], sum: &mut [[L; 9]; R]) {
+unsafe fn input_row<L: Lanes, const R: usize, const ROWS: usize, const ROW: usize>(
+    top_left: *const f32,
+    stride: usize,
+    dz: &[[L; ROWS]; R],
+    sum: &mut [[L; 9]; R],
+) {
     const { assert!(ROWS + 2 <= 6, "reduce_rows visits six input rows") };
     if ROW >= ROWS + 2 {
         return;
@@ -214,26 +230,58 @@ unsafe fn input_row<L: Lanes, const R: usize, const ROWS: usize, const ROW: usiz
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn avx512_pair(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: LaneSums) {
+unsafe fn avx512_pair(
+    input: &Planes,
+    output_gradient: &Planes,
+    first: usize,
+    i: usize,
+    rows: Range<usize>,
+    columns: Range<usize>,
+    sums: LaneSums,
+) {
     // SAFETY: forwarded from the caller.
     unsafe { reduce_band::<super::lanes::Avx512, 2>(input, output_gradient, first, i, rows, columns, sums) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn avx512_single(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: LaneSums) {
+unsafe fn avx512_single(
+    input: &Planes,
+    output_gradient: &Planes,
+    first: usize,
+    i: usize,
+    rows: Range<usize>,
+    columns: Range<usize>,
+    sums: LaneSums,
+) {
     // SAFETY: forwarded from the caller.
     unsafe { reduce_band::<super::lanes::Avx512, 1>(input, output_gradient, first, i, rows, columns, sums) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn avx2_single(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: LaneSums) {
+unsafe fn avx2_single(
+    input: &Planes,
+    output_gradient: &Planes,
+    first: usize,
+    i: usize,
+    rows: Range<usize>,
+    columns: Range<usize>,
+    sums: LaneSums,
+) {
     // SAFETY: forwarded from the caller.
     unsafe { reduce_band::<super::lanes::Avx2, 1>(input, output_gradient, first, i, rows, columns, sums) }
 }
 
-unsafe fn portable_single(input: &Planes, output_gradient: &Planes, first: usize, i: usize, rows: Range<usize>, columns: Range<usize>, sums: LaneSums) {
+unsafe fn portable_single(
+    input: &Planes,
+    output_gradient: &Planes,
+    first: usize,
+    i: usize,
+    rows: Range<usize>,
+    columns: Range<usize>,
+    sums: LaneSums,
+) {
     // SAFETY: forwarded from the caller.
     unsafe { reduce_band::<Portable, 1>(input, output_gradient, first, i, rows, columns, sums) }
 }
@@ -270,7 +318,11 @@ mod tests {
             }
         }
         let at = |c: usize, x: isize, y: isize| -> f64 {
-            if x < 0 || y < 0 || x >= width as isize || y >= height as isize { 0.0 } else { input.row(c, y as usize)[x as usize] as f64 }
+            if x < 0 || y < 0 || x >= width as isize || y >= height as isize {
+                0.0
+            } else {
+                input.row(c, y as usize)[x as usize] as f64
+            }
         };
         for isa in Isa::supported() {
             let in_stride = cin + 2;
@@ -278,18 +330,30 @@ mod tests {
             let mut bias = vec![0.0; cout];
             accumulate_conv_gradients(isa, &input, &gradient, in_stride, &mut weights, &mut bias);
             for o in 0..cout {
-                let expected_bias: f64 = (0..height).map(|y| gradient.row(o, y).iter().map(|&v| v as f64).sum::<f64>()).sum();
-                assert!((bias[o] as f64 - expected_bias).abs() < 1e-6 * expected_bias.abs().max(100.0), "{}", isa.name());
+                let expected_bias: f64 =
+                    (0..height).map(|y| gradient.row(o, y).iter().map(|&v| v as f64).sum::<f64>()).sum();
+                assert!(
+                    (bias[o] as f64 - expected_bias).abs() < 1e-6 * expected_bias.abs().max(100.0),
+                    "{}",
+                    isa.name()
+                );
                 for i in 0..in_stride {
                     for tap in 0..9 {
                         let (ky, kx) = ((tap / 3) as isize - 1, (tap % 3) as isize - 1);
                         let expected: f64 = if i >= cin {
                             0.0
                         } else {
-                            (0..height).flat_map(|y| (0..width).map(move |x| (x, y))).map(|(x, y)| gradient.row(o, y)[x] as f64 * at(i, x as isize + kx, y as isize + ky)).sum()
+                            (0..height)
+                                .flat_map(|y| (0..width).map(move |x| (x, y)))
+                                .map(|(x, y)| gradient.row(o, y)[x] as f64 * at(i, x as isize + kx, y as isize + ky))
+                                .sum()
                         };
                         let got = weights[(o * in_stride + i) * 9 + tap] as f64;
-                        assert!((got - expected).abs() < 1e-6 * expected.abs().max(100.0), "{} o{o} i{i} tap{tap}: {got} vs {expected}", isa.name());
+                        assert!(
+                            (got - expected).abs() < 1e-6 * expected.abs().max(100.0),
+                            "{} o{o} i{i} tap{tap}: {got} vs {expected}",
+                            isa.name()
+                        );
                     }
                 }
             }

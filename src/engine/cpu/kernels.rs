@@ -90,7 +90,15 @@ pub struct PackedConv {
 
 impl PackedConv {
     /// Packs burn's `[out, in, 3, 3]` weights for `isa`.
-    pub fn pack(isa: Isa, weights_oihw: &[f32], bias: &[f32], in_channels: usize, out_channels: usize, relu: bool, residual: bool) -> Self {
+    pub fn pack(
+        isa: Isa,
+        weights_oihw: &[f32],
+        bias: &[f32],
+        in_channels: usize,
+        out_channels: usize,
+        relu: bool,
+        residual: bool,
+    ) -> Self {
         assert_eq!(weights_oihw.len(), out_channels * in_channels * 9);
         assert!(!residual || in_channels == out_channels, "a residual layer keeps its width");
         let block = isa.channel_block(out_channels);
@@ -194,7 +202,12 @@ unsafe impl Sync for SharedOut {}
 /// `output` is a `Planes` of the same geometry as `input` with `conv.out_channels` channels that
 /// nobody else writes at row `y`; the CPU runs `L`.
 #[inline(always)]
-unsafe fn conv_row<L: Lanes, const R: usize, const Q: usize>(conv: &PackedConv, input: &Planes, output: *mut f32, y: usize) {
+unsafe fn conv_row<L: Lanes, const R: usize, const Q: usize>(
+    conv: &PackedConv,
+    input: &Planes,
+    output: *mut f32,
+    y: usize,
+) {
     let (cin, width, stride, plane) = (conv.in_channels, input.width, input.stride, input.plane);
     let block = L::WIDTH * Q;
     let source = input.data.as_ptr();
@@ -327,7 +340,13 @@ pub fn conv3x3(isa: Isa, pool: &rayon::ThreadPool, conv: &PackedConv, input: &Pl
 ///
 /// # Panics
 /// As [`conv3x3`].
-pub fn conv3x3_serial(isa: Isa, conv: &PackedConv, input: &Planes, output: &mut Planes, mut finish_row: impl FnMut(&mut Planes, usize)) {
+pub fn conv3x3_serial(
+    isa: Isa,
+    conv: &PackedConv,
+    input: &Planes,
+    output: &mut Planes,
+    mut finish_row: impl FnMut(&mut Planes, usize),
+) {
     let kernel = checked_kernel(isa, conv, input, output);
     for y in 0..input.height {
         // SAFETY: the CPU supports `isa` and the shapes match (checked); one writer.
@@ -338,7 +357,12 @@ pub fn conv3x3_serial(isa: Isa, conv: &PackedConv, input: &Planes, output: &mut 
 
 /// The row function of `conv` for `isa`, after checking that the CPU runs `isa` and that the
 /// planes have the layer's shape.
-fn checked_kernel(isa: Isa, conv: &PackedConv, input: &Planes, output: &Planes) -> unsafe fn(&PackedConv, &Planes, *mut f32, usize) {
+fn checked_kernel(
+    isa: Isa,
+    conv: &PackedConv,
+    input: &Planes,
+    output: &Planes,
+) -> unsafe fn(&PackedConv, &Planes, *mut f32, usize) {
     assert!(isa.is_supported(), "{} is not supported by this CPU", isa.name());
     assert!(input.has_shape(conv.in_channels, input.width, input.height));
     assert!(output.has_shape(conv.out_channels, input.width, input.height));
@@ -386,7 +410,8 @@ pub fn tail_bilinear_shuffle(
 fn shuffle_row(luma: &Planes, y: usize, dy: usize, phases: [&[f32]; 2], target: &mut [f32]) {
     let (width, height) = (luma.width, luma.height);
     let [above, centre, below] = BILINEAR_TAPS[dy];
-    let (row_above, row_centre, row_below) = (luma.row(0, y.saturating_sub(1)), luma.row(0, y), luma.row(0, (y + 1).min(height - 1)));
+    let (row_above, row_centre, row_below) =
+        (luma.row(0, y.saturating_sub(1)), luma.row(0, y), luma.row(0, (y + 1).min(height - 1)));
     let vertical = |x: usize| above * row_above[x] + centre * row_centre[x] + below * row_below[x];
     let [[left0, centre0, right0], [left1, centre1, right1]] = BILINEAR_TAPS;
     let (mut previous, mut current) = (vertical(0), vertical(0));

@@ -18,7 +18,14 @@ pub struct PackedNetwork {
     pub tail: PackedConv,
 }
 
-fn pack(isa: Isa, conv: &ElasticConv, in_channels: usize, out_channels: usize, relu: bool, residual: bool) -> PackedConv {
+fn pack(
+    isa: Isa,
+    conv: &ElasticConv,
+    in_channels: usize,
+    out_channels: usize,
+    relu: bool,
+    residual: bool,
+) -> PackedConv {
     let (weight, bias) = conv.slice(in_channels, out_channels);
     let weight: Vec<f32> = weight.into_data().try_to_vec().expect("f32 weights");
     let bias: Vec<f32> = bias.into_data().try_to_vec().expect("f32 bias");
@@ -118,7 +125,11 @@ impl NetworkRunner {
     /// Runs `network` from the next frame on: its weights are already packed and the buffers sized,
     /// so this is a swap between two frames.
     pub fn set_network(&mut self, network: Arc<PackedNetwork>) {
-        assert!(network.spec.depth <= self.capacity.depth && network.spec.width <= self.capacity.width, "{} is larger than the buffers", network.spec);
+        assert!(
+            network.spec.depth <= self.capacity.depth && network.spec.width <= self.capacity.width,
+            "{} is larger than the buffers",
+            network.spec
+        );
         for features in &mut self.features {
             if !features.data.is_empty() {
                 features.set_channels(network.spec.width);
@@ -165,7 +176,8 @@ impl NetworkRunner {
         if self.frame == (width, height) {
             return;
         }
-        let (tile_width, tile_height) = tile_size((width, height), self.capacity.width.max(PHASES), self.halo(), self.tile_limit);
+        let (tile_width, tile_height) =
+            tile_size((width, height), self.capacity.width.max(PHASES), self.halo(), self.tile_limit);
         self.tiles = plan((width, height), (tile_width, tile_height), self.halo());
         self.frame_luma = vec![0.0; width * height];
         self.luma = Planes::new(1, tile_width, tile_height);
@@ -199,7 +211,11 @@ impl NetworkRunner {
     /// Upscales the luma written with [`NetworkRunner::input_row`] into `output` (2W x 2H).
     pub fn run(&mut self, output: &mut [f32]) {
         let (width, height) = self.frame;
-        let (frame_luma, tiles, mut scratch) = (std::mem::take(&mut self.frame_luma), std::mem::take(&mut self.tiles), std::mem::take(&mut self.tile_output));
+        let (frame_luma, tiles, mut scratch) = (
+            std::mem::take(&mut self.frame_luma),
+            std::mem::take(&mut self.tiles),
+            std::mem::take(&mut self.tile_output),
+        );
         let tile = (self.luma.width, self.luma.height);
         run_tiled(self, &tiles, tile, &frame_luma, width, &mut scratch, &mut output[..4 * width * height]);
         (self.frame_luma, self.tiles, self.tile_output) = (frame_luma, tiles, scratch);
@@ -321,12 +337,20 @@ mod tests {
     #[test]
     fn kernels_match_the_burn_reference_on_a_real_photo() {
         let loaded = Manifest::load_with_weights(&default_manifest_path(), &Device::flex()).expect("shipped model");
-        let photo = crate::model::photo::load_rgb(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/validation/chelsea.png"))).unwrap();
+        let photo = crate::model::photo::load_rgb(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/validation/chelsea.png"
+        )))
+        .unwrap();
         let luma = crate::model::photo::luma_of(&photo);
         let luma = luma.crop(0, 0, luma.width.min(99), luma.height.min(61));
         let spec = loaded.manifest.ladder.last().unwrap().spec;
         let reference = loaded.supernet.upscale_luma(&luma, spec);
-        let mut runner = NetworkRunner::with_all_cores(Arc::new(PackedNetwork::from_supernet(&loaded.supernet, spec, Isa::detect())));
+        let mut runner = NetworkRunner::with_all_cores(Arc::new(PackedNetwork::from_supernet(
+            &loaded.supernet,
+            spec,
+            Isa::detect(),
+        )));
         let mut output = vec![0.0; 4 * luma.data.len()];
         runner.upscale(&luma.data, luma.width, luma.height, &mut output);
         assert!(max_abs_diff(&output, &reference.data) <= 1e-4);
@@ -335,7 +359,8 @@ mod tests {
     #[test]
     fn buffers_are_reused_for_frames_of_the_same_size() {
         let loaded = Manifest::load_with_weights(&default_manifest_path(), &Device::flex()).expect("shipped model");
-        let network = Arc::new(PackedNetwork::from_supernet(&loaded.supernet, loaded.manifest.ladder[1].spec, Isa::detect()));
+        let network =
+            Arc::new(PackedNetwork::from_supernet(&loaded.supernet, loaded.manifest.ladder[1].spec, Isa::detect()));
         let mut runner = NetworkRunner::with_all_cores(network);
         let luma = random_luma(16, 9, 3);
         let mut output = vec![0.0; 4 * 16 * 9];

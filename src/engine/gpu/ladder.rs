@@ -123,7 +123,10 @@ fn pack(conv: &ElasticConv, inputs: usize, outputs: usize) -> (Vec<f32>, Vec<f32
     let weights: Vec<f32> = weight.into_data().try_to_vec().expect("f32 weights");
     let biases: Vec<f32> = bias.into_data().try_to_vec().expect("f32 biases");
     assert_eq!(outputs % BLOCK, 0, "output channels in blocks of {BLOCK}");
-    assert!(outputs == PHASES || outputs.is_multiple_of(2 * BLOCK), "feature channels in pairs of blocks (the body's invocations take two)");
+    assert!(
+        outputs == PHASES || outputs.is_multiple_of(2 * BLOCK),
+        "feature channels in pairs of blocks (the body's invocations take two)"
+    );
     let mut packed = Vec::with_capacity(weights.len());
     for block in 0..outputs / BLOCK {
         for input in 0..inputs {
@@ -148,25 +151,55 @@ impl GpuLadder {
         let (mut weights, mut biases) = (Vec::new(), Vec::new());
         let mut add = |conv: &ElasticConv, inputs: usize, outputs: usize| {
             let (packed, bias) = pack(conv, inputs, outputs);
-            let slot = Slot { weights: (weights.len() / BLOCK) as u32, biases: (biases.len() / BLOCK) as u32, stride: inputs as u32 };
+            let slot = Slot {
+                weights: (weights.len() / BLOCK) as u32,
+                biases: (biases.len() / BLOCK) as u32,
+                stride: inputs as u32,
+            };
             weights.extend(packed);
             biases.extend(bias);
             slot
         };
         let head = add(&supernet.head, 1, capacity.width);
-        let body = supernet.body[..capacity.depth].iter().map(|layer| add(layer, capacity.width, capacity.width)).collect();
+        let body =
+            supernet.body[..capacity.depth].iter().map(|layer| add(layer, capacity.width, capacity.width)).collect();
         let tail = add(&supernet.tail, capacity.width, PHASES);
         let storage = |label, contents: &[f32]| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some(label), contents: bytemuck::cast_slice(contents), usage: wgpu::BufferUsages::STORAGE })
+            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::cast_slice(contents),
+                usage: wgpu::BufferUsages::STORAGE,
+            })
         };
         let (weights, biases) = (storage("dysr ladder weights", &weights), storage("dysr ladder biases", &biases));
 
-        let entry = |binding, ty| wgpu::BindGroupLayoutEntry { binding, visibility: wgpu::ShaderStages::COMPUTE, ty, count: None };
-        let storage_entry = |binding, read_only| entry(binding, wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Storage { read_only }, has_dynamic_offset: false, min_binding_size: None });
+        let entry = |binding, ty| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty,
+            count: None,
+        };
+        let storage_entry = |binding, read_only| {
+            entry(
+                binding,
+                wgpu::BindingType::Buffer {
+                    ty: wgpu::BufferBindingType::Storage { read_only },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+            )
+        };
         let layer_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("dysr ladder layer"),
             entries: &[
-                entry(0, wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: true, min_binding_size: wgpu::BufferSize::new(size_of::<LayerRecord>() as u64) }),
+                entry(
+                    0,
+                    wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: true,
+                        min_binding_size: wgpu::BufferSize::new(size_of::<LayerRecord>() as u64),
+                    },
+                ),
                 storage_entry(1, true),
                 storage_entry(2, true),
                 storage_entry(3, true),
@@ -176,13 +209,41 @@ impl GpuLadder {
         let io_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("dysr ladder frame"),
             entries: &[
-                entry(0, wgpu::BindingType::Texture { sample_type: wgpu::TextureSampleType::Float { filterable: false }, view_dimension: wgpu::TextureViewDimension::D2, multisampled: false }),
-                entry(1, wgpu::BindingType::StorageTexture { access: wgpu::StorageTextureAccess::WriteOnly, format: wgpu::TextureFormat::Rgba8Unorm, view_dimension: wgpu::TextureViewDimension::D2 }),
-                entry(2, wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None }),
+                entry(
+                    0,
+                    wgpu::BindingType::Texture {
+                        sample_type: wgpu::TextureSampleType::Float { filterable: false },
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                        multisampled: false,
+                    },
+                ),
+                entry(
+                    1,
+                    wgpu::BindingType::StorageTexture {
+                        access: wgpu::StorageTextureAccess::WriteOnly,
+                        format: wgpu::TextureFormat::Rgba8Unorm,
+                        view_dimension: wgpu::TextureViewDimension::D2,
+                    },
+                ),
+                entry(
+                    2,
+                    wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                ),
             ],
         });
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("dysr ladder"), source: wgpu::ShaderSource::Wgsl(include_str!("ladder.wgsl").into()) });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some("dysr ladder"), bind_group_layouts: &[Some(&layer_layout), Some(&io_layout)], immediate_size: 0 });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("dysr ladder"),
+            source: wgpu::ShaderSource::Wgsl(include_str!("ladder.wgsl").into()),
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("dysr ladder"),
+            bind_group_layouts: &[Some(&layer_layout), Some(&io_layout)],
+            immediate_size: 0,
+        });
         let pipelines = ["head", "body", "tail"].map(|entry_point| {
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(entry_point),
@@ -228,7 +289,9 @@ impl GpuLadder {
 
     /// Bytes of the prepared frame size's feature maps and layer records.
     pub fn frame_bytes(&self) -> u64 {
-        self.frame.as_ref().map_or(0, |frame| frame.features.iter().map(wgpu::Buffer::size).sum::<u64>() + frame.records.size())
+        self.frame
+            .as_ref()
+            .map_or(0, |frame| frame.features.iter().map(wgpu::Buffer::size).sum::<u64>() + frame.records.size())
     }
 
     /// The tiles the prepared frame size runs in.
@@ -245,7 +308,8 @@ impl GpuLadder {
         let halo = self.capacity.depth + 2;
         let tile = tile_size((width, height), self.capacity.width.max(PHASES), halo, self.tile_limit);
         let tiles = plan((width, height), tile, halo);
-        let record_stride = self.device.limits().min_uniform_buffer_offset_alignment.max(size_of::<LayerRecord>() as u32);
+        let record_stride =
+            self.device.limits().min_uniform_buffer_offset_alignment.max(size_of::<LayerRecord>() as u32);
         let mut records = Vec::new();
         let mut first_record = Vec::new();
         for spec in &self.rungs {
@@ -277,12 +341,22 @@ impl GpuLadder {
         }
         let mut bytes = vec![0u8; records.len() * record_stride as usize];
         for (index, record) in records.iter().enumerate() {
-            bytes[index * record_stride as usize..][..size_of::<LayerRecord>()].copy_from_slice(bytemuck::bytes_of(record));
+            bytes[index * record_stride as usize..][..size_of::<LayerRecord>()]
+                .copy_from_slice(bytemuck::bytes_of(record));
         }
-        let records = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("dysr ladder records"), contents: &bytes, usage: wgpu::BufferUsages::UNIFORM });
+        let records = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("dysr ladder records"),
+            contents: &bytes,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
         let feature_bytes = (4 * self.capacity.width.max(PHASES) * tile.0 * tile.1) as u64;
         let features = [0, 1].map(|_| {
-            self.device.create_buffer(&wgpu::BufferDescriptor { label: Some("dysr ladder features"), size: feature_bytes, usage: wgpu::BufferUsages::STORAGE, mapped_at_creation: false })
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("dysr ladder features"),
+                size: feature_bytes,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
         });
         let group = |input: &wgpu::Buffer, output: &wgpu::Buffer| {
             self.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -291,7 +365,11 @@ impl GpuLadder {
                 entries: &[
                     wgpu::BindGroupEntry {
                         binding: 0,
-                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: &records, offset: 0, size: wgpu::BufferSize::new(size_of::<LayerRecord>() as u64) }),
+                        resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: &records,
+                            offset: 0,
+                            size: wgpu::BufferSize::new(size_of::<LayerRecord>() as u64),
+                        }),
                     },
                     wgpu::BindGroupEntry { binding: 1, resource: self.weights.as_entire_binding() },
                     wgpu::BindGroupEntry { binding: 2, resource: self.biases.as_entire_binding() },
@@ -301,15 +379,26 @@ impl GpuLadder {
             })
         };
         let groups = [group(&features[0], &features[1]), group(&features[1], &features[0])];
-        self.frame = Some(Frame { size: (width, height), tile, tiles, first_record, records, record_stride, features, groups });
+        self.frame =
+            Some(Frame { size: (width, height), tile, tiles, first_record, records, record_stride, features, groups });
     }
 
     /// Binds the luma texture of `width` x `height` frames (`texels` says how it holds them) and the
     /// `Rgba8Unorm` storage texture of twice the size their x2 luma is written into, as 16-bit codes
     /// in r (low byte) and g (high byte).
-    pub fn bind_frame(&self, luma: &wgpu::TextureView, texels: LumaTexels, upscaled: &wgpu::TextureView, (width, height): (usize, usize)) -> FrameIo {
+    pub fn bind_frame(
+        &self,
+        luma: &wgpu::TextureView,
+        texels: LumaTexels,
+        upscaled: &wgpu::TextureView,
+        (width, height): (usize, usize),
+    ) -> FrameIo {
         let input = texels.record((width as u32, height as u32));
-        let input = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("dysr ladder input"), contents: bytemuck::bytes_of(&input), usage: wgpu::BufferUsages::UNIFORM });
+        let input = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("dysr ladder input"),
+            contents: bytemuck::bytes_of(&input),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
         let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("dysr ladder frame"),
             layout: &self.io_layout,
@@ -330,7 +419,8 @@ impl GpuLadder {
         let spec = self.rungs[rung];
         let [head, body, tail] = &self.pipelines;
         let layers = spec.depth as u32 + 2;
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("dysr ladder"), timestamp_writes: None });
+        let mut pass = encoder
+            .begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("dysr ladder"), timestamp_writes: None });
         pass.set_bind_group(1, &io.group, &[]);
         let (groups_x, groups_y) = ((frame.tile.0 as u32).div_ceil(GROUP), (frame.tile.1 as u32).div_ceil(GROUP));
         let blocks = (spec.width / BLOCK) as u32;

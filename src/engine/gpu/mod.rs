@@ -45,7 +45,12 @@ impl TexturePool {
             idle.pop()
         };
         let texture = texture.unwrap_or_else(|| upscaled_texture(device, size));
-        PooledTexture(Arc::new(TextureSlot { texture, queue: queue.clone(), device: device.clone(), pool: Arc::downgrade(&self.0) }))
+        PooledTexture(Arc::new(TextureSlot {
+            texture,
+            queue: queue.clone(),
+            device: device.clone(),
+            pool: Arc::downgrade(&self.0),
+        }))
     }
 
     /// Textures of this pool read back to the CPU so far.
@@ -90,7 +95,9 @@ impl PooledTexture {
         }
         let mut codes = Vec::with_capacity(2 * width * height);
         let buffer = read_back_buffer(&slot.device, &slot.texture);
-        read_texels(&slot.device, &slot.queue, &slot.texture, &buffer, |_, texels| codes.extend(texels.chunks_exact(4).flat_map(|texel| [texel[0], texel[1]])));
+        read_texels(&slot.device, &slot.queue, &slot.texture, &buffer, |_, texels| {
+            codes.extend(texels.chunks_exact(4).flat_map(|texel| [texel[0], texel[1]]))
+        });
         codes
     }
 }
@@ -112,12 +119,25 @@ fn read_back_buffer(device: &wgpu::Device, texture: &wgpu::Texture) -> wgpu::Buf
 
 /// Copies `texture` into `buffer` (made by [`read_back_buffer`]), waits, and hands each row of
 /// texels (4 bytes each) with its index to `row`.
-fn read_texels(device: &wgpu::Device, queue: &wgpu::Queue, texture: &wgpu::Texture, buffer: &wgpu::Buffer, mut row: impl FnMut(usize, &[u8])) {
+fn read_texels(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    texture: &wgpu::Texture,
+    buffer: &wgpu::Buffer,
+    mut row: impl FnMut(usize, &[u8]),
+) {
     let (width, height, padded_row) = (texture.width(), texture.height(), padded_row(texture));
     let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("dysr read-back") });
     encoder.copy_texture_to_buffer(
         texture.as_image_copy(),
-        wgpu::TexelCopyBufferInfo { buffer, layout: wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(padded_row as u32), rows_per_image: None } },
+        wgpu::TexelCopyBufferInfo {
+            buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded_row as u32),
+                rows_per_image: None,
+            },
+        },
         wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
     );
     queue.submit([encoder.finish()]);
@@ -134,7 +154,13 @@ fn read_texels(device: &wgpu::Device, queue: &wgpu::Queue, texture: &wgpu::Textu
 }
 
 /// A 2D texture of one mip level: what every plane dysr puts on the GPU is.
-pub fn plane_texture(device: &wgpu::Device, label: &str, (width, height): (u32, u32), format: wgpu::TextureFormat, usage: wgpu::TextureUsages) -> wgpu::Texture {
+pub fn plane_texture(
+    device: &wgpu::Device,
+    label: &str,
+    (width, height): (u32, u32),
+    format: wgpu::TextureFormat,
+    usage: wgpu::TextureUsages,
+) -> wgpu::Texture {
     device.create_texture(&wgpu::TextureDescriptor {
         label: Some(label),
         size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
@@ -150,13 +176,20 @@ pub fn plane_texture(device: &wgpu::Device, label: &str, (width, height): (u32, 
 /// A texture of `size` for the ladder's output: written by its kernels, sampled by the window,
 /// copied out for a read-back.
 pub fn upscaled_texture(device: &wgpu::Device, (width, height): (usize, usize)) -> wgpu::Texture {
-    let usage = wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_SRC;
+    let usage =
+        wgpu::TextureUsages::STORAGE_BINDING | wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_SRC;
     plane_texture(device, "dysr x2 luma", (width as u32, height as u32), wgpu::TextureFormat::Rgba8Unorm, usage)
 }
 
 /// A texture of `size` and `format` for a frame's luma, written from the CPU, read by the kernels.
 fn luma_texture(device: &wgpu::Device, (width, height): (usize, usize), format: wgpu::TextureFormat) -> wgpu::Texture {
-    plane_texture(device, "dysr luma", (width as u32, height as u32), format, wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST)
+    plane_texture(
+        device,
+        "dysr luma",
+        (width as u32, height as u32),
+        format,
+        wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+    )
 }
 
 /// The luma of frames of one size on the device, and where their x2 luma lands.
@@ -196,8 +229,25 @@ pub struct GpuRunner {
 
 impl GpuRunner {
     /// The `rungs` of `supernet` on `device`, running rung `rung`; `adapter` names it in the stats.
-    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, supernet: &Supernet, rungs: &[SubgraphSpec], rung: usize, adapter: String) -> Self {
-        Self { ladder: GpuLadder::new(device, queue, supernet, rungs), rung, adapter, luma: Vec::new(), frame: None, on_device: None, plane: None, last_gpu_ms: 0.0, read_backs: 0 }
+    pub fn new(
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        supernet: &Supernet,
+        rungs: &[SubgraphSpec],
+        rung: usize,
+        adapter: String,
+    ) -> Self {
+        Self {
+            ladder: GpuLadder::new(device, queue, supernet, rungs),
+            rung,
+            adapter,
+            luma: Vec::new(),
+            frame: None,
+            on_device: None,
+            plane: None,
+            last_gpu_ms: 0.0,
+            read_backs: 0,
+        }
     }
 
     /// Leaves each frame's x2 luma on the device (in textures from `pool`) for a window that
@@ -218,9 +268,15 @@ impl GpuRunner {
 
     /// Bytes on the device: the ladder's weights and frame buffers, and this runner's textures.
     pub fn device_bytes(&self) -> u64 {
-        let texture_bytes = |texture: &wgpu::Texture, bytes_per_texel: u64| u64::from(texture.width()) * u64::from(texture.height()) * bytes_per_texel;
-        let frame = self.frame.as_ref().map_or(0, |frame| texture_bytes(&frame.luma, 4) + texture_bytes(&frame.upscaled, 4));
-        let plane = self.plane.as_ref().map_or(0, |plane| texture_bytes(&plane.texture, 2) + plane.bindings.iter().map(|(texture, _)| texture_bytes(texture, 4)).sum::<u64>());
+        let texture_bytes = |texture: &wgpu::Texture, bytes_per_texel: u64| {
+            u64::from(texture.width()) * u64::from(texture.height()) * bytes_per_texel
+        };
+        let frame =
+            self.frame.as_ref().map_or(0, |frame| texture_bytes(&frame.luma, 4) + texture_bytes(&frame.upscaled, 4));
+        let plane = self.plane.as_ref().map_or(0, |plane| {
+            texture_bytes(&plane.texture, 2)
+                + plane.bindings.iter().map(|(texture, _)| texture_bytes(texture, 4)).sum::<u64>()
+        });
         self.ladder.weight_bytes() + self.ladder.frame_bytes() + frame + plane
     }
 
@@ -245,9 +301,18 @@ impl GpuRunner {
         let (width, height) = frame.size;
         let (device, queue) = (self.ladder.device(), self.ladder.queue());
         queue.write_texture(
-            wgpu::TexelCopyTextureInfo { texture: &frame.luma, mip_level: 0, origin: wgpu::Origin3d::ZERO, aspect: wgpu::TextureAspect::All },
+            wgpu::TexelCopyTextureInfo {
+                texture: &frame.luma,
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
             bytemuck::cast_slice(&self.luma),
-            wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(4 * width as u32), rows_per_image: Some(height as u32) },
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(4 * width as u32),
+                rows_per_image: Some(height as u32),
+            },
             wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
         );
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("dysr ladder") });
@@ -257,7 +322,10 @@ impl GpuRunner {
 
     /// Waits for `submission` to finish on the device.
     pub fn wait(&self, submission: wgpu::SubmissionIndex) {
-        self.ladder.device().poll(wgpu::PollType::Wait { submission_index: Some(submission), timeout: None }).expect("the GPU finishes its work");
+        self.ladder
+            .device()
+            .poll(wgpu::PollType::Wait { submission_index: Some(submission), timeout: None })
+            .expect("the GPU finishes its work");
     }
 }
 
@@ -308,23 +376,44 @@ impl LumaEngine for GpuRunner {
 
     /// In the window's device mode: the frame's luma plane uploaded as it is (8- or 16-bit codes),
     /// the rung run on it, the x2 luma left in a pooled texture.
-    fn upscale_on_device(&mut self, frame: &ffmpeg::frame::Video, layout: PlaneLayout, max_code: f32) -> Option<LumaImage> {
+    fn upscale_on_device(
+        &mut self,
+        frame: &ffmpeg::frame::Video,
+        layout: PlaneLayout,
+        max_code: f32,
+    ) -> Option<LumaImage> {
         let pool = self.on_device.clone()?;
         let (width, height) = (frame.width() as usize, frame.height() as usize);
         self.ladder.prepare(width, height);
         let wide = layout.bytes_per_sample() == 2;
         let texels = if wide { LumaTexels::Code16 { max_code } } else { LumaTexels::Code8 { max_code } };
         let (device, queue) = (self.ladder.device().clone(), self.ladder.queue().clone());
-        let reusable = self.plane.as_ref().is_some_and(|plane| (plane.texture.width() as usize, plane.texture.height() as usize) == (width, height) && plane.texels == texels);
+        let reusable = self.plane.as_ref().is_some_and(|plane| {
+            (plane.texture.width() as usize, plane.texture.height() as usize) == (width, height)
+                && plane.texels == texels
+        });
         if !reusable {
-            let texture = luma_texture(&device, (width, height), if wide { wgpu::TextureFormat::Rg8Unorm } else { wgpu::TextureFormat::R8Unorm });
+            let texture = luma_texture(
+                &device,
+                (width, height),
+                if wide { wgpu::TextureFormat::Rg8Unorm } else { wgpu::TextureFormat::R8Unorm },
+            );
             self.plane = Some(DevicePlane { texture, texels, bindings: Vec::new() });
         }
         let plane = self.plane.as_mut().expect("made above");
         queue.write_texture(
-            wgpu::TexelCopyTextureInfo { texture: &plane.texture, mip_level: 0, origin: wgpu::Origin3d::ZERO, aspect: wgpu::TextureAspect::All },
+            wgpu::TexelCopyTextureInfo {
+                texture: &plane.texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect: wgpu::TextureAspect::All,
+            },
             frame.data(0),
-            wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(frame.stride(0) as u32), rows_per_image: Some(height as u32) },
+            wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(frame.stride(0) as u32),
+                rows_per_image: Some(height as u32),
+            },
             wgpu::Extent3d { width: width as u32, height: height as u32, depth_or_array_layers: 1 },
         );
         let output = pool.take(&device, &queue, (2 * width, 2 * height));
@@ -333,7 +422,8 @@ impl LumaEngine for GpuRunner {
             Some(index) => index,
             None => {
                 let view = |texture: &wgpu::Texture| texture.create_view(&wgpu::TextureViewDescriptor::default());
-                let io = self.ladder.bind_frame(&view(&plane.texture), texels, &view(output.texture()), (width, height));
+                let io =
+                    self.ladder.bind_frame(&view(&plane.texture), texels, &view(output.texture()), (width, height));
                 plane.bindings.push((output.texture().clone(), io));
                 plane.bindings.len() - 1
             }
@@ -367,7 +457,11 @@ mod tests {
 
     fn luma(width: usize, height: usize, seed: usize) -> Vec<f32> {
         // A smooth ramp with texture: outputs stay inside [0, 1], where the GPU's 16-bit codes are exact.
-        (0..width * height).map(|i| 0.2 + 0.5 * ((i % width) as f32 / width as f32) + 0.1 * (((i * 37 + seed * 11) % 101) as f32 / 100.0)).collect()
+        (0..width * height)
+            .map(|i| {
+                0.2 + 0.5 * ((i % width) as f32 / width as f32) + 0.1 * (((i * 37 + seed * 11) % 101) as f32 / 100.0)
+            })
+            .collect()
     }
 
     fn on_cpu(model: &LoadedModel, spec: SubgraphSpec, input: &[f32], (width, height): (usize, usize)) -> Vec<f32> {
@@ -408,13 +502,18 @@ mod tests {
         for (index, rung) in model.manifest.ladder.iter().enumerate() {
             let input = luma(size.0, size.1, index);
             let reference = on_cpu(&model, rung.spec, &input, size);
-            let burn = model.supernet.upscale_luma(&crate::model::photo::Luma::new(size.0, size.1, input.clone()), rung.spec);
+            let burn =
+                model.supernet.upscale_luma(&crate::model::photo::Luma::new(size.0, size.1, input.clone()), rung.spec);
             let burn: Vec<f32> = burn.data.iter().map(|value| value.clamp(0.0, 1.0)).collect();
             runner.set_rung(index);
             for limit in [None, Some((40, 19))] {
                 runner.set_tile_limit(limit);
                 let output = on_gpu(&mut runner, &input, size);
-                assert!(limit.is_none() || runner.ladder().tiles() >= 2, "{limit:?}: {} tiles", runner.ladder().tiles());
+                assert!(
+                    limit.is_none() || runner.ladder().tiles() >= 2,
+                    "{limit:?}: {} tiles",
+                    runner.ladder().tiles()
+                );
                 let diff = max_abs_diff(&output, &reference);
                 assert!(diff <= 1e-3, "{} ({}) tiles {limit:?}: {diff} from the CPU kernels", rung.name, rung.spec);
                 let diff = max_abs_diff(&output, &burn);
