@@ -80,38 +80,21 @@ impl Kind {
     }
 
     /// The undamaged file, made once per test process.
+    #[rustfmt::skip] // the arguments grouped option by option
     fn seed_file(self) -> PathBuf {
         // Tiny and short, so a case costs milliseconds; bit-exact, so the seeds are the same on every run.
         let clip = |name: &str, codecs: &[&str]| {
             let mut args = vec![
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=64x48:rate=10:duration=0.6",
-                "-f",
-                "lavfi",
-                "-i",
-                "sine=frequency=440:sample_rate=48000:duration=0.6",
-                "-pix_fmt",
-                "yuv420p",
-                "-g",
-                "3",
-                "-threads",
-                "1",
-                "-fflags",
-                "+bitexact",
-                "-flags",
-                "+bitexact",
+                "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10:duration=0.6",
+                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=0.6",
+                "-pix_fmt", "yuv420p", "-g", "3", "-threads", "1", "-fflags", "+bitexact", "-flags", "+bitexact",
             ];
             args.extend(codecs);
             generated(name, &args)
         };
         match self {
             Kind::Mp4 => clip("fuzz-seed.mp4", &["-c:v", "libx264", "-preset", "ultrafast", "-bf", "1", "-c:a", "aac"]),
-            Kind::Mkv => clip(
-                "fuzz-seed.mkv",
-                &["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=none", "-c:a", "libopus"],
-            ),
+            Kind::Mkv => clip("fuzz-seed.mkv", &["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=none", "-c:a", "libopus"]),
             Kind::Webm => clip("fuzz-seed.webm", &["-c:v", "libvpx-vp9", "-deadline", "realtime", "-c:a", "libopus"]),
             Kind::Ts => clip("fuzz-seed.ts", &["-c:v", "mpeg2video", "-c:a", "mp2"]),
             Kind::Avi => clip("fuzz-seed.avi", &["-c:v", "mpeg4", "-c:a", "libmp3lame"]),

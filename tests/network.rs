@@ -159,6 +159,7 @@ fn a_trickle_buffers_and_plays_to_the_end() {
 }
 
 #[test]
+#[rustfmt::skip] // the arguments grouped option by option
 fn seeking_over_http_uses_byte_ranges() {
     let _one = one_at_a_time();
     // MP4 with its index first, as served for progressive download. At 4 Mbit/s the seek jumps
@@ -167,22 +168,8 @@ fn seeking_over_http_uses_byte_ranges() {
     let path = generated(
         "ranges.mp4",
         &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=320x240:rate=25:duration=10",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "25",
-            "-b:v",
-            "4M",
-            "-movflags",
-            "+faststart",
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=10",
+            "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-b:v", "4M", "-movflags", "+faststart",
         ],
     );
     let clip = std::fs::read(path).unwrap();
@@ -195,10 +182,7 @@ fn seeking_over_http_uses_byte_ranges() {
     let first = after.shown.first().copied().expect("frames after the seek");
     assert!((first - 7.0).abs() <= 0.041, "the seek landed within a frame of 7 s: {first:.3}");
     let requests = server.requests.lock().unwrap().clone();
-    assert!(
-        requests.iter().any(|request| request.contains("range ") && !request.contains("range 0-")),
-        "a ranged request: {requests:?}"
-    );
+    assert!(requests.iter().any(|request| request.contains("range ") && !request.contains("range 0-")), "a ranged request: {requests:?}");
     assert!(before.longest_update.max(after.longest_update) < UI_FRAME_BUDGET);
 }
 

@@ -101,25 +101,15 @@ fn an_audio_delay_moves_the_picture_against_the_sound() {
 /// Sound that runs on past the last frame is played to its end, the last frame staying on screen
 /// (the input ends when both its picture and its sound have).
 #[test]
+#[rustfmt::skip] // the arguments grouped option by option
 fn the_end_waits_for_sound_that_runs_past_the_last_frame() {
     let _alone = alone();
     let clip = common::generated(
         "sound-past-picture.mp4",
         &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x120:rate=25:duration=1",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000:duration=3",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
+            "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
         ],
     );
     let summary = headless::run(&path_str(&clip), silent()).expect("plays");

@@ -99,30 +99,14 @@ pub fn test_clip(name: &str, size: &str, seconds: u32, video_codec: &[&str], aud
 
 /// A four-second song (a 440 Hz tone in MP3) with a 200x200 cover picture, as music files carry
 /// their album art.
+#[rustfmt::skip] // the arguments grouped option by option
 pub fn song_with_cover() -> PathBuf {
     generated(
         "song-with-cover.mp3",
         &[
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=44100:duration=4",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=200x200:rate=25:duration=0.04",
-            "-map",
-            "0",
-            "-map",
-            "1",
-            "-c:a",
-            "libmp3lame",
-            "-c:v",
-            "mjpeg",
-            "-disposition:v",
-            "attached_pic",
-            "-id3v2_version",
-            "3",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=4",
+            "-f", "lavfi", "-i", "testsrc2=size=200x200:rate=25:duration=0.04",
+            "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v", "mjpeg", "-disposition:v", "attached_pic", "-id3v2_version", "3",
         ],
     )
 }
@@ -139,41 +123,18 @@ pub fn h264_clip(seconds: u32) -> PathBuf {
 }
 
 /// Two seconds of 160x120 at 25 fps with a tone and two SRT cues, in Matroska.
+#[rustfmt::skip] // the arguments grouped option by option
 pub fn subtitled_clip() -> PathBuf {
     let cues = media_dir().join("cues.srt");
-    std::fs::write(&cues, "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n2\n00:00:01,500 --> 00:00:02,000\nWorld\n")
-        .unwrap();
+    std::fs::write(&cues, "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n2\n00:00:01,500 --> 00:00:02,000\nWorld\n").unwrap();
     generated(
         "subtitled.mkv",
         &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x120:rate=25:duration=2",
-            "-f",
-            "lavfi",
-            "-t",
-            "2",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-            "-i",
-            &path_str(&cues),
-            "-map",
-            "0",
-            "-map",
-            "1",
-            "-map",
-            "2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-c:s",
-            "srt",
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=2",
+            "-f", "lavfi", "-t", "2", "-i", "sine=frequency=440:sample_rate=48000",
+            "-i", &path_str(&cues),
+            "-map", "0", "-map", "1", "-map", "2",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-c:s", "srt",
         ],
     )
 }
@@ -233,40 +194,15 @@ pub fn drive_until(player: &mut Player, timeout: Duration, mut done: impl FnMut(
 }
 
 /// Four seconds of 160x120 with two audio tracks: 440 Hz at 48 kHz, then 880 Hz at 44.1 kHz.
+#[rustfmt::skip] // the arguments grouped option by option
 pub fn two_audio_tracks_clip() -> PathBuf {
     generated(
         "two-audio-tracks.mkv",
         &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x120:rate=25:duration=4",
-            "-f",
-            "lavfi",
-            "-t",
-            "4",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-            "-f",
-            "lavfi",
-            "-t",
-            "4",
-            "-i",
-            "sine=frequency=880:sample_rate=44100",
-            "-map",
-            "0",
-            "-map",
-            "1",
-            "-map",
-            "2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+            "-f", "lavfi", "-t", "4", "-i", "sine=frequency=440:sample_rate=48000",
+            "-f", "lavfi", "-t", "4", "-i", "sine=frequency=880:sample_rate=44100",
+            "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac",
         ],
     )
 }
