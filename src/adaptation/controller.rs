@@ -192,10 +192,8 @@ impl Controller {
         self.rung_excess_at_floor_entry = None;
         self.headroom_frames = 0;
         self.overhead_ms = 0.0;
+        self.leave_level();
         self.overhead_sample = Some((0, 0.0));
-        self.peak_ms_on_level = 0.0;
-        self.recent_ms.clear();
-        self.pair = None;
         self.active = self.highest_within(DOWN_TO);
     }
 
@@ -257,6 +255,15 @@ impl Controller {
         self.set_overhead(overhead_ms, to_ms);
     }
 
+    /// A switch: what was being measured on the level left is dropped (the first frames after
+    /// calibration, once the level or the load has moved, would not measure the overhead alone).
+    fn leave_level(&mut self) {
+        self.overhead_sample = None;
+        self.pair = None;
+        self.peak_ms_on_level = 0.0;
+        self.recent_ms.clear();
+    }
+
     /// The active level's time has fallen well below its highest since the controller came to it
     /// (a load has gone), and the next level would fit if all of the difference between them were
     /// the stream's overhead.
@@ -311,11 +318,7 @@ impl Controller {
                 self.up_after = (self.up_after * 2).min(MAX_BACKOFF * UP_AFTER_FRAMES);
             }
             self.active = self.highest_within(DOWN_TO).min(self.active - 1);
-            // The load moved: what is left of the first frames would measure it, not the overhead.
-            self.overhead_sample = None;
-            self.pair = None;
-            self.peak_ms_on_level = 0.0;
-            self.recent_ms.clear();
+            self.leave_level();
             if self.active == 0 {
                 self.rung_excess_at_floor_entry = Some(self.rung_slowdown - 1.0);
                 self.frames_on_floor = 0;
@@ -333,14 +336,17 @@ impl Controller {
                 // level: the model says none fits.
                 self.active = if from > 0 && fits_up { self.highest_within(UP_WITHIN).max(from + 1) } else { from + 1 };
                 self.last_up_to = self.active;
-                self.overhead_sample = None;
-                let from_ms = self.recent_ms.iter().sum::<f64>() / self.recent_ms.len() as f64;
-                self.pair = (from > 0
+                let pair = (from > 0
                     && self.recent_ms.len() == PAIR_FRAMES
                     && self.levels_ms[self.active] >= PAIR_MIN_COST_RATIO * self.levels_ms[from])
-                    .then_some(PairSample { from, from_ms, frames: 0, total_ms: 0.0 });
-                self.peak_ms_on_level = 0.0;
-                self.recent_ms.clear();
+                    .then(|| PairSample {
+                        from,
+                        from_ms: self.recent_ms.iter().sum::<f64>() / PAIR_FRAMES as f64,
+                        frames: 0,
+                        total_ms: 0.0,
+                    });
+                self.leave_level();
+                self.pair = pair;
                 return Some(Switch { from, to: self.active, reason: if fits_up { "headroom" } else { "load gone" } });
             }
         } else {
