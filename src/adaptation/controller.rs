@@ -231,10 +231,18 @@ impl Controller {
         let slowdown = ((active_ms - overhead_ms) / self.levels_ms[self.active]).max(MIN_SLOWDOWN);
         if self.active == 0 {
             self.floor_slowdown = slowdown;
-            self.rung_slowdown = 1.0 + self.rungs_over_floor * (slowdown - 1.0).max(0.0);
         } else {
             self.rung_slowdown = slowdown;
-            self.floor_slowdown = 1.0 + (slowdown - 1.0) / self.rungs_over_floor;
+        }
+        self.follow_active_kind();
+    }
+
+    /// The slowdown of the kind of work not running follows the measured one's.
+    fn follow_active_kind(&mut self) {
+        if self.active == 0 {
+            self.rung_slowdown = 1.0 + self.rungs_over_floor * (self.floor_slowdown - 1.0).max(0.0);
+        } else {
+            self.floor_slowdown = 1.0 + (self.rung_slowdown - 1.0) / self.rungs_over_floor;
         }
     }
 
@@ -292,15 +300,14 @@ impl Controller {
             {
                 self.learn_rungs_over_floor(rung_excess, self.floor_slowdown - 1.0);
             }
-            self.rung_slowdown = 1.0 + self.rungs_over_floor * (self.floor_slowdown - 1.0).max(0.0);
         } else {
             if self.since_up == 0 && self.last_up_to == 1 {
                 // The first rung frame after the floor: how the two kinds of work relate now.
                 self.learn_rungs_over_floor(ratio - 1.0, self.floor_slowdown - 1.0);
             }
             smooth(&mut self.rung_slowdown);
-            self.floor_slowdown = 1.0 + (self.rung_slowdown - 1.0) / self.rungs_over_floor;
         }
+        self.follow_active_kind();
         if informative {
             self.measure_overhead(measured_ms);
             self.measure_pair(measured_ms);
