@@ -116,8 +116,8 @@ pub struct Controller {
     /// The last `PAIR_FRAMES` measured times on the active level (its mean is unbiased, unlike the
     /// smoothed slowdown, which rises faster than it falls).
     recent_ms: VecDeque<f64>,
-    /// After a step up between rungs: the level left, its mean time then, and the frames
-    /// on the new level so far with their total time.
+    /// After a step up between rungs: the level left and its mean time then (the new level's
+    /// first frames are in `recent_ms`).
     pair: Option<PairSample>,
 }
 
@@ -125,8 +125,6 @@ pub struct Controller {
 struct PairSample {
     from: usize,
     from_ms: f64,
-    frames: usize,
-    total_ms: f64,
 }
 
 impl Controller {
@@ -246,20 +244,22 @@ impl Controller {
         }
     }
 
-    /// The frames after a step up between rungs: with the time before it, two levels' times under
-    /// the same load, which give the overhead and the slowdown (`t = overhead + calibrated x s`).
-    fn measure_pair(&mut self, measured_ms: f64) {
-        let Some(pair) = self.pair.as_mut() else { return };
-        pair.frames += 1;
-        pair.total_ms += measured_ms;
-        if pair.frames < PAIR_FRAMES {
+    /// Mean of the last `PAIR_FRAMES` measured times on the active level.
+    fn recent_mean_ms(&self) -> f64 {
+        self.recent_ms.iter().sum::<f64>() / self.recent_ms.len() as f64
+    }
+
+    /// The first frames after a step up between rungs: with the time before it, two levels' times
+    /// under the same load, which give the overhead and the slowdown (`t = overhead + calibrated x s`).
+    fn measure_pair(&mut self) {
+        if self.recent_ms.len() < PAIR_FRAMES {
             return;
         }
+        let Some(pair) = self.pair.take() else { return };
         let (from_calibrated, to_calibrated) = (self.levels_ms[pair.from], self.levels_ms[self.active]);
-        let to_ms = pair.total_ms / pair.frames as f64;
+        let to_ms = self.recent_mean_ms();
         let slowdown = ((to_ms - pair.from_ms) / (to_calibrated - from_calibrated)).max(MIN_SLOWDOWN);
         let overhead_ms = (pair.from_ms - slowdown * from_calibrated).clamp(0.0, MAX_OVERHEAD_SHARE * self.budget_ms);
-        self.pair = None;
         self.set_overhead(overhead_ms, to_ms);
     }
 
@@ -310,11 +310,11 @@ impl Controller {
         self.follow_active_kind();
         if informative {
             self.measure_overhead(measured_ms);
-            self.measure_pair(measured_ms);
             if self.recent_ms.len() == PAIR_FRAMES {
                 self.recent_ms.pop_front();
             }
             self.recent_ms.push_back(measured_ms);
+            self.measure_pair();
         }
         self.peak_ms_on_level = self.peak_ms_on_level.max(self.predicted_ms(self.active));
         let from = self.active;
@@ -346,12 +346,7 @@ impl Controller {
                 let pair = (from > 0
                     && self.recent_ms.len() == PAIR_FRAMES
                     && self.levels_ms[self.active] >= PAIR_MIN_COST_RATIO * self.levels_ms[from])
-                    .then(|| PairSample {
-                        from,
-                        from_ms: self.recent_ms.iter().sum::<f64>() / PAIR_FRAMES as f64,
-                        frames: 0,
-                        total_ms: 0.0,
-                    });
+                    .then(|| PairSample { from, from_ms: self.recent_mean_ms() });
                 self.leave_level();
                 self.pair = pair;
                 return Some(Switch { from, to: self.active, reason: if fits_up { "headroom" } else { "load gone" } });
