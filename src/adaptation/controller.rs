@@ -24,6 +24,16 @@
 //! what it was on that level (a load has gone) while the model still keeps the next level out, the
 //! controller tries it if it would fit with all of the difference counted as overhead: the frames
 //! on it settle which, and a try that fails backs off like any failed step up.
+//!
+//! Calibration itself can catch the machine slow (every level 1.8x its usual time, seen once in
+//! `dysr bench adapt`): then the active level's frames match their calibrated times, the overhead
+//! reads as none, and the next level, in reach, is predicted out of it for the rest of that frame
+//! size; and a level reached after a load has gone has no peak to fall from. So when the next level
+//! is predicted within what the controller would hold (`DOWN_AT`) though not within a step up's
+//! headroom, for two seconds in a row, it probes it: the frames on it pair with the frames before,
+//! as after any step up, and solve the model. The probe is a measurement: the level is kept only
+//! if, measured, a step up would have gone to it; each probe that goes back doubles the wait
+//! before the next (up to half a minute), and a step down for load starts the waits again.
 
 use std::collections::VecDeque;
 
@@ -75,6 +85,13 @@ const PAIR_MIN_COST_RATIO: f64 = 2.0;
 /// A level's time fallen to this share of its highest since the controller came to it: a load
 /// has gone, and a step up the model rules out is worth a try.
 const FALLEN_TO: f64 = 0.6;
+/// Where a probe may go: the next level predicted within this share of the budget, the share at
+/// which the controller would hold it...
+const PROBE_WITHIN: f64 = DOWN_AT;
+/// ...for this many frames in a row (two seconds at 24 fps), doubled after each probe that went
+/// back, up to `MAX_PROBE_BACKOFF` times.
+const PROBE_AFTER_FRAMES: usize = 4 * UP_AFTER_FRAMES;
+const MAX_PROBE_BACKOFF: usize = 16;
 
 /// A change of level, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +136,11 @@ pub struct Controller {
     /// After a step up between rungs: the level left and its mean time then (the new level's
     /// first frames are in `recent_ms`).
     pair: Option<PairSample>,
+    /// Frames in a row the next level has been within a probe's reach, and how many it takes.
+    probe_frames: usize,
+    probe_after: usize,
+    /// Whether the active level is on probation (reached by a probe, its first frames not all in).
+    probing: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +173,9 @@ impl Controller {
             peak_ms_on_level: 0.0,
             recent_ms: VecDeque::with_capacity(PAIR_FRAMES),
             pair: None,
+            probe_frames: 0,
+            probe_after: PROBE_AFTER_FRAMES,
+            probing: false,
         };
         controller.active = controller.highest_within(DOWN_TO);
         controller
@@ -192,6 +217,7 @@ impl Controller {
         self.overhead_ms = 0.0;
         self.leave_level();
         self.overhead_sample = Some((0, 0.0));
+        self.probe_after = PROBE_AFTER_FRAMES;
         self.active = self.highest_within(DOWN_TO);
     }
 
@@ -270,6 +296,8 @@ impl Controller {
         self.pair = None;
         self.peak_ms_on_level = 0.0;
         self.recent_ms.clear();
+        self.probe_frames = 0;
+        self.probing = false;
     }
 
     /// The active level's time has fallen well below its highest since the controller came to it
@@ -279,6 +307,23 @@ impl Controller {
         let now_ms = self.predicted_ms(self.active);
         let next_ms = now_ms + self.levels_ms[self.active + 1] - self.levels_ms[self.active];
         self.active > 0 && now_ms <= FALLEN_TO * self.peak_ms_on_level && next_ms <= UP_WITHIN * self.budget_ms
+    }
+
+    /// The overhead measured, and the next level predicted within what the controller would hold
+    /// (on a rung: from the floor it climbs one level at a time anyway). Predicted from the mean of
+    /// the last frames, not the smoothed slowdown: that one rises at every slower frame, and the
+    /// frames must qualify in a row.
+    fn within_a_probe(&self) -> bool {
+        if self.active == 0 || self.overhead_sample.is_some() || self.recent_ms.len() < PAIR_FRAMES {
+            return false;
+        }
+        let slowdown = ((self.recent_mean_ms() - self.overhead_ms) / self.levels_ms[self.active]).max(MIN_SLOWDOWN);
+        self.overhead_ms + self.levels_ms[self.active + 1] * slowdown <= PROBE_WITHIN * self.budget_ms
+    }
+
+    /// The wait before the next probe, after one that went back.
+    fn longer_probe_wait(&self) -> usize {
+        (self.probe_after * 2).min(MAX_PROBE_BACKOFF * PROBE_AFTER_FRAMES)
     }
 
     /// The frame just upscaled at the active level took `measured_ms`: the level for the next one.
@@ -316,6 +361,18 @@ impl Controller {
             self.recent_ms.push_back(measured_ms);
             self.measure_pair();
         }
+        if self.probing && self.recent_ms.len() == PAIR_FRAMES {
+            self.probing = false;
+            if self.predicted_ms(self.active) > UP_WITHIN * self.budget_ms {
+                // Measured, the probed level is not one a step up goes to: back where it was.
+                let from = self.active;
+                self.active -= 1;
+                self.leave_level();
+                self.headroom_frames = 0;
+                self.probe_after = self.longer_probe_wait();
+                return Some(Switch { from, to: self.active, reason: "probed" });
+            }
+        }
         self.peak_ms_on_level = self.peak_ms_on_level.max(self.predicted_ms(self.active));
         let from = self.active;
         self.since_up = self.since_up.saturating_add(1);
@@ -324,6 +381,8 @@ impl Controller {
             if self.since_up <= FAILED_UP_WITHIN_FRAMES {
                 self.up_after = (self.up_after * 2).min(MAX_BACKOFF * UP_AFTER_FRAMES);
             }
+            // A probe that missed waits longer for the next; any other step down is a new load.
+            self.probe_after = if self.probing { self.longer_probe_wait() } else { PROBE_AFTER_FRAMES };
             self.active = self.highest_within(DOWN_TO).min(self.active - 1);
             self.leave_level();
             if self.active == 0 {
@@ -334,25 +393,37 @@ impl Controller {
         }
         let fits_up = self.active < self.cap && self.predicted_ms(self.active + 1) <= UP_WITHIN * self.budget_ms;
         let try_up = self.active < self.cap && !fits_up && self.worth_a_try_up();
-        if fits_up || try_up {
+        let probe = self.active < self.cap && !fits_up && !try_up && self.within_a_probe();
+        self.probe_frames = if probe { self.probe_frames + 1 } else { 0 };
+        let up = if fits_up || try_up {
             self.headroom_frames += 1;
-            if self.headroom_frames >= self.up_after {
-                self.headroom_frames = 0;
-                self.since_up = 0;
-                // From the floor one level at a time: its times describe other work; a try, one
-                // level: the model says none fits.
-                self.active = if from > 0 && fits_up { self.highest_within(UP_WITHIN).max(from + 1) } else { from + 1 };
-                self.last_up_to = self.active;
-                let pair = (from > 0
-                    && self.recent_ms.len() == PAIR_FRAMES
-                    && self.levels_ms[self.active] >= PAIR_MIN_COST_RATIO * self.levels_ms[from])
-                    .then(|| PairSample { from, from_ms: self.recent_mean_ms() });
-                self.leave_level();
-                self.pair = pair;
-                return Some(Switch { from, to: self.active, reason: if fits_up { "headroom" } else { "load gone" } });
-            }
+            self.headroom_frames >= self.up_after
         } else {
             self.headroom_frames = 0;
+            self.probe_frames >= self.probe_after
+        };
+        if up {
+            self.headroom_frames = 0;
+            self.since_up = 0;
+            // From the floor one level at a time: its times describe other work; a try or a
+            // probe, one level: the model says none fits.
+            self.active = if from > 0 && fits_up { self.highest_within(UP_WITHIN).max(from + 1) } else { from + 1 };
+            self.last_up_to = self.active;
+            let pair = (from > 0
+                && self.recent_ms.len() == PAIR_FRAMES
+                && self.levels_ms[self.active] >= PAIR_MIN_COST_RATIO * self.levels_ms[from])
+                .then(|| PairSample { from, from_ms: self.recent_mean_ms() });
+            self.leave_level();
+            self.pair = pair;
+            self.probing = probe;
+            let reason = if fits_up {
+                "headroom"
+            } else if try_up {
+                "load gone"
+            } else {
+                "probe"
+            };
+            return Some(Switch { from, to: self.active, reason });
         }
         if self.since_up > FAILED_UP_WITHIN_FRAMES && self.active >= self.last_up_to {
             // The last step up held: the next may come at the normal pace.
@@ -369,6 +440,12 @@ mod tests {
     /// Floor plus eight rungs with the shipped ladder's spread of costs.
     fn levels() -> Vec<f64> {
         vec![0.5, 2.4, 3.9, 4.4, 6.5, 17.0, 42.0, 72.0, 130.0]
+    }
+
+    /// The level the next frame runs at, or `None` on a probe's frames (a measurement, not where
+    /// the controller settles).
+    fn settled_level(controller: &Controller) -> Option<usize> {
+        (!controller.probing).then_some(controller.active())
     }
 
     /// Feeds `frames` frames under `load` (a slowdown factor); returns the levels used and switches.
@@ -510,9 +587,11 @@ mod tests {
         let mut late_after_a_climb = 0;
         let mut since_climb = usize::MAX;
         let mut used = Vec::new();
+        let mut settled = Vec::new();
         for frame in 0..2000 {
             let level = controller.active();
             used.push(level);
+            settled.push(settled_level(&controller));
             let measured = measured(frame, level);
             if since_climb < 5 && measured > budget {
                 late_after_a_climb += 1;
@@ -527,8 +606,8 @@ mod tests {
         assert!(used[..50].contains(&0), "the burst reaches the floor: {:?}", &used[..50]);
         assert_eq!(late_after_a_climb, 0, "{used:?}");
         assert!(
-            used[1000..].iter().all(|&level| level == 1),
-            "settles on r0, the one rung that fits: {:?}",
+            settled[1000..].iter().flatten().all(|&level| level == 1),
+            "settles on r0, the one rung that fits (r1, at 36 ms, is probed now and then): {:?}",
             &used[1000..]
         );
         assert!((controller.rungs_over_floor - 1.65 / 0.73).abs() < 0.3, "learned {}", controller.rungs_over_floor);
@@ -585,9 +664,11 @@ mod tests {
         let mut controller = Controller::new(levels_ms.clone(), budget, 7);
         assert_eq!(controller.active(), 4, "r3: 12.5 ms fits 0.75 of the budget, r4 does not");
         let mut used = Vec::new();
+        let mut settled = Vec::new();
         for frame in 0..600 {
             let level = controller.active();
             used.push(level);
+            settled.push(settled_level(&controller));
             // Idle, then a load that slows the rungs 3x and the floor 2x, then idle again.
             let slowdown = match (frame, level) {
                 (100..250, 0) => 2.0,
@@ -601,9 +682,61 @@ mod tests {
             }
         }
         assert!((controller.overhead_ms - 4.0).abs() < 0.5, "measured {}", controller.overhead_ms);
-        assert!(used[..100].iter().all(|&level| level == 4), "r3 at idle: {:?}", &used[..100]);
+        assert!(settled[..100].iter().flatten().all(|&level| level == 4), "r3 at idle: {:?}", &used[..100]);
         assert!(used[110..250].iter().all(|&level| level < 4), "lower under the load: {:?}", &used[100..250]);
         assert_eq!(*used.last().unwrap(), 4, "back on r3 once the load is gone: {:?}", &used[250..]);
+    }
+
+    /// Calibration that caught the machine slow (every level 1.9x its time in the stream, less the
+    /// stream's overhead): r2's frames match their calibrated time, the overhead reads as none and
+    /// r3 as out of reach, though it takes 15 ms of 31.25. A probe finds it and stays.
+    #[test]
+    fn a_calibration_that_caught_the_machine_slow_does_not_hold_it_down() {
+        let true_ms = [3.2, 1.9, 2.9, 3.8, 12.5, 25.0, 41.0, 94.0];
+        let levels_ms: Vec<f64> = true_ms.iter().map(|ms| 1.9 * ms).collect();
+        let budget = 31.25;
+        let mut controller = Controller::new(levels_ms, budget, 7);
+        assert_eq!(controller.active(), 3, "r2: r3's 23.75 calibrated ms are over 0.75 of the budget");
+        let mut used = Vec::new();
+        let mut settled = Vec::new();
+        let mut switches = Vec::new();
+        for frame in 0..400 {
+            let level = controller.active();
+            used.push(level);
+            settled.push(settled_level(&controller));
+            let jitter = if frame % 3 == 0 { 1.0 } else { -0.5 };
+            switches.extend(controller.observe(2.5 + true_ms[level] + jitter));
+        }
+        assert_eq!(switches[0], Switch { from: 3, to: 4, reason: "probe" }, "{switches:?}");
+        assert!(switches.iter().all(|switch| switch.to >= 4), "r3 held: {switches:?}");
+        assert!(settled[100..].iter().flatten().all(|&level| level == 4), "on r3 after the probe: {used:?}");
+        assert!((controller.overhead_ms - 2.5).abs() < 0.5, "measured {}", controller.overhead_ms);
+    }
+
+    /// Calibration that was right: a probe runs the next level (25 ms of 31.25, more than a step up
+    /// leaves as headroom) for its few measuring frames and goes back; the next waits twice as long.
+    #[test]
+    fn a_probe_that_finds_no_headroom_goes_back_and_waits_longer() {
+        let levels_ms = vec![3.2, 1.9, 2.9, 3.8, 12.5, 25.0, 41.0, 94.0];
+        let mut controller = Controller::new(levels_ms.clone(), 31.25, 7);
+        let mut used = Vec::new();
+        let mut probes = Vec::new();
+        for frame in 0..3000 {
+            let level = controller.active();
+            used.push(level);
+            match controller.observe(levels_ms[level]) {
+                Some(switch) if switch.reason == "probe" => probes.push(frame),
+                Some(switch) => assert_eq!(switch, Switch { from: 5, to: 4, reason: "probed" }),
+                None => {}
+            }
+        }
+        assert_eq!(used.iter().filter(|&&level| level == 5).count(), PAIR_FRAMES * probes.len(), "{used:?}");
+        let gaps: Vec<usize> = probes.windows(2).map(|pair| pair[1] - pair[0]).collect();
+        assert!(gaps.len() >= 4 && gaps.windows(2).all(|pair| pair[1] >= pair[0]), "waits grow: {gaps:?}");
+        assert!(gaps[1] > 3 * gaps[0] / 2, "doubled: {gaps:?}");
+        let longest = MAX_PROBE_BACKOFF * PROBE_AFTER_FRAMES;
+        assert!((longest..longest + 2 * PAIR_FRAMES).contains(gaps.last().unwrap()), "up to half a minute: {gaps:?}");
+        assert_eq!(*used.last().unwrap(), 4);
     }
 
     /// A lower budget (a power cap) moves it down at the next frame, a higher one lets it climb.
