@@ -442,24 +442,43 @@ mod tests {
         vec![0.5, 2.4, 3.9, 4.4, 6.5, 17.0, 42.0, 72.0, 130.0]
     }
 
-    /// The level the next frame runs at, or `None` on a probe's frames (a measurement, not where
-    /// the controller settles).
-    fn settled_level(controller: &Controller) -> Option<usize> {
-        (!controller.probing).then_some(controller.active())
+    /// What a stretch of frames did.
+    struct Trace {
+        /// Each frame's level and time.
+        used: Vec<usize>,
+        measured: Vec<f64>,
+        /// Each frame's level, or `None` on a probe's frames (a measurement, not where the
+        /// controller settles).
+        settled: Vec<Option<usize>>,
+        /// The switches, each with the frame after which it came.
+        switches: Vec<(usize, Switch)>,
+    }
+
+    impl Trace {
+        fn ups(&self) -> impl Iterator<Item = &(usize, Switch)> {
+            self.switches.iter().filter(|(_, switch)| switch.to > switch.from)
+        }
+    }
+
+    /// Feeds `frames` frames, the `n`th taking `time(n, level)` ms at the level it runs at.
+    fn drive(controller: &mut Controller, frames: usize, mut time: impl FnMut(usize, usize) -> f64) -> Trace {
+        let mut trace = Trace { used: Vec::new(), measured: Vec::new(), settled: Vec::new(), switches: Vec::new() };
+        for frame in 0..frames {
+            let level = controller.active();
+            let measured = time(frame, level);
+            trace.used.push(level);
+            trace.measured.push(measured);
+            trace.settled.push((!controller.probing).then_some(level));
+            trace.switches.extend(controller.observe(measured).map(|switch| (frame, switch)));
+        }
+        trace
     }
 
     /// Feeds `frames` frames under `load` (a slowdown factor); returns the levels used and switches.
     fn run(controller: &mut Controller, load: f64, frames: usize) -> (Vec<usize>, Vec<Switch>) {
-        let mut used = Vec::new();
-        let mut switches = Vec::new();
-        for _ in 0..frames {
-            let level = controller.active();
-            used.push(level);
-            if let Some(switch) = controller.observe(controller.levels_ms[level] * load) {
-                switches.push(switch);
-            }
-        }
-        (used, switches)
+        let levels_ms = controller.levels_ms.clone();
+        let trace = drive(controller, frames, |_, level| levels_ms[level] * load);
+        (trace.used, trace.switches.into_iter().map(|(_, switch)| switch).collect())
     }
 
     #[test]
@@ -522,17 +541,10 @@ mod tests {
     #[test]
     fn a_failed_step_up_backs_off() {
         // Calibration says every level fits, but level 3 takes 40 ms whenever it runs.
-        let mut controller = Controller::new(vec![1.0, 2.0, 4.0, 8.0], 31.25, 3);
-        let mut ups = Vec::new();
-        for frame in 0..3000 {
-            let level = controller.active();
-            let measured = if level == 3 { 40.0 } else { controller.levels_ms[level] };
-            if let Some(switch) = controller.observe(measured)
-                && switch.to > switch.from
-            {
-                ups.push(frame);
-            }
-        }
+        let levels_ms = vec![1.0, 2.0, 4.0, 8.0];
+        let mut controller = Controller::new(levels_ms.clone(), 31.25, 3);
+        let trace = drive(&mut controller, 3000, |_, level| if level == 3 { 40.0 } else { levels_ms[level] });
+        let ups: Vec<usize> = trace.ups().map(|(frame, _)| *frame).collect();
         let gaps: Vec<usize> = ups.windows(2).map(|pair| pair[1] - pair[0]).collect();
         assert!(gaps.len() >= 3 && gaps.windows(2).all(|pair| pair[1] >= pair[0]), "retries spread out: {gaps:?}");
         assert!(gaps.last().unwrap() >= &(MAX_BACKOFF * UP_AFTER_FRAMES), "{gaps:?}");
@@ -548,21 +560,11 @@ mod tests {
         let mut controller = Controller::new(free_floor.clone(), 31.25, 8);
         run(&mut controller, 100.0, 5);
         assert_eq!(controller.active(), 0);
-        let mut used = Vec::new();
-        let mut ups = Vec::new();
-        for _ in 0..400 {
-            let level = controller.active();
-            used.push(level);
-            // Still three times slower than calibrated.
-            if let Some(switch) = controller.observe(free_floor[level] * 3.0)
-                && switch.to > switch.from
-            {
-                ups.push(switch);
-            }
-        }
+        // Still three times slower than calibrated.
+        let Trace { used, switches, .. } = drive(&mut controller, 400, |_, level| free_floor[level] * 3.0);
         assert!(
-            ups.iter().filter(|switch| switch.from == 0).all(|switch| switch.to == 1),
-            "from the floor, one level up: {ups:?}"
+            switches.iter().filter(|(_, switch)| switch.from == 0).all(|(_, switch)| switch.to == 1),
+            "from the floor, one level up: {switches:?}"
         );
         assert!(used.iter().filter(|&&level| level == 0).count() < 100, "it does not stay on the floor: {used:?}");
         let settled = *used.last().unwrap();
@@ -584,29 +586,17 @@ mod tests {
             let floor_excess = floor_slowdown(frame) - 1.0;
             levels_ms[level] * if level == 0 { 1.0 + floor_excess } else { 1.0 + 1.65 / 0.73 * floor_excess }
         };
-        let mut late_after_a_climb = 0;
-        let mut since_climb = usize::MAX;
-        let mut used = Vec::new();
-        let mut settled = Vec::new();
-        for frame in 0..2000 {
-            let level = controller.active();
-            used.push(level);
-            settled.push(settled_level(&controller));
-            let measured = measured(frame, level);
-            if since_climb < 5 && measured > budget {
-                late_after_a_climb += 1;
-            }
-            since_climb = since_climb.saturating_add(1);
-            if let Some(switch) = controller.observe(measured)
-                && switch.to > switch.from
-            {
-                since_climb = 0;
-            }
-        }
+        let trace = drive(&mut controller, 2000, measured);
+        let used = &trace.used;
         assert!(used[..50].contains(&0), "the burst reaches the floor: {:?}", &used[..50]);
+        // The five frames after each step up.
+        let late_after_a_climb: usize = trace
+            .ups()
+            .map(|(frame, _)| trace.measured[frame + 1..].iter().take(5).filter(|&&ms| ms > budget).count())
+            .sum();
         assert_eq!(late_after_a_climb, 0, "{used:?}");
         assert!(
-            settled[1000..].iter().flatten().all(|&level| level == 1),
+            trace.settled[1000..].iter().flatten().all(|&level| level == 1),
             "settles on r0, the one rung that fits (r1, at 36 ms, is probed now and then): {:?}",
             &used[1000..]
         );
@@ -624,17 +614,14 @@ mod tests {
         let budget = 41.7;
         let mut controller = Controller::new(levels_ms.clone(), budget, 7);
         assert_eq!(controller.active(), 7);
-        let mut used = Vec::new();
-        for frame in 0..600 {
-            let level = controller.active();
-            used.push(level);
-            let rung_load = match frame {
-                0..100 => 2.0,
-                100..110 => 30.0,
-                _ => 1.0,
-            };
-            controller.observe(if level == 0 { levels_ms[0] } else { levels_ms[level] * rung_load });
-        }
+        let rung_load = |frame: usize| match frame {
+            0..100 => 2.0,
+            100..110 => 30.0,
+            _ => 1.0,
+        };
+        let Trace { used, .. } = drive(&mut controller, 600, |frame, level| {
+            levels_ms[level] * if level == 0 { 1.0 } else { rung_load(frame) }
+        });
         assert!(
             used[10..100].iter().all(|&level| (1..7).contains(&level)),
             "a lower rung under load: {:?}",
@@ -663,25 +650,21 @@ mod tests {
         let overhead_ms = |frame: usize| if frame < 100 { 2.5 } else { 4.0 };
         let mut controller = Controller::new(levels_ms.clone(), budget, 7);
         assert_eq!(controller.active(), 4, "r3: 12.5 ms fits 0.75 of the budget, r4 does not");
-        let mut used = Vec::new();
-        let mut settled = Vec::new();
-        for frame in 0..600 {
-            let level = controller.active();
-            used.push(level);
-            settled.push(settled_level(&controller));
-            // Idle, then a load that slows the rungs 3x and the floor 2x, then idle again.
+        // Idle, then a load that slows the rungs 3x and the floor 2x, then idle again.
+        let time = |frame: usize, level: usize| {
             let slowdown = match (frame, level) {
                 (100..250, 0) => 2.0,
                 (100..250, _) => 3.0,
                 _ => 1.0,
             };
             let jitter = if frame % 3 == 0 { 1.5 } else { -0.75 };
-            controller.observe(overhead_ms(frame) + levels_ms[level] * slowdown + jitter);
-            if frame == 99 {
-                assert!((controller.overhead_ms - 2.5).abs() < 0.5, "measured {}", controller.overhead_ms);
-            }
-        }
+            overhead_ms(frame) + levels_ms[level] * slowdown + jitter
+        };
+        let start = drive(&mut controller, 100, time);
+        assert!((controller.overhead_ms - 2.5).abs() < 0.5, "measured {}", controller.overhead_ms);
+        let rest = drive(&mut controller, 500, |frame, level| time(100 + frame, level));
         assert!((controller.overhead_ms - 4.0).abs() < 0.5, "measured {}", controller.overhead_ms);
+        let (used, settled) = ([start.used, rest.used].concat(), [start.settled, rest.settled].concat());
         assert!(settled[..100].iter().flatten().all(|&level| level == 4), "r3 at idle: {:?}", &used[..100]);
         assert!(used[110..250].iter().all(|&level| level < 4), "lower under the load: {:?}", &used[100..250]);
         assert_eq!(*used.last().unwrap(), 4, "back on r3 once the load is gone: {:?}", &used[250..]);
@@ -697,18 +680,12 @@ mod tests {
         let budget = 31.25;
         let mut controller = Controller::new(levels_ms, budget, 7);
         assert_eq!(controller.active(), 3, "r2: r3's 23.75 calibrated ms are over 0.75 of the budget");
-        let mut used = Vec::new();
-        let mut settled = Vec::new();
-        let mut switches = Vec::new();
-        for frame in 0..400 {
-            let level = controller.active();
-            used.push(level);
-            settled.push(settled_level(&controller));
+        let Trace { used, settled, switches, .. } = drive(&mut controller, 400, |frame, level| {
             let jitter = if frame % 3 == 0 { 1.0 } else { -0.5 };
-            switches.extend(controller.observe(2.5 + true_ms[level] + jitter));
-        }
-        assert_eq!(switches[0], Switch { from: 3, to: 4, reason: "probe" }, "{switches:?}");
-        assert!(switches.iter().all(|switch| switch.to >= 4), "r3 held: {switches:?}");
+            2.5 + true_ms[level] + jitter
+        });
+        assert_eq!(switches[0].1, Switch { from: 3, to: 4, reason: "probe" }, "{switches:?}");
+        assert!(switches.iter().all(|(_, switch)| switch.to >= 4), "r3 held: {switches:?}");
         assert!(settled[100..].iter().flatten().all(|&level| level == 4), "on r3 after the probe: {used:?}");
         assert!((controller.overhead_ms - 2.5).abs() < 0.5, "measured {}", controller.overhead_ms);
     }
@@ -719,17 +696,14 @@ mod tests {
     fn a_probe_that_finds_no_headroom_goes_back_and_waits_longer() {
         let levels_ms = vec![3.2, 1.9, 2.9, 3.8, 12.5, 25.0, 41.0, 94.0];
         let mut controller = Controller::new(levels_ms.clone(), 31.25, 7);
-        let mut used = Vec::new();
-        let mut probes = Vec::new();
-        for frame in 0..3000 {
-            let level = controller.active();
-            used.push(level);
-            match controller.observe(levels_ms[level]) {
-                Some(switch) if switch.reason == "probe" => probes.push(frame),
-                Some(switch) => assert_eq!(switch, Switch { from: 5, to: 4, reason: "probed" }),
-                None => {}
-            }
-        }
+        let Trace { used, switches, .. } = drive(&mut controller, 3000, |_, level| levels_ms[level]);
+        let probes: Vec<usize> =
+            switches.iter().filter(|(_, switch)| switch.reason == "probe").map(|(frame, _)| *frame).collect();
+        assert!(
+            switches.iter().all(|(_, switch)| *switch == Switch { from: 4, to: 5, reason: "probe" }
+                || *switch == Switch { from: 5, to: 4, reason: "probed" }),
+            "{switches:?}"
+        );
         assert_eq!(used.iter().filter(|&&level| level == 5).count(), PAIR_FRAMES * probes.len(), "{used:?}");
         let gaps: Vec<usize> = probes.windows(2).map(|pair| pair[1] - pair[0]).collect();
         assert!(gaps.len() >= 4 && gaps.windows(2).all(|pair| pair[1] >= pair[0]), "waits grow: {gaps:?}");
