@@ -30,7 +30,8 @@
 //! reads as none, and the next level, in reach, is predicted out of it for the rest of that frame
 //! size; and a level reached after a load has gone has no peak to fall from. So when the next level
 //! is predicted within what the controller would hold (`DOWN_AT`) though not within a step up's
-//! headroom, for two seconds in a row, it probes it: the frames on it pair with the frames before,
+//! headroom, for two seconds in a row, it probes it (from the floor too, whose times say nothing
+//! of the rungs, as the model predicts r0): the frames on it pair with the frames before,
 //! as after any step up, and solve the model. The probe is a measurement: the level is kept only
 //! if, measured, a step up would have gone to it; each probe that goes back doubles the wait
 //! before the next (up to half a minute), and a step down for load starts the waits again.
@@ -314,16 +315,22 @@ impl Controller {
         self.active > 0 && now_ms <= FALLEN_TO * self.peak_ms_on_level && next_ms <= UP_WITHIN * self.budget_ms
     }
 
-    /// The overhead measured, and the next level predicted within what the controller would hold
-    /// (on a rung: from the floor it climbs one level at a time anyway). Predicted from the mean of
-    /// the last frames, not the smoothed slowdown: that one rises at every slower frame, and the
-    /// frames must qualify in a row.
+    /// The next level predicted within what the controller would hold. On a rung, once the
+    /// overhead is measured, predicted from the mean of the last frames, not the smoothed slowdown:
+    /// that one rises at every slower frame, and the frames must qualify in a row. On the floor,
+    /// whose times describe other work (or none, where the GPU scales), as the model predicts r0:
+    /// a calibration that caught the machine slow leaves it there for good otherwise (at 720p
+    /// under a software renderer, r0 calibrated at 23.3 ms of a 31.2 ms budget).
     fn within_a_probe(&self) -> bool {
-        if self.active == 0 || self.overhead_sample.is_some() || self.recent_ms.len() < PAIR_FRAMES {
+        let next_ms = if self.active == 0 {
+            self.predicted_ms(1)
+        } else if self.overhead_sample.is_none() && self.recent_ms.len() == PAIR_FRAMES {
+            let slowdown = ((self.recent_mean_ms() - self.overhead_ms) / self.levels_ms[self.active]).max(MIN_SLOWDOWN);
+            self.overhead_ms + self.levels_ms[self.active + 1] * slowdown
+        } else {
             return false;
-        }
-        let slowdown = ((self.recent_mean_ms() - self.overhead_ms) / self.levels_ms[self.active]).max(MIN_SLOWDOWN);
-        self.overhead_ms + self.levels_ms[self.active + 1] * slowdown <= PROBE_WITHIN * self.budget_ms
+        };
+        next_ms <= PROBE_WITHIN * self.budget_ms
     }
 
     /// The wait before the next probe, after one that went back.
@@ -722,6 +729,20 @@ mod tests {
             "up to half a minute: {gaps:?}"
         );
         assert_eq!(*used.last().unwrap(), 4);
+    }
+
+    /// A free floor (the GPU scales) and a calibration that caught the machine slow (1.9x): r0
+    /// calibrated at 24.7 ms, over what it starts on (0.75 of 31.25), it starts on the floor, whose
+    /// times say nothing, and r0 stays out of a step up's reach; it takes 13. A probe finds it.
+    #[test]
+    fn from_a_free_floor_a_probe_finds_a_rung_that_fits() {
+        let true_ms = [0.0, 13.0, 15.0, 17.0, 60.0];
+        let levels_ms: Vec<f64> = true_ms.iter().map(|ms| 1.9 * ms).collect();
+        let mut controller = Controller::new(levels_ms, 31.25, 4);
+        assert_eq!(controller.active(), 0);
+        let Trace { used, switches, .. } = drive(&mut controller, 400, |_, level| true_ms[level]);
+        assert_eq!(switches[0].1, Switch { from: 0, to: 1, reason: "probe" }, "{switches:?}");
+        assert!(used[100..].iter().all(|&level| level == 3), "on r2, the highest that fits: {switches:?}");
     }
 
     /// A lower budget (a power cap) moves it down at the next frame, a higher one lets it climb.
