@@ -138,7 +138,7 @@ pub struct Controller {
     recent_ms: VecDeque<f64>,
     first_on_level: bool,
     /// After a step up between rungs: the level left and its mean time then (the new level's
-    /// first frames are in `recent_ms`).
+    /// frames after its first are in `recent_ms`).
     pair: Option<PairSample>,
     /// Frames in a row the next level has been within a probe's reach, and how many it takes.
     probe_frames: usize,
