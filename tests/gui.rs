@@ -193,6 +193,21 @@ fn the_load_slider_sets_the_injected_load() {
     assert_eq!(shown, Some(70.0), "the panel shows the new level");
 }
 
+/// With the network switched off (bicubic only) the panel's SR row says both that the size calls
+/// for SR and that the frame on screen had no network, as the badge does.
+#[test]
+fn the_stats_panel_says_when_the_frame_had_no_network() {
+    let clip = h264_clip(4);
+    let (mut harness, _) =
+        harness_with_ladder([1100.0, 900.0], path_str(&clip), Mode::Bicubic, |app| app.set_stats_visible(true));
+    step_until(&mut harness, "a frame on screen", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
+    harness.step();
+    harness.get_by_label_contains("SR on; this frame: no network");
+    assert_eq!(app(&harness).badge_text().as_deref(), Some("SR off"));
+}
+
 /// The picture's on-screen aspect once a frame is shown.
 fn shown_aspect(input: String) -> f32 {
     let mut harness = harness_with([900.0, 700.0], input, |_| {});

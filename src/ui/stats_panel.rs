@@ -76,15 +76,19 @@ pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
                 info.video.codec, info.video.width, info.video.height, info.video.frames_per_sec
             ),
         );
-        if let Some(picture) = player.presenter().current() {
+        let upscaled = player.presenter().current().map(|picture| {
             let (width, height) = picture.size();
             row(
                 "output",
                 format!("{width}x{height}{}", if picture.is_upscaled() { " (network)" } else { " (decoded planes)" }),
             );
-        }
+            picture.is_upscaled()
+        });
         if let Some(decision) = player.view().last_decision() {
-            row("SR", decision.reason);
+            // The decision says whether the size calls for SR; the ladder may still be on its
+            // floor (no network) for this frame, as the badge says.
+            let now = if decision.run && upscaled == Some(false) { "; this frame: no network" } else { "" };
+            row("SR", format!("{}{now}", decision.reason));
         }
         row("upscaler", player.upscaler_name());
         row("upscale time", format!("{:.2} ms", telemetry.last_upscale_secs * 1e3));
