@@ -208,6 +208,12 @@ impl Controller {
         if level == 0 { self.floor_slowdown } else { self.rung_slowdown }
     }
 
+    /// The active level's slowdown if a frame on it takes `ms`: its work net of the overhead,
+    /// over its calibrated time.
+    fn slowdown_at(&self, ms: f64) -> f64 {
+        ((ms - self.overhead_ms) / self.levels_ms[self.active]).max(MIN_SLOWDOWN)
+    }
+
     /// New calibrated times and memory cap (a new frame size); the slowdowns and the overhead
     /// start again (what was learned of how the slowdowns relate stays: it is the machine's, not
     /// the frame size's).
@@ -257,7 +263,7 @@ impl Controller {
     /// A new overhead, with the active level's slowdown made to keep its time at `active_ms`.
     fn set_overhead(&mut self, overhead_ms: f64, active_ms: f64) {
         self.overhead_ms = overhead_ms;
-        let slowdown = ((active_ms - overhead_ms) / self.levels_ms[self.active]).max(MIN_SLOWDOWN);
+        let slowdown = self.slowdown_at(active_ms);
         if self.active == 0 {
             self.floor_slowdown = slowdown;
         } else {
@@ -325,8 +331,7 @@ impl Controller {
         let next_ms = if self.active == 0 {
             self.predicted_ms(1)
         } else if self.overhead_sample.is_none() && self.recent_ms.len() == PAIR_FRAMES {
-            let slowdown = ((self.recent_mean_ms() - self.overhead_ms) / self.levels_ms[self.active]).max(MIN_SLOWDOWN);
-            self.overhead_ms + self.levels_ms[self.active + 1] * slowdown
+            self.overhead_ms + self.levels_ms[self.active + 1] * self.slowdown_at(self.recent_mean_ms())
         } else {
             return false;
         };
@@ -341,11 +346,7 @@ impl Controller {
     /// The frame just upscaled at the active level took `measured_ms`: the level for the next one.
     pub fn observe(&mut self, measured_ms: f64) -> Option<Switch> {
         let informative = self.levels_ms[self.active] >= UNINFORMATIVE_MS;
-        let ratio = if informative {
-            ((measured_ms - self.overhead_ms) / self.levels_ms[self.active]).max(MIN_SLOWDOWN)
-        } else {
-            1.0
-        };
+        let ratio = if informative { self.slowdown_at(measured_ms) } else { 1.0 };
         // Rising load counts fast, but one outlier frame alone does not; falling load gradually.
         let smooth =
             |slowdown: &mut f64| *slowdown += if ratio > *slowdown { RISE } else { FALL } * (ratio - *slowdown);
@@ -405,9 +406,10 @@ impl Controller {
             }
             return Some(Switch { from, to: self.active, reason: "over budget" });
         }
-        let fits_up = self.active < self.cap && self.predicted_ms(self.active + 1) <= UP_WITHIN * self.budget_ms;
-        let try_up = self.active < self.cap && !fits_up && self.worth_a_try_up();
-        let probe = self.active < self.cap && !fits_up && !try_up && self.within_a_probe();
+        let below_cap = self.active < self.cap;
+        let fits_up = below_cap && self.predicted_ms(self.active + 1) <= UP_WITHIN * self.budget_ms;
+        let try_up = below_cap && !fits_up && self.worth_a_try_up();
+        let probe = below_cap && !fits_up && !try_up && self.within_a_probe();
         self.probe_frames = if probe { self.probe_frames + 1 } else { 0 };
         let up = if fits_up || try_up {
             self.headroom_frames += 1;
