@@ -477,22 +477,45 @@ impl Sandwich {
     }
 }
 
-/// The sandwich `config` asks for: favoured rungs from its ladder manifest when it favours any,
-/// and that ladder's smallest rung as the bottom with `--ladder-bottom` (or `--every-rung`).
-fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandwich, TrainError> {
+/// The ladder manifest `--ladder` names (default: the shipped one): its path and its rungs'
+/// subgraphs, in order.
+struct Ladder {
+    path: PathBuf,
+    rungs: Vec<SubgraphSpec>,
+}
+
+/// The ladder, read once, where an option of `config` asks for it (`--favour-ladder`,
+/// `--ladder-bottom`, `--every-rung`, `--rung-weights`).
+fn ladder_of(config: &TrainConfig) -> Result<Option<Ladder>, TrainError> {
+    let needed =
+        config.favour_ladder > 0.0 || config.ladder_bottom || config.every_rung || !config.rung_weights.is_empty();
+    if !needed {
+        return Ok(None);
+    }
+    let path = config.ladder.clone().unwrap_or_else(crate::model::manifest::default_manifest_path);
+    let manifest = crate::model::manifest::Manifest::load(&path)?;
+    let rungs = manifest.ladder.iter().map(|rung| rung.spec).collect();
+    Ok(Some(Ladder { path, rungs }))
+}
+
+/// The sandwich `config` asks for: favoured rungs from `ladder` when it favours any, and the
+/// ladder's smallest rung as the bottom with `--ladder-bottom` (or `--every-rung`).
+fn sandwich_for(
+    config: &TrainConfig,
+    supernet: &SupernetConfig,
+    ladder: Option<&Ladder>,
+) -> Result<Sandwich, TrainError> {
     let ladder_bottom = config.ladder_bottom || config.every_rung;
     let mut rungs = Vec::new();
-    if config.favour_ladder > 0.0 || ladder_bottom {
-        let (path, ladder) = ladder_of(config)?;
-        rungs = ladder.into_iter().filter(|spec| supernet.contains(spec)).collect();
+    if let Some(ladder) = ladder.filter(|_| config.favour_ladder > 0.0 || ladder_bottom) {
+        rungs = ladder.rungs.iter().copied().filter(|spec| supernet.contains(spec)).collect();
         if ladder_bottom && rungs.is_empty() {
-            return Err(TrainError::NoRungs { path });
+            return Err(TrainError::NoRungs { path: ladder.path.clone() });
         }
     }
-    let bottom = if ladder_bottom {
-        *rungs.iter().min_by_key(|spec| (spec.macs_per_lr_pixel(), **spec)).expect("checked above")
-    } else {
-        supernet.smallest()
+    let bottom = match rungs.iter().min_by_key(|spec| (spec.macs_per_lr_pixel(), **spec)) {
+        Some(&smallest_rung) if ladder_bottom => smallest_rung,
+        _ => supernet.smallest(),
     };
     let favoured = if config.favour_ladder > 0.0 || config.every_rung {
         rungs.into_iter().filter(|spec| *spec != supernet.largest() && *spec != bottom).collect()
@@ -509,27 +532,20 @@ fn sandwich_for(config: &TrainConfig, supernet: &SupernetConfig) -> Result<Sandw
     })
 }
 
-/// The manifest `--ladder` names (default: the shipped one) and its rungs' subgraphs, in order.
-fn ladder_of(config: &TrainConfig) -> Result<(PathBuf, Vec<SubgraphSpec>), TrainError> {
-    let path = config.ladder.clone().unwrap_or_else(crate::model::manifest::default_manifest_path);
-    let manifest = crate::model::manifest::Manifest::load(&path)?;
-    let rungs = manifest.ladder.iter().map(|rung| rung.spec).collect();
-    Ok((path, rungs))
-}
-
-/// `--rung-weights` paired with the ladder's rungs (none when not given).
-fn rung_weights_of(config: &TrainConfig) -> Result<Vec<(SubgraphSpec, f32)>, TrainError> {
-    if config.rung_weights.is_empty() {
-        return Ok(Vec::new());
-    }
-    let (path, rungs) = ladder_of(config)?;
-    if rungs.len() != config.rung_weights.len() {
-        return Err(TrainError::RungWeights { path, rungs: rungs.len(), weights: config.rung_weights.len() });
+/// `--rung-weights` paired with `ladder`'s rungs (none when not given).
+fn rung_weights_of(config: &TrainConfig, ladder: Option<&Ladder>) -> Result<Vec<(SubgraphSpec, f32)>, TrainError> {
+    let Some(ladder) = ladder.filter(|_| !config.rung_weights.is_empty()) else { return Ok(Vec::new()) };
+    if ladder.rungs.len() != config.rung_weights.len() {
+        return Err(TrainError::RungWeights {
+            path: ladder.path.clone(),
+            rungs: ladder.rungs.len(),
+            weights: config.rung_weights.len(),
+        });
     }
     if let Some(&weight) = config.rung_weights.iter().find(|weight| !(weight.is_finite() && **weight > 0.0)) {
         return Err(TrainError::RungWeight { weight });
     }
-    Ok(rungs.into_iter().zip(config.rung_weights.iter().copied()).collect())
+    Ok(ladder.rungs.iter().copied().zip(config.rung_weights.iter().copied()).collect())
 }
 
 fn to_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
@@ -606,12 +622,13 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     if config.learn != Learn::All && !plain_cpu_trainer {
         return Err(TrainError::LearnNeedsPlainCpuTrainer);
     }
-    let rung_weights = rung_weights_of(config)?;
+    let ladder = ladder_of(config)?;
+    let rung_weights = rung_weights_of(config, ladder.as_ref())?;
     if !rung_weights.is_empty() && !uses_cpu_kernels(config.trainer) {
         return Err(TrainError::RungWeightsNeedCpuTrainer);
     }
     let supernet = supernet_for(config);
-    let sandwich = sandwich_for(config, &supernet)?;
+    let sandwich = sandwich_for(config, &supernet, ladder.as_ref())?;
 
     let (mut trainer, first_step) = if config.resume {
         let step = read_progress(&config.out).and_then(|progress| match progress.supernet == supernet {
@@ -751,7 +768,7 @@ pub struct TrainerSpeed {
 /// are random values: a step's cost does not depend on them.
 pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerSpeed>, TrainError> {
     let supernet = supernet_for(config);
-    let sandwich = sandwich_for(config, &supernet)?;
+    let sandwich = sandwich_for(config, &supernet, ladder_of(config)?.as_ref())?;
     let mut rng = StdRng::seed_from_u64(config.seed);
     let batches: Vec<(Batch, Vec<SubgraphSpec>)> = (0..=steps)
         .map(|_| {
@@ -1025,7 +1042,7 @@ mod tests {
             .unwrap()
             .config;
         let supernet = SupernetConfig::new();
-        let sandwich = sandwich_for(&config, &supernet).unwrap();
+        let sandwich = sandwich_for(&config, &supernet, ladder_of(&config).unwrap().as_ref()).unwrap();
         let manifest =
             crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
         assert_eq!(sandwich.bottom, manifest.ladder[0].spec);
@@ -1083,14 +1100,14 @@ mod tests {
             crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
         let weights: Vec<String> = (0..manifest.ladder.len()).map(|index| (index + 1).to_string()).collect();
         let config = parse(&["--every-rung", "--rung-weights", &weights.join(",")]).unwrap();
-        let paired = rung_weights_of(&config).unwrap();
+        let paired = rung_weights_of(&config, ladder_of(&config).unwrap().as_ref()).unwrap();
         assert_eq!(
             paired,
             manifest.ladder.iter().enumerate().map(|(index, rung)| (rung.spec, (index + 1) as f32)).collect::<Vec<_>>()
         );
         let config = parse(&["--every-rung", "--rung-weights", "1,2"]).unwrap();
         assert!(
-            rung_weights_of(&config)
+            rung_weights_of(&config, ladder_of(&config).unwrap().as_ref())
                 .unwrap_err()
                 .to_string()
                 .ends_with(&format!("{} rungs, 2 --rung-weights", manifest.ladder.len()))
@@ -1098,7 +1115,10 @@ mod tests {
         let mut negative = weights.clone();
         negative[1] = "-1".to_owned();
         let config = parse(&["--every-rung", "--rung-weights", &negative.join(",")]).unwrap();
-        assert_eq!(rung_weights_of(&config).unwrap_err().to_string(), "--rung-weights: -1 is not a positive weight");
+        assert_eq!(
+            rung_weights_of(&config, ladder_of(&config).unwrap().as_ref()).unwrap_err().to_string(),
+            "--rung-weights: -1 is not a positive weight"
+        );
     }
 
     /// With `--every-rung` each step trains the largest subgraph and every rung of the ladder once.
@@ -1111,7 +1131,7 @@ mod tests {
         }
         let config = <Command as clap::Parser>::try_parse_from(["train", "--every-rung"]).unwrap().config;
         let supernet = SupernetConfig::new();
-        let sandwich = sandwich_for(&config, &supernet).unwrap();
+        let sandwich = sandwich_for(&config, &supernet, ladder_of(&config).unwrap().as_ref()).unwrap();
         let manifest =
             crate::model::manifest::Manifest::load(&crate::model::manifest::default_manifest_path()).unwrap();
         let mut rng = StdRng::seed_from_u64(5);
