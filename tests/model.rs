@@ -353,8 +353,11 @@ fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
     let cut = supernet.extract(SubgraphSpec { depth: 2, width: 8 });
     let (network, _) = load_trained(&tuned.out, TrainedWeights::Last, &device).unwrap();
     let values = |conv: &ElasticConv| {
-        [conv.weight.val().into_data().to_vec::<f32>().unwrap(), conv.bias.val().into_data().to_vec::<f32>().unwrap()]
-            .concat()
+        [
+            conv.weight.val().into_data().try_to_vec::<f32>().unwrap(),
+            conv.bias.val().into_data().try_to_vec::<f32>().unwrap(),
+        ]
+        .concat()
     };
     assert_eq!(values(&network.head), values(&cut.head));
     assert_eq!(network.body.iter().map(values).collect::<Vec<_>>(), cut.body.iter().map(values).collect::<Vec<_>>());

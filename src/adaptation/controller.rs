@@ -673,7 +673,7 @@ mod tests {
                 (100..250, _) => 3.0,
                 _ => 1.0,
             };
-            let jitter = if frame % 3 == 0 { 1.5 } else { -0.75 };
+            let jitter = if frame.is_multiple_of(3) { 1.5 } else { -0.75 };
             overhead_ms(frame) + levels_ms[level] * slowdown + jitter
         };
         let start = drive(&mut controller, 100, time);

@@ -475,11 +475,11 @@ mod tests {
             Tagged::data(0, AudioChunk { pts_secs: 4.0, samples: vec![1.0; 8], rate: 2.0 }),
         ]);
         let now = Instant::now();
-        feeder.fill(&mut vec![0.0; 4], now);
+        feeder.fill(&mut [0.0; 4], now);
         assert_eq!(clock.now_secs(0, now), Some(4.0));
         assert!((clock.now_secs(0, now + Duration::from_millis(10)).unwrap() - 4.02).abs() < 1e-9);
         // Two frames (2 ms) played at 2x cover 4 ms of the stream.
-        feeder.fill(&mut vec![0.0; 4], now);
+        feeder.fill(&mut [0.0; 4], now);
         assert!((clock.now_secs(0, now).unwrap() - 4.004).abs() < 1e-9);
     }
 
@@ -491,11 +491,11 @@ mod tests {
             Tagged::end(0),
         ]);
         let now = Instant::now();
-        feeder.fill(&mut vec![0.0; 4], now);
+        feeder.fill(&mut [0.0; 4], now);
         assert!(!clock.sound_ended(0), "samples are left");
-        feeder.fill(&mut vec![0.0; 8], now);
+        feeder.fill(&mut [0.0; 8], now);
         assert!(!clock.sound_ended(0), "the last ones are being played");
-        feeder.fill(&mut vec![0.0; 4], now);
+        feeder.fill(&mut [0.0; 4], now);
         assert!(clock.sound_ended(0));
         assert!(!clock.sound_ended(1), "only for its own generation");
         assert_eq!(feeder.counters.audio_underruns.load(Ordering::Relaxed), 0);
@@ -509,11 +509,11 @@ mod tests {
         ]);
         assert_eq!(feeder.delay.set_secs(0.3), 0.3);
         let now = Instant::now();
-        feeder.fill(&mut vec![0.0; 4], now);
+        feeder.fill(&mut [0.0; 4], now);
         // The sample of 4 s is heard with the picture of 4.3 s.
         assert!((clock.now_secs(0, now).unwrap() - 4.3).abs() < 1e-9);
         assert_eq!(feeder.delay.set_secs(-0.1), -0.1);
-        feeder.fill(&mut vec![0.0; 4], now);
+        feeder.fill(&mut [0.0; 4], now);
         assert!((clock.now_secs(0, now).unwrap() - 3.902).abs() < 1e-9);
         assert_eq!(feeder.delay.set_secs(-60.0), -MAX_AUDIO_DELAY_SECS);
         assert_eq!(feeder.delay.set_secs(f64::NAN), 0.0);

@@ -68,7 +68,7 @@ impl FlatSupernet {
         let whole = |slot: &Slot| slot.weight..slot.bias + slot.out_channels;
         let bias = |slot: &Slot| slot.bias..slot.bias + slot.out_channels;
         match learn {
-            Learn::All => vec![0..self.values.len()],
+            Learn::All => std::iter::once(0..self.values.len()).collect(),
             Learn::Tail => vec![whole(&self.slots[last])],
             Learn::Biases => self.slots[..last].iter().map(bias).chain([whole(&self.slots[last])]).collect(),
             Learn::Ends => [whole(&self.slots[0])]
@@ -189,7 +189,7 @@ impl Adam {
     }
 
     pub fn update(&mut self, values: &mut [f32], gradients: &[f32], learning_rate: f32) {
-        self.update_ranges(&[0..values.len()], values, gradients, learning_rate);
+        self.update_ranges(std::slice::from_ref(&(0..values.len())), values, gradients, learning_rate);
     }
 
     /// A step on the parameters in `ranges` only; the others and their moments stay as they are.
