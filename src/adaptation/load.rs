@@ -323,24 +323,6 @@ mod tests {
         assert_eq!(phase_at(&profile, 7.0), 1);
     }
 
-    /// At 40% on one thread, the kernel's count of the thread's CPU time is 40% of the wall time,
-    /// within 10 percentage points; at 0% it is near nothing.
-    #[test]
-    fn the_duty_cycle_matches_the_level() {
-        let injector = LoadInjector::new(1);
-        injector.set_level(40);
-        std::thread::sleep(Duration::from_millis(100));
-        let (start_cpu, start) = (injector.busy_time(), Instant::now());
-        std::thread::sleep(Duration::from_millis(1500));
-        let share = (injector.busy_time() - start_cpu).as_secs_f64() / start.elapsed().as_secs_f64();
-        assert!((share - 0.4).abs() <= 0.1, "busy {:.0}% at level 40", share * 100.0);
-        injector.set_level(0);
-        std::thread::sleep(Duration::from_millis(100));
-        let idle_cpu = injector.busy_time();
-        std::thread::sleep(Duration::from_millis(500));
-        assert!((injector.busy_time() - idle_cpu).as_secs_f64() < 0.05, "idle at level 0");
-    }
-
     /// The GPU's load kernel on SR's device and queue (the software adapter in CI, a device of
     /// this test's own so other tests' work does not queue with it): at 90% its dispatches take a
     /// good part of the wall time (the software adapter shares two cores with the other tests),
