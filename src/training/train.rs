@@ -485,7 +485,8 @@ struct Ladder {
 }
 
 /// The ladder, read once, where an option of `config` asks for it (`--favour-ladder`,
-/// `--ladder-bottom`, `--every-rung`, `--rung-weights`).
+/// `--ladder-bottom`, `--every-rung`, `--rung-weights`, which needs `--every-rung`): what decides
+/// whether the sandwich and the loss use one.
 fn ladder_of(config: &TrainConfig) -> Result<Option<Ladder>, TrainError> {
     let needed =
         config.favour_ladder > 0.0 || config.ladder_bottom || config.every_rung || !config.rung_weights.is_empty();
@@ -498,8 +499,9 @@ fn ladder_of(config: &TrainConfig) -> Result<Option<Ladder>, TrainError> {
     Ok(Some(Ladder { path, rungs }))
 }
 
-/// The sandwich `config` asks for: favoured rungs from `ladder` when it favours any, and the
-/// ladder's smallest rung as the bottom with `--ladder-bottom` (or `--every-rung`).
+/// The sandwich `config` asks for: favoured rungs from `ladder` (there when `config` asks for
+/// it) when it favours any, and the ladder's smallest rung as the bottom with `--ladder-bottom`
+/// (or `--every-rung`).
 fn sandwich_for(
     config: &TrainConfig,
     supernet: &SupernetConfig,
@@ -507,7 +509,7 @@ fn sandwich_for(
 ) -> Result<Sandwich, TrainError> {
     let ladder_bottom = config.ladder_bottom || config.every_rung;
     let mut rungs = Vec::new();
-    if let Some(ladder) = ladder.filter(|_| config.favour_ladder > 0.0 || ladder_bottom) {
+    if let Some(ladder) = ladder {
         rungs = ladder.rungs.iter().copied().filter(|spec| supernet.contains(spec)).collect();
         if ladder_bottom && rungs.is_empty() {
             return Err(TrainError::NoRungs { path: ladder.path.clone() });
