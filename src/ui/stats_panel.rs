@@ -1,6 +1,7 @@
 //! The stats panel (key `i`): decode and display rates, drops, A/V offset, what decodes and what
 //! plays. It reads the telemetry snapshot only (mpv's stats.lua reads only properties).
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use egui::Ui;
@@ -9,31 +10,39 @@ use crate::player::Player;
 use crate::player::presenter::StreamState;
 use crate::telemetry::Telemetry;
 
-/// Rates are recomputed over windows at least this long, so they read steadily.
-const RATE_WINDOW_SECS: f64 = 0.5;
+/// Rates count the frames of about the last this many seconds: one frame more or less at the
+/// window's ends moves a rate by one over the window (over half a second, a steady 24 fps read
+/// anything from 22 to 26)...
+const RATE_SPAN_SECS: f64 = 2.0;
+/// ...and are recomputed this often, so they read steadily.
+const RATE_EVERY_SECS: f64 = 0.5;
 
 /// Turns counter snapshots into per-second rates.
 #[derive(Default)]
 pub struct RateMeter {
-    last: Option<(Instant, Telemetry)>,
+    /// One snapshot of the counters every `RATE_EVERY_SECS`, back to `RATE_SPAN_SECS` ago.
+    snapshots: VecDeque<(Instant, Telemetry)>,
     pub decode_fps: f64,
     pub display_fps: f64,
 }
 
 impl RateMeter {
     pub fn sample(&mut self, now: Instant, telemetry: Telemetry) {
-        let Some((then, before)) = self.last else {
-            self.last = Some((now, telemetry));
+        if self.snapshots.back().is_some_and(|(last, _)| now.duration_since(*last).as_secs_f64() < RATE_EVERY_SECS) {
             return;
-        };
+        }
+        self.snapshots.push_back((now, telemetry));
+        while self.snapshots.len() > 2 && now.duration_since(self.snapshots[1].0).as_secs_f64() >= RATE_SPAN_SECS {
+            self.snapshots.pop_front();
+        }
+        let (then, before) = self.snapshots[0];
         let elapsed = now.duration_since(then).as_secs_f64();
-        if elapsed < RATE_WINDOW_SECS {
+        if elapsed <= 0.0 {
             return;
         }
         let rate = |after: u64, before: u64| after.saturating_sub(before) as f64 / elapsed;
         self.decode_fps = rate(telemetry.frames_decoded, before.frames_decoded);
         self.display_fps = rate(telemetry.frames_presented, before.frames_presented);
-        self.last = Some((now, telemetry));
     }
 }
 
@@ -124,4 +133,35 @@ pub fn stats_ui(ui: &mut Ui, player: &Player, rates: &RateMeter) {
         row("corrupt packets", telemetry.corrupt_packets.to_string());
         row("audio underruns", telemetry.audio_underruns.to_string());
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A steady 24 fps stream sampled at every repaint (about 60 Hz) reads 24 within half a frame
+    /// per second at every repaint once the window is full, and has a first reading after half a
+    /// second.
+    #[test]
+    fn a_steady_rate_reads_steadily() {
+        let start = Instant::now();
+        let mut meter = RateMeter::default();
+        let mut readings = Vec::new();
+        for repaint in 0..600 {
+            // Repaints about 60 times a second, a few milliseconds early or late; frames shown
+            // between them, not in step with them (the stream had been playing for a while).
+            let secs = repaint as f64 / 60.0 + 0.0015 * ((repaint * 7) % 11) as f64;
+            let frames = ((secs + 9.987) * 24.0).floor() as u64;
+            let telemetry = Telemetry { frames_decoded: frames + 5, frames_presented: frames, ..Telemetry::default() };
+            meter.sample(start + Duration::from_secs_f64(secs), telemetry);
+            readings.push((secs, meter.display_fps, meter.decode_fps));
+        }
+        assert!(readings.iter().any(|&(secs, fps, _)| secs <= 0.55 && fps > 0.0), "a first reading");
+        for &(secs, display, decode) in readings.iter().filter(|(secs, ..)| *secs >= RATE_SPAN_SECS + RATE_EVERY_SECS) {
+            assert!((display - 24.0).abs() <= 0.5, "display {display:.2} fps at {secs:.2} s");
+            assert!((decode - 24.0).abs() <= 0.5, "decode {decode:.2} fps at {secs:.2} s");
+        }
+    }
 }
