@@ -249,6 +249,48 @@ impl TrainingRig {
     }
 }
 
+/// `dysr train` refuses a number out of its option's range (each of these once panicked or
+/// trained on nonsense) and a patch no photo has room for, naming the option or the photos and
+/// the cause, before anything is written.
+#[test]
+fn training_refuses_bad_numbers_and_a_patch_larger_than_every_photo() {
+    let rig = TrainingRig::new("train-refused");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["train", "--photos", rig.photos.to_str().unwrap(), "--out", rig.out.to_str().unwrap()];
+        args.extend(["--validation", rig.validation.to_str().unwrap(), "--steps", "2", "--device", "cpu"]);
+        args.extend(["--degraded-variants", "0"]);
+        args.extend(extra);
+        let run = dysr(&args);
+        assert!(!run.status.success(), "{extra:?} refused");
+        assert!(!rig.out.exists(), "{extra:?}: nothing written");
+        let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{extra:?}: {stderr}");
+        stderr
+    };
+    for (option, value) in [
+        ("--degraded-share", "1.5"),
+        ("--degraded-share", "nan"),
+        ("--favour-ladder", "-0.5"),
+        ("--distill", "2"),
+        ("--scales", "0"),
+        ("--ema", "2"),
+        ("--batch", "0"),
+        ("--patch", "0"),
+        ("--checkpoint-every", "0"),
+        ("--learning-rate", "-1"),
+        ("--min-learning-rate", "inf"),
+    ] {
+        let stderr = run(&[&format!("{option}={value}")]);
+        assert!(stderr.contains(&format!("invalid value '{value}' for '{option}")), "{option} {value}: {stderr}");
+    }
+    // The photo is 96x80: its LR 48x40.
+    let stderr = run(&["--patch", "41", "--batch", "2"]);
+    assert!(
+        stderr.contains("no photo has room for a 41x41 LR patch") && stderr.trim_end().lines().count() == 1,
+        "{stderr}"
+    );
+}
+
 /// `dysr train --eval-every` scores the largest and smallest subgraph on the validation photos as
 /// it goes, and a resumed run carries the log on.
 #[test]

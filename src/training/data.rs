@@ -28,6 +28,12 @@ pub struct TrainingPair {
     pub lr_degraded: Vec<DegradedLr>,
 }
 
+impl TrainingPair {
+    fn has_room_for(&self, lr_patch: usize) -> bool {
+        self.lr_clean.width >= lr_patch && self.lr_clean.height >= lr_patch
+    }
+}
+
 /// A degraded LR of a window of the photo: LR pixel (x, y) is clean LR pixel (x, y) + `offset`.
 pub struct DegradedLr {
     pub lr: Luma,
@@ -109,6 +115,11 @@ impl TrainingSet {
         Ok(Self { pairs })
     }
 
+    /// Whether some photo is large enough for a patch of `lr_patch` LR pixels.
+    pub fn has_room_for(&self, lr_patch: usize) -> bool {
+        self.pairs.iter().any(|pair| pair.has_room_for(lr_patch))
+    }
+
     /// `size` random patches of `lr_patch` LR pixels; from a degraded LR when `degraded`.
     pub fn batch(&self, rng: &mut StdRng, size: usize, lr_patch: usize, degraded: bool) -> Batch {
         let hr_patch = 2 * lr_patch;
@@ -118,13 +129,7 @@ impl TrainingSet {
         let areas: Vec<usize> = self
             .pairs
             .iter()
-            .map(|pair| {
-                if pair.lr_clean.width >= lr_patch && pair.lr_clean.height >= lr_patch {
-                    pair.lr_clean.data.len()
-                } else {
-                    0
-                }
-            })
+            .map(|pair| if pair.has_room_for(lr_patch) { pair.lr_clean.data.len() } else { 0 })
             .collect();
         let total: usize = areas.iter().sum();
         assert!(total > 0, "no photo has room for a {lr_patch}x{lr_patch} LR patch");

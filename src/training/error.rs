@@ -45,6 +45,8 @@ pub enum TrainError {
     LearnNeedsPlainCpuTrainer,
     #[error("{}: {spec} is not a subgraph of that run's supernet", path.display())]
     NotASubgraph { path: PathBuf, spec: crate::model::supernet::SubgraphSpec },
+    #[error("{}: no photo has room for a {patch}x{patch} LR patch (--patch, --scales)", path.display())]
+    NoRoomForPatch { path: PathBuf, patch: usize },
     #[error("{}: H.264 degradation failed: {source}", path.display())]
     Degrade { path: PathBuf, source: ffmpeg_next::Error },
     #[error("{}: not a training output: {source}", path.display())]

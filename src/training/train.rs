@@ -45,15 +45,15 @@ pub struct TrainConfig {
     #[arg(long, default_value_t = 3000)]
     pub steps: usize,
     /// Patches per batch.
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = 16, value_parser = at_least_one)]
     pub batch: usize,
     /// Side of a low-resolution patch, in pixels.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
     pub patch: usize,
     /// Peak learning rate (Adam), decayed along a cosine to `--min-learning-rate`.
-    #[arg(long, default_value_t = 2e-3)]
+    #[arg(long, default_value_t = 2e-3, value_parser = positive::<f64>)]
     pub learning_rate: f64,
-    #[arg(long, default_value_t = 2e-5)]
+    #[arg(long, default_value_t = 2e-5, value_parser = non_negative::<f64>)]
     pub min_learning_rate: f64,
     /// Start the cosine again at this step (a warm restart of a resumed run): the learning rate
     /// is back at its peak there and at its floor at `--steps`.
@@ -64,7 +64,7 @@ pub struct TrainConfig {
     #[arg(long, default_value_t = 2)]
     pub sampled: usize,
     /// Share of the sampled subgraphs drawn from the rungs of `--ladder` rather than from all.
-    #[arg(long, default_value_t = 0.0, conflicts_with = "fixed")]
+    #[arg(long, default_value_t = 0.0, conflicts_with = "fixed", value_parser = share::<f64>)]
     #[serde(default)]
     pub favour_ladder: f64,
     /// The manifest whose rungs `--favour-ladder` favours (default: the shipped one).
@@ -91,7 +91,7 @@ pub struct TrainConfig {
     #[serde(default)]
     pub l2_steps: usize,
     /// Weight of in-place distillation (pull towards the largest subgraph's output) for the others.
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = 0.3, value_parser = share::<f32>)]
     pub distill: f32,
     /// Train with re-parameterised blocks (a 3x3, a 1x1 and a 1x1-expand-3x3 branch per
     /// convolution, folded into one 3x3: the shipped network does not change; dysr's CPU trainer only).
@@ -99,7 +99,7 @@ pub struct TrainConfig {
     #[serde(default)]
     pub reparam: bool,
     /// Share of batches whose LR is H.264-degraded.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = share::<f64>)]
     pub degraded_share: f64,
     /// Degraded LR versions prepared per photo (and scale): random downscaling filter, a pan
     /// through H.264 at a random CRF.
@@ -107,15 +107,15 @@ pub struct TrainConfig {
     pub degraded_variants: usize,
     /// Also keep an exponential moving average of the weights with this decay (e.g. 0.999),
     /// saved as `weights-ema.bpk` and scored beside the weights (dysr's CPU trainer only).
-    #[arg(long)]
+    #[arg(long, value_parser = decay)]
     #[serde(default)]
     pub ema: Option<f32>,
     /// Sizes each photo is used at, as fractions of its own (scale augmentation).
-    #[arg(long, value_delimiter = ',', default_value = "1,0.75,0.5")]
+    #[arg(long, value_delimiter = ',', default_value = "1,0.75,0.5", value_parser = scale)]
     #[serde(default = "unscaled")]
     pub scales: Vec<f64>,
     /// Save a checkpoint every this many steps.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
     pub checkpoint_every: usize,
     /// Continue from the checkpoint in `--out`.
     #[arg(long)]
@@ -390,6 +390,39 @@ fn record_error(path: &Path, error: impl std::fmt::Debug) -> TrainError {
 }
 
 /// Runs saved before scale augmentation used each photo as it is.
+/// `text` as a number that `fits`, for clap: a value out of range is refused with the option's
+/// name, in one line, before anything is read or written (NaN fits nothing).
+fn number_that<T: std::str::FromStr>(text: &str, fits: impl Fn(&T) -> bool, range: &str) -> Result<T, String> {
+    let value = text.parse::<T>().map_err(|_| format!("not a number (it must be {range})"))?;
+    if fits(&value) { Ok(value) } else { Err(format!("it must be {range}")) }
+}
+
+fn share<T: std::str::FromStr + PartialOrd + From<f32>>(text: &str) -> Result<T, String> {
+    number_that(text, |value| *value >= T::from(0.0) && *value <= T::from(1.0), "from 0 to 1")
+}
+
+fn positive<T: std::str::FromStr + PartialOrd + From<f32>>(text: &str) -> Result<T, String> {
+    number_that(text, |value| *value > T::from(0.0) && *value < T::from(f32::INFINITY), "a finite number above 0")
+}
+
+fn non_negative<T: std::str::FromStr + PartialOrd + From<f32>>(text: &str) -> Result<T, String> {
+    number_that(text, |value| *value >= T::from(0.0) && *value < T::from(f32::INFINITY), "a finite number from 0")
+}
+
+/// The decay of a moving average: 1 would never move, above it diverges.
+fn decay(text: &str) -> Result<f32, String> {
+    number_that(text, |value| *value > 0.0 && *value < 1.0, "above 0 and below 1")
+}
+
+/// A size for scale augmentation, a fraction of the photo's own.
+fn scale(text: &str) -> Result<f64, String> {
+    number_that(text, |value| *value > 0.0 && *value <= 1.0, "above 0 and at most 1")
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    number_that(text, |value| *value >= 1, "a whole number from 1")
+}
+
 fn unscaled() -> Vec<f64> {
     vec![1.0]
 }
@@ -644,6 +677,27 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     } else {
         (Trainer::new(config.trainer, &supernet, &device, config.seed, config.reparam)?, 0)
     };
+    // The validation, then the photos, before anything is written: a wrong validation path fails
+    // before the photos are prepared, and a run that cannot start leaves no folder behind.
+    let validation_images = match config.eval_every {
+        0 => None,
+        _ => {
+            let dir = config.validation.clone().unwrap_or_else(default_validation_dir);
+            let clean = load_validation(&dir)?;
+            // The same photos again with their LR through H.264, when asked for.
+            let compressed = match config.eval_crf {
+                Some(crf) => Some((with_compressed_lr(&clean, crf)?, format!("@crf{crf}"))),
+                None => None,
+            };
+            Some((clean, compressed))
+        }
+    };
+    let mut data_rng = StdRng::seed_from_u64(config.seed);
+    let train_dir = photos.join("train");
+    let set = TrainingSet::load(&train_dir, &config.scales, config.degraded_variants, &mut data_rng)?;
+    if !set.has_room_for(config.patch) {
+        return Err(TrainError::NoRoomForPatch { path: train_dir, patch: config.patch });
+    }
     // Written into only now that everything it was asked for has been checked and loaded.
     std::fs::create_dir_all(&config.out).map_err(TrainError::io(&config.out))?;
     if let Trainer::Cpu(cpu) = &mut trainer {
@@ -655,23 +709,12 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     }
     let (log_path, val_log_path) = (config.out.join(LOG_FILE), config.out.join(VALIDATION_LOG_FILE));
     let mut log = open_log(&log_path, first_step, "step,loss,learning_rate,elapsed_secs")?;
-    let mut validation = match config.eval_every {
-        0 => None,
-        _ => {
-            let dir = config.validation.clone().unwrap_or_else(default_validation_dir);
-            let clean = load_validation(&dir)?;
-            // The same photos again with their LR through H.264, when asked for.
-            let compressed = match config.eval_crf {
-                Some(crf) => Some((with_compressed_lr(&clean, crf)?, format!("@crf{crf}"))),
-                None => None,
-            };
-            let log = open_log(&val_log_path, first_step, "step,subgraph,psnr_y,ssim_y")?;
-            Some((clean, compressed, log))
+    let mut validation = match validation_images {
+        Some((clean, compressed)) => {
+            Some((clean, compressed, open_log(&val_log_path, first_step, "step,subgraph,psnr_y,ssim_y")?))
         }
+        None => None,
     };
-    // After the validation, so that a wrong validation path fails before the photos are prepared.
-    let mut data_rng = StdRng::seed_from_u64(config.seed);
-    let set = TrainingSet::load(&photos.join("train"), &config.scales, config.degraded_variants, &mut data_rng)?;
     // Each step draws from its own stream, so a resumed run sees the batches it would have seen.
     let step_rng = |step: usize| StdRng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let scored_specs = match config.fixed {
