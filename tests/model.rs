@@ -207,6 +207,25 @@ fn eval_per_photo_lists_each_photo_with_its_gain_over_bicubic() {
     }
 }
 
+/// `dysr eval --trained` refuses a subgraph its run's supernet does not have (it panicked), and
+/// `--lr-crf` a CRF outside x264's 0-51 (x264 took 99 as 51).
+#[test]
+fn eval_refuses_a_subgraph_outside_the_run_and_a_crf_outside_x264s_range() {
+    let rig = TrainingRig::new("eval-outside");
+    rig.train("1", false, &["--scales", "1"]);
+    let run = rig.out.to_str().unwrap();
+    let outside = dysr(&["eval", "--trained", run, "--spec", "d1w8,d9w8", "--device", "cpu"]);
+    assert!(!outside.status.success());
+    let stderr = String::from_utf8_lossy(&outside.stderr);
+    assert!(
+        stderr.contains("d9w8 is not a subgraph of that run's supernet") && stderr.trim_end().lines().count() == 1,
+        "{stderr}"
+    );
+    let crf = dysr(&["eval", "--lr-crf", "99"]);
+    assert!(!crf.status.success());
+    assert!(String::from_utf8_lossy(&crf.stderr).contains("invalid value '99' for '--lr-crf"));
+}
+
 /// A training photo and a validation photo in folders of their own under a scratch folder, and
 /// a runner of `dysr train` on them into `out` (`steps`, resuming or not, then `extra` arguments).
 struct TrainingRig {

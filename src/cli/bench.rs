@@ -60,7 +60,7 @@ pub struct AdaptArgs {
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub peak_load: u8,
     /// Seconds of each of the profile's four phases.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = super::positive::<f64>)]
     pub phase_secs: f64,
     /// Load-injector threads (default: one per core).
     #[arg(long)]

@@ -28,7 +28,7 @@ pub struct EvalArgs {
     #[arg(long, value_enum, default_value_t)]
     pub weights: TrainedWeights,
     /// With --trained: the subgraphs to evaluate, e.g. d0w8,d6w40.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', requires = "trained")]
     pub spec: Vec<SubgraphSpec>,
     /// Print the table as JSON, one object per row (with each photo's scores).
     #[arg(long)]
@@ -43,7 +43,7 @@ pub struct EvalArgs {
     pub device: DeviceChoice,
     /// Score on LR that went through H.264 at this CRF (a P picture of a panning shot, as the
     /// player gets it) instead of the clean LR.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=51))]
     pub lr_crf: Option<u32>,
     /// Folder of Anime4K weight files (`cnn-2x-{s,m,l}-{an,rl}.json`, from `scripts/fetch-peers.sh`)
     /// scored as peers [default: $DYSR_PEERS or ~/.cache/dysr-media/peers/anime4k, when it exists].
@@ -90,7 +90,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (device, _) = select(args.device).map_err(|error| super::engine_error(error.into()))?;
     let (model, subgraphs): (_, Vec<(String, SubgraphSpec)>) = match &args.trained {
         Some(trained) => {
-            let (model, _) = load_trained(trained, args.weights, &device).map_err(anyhow::Error::msg)?;
+            let (model, supernet) = load_trained(trained, args.weights, &device).map_err(anyhow::Error::msg)?;
+            if let Some(&spec) = args.spec.iter().find(|spec| !supernet.contains(spec)) {
+                let error = crate::training::error::TrainError::NotASubgraph { path: trained.clone(), spec };
+                return Err(anyhow::Error::msg(error));
+            }
             (model, args.spec.iter().map(|spec| (spec.to_string(), *spec)).collect())
         }
         None => {

@@ -120,6 +120,39 @@ pub fn engine_error(error: crate::engine::EngineError) -> anyhow::Error {
     }
 }
 
+/// `text` as a number that `fits`, for clap: a value out of range is refused with the option's
+/// name, in one line, before anything is read or written (NaN fits nothing).
+fn number_that<T: std::str::FromStr>(text: &str, fits: impl Fn(&T) -> bool, range: &str) -> Result<T, String> {
+    let value = text.parse::<T>().map_err(|_| format!("not a number (it must be {range})"))?;
+    if fits(&value) { Ok(value) } else { Err(format!("it must be {range}")) }
+}
+
+pub fn share<T: std::str::FromStr + PartialOrd + From<f32>>(text: &str) -> Result<T, String> {
+    number_that(text, |value| *value >= T::from(0.0) && *value <= T::from(1.0), "from 0 to 1")
+}
+
+pub fn positive<T: std::str::FromStr + PartialOrd + From<f32>>(text: &str) -> Result<T, String> {
+    number_that(text, |value| *value > T::from(0.0) && *value < T::from(f32::INFINITY), "a finite number above 0")
+}
+
+pub fn non_negative<T: std::str::FromStr + PartialOrd + From<f32>>(text: &str) -> Result<T, String> {
+    number_that(text, |value| *value >= T::from(0.0) && *value < T::from(f32::INFINITY), "a finite number from 0")
+}
+
+/// The decay of a moving average: 1 would never move, above it diverges.
+pub fn decay(text: &str) -> Result<f32, String> {
+    number_that(text, |value| *value > 0.0 && *value < 1.0, "above 0 and below 1")
+}
+
+/// A size for scale augmentation, a fraction of the photo's own.
+pub fn scale(text: &str) -> Result<f64, String> {
+    number_that(text, |value| *value > 0.0 && *value <= 1.0, "above 0 and at most 1")
+}
+
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    number_that(text, |value| *value >= 1, "a whole number from 1")
+}
+
 /// A frame size `WxH` (`x` or `X`), each side a whole number from 1 to 16384.
 pub fn parse_size<T: TryFrom<usize>>(text: &str) -> Result<(T, T), String> {
     let side =
@@ -127,5 +160,36 @@ pub fn parse_size<T: TryFrom<usize>>(text: &str) -> Result<(T, T), String> {
     match text.split_once(['x', 'X']).map(|(width, height)| (side(width), side(height))) {
         Some((Some(width), Some(height))) => Ok((width, height)),
         _ => Err(format!("'{text}' is not a size like 640x360 (each side 1 to 16384)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each number parser takes the ends of its range that belong to it and refuses the rest,
+    /// NaN, infinities and text included.
+    #[test]
+    fn number_parsers_keep_to_their_ranges() {
+        assert_eq!(share::<f64>("0"), Ok(0.0));
+        assert_eq!(share::<f32>("1"), Ok(1.0));
+        for text in ["1.5", "-0.1", "nan", "inf", "half"] {
+            assert!(share::<f64>(text).is_err(), "share {text}");
+        }
+        assert_eq!(positive::<f64>("1e-3"), Ok(1e-3));
+        for text in ["0", "-1", "inf", "nan"] {
+            assert!(positive::<f64>(text).is_err(), "positive {text}");
+        }
+        assert_eq!(non_negative::<f64>("0"), Ok(0.0));
+        assert!(non_negative::<f64>("inf").is_err() && non_negative::<f64>("-1e-9").is_err());
+        assert_eq!(decay("0.999"), Ok(0.999));
+        for text in ["0", "1", "2", "nan"] {
+            assert!(decay(text).is_err(), "decay {text}");
+        }
+        assert_eq!(scale("1"), Ok(1.0));
+        assert!(scale("0").is_err() && scale("1.5").is_err());
+        assert_eq!(at_least_one("1"), Ok(1));
+        assert!(at_least_one("0").is_err() && at_least_one("-1").is_err() && at_least_one("1.5").is_err());
+        assert_eq!(share::<f64>("1.5").unwrap_err(), "it must be from 0 to 1");
     }
 }

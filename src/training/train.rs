@@ -45,15 +45,15 @@ pub struct TrainConfig {
     #[arg(long, default_value_t = 3000)]
     pub steps: usize,
     /// Patches per batch.
-    #[arg(long, default_value_t = 16, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 16, value_parser = crate::cli::at_least_one)]
     pub batch: usize,
     /// Side of a low-resolution patch, in pixels.
-    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 32, value_parser = crate::cli::at_least_one)]
     pub patch: usize,
     /// Peak learning rate (Adam), decayed along a cosine to `--min-learning-rate`.
-    #[arg(long, default_value_t = 2e-3, value_parser = positive::<f64>)]
+    #[arg(long, default_value_t = 2e-3, value_parser = crate::cli::positive::<f64>)]
     pub learning_rate: f64,
-    #[arg(long, default_value_t = 2e-5, value_parser = non_negative::<f64>)]
+    #[arg(long, default_value_t = 2e-5, value_parser = crate::cli::non_negative::<f64>)]
     pub min_learning_rate: f64,
     /// Start the cosine again at this step (a warm restart of a resumed run): the learning rate
     /// is back at its peak there and at its floor at `--steps`.
@@ -64,7 +64,7 @@ pub struct TrainConfig {
     #[arg(long, default_value_t = 2)]
     pub sampled: usize,
     /// Share of the sampled subgraphs drawn from the rungs of `--ladder` rather than from all.
-    #[arg(long, default_value_t = 0.0, conflicts_with = "fixed", value_parser = share::<f64>)]
+    #[arg(long, default_value_t = 0.0, conflicts_with = "fixed", value_parser = crate::cli::share::<f64>)]
     #[serde(default)]
     pub favour_ladder: f64,
     /// The manifest whose rungs `--favour-ladder` favours (default: the shipped one).
@@ -91,7 +91,7 @@ pub struct TrainConfig {
     #[serde(default)]
     pub l2_steps: usize,
     /// Weight of in-place distillation (pull towards the largest subgraph's output) for the others.
-    #[arg(long, default_value_t = 0.3, value_parser = share::<f32>)]
+    #[arg(long, default_value_t = 0.3, value_parser = crate::cli::share::<f32>)]
     pub distill: f32,
     /// Train with re-parameterised blocks (a 3x3, a 1x1 and a 1x1-expand-3x3 branch per
     /// convolution, folded into one 3x3: the shipped network does not change; dysr's CPU trainer only).
@@ -99,7 +99,7 @@ pub struct TrainConfig {
     #[serde(default)]
     pub reparam: bool,
     /// Share of batches whose LR is H.264-degraded.
-    #[arg(long, default_value_t = 0.5, value_parser = share::<f64>)]
+    #[arg(long, default_value_t = 0.5, value_parser = crate::cli::share::<f64>)]
     pub degraded_share: f64,
     /// Degraded LR versions prepared per photo (and scale): random downscaling filter, a pan
     /// through H.264 at a random CRF.
@@ -107,15 +107,15 @@ pub struct TrainConfig {
     pub degraded_variants: usize,
     /// Also keep an exponential moving average of the weights with this decay (e.g. 0.999),
     /// saved as `weights-ema.bpk` and scored beside the weights (dysr's CPU trainer only).
-    #[arg(long, value_parser = decay)]
+    #[arg(long, value_parser = crate::cli::decay)]
     #[serde(default)]
     pub ema: Option<f32>,
     /// Sizes each photo is used at, as fractions of its own (scale augmentation).
-    #[arg(long, value_delimiter = ',', default_value = "1,0.75,0.5", value_parser = scale)]
+    #[arg(long, value_delimiter = ',', default_value = "1,0.75,0.5", value_parser = crate::cli::scale)]
     #[serde(default = "unscaled")]
     pub scales: Vec<f64>,
     /// Save a checkpoint every this many steps.
-    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 100, value_parser = crate::cli::at_least_one)]
     pub checkpoint_every: usize,
     /// Continue from the checkpoint in `--out`.
     #[arg(long)]
@@ -143,7 +143,7 @@ pub struct TrainConfig {
     pub eval_every: usize,
     /// With --eval-every: also score the validation photos with their LR through H.264 at this
     /// CRF (as `dysr eval --lr-crf`).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=51))]
     #[serde(default)]
     pub eval_crf: Option<u32>,
     /// Validation photos for --eval-every (default: assets/validation).
@@ -390,39 +390,6 @@ fn record_error(path: &Path, error: impl std::fmt::Debug) -> TrainError {
 }
 
 /// Runs saved before scale augmentation used each photo as it is.
-/// `text` as a number that `fits`, for clap: a value out of range is refused with the option's
-/// name, in one line, before anything is read or written (NaN fits nothing).
-fn number_that<T: std::str::FromStr>(text: &str, fits: impl Fn(&T) -> bool, range: &str) -> Result<T, String> {
-    let value = text.parse::<T>().map_err(|_| format!("not a number (it must be {range})"))?;
-    if fits(&value) { Ok(value) } else { Err(format!("it must be {range}")) }
-}
-
-fn share<T: std::str::FromStr + PartialOrd + From<f32>>(text: &str) -> Result<T, String> {
-    number_that(text, |value| *value >= T::from(0.0) && *value <= T::from(1.0), "from 0 to 1")
-}
-
-fn positive<T: std::str::FromStr + PartialOrd + From<f32>>(text: &str) -> Result<T, String> {
-    number_that(text, |value| *value > T::from(0.0) && *value < T::from(f32::INFINITY), "a finite number above 0")
-}
-
-fn non_negative<T: std::str::FromStr + PartialOrd + From<f32>>(text: &str) -> Result<T, String> {
-    number_that(text, |value| *value >= T::from(0.0) && *value < T::from(f32::INFINITY), "a finite number from 0")
-}
-
-/// The decay of a moving average: 1 would never move, above it diverges.
-fn decay(text: &str) -> Result<f32, String> {
-    number_that(text, |value| *value > 0.0 && *value < 1.0, "above 0 and below 1")
-}
-
-/// A size for scale augmentation, a fraction of the photo's own.
-fn scale(text: &str) -> Result<f64, String> {
-    number_that(text, |value| *value > 0.0 && *value <= 1.0, "above 0 and at most 1")
-}
-
-fn at_least_one(text: &str) -> Result<usize, String> {
-    number_that(text, |value| *value >= 1, "a whole number from 1")
-}
-
 fn unscaled() -> Vec<f64> {
     vec![1.0]
 }
