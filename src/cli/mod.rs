@@ -122,7 +122,11 @@ pub fn engine_error(error: crate::engine::EngineError) -> anyhow::Error {
 
 /// `text` as a number that `fits`, for clap: a value out of range is refused with the option's
 /// name, in one line, before anything is read or written (NaN fits nothing).
-fn number_that<T: std::str::FromStr>(text: &str, fits: impl Fn(&T) -> bool, range: &str) -> Result<T, String> {
+pub(crate) fn number_that<T: std::str::FromStr>(
+    text: &str,
+    fits: impl Fn(&T) -> bool,
+    range: &str,
+) -> Result<T, String> {
     let value = text.parse::<T>().map_err(|_| format!("not a number (it must be {range})"))?;
     if fits(&value) { Ok(value) } else { Err(format!("it must be {range}")) }
 }

@@ -42,7 +42,7 @@ pub struct PlayArgs {
     #[arg(long, value_parser = super::parse_size::<u32>, requires = "headless")]
     pub view: Option<(u32, u32)>,
     /// The network runs only when the picture is shown at least this many times its size.
-    #[arg(long, default_value_t = DEFAULT_SR_THRESHOLD, value_parser = parse_threshold)]
+    #[arg(long, default_value_t = DEFAULT_SR_THRESHOLD, value_parser = super::positive::<f64>)]
     pub sr_threshold: f64,
     /// The audio track to play, from 1 in file order (default: the best; key # cycles them).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
@@ -104,47 +104,30 @@ pub struct PlayArgs {
 }
 
 fn parse_fps(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(fps) if fps > 0.0 && fps <= 1000.0 => Ok(fps),
-        _ => Err(format!("'{text}' is not a framerate from 0 to 1000")),
-    }
+    super::number_that(text, |fps| *fps > 0.0 && *fps <= 1000.0, "a framerate above 0, at most 1000")
 }
 
 fn parse_timeout(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(secs) if secs > 0.0 && secs <= 3600.0 => Ok(secs),
-        _ => Err(format!("'{text}' is not a number of seconds from 0 to 3600")),
-    }
-}
-
-fn parse_threshold(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(threshold) if threshold > 0.0 && threshold.is_finite() => Ok(threshold),
-        _ => Err(format!("'{text}' is not a positive enlargement")),
-    }
+    super::number_that(text, |secs| *secs > 0.0 && *secs <= 3600.0, "a number of seconds above 0, at most 3600")
 }
 
 fn parse_speed(text: &str) -> Result<f64, String> {
     use crate::media::clock::{MAX_SPEED, MIN_SPEED};
-    match text.parse::<f64>() {
-        Ok(speed) if (MIN_SPEED..=MAX_SPEED).contains(&speed) => Ok(speed),
-        _ => Err(format!("'{text}' is not a playback speed from {MIN_SPEED} to {MAX_SPEED}")),
-    }
+    super::number_that(
+        text,
+        |speed| (MIN_SPEED..=MAX_SPEED).contains(speed),
+        &format!("from {MIN_SPEED} to {MAX_SPEED}"),
+    )
 }
 
 fn parse_audio_delay(text: &str) -> Result<f64, String> {
     use crate::media::audio_out::MAX_AUDIO_DELAY_SECS;
-    match text.parse::<f64>() {
-        Ok(secs) if secs.abs() <= MAX_AUDIO_DELAY_SECS => Ok(secs),
-        _ => Err(format!("'{text}' is not a number of seconds from -{MAX_AUDIO_DELAY_SECS} to {MAX_AUDIO_DELAY_SECS}")),
-    }
+    let range = format!("a number of seconds from -{MAX_AUDIO_DELAY_SECS} to {MAX_AUDIO_DELAY_SECS}");
+    super::number_that(text, |secs: &f64| secs.abs() <= MAX_AUDIO_DELAY_SECS, &range)
 }
 
 fn parse_volume(text: &str) -> Result<f32, String> {
-    match text.parse::<f32>() {
-        Ok(volume) if (0.0..=100.0).contains(&volume) => Ok(volume),
-        _ => Err(format!("'{text}' is not a volume from 0 to 100")),
-    }
+    super::number_that(text, |volume| (0.0..=100.0).contains(volume), "from 0 to 100")
 }
 
 pub fn run(args: PlayArgs) -> anyhow::Result<()> {
