@@ -42,6 +42,29 @@ fn a_short_bench_writes_traces_summary_and_plot() {
     std::fs::remove_dir_all(&out).ok();
 }
 
+/// A static strategy on a rung the ladder lacks is refused, naming the rung and the ladder's
+/// range, before the output folder is made (it used to be left empty).
+#[test]
+fn a_static_rung_the_ladder_lacks_is_refused_before_anything_is_written() {
+    let out = media_dir().join("bench-no-such-rung");
+    std::fs::remove_dir_all(&out).ok();
+    let config = BenchConfig {
+        input: path_str(&h264_clip(1)),
+        manifest: default_manifest_path(),
+        strategies: vec![Strategy::Adaptive, Strategy::Static(99)],
+        profile: default_profile(100.0, 1.0),
+        load_threads: 1,
+        out: out.clone(),
+        floor_psnr_y: 30.0,
+        reference: None,
+        psnr_every: 12,
+        gpu: None,
+    };
+    let error = run(&config).err().expect("refused").to_string();
+    assert!(error.starts_with("rung 99: the ladder has rungs 0 to "), "{error}");
+    assert!(!out.exists(), "nothing written");
+}
+
 /// The bench with the ladder and its load on a GPU (the software adapter here, so the ladder
 /// mostly sits on the floor): both strategies play the clip through the GPU's stores and report
 /// their model state on the device.

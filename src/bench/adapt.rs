@@ -189,12 +189,21 @@ impl RssSampler {
 /// Runs every strategy; writes `<out>/trace-<strategy>.csv`, `<out>/summary.csv` and
 /// `<out>/adaptation.png`; returns the summaries.
 pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, BenchError> {
+    let top = Manifest::load(&config.manifest)?.ladder.len() - 1;
+    // A rung the ladder lacks is refused before the output folder is made.
+    for strategy in &config.strategies {
+        if let Strategy::Static(rung) = *strategy
+            && rung != usize::MAX
+            && rung > top
+        {
+            return Err(crate::engine::EngineError::NoSuchRung { rung, last: top }.into());
+        }
+    }
     std::fs::create_dir_all(&config.out).map_err(BenchError::io(&config.out))?;
     let mut summaries = Vec::new();
     let mut level_series = Vec::new();
     let mut fps_series = Vec::new();
     let mut load_series = Vec::new();
-    let top = Manifest::load(&config.manifest)?.ladder.len() - 1;
     let reference = match &config.reference {
         Some(path) => reference_frames(path, config.psnr_every)?,
         None => HashMap::new(),

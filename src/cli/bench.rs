@@ -93,7 +93,7 @@ pub struct RungsArgs {
     #[arg(long, default_value_os_t = default_manifest_path())]
     pub manifest: PathBuf,
     /// Timed runs per rung (the median is reported), after a few untimed ones.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = super::at_least_one)]
     pub runs: usize,
     /// Kernel threads (default: one per core).
     #[arg(long)]

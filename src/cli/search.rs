@@ -35,7 +35,7 @@ pub struct SearchArgs {
     pub size: (usize, usize),
     /// Timed runs per candidate (median taken), after untimed warm-up runs; the candidates take
     /// turns, one run each per round.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = super::at_least_one)]
     pub runs: usize,
     /// Where the model goes: `dysr-x2.bpk`, `dysr-x2.json` and `search-candidates.csv`.
     #[arg(long, default_value = "models")]

@@ -28,7 +28,7 @@ pub struct UpscaleArgs {
     #[arg(long, conflicts_with = "min_fps")]
     pub rung: Option<usize>,
     /// Videos: the best rung whose upscaling alone keeps this many frames per second.
-    #[arg(long)]
+    #[arg(long, value_parser = super::positive::<f64>)]
     pub min_fps: Option<f64>,
     /// Videos: the encoder.
     #[arg(long, value_enum, default_value_t = VideoCodec::X264)]
