@@ -60,7 +60,8 @@ fn a_static_rung_the_ladder_lacks_is_refused_before_anything_is_written() {
         psnr_every: 12,
         gpu: None,
     };
-    let error = run(&config).err().expect("refused").to_string();
+    let Err(error) = run(&config) else { panic!("refused") };
+    let error = error.to_string();
     assert!(error.starts_with("rung 99: the ladder has rungs 0 to "), "{error}");
     assert!(!out.exists(), "nothing written");
 }
