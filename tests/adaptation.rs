@@ -8,22 +8,28 @@ use dysr::adaptation::load::default_profile;
 use dysr::bench::adapt::{BenchConfig, Strategy, run};
 use dysr::model::manifest::default_manifest_path;
 
-#[test]
-fn a_short_bench_writes_traces_summary_and_plot() {
-    let clip = h264_clip(4);
-    let out = media_dir().join("bench-smoke");
-    let config = BenchConfig {
-        input: path_str(&clip),
+/// The shortened bench of `clip` with `strategies` into `out`: one-second load phases, one load
+/// thread, PSNR on every 12th frame, on the CPU.
+fn short_bench(clip: &std::path::Path, strategies: Vec<Strategy>, out: &std::path::Path) -> BenchConfig {
+    BenchConfig {
+        input: path_str(clip),
         manifest: default_manifest_path(),
-        strategies: vec![Strategy::Adaptive, Strategy::Static(0)],
+        strategies,
         profile: default_profile(100.0, 1.0),
         load_threads: 1,
-        out: out.clone(),
+        out: out.to_owned(),
         floor_psnr_y: 30.0,
         reference: None,
         psnr_every: 12,
         gpu: None,
-    };
+    }
+}
+
+#[test]
+fn a_short_bench_writes_traces_summary_and_plot() {
+    let clip = h264_clip(4);
+    let out = media_dir().join("bench-smoke");
+    let config = short_bench(&clip, vec![Strategy::Adaptive, Strategy::Static(0)], &out);
     let summaries = run(&config).expect("the bench runs");
     assert_eq!(summaries.iter().map(|s| s.strategy.as_str()).collect::<Vec<_>>(), ["adaptive", "static:r0"]);
     for summary in &summaries {
@@ -48,18 +54,7 @@ fn a_short_bench_writes_traces_summary_and_plot() {
 fn a_static_rung_the_ladder_lacks_is_refused_before_anything_is_written() {
     let out = media_dir().join("bench-no-such-rung");
     std::fs::remove_dir_all(&out).ok();
-    let config = BenchConfig {
-        input: path_str(&h264_clip(1)),
-        manifest: default_manifest_path(),
-        strategies: vec![Strategy::Adaptive, Strategy::Static(99)],
-        profile: default_profile(100.0, 1.0),
-        load_threads: 1,
-        out: out.clone(),
-        floor_psnr_y: 30.0,
-        reference: None,
-        psnr_every: 12,
-        gpu: None,
-    };
+    let config = short_bench(&h264_clip(1), vec![Strategy::Adaptive, Strategy::Static(99)], &out);
     let Err(error) = run(&config) else { panic!("refused") };
     let error = error.to_string();
     assert!(error.starts_with("rung 99: the ladder has rungs 0 to "), "{error}");
@@ -74,16 +69,9 @@ fn the_bench_runs_the_ladder_and_its_load_on_a_gpu() {
     let clip = h264_clip(4);
     let out = media_dir().join("bench-gpu");
     let config = BenchConfig {
-        input: path_str(&clip),
-        manifest: default_manifest_path(),
-        strategies: vec![Strategy::Adaptive, Strategy::Assemble],
         profile: default_profile(100.0, 0.5),
-        load_threads: 1,
-        out: out.clone(),
-        floor_psnr_y: 30.0,
-        reference: None,
-        psnr_every: 12,
         gpu: Some(dysr::model::device::GpuContext::shared().expect("a wgpu adapter")),
+        ..short_bench(&clip, vec![Strategy::Adaptive, Strategy::Assemble], &out)
     };
     let summaries = run(&config).expect("the bench runs on the GPU");
     let [adaptive, assemble] = &summaries[..] else { panic!("two strategies") };
