@@ -11,7 +11,7 @@ use crate::model::evaluate::{
 };
 use crate::model::manifest::{Manifest, default_manifest_path};
 use crate::model::supernet::SubgraphSpec;
-use crate::training::train::{TrainedWeights, load_trained};
+use crate::training::train::{TrainedWeights, check_subgraph, load_trained};
 
 #[derive(Debug, Clone, Args)]
 pub struct EvalArgs {
@@ -43,7 +43,7 @@ pub struct EvalArgs {
     pub device: DeviceChoice,
     /// Score on LR that went through H.264 at this CRF (a P picture of a panning shot, as the
     /// player gets it) instead of the clean LR.
-    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=51))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=super::X264_MAX_CRF))]
     pub lr_crf: Option<u32>,
     /// Folder of Anime4K weight files (`cnn-2x-{s,m,l}-{an,rl}.json`, from `scripts/fetch-peers.sh`)
     /// scored as peers [default: $DYSR_PEERS or ~/.cache/dysr-media/peers/anime4k, when it exists].
@@ -91,9 +91,8 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let (model, subgraphs): (_, Vec<(String, SubgraphSpec)>) = match &args.trained {
         Some(trained) => {
             let (model, supernet) = load_trained(trained, args.weights, &device).map_err(anyhow::Error::msg)?;
-            if let Some(&spec) = args.spec.iter().find(|spec| !supernet.contains(spec)) {
-                let error = crate::training::error::TrainError::NotASubgraph { path: trained.clone(), spec };
-                return Err(anyhow::Error::msg(error));
+            for &spec in &args.spec {
+                check_subgraph(trained, &supernet, spec).map_err(anyhow::Error::msg)?;
             }
             (model, args.spec.iter().map(|spec| (spec.to_string(), *spec)).collect())
         }

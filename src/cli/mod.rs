@@ -120,6 +120,9 @@ pub fn engine_error(error: crate::engine::EngineError) -> anyhow::Error {
     }
 }
 
+/// The highest CRF x264 takes at 8 bits (a higher one it would quietly take as this).
+pub const X264_MAX_CRF: i64 = 51;
+
 /// `text` as a number that `fits`, for clap: a value out of range is refused with the option's
 /// name, in one line, before anything is read or written (NaN fits nothing).
 pub(crate) fn number_that<T: std::str::FromStr>(

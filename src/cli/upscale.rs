@@ -34,7 +34,7 @@ pub struct UpscaleArgs {
     #[arg(long, value_enum, default_value_t = VideoCodec::X264)]
     pub codec: VideoCodec,
     /// Videos: the encoder's constant rate factor (lower is better and bigger).
-    #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(0..=51))]
+    #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u8).range(0..=super::X264_MAX_CRF))]
     pub crf: u8,
     /// Videos: the encoder's speed preset (ultrafast ... veryslow).
     #[arg(long, default_value = "medium", value_parser = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"])]

@@ -143,7 +143,7 @@ pub struct TrainConfig {
     pub eval_every: usize,
     /// With --eval-every: also score the validation photos with their LR through H.264 at this
     /// CRF (as `dysr eval --lr-crf`).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=51))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=crate::cli::X264_MAX_CRF))]
     #[serde(default)]
     pub eval_crf: Option<u32>,
     /// Validation photos for --eval-every (default: assets/validation).
@@ -220,9 +220,8 @@ impl Trainer {
         seed: u64,
         reparam: bool,
     ) -> Result<Trainer, TrainError> {
-        if !read_progress(source)?.supernet.contains(&spec) {
-            return Err(TrainError::NotASubgraph { path: source.to_owned(), spec });
-        }
+        // Refused before the weights are read: a run without an average is not the first thing to say.
+        check_subgraph(source, &read_progress(source)?.supernet, spec)?;
         // Cut where nothing is tracked, then load into the trained network's own parameters.
         let (supernet, _) = load_trained(source, TrainedWeights::Averaged, device)?;
         let shape = fixed_shape(spec);
@@ -911,6 +910,14 @@ pub enum TrainedWeights {
     Last,
     /// Their moving average (`dysr train --ema`).
     Averaged,
+}
+
+/// That `spec` is a subgraph of `supernet`, the shape of the training run in `out`.
+pub fn check_subgraph(out: &Path, supernet: &SupernetConfig, spec: SubgraphSpec) -> Result<(), TrainError> {
+    match supernet.contains(&spec) {
+        true => Ok(()),
+        false => Err(TrainError::NotASubgraph { path: out.to_owned(), spec }),
+    }
 }
 
 /// The network a training run in `out` produced (its last checkpoint, or the average kept beside
