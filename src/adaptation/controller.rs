@@ -312,6 +312,17 @@ impl Controller {
         self.probing = false;
     }
 
+    /// A step down to `level`. Onto the floor, the rungs' excess slowdown is kept, to learn how the
+    /// two kinds of work relate once the floor's own has been measured.
+    fn step_down_to(&mut self, level: usize) {
+        self.active = level;
+        self.leave_level();
+        if level == 0 {
+            self.rung_excess_at_floor_entry = Some(self.rung_slowdown - 1.0);
+            self.frames_on_floor = 0;
+        }
+    }
+
     /// The active level's time has fallen well below its highest since the controller came to it
     /// (a load has gone), and the next level would fit if all of the difference between them were
     /// the stream's overhead.
@@ -381,8 +392,7 @@ impl Controller {
             if self.predicted_ms(self.active) > UP_WITHIN * self.budget_ms {
                 // Measured, the probed level is not one a step up goes to: back where it was.
                 let from = self.active;
-                self.active -= 1;
-                self.leave_level();
+                self.step_down_to(from - 1);
                 self.headroom_frames = 0;
                 self.probe_after = self.longer_probe_wait();
                 return Some(Switch { from, to: self.active, reason: "probed" });
@@ -398,12 +408,7 @@ impl Controller {
             }
             // A probe that missed waits longer for the next; any other step down is a new load.
             self.probe_after = if self.probing { self.longer_probe_wait() } else { PROBE_AFTER_FRAMES };
-            self.active = self.highest_within(DOWN_TO).min(self.active - 1);
-            self.leave_level();
-            if self.active == 0 {
-                self.rung_excess_at_floor_entry = Some(self.rung_slowdown - 1.0);
-                self.frames_on_floor = 0;
-            }
+            self.step_down_to(self.highest_within(DOWN_TO).min(self.active - 1));
             return Some(Switch { from, to: self.active, reason: "over budget" });
         }
         let below_cap = self.active < self.cap;
@@ -745,6 +750,35 @@ mod tests {
         let Trace { used, switches, .. } = drive(&mut controller, 400, |_, level| true_ms[level]);
         assert_eq!(switches[0].1, Switch { from: 0, to: 1, reason: "probe" }, "{switches:?}");
         assert!(used[100..].iter().all(|&level| level == 3), "on r2, the highest that fits: {switches:?}");
+    }
+
+    /// A probe from the floor that goes back teaches it too: the rung's frames and the floor's
+    /// after it, under the same load. A burst that slows the rungs as much as the floor sends it
+    /// to the floor; then a load that slows the rungs 2.5 times as much leaves r0 at 35 ms of 41.7,
+    /// within a probe's reach but not a step up's.
+    #[test]
+    fn a_probe_back_to_the_floor_learns_how_rungs_and_floor_relate() {
+        let levels_ms = vec![7.0, 20.0, 30.0];
+        let mut controller = Controller::new(levels_ms.clone(), 41.7, 2);
+        let time = |frame: usize, level: usize| {
+            let (floor_excess, rungs_over_floor) = if frame < 50 { (3.0, 1.0) } else { (0.3, 2.5) };
+            levels_ms[level] * (1.0 + floor_excess * if level == 0 { 1.0 } else { rungs_over_floor })
+        };
+        let mut frame = 0;
+        while controller.observe(time(frame, controller.active())).is_none_or(|switch| switch.reason != "probed") {
+            frame += 1;
+            assert!(frame < 1000, "no probe went back");
+        }
+        assert_eq!(controller.active(), 0);
+        let after_the_rung = controller.rungs_over_floor;
+        for frame in frame + 1..=frame + FLOOR_FRAMES_TO_LEARN {
+            assert_eq!(controller.observe(time(frame, 0)), None);
+        }
+        assert!(
+            (controller.rungs_over_floor - 2.5).abs() < (after_the_rung - 2.5).abs() - 0.1,
+            "learned on the floor: {after_the_rung} then {}",
+            controller.rungs_over_floor
+        );
     }
 
     /// A lower budget (a power cap) moves it down at the next frame, a higher one lets it climb.
