@@ -37,8 +37,6 @@ pub enum TrainError {
     ReparamNeedsCpuTrainer,
     #[error("{}: {rungs} rungs, {weights} --rung-weights", path.display())]
     RungWeights { path: PathBuf, rungs: usize, weights: usize },
-    #[error("--rung-weights: {weight} is not a positive weight")]
-    RungWeight { weight: f32 },
     #[error("--rung-weights needs dysr's CPU trainer")]
     RungWeightsNeedCpuTrainer,
     #[error("--learn other than all needs dysr's CPU trainer without --reparam")]

@@ -83,7 +83,7 @@ pub struct TrainConfig {
     pub every_rung: bool,
     /// With --every-rung: each rung's weight in the loss, one per rung of the ladder in its order
     /// (e.g. 1,1,1,2,1,1,1; default: all 1; dysr's CPU trainer only).
-    #[arg(long, value_delimiter = ',', requires = "every_rung")]
+    #[arg(long, value_delimiter = ',', requires = "every_rung", value_parser = crate::cli::positive::<f32>)]
     #[serde(default)]
     pub rung_weights: Vec<f32>,
     /// Train the last this many steps with L2 instead of L1 (a short fine-tune toward PSNR).
@@ -221,9 +221,10 @@ impl Trainer {
         reparam: bool,
     ) -> Result<Trainer, TrainError> {
         // Refused before the weights are read: a run without an average is not the first thing to say.
-        check_subgraph(source, &read_progress(source)?.supernet, spec)?;
+        let trained = read_progress(source)?.supernet;
+        check_subgraph(source, &trained, spec)?;
         // Cut where nothing is tracked, then load into the trained network's own parameters.
-        let (supernet, _) = load_trained(source, TrainedWeights::Averaged, device)?;
+        let supernet = trained_weights(source, &trained, TrainedWeights::Averaged, device)?;
         let shape = fixed_shape(spec);
         let device = device.clone().autodiff();
         device.seed(seed);
@@ -542,9 +543,6 @@ fn rung_weights_of(config: &TrainConfig, ladder: Option<&Ladder>) -> Result<Vec<
             rungs: ladder.rungs.len(),
             weights: config.rung_weights.len(),
         });
-    }
-    if let Some(&weight) = config.rung_weights.iter().find(|weight| !(weight.is_finite() && **weight > 0.0)) {
-        return Err(TrainError::RungWeight { weight });
     }
     Ok(ladder.rungs.iter().copied().zip(config.rung_weights.iter().copied()).collect())
 }
@@ -927,13 +925,22 @@ pub fn load_trained(
     which: TrainedWeights,
     device: &Device,
 ) -> Result<(Supernet, SupernetConfig), TrainError> {
-    let progress = read_progress(out)?;
+    let supernet = read_progress(out)?.supernet;
+    Ok((trained_weights(out, &supernet, which, device)?, supernet))
+}
+
+/// The weights of the run in `out`, whose shape is `supernet`.
+fn trained_weights(
+    out: &Path,
+    supernet: &SupernetConfig,
+    which: TrainedWeights,
+    device: &Device,
+) -> Result<Supernet, TrainError> {
     let weights = out.join(match which {
         TrainedWeights::Last => WEIGHTS_FILE,
         TrainedWeights::Averaged => AVERAGE_WEIGHTS_FILE,
     });
-    let model = progress.supernet.load(&weights, device)?;
-    Ok((model, progress.supernet))
+    Ok(supernet.load(&weights, device)?)
 }
 
 fn read_progress(out: &Path) -> Result<Progress, TrainError> {
@@ -1103,7 +1110,7 @@ mod tests {
     }
 
     /// `--rung-weights` pairs one weight with each rung of the ladder, in order, and is refused
-    /// with any other count or without `--every-rung`.
+    /// with any other count, a weight not above 0, or without `--every-rung`.
     #[test]
     fn rung_weights_pair_with_the_ladders_rungs() {
         #[derive(clap::Parser)]
@@ -1133,11 +1140,8 @@ mod tests {
         );
         let mut negative = weights.clone();
         negative[1] = "-1".to_owned();
-        let config = parse(&["--every-rung", "--rung-weights", &negative.join(",")]).unwrap();
-        assert_eq!(
-            rung_weights_of(&config, ladder_of(&config).unwrap().as_ref()).unwrap_err().to_string(),
-            "--rung-weights: -1 is not a positive weight"
-        );
+        let refused = parse(&["--every-rung", "--rung-weights", &negative.join(",")]).err().expect("a negative weight");
+        assert!(refused.to_string().contains("it must be a finite number above 0"), "{refused}");
     }
 
     /// With `--every-rung` each step trains the largest subgraph and every rung of the ladder once.
