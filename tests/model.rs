@@ -298,6 +298,7 @@ fn training_refuses_bad_numbers_and_a_patch_larger_than_every_photo() {
         ("--checkpoint-every", "0"),
         ("--learning-rate", "-1"),
         ("--min-learning-rate", "inf"),
+        ("--bench-steps", "0"),
     ] {
         let stderr = run(&[&format!("{option}={value}")]);
         assert!(stderr.contains(&format!("invalid value '{value}' for '{option}")), "{option} {value}: {stderr}");

@@ -12,17 +12,18 @@ pub struct TrainArgs {
     /// same batches (`--batch`, `--patch`, `--sampled`) and print steps/s and GFLOP/s of each.
     #[arg(long)]
     pub bench: bool,
-    #[arg(long, default_value_t = 10)]
+    /// Steps each trainer is timed for, with --bench.
+    #[arg(long, default_value_t = 10, value_parser = crate::cli::at_least_one)]
     pub bench_steps: usize,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let config = args.config;
     if args.bench {
-        let speeds = bench_trainers(&config, args.bench_steps.max(1)).map_err(anyhow::Error::msg)?;
+        let speeds = bench_trainers(&config, args.bench_steps).map_err(anyhow::Error::msg)?;
         println!(
             "{} steps of the supernet's sandwich ({} sampled), batch {} of {}x{} LR patches, on {}",
-            args.bench_steps.max(1),
+            args.bench_steps,
             config.sampled,
             config.batch,
             config.patch,
