@@ -82,7 +82,7 @@ pub struct TrainConfig {
     #[serde(default)]
     pub every_rung: bool,
     /// With --every-rung: each rung's weight in the loss, one per rung of the ladder in its order
-    /// (e.g. 1,1,1,2,1,1,1; default: all 1; dysr's CPU trainer only).
+    /// (e.g. 1,1,1,3,1,1 for the six rungs shipped; default: all 1; dysr's CPU trainer only).
     #[arg(long, value_delimiter = ',', requires = "every_rung", value_parser = crate::cli::positive::<f32>)]
     #[serde(default)]
     pub rung_weights: Vec<f32>,
