@@ -1140,7 +1140,9 @@ mod tests {
         );
         let mut negative = weights.clone();
         negative[1] = "-1".to_owned();
-        let refused = parse(&["--every-rung", "--rung-weights", &negative.join(",")]).err().expect("a negative weight");
+        let Err(refused) = parse(&["--every-rung", "--rung-weights", &negative.join(",")]) else {
+            panic!("a negative weight taken")
+        };
         assert!(refused.to_string().contains("it must be a finite number above 0"), "{refused}");
     }
 
