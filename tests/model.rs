@@ -399,8 +399,9 @@ fn training_with_reparameterised_blocks_resumes() {
 }
 
 /// `dysr train --fixed SPEC --init-from RUN` starts from SPEC cut out of the average of RUN's
-/// weights; with `--learn tail` only its tail learns. A SPEC that is not in RUN's supernet is
-/// refused with one line, before anything is written.
+/// weights; with `--learn tail` only its tail learns. A SPEC deeper than RUN's supernet starts
+/// with the extra layers at zero (passing their input through); one wider than it is refused with
+/// one line, before anything is written.
 #[test]
 fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
     use dysr::model::supernet::{ElasticConv, SubgraphSpec};
@@ -424,6 +425,17 @@ fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
     assert_eq!(values(&network.head), values(&cut.head));
     assert_eq!(network.body.iter().map(values).collect::<Vec<_>>(), cut.body.iter().map(values).collect::<Vec<_>>());
     assert_ne!(values(&network.tail), values(&cut.tail));
+
+    let deeper = TrainingRig::new("train-init-deeper");
+    deeper.train("2", false, &["--fixed", "d8w8", "--init-from", from, "--learn", "tail", "--scales", "1"]);
+    let (network, _) = load_trained(&deeper.out, TrainedWeights::Last, &device).unwrap();
+    let cut = supernet.extract(SubgraphSpec { depth: 6, width: 8 });
+    assert_eq!(
+        network.body[..6].iter().map(values).collect::<Vec<_>>(),
+        cut.body.iter().map(values).collect::<Vec<_>>()
+    );
+    assert!(network.body[6..].iter().all(|layer| values(layer).iter().all(|&v| v == 0.0)));
+    assert_eq!(network.body.len(), 8);
 
     let wider = dysr(&[
         "train",

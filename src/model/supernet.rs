@@ -235,16 +235,25 @@ impl Supernet {
 
     /// The standalone network of subgraph `spec`: its own copy of the sliced weights, with the
     /// same output as `self.forward(_, spec)`.
+    ///
+    /// `spec` may be deeper than this supernet: the layers past its depth are all zeros, and a
+    /// residual layer of zeros passes its input through (`relu(f + 0) = f`, as `f >= 0`), so the
+    /// deeper network starts out computing exactly what the deepest cut at that width computes.
     pub fn extract(&self, spec: SubgraphSpec) -> Supernet {
         let cut = |conv: &ElasticConv, in_channels, out_channels| {
             let (weight, bias) = conv.slice(in_channels, out_channels);
             ElasticConv { weight: Param::from_tensor(weight), bias: Param::from_tensor(bias) }
         };
-        Supernet {
-            head: cut(&self.head, 1, spec.width),
-            body: self.body[..spec.depth].iter().map(|layer| cut(layer, spec.width, spec.width)).collect(),
-            tail: cut(&self.tail, spec.width, PHASES),
-        }
+        let device = self.head.weight.val().device();
+        let pass_through = || ElasticConv {
+            weight: Param::from_tensor(Tensor::zeros([spec.width, spec.width, KERNEL, KERNEL], &device)),
+            bias: Param::from_tensor(Tensor::zeros([spec.width], &device)),
+        };
+        let kept = spec.depth.min(self.body.len());
+        let mut body: Vec<ElasticConv> =
+            self.body[..kept].iter().map(|layer| cut(layer, spec.width, spec.width)).collect();
+        body.extend((kept..spec.depth).map(|_| pass_through()));
+        Supernet { head: cut(&self.head, 1, spec.width), body, tail: cut(&self.tail, spec.width, PHASES) }
     }
 
     /// The shape this network has (its largest subgraph).
@@ -357,6 +366,12 @@ mod tests {
             let diff = max_abs_diff(model.forward(input.clone(), spec), standalone.forward(input.clone(), spec));
             assert!(diff <= 1e-5, "{spec}: {diff}");
         }
+        // Deeper than the supernet: the added layers pass their input through.
+        let deepest = SubgraphSpec { depth: config.max_depth, width: 8 };
+        let deeper = model.extract(SubgraphSpec { depth: config.max_depth + 2, width: 8 });
+        assert_eq!(deeper.spec(), SubgraphSpec { depth: config.max_depth + 2, width: 8 });
+        let diff = max_abs_diff(model.forward(input.clone(), deepest), deeper.forward(input.clone(), deeper.spec()));
+        assert!(diff <= 1e-5, "deepened: {diff}");
         // Nesting: the smaller subgraph's weights are the leading block of the larger one's.
         let (small_spec, large_spec) = (SubgraphSpec { depth: 1, width: 8 }, SubgraphSpec { depth: 3, width: 16 });
         let (small_net, large_net) = (model.extract(small_spec), model.extract(large_spec));

@@ -126,7 +126,8 @@ pub struct TrainConfig {
     #[arg(long)]
     pub fixed: Option<SubgraphSpec>,
     /// With --fixed: start from that subgraph cut out of another run's supernet (the moving
-    /// average of its weights, `weights-ema.bpk`) instead of from random weights.
+    /// average of its weights, `weights-ema.bpk`) instead of from random weights. A --fixed deeper
+    /// than that supernet starts with its extra layers passing their input through.
     #[arg(long, requires = "fixed", conflicts_with = "resume")]
     #[serde(default)]
     pub init_from: Option<PathBuf>,
@@ -222,7 +223,10 @@ impl Trainer {
     ) -> Result<Trainer, TrainError> {
         // Refused before the weights are read: a run without an average is not the first thing to say.
         let trained = read_progress(source)?.supernet;
-        check_subgraph(source, &trained, spec)?;
+        // Any depth: the layers past the run's own start as pass-throughs (`Supernet::extract`).
+        if !trained.widths.contains(&spec.width) {
+            return Err(TrainError::NotASubgraph { path: source.to_owned(), spec });
+        }
         // Cut where nothing is tracked, then load into the trained network's own parameters.
         let supernet = trained_weights(source, &trained, TrainedWeights::Averaged, device)?;
         let shape = fixed_shape(spec);
