@@ -399,11 +399,12 @@ fn training_with_reparameterised_blocks_resumes() {
 }
 
 /// `dysr train --fixed SPEC --init-from RUN` starts from SPEC cut out of the average of RUN's
-/// weights; with `--learn tail` only its tail learns. A SPEC deeper than RUN's supernet starts
-/// with the extra layers at zero (passing their input through); one wider than it is refused with
-/// one line, before anything is written.
+/// weights; with `--learn tail` only its tail learns. A SPEC deeper and wider than RUN's supernet
+/// grows out of its largest subgraph; a width between RUN's widths is refused with one line,
+/// before anything is written.
 #[test]
 fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
+    use burn::module::Param;
     use dysr::model::supernet::{ElasticConv, SubgraphSpec};
     use dysr::training::train::{TrainedWeights, load_trained};
     let source = TrainingRig::new("train-init-source");
@@ -426,32 +427,39 @@ fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
     assert_eq!(network.body.iter().map(values).collect::<Vec<_>>(), cut.body.iter().map(values).collect::<Vec<_>>());
     assert_ne!(values(&network.tail), values(&cut.tail));
 
-    let deeper = TrainingRig::new("train-init-deeper");
-    deeper.train("2", false, &["--fixed", "d8w8", "--init-from", from, "--learn", "tail", "--scales", "1"]);
-    let (network, _) = load_trained(&deeper.out, TrainedWeights::Last, &device).unwrap();
-    let cut = supernet.extract(SubgraphSpec { depth: 6, width: 8 });
-    assert_eq!(
-        network.body[..6].iter().map(values).collect::<Vec<_>>(),
-        cut.body.iter().map(values).collect::<Vec<_>>()
-    );
+    // Deeper and wider than the run: its largest subgraph grown, the added layers at zero (passing
+    // their input through), the added channels not reaching the old ones.
+    let grown = TrainingRig::new("train-init-grown");
+    grown.train("2", false, &["--fixed", "d8w48", "--init-from", from, "--learn", "tail", "--scales", "1"]);
+    let (network, _) = load_trained(&grown.out, TrainedWeights::Last, &device).unwrap();
+    assert_eq!(network.spec(), SubgraphSpec { depth: 8, width: 48 });
+    let largest = supernet.extract(SubgraphSpec { depth: 6, width: 40 });
+    let leading = |conv: &ElasticConv, inputs| ElasticConv {
+        weight: Param::from_tensor(conv.weight.val().slice([0..40, 0..inputs])),
+        bias: Param::from_tensor(conv.bias.val().slice([0..40])),
+    };
+    assert_eq!(values(&leading(&network.head, 1)), values(&largest.head));
+    for (layer, trained) in network.body.iter().zip(&largest.body) {
+        assert_eq!(values(&leading(layer, 40)), values(trained));
+        assert_eq!(layer.weight.val().slice([0..40, 40..48]).abs().sum().into_scalar::<f32>(), 0.0);
+    }
     assert!(network.body[6..].iter().all(|layer| values(layer).iter().all(|&v| v == 0.0)));
-    assert_eq!(network.body.len(), 8);
 
-    let wider = dysr(&[
+    let between = dysr(&[
         "train",
         "--photos",
         tuned.photos.to_str().unwrap(),
         "--out",
-        tuned.out.join("wider").to_str().unwrap(),
+        tuned.out.join("between").to_str().unwrap(),
         "--fixed",
-        "d2w16",
+        "d2w12",
         "--init-from",
-        tuned.out.to_str().unwrap(),
+        from,
     ]);
-    assert!(!wider.status.success());
-    let stderr = String::from_utf8_lossy(&wider.stderr);
-    assert!(stderr.contains("d2w16 is not a subgraph") && stderr.trim_end().lines().count() == 1, "{stderr}");
-    assert!(!tuned.out.join("wider").exists(), "nothing written");
+    assert!(!between.status.success());
+    let stderr = String::from_utf8_lossy(&between.stderr);
+    assert!(stderr.contains("d2w12 is not a subgraph") && stderr.trim_end().lines().count() == 1, "{stderr}");
+    assert!(!tuned.out.join("between").exists(), "nothing written");
 }
 
 #[test]

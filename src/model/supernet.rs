@@ -235,25 +235,49 @@ impl Supernet {
 
     /// The standalone network of subgraph `spec`: its own copy of the sliced weights, with the
     /// same output as `self.forward(_, spec)`.
-    ///
-    /// `spec` may be deeper than this supernet: the layers past its depth are all zeros, and a
-    /// residual layer of zeros passes its input through (`relu(f + 0) = f`, as `f >= 0`), so the
-    /// deeper network starts out computing exactly what the deepest cut at that width computes.
     pub fn extract(&self, spec: SubgraphSpec) -> Supernet {
         let cut = |conv: &ElasticConv, in_channels, out_channels| {
             let (weight, bias) = conv.slice(in_channels, out_channels);
             ElasticConv { weight: Param::from_tensor(weight), bias: Param::from_tensor(bias) }
         };
-        let device = self.head.weight.val().device();
-        let pass_through = || ElasticConv {
-            weight: Param::from_tensor(Tensor::zeros([spec.width, spec.width, KERNEL, KERNEL], &device)),
-            bias: Param::from_tensor(Tensor::zeros([spec.width], &device)),
+        Supernet {
+            head: cut(&self.head, 1, spec.width),
+            body: self.body[..spec.depth].iter().map(|layer| cut(layer, spec.width, spec.width)).collect(),
+            tail: cut(&self.tail, spec.width, PHASES),
+        }
+    }
+
+    /// This network grown into `larger`'s shape (freshly initialised, at least as deep and as
+    /// wide), computing what this one computes: its weights are the leading block of each layer,
+    /// the added input channels of its own output channels are zero (the new features do not reach
+    /// the old ones or the tail until they learn to), and the added body layers are all zeros, a
+    /// residual layer that passes its input through (`relu(f + 0) = f`, as `f >= 0`). The added
+    /// channels keep `larger`'s random weights from their inputs, so they have gradients to learn from.
+    pub fn grown_into(&self, larger: Supernet) -> Supernet {
+        let grow = |small: Option<&ElasticConv>, large: ElasticConv| {
+            let [outputs, inputs, ..] = large.weight.val().dims();
+            let device = large.weight.val().device();
+            let Some(small) = small else {
+                return ElasticConv {
+                    weight: Param::from_tensor(Tensor::zeros([outputs, inputs, KERNEL, KERNEL], &device)),
+                    bias: Param::from_tensor(Tensor::zeros([outputs], &device)),
+                };
+            };
+            let [kept_outputs, kept_inputs, ..] = small.weight.val().dims();
+            let weight =
+                large.weight.val().slice_assign([0..kept_outputs, 0..kept_inputs], small.weight.val()).slice_assign(
+                    [0..kept_outputs, kept_inputs..inputs],
+                    Tensor::zeros([kept_outputs, inputs - kept_inputs, KERNEL, KERNEL], &device),
+                );
+            let bias = large.bias.val().slice_assign([0..kept_outputs], small.bias.val());
+            ElasticConv { weight: Param::from_tensor(weight), bias: Param::from_tensor(bias) }
         };
-        let kept = spec.depth.min(self.body.len());
-        let mut body: Vec<ElasticConv> =
-            self.body[..kept].iter().map(|layer| cut(layer, spec.width, spec.width)).collect();
-        body.extend((kept..spec.depth).map(|_| pass_through()));
-        Supernet { head: cut(&self.head, 1, spec.width), body, tail: cut(&self.tail, spec.width, PHASES) }
+        let Supernet { head, body, tail } = larger;
+        Supernet {
+            head: grow(Some(&self.head), head),
+            body: body.into_iter().enumerate().map(|(i, layer)| grow(self.body.get(i), layer)).collect(),
+            tail: grow(Some(&self.tail), tail),
+        }
     }
 
     /// The shape this network has (its largest subgraph).
@@ -366,17 +390,30 @@ mod tests {
             let diff = max_abs_diff(model.forward(input.clone(), spec), standalone.forward(input.clone(), spec));
             assert!(diff <= 1e-5, "{spec}: {diff}");
         }
-        // Deeper than the supernet: the added layers pass their input through.
-        let deepest = SubgraphSpec { depth: config.max_depth, width: 8 };
-        let deeper = model.extract(SubgraphSpec { depth: config.max_depth + 2, width: 8 });
-        assert_eq!(deeper.spec(), SubgraphSpec { depth: config.max_depth + 2, width: 8 });
-        let diff = max_abs_diff(model.forward(input.clone(), deepest), deeper.forward(input.clone(), deeper.spec()));
-        assert!(diff <= 1e-5, "deepened: {diff}");
         // Nesting: the smaller subgraph's weights are the leading block of the larger one's.
         let (small_spec, large_spec) = (SubgraphSpec { depth: 1, width: 8 }, SubgraphSpec { depth: 3, width: 16 });
         let (small_net, large_net) = (model.extract(small_spec), model.extract(large_spec));
         let leading = large_net.body[0].weight.val().slice([0..8, 0..8]);
         assert_eq!(leading.into_data(), small_net.body[0].weight.val().into_data());
+    }
+
+    #[test]
+    fn a_network_grown_deeper_and_wider_computes_what_it_did_and_its_new_channels_can_learn() {
+        let device = Device::flex();
+        let small_net = small().init(&device).extract(SubgraphSpec { depth: 2, width: 8 });
+        let larger = SupernetConfig::new().with_max_depth(4).with_max_width(12).with_widths(vec![12]);
+        let grown = small_net.grown_into(larger.init(&device));
+        assert_eq!(grown.spec(), larger.largest());
+        let input = random_input(9, 7, &device);
+        let diff =
+            max_abs_diff(small_net.forward(input.clone(), small_net.spec()), grown.forward(input, larger.largest()));
+        assert!(diff <= 1e-5, "{diff}");
+        // The new channels' inputs are random, the new channels into old ones zero.
+        let new_rows = grown.body[0].weight.val().slice([8..12, 0..12]);
+        assert!(new_rows.abs().sum().into_scalar::<f32>() > 0.0);
+        let new_into_old = grown.body[0].weight.val().slice([0..8, 8..12]);
+        assert_eq!(new_into_old.abs().sum().into_scalar::<f32>(), 0.0);
+        assert_eq!(grown.body[3].weight.val().abs().sum().into_scalar::<f32>(), 0.0);
     }
 
     #[test]

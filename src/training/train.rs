@@ -126,8 +126,9 @@ pub struct TrainConfig {
     #[arg(long)]
     pub fixed: Option<SubgraphSpec>,
     /// With --fixed: start from that subgraph cut out of another run's supernet (the moving
-    /// average of its weights, `weights-ema.bpk`) instead of from random weights. A --fixed deeper
-    /// than that supernet starts with its extra layers passing their input through.
+    /// average of its weights, `weights-ema.bpk`) instead of from random weights. A --fixed deeper or
+    /// wider than that supernet grows out of its largest subgraph, starting where that one is
+    /// (the added layers pass their input through, the added channels start unheard).
     #[arg(long, requires = "fixed", conflicts_with = "resume")]
     #[serde(default)]
     pub init_from: Option<PathBuf>,
@@ -223,16 +224,22 @@ impl Trainer {
     ) -> Result<Trainer, TrainError> {
         // Refused before the weights are read: a run without an average is not the first thing to say.
         let trained = read_progress(source)?.supernet;
-        // Any depth: the layers past the run's own start as pass-throughs (`Supernet::extract`).
-        if !trained.widths.contains(&spec.width) {
+        // A width between the run's own is not a cut of it; past its largest, the network grows.
+        if spec.width <= trained.max_width && !trained.widths.contains(&spec.width) {
             return Err(TrainError::NotASubgraph { path: source.to_owned(), spec });
         }
-        // Cut where nothing is tracked, then load into the trained network's own parameters.
+        // Cut (and grown) where nothing is tracked, then loaded into the trained network's own parameters.
         let supernet = trained_weights(source, &trained, TrainedWeights::Averaged, device)?;
+        let cut = supernet.extract(SubgraphSpec {
+            depth: spec.depth.min(trained.max_depth),
+            width: spec.width.min(trained.max_width),
+        });
         let shape = fixed_shape(spec);
+        device.seed(seed);
+        let grown = cut.grown_into(shape.init(device));
         let device = device.clone().autodiff();
         device.seed(seed);
-        let model = shape.init(&device).load_record(supernet.extract(spec).into_record());
+        let model = shape.init(&device).load_record(grown.into_record());
         Self::starting_from(choice, &shape, model, device, seed, reparam)
     }
 
