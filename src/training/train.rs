@@ -126,9 +126,10 @@ pub struct TrainConfig {
     #[arg(long)]
     pub fixed: Option<SubgraphSpec>,
     /// With --fixed: start from that subgraph cut out of another run's supernet (the moving
-    /// average of its weights, `weights-ema.bpk`) instead of from random weights. A --fixed deeper or
-    /// wider than that supernet grows out of its largest subgraph, starting where that one is
-    /// (the added layers pass their input through, the added channels start with no effect on the output).
+    /// average of its weights, `weights-ema.bpk`) instead of from random weights. A --fixed deeper
+    /// or wider than that supernet grows out of its largest subgraph, starting where that one is
+    /// (the added layers pass their input through, the added channels start with no effect on the
+    /// output).
     #[arg(long, requires = "fixed", conflicts_with = "resume")]
     #[serde(default)]
     pub init_from: Option<PathBuf>,
