@@ -398,7 +398,7 @@ mod tests {
     }
 
     #[test]
-    fn a_network_grown_deeper_and_wider_computes_what_it_did_and_its_new_channels_can_learn() {
+    fn a_network_grown_deeper_and_wider_computes_what_it_did_with_new_channels_fed_at_random() {
         let device = Device::flex();
         let small_net = small().init(&device).extract(SubgraphSpec { depth: 2, width: 8 });
         let larger = SupernetConfig::new().with_max_depth(4).with_max_width(12).with_widths(vec![12]);
