@@ -436,7 +436,7 @@ fn a_fixed_run_starts_from_a_cut_of_a_supernet_and_can_train_its_tail_alone() {
     let largest = supernet.extract(SubgraphSpec { depth: 6, width: 40 });
     let leading = |conv: &ElasticConv, inputs| ElasticConv {
         weight: Param::from_tensor(conv.weight.val().slice([0..40, 0..inputs])),
-        bias: Param::from_tensor(conv.bias.val().slice([0..40])),
+        bias: Param::from_tensor(conv.bias.val().narrow(0, 0, 40)),
     };
     assert_eq!(values(&leading(&network.head, 1)), values(&largest.head));
     for (layer, trained) in network.body.iter().zip(&largest.body) {

@@ -269,7 +269,7 @@ impl Supernet {
                     [0..kept_outputs, kept_inputs..inputs],
                     Tensor::zeros([kept_outputs, inputs - kept_inputs, KERNEL, KERNEL], &device),
                 );
-            let bias = large.bias.val().slice_assign([0..kept_outputs], small.bias.val());
+            let bias = large.bias.val().slice_assign(burn::tensor::s![0..kept_outputs], small.bias.val());
             ElasticConv { weight: Param::from_tensor(weight), bias: Param::from_tensor(bias) }
         };
         let Supernet { head, body, tail } = larger;
