@@ -229,7 +229,8 @@ impl Trainer {
         if spec.width <= trained.max_width && !trained.widths.contains(&spec.width) {
             return Err(TrainError::NotASubgraph { path: source.to_owned(), spec });
         }
-        // Cut (and grown) where nothing is tracked, then loaded into the trained network's own parameters.
+        // Cut and grown where nothing is tracked, then loaded into the trained network's own
+        // parameters.
         let supernet = trained_weights(source, &trained, TrainedWeights::Averaged, device)?;
         let cut = supernet.extract(SubgraphSpec {
             depth: spec.depth.min(trained.max_depth),
