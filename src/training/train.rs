@@ -214,7 +214,8 @@ impl Trainer {
     }
 
     /// The `--fixed` subgraph `spec` cut out of the supernet run in `source` (the average of its
-    /// weights), trained by `choice` on `device`.
+    /// weights), or grown out of its largest subgraph where `spec` is deeper or wider, trained by
+    /// `choice` on `device`.
     pub fn cut_from(
         choice: TrainerChoice,
         source: &Path,
