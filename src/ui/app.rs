@@ -154,8 +154,12 @@ impl PlayerApp {
         // Ctrl + and Ctrl - move the sound (as in mpv), not the size of the UI.
         ctx.options_mut(|options| options.zoom_with_keyboard = false);
         // Panels float over the picture without a shadow: on a software rasterizer the stats
-        // panel's soft shadow took a 1080p file in a 720p window from 23.5-23.6 to 20.0-20.6 frames/s.
-        ctx.all_styles_mut(|style| style.visuals.window_shadow = egui::Shadow::NONE);
+        // panel's soft shadow took a 1080p file in a 720p window from 23.5-23.6 to 20.0-20.6
+        // frames/s. Menus and tooltips match them.
+        ctx.all_styles_mut(|style| {
+            style.visuals.window_shadow = egui::Shadow::NONE;
+            style.visuals.popup_shadow = egui::Shadow::NONE;
+        });
         let options = PlayerOptions { wake: Some(wake), presentation: Presentation::Gpu, subtitles: true, ..options };
         Self {
             starving,
