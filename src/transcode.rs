@@ -19,6 +19,7 @@ use ffmpeg_next as ffmpeg;
 use thiserror::Error;
 
 use crate::engine::neural::{NeuralUpscaler, engine_factory, load_ladder};
+use crate::engine::picture::{set_yuv_colour, yuv_tags};
 use crate::engine::{EngineError, SCALE, Upscaler};
 use crate::media::error::{MediaError, ffmpeg_cause};
 use crate::media::source::{MediaSource, display_matrix};
@@ -218,9 +219,10 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
         context.set_aspect_ratio(decoder.aspect_ratio());
         context.set_time_base(video_time_base);
         context.set_frame_rate(Some(frame_rate));
-        // The luma and chroma codes keep their meaning: the same matrix, range and transfer.
-        context.set_colorspace(decoder.color_space());
-        context.set_color_range(decoder.color_range());
+        // The codes mean what the input's did (an RGB input's become full-range BT.601 YUV).
+        let (matrix, range) = yuv_tags(decoder.format(), decoder.color_space(), decoder.color_range());
+        context.set_colorspace(matrix);
+        context.set_color_range(range);
         context.set_color_primaries(decoder.color_primaries());
         context.set_color_transfer_characteristic(decoder.color_transfer_characteristic());
         if output_format.flags().contains(ffmpeg::format::Flags::GLOBAL_HEADER) {
@@ -616,7 +618,7 @@ fn upscale_frame(
             Flags::BICUBIC | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT,
         )
         .map_err(convert_error)?;
-        keep_code_range(&mut context);
+        set_yuv_colour(&mut context, key.0);
         *scaler = Some((context, key));
     }
     let (context, _) = scaler.as_mut().expect("made above");
@@ -641,40 +643,6 @@ fn upscale_frame(
     }
     picture.set_pts(frame.pts());
     Ok(picture)
-}
-
-/// Makes `context` write codes in the range it reads (swscale would squeeze a full-range `yuvj`
-/// input into limited range, while the network's luma stays in the input's range and the output
-/// is tagged with it).
-fn keep_code_range(context: &mut SwsContext) {
-    // SAFETY: reads and writes the context's own colour details through FFmpeg's accessors.
-    unsafe {
-        let context = context.as_mut_ptr();
-        let (mut inverse_table, mut table) = (std::ptr::null_mut(), std::ptr::null_mut());
-        let (mut source_range, mut destination_range, mut brightness, mut contrast, mut saturation) = (0, 0, 0, 0, 0);
-        if ffmpeg::ffi::sws_getColorspaceDetails(
-            context,
-            &mut inverse_table,
-            &mut source_range,
-            &mut table,
-            &mut destination_range,
-            &mut brightness,
-            &mut contrast,
-            &mut saturation,
-        ) >= 0
-        {
-            ffmpeg::ffi::sws_setColorspaceDetails(
-                context,
-                inverse_table,
-                source_range,
-                table,
-                source_range,
-                brightness,
-                contrast,
-                saturation,
-            );
-        }
-    }
 }
 
 #[cfg(test)]

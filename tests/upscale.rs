@@ -214,6 +214,54 @@ fn a_ten_bit_input_stays_ten_bit() {
     assert!((got - expected).abs() < 0.01 * expected, "mean luma {got} against {expected} (10-bit codes)");
 }
 
+/// The RGB colour at `(x, y)` of the first frame of `path` shown at `width` x `height`.
+fn colour_at(path: &Path, (width, height): (u32, u32), (x, y): (u32, u32)) -> [u8; 3] {
+    let output = Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args([
+            "-frames:v",
+            "1",
+            "-vf",
+            &format!("scale={width}:{height}:flags=area,format=rgb24,crop=1:1:{x}:{y}"),
+            "-f",
+            "rawvideo",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    output.stdout.try_into().expect("one RGB pixel")
+}
+
+/// A lossless RGB clip (as screen recorders and PNG-coded files are) comes out as YUV tagged with
+/// what its codes mean, full-range BT.601, and in its own colours: black stays black, white white,
+/// and the colour bars keep their colour.
+#[test]
+fn an_rgb_input_keeps_its_colours() {
+    let input = common::generated(
+        "smpte-bars-rgb.mkv",
+        &["-f", "lavfi", "-i", "smptebars=size=320x240:rate=25:duration=1", "-pix_fmt", "rgb24", "-c:v", "png"],
+    );
+    let dir = tempdir("rgb");
+    let output = dir.join("out.mkv");
+    let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--preset", "ultrafast"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let tags = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=color_space,color_range", "-of", "compact"])
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&tags.stdout).trim(), "stream|color_range=pc|color_space=smpte170m");
+    // The middle of the top row's bars (grey, yellow, cyan, green, magenta, red, blue), the
+    // bottom row's black and white squares.
+    let places = [(20, 60), (65, 60), (110, 60), (155, 60), (200, 60), (245, 60), (295, 60), (20, 200), (250, 200)];
+    for place in places {
+        let (expected, got) = (colour_at(&input, (320, 240), place), colour_at(&output, (320, 240), place));
+        let worst = expected.iter().zip(got).map(|(e, g)| e.abs_diff(g)).max().unwrap();
+        assert!(worst <= 3, "at {place:?}: {got:?} for {expected:?}");
+    }
+}
+
 /// A phone clip's rotation comes through: the upscaled picture is displayed turned as the input was.
 #[test]
 fn the_rotation_comes_through() {

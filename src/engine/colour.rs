@@ -38,6 +38,35 @@ impl Matrix {
     }
 }
 
+/// The network was trained on limited-range luma (16-235 of 255, `model::photo::luma_of`): a
+/// full-range stream's codes are squeezed into that range on the way in and stretched back on the
+/// way out. (Taken as they were, full-range black lay below anything the network had seen, and the
+/// top rung lifted a flat code 0 to 33.)
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NetworkLuma {
+    /// The network's input is `code * scale + offset`.
+    pub scale: f32,
+    pub offset: f32,
+    /// Its output `v` is `(v - offset) * gain` of the stream's code range (0 to 1).
+    pub gain: f32,
+}
+
+impl NetworkLuma {
+    /// Floats in [0, 1] taken as they are.
+    pub const IDENTITY: NetworkLuma = NetworkLuma { scale: 1.0, offset: 0.0, gain: 1.0 };
+
+    pub fn input(self, code: f32) -> f32 {
+        code * self.scale + self.offset
+    }
+
+    /// The network's outputs `values` as fractions of the stream's code range.
+    pub fn to_code_range(self, values: &mut [f32]) {
+        if (self.offset, self.gain) != (0.0, 1.0) {
+            values.iter_mut().for_each(|value| *value = (*value - self.offset) * self.gain);
+        }
+    }
+}
+
 /// Everything about a stream's colour the conversion needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColourSpec {
@@ -58,9 +87,21 @@ impl ColourSpec {
         Self { matrix: Matrix::of(frame.color_space(), frame.height()), full_range, bits }
     }
 
-    /// The largest sample value; luma reaches the network divided by it.
-    pub fn max_code(self) -> f32 {
+    /// The largest sample value.
+    fn max_code(self) -> f32 {
         ((1u32 << self.bits) - 1) as f32
+    }
+
+    /// How this stream's luma codes reach the network and come back from it.
+    pub fn network_luma(self) -> NetworkLuma {
+        let max_code = self.max_code();
+        if self.full_range {
+            // 0..max_code onto 16/255..235/255, and back.
+            let squeeze = 219.0 / 255.0;
+            NetworkLuma { scale: squeeze / max_code, offset: 16.0 / 255.0, gain: 1.0 / squeeze }
+        } else {
+            NetworkLuma { scale: 1.0 / max_code, offset: 0.0, gain: 1.0 }
+        }
     }
 
     /// The whole conversion as numbers, for the screen's shader (the same arithmetic as the CPU

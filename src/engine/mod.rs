@@ -145,14 +145,14 @@ pub trait LumaEngine: Send {
     fn input_row(&mut self, y: usize) -> &mut [f32];
     /// Upscales the frame's luma into `output` (2W x 2H).
     fn run(&mut self, output: &mut [f32]);
-    /// The x2 luma of planar `frame` (`layout`, codes up to `max_code`) left on the GPU the
-    /// window draws with, where this engine runs there and was asked to; None otherwise (the
-    /// caller runs the rows through [`LumaEngine::run`]).
+    /// The x2 luma of planar `frame` (`layout`, its codes mapped to the network by `network`) left
+    /// on the GPU the window draws with, where this engine runs there and was asked to; None
+    /// otherwise (the caller runs the rows through [`LumaEngine::run`]).
     fn upscale_on_device(
         &mut self,
         _frame: &ffmpeg_next::frame::Video,
         _layout: picture::PlaneLayout,
-        _max_code: f32,
+        _network: colour::NetworkLuma,
     ) -> Option<picture::LumaImage> {
         None
     }
@@ -178,9 +178,9 @@ impl LumaEngine for Box<dyn LumaEngine> {
         &mut self,
         frame: &ffmpeg_next::frame::Video,
         layout: picture::PlaneLayout,
-        max_code: f32,
+        network: colour::NetworkLuma,
     ) -> Option<picture::LumaImage> {
-        self.as_mut().upscale_on_device(frame, layout, max_code)
+        self.as_mut().upscale_on_device(frame, layout, network)
     }
 }
 

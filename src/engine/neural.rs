@@ -129,17 +129,17 @@ impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
         let (source, layout) = self.to_planar.convert(frame, false)?;
         let (w, h) = (frame.width() as usize, frame.height() as usize);
         let (out_w, out_h) = (w * SCALE as usize, h * SCALE as usize);
-        let spec = ColourSpec::of_frame(frame, layout.bits);
+        let spec = ColourSpec::of_frame(source, layout.bits);
         run_network(&mut self.engine, source, layout, spec, &mut self.luma_out);
         let mut pixels = self.buffers.take(out_w * out_h * 4);
-        compose_rgba(&self.pool, &mut self.colour, &self.luma_out, frame, (source, layout), &mut pixels);
+        compose_rgba(&self.pool, &mut self.colour, &self.luma_out, (source, layout), &mut pixels);
         Ok(RgbaImage { width: out_w as u32, height: out_h as u32, pixels })
     }
 
     fn upscale_luma(&mut self, frame: &ffmpeg::frame::Video) -> Result<Option<LumaImage>, EngineError> {
         let (source, layout) = self.to_planar.convert(frame, false)?;
-        let spec = ColourSpec::of_frame(frame, layout.bits);
-        if let Some(luma) = self.engine.upscale_on_device(source, layout, spec.max_code()) {
+        let spec = ColourSpec::of_frame(source, layout.bits);
+        if let Some(luma) = self.engine.upscale_on_device(source, layout, spec.network_luma()) {
             return Ok(Some(luma));
         }
         run_network(&mut self.engine, source, layout, spec, &mut self.luma_out);
@@ -148,24 +148,23 @@ impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
     }
 }
 
-/// RGBA at twice `frame`'s size from `luma` (the network's, 2W x 2H, in [0, 1] of the code range)
-/// and the chroma of `source` (`frame` in a planar layout), in `frame`'s matrix, range and siting.
+/// RGBA at twice `source`'s size from `luma` (the network's, 2W x 2H, in [0, 1] of the code range)
+/// and the chroma of `source` (a frame in a planar layout), in its matrix, range and siting.
 fn compose_rgba(
     pool: &rayon::ThreadPool,
     colour: &mut YuvToRgba,
     luma: &[f32],
-    frame: &ffmpeg::frame::Video,
     (source, layout): (&ffmpeg::frame::Video, PlaneLayout),
     pixels: &mut [u8],
 ) {
-    let (w, h) = (frame.width(), frame.height());
+    let (w, h) = (source.width(), source.height());
     let (chroma_w, chroma_h) = layout.chroma_size(w, h);
     let chroma = [1, 2].map(|index| {
         SamplePlane::of_frame(source, index, chroma_w as usize, chroma_h as usize, layout.bytes_per_sample())
     });
     let (shift_x, shift_y) = layout.chroma_shift;
     let out = ((w * SCALE) as usize, (h * SCALE) as usize);
-    let spec = ColourSpec::of_frame(frame, layout.bits);
+    let spec = ColourSpec::of_frame(source, layout.bits);
     colour.convert(
         pool,
         luma,
@@ -173,7 +172,7 @@ fn compose_rgba(
         chroma,
         (1 << shift_x, 1 << shift_y),
         SCALE,
-        Siting::of(frame.chroma_location()),
+        Siting::of(source.chroma_location()),
         spec,
         pixels,
     );
@@ -197,7 +196,7 @@ pub fn presented_rgba(picture: &Picture) -> Result<RgbaImage, EngineError> {
             let pool =
                 rayon::ThreadPoolBuilder::new().num_threads(crate::host::cores()).build().expect("colour threads");
             let mut pixels = vec![0; 4 * luma.width as usize * luma.height as usize];
-            compose_rgba(&pool, &mut YuvToRgba::default(), &values, &picture.frame, source, &mut pixels);
+            compose_rgba(&pool, &mut YuvToRgba::default(), &values, source, &mut pixels);
             Ok(RgbaImage { width: luma.width, height: luma.height, pixels: pixels.into() })
         }
     }
@@ -215,12 +214,13 @@ fn run_network(
     let (w, h) = (source.width() as usize, source.height() as usize);
     engine.prepare(w, h);
     let luma = SamplePlane::of_frame(source, 0, w, h, layout.bytes_per_sample());
-    let scale = 1.0 / spec.max_code();
+    let network = spec.network_luma();
     for y in 0..h {
-        luma.read_row(y, engine.input_row(y), |code| code * scale);
+        luma.read_row(y, engine.input_row(y), |code| network.input(code));
     }
     luma_out.resize(w * h * (SCALE * SCALE) as usize, 0.0);
     engine.run(luma_out);
+    network.to_code_range(luma_out);
 }
 
 #[cfg(test)]
@@ -274,6 +274,37 @@ mod tests {
         assert!(worst <= 1, "off by {worst}");
         let plain = presented_rgba(&Picture { upscaled: Upscaled::None, ..picture }).unwrap();
         assert_eq!((plain.width, plain.height), (132, 76), "no network: bicubic x2");
+    }
+
+    /// A full-range frame's luma is taken into the range the network was trained on and back:
+    /// flat black, dark grey, mid grey and white come out as they went in at every rung (the top
+    /// rung had lifted full-range black to code 33).
+    #[test]
+    fn full_range_luma_keeps_its_levels_at_every_rung() {
+        let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex())
+            .expect("shipped model");
+        let levels = [0u8, 8, 128, 255];
+        let (band, height) = (12, 12);
+        let mut frame = ffmpeg::frame::Video::new(Pixel::YUVJ420P, band * levels.len() as u32, height);
+        let stride = frame.stride(0);
+        for samples in frame.data_mut(0).chunks_mut(stride).take(height as usize) {
+            for (x, sample) in samples.iter_mut().enumerate().take((band as usize) * levels.len()) {
+                *sample = levels[x / band as usize];
+            }
+        }
+        for plane in [1, 2] {
+            frame.data_mut(plane).fill(128);
+        }
+        for rung in &model.manifest.ladder {
+            let network = PackedNetwork::from_supernet(&model.supernet, rung.spec, Isa::detect());
+            let mut upscaler = NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), 1), "rung");
+            let luma = upscaler.upscale_luma(&frame).unwrap().expect("the network ran");
+            for (index, &level) in levels.iter().enumerate() {
+                let centre = luma.get(2 * band as usize * index + band as usize, height as usize);
+                let code = centre * 255.0;
+                assert!((code - f32::from(level)).abs() <= 1.0, "{}: code {level} came out {code:.1}", rung.spec);
+            }
+        }
     }
 
     /// Frames of one size reuse the pooled RGBA buffers: a steady stream allocates none.

@@ -4,6 +4,7 @@
 
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling::{Context as SwsContext, Flags};
+use ffmpeg::util::color;
 use ffmpeg_next as ffmpeg;
 
 use super::{BufferPool, EngineError, PooledBytes, RgbaImage};
@@ -52,6 +53,73 @@ impl PlaneLayout {
     }
 }
 
+/// Whether `format` holds RGB (or palette) pictures rather than luma and chroma.
+fn is_rgb(format: Pixel) -> bool {
+    format.descriptor().is_some_and(|descriptor| {
+        // SAFETY: a descriptor from FFmpeg's static table.
+        let flags = unsafe { (*descriptor.as_ptr()).flags };
+        flags & (ffmpeg::ffi::AV_PIX_FMT_FLAG_RGB | ffmpeg::ffi::AV_PIX_FMT_FLAG_PAL) as u64 != 0
+    })
+}
+
+/// The matrix and range of a `format` frame tagged `space` and `range` once swscale has brought it
+/// to a YUV format set up by [`set_yuv_colour`]: RGB and palette pictures become full-range BT.601
+/// (all 256 levels kept); luma-and-chroma ones keep their codes, so their tags (a `yuvj` format's
+/// range is full whatever its tag says, and grey without a range tag is full, as FFmpeg takes it).
+pub fn yuv_tags(format: Pixel, space: color::Space, range: color::Range) -> (color::Space, color::Range) {
+    let yuvj =
+        matches!(format, Pixel::YUVJ420P | Pixel::YUVJ422P | Pixel::YUVJ444P | Pixel::YUVJ440P | Pixel::YUVJ411P);
+    let grey = format.descriptor().is_some_and(|descriptor| descriptor.nb_components() <= 2);
+    if is_rgb(format) {
+        (color::Space::SMPTE170M, color::Range::JPEG)
+    } else if yuvj || (grey && range == color::Range::Unspecified) {
+        (space, color::Range::JPEG)
+    } else {
+        (space, range)
+    }
+}
+
+/// Sets `context`, converting `format` frames to a YUV format, to write the codes [`yuv_tags`]
+/// describes. Left alone, swscale writes limited-range codes whatever the source, so a full-range
+/// or RGB source would come out squeezed under tags that say full range.
+pub fn set_yuv_colour(context: &mut SwsContext, format: Pixel) {
+    // SAFETY: reads and writes the context's own colour details through FFmpeg's accessors; the
+    // coefficient table is FFmpeg's static one.
+    unsafe {
+        let context = context.as_mut_ptr();
+        let (mut inverse_table, mut table) = (std::ptr::null_mut(), std::ptr::null_mut());
+        let (mut source_range, mut destination_range, mut brightness, mut contrast, mut saturation) = (0, 0, 0, 0, 0);
+        if ffmpeg::ffi::sws_getColorspaceDetails(
+            context,
+            &mut inverse_table,
+            &mut source_range,
+            &mut table,
+            &mut destination_range,
+            &mut brightness,
+            &mut contrast,
+            &mut saturation,
+        ) < 0
+        {
+            return;
+        }
+        let (table, destination_range) = if is_rgb(format) {
+            (ffmpeg::ffi::sws_getCoefficients(ffmpeg::ffi::SWS_CS_ITU601), 1)
+        } else {
+            (table.cast_const(), source_range)
+        };
+        ffmpeg::ffi::sws_setColorspaceDetails(
+            context,
+            inverse_table.cast_const(),
+            source_range,
+            table,
+            destination_range,
+            brightness,
+            contrast,
+            saturation,
+        );
+    }
+}
+
 /// Brings frames of any other format to 8-bit 4:2:0 (packed RGB, YUYV, grey...), the context kept
 /// while the format and size hold. Shared by the screen path and the neural upscaler.
 pub struct ToPlanar {
@@ -88,8 +156,6 @@ impl ToPlanar {
         self.run(frame)?;
         let mut copy = ffmpeg::frame::Video::empty();
         std::mem::swap(&mut copy, &mut self.converted);
-        copy.set_color_space(frame.color_space());
-        copy.set_color_range(frame.color_range());
         copy.set_pts(frame.pts());
         Ok(copy)
     }
@@ -104,12 +170,20 @@ impl ToPlanar {
         };
         let key = (format, width, height);
         if self.context.as_ref().is_none_or(|(_, current)| *current != key) {
-            let context = SwsContext::get(format, width, height, Pixel::YUV420P, width, height, Flags::POINT)
+            let mut context = SwsContext::get(format, width, height, Pixel::YUV420P, width, height, Flags::POINT)
                 .map_err(convert_error)?;
+            set_yuv_colour(&mut context, format);
             self.context = Some((context, key));
         }
         let (context, _) = self.context.as_mut().expect("context was just set");
-        context.run(frame, &mut self.converted).map_err(convert_error)
+        context.run(frame, &mut self.converted).map_err(convert_error)?;
+        // The copy's tags say what its codes mean, which for an RGB source is not what the source's say.
+        let (space, range) = yuv_tags(format, frame.color_space(), frame.color_range());
+        self.converted.set_color_space(space);
+        self.converted.set_color_range(range);
+        self.converted.set_color_primaries(frame.color_primaries());
+        self.converted.set_color_transfer_characteristic(frame.color_transfer_characteristic());
+        Ok(())
     }
 }
 
@@ -249,6 +323,57 @@ mod tests {
         let (same, layout) = to_planar.convert(&planar, false).unwrap();
         assert_eq!(same.data(0).as_ptr(), planar.data(0).as_ptr(), "a readable frame is not copied");
         assert_eq!(layout.bits, 8);
+    }
+
+    /// RGB becomes full-range BT.601, all its levels kept and tagged so; a full-range YUV format
+    /// the screen cannot read keeps its codes and says they are full range; grey keeps its codes
+    /// and its range tag, full where it has none.
+    #[test]
+    fn converted_frames_say_what_their_codes_mean() {
+        crate::media::init_ffmpeg();
+        let mut rgb = ffmpeg::frame::Video::new(Pixel::RGB24, 16, 2);
+        rgb.set_color_range(color::Range::JPEG);
+        let stride = rgb.stride(0);
+        for (x, pixel) in rgb.data_mut(0)[..48].chunks_exact_mut(3).enumerate() {
+            pixel.copy_from_slice(match x / 4 {
+                0 => &[0, 0, 0],
+                1 => &[255, 255, 255],
+                2 => &[255, 0, 0],
+                _ => &[0, 0, 255],
+            });
+        }
+        let first_row = rgb.data(0)[..48].to_vec();
+        rgb.data_mut(0)[stride..stride + 48].copy_from_slice(&first_row);
+        let mut to_planar = ToPlanar::default();
+        let copy = to_planar.converted_copy(&rgb).unwrap();
+        assert_eq!((copy.color_space(), copy.color_range()), (color::Space::SMPTE170M, color::Range::JPEG));
+        // BT.601 luma of black, white, red and blue over the full 0-255.
+        let luma: Vec<u8> = [0, 4, 8, 12].iter().map(|&x| copy.data(0)[x]).collect();
+        for (got, expected) in luma.iter().zip([0u8, 255, 76, 29]) {
+            assert!(got.abs_diff(expected) <= 1, "luma {luma:?}");
+        }
+
+        let mut yuvj = ffmpeg::frame::Video::new(Pixel::YUVJ411P, 16, 2);
+        yuvj.data_mut(0).fill(0);
+        yuvj.data_mut(1).fill(128);
+        yuvj.data_mut(2).fill(128);
+        let copy = to_planar.converted_copy(&yuvj).unwrap();
+        assert_eq!((copy.format(), copy.color_range()), (Pixel::YUV420P, color::Range::JPEG));
+        assert_eq!(copy.data(0)[0], 0, "full-range black is not squeezed to 16");
+
+        let mut grey = ffmpeg::frame::Video::new(Pixel::GRAY8, 16, 2);
+        grey.data_mut(0).fill(0);
+        for (tag, expected) in
+            [(color::Range::Unspecified, color::Range::JPEG), (color::Range::MPEG, color::Range::MPEG)]
+        {
+            grey.set_color_range(tag);
+            let copy = to_planar.converted_copy(&grey).unwrap();
+            assert_eq!(
+                (copy.data(0)[0], copy.data(1)[0], copy.color_range()),
+                (0, 128, expected),
+                "grey tagged {tag:?}"
+            );
+        }
     }
 
     #[test]

@@ -788,7 +788,7 @@ mod tests {
 
     /// The window's GPU path: the ladder's output stays on the device and the shader samples it
     /// there. Drawn, it is the picture the CPU kernels' luma gives (within 2 code values, 8 and 10
-    /// bits), and neither the runner nor its texture pool has read anything back.
+    /// bits, limited and full range), and neither the runner nor its texture pool has read anything back.
     #[test]
     fn the_ladder_on_the_windows_device_is_drawn_without_a_read_back() {
         use crate::engine::Upscaler;
@@ -808,8 +808,12 @@ mod tests {
         let network = std::sync::Arc::new(PackedNetwork::from_supernet(&model.supernet, rungs[2], Isa::detect()));
         let mut on_cpu = NeuralUpscaler::new(NetworkRunner::new(network, 2), "r2");
         let (width, height) = (38, 22);
-        for format in [Pixel::YUV420P, Pixel::YUV420P10LE] {
-            let frame = frame(format, width, height, color::Space::BT709, color::Range::MPEG);
+        for (format, range) in [
+            (Pixel::YUV420P, color::Range::MPEG),
+            (Pixel::YUV420P10LE, color::Range::MPEG),
+            (Pixel::YUV420P, color::Range::JPEG),
+        ] {
+            let frame = frame(format, width, height, color::Space::BT709, range);
             let device_luma = on_device.upscale_luma(&frame).unwrap().expect("the rung ran");
             assert!(matches!(device_luma.samples, LumaSamples::Device(_)), "{format:?}: left on the device");
             let host_luma = on_cpu.upscale_luma(&frame).unwrap().expect("the rung ran");

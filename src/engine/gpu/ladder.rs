@@ -6,6 +6,7 @@
 use eframe::wgpu;
 use eframe::wgpu::util::DeviceExt;
 
+use crate::engine::colour::NetworkLuma;
 use crate::engine::tiles::{Tile, plan, tile_size};
 use crate::model::supernet::{ElasticConv, PHASES, SubgraphSpec, Supernet};
 
@@ -44,6 +45,9 @@ struct InputRecord {
     scale: f32,
     width: u32,
     height: u32,
+    offset: f32,
+    gain: f32,
+    padding: [u32; 2],
 }
 
 /// How a luma texture holds its samples.
@@ -51,20 +55,21 @@ struct InputRecord {
 pub enum LumaTexels {
     /// Floats in [0, 1] (an `R32Float` upload).
     Float,
-    /// 8-bit codes in an 8-bit unorm channel, `max_code` the largest (255 for 8-bit video).
-    Code8 { max_code: f32 },
+    /// 8-bit codes in an 8-bit unorm channel, mapped to the network by `network`.
+    Code8 { network: NetworkLuma },
     /// 16-bit codes, low byte in r and high byte in g (the window's planes of deep video).
-    Code16 { max_code: f32 },
+    Code16 { network: NetworkLuma },
 }
 
 impl LumaTexels {
     fn record(self, (width, height): (u32, u32)) -> InputRecord {
-        let (kind, scale) = match self {
-            LumaTexels::Float => (0, 1.0),
-            LumaTexels::Code8 { max_code } => (1, 1.0 / max_code),
-            LumaTexels::Code16 { max_code } => (2, 1.0 / max_code),
+        let (kind, network) = match self {
+            LumaTexels::Float => (0, NetworkLuma::IDENTITY),
+            LumaTexels::Code8 { network } => (1, network),
+            LumaTexels::Code16 { network } => (2, network),
         };
-        InputRecord { kind, scale, width, height }
+        let NetworkLuma { scale, offset, gain } = network;
+        InputRecord { kind, scale, width, height, offset, gain, padding: [0; 2] }
     }
 }
 

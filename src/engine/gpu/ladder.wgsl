@@ -30,11 +30,15 @@ struct Layer {
 // The frame's luma plane.
 struct Input {
     // How the texture holds a sample: 0 a float, 1 an 8-bit code in r, 2 a 16-bit code in r (low
-    // byte) and g (high byte); times `scale` it is in [0, 1].
+    // byte) and g (high byte); the network reads `code * scale + offset`.
     kind: u32,
     scale: f32,
     width: u32,
     height: u32,
+    offset: f32,
+    // The network's output `v` is `(v - offset) * gain` of the code range.
+    gain: f32,
+    padding: vec2<u32>,
 }
 
 @group(0) @binding(0) var<uniform> layer: Layer;
@@ -56,7 +60,7 @@ fn frame_luma(at: vec2<i32>) -> f32 {
     } else if (input.kind == 2u) {
         code = texel.r * 255.0 + texel.g * 65280.0;
     }
-    return code * input.scale;
+    return code * input.scale + input.offset;
 }
 
 // The tile's luma at tile pixel (x, y); zero outside the tile (the convolutions' padding).
@@ -241,7 +245,7 @@ fn store_residual(block: u32, x: u32, y: u32, sum: vec4<f32>) {
 
 // The 16-bit code of `value` (clamped to [0, 1]) as the low and high bytes the window's shader reads.
 fn code_texel(value: f32) -> vec4<f32> {
-    let code = u32(round(clamp(value, 0.0, 1.0) * 65535.0));
+    let code = u32(round(clamp((value - input.offset) * input.gain, 0.0, 1.0) * 65535.0));
     return vec4<f32>(f32(code & 255u) / 255.0, f32(code >> 8u) / 255.0, 0.0, 1.0);
 }
 

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 
 use self::ladder::{FrameIo, GpuLadder, LumaTexels};
 use super::LumaEngine;
+use super::colour::NetworkLuma;
 use super::picture::{LumaImage, LumaSamples, PlaneLayout};
 use crate::model::supernet::{SubgraphSpec, Supernet};
 
@@ -380,13 +381,13 @@ impl LumaEngine for GpuRunner {
         &mut self,
         frame: &ffmpeg::frame::Video,
         layout: PlaneLayout,
-        max_code: f32,
+        network: NetworkLuma,
     ) -> Option<LumaImage> {
         let pool = self.on_device.clone()?;
         let (width, height) = (frame.width() as usize, frame.height() as usize);
         self.ladder.prepare(width, height);
         let wide = layout.bytes_per_sample() == 2;
-        let texels = if wide { LumaTexels::Code16 { max_code } } else { LumaTexels::Code8 { max_code } };
+        let texels = if wide { LumaTexels::Code16 { network } } else { LumaTexels::Code8 { network } };
         let (device, queue) = (self.ladder.device().clone(), self.ladder.queue().clone());
         let reusable = self.plane.as_ref().is_some_and(|plane| {
             (plane.texture.width() as usize, plane.texture.height() as usize) == (width, height)
