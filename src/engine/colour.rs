@@ -40,23 +40,41 @@ impl Matrix {
 
 /// The network was trained on limited-range luma (16-235 of 255, `model::photo::luma_of`): a
 /// full-range stream's codes are squeezed into that range on the way in and stretched back on the
-/// way out. (Taken as they were, full-range black lay below anything the network had seen, and the
-/// top rung lifted a flat code 0 to 33.)
+/// way out, and a limited-range stream's codes below black or above white (which the screen shows
+/// as black and white) are taken as black and white. (Taken as they were, a code of 0 lay below
+/// anything the network had seen, and the top rung lifted flat code 0 to 33.)
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NetworkLuma {
-    /// The network's input is `code * scale + offset`.
+    /// The network's input is `code * scale + offset`, clamped to `[low, high]`.
     pub scale: f32,
     pub offset: f32,
+    pub low: f32,
+    pub high: f32,
     /// Its output `v` is `(v - offset) * gain` of the stream's code range (0 to 1).
     pub gain: f32,
 }
 
 impl NetworkLuma {
     /// Floats in [0, 1] taken as they are.
-    pub const IDENTITY: NetworkLuma = NetworkLuma { scale: 1.0, offset: 0.0, gain: 1.0 };
+    pub const IDENTITY: NetworkLuma = NetworkLuma { scale: 1.0, offset: 0.0, low: 0.0, high: 1.0, gain: 1.0 };
+
+    /// The limited range, as a fraction of 255.
+    const BLACK: f32 = 16.0 / 255.0;
+    const WHITE: f32 = 235.0 / 255.0;
+
+    /// Codes up to `max_code`, full range or limited.
+    pub fn of_codes(max_code: f32, full_range: bool) -> Self {
+        let (low, high) = (Self::BLACK, Self::WHITE);
+        if full_range {
+            let squeeze = high - low;
+            NetworkLuma { scale: squeeze / max_code, offset: low, low, high, gain: 1.0 / squeeze }
+        } else {
+            NetworkLuma { scale: 1.0 / max_code, offset: 0.0, low, high, gain: 1.0 }
+        }
+    }
 
     pub fn input(self, code: f32) -> f32 {
-        code * self.scale + self.offset
+        (code * self.scale + self.offset).clamp(self.low, self.high)
     }
 
     /// The network's outputs `values` as fractions of the stream's code range.
@@ -94,14 +112,7 @@ impl ColourSpec {
 
     /// How this stream's luma codes reach the network and come back from it.
     pub fn network_luma(self) -> NetworkLuma {
-        let max_code = self.max_code();
-        if self.full_range {
-            // 0..max_code onto 16/255..235/255, and back.
-            let squeeze = 219.0 / 255.0;
-            NetworkLuma { scale: squeeze / max_code, offset: 16.0 / 255.0, gain: 1.0 / squeeze }
-        } else {
-            NetworkLuma { scale: 1.0 / max_code, offset: 0.0, gain: 1.0 }
-        }
+        NetworkLuma::of_codes(self.max_code(), self.full_range)
     }
 
     /// The whole conversion as numbers, for the screen's shader (the same arithmetic as the CPU

@@ -276,18 +276,12 @@ mod tests {
         assert_eq!((plain.width, plain.height), (132, 76), "no network: bicubic x2");
     }
 
-    /// A full-range frame's luma is taken into the range the network was trained on and back:
-    /// flat black, dark grey, mid grey and white come out as they went in at every rung (the top
-    /// rung had lifted full-range black to code 33).
-    #[test]
-    fn full_range_luma_keeps_its_levels_at_every_rung() {
-        let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex())
-            .expect("shipped model");
-        let levels = [0u8, 8, 128, 255];
-        let (band, height) = (12, 12);
-        let mut frame = ffmpeg::frame::Video::new(Pixel::YUVJ420P, band * levels.len() as u32, height);
+    /// Flat bands of luma `levels` in a `format` frame tagged `range`.
+    fn bands(format: Pixel, range: ffmpeg::util::color::Range, levels: &[u8], band: u32) -> ffmpeg::frame::Video {
+        let mut frame = ffmpeg::frame::Video::new(format, band * levels.len() as u32, band);
+        frame.set_color_range(range);
         let stride = frame.stride(0);
-        for samples in frame.data_mut(0).chunks_mut(stride).take(height as usize) {
+        for samples in frame.data_mut(0).chunks_mut(stride).take(band as usize) {
             for (x, sample) in samples.iter_mut().enumerate().take((band as usize) * levels.len()) {
                 *sample = levels[x / band as usize];
             }
@@ -295,14 +289,30 @@ mod tests {
         for plane in [1, 2] {
             frame.data_mut(plane).fill(128);
         }
+        frame
+    }
+
+    /// Luma reaches every rung in the range it was trained on: a full-range frame's flat black,
+    /// dark grey, mid grey and white come out as they went in, and a limited-range frame's codes
+    /// below black come out black (the top rung had lifted a code of 0 to 33, a grey on screen).
+    #[test]
+    fn luma_keeps_its_levels_at_every_rung() {
+        use ffmpeg::util::color::Range;
+        let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex())
+            .expect("shipped model");
+        let band = 12;
+        let full = bands(Pixel::YUVJ420P, Range::JPEG, &[0, 8, 128, 255], band);
+        let limited = bands(Pixel::YUV420P, Range::MPEG, &[0, 8, 16, 128], band);
         for rung in &model.manifest.ladder {
             let network = PackedNetwork::from_supernet(&model.supernet, rung.spec, Isa::detect());
             let mut upscaler = NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), 1), "rung");
-            let luma = upscaler.upscale_luma(&frame).unwrap().expect("the network ran");
-            for (index, &level) in levels.iter().enumerate() {
-                let centre = luma.get(2 * band as usize * index + band as usize, height as usize);
-                let code = centre * 255.0;
-                assert!((code - f32::from(level)).abs() <= 1.0, "{}: code {level} came out {code:.1}", rung.spec);
+            for (frame, expected) in [(&full, [0.0, 8.0, 128.0, 255.0]), (&limited, [16.0, 16.0, 16.0, 128.0])] {
+                let luma = upscaler.upscale_luma(frame).unwrap().expect("the network ran");
+                for (index, expected) in expected.into_iter().enumerate() {
+                    let code = 255.0 * luma.get(2 * band as usize * index + band as usize, band as usize);
+                    let range = frame.color_range();
+                    assert!((code - expected).abs() <= 1.0, "{} {range:?}: {code:.1} for {expected}", rung.spec);
+                }
             }
         }
     }

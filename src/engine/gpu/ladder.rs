@@ -47,7 +47,8 @@ struct InputRecord {
     height: u32,
     offset: f32,
     gain: f32,
-    padding: [u32; 2],
+    low: f32,
+    high: f32,
 }
 
 /// How a luma texture holds its samples.
@@ -68,8 +69,8 @@ impl LumaTexels {
             LumaTexels::Code8 { network } => (1, network),
             LumaTexels::Code16 { network } => (2, network),
         };
-        let NetworkLuma { scale, offset, gain } = network;
-        InputRecord { kind, scale, width, height, offset, gain, padding: [0; 2] }
+        let NetworkLuma { scale, offset, low, high, gain } = network;
+        InputRecord { kind, scale, width, height, offset, gain, low, high }
     }
 }
 

@@ -30,7 +30,7 @@ struct Layer {
 // The frame's luma plane.
 struct Input {
     // How the texture holds a sample: 0 a float, 1 an 8-bit code in r, 2 a 16-bit code in r (low
-    // byte) and g (high byte); the network reads `code * scale + offset`.
+    // byte) and g (high byte); the network reads `code * scale + offset` clamped to [low, high].
     kind: u32,
     scale: f32,
     width: u32,
@@ -38,7 +38,8 @@ struct Input {
     offset: f32,
     // The network's output `v` is `(v - offset) * gain` of the code range.
     gain: f32,
-    padding: vec2<u32>,
+    low: f32,
+    high: f32,
 }
 
 @group(0) @binding(0) var<uniform> layer: Layer;
@@ -60,7 +61,7 @@ fn frame_luma(at: vec2<i32>) -> f32 {
     } else if (input.kind == 2u) {
         code = texel.r * 255.0 + texel.g * 65280.0;
     }
-    return code * input.scale + input.offset;
+    return clamp(code * input.scale + input.offset, input.low, input.high);
 }
 
 // The tile's luma at tile pixel (x, y); zero outside the tile (the convolutions' padding).
