@@ -120,8 +120,17 @@ pub fn set_yuv_colour(context: &mut SwsContext, format: Pixel) {
     }
 }
 
-/// Brings frames of any other format to 8-bit 4:2:0 (packed RGB, YUYV, grey...), the context kept
-/// while the format and size hold. Shared by the screen path and the neural upscaler.
+/// Bits per sample of `format`'s first component (8 where FFmpeg does not say).
+pub fn bit_depth(format: Pixel) -> u32 {
+    format.descriptor().map_or(8, |descriptor| {
+        // SAFETY: a descriptor from FFmpeg's static table, which has at least one component.
+        unsafe { (*descriptor.as_ptr()).comp[0].depth as u32 }
+    })
+}
+
+/// Brings frames of any other format (packed RGB, YUYV, grey, alpha...) to 4:2:0, 10-bit from a
+/// deeper format and 8-bit otherwise, the context kept while the format and size hold. Shared by
+/// the screen path and the neural upscaler.
 pub struct ToPlanar {
     context: Option<(SwsContext, (Pixel, u32, u32))>,
     converted: ffmpeg::frame::Video,
@@ -148,7 +157,7 @@ impl ToPlanar {
             return Ok((frame, layout));
         }
         self.run(frame)?;
-        Ok((&self.converted, PlaneLayout::of(Pixel::YUV420P).expect("4:2:0 is planar")))
+        Ok((&self.converted, PlaneLayout::of(self.converted.format()).expect("4:2:0 is planar")))
     }
 
     /// A 4:2:0 copy of `frame` of its own (for a frame the screen cannot read as it is).
@@ -170,10 +179,13 @@ impl ToPlanar {
         };
         let key = (format, width, height);
         if self.context.as_ref().is_none_or(|(_, current)| *current != key) {
-            let mut context = SwsContext::get(format, width, height, Pixel::YUV420P, width, height, Flags::POINT)
-                .map_err(convert_error)?;
+            let planar = if bit_depth(format) > 8 { Pixel::YUV420P10LE } else { Pixel::YUV420P };
+            let mut context =
+                SwsContext::get(format, width, height, planar, width, height, Flags::POINT).map_err(convert_error)?;
             set_yuv_colour(&mut context, format);
             self.context = Some((context, key));
+            // The copy of another format or size would be refused as the new context's output.
+            self.converted = ffmpeg::frame::Video::empty();
         }
         let (context, _) = self.context.as_mut().expect("context was just set");
         context.run(frame, &mut self.converted).map_err(convert_error)?;
@@ -319,6 +331,12 @@ mod tests {
         let mut to_planar = ToPlanar::default();
         let copy = to_planar.converted_copy(&rgb).unwrap();
         assert_eq!((copy.format(), copy.width(), copy.height()), (Pixel::YUV420P, 20, 10));
+        // A stream whose size changes: each size converted in place in turn.
+        for (width, height) in [(20, 10), (12, 6), (20, 10)] {
+            let frame = ffmpeg::frame::Video::new(Pixel::RGB24, width, height);
+            let (converted, _) = to_planar.convert(&frame, false).unwrap();
+            assert_eq!((converted.width(), converted.height()), (width, height));
+        }
         let planar = crate::media::gradient_frame(8, 8);
         let (same, layout) = to_planar.convert(&planar, false).unwrap();
         assert_eq!(same.data(0).as_ptr(), planar.data(0).as_ptr(), "a readable frame is not copied");
@@ -326,8 +344,8 @@ mod tests {
     }
 
     /// RGB becomes full-range BT.601, all its levels kept and tagged so; a full-range YUV format
-    /// the screen cannot read keeps its codes and says they are full range; grey keeps its codes
-    /// and its range tag, full where it has none.
+    /// the screen cannot read keeps its codes and says they are full range, a deep one stays deep;
+    /// grey keeps its codes and its range tag, full where it has none.
     #[test]
     fn converted_frames_say_what_their_codes_mean() {
         crate::media::init_ffmpeg();
@@ -360,6 +378,17 @@ mod tests {
         let copy = to_planar.converted_copy(&yuvj).unwrap();
         assert_eq!((copy.format(), copy.color_range()), (Pixel::YUV420P, color::Range::JPEG));
         assert_eq!(copy.data(0)[0], 0, "full-range black is not squeezed to 16");
+
+        let mut deep = ffmpeg::frame::Video::new(Pixel::YUVA444P10LE, 16, 2);
+        let codes: [u16; 4] = [832, 512, 512, 1023]; // Y, Cb, Cr, alpha
+        for (plane, code) in codes.iter().enumerate() {
+            for sample in deep.data_mut(plane).chunks_exact_mut(2) {
+                sample.copy_from_slice(&code.to_le_bytes());
+            }
+        }
+        let (copy, layout) = to_planar.convert(&deep, false).unwrap();
+        assert_eq!((copy.format(), layout.bits), (Pixel::YUV420P10LE, 10), "a deep format stays deep");
+        assert_eq!(u16::from_le_bytes([copy.data(0)[0], copy.data(0)[1]]), 832, "its codes kept");
 
         let mut grey = ffmpeg::frame::Video::new(Pixel::GRAY8, 16, 2);
         grey.data_mut(0).fill(0);
