@@ -120,19 +120,24 @@ fn upscale_doubles_an_odd_sized_rgb_image() {
     let image =
         image::RgbImage::from_fn(37, 23, |x, y| image::Rgb([(x * 7) as u8, (y * 11) as u8, ((x + y) * 3) as u8]));
     image.save(&input).unwrap();
-    let output = dir.join("odd-x2.png");
-    let run = dysr(&["upscale", input.to_str().unwrap(), "-o", output.to_str().unwrap(), "--rung", "0"]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let upscaled = image::open(&output).unwrap().to_rgb8();
-    assert_eq!(upscaled.dimensions(), (74, 46));
-    // Colours survive: each output pixel is close to the input pixel it came from.
-    let (mut total, mut count) = (0i64, 0i64);
-    for (x, y, pixel) in upscaled.enumerate_pixels() {
-        let source = image.get_pixel(x / 2, y / 2);
-        total += pixel.0.iter().zip(source.0).map(|(a, b)| (i64::from(*a) - i64::from(b)).abs()).sum::<i64>();
-        count += 3;
+    // A PNG, or a JPEG where the output's name says so.
+    for (name, format) in [("odd-x2.png", image::ImageFormat::Png), ("odd-x2.JPG", image::ImageFormat::Jpeg)] {
+        let output = dir.join(name);
+        let run = dysr(&["upscale", input.to_str().unwrap(), "-o", output.to_str().unwrap(), "--rung", "0"]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let reader = image::ImageReader::open(&output).unwrap().with_guessed_format().unwrap();
+        assert_eq!(reader.format(), Some(format), "{name}: written as its name says");
+        let upscaled = reader.decode().unwrap().to_rgb8();
+        assert_eq!(upscaled.dimensions(), (74, 46));
+        // Colours survive: each output pixel is close to the input pixel it came from.
+        let (mut total, mut count) = (0i64, 0i64);
+        for (x, y, pixel) in upscaled.enumerate_pixels() {
+            let source = image.get_pixel(x / 2, y / 2);
+            total += pixel.0.iter().zip(source.0).map(|(a, b)| (i64::from(*a) - i64::from(b)).abs()).sum::<i64>();
+            count += 3;
+        }
+        assert!(total / count < 12, "{name}: mean difference {}", total / count);
     }
-    assert!(total / count < 12, "mean difference {}", total / count);
 }
 
 #[test]
@@ -152,6 +157,13 @@ fn upscale_failures_name_the_cause_and_leave_no_output() {
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("--rung 99"));
     assert!(!output.exists());
+
+    // An image is not written under a video's name.
+    let video = dir.join("small-x2.mkv");
+    let run = dysr(&["upscale", input.to_str().unwrap(), "-o", video.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && stderr.contains("small-x2.mkv") && stderr.contains(".jpg"), "{stderr}");
+    assert!(!video.exists());
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "only the input is left in the folder");
 }
 

@@ -21,7 +21,8 @@ use crate::transcode::{
 pub struct UpscaleArgs {
     /// Video (any file or URL the player opens) or image (PNG or JPEG) to upscale.
     pub input: String,
-    /// Where to write the x2 result: a video container (.mkv, .mp4, ...) or, for an image, a PNG.
+    /// Where to write the x2 result: a video container (.mkv, .mp4, ...) or, for an image, a PNG
+    /// or JPEG (.png, .jpg, .jpeg).
     #[arg(short, long)]
     pub output: PathBuf,
     /// Ladder rung (0 = cheapest; default: the best, or with --min-fps the best that keeps it).
@@ -148,8 +149,32 @@ fn upscale_video_file(args: UpscaleArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The image format `output`'s extension names.
+fn image_format(output: &Path) -> anyhow::Result<image::ImageFormat> {
+    match output.extension().and_then(|ext| ext.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("png") => Ok(image::ImageFormat::Png),
+        Some("jpg" | "jpeg") => Ok(image::ImageFormat::Jpeg),
+        _ => anyhow::bail!(
+            "{}: an image is upscaled into a PNG or JPEG file: name the output .png, .jpg or .jpeg",
+            output.display()
+        ),
+    }
+}
+
+/// `image` written to `path` as `format` (JPEG at quality 95: the default 75 would blur what the
+/// network sharpened).
+fn write_image(image: &image::RgbImage, path: &Path, format: image::ImageFormat) -> image::ImageResult<()> {
+    if format == image::ImageFormat::Jpeg {
+        let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+        image::codecs::jpeg::JpegEncoder::new_with_quality(file, 95).encode_image(image)
+    } else {
+        image.save_with_format(path, format)
+    }
+}
+
 fn upscale_image(args: UpscaleArgs) -> anyhow::Result<()> {
     let input = Path::new(&args.input);
+    let format = image_format(&args.output)?;
     let rgb = load_rgb(input).map_err(anyhow::Error::msg)?;
     let model = Manifest::load_with_weights(&args.manifest, &burn::prelude::Device::flex())?;
     let ladder = &model.manifest.ladder;
@@ -170,14 +195,16 @@ fn upscale_image(args: UpscaleArgs) -> anyhow::Result<()> {
     });
     // Write beside the target, then rename: a failure never leaves a half-written output.
     let partial = args.output.with_file_name(format!(
-        ".{}.partial.png",
+        ".{}.partial",
         args.output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     ));
-    upscaled
-        .save_with_format(&partial, image::ImageFormat::Png)
-        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", args.output.display()))?;
-    std::fs::rename(&partial, &args.output)
-        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", args.output.display()))?;
+    let written = write_image(&upscaled, &partial, format)
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::fs::rename(&partial, &args.output).map_err(|e| e.to_string()));
+    if let Err(cause) = written {
+        let _ = std::fs::remove_file(&partial);
+        anyhow::bail!("{}: cannot write: {cause}", args.output.display());
+    }
     println!(
         "{} ({}x{}) -> {} ({}x{}) with rung {} ({})",
         input.display(),
