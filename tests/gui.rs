@@ -678,6 +678,53 @@ fn a_playlist_plays_its_inputs_in_turn() {
     std::fs::remove_file(&broken).ok();
 }
 
+/// A folder dropped on the window plays its videos in natural name order (`ep2` before `ep10`); a
+/// folder with none is an error under the open bar while what was playing plays on.
+#[test]
+fn a_dropped_folder_plays_its_videos_in_order() {
+    let folder = common::media_dir().join("dropped-folder");
+    let empty = common::media_dir().join("dropped-empty-folder");
+    for dir in [&folder, &empty] {
+        std::fs::create_dir_all(dir).expect("make the folder");
+    }
+    let clip = h264_clip(1);
+    for name in ["ep10.mp4", "ep2.mp4"] {
+        std::fs::copy(&clip, folder.join(name)).expect("copy the clip in");
+    }
+    std::fs::write(folder.join("notes.txt"), "not a video").expect("write a note");
+    let mut harness = harness_with_options(
+        [640.0, 480.0],
+        vec![path_str(&clip)],
+        PlayerOptions { audio: AudioMode::Silent, ..Default::default() },
+        |_| {},
+    );
+    let playing = |app: &PlayerApp, name: &str| app.player().is_some_and(|p| p.info().input.ends_with(name));
+    step_until(&mut harness, "the clip", |app| app.player().is_some());
+    /// A folder as the windowing layer hands it over when it is dropped.
+    #[derive(Debug)]
+    struct Dropped(std::path::PathBuf);
+    impl egui::DroppedFile for Dropped {
+        fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+        fn bytes(&self) -> Result<Vec<u8>, String> {
+            Err("a folder has no bytes".to_owned())
+        }
+    }
+    let drop = |harness: &mut Harness<'static, App>, path: &std::path::Path| {
+        harness.input_mut().dropped_files.push(Arc::new(Dropped(path.to_owned())));
+    };
+    drop(&mut harness, &empty);
+    harness.run_steps(2);
+    let error = app(&harness).error().expect("an empty folder is an error").to_owned();
+    assert!(error.contains("no video files"), "{error}");
+    assert!(app(&harness).player().is_some(), "the clip plays on");
+    drop(&mut harness, &folder);
+    step_until(&mut harness, "the folder's first video", |app| playing(app, "ep2.mp4"));
+    assert_eq!(app(&harness).playlist_position().as_deref(), Some("1/2"));
+    step_until(&mut harness, "its second, after the first ended", |app| playing(app, "ep10.mp4"));
+}
+
 /// An input opened again starts where it was left (the position is remembered when another input
 /// opens), and Home goes back to its start.
 #[test]

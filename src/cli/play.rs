@@ -14,7 +14,8 @@ use crate::ui::{TimedRun, WindowOptions};
 
 #[derive(Debug, Clone, Args)]
 pub struct PlayArgs {
-    /// Video files or URLs, played one after another (default: the bundled demo clip).
+    /// Video files, folders (their videos in name order), M3U playlists or URLs, played one after
+    /// another (default: the bundled demo clip)
     pub inputs: Vec<String>,
     /// No window: play to the end and print a JSON summary on stdout.
     #[arg(long)]
@@ -131,7 +132,11 @@ fn parse_volume(text: &str) -> Result<f32, String> {
 }
 
 pub fn run(args: PlayArgs) -> anyhow::Result<()> {
-    let inputs = if args.inputs.is_empty() { vec![super::demo_clip_path()] } else { args.inputs.clone() };
+    let inputs = if args.inputs.is_empty() {
+        vec![super::demo_clip_path()]
+    } else {
+        crate::media::inputs::expand(&args.inputs)?
+    };
     if !args.headless && !has_display() {
         anyhow::bail!(
             "no display to open a window on (DISPLAY and WAYLAND_DISPLAY are unset): play with --headless, or under a virtual display (xvfb-run)"

@@ -16,6 +16,8 @@ pub enum MediaError {
     NoDecoder { input: String, kind: &'static str, codec: String },
     #[error("{input}: cannot set up the {kind} decoder: {cause}")]
     DecoderSetup { input: String, kind: &'static str, cause: String },
+    #[error("{input}: nothing to play: {what}")]
+    NothingToPlay { input: String, what: &'static str },
     #[error("{input}: cannot start a pipeline thread: {cause}")]
     Thread { input: String, cause: String },
 }

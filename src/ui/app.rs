@@ -573,9 +573,16 @@ impl PlayerApp {
     }
 
     /// Plays `inputs` one after another, from the first.
+    /// Plays `inputs` (folders and M3U playlists expanded) from the first; where they hold nothing
+    /// to play, the error shows and what was playing plays on.
     fn open_all(&mut self, ctx: &egui::Context, inputs: Vec<String>) {
-        self.playlist = Playlist::new(inputs);
-        self.open_current(ctx, true);
+        match crate::media::inputs::expand(&inputs) {
+            Ok(inputs) => {
+                self.playlist = Playlist::new(inputs);
+                self.open_current(ctx, true);
+            }
+            Err(error) => self.error = Some(error.to_string()),
+        }
     }
 
     /// Opens the playlist's current input; one that cannot be played is skipped for the next one

@@ -1,0 +1,227 @@
+//! What the user names becomes what the player plays, as in mpv and VLC: a folder becomes its video
+//! files in natural name order ("ep2" before "ep10"), and an M3U playlist of files and URLs becomes
+//! its entries (relative ones found beside the playlist). An HLS playlist (`#EXT-X-` tags) is a
+//! stream FFmpeg plays, and stays one input; so does everything else.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+
+use super::error::MediaError;
+
+/// Extensions of files a folder contributes: video containers, and pictures (one frame each).
+const VIDEO_EXTENSIONS: &[&str] = &[
+    "3g2", "3gp", "asf", "avi", "divx", "dv", "f4v", "flv", "gif", "h264", "h265", "hevc", "ivf", "jpeg", "jpg", "m2t",
+    "m2ts", "m2v", "m4v", "mjpeg", "mkv", "mov", "mp4", "mpeg", "mpg", "mts", "mxf", "nut", "ogv", "png", "rm", "rmvb",
+    "ts", "vob", "webm", "wmv", "y4m",
+];
+
+/// `inputs` with each folder and M3U playlist replaced by what it holds.
+pub fn expand(inputs: &[String]) -> Result<Vec<String>, MediaError> {
+    let mut expanded = Vec::new();
+    for input in inputs {
+        expand_into(input, &mut Vec::new(), &mut expanded)?;
+    }
+    Ok(expanded)
+}
+
+/// Expands `input` into `out`; `open` holds the playlists being expanded around it, so one that
+/// names itself (or one naming it) is not followed again.
+fn expand_into(input: &str, open: &mut Vec<PathBuf>, out: &mut Vec<String>) -> Result<(), MediaError> {
+    let path = Path::new(input);
+    if is_url(input) {
+        out.push(input.to_owned());
+    } else if path.is_dir() {
+        let files = folder_videos(path)?;
+        if files.is_empty() {
+            return Err(MediaError::NothingToPlay { input: input.to_owned(), what: "no video files in the folder" });
+        }
+        out.extend(files.iter().map(|file| file.to_string_lossy().into_owned()));
+    } else if let Some(entries) = m3u_entries(path)? {
+        if entries.is_empty() {
+            return Err(MediaError::NothingToPlay { input: input.to_owned(), what: "the playlist names nothing" });
+        }
+        let identity = path.canonicalize().unwrap_or_else(|_| path.to_owned());
+        if open.contains(&identity) {
+            return Ok(());
+        }
+        open.push(identity);
+        for entry in entries {
+            expand_into(&entry, open, out)?;
+        }
+        open.pop();
+    } else {
+        out.push(input.to_owned());
+    }
+    Ok(())
+}
+
+fn is_url(input: &str) -> bool {
+    input.split_once("://").is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.chars().all(char::is_alphanumeric))
+}
+
+/// The video files directly in `folder` (not hidden), in natural name order.
+fn folder_videos(folder: &Path) -> Result<Vec<PathBuf>, MediaError> {
+    let unreadable =
+        |error: std::io::Error| MediaError::Open { input: folder.display().to_string(), cause: error.to_string() };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
+        .map_err(unreadable)?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.is_file())
+        .filter(|path| path.file_name().is_some_and(|name| !name.to_string_lossy().starts_with('.')))
+        .filter(|path| {
+            path.extension()
+                .and_then(|ext| ext.to_str())
+                .is_some_and(|ext| VIDEO_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    files.sort_by(|a, b| natural_order(&a.to_string_lossy(), &b.to_string_lossy()));
+    Ok(files)
+}
+
+/// The entries of `path` when it is an M3U playlist of files and URLs (by its extension, not an
+/// HLS one), relative paths taken from the playlist's folder; None for anything else.
+fn m3u_entries(path: &Path) -> Result<Option<Vec<String>>, MediaError> {
+    let is_m3u = path.extension().and_then(|ext| ext.to_str()).is_some_and(|ext| {
+        let ext = ext.to_ascii_lowercase();
+        ext == "m3u" || ext == "m3u8"
+    });
+    if !is_m3u || !path.is_file() {
+        return Ok(None);
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|error| MediaError::Open { input: path.display().to_string(), cause: error.to_string() })?;
+    let text = String::from_utf8_lossy(&bytes);
+    if text.contains("#EXT-X-") {
+        return Ok(None);
+    }
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let entries = text
+        .lines()
+        .map(|line| line.trim().trim_start_matches('\u{feff}'))
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|entry| {
+            if is_url(entry) || Path::new(entry).is_absolute() {
+                entry.to_owned()
+            } else {
+                folder.join(entry).to_string_lossy().into_owned()
+            }
+        })
+        .collect();
+    Ok(Some(entries))
+}
+
+/// Names compared as people read them: runs of digits by their value, the rest by character,
+/// ignoring case.
+fn natural_order(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.chars().peekable(), b.chars().peekable());
+    loop {
+        match (a.peek().copied(), b.peek().copied()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let number = |chars: &mut std::iter::Peekable<std::str::Chars>| {
+                    let mut digits = String::new();
+                    while let Some(digit) = chars.next_if(char::is_ascii_digit) {
+                        digits.push(digit);
+                    }
+                    digits
+                };
+                let (x, y) = (number(&mut a), number(&mut b));
+                let (x_value, y_value) = (x.trim_start_matches('0'), y.trim_start_matches('0'));
+                let order =
+                    x_value.len().cmp(&y_value.len()).then_with(|| x_value.cmp(y_value)).then(x.len().cmp(&y.len()));
+                if order != Ordering::Equal {
+                    return order;
+                }
+            }
+            (Some(x), Some(y)) => {
+                let order = x.to_lowercase().cmp(y.to_lowercase());
+                if order != Ordering::Equal {
+                    return order;
+                }
+                a.next();
+                b.next();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("dysr-inputs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn touch(dir: &Path, names: &[&str]) {
+        for name in names {
+            std::fs::write(dir.join(name), b"").unwrap();
+        }
+    }
+
+    fn names(inputs: &[String]) -> Vec<String> {
+        inputs.iter().map(|input| Path::new(input).file_name().unwrap().to_string_lossy().into_owned()).collect()
+    }
+
+    #[test]
+    fn names_sort_as_people_read_them() {
+        let mut list = vec!["ep10.mkv", "Ep2.mkv", "ep1.mkv", "ep02b.mkv", "extra.mkv", "ep2.mkv"];
+        list.sort_by(|a, b| natural_order(a, b));
+        assert_eq!(list, ["ep1.mkv", "Ep2.mkv", "ep2.mkv", "ep02b.mkv", "ep10.mkv", "extra.mkv"]);
+    }
+
+    /// A folder gives its videos in natural order, leaving out hidden files, other files and
+    /// folders; one with no videos is one line naming it.
+    #[test]
+    fn a_folder_gives_its_videos_in_order() {
+        let dir = scratch("folder");
+        touch(&dir, &["ep10.mkv", "ep9.MP4", ".ep1.mkv", "notes.txt", "cover.png"]);
+        std::fs::create_dir(dir.join("extras.mkv")).unwrap();
+        let inputs = expand(&[dir.to_string_lossy().into_owned(), "https://example.com/a.mp4".to_owned()]).unwrap();
+        assert_eq!(names(&inputs), ["cover.png", "ep9.MP4", "ep10.mkv", "a.mp4"]);
+        assert_eq!(inputs[3], "https://example.com/a.mp4", "a URL stays as it is");
+
+        let empty = scratch("empty");
+        touch(&empty, &["readme.txt"]);
+        let error = expand(&[empty.to_string_lossy().into_owned()]).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&empty.to_string_lossy().into_owned()) && error.contains("no video files"),
+            "{error}"
+        );
+    }
+
+    /// An M3U playlist gives its entries: comments and blank lines left out, relative paths found
+    /// beside it, URLs and absolute paths as they are, a folder in it expanded, and the playlist
+    /// itself not followed again; an HLS playlist stays one input.
+    #[test]
+    fn a_playlist_gives_its_entries() {
+        let dir = scratch("m3u");
+        touch(&dir, &["b.mkv"]);
+        std::fs::create_dir(dir.join("season")).unwrap();
+        touch(&dir.join("season"), &["s2.mkv", "s1.mkv"]);
+        let list = dir.join("list.m3u");
+        std::fs::write(
+            &list,
+            "\u{feff}#EXTM3U\n#EXTINF:10,First\nb.mkv\n\nhttp://example.com/live.m3u8\n/absolute/c.mp4\nseason\nlist.m3u\n",
+        )
+        .unwrap();
+        let inputs = expand(&[list.to_string_lossy().into_owned()]).unwrap();
+        assert_eq!(inputs[0], dir.join("b.mkv").to_string_lossy());
+        assert_eq!(&inputs[1..3], ["http://example.com/live.m3u8", "/absolute/c.mp4"]);
+        assert_eq!(names(&inputs[3..]), ["s1.mkv", "s2.mkv"], "the playlist naming itself is not followed");
+
+        let hls = dir.join("stream.m3u8");
+        std::fs::write(&hls, "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nsegment0.ts\n").unwrap();
+        let hls = hls.to_string_lossy().into_owned();
+        assert_eq!(expand(std::slice::from_ref(&hls)).unwrap(), [hls]);
+
+        let empty = dir.join("empty.m3u");
+        std::fs::write(&empty, "#EXTM3U\n").unwrap();
+        assert!(expand(&[empty.to_string_lossy().into_owned()]).unwrap_err().to_string().contains("names nothing"));
+    }
+}
