@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 
 use super::error::MediaError;
 
-/// Extensions of files a folder contributes: video containers, and pictures (one frame each).
+/// Extensions of files a folder contributes: video containers and animated GIFs (not still
+/// pictures, which would flash by as one-frame inputs; named alone, they play).
 const VIDEO_EXTENSIONS: &[&str] = &[
-    "3g2", "3gp", "asf", "avi", "divx", "dv", "f4v", "flv", "gif", "h264", "h265", "hevc", "ivf", "jpeg", "jpg", "m2t",
-    "m2ts", "m2v", "m4v", "mjpeg", "mkv", "mov", "mp4", "mpeg", "mpg", "mts", "mxf", "nut", "ogv", "png", "rm", "rmvb",
-    "ts", "vob", "webm", "wmv", "y4m",
+    "3g2", "3gp", "asf", "avi", "divx", "dv", "f4v", "flv", "gif", "h264", "h265", "hevc", "ivf", "m2t", "m2ts", "m2v",
+    "m4v", "mjpeg", "mkv", "mov", "mp4", "mpeg", "mpg", "mts", "mxf", "nut", "ogv", "rm", "rmvb", "ts", "vob", "webm",
+    "wmv", "y4m",
 ];
 
 /// `inputs` with each folder and M3U playlist replaced by what it holds.
@@ -175,15 +176,15 @@ mod tests {
         assert_eq!(list, ["ep1.mkv", "Ep2.mkv", "ep2.mkv", "ep02b.mkv", "ep10.mkv", "extra.mkv"]);
     }
 
-    /// A folder gives its videos in natural order, leaving out hidden files, other files and
-    /// folders; one with no videos is one line naming it.
+    /// A folder gives its videos in natural order, leaving out hidden files, still pictures, other
+    /// files and folders; one with no videos is one line naming it.
     #[test]
     fn a_folder_gives_its_videos_in_order() {
         let dir = scratch("folder");
-        touch(&dir, &["ep10.mkv", "ep9.MP4", ".ep1.mkv", "notes.txt", "cover.png"]);
+        touch(&dir, &["ep10.mkv", "ep9.MP4", ".ep1.mkv", "notes.txt", "cover.png", "intro.gif"]);
         std::fs::create_dir(dir.join("extras.mkv")).unwrap();
         let inputs = expand(&[dir.to_string_lossy().into_owned(), "https://example.com/a.mp4".to_owned()]).unwrap();
-        assert_eq!(names(&inputs), ["cover.png", "ep9.MP4", "ep10.mkv", "a.mp4"]);
+        assert_eq!(names(&inputs), ["ep9.MP4", "ep10.mkv", "intro.gif", "a.mp4"]);
         assert_eq!(inputs[3], "https://example.com/a.mp4", "a URL stays as it is");
 
         let empty = scratch("empty");
