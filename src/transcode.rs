@@ -75,6 +75,21 @@ impl VideoCodec {
             VideoCodec::X265 => "libx265",
         }
     }
+
+    fn codec_id(self) -> ffmpeg::codec::Id {
+        match self {
+            VideoCodec::X264 => ffmpeg::codec::Id::H264,
+            VideoCodec::X265 => ffmpeg::codec::Id::HEVC,
+        }
+    }
+
+    /// The format's name, as people know it.
+    fn format_name(self) -> &'static str {
+        match self {
+            VideoCodec::X264 => "H.264",
+            VideoCodec::X265 => "H.265",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -159,10 +174,18 @@ impl Drop for PartialFile {
 }
 
 /// Whether FFmpeg knows a container for `output`'s name.
-fn has_container(output: &Path) -> bool {
-    let Ok(name) = std::ffi::CString::new(output.to_string_lossy().as_bytes()) else { return false };
-    // SAFETY: a lookup in FFmpeg's table of muxers by file name.
-    !unsafe { ffmpeg::ffi::av_guess_format(std::ptr::null(), name.as_ptr(), std::ptr::null()) }.is_null()
+/// Whether `output`'s container can hold `codec`'s video: None where its name names no container.
+fn container_holds(output: &Path, codec: VideoCodec) -> Option<bool> {
+    let name = std::ffi::CString::new(output.to_string_lossy().as_bytes()).ok()?;
+    // SAFETY: lookups in FFmpeg's static tables of muxers and of what each holds.
+    unsafe {
+        let muxer = ffmpeg::ffi::av_guess_format(std::ptr::null(), name.as_ptr(), std::ptr::null());
+        if muxer.is_null() {
+            return None;
+        }
+        // 0: it cannot; 1: it can; negative: FFmpeg does not know, and writing will tell.
+        Some(ffmpeg::ffi::avformat_query_codec(muxer, codec.codec_id().into(), ffmpeg::ffi::FF_COMPLIANCE_NORMAL) != 0)
+    }
 }
 
 /// `dir/.name.partial.ext`: hidden, beside the target (so the rename is atomic), with the target's
@@ -178,8 +201,21 @@ fn partial_path(output: &Path) -> PathBuf {
 pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Result<TranscodeReport, TranscodeError> {
     let started = Instant::now();
     let output_error = |cause: String| TranscodeError::Output { path: options.output.clone(), cause };
-    if !has_container(&options.output) {
-        return Err(output_error("its extension names no container FFmpeg can write (try .mkv or .mp4)".to_owned()));
+    match container_holds(&options.output, options.codec) {
+        None => {
+            return Err(output_error(
+                "its extension names no container FFmpeg can write (try .mkv or .mp4)".to_owned(),
+            ));
+        }
+        Some(false) => {
+            let flag = clap::ValueEnum::to_possible_value(&options.codec).expect("every codec is a choice");
+            return Err(output_error(format!(
+                "this container cannot hold {} video (--codec {}): try .mkv or .mp4",
+                options.codec.format_name(),
+                flag.get_name()
+            )));
+        }
+        Some(true) => {}
     }
     let source = MediaSource::open(&options.input)?;
     let video_index = source.info.video.index;

@@ -141,6 +141,21 @@ fn bad_paths_get_one_line_and_no_file() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(!run.status.success() && stderr.lines().count() == 1 && stderr.contains("no-such-folder"), "{stderr}");
     assert!(std::fs::read_dir(&dir).unwrap().next().is_none(), "nothing written");
+
+    // A container that cannot hold the codec, and the input as its own output: one line each,
+    // before any work, and the input untouched.
+    let webm = dir.join("out.webm");
+    let run = dysr_upscale(&[&path_str(&h264_clip(1)), "-o", &path_str(&webm), "--rung", "0"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && stderr.lines().count() == 1 && stderr.contains("cannot hold H.264"), "{stderr}");
+    let input = dir.join("in.mp4");
+    std::fs::copy(h264_clip(1), &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&input), "--rung", "0"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && stderr.contains("is the input"), "{stderr}");
+    assert!(std::fs::read(&input).unwrap() == before, "the input is untouched");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing but the input");
 }
 
 /// An empty folder of its own for each test's outputs.

@@ -58,6 +58,10 @@ fn is_image(input: &str) -> bool {
 }
 
 pub fn run(args: UpscaleArgs) -> anyhow::Result<()> {
+    let input = Path::new(&args.input).canonicalize().ok();
+    if input.is_some() && input == args.output.canonicalize().ok() {
+        anyhow::bail!("{}: is the input; write the result to another file", args.output.display());
+    }
     if is_image(&args.input) { upscale_image(args) } else { upscale_video_file(args) }
 }
 
