@@ -572,7 +572,6 @@ impl PlayerApp {
         player.seek(chapter.start_secs);
     }
 
-    /// Plays `inputs` one after another, from the first.
     /// Plays `inputs` (folders and M3U playlists expanded) from the first; where they hold nothing
     /// to play, the error shows and what was playing plays on.
     fn open_all(&mut self, ctx: &egui::Context, inputs: Vec<String>) {
