@@ -182,14 +182,15 @@ impl Subtitles {
         let spawned = std::thread::Builder::new().name("subtitles".to_owned()).spawn(move || {
             // Nobody waits for them once the player that asked is gone.
             let wanted = || Arc::strong_count(&filling) > 1;
-            let mut tracks = read_tracks(&path, &wanted, embedded_track_name);
+            let mut tracks = read_tracks(&path, &wanted, embedded_track_name, None);
             let sidecar = path.with_extension("srt");
             if sidecar.is_file() {
                 let name = format!(
                     "sidecar {}",
                     sidecar.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
                 );
-                tracks.extend(read_tracks(&sidecar, &wanted, |_, _| name.clone()));
+                let encoding = legacy_encoding(&sidecar);
+                tracks.extend(read_tracks(&sidecar, &wanted, |_, _| name.clone(), encoding));
             }
             *filling.tracks.lock() = tracks;
             filling.done.store(true, Ordering::Release);
@@ -209,7 +210,7 @@ impl Subtitles {
         input: &ffmpeg::format::context::Input,
         packets: Receiver<ffmpeg::Packet>,
     ) -> Option<LiveSubtitles<impl FnOnce() + Send + 'static>> {
-        let (mut decoders, tracks) = StreamDecoders::open(input, embedded_track_name, &input_name(input));
+        let (mut decoders, tracks) = StreamDecoders::open(input, embedded_track_name, &input_name(input), None);
         if tracks.is_empty() {
             return None;
         }
@@ -250,9 +251,23 @@ fn input_name(input: &ffmpeg::format::context::Input) -> String {
     }
 }
 
-/// Every subtitle stream of the file at `path`, decoded; streams FFmpeg cannot read are skipped
-/// with a warning.
-fn read_tracks(path: &Path, wanted: &dyn Fn() -> bool, name: impl Fn(usize, Option<&str>) -> String) -> Vec<Track> {
+/// The encoding of the text file at `path` when it is not Unicode: Windows-1252, which most
+/// subtitle files from before UTF-8 use (FFmpeg reads UTF-8 and, by their byte-order mark,
+/// UTF-16; it drops every cue of a file in another encoding unless told which).
+fn legacy_encoding(path: &Path) -> Option<&'static str> {
+    let bytes = std::fs::read(path).ok()?;
+    let utf16 = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
+    (!utf16 && std::str::from_utf8(&bytes).is_err()).then_some("CP1252")
+}
+
+/// Every subtitle stream of the file at `path`, decoded (text in `encoding` where it is given,
+/// else UTF-8); streams FFmpeg cannot read are skipped with a warning.
+fn read_tracks(
+    path: &Path,
+    wanted: &dyn Fn() -> bool,
+    name: impl Fn(usize, Option<&str>) -> String,
+    encoding: Option<&str>,
+) -> Vec<Track> {
     super::init_ffmpeg();
     let mut options = ffmpeg::Dictionary::new();
     options.set("protocol_whitelist", "file");
@@ -263,7 +278,7 @@ fn read_tracks(path: &Path, wanted: &dyn Fn() -> bool, name: impl Fn(usize, Opti
             return Vec::new();
         }
     };
-    let (mut decoders, mut tracks) = StreamDecoders::open(&input, name, &path.display().to_string());
+    let (mut decoders, mut tracks) = StreamDecoders::open(&input, name, &path.display().to_string(), encoding);
     if tracks.is_empty() {
         return Vec::new();
     }
@@ -278,6 +293,16 @@ fn read_tracks(path: &Path, wanted: &dyn Fn() -> bool, name: impl Fn(usize, Opti
     tracks
 }
 
+/// Makes the decoder of `context` convert its text from `encoding` to UTF-8 (FFmpeg's
+/// `sub_charenc`, through iconv).
+fn set_text_encoding(context: &mut ffmpeg::codec::Context, encoding: &str) -> Result<(), ffmpeg::Error> {
+    let value = std::ffi::CString::new(encoding).map_err(|_| ffmpeg::Error::InvalidData)?;
+    // SAFETY: sets a string option of the codec context, not yet opened, through FFmpeg's API.
+    let status =
+        unsafe { ffmpeg::ffi::av_opt_set(context.as_mut_ptr().cast(), c"sub_charenc".as_ptr(), value.as_ptr(), 0) };
+    if status < 0 { Err(ffmpeg::Error::from(status)) } else { Ok(()) }
+}
+
 /// The subtitle streams of an input, each with its decoder; `tracks[k]` takes the cues of the
 /// `k`th.
 struct StreamDecoders {
@@ -285,12 +310,14 @@ struct StreamDecoders {
 }
 
 impl StreamDecoders {
-    /// Decoders of the subtitle streams of `input` and their tracks, empty; a stream FFmpeg
-    /// cannot decode is left out with a warning naming `input_name`.
+    /// Decoders of the subtitle streams of `input` (text in `encoding` where it is given) and
+    /// their tracks, empty; a stream FFmpeg cannot decode is left out with a warning naming
+    /// `input_name`.
     fn open(
         input: &ffmpeg::format::context::Input,
         name: impl Fn(usize, Option<&str>) -> String,
         input_name: &str,
+        encoding: Option<&str>,
     ) -> (Self, Vec<Track>) {
         let mut streams = Vec::new();
         let mut tracks = Vec::new();
@@ -299,6 +326,12 @@ impl StreamDecoders {
                 continue;
             }
             let opened = ffmpeg::codec::Context::from_parameters(stream.parameters())
+                .and_then(|mut context| {
+                    if let Some(encoding) = encoding {
+                        set_text_encoding(&mut context, encoding)?;
+                    }
+                    Ok(context)
+                })
                 .and_then(|context| context.decoder().subtitle());
             match opened {
                 Ok(decoder) => {
@@ -396,6 +429,23 @@ pub fn ass_dialogue_text(event: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A sidecar in Windows-1252 (the accents not UTF-8) reads as the text it is; UTF-8 and
+    /// UTF-16 files are left to FFmpeg.
+    #[test]
+    fn a_windows_1252_sidecar_reads_as_its_text() {
+        let dir = std::env::temp_dir().join(format!("dysr-srt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let legacy = dir.join("legacy.srt");
+        std::fs::write(&legacy, b"1\r\n00:00:00,100 --> 00:00:01,900\r\nCaf\xe9 cr\xe8me \x80 5\r\n\r\n").unwrap();
+        let unicode = dir.join("unicode.srt");
+        std::fs::write(&unicode, "1\n00:00:00,100 --> 00:00:01,900\nCaf\u{e9}\n\n").unwrap();
+        assert_eq!((legacy_encoding(&legacy), legacy_encoding(&unicode)), (Some("CP1252"), None));
+        let tracks = read_tracks(&legacy, &|| true, |_, _| "sidecar".to_owned(), legacy_encoding(&legacy));
+        let texts: Vec<&str> = tracks.iter().flat_map(|track| &track.cues).map(|cue| cue.text.as_str()).collect();
+        assert_eq!(texts, ["Caf\u{e9} cr\u{e8}me \u{20ac} 5"]);
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn ass_events_become_plain_text() {
