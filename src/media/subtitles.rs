@@ -1,4 +1,5 @@
-//! Subtitles: the streams embedded in a local input and a sidecar `.srt` beside it, read in full on
+//! Subtitles: the streams embedded in a local input and the `.srt` files beside it (`NAME.srt`,
+//! `NAME.LANG.srt`; Windows-1252 ones too), read in full on
 //! a thread of their own (subtitles are small; the video's own pipeline never waits for them) and
 //! decoded by FFmpeg into timed cues: text, or the pictures of bitmap subtitles (DVD, PGS, DVB),
 //! kept run-length coded.
@@ -183,8 +184,7 @@ impl Subtitles {
             // Nobody waits for them once the player that asked is gone.
             let wanted = || Arc::strong_count(&filling) > 1;
             let mut tracks = read_tracks(&path, &wanted, embedded_track_name, None);
-            let sidecar = path.with_extension("srt");
-            if sidecar.is_file() {
+            for sidecar in sidecars(&path) {
                 let name = format!(
                     "sidecar {}",
                     sidecar.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
@@ -249,6 +249,41 @@ fn input_name(input: &ffmpeg::format::context::Input) -> String {
         let url = (*input.as_ptr()).url;
         if url.is_null() { String::new() } else { std::ffi::CStr::from_ptr(url).to_string_lossy().into_owned() }
     }
+}
+
+/// The `.srt` files beside the video at `path` that belong to it, as mpv finds them: `NAME.srt`,
+/// then those with a language between, `NAME.en.srt`, `NAME.pt-BR.srt`, by name.
+fn sidecars(path: &Path) -> Vec<PathBuf> {
+    let (Some(folder), Some(stem)) = (path.parent(), path.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
+    else {
+        return Vec::new();
+    };
+    let folder = if folder.as_os_str().is_empty() { Path::new(".") } else { folder };
+    let Ok(entries) = std::fs::read_dir(folder) else { return Vec::new() };
+    let mut found: Vec<(bool, PathBuf)> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|candidate| candidate.is_file())
+        .filter_map(|candidate| {
+            let name = candidate.file_name()?.to_str()?.to_owned();
+            // "srt", or "en.srt" with a language between.
+            let rest = name.strip_prefix(stem.as_str())?.strip_prefix('.')?;
+            let (language, extension) = match rest.rsplit_once('.') {
+                Some((language, extension)) => (Some(language), extension),
+                None => (None, rest),
+            };
+            let is_language = |tag: &str| {
+                (2..=8).contains(&tag.len()) && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            };
+            match language {
+                _ if !extension.eq_ignore_ascii_case("srt") => None,
+                None => Some((false, candidate)),
+                Some(tag) if is_language(tag) => Some((true, candidate)),
+                Some(_) => None,
+            }
+        })
+        .collect();
+    found.sort();
+    found.into_iter().map(|(_, sidecar)| sidecar).collect()
 }
 
 /// The encoding of the text file at `path` when it is not Unicode: Windows-1252, which most
@@ -444,6 +479,24 @@ mod tests {
         let tracks = read_tracks(&legacy, &|| true, |_, _| "sidecar".to_owned(), legacy_encoding(&legacy));
         let texts: Vec<&str> = tracks.iter().flat_map(|track| &track.cues).map(|cue| cue.text.as_str()).collect();
         assert_eq!(texts, ["Caf\u{e9} cr\u{e8}me \u{20ac} 5"]);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// `NAME.srt` comes first, then `NAME.LANG.srt` by name; other names are not the video's.
+    #[test]
+    fn sidecars_are_found_with_or_without_a_language() {
+        let dir = std::env::temp_dir().join(format!("dysr-sidecars-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["film.mkv", "film.fr.srt", "film.SRT", "film.en.srt", "film.pt-BR.srt", "film2.srt", "film.en.txt"]
+        {
+            std::fs::write(dir.join(name), b"").unwrap();
+        }
+        std::fs::write(dir.join("film.a.very.long.srt"), b"").unwrap();
+        let names: Vec<String> = sidecars(&dir.join("film.mkv"))
+            .iter()
+            .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["film.SRT", "film.en.srt", "film.fr.srt", "film.pt-BR.srt"]);
         std::fs::remove_dir_all(&dir).ok();
     }
 
