@@ -33,6 +33,16 @@ fn probe(path: &Path) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// ffprobe's `stream=ENTRIES` of `path`, one compact line per stream.
+fn stream_entries(path: &Path, entries: &str) -> String {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", &format!("stream={entries}"), "-of", "compact"])
+        .arg(path)
+        .output()
+        .expect("ffprobe is installed with ffmpeg");
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
 fn duration_secs(probe: &str) -> f64 {
     probe
         .lines()
@@ -199,12 +209,7 @@ fn a_ten_bit_input_stays_ten_bit() {
     let output = dir.join("out.mkv");
     let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--rung", "0", "--preset", "ultrafast"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let stream = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=pix_fmt,profile", "-of", "compact"])
-        .arg(&output)
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&stream.stdout).trim(), "stream|profile=High 10|pix_fmt=yuv420p10le");
+    assert_eq!(stream_entries(&output, "pix_fmt,profile"), "stream|profile=High 10|pix_fmt=yuv420p10le");
     let mean_luma = |path: &Path| -> f64 {
         let stats = Command::new("ffprobe")
             .args([
@@ -261,12 +266,7 @@ fn an_rgb_input_keeps_its_colours() {
     let output = dir.join("out.mkv");
     let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--preset", "ultrafast"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let tags = Command::new("ffprobe")
-        .args(["-v", "error", "-show_entries", "stream=color_space,color_range", "-of", "compact"])
-        .arg(&output)
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&tags.stdout).trim(), "stream|color_range=pc|color_space=smpte170m");
+    assert_eq!(stream_entries(&output, "color_space,color_range"), "stream|color_range=pc|color_space=smpte170m");
     // The middle of the top row's bars (grey, yellow, cyan, green, magenta, red, blue), the
     // bottom row's black and white squares.
     let places = [(20, 60), (65, 60), (110, 60), (155, 60), (200, 60), (245, 60), (295, 60), (20, 200), (250, 200)];
