@@ -244,7 +244,8 @@ fn store_residual(block: u32, x: u32, y: u32, sum: vec4<f32>) {
     store(block, x, y, max(sum + skip, vec4<f32>(0.0)));
 }
 
-// The 16-bit code of `value` (clamped to [0, 1]) as the low and high bytes the window's shader reads.
+// The 16-bit code of the network's output `value` (back in the code range, clamped to [0, 1]) as
+// the low and high bytes the window's shader reads.
 fn code_texel(value: f32) -> vec4<f32> {
     let code = u32(round(clamp((value - input.offset) * input.gain, 0.0, 1.0) * 65535.0));
     return vec4<f32>(f32(code & 255u) / 255.0, f32(code >> 8u) / 255.0, 0.0, 1.0);
