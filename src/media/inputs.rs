@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
 use super::error::MediaError;
+use super::source::is_url;
 
 /// Extensions of files a folder contributes: video containers and animated GIFs (not still
 /// pictures, which would flash by as one-frame inputs; named alone, they play).
@@ -56,10 +57,6 @@ fn expand_into(input: &str, open: &mut Vec<PathBuf>, out: &mut Vec<String>) -> R
     Ok(())
 }
 
-fn is_url(input: &str) -> bool {
-    input.split_once("://").is_some_and(|(scheme, _)| !scheme.is_empty() && scheme.chars().all(char::is_alphanumeric))
-}
-
 /// The video files directly in `folder` (not hidden), in natural name order.
 fn folder_videos(folder: &Path) -> Result<Vec<PathBuf>, MediaError> {
     let unreadable =
@@ -101,10 +98,11 @@ fn m3u_entries(path: &Path) -> Result<Option<Vec<String>>, MediaError> {
         .map(|line| line.trim().trim_start_matches('\u{feff}'))
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
         .map(|entry| {
-            if is_url(entry) || Path::new(entry).is_absolute() {
-                entry.to_owned()
+            let local = entry.strip_prefix("file://").unwrap_or(entry);
+            if is_url(entry) || Path::new(local).is_absolute() {
+                local.to_owned()
             } else {
-                folder.join(entry).to_string_lossy().into_owned()
+                folder.join(local).to_string_lossy().into_owned()
             }
         })
         .collect();
@@ -197,7 +195,8 @@ mod tests {
     }
 
     /// An M3U playlist gives its entries: comments and blank lines left out, relative paths found
-    /// beside it, URLs and absolute paths as they are, a folder in it expanded, and the playlist
+    /// beside it, URLs and absolute paths as they are (a `file://` one as its path), a folder in
+    /// it expanded, and the playlist
     /// itself not followed again; an HLS playlist stays one input.
     #[test]
     fn a_playlist_gives_its_entries() {
@@ -208,7 +207,7 @@ mod tests {
         let list = dir.join("list.m3u");
         std::fs::write(
             &list,
-            "\u{feff}#EXTM3U\n#EXTINF:10,First\nb.mkv\n\nhttp://example.com/live.m3u8\n/absolute/c.mp4\nseason\nlist.m3u\n",
+            "\u{feff}#EXTM3U\n#EXTINF:10,First\nb.mkv\n\nhttp://example.com/live.m3u8\nfile:///absolute/c.mp4\nseason\nlist.m3u\n",
         )
         .unwrap();
         let inputs = expand(&[list.to_string_lossy().into_owned()]).unwrap();
