@@ -97,11 +97,7 @@ pub struct ColourSpec {
 impl ColourSpec {
     /// The spec of `frame`, whose samples have `bits` bits.
     pub fn of_frame(frame: &ffmpeg::frame::Video, bits: u32) -> Self {
-        let full_range = frame.color_range() == color::Range::JPEG
-            || matches!(
-                frame.format(),
-                ffmpeg::format::Pixel::YUVJ420P | ffmpeg::format::Pixel::YUVJ422P | ffmpeg::format::Pixel::YUVJ444P
-            );
+        let full_range = frame.color_range() == color::Range::JPEG || super::picture::is_yuvj(frame.format());
         Self { matrix: Matrix::of(frame.color_space(), frame.height()), full_range, bits }
     }
 

@@ -62,17 +62,20 @@ fn is_rgb(format: Pixel) -> bool {
     })
 }
 
+/// Whether `format` is one of FFmpeg's `yuvj` formats, full range whatever the frame's tag says.
+pub fn is_yuvj(format: Pixel) -> bool {
+    matches!(format, Pixel::YUVJ420P | Pixel::YUVJ422P | Pixel::YUVJ444P | Pixel::YUVJ440P | Pixel::YUVJ411P)
+}
+
 /// The matrix and range of a `format` frame tagged `space` and `range` once swscale has brought it
 /// to a YUV format set up by [`set_yuv_colour`]: RGB and palette pictures become full-range BT.601
 /// (all 256 levels kept); luma-and-chroma ones keep their codes, so their tags (a `yuvj` format's
 /// range is full whatever its tag says, and grey without a range tag is full, as FFmpeg takes it).
 pub fn yuv_tags(format: Pixel, space: color::Space, range: color::Range) -> (color::Space, color::Range) {
-    let yuvj =
-        matches!(format, Pixel::YUVJ420P | Pixel::YUVJ422P | Pixel::YUVJ444P | Pixel::YUVJ440P | Pixel::YUVJ411P);
     let grey = format.descriptor().is_some_and(|descriptor| descriptor.nb_components() <= 2);
     if is_rgb(format) {
         (color::Space::SMPTE170M, color::Range::JPEG)
-    } else if yuvj || (grey && range == color::Range::Unspecified) {
+    } else if is_yuvj(format) || (grey && range == color::Range::Unspecified) {
         (space, color::Range::JPEG)
     } else {
         (space, range)
