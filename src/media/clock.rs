@@ -116,7 +116,10 @@ impl Clock {
         if let Some(rate) = rate {
             state.rate = rate;
         }
-        if state.paused {
+        // Paused, the first reading of a generation (a seek's target) is where it stands; later
+        // ones were made for a clock still running (sound queued as the pause came) and would
+        // move it on.
+        if state.paused && state.paused_at_secs.is_none() {
             state.paused_at_secs = Some(pts_secs);
         }
     }
@@ -221,6 +224,24 @@ mod tests {
         clock.set_paused(false, t0 + Duration::from_secs(10));
         let reading = clock.now_secs(0, t0 + Duration::from_millis(10_500)).unwrap();
         assert!((reading - 2.5).abs() < 1e-9);
+    }
+
+    /// Sound queued as the pause came reports a later time: the frozen reading stays. A seek made
+    /// while paused shows its target: the new generation's first reading is where it stands.
+    #[test]
+    fn paused_it_moves_only_to_a_new_generations_first_reading() {
+        let clock = Clock::default();
+        let t0 = Instant::now();
+        clock.set(0, 1.0, t0);
+        clock.set_paused(true, t0 + Duration::from_secs(1));
+        clock.set_at_rate(0, 2.005, t0 + Duration::from_millis(1_005), 1.0);
+        assert_eq!(clock.now_secs(0, t0 + Duration::from_secs(2)), Some(2.0));
+        clock.reset(1);
+        clock.set(1, 7.0, t0 + Duration::from_secs(3));
+        clock.set(1, 7.04, t0 + Duration::from_secs(4));
+        assert_eq!(clock.now_secs(1, t0 + Duration::from_secs(5)), Some(7.0));
+        clock.set(2, 3.0, t0 + Duration::from_secs(6));
+        assert_eq!(clock.now_secs(2, t0 + Duration::from_secs(7)), Some(3.0));
     }
 
     #[test]
