@@ -19,7 +19,7 @@ use ffmpeg_next as ffmpeg;
 use thiserror::Error;
 
 use crate::engine::neural::{NeuralUpscaler, engine_factory, load_ladder};
-use crate::engine::picture::{bit_depth, set_yuv_colour, yuv_tags};
+use crate::engine::picture::{planar_format, set_yuv_colour, yuv_tags};
 use crate::engine::{EngineError, SCALE, Upscaler};
 use crate::media::error::{MediaError, ffmpeg_cause};
 use crate::media::source::{MediaSource, display_matrix};
@@ -221,9 +221,8 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     let video_index = source.info.video.index;
     let (width, height) = (source.info.video.width, source.info.video.height);
     let (out_w, out_h) = (width * SCALE, height * SCALE);
-    // 10-bit out of a deeper input (HDR, 10-bit SDR): 8 bits would band what the input did not.
-    let deep = bit_depth(source.video_decoder.format()) > 8;
-    let out_format = if deep { Pixel::YUV420P10LE } else { Pixel::YUV420P };
+    // 10-bit out of a deeper input (HDR, 10-bit SDR), as the player's own planes.
+    let out_format = planar_format(source.video_decoder.format());
     let (upscaler, rung) = choose_upscaler(options, width, height)?.unzip();
 
     let partial = PartialFile { path: partial_path(&options.output), done: false };

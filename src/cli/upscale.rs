@@ -51,10 +51,13 @@ pub struct UpscaleArgs {
     pub device: DeviceChoice,
 }
 
-fn is_image(input: &str) -> bool {
-    Path::new(input)
-        .extension()
-        .is_some_and(|ext| ["png", "jpg", "jpeg"].iter().any(|known| ext.eq_ignore_ascii_case(known)))
+/// The image format (PNG or JPEG) `path`'s extension names, if it names one.
+fn image_format(path: &Path) -> Option<image::ImageFormat> {
+    match path.extension().and_then(|ext| ext.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("png") => Some(image::ImageFormat::Png),
+        Some("jpg" | "jpeg") => Some(image::ImageFormat::Jpeg),
+        _ => None,
+    }
 }
 
 pub fn run(args: UpscaleArgs) -> anyhow::Result<()> {
@@ -62,7 +65,7 @@ pub fn run(args: UpscaleArgs) -> anyhow::Result<()> {
     if input.is_some() && input == args.output.canonicalize().ok() {
         anyhow::bail!("{}: is the input; write the result to another file", args.output.display());
     }
-    if is_image(&args.input) { upscale_image(args) } else { upscale_video_file(args) }
+    if image_format(Path::new(&args.input)).is_some() { upscale_image(args) } else { upscale_video_file(args) }
 }
 
 /// indicatif's bar: frames, frames/s and ETA (hidden when stderr is not a terminal).
@@ -153,18 +156,6 @@ fn upscale_video_file(args: UpscaleArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The image format `output`'s extension names.
-fn image_format(output: &Path) -> anyhow::Result<image::ImageFormat> {
-    match output.extension().and_then(|ext| ext.to_str()).map(str::to_ascii_lowercase).as_deref() {
-        Some("png") => Ok(image::ImageFormat::Png),
-        Some("jpg" | "jpeg") => Ok(image::ImageFormat::Jpeg),
-        _ => anyhow::bail!(
-            "{}: an image is upscaled into a PNG or JPEG file: name the output .png, .jpg or .jpeg",
-            output.display()
-        ),
-    }
-}
-
 /// `image` written to `path` as `format` (JPEG at quality 95: the default 75 would blur what the
 /// network sharpened).
 fn write_image(image: &image::RgbImage, path: &Path, format: image::ImageFormat) -> image::ImageResult<()> {
@@ -178,7 +169,12 @@ fn write_image(image: &image::RgbImage, path: &Path, format: image::ImageFormat)
 
 fn upscale_image(args: UpscaleArgs) -> anyhow::Result<()> {
     let input = Path::new(&args.input);
-    let format = image_format(&args.output)?;
+    let format = image_format(&args.output).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: an image is upscaled into a PNG or JPEG file: name the output .png, .jpg or .jpeg",
+            args.output.display()
+        )
+    })?;
     let rgb = load_rgb(input).map_err(anyhow::Error::msg)?;
     let model = Manifest::load_with_weights(&args.manifest, &burn::prelude::Device::flex())?;
     let ladder = &model.manifest.ladder;

@@ -123,12 +123,12 @@ pub fn set_yuv_colour(context: &mut SwsContext, format: Pixel) {
     }
 }
 
-/// Bits per sample of `format`'s first component (8 where FFmpeg does not say).
-pub fn bit_depth(format: Pixel) -> u32 {
-    format.descriptor().map_or(8, |descriptor| {
-        // SAFETY: a descriptor from FFmpeg's static table, which has at least one component.
-        unsafe { (*descriptor.as_ptr()).comp[0].depth as u32 }
-    })
+/// The 4:2:0 format `format`'s frames are brought to: 10-bit from a deeper format (8 bits would
+/// band what the input did not), 8-bit otherwise.
+pub fn planar_format(format: Pixel) -> Pixel {
+    // SAFETY: a descriptor from FFmpeg's static table, which has at least one component.
+    let depth = format.descriptor().map_or(8, |descriptor| unsafe { (*descriptor.as_ptr()).comp[0].depth });
+    if depth > 8 { Pixel::YUV420P10LE } else { Pixel::YUV420P }
 }
 
 /// Brings frames of any other format (packed RGB, YUYV, grey, alpha...) to 4:2:0, 10-bit from a
@@ -182,9 +182,9 @@ impl ToPlanar {
         };
         let key = (format, width, height);
         if self.context.as_ref().is_none_or(|(_, current)| *current != key) {
-            let planar = if bit_depth(format) > 8 { Pixel::YUV420P10LE } else { Pixel::YUV420P };
             let mut context =
-                SwsContext::get(format, width, height, planar, width, height, Flags::POINT).map_err(convert_error)?;
+                SwsContext::get(format, width, height, planar_format(format), width, height, Flags::POINT)
+                    .map_err(convert_error)?;
             set_yuv_colour(&mut context, format);
             self.context = Some((context, key));
             // The copy of another format or size would be refused as the new context's output.
