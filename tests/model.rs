@@ -11,8 +11,10 @@ use burn::prelude::Device;
 use dysr::model::evaluate::{Method, default_validation_dir, evaluate, load_validation};
 use dysr::model::manifest::{Manifest, ManifestError, default_manifest_path};
 
+/// An empty folder of its own for a test's files.
 fn scratch(name: &str) -> PathBuf {
     let dir = common::media_dir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

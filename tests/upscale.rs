@@ -168,6 +168,23 @@ fn bad_paths_get_one_line_and_no_file() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing but the input");
 }
 
+/// An existing output is left alone unless `--overwrite` (`-y`) is given, as ffmpeg does.
+#[test]
+fn an_existing_output_is_replaced_only_when_asked() {
+    let dir = tempdir("existing");
+    let output = dir.join("out.mkv");
+    std::fs::write(&output, "someone's file").unwrap();
+    let input = path_str(&h264_clip(1));
+    let run = dysr_upscale(&[&input, "-o", &path_str(&output), "--rung", "0", "--preset", "ultrafast"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && stderr.lines().count() == 1 && stderr.contains("exists"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), "someone's file");
+
+    let run = dysr_upscale(&[&input, "-o", &path_str(&output), "-y", "--rung", "0", "--preset", "ultrafast"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(probe(&output).contains("codec_name=h264"), "replaced by the upscaled video");
+}
+
 /// An empty folder of its own for each test's outputs.
 fn tempdir(name: &str) -> PathBuf {
     let dir = media_dir().join(format!("upscale-{name}"));

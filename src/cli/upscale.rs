@@ -25,6 +25,9 @@ pub struct UpscaleArgs {
     /// or JPEG (.png, .jpg, .jpeg).
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace OUTPUT if it exists (as ffmpeg's -y); without it an existing file is left alone.
+    #[arg(short = 'y', long)]
+    pub overwrite: bool,
     /// Ladder rung (0 = cheapest; default: the best, or with --min-fps the best that keeps it).
     #[arg(long, conflicts_with = "min_fps")]
     pub rung: Option<usize>,
@@ -64,6 +67,9 @@ pub fn run(args: UpscaleArgs) -> anyhow::Result<()> {
     let input = Path::new(&args.input).canonicalize().ok();
     if input.is_some() && input == args.output.canonicalize().ok() {
         anyhow::bail!("{}: is the input; write the result to another file", args.output.display());
+    }
+    if !args.overwrite && args.output.symlink_metadata().is_ok() {
+        anyhow::bail!("{}: exists; --overwrite (-y) replaces it", args.output.display());
     }
     if image_format(Path::new(&args.input)).is_some() { upscale_image(args) } else { upscale_video_file(args) }
 }
