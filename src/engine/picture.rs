@@ -182,9 +182,18 @@ impl ToPlanar {
         };
         let key = (format, width, height);
         if self.context.as_ref().is_none_or(|(_, current)| *current != key) {
-            let mut context =
-                SwsContext::get(format, width, height, planar_format(format), width, height, Flags::POINT)
-                    .map_err(convert_error)?;
+            // Bilinear chroma: a colour detail finer than the 4:2:0 grid is averaged, not dropped
+            // or kept by where it falls (luma, at the same size, is copied either way).
+            let mut context = SwsContext::get(
+                format,
+                width,
+                height,
+                planar_format(format),
+                width,
+                height,
+                Flags::BILINEAR | Flags::ACCURATE_RND,
+            )
+            .map_err(convert_error)?;
             set_yuv_colour(&mut context, format);
             self.context = Some((context, key));
             // The copy of another format or size would be refused as the new context's output.
@@ -344,6 +353,30 @@ mod tests {
         let (same, layout) = to_planar.convert(&planar, false).unwrap();
         assert_eq!(same.data(0).as_ptr(), planar.data(0).as_ptr(), "a readable frame is not copied");
         assert_eq!(layout.bits, 8);
+    }
+
+    /// Red on every other row: each chroma sample, which covers two rows, gets half of it (swscale's
+    /// nearest-sample filter took one of the two rows); luma keeps every row.
+    #[test]
+    fn colour_finer_than_the_chroma_grid_is_averaged() {
+        crate::media::init_ffmpeg();
+        let mut rgb = ffmpeg::frame::Video::new(Pixel::RGB24, 16, 4);
+        let stride = rgb.stride(0);
+        for (y, row) in rgb.data_mut(0).chunks_exact_mut(stride).enumerate() {
+            for pixel in row[..48].chunks_exact_mut(3) {
+                pixel.copy_from_slice(if y % 2 == 1 { &[255, 0, 0] } else { &[128, 128, 128] });
+            }
+        }
+        let copy = ToPlanar::default().converted_copy(&rgb).unwrap();
+        // Full-range BT.601: grey's Cr is 128, red's 255.5 (clipped to 255); half of each is ~191.
+        let chroma_width = copy.width() as usize / 2;
+        for (row, cr) in copy.data(2).chunks(copy.stride(2)).take(2).enumerate() {
+            for &value in &cr[1..chroma_width - 1] {
+                assert!(value.abs_diff(191) <= 12, "row {row}: Cr {:?}", &cr[..chroma_width]);
+            }
+        }
+        let luma_at = |row: usize| copy.data(0)[row * copy.stride(0)];
+        assert!(luma_at(0).abs_diff(128) <= 1 && luma_at(1).abs_diff(76) <= 1, "{} {}", luma_at(0), luma_at(1));
     }
 
     /// RGB becomes full-range BT.601, all its levels kept and tagged so; a full-range YUV format
