@@ -98,23 +98,44 @@ fn an_audio_delay_moves_the_picture_against_the_sound() {
     assert_eq!(early.frames_dropped, 0);
 }
 
-/// Sound that runs on past the last frame is played to its end, the last frame staying on screen
-/// (the input ends when both its picture and its sound have).
-#[test]
+/// One second of picture, three of sound.
 #[rustfmt::skip] // the arguments grouped option by option
-fn the_end_waits_for_sound_that_runs_past_the_last_frame() {
-    let _alone = alone();
-    let clip = common::generated(
+fn sound_past_picture() -> std::path::PathBuf {
+    common::generated(
         "sound-past-picture.mp4",
         &[
             "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1",
             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3",
             "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
         ],
-    );
+    )
+}
+
+/// Sound that runs on past the last frame is played to its end, the last frame staying on screen
+/// (the input ends when both its picture and its sound have).
+#[test]
+fn the_end_waits_for_sound_that_runs_past_the_last_frame() {
+    let _alone = alone();
+    let clip = sound_past_picture();
     let summary = headless::run(&path_str(&clip), silent()).expect("plays");
     assert!((summary.duration_s - 3.0).abs() < 0.4, "took {} s", summary.duration_s);
     assert_eq!(summary.frames_presented + summary.frames_dropped, 25);
+}
+
+/// A seek past the last frame into sound that runs on: the last frame is shown at the target
+/// while the rest of the sound plays, then the input ends.
+#[test]
+fn a_seek_past_the_last_frame_into_sound_shows_the_last_frame() {
+    let _alone = alone();
+    let clip = sound_past_picture();
+    let mut player = Player::open(&path_str(&clip), silent()).expect("opens");
+    drive_until(&mut player, Duration::from_secs(5), |p| p.presenter().current().is_some());
+    let pts = first_frame_after_seek(&mut player, 2.0);
+    assert!((pts - 2.0).abs() < 1e-3, "shown at {pts}");
+    let started = Instant::now();
+    drive_until(&mut player, Duration::from_secs(5), |p| p.state() == StreamState::Eof);
+    let rest = started.elapsed().as_secs_f64();
+    assert!((rest - 1.0).abs() < 0.4, "the last second of sound took {rest} s");
 }
 
 /// Seeks and returns the pts of the first frame shown afterwards.
@@ -138,6 +159,27 @@ fn seeking_lands_within_one_frame_of_the_target() {
         assert!(pts >= target - 1e-3 && pts - target < FRAME_SECS, "seek to {target} showed {pts}");
         // The clock goes on from the target.
         drive_until(&mut player, Duration::from_secs(5), |p| p.position_secs() > target + 0.2);
+    }
+}
+
+/// `start_secs` (`--start`): the first frame shown is the one at the start, and the rest plays
+/// in real time; a negative start counts from the end.
+#[test]
+fn playback_starts_where_asked() {
+    let _alone = alone();
+    let clip = h264_clip(10);
+    let mut player =
+        Player::open(&path_str(&clip), PlayerOptions { start_secs: Some(6.3), ..silent() }).expect("opens");
+    drive_until(&mut player, Duration::from_secs(5), |p| p.presenter().current().is_some());
+    let pts = player.presenter().current().expect("a frame").pts_secs;
+    assert!(pts >= 6.3 - 1e-3 && pts - 6.3 < FRAME_SECS, "started at {pts}");
+    drop(player);
+    for (start, left_secs) in [(6.0, 4.0), (-2.0, 2.0)] {
+        let summary =
+            headless::run(&path_str(&clip), PlayerOptions { start_secs: Some(start), ..silent() }).expect("plays");
+        assert!((summary.duration_s - left_secs).abs() < 0.5, "from {start}: took {} s", summary.duration_s);
+        let frames = summary.frames_presented + summary.frames_dropped;
+        assert!(frames.abs_diff((left_secs * 25.0) as u64) <= 1, "from {start}: {frames} frames");
     }
 }
 

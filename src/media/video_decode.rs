@@ -1,7 +1,8 @@
 //! The video decode thread: packets in, decoded frames (stream pixel format, pts in seconds) out,
 //! interlaced ones deinterlaced ([`super::deinterlace`]). After a seek it decodes forward from the
 //! keyframe and drops frames before the target, so the first frame shown is the one at the
-//! target; a cover picture is kept and lasts to the end. Runs in [`super::decode_loop`].
+//! target (or, when the picture ends before the target, its last frame); a cover picture is
+//! kept and lasts to the end. Runs in [`super::decode_loop`].
 
 use ffmpeg_next as ffmpeg;
 
@@ -28,13 +29,18 @@ pub struct VideoDecoder {
 }
 
 /// Per-generation decode state.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Position {
     generation: u64,
     /// Frames before this time are decoded but not sent (seek preroll).
     drop_before_secs: f64,
     /// pts of the last frame sent, to give timestamp-less frames a plausible one.
     last_pts_secs: Option<f64>,
+    /// Whether a frame of this generation has been sent.
+    sent_any: bool,
+    /// The last frame dropped before the target while none has been sent: shown at the target
+    /// when the picture ends before it (a seek into sound that runs on past the last frame).
+    last_dropped: Option<VideoFrame>,
 }
 
 impl DecodeStage for VideoDecoder {
@@ -46,7 +52,8 @@ impl DecodeStage for VideoDecoder {
     }
 
     fn start(&mut self, generation: u64, from_secs: f64) {
-        self.position = Position { generation, drop_before_secs: from_secs - SEEK_TOLERANCE_SECS, last_pts_secs: None };
+        self.position =
+            Position { generation, drop_before_secs: from_secs - SEEK_TOLERANCE_SECS, ..Position::default() };
         self.deinterlacer.reset();
     }
 
@@ -58,7 +65,16 @@ impl DecodeStage for VideoDecoder {
         if let Err(error) = self.deinterlacer.finish(&mut self.ready) {
             tracing::warn!("deinterlacing the last frame: {error}");
         }
-        self.send_ready()
+        if !self.send_ready() {
+            return false;
+        }
+        match self.position.last_dropped.take() {
+            Some(mut last) => {
+                last.pts_secs = (self.position.drop_before_secs + SEEK_TOLERANCE_SECS).max(0.0);
+                self.frames.items.send(Tagged::data(self.position.generation, last)).is_ok()
+            }
+            None => true,
+        }
     }
 
     fn output(&self) -> &StageOutput<VideoFrame> {
@@ -106,8 +122,13 @@ impl VideoDecoder {
                 pts_secs = pts_secs.max(position.drop_before_secs.max(0.0));
                 duration_secs = (end_secs - pts_secs).max(self.nominal_frame_secs);
             } else if pts_secs < position.drop_before_secs {
+                if !position.sent_any {
+                    position.last_dropped = Some(VideoFrame { pts_secs, duration_secs, frame });
+                }
                 continue;
             }
+            position.sent_any = true;
+            position.last_dropped = None;
             if self
                 .frames
                 .items

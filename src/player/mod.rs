@@ -93,6 +93,9 @@ pub struct PlayerOptions {
     pub speed: f64,
     /// How much later than the picture the sound plays, in seconds (negative: earlier).
     pub audio_delay_secs: f64,
+    /// Where each input starts, in seconds (negative: before its end; from 0 when its length is
+    /// unknown). `None`: at the start.
+    pub start_secs: Option<f64>,
 }
 
 impl Default for PlayerOptions {
@@ -111,6 +114,7 @@ impl Default for PlayerOptions {
             subtitles: false,
             speed: 1.0,
             audio_delay_secs: 0.0,
+            start_secs: None,
         }
     }
 }
@@ -351,6 +355,10 @@ impl Player {
         };
         player.spawn("demux", move || demux.run()).map_err(thread_error)?;
         player.set_speed(options.speed);
+        if let Some(start) = options.start_secs {
+            let from_end = start < 0.0;
+            player.seek(if from_end { info.duration_secs.map_or(0.0, |duration| duration + start) } else { start });
+        }
         Ok(player)
     }
 
