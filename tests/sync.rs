@@ -138,6 +138,34 @@ fn a_seek_past_the_last_frame_into_sound_shows_the_last_frame() {
     assert!((rest - 1.0).abs() < 0.4, "the last second of sound took {rest} s");
 }
 
+/// A broadcast recording whose clock starts at an hour: its timeline starts at 0, as in mpv, so
+/// the first frame is at 0, a seek lands on its target and the length is the recording's.
+#[test]
+#[rustfmt::skip] // the arguments grouped option by option
+fn a_recording_whose_clock_starts_late_plays_and_seeks_from_zero() {
+    let _alone = alone();
+    let clip = common::generated(
+        "clock-at-an-hour.ts",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
+            "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac",
+            "-output_ts_offset", "3600",
+        ],
+    );
+    let mut player = Player::open(&path_str(&clip), silent()).expect("opens");
+    assert!((player.info().start_secs - 3600.0).abs() < 2.0, "start {}", player.info().start_secs);
+    drive_until(&mut player, Duration::from_secs(5), |p| p.presenter().current().is_some());
+    let first = player.presenter().current().expect("a frame").pts_secs;
+    assert!(first.abs() < FRAME_SECS, "the first frame at {first}");
+    let pts = first_frame_after_seek(&mut player, 2.0);
+    assert!(pts >= 2.0 - 1e-3 && pts - 2.0 < FRAME_SECS, "seek to 2 showed {pts}");
+    let started = Instant::now();
+    drive_until(&mut player, Duration::from_secs(5), |p| p.state() == StreamState::Eof);
+    let rest = started.elapsed().as_secs_f64();
+    assert!((rest - 2.0).abs() < 0.4, "the last two seconds took {rest} s");
+}
+
 /// Seeks and returns the pts of the first frame shown afterwards.
 fn first_frame_after_seek(player: &mut Player, target_secs: f64) -> f64 {
     let before = player.presenter().current_serial();

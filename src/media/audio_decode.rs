@@ -25,6 +25,8 @@ pub struct OutputFormat {
 pub struct AudioDecoder {
     pub decoder: ffmpeg::decoder::Audio,
     pub time_base: ffmpeg::Rational,
+    /// The input's start time, taken off every pts ([`super::StreamInfo::start_secs`]).
+    pub start_secs: f64,
     pub output: OutputFormat,
     pub chunks: StageOutput<AudioChunk>,
     pub state: GenerationState,
@@ -106,7 +108,7 @@ impl AudioDecoder {
         let mut decoded = ffmpeg::frame::Audio::empty();
         while self.decoder.receive_frame(&mut decoded).is_ok() {
             let Some(pts) = decoded.timestamp() else { continue };
-            let pts_secs = pts as f64 * f64::from(self.time_base);
+            let pts_secs = pts as f64 * f64::from(self.time_base) - self.start_secs;
             let samples = match self.resample(&mut decoded) {
                 Ok(samples) => samples,
                 Err(error) => {

@@ -179,7 +179,8 @@ impl DemuxThread {
     }
 
     fn seek(&mut self, target_secs: f64) {
-        let timestamp = (target_secs * f64::from(ffmpeg::ffi::AV_TIME_BASE)) as i64;
+        let on_the_input = target_secs + super::source::timeline_start_secs(&self.input);
+        let timestamp = (on_the_input * f64::from(ffmpeg::ffi::AV_TIME_BASE)) as i64;
         // Land on the keyframe at or before the target; the decoders decode forward from there and
         // drop what precedes the target.
         if let Err(error) = self.input.seek(timestamp, ..timestamp) {

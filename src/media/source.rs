@@ -30,6 +30,10 @@ pub struct StreamInfo {
     /// File name (or last URL segment) for the window title.
     pub title: String,
     pub duration_secs: Option<f64>,
+    /// The container's start time, which every time the player speaks of (pts, seeks, chapters,
+    /// embedded cues) counts from, as in mpv: a broadcast recording whose clock starts at 3600 s
+    /// plays from 0.
+    pub start_secs: f64,
     pub video: VideoStreamInfo,
     pub audio: Option<AudioStreamInfo>,
     /// What the media-info dialog lists: (what, value) rows for the container and every stream.
@@ -234,10 +238,11 @@ impl MediaSource {
         };
 
         let duration_secs = (ctx.duration() > 0).then(|| ctx.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE));
+        let start_secs = timeline_start_secs(&ctx);
         let mut chapters: Vec<Chapter> = ctx
             .chapters()
             .map(|chapter| Chapter {
-                start_secs: chapter.start() as f64 * f64::from(chapter.time_base()),
+                start_secs: chapter.start() as f64 * f64::from(chapter.time_base()) - start_secs,
                 title: chapter.metadata().get("title").unwrap_or_default().to_owned(),
             })
             .collect();
@@ -247,6 +252,7 @@ impl MediaSource {
             input: input.to_owned(),
             title: title_of(input),
             duration_secs,
+            start_secs,
             video,
             audio,
             details,
@@ -255,6 +261,14 @@ impl MediaSource {
         };
         Ok(Self { info, input: ctx, video_decoder, audio_decoder, audio_tracks, abort })
     }
+}
+
+/// The container's start time in seconds (0 when it has none): what the player's timeline counts
+/// from.
+pub fn timeline_start_secs(ctx: &ffmpeg::format::context::Input) -> f64 {
+    // SAFETY: reading a plain integer field of an open format context.
+    let start = unsafe { (*ctx.as_ptr()).start_time };
+    if start == ffmpeg::ffi::AV_NOPTS_VALUE { 0.0 } else { start as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE) }
 }
 
 /// The container and each stream as the media-info dialog lists them.

@@ -183,14 +183,14 @@ impl Subtitles {
         let spawned = std::thread::Builder::new().name("subtitles".to_owned()).spawn(move || {
             // Nobody waits for them once the player that asked is gone.
             let wanted = || Arc::strong_count(&filling) > 1;
-            let mut tracks = read_tracks(&path, &wanted, embedded_track_name, None);
+            let mut tracks = read_tracks(&path, &wanted, embedded_track_name, None, Timeline::Input);
             for sidecar in sidecars(&path) {
                 let name = format!(
                     "sidecar {}",
                     sidecar.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
                 );
                 let encoding = legacy_encoding(&sidecar);
-                tracks.extend(read_tracks(&sidecar, &wanted, |_, _| name.clone(), encoding));
+                tracks.extend(read_tracks(&sidecar, &wanted, |_, _| name.clone(), encoding, Timeline::Zero));
             }
             *filling.tracks.lock() = tracks;
             filling.done.store(true, Ordering::Release);
@@ -210,7 +210,13 @@ impl Subtitles {
         input: &ffmpeg::format::context::Input,
         packets: Receiver<ffmpeg::Packet>,
     ) -> Option<LiveSubtitles<impl FnOnce() + Send + 'static>> {
-        let (mut decoders, tracks) = StreamDecoders::open(input, embedded_track_name, &input_name(input), None);
+        let (mut decoders, tracks) = StreamDecoders::open(
+            input,
+            embedded_track_name,
+            &input_name(input),
+            None,
+            super::source::timeline_start_secs(input),
+        );
         if tracks.is_empty() {
             return None;
         }
@@ -295,6 +301,14 @@ fn legacy_encoding(path: &Path) -> Option<&'static str> {
     (!utf16 && std::str::from_utf8(&bytes).is_err()).then_some("CP1252")
 }
 
+/// What a file's cue times count from.
+enum Timeline {
+    /// The file's own start time, as the video's do: its embedded tracks.
+    Input,
+    /// Zero, the start of the video's timeline: a sidecar, whose times are the video's as shown.
+    Zero,
+}
+
 /// Every subtitle stream of the file at `path`, decoded (text in `encoding` where it is given,
 /// else UTF-8); streams FFmpeg cannot read are skipped with a warning.
 fn read_tracks(
@@ -302,6 +316,7 @@ fn read_tracks(
     wanted: &dyn Fn() -> bool,
     name: impl Fn(usize, Option<&str>) -> String,
     encoding: Option<&str>,
+    timeline: Timeline,
 ) -> Vec<Track> {
     super::init_ffmpeg();
     let mut options = ffmpeg::Dictionary::new();
@@ -313,7 +328,12 @@ fn read_tracks(
             return Vec::new();
         }
     };
-    let (mut decoders, mut tracks) = StreamDecoders::open(&input, name, &path.display().to_string(), encoding);
+    let start_secs = match timeline {
+        Timeline::Input => super::source::timeline_start_secs(&input),
+        Timeline::Zero => 0.0,
+    };
+    let (mut decoders, mut tracks) =
+        StreamDecoders::open(&input, name, &path.display().to_string(), encoding, start_secs);
     if tracks.is_empty() {
         return Vec::new();
     }
@@ -342,17 +362,20 @@ fn set_text_encoding(context: &mut ffmpeg::codec::Context, encoding: &str) -> Re
 /// `k`th.
 struct StreamDecoders {
     streams: Vec<(usize, ffmpeg::Rational, ffmpeg::decoder::Subtitle)>,
+    /// Taken off every cue time: where the timeline starts on the input's clock.
+    start_secs: f64,
 }
 
 impl StreamDecoders {
-    /// Decoders of the subtitle streams of `input` (text in `encoding` where it is given) and
-    /// their tracks, empty; a stream FFmpeg cannot decode is left out with a warning naming
-    /// `input_name`.
+    /// Decoders of the subtitle streams of `input` (text in `encoding` where it is given, times
+    /// from `start_secs` on the input's clock) and their tracks, empty; a stream FFmpeg cannot
+    /// decode is left out with a warning naming `input_name`.
     fn open(
         input: &ffmpeg::format::context::Input,
         name: impl Fn(usize, Option<&str>) -> String,
         input_name: &str,
         encoding: Option<&str>,
+        start_secs: f64,
     ) -> (Self, Vec<Track>) {
         let mut streams = Vec::new();
         let mut tracks = Vec::new();
@@ -383,7 +406,7 @@ impl StreamDecoders {
                 ),
             }
         }
-        (Self { streams }, tracks)
+        (Self { streams, start_secs }, tracks)
     }
 
     /// The input's indices of the streams decoded, in track order.
@@ -400,7 +423,7 @@ impl StreamDecoders {
         if !matches!(decoder.decode(packet, &mut subtitle), Ok(true)) {
             return None;
         }
-        let at = packet.pts()? as f64 * f64::from(*time_base);
+        let at = packet.pts()? as f64 * f64::from(*time_base) - self.start_secs;
         let start_secs = at + f64::from(subtitle.start()) / 1000.0;
         let end_secs = match (packet.duration(), subtitle.end()) {
             (duration, _) if duration > 0 => at + duration as f64 * f64::from(*time_base),
@@ -476,9 +499,46 @@ mod tests {
         let unicode = dir.join("unicode.srt");
         std::fs::write(&unicode, "1\n00:00:00,100 --> 00:00:01,900\nCaf\u{e9}\n\n").unwrap();
         assert_eq!((legacy_encoding(&legacy), legacy_encoding(&unicode)), (Some("CP1252"), None));
-        let tracks = read_tracks(&legacy, &|| true, |_, _| "sidecar".to_owned(), legacy_encoding(&legacy));
+        let tracks =
+            read_tracks(&legacy, &|| true, |_, _| "sidecar".to_owned(), legacy_encoding(&legacy), Timeline::Zero);
         let texts: Vec<&str> = tracks.iter().flat_map(|track| &track.cues).map(|cue| cue.text.as_str()).collect();
         assert_eq!(texts, ["Caf\u{e9} cr\u{e8}me \u{20ac} 5"]);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    /// A file whose clock starts at 100 s shows its embedded cue at 1 s into the video, where the
+    /// player's timeline has it; a sidecar's cue at 1 s stays at 1 s (its first cue is not a start
+    /// to count from).
+    #[test]
+    fn embedded_cues_count_from_the_inputs_start_and_sidecar_cues_from_zero() {
+        let dir = std::env::temp_dir().join(format!("dysr-srt-start-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (sidecar, video) = (dir.join("cue.srt"), dir.join("late-clock.mkv"));
+        std::fs::write(&sidecar, "1\n00:00:01,000 --> 00:00:02,000\nhello\n\n").unwrap();
+        let made = std::process::Command::new("ffmpeg")
+            .args([
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=64x48:rate=25:duration=3",
+                "-i",
+            ])
+            .arg(&sidecar)
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-c:s", "srt", "-output_ts_offset", "100"])
+            .arg(&video)
+            .status()
+            .expect("ffmpeg runs");
+        assert!(made.success());
+        let first_cue = |tracks: Vec<Track>| (tracks[0].cues[0].start_secs, tracks[0].cues[0].end_secs);
+        let embedded = read_tracks(&video, &|| true, embedded_track_name, None, Timeline::Input);
+        let beside = read_tracks(&sidecar, &|| true, |_, _| "sidecar".to_owned(), None, Timeline::Zero);
+        for (start, end) in [first_cue(embedded), first_cue(beside)] {
+            assert!((start - 1.0).abs() < 1e-3 && (end - 2.0).abs() < 1e-3, "{start}..{end}");
+        }
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -18,6 +18,8 @@ const SEEK_TOLERANCE_SECS: f64 = 0.001;
 pub struct VideoDecoder {
     pub decoder: ffmpeg::decoder::Video,
     pub time_base: ffmpeg::Rational,
+    /// The input's start time, taken off every pts ([`super::StreamInfo::start_secs`]).
+    pub start_secs: f64,
     pub nominal_frame_secs: f64,
     /// For a cover picture: the end of the input, which the picture lasts until.
     pub still_until_secs: Option<f64>,
@@ -112,7 +114,7 @@ impl VideoDecoder {
         for frame in self.ready.drain(..) {
             let mut duration_secs = frame_duration_secs(&frame, self.time_base).unwrap_or(self.nominal_frame_secs);
             let mut pts_secs = match frame.pts() {
-                Some(ts) => ts as f64 * f64::from(self.time_base),
+                Some(ts) => ts as f64 * f64::from(self.time_base) - self.start_secs,
                 None => position.last_pts_secs.map_or(position.drop_before_secs.max(0.0), |last| last + duration_secs),
             };
             position.last_pts_secs = Some(pts_secs);

@@ -283,6 +283,7 @@ impl Player {
             let audio = AudioDecoder {
                 decoder,
                 time_base: audio_info.time_base,
+                start_secs: info.start_secs,
                 output: format,
                 chunks: StageOutput { items: chunks_tx, counters: Arc::clone(&counters), events: events_tx.clone() },
                 state: Default::default(),
@@ -300,6 +301,7 @@ impl Player {
         let video = VideoDecoder {
             decoder: video_decoder,
             time_base: info.video.time_base,
+            start_secs: info.start_secs,
             nominal_frame_secs: 1.0 / info.video.frames_per_sec,
             // A day when the input does not say how long it is (a stream of music with a cover).
             still_until_secs: info.video.still.then(|| info.duration_secs.unwrap_or(86_400.0)),
