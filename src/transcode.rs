@@ -527,7 +527,10 @@ fn choose_upscaler(
 }
 
 /// Demuxes the input: video packets to the decoder, whose frames go to SR; packets of copied
-/// streams straight to the encode thread. Returns its busy time.
+/// streams straight to the encode thread. Every timestamp is moved so the output starts at 0 (the
+/// input's start time, as [`crate::media::StreamInfo::start_secs`], taken off, as ffmpeg does),
+/// and packets the input marks to be discarded (before an MP4's edit list starts) are left out,
+/// as the decoder leaves out their frames. Returns its busy time.
 fn decode_stage(
     mut source: MediaSource,
     copy_streams: Vec<bool>,
@@ -540,10 +543,17 @@ fn decode_stage(
     let video_index = source.info.video.index;
     let input = source.info.input.clone();
     let mut delivered = false;
+    // The input's start time in each stream's time base.
+    let starts: Vec<i64> = source
+        .input
+        .streams()
+        .map(|stream| (source.info.start_secs / f64::from(stream.time_base())).round() as i64)
+        .collect();
+    let video_start = starts[video_index];
     let send_frames = |decoder: &mut ffmpeg::decoder::Video, waiting: &mut Duration| -> bool {
         let mut frame = ffmpeg::frame::Video::empty();
         while decoder.receive_frame(&mut frame).is_ok() {
-            let pts = frame.timestamp();
+            let pts = frame.timestamp().map(|pts| pts - video_start);
             frame.set_pts(pts);
             let blocked = Instant::now();
             if to_sr.send(std::mem::replace(&mut frame, ffmpeg::frame::Video::empty())).is_err() {
@@ -585,6 +595,12 @@ fn decode_stage(
                 return started.elapsed().saturating_sub(waiting);
             }
         } else if copy_streams.get(index).copied().unwrap_or(false) {
+            // SAFETY: reading a plain integer field of a packet just read.
+            if unsafe { (*ffmpeg::packet::Ref::as_ptr(&packet)).flags } & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0 {
+                continue;
+            }
+            packet.set_pts(packet.pts().map(|pts| pts - starts[index]));
+            packet.set_dts(packet.dts().map(|dts| dts - starts[index]));
             let blocked = Instant::now();
             if to_encoder.send(ToEncoder::Copy(packet, index)).is_err() {
                 return started.elapsed().saturating_sub(waiting);

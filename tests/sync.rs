@@ -141,18 +141,9 @@ fn a_seek_past_the_last_frame_into_sound_shows_the_last_frame() {
 /// A broadcast recording whose clock starts at an hour: its timeline starts at 0, as in mpv, so
 /// the first frame is at 0, a seek lands on its target and the length is the recording's.
 #[test]
-#[rustfmt::skip] // the arguments grouped option by option
 fn a_recording_whose_clock_starts_late_plays_and_seeks_from_zero() {
     let _alone = alone();
-    let clip = common::generated(
-        "clock-at-an-hour.ts",
-        &[
-            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
-            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
-            "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac",
-            "-output_ts_offset", "3600",
-        ],
-    );
+    let clip = common::clock_at_an_hour();
     let mut player = Player::open(&path_str(&clip), silent()).expect("opens");
     assert!((player.info().start_secs - 3600.0).abs() < 2.0, "start {}", player.info().start_secs);
     drive_until(&mut player, Duration::from_secs(5), |p| p.presenter().current().is_some());

@@ -168,6 +168,28 @@ fn bad_paths_get_one_line_and_no_file() {
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing but the input");
 }
 
+/// The output starts at 0 with its streams in step, as ffmpeg's would: from a recording whose clock
+/// starts at an hour, and from a clip cut without re-encoding (an MP4 edit list, with packets
+/// before the cut the input marks to be discarded).
+#[test]
+fn the_output_starts_at_zero_with_its_streams_in_step() {
+    let dir = tempdir("timeline");
+    let cut =
+        common::generated("cut-with-edit-list.mp4", &["-ss", "1.5", "-i", &path_str(&h264_clip(4)), "-c", "copy"]);
+    for input in [common::clock_at_an_hour(), cut] {
+        let output = dir.join(format!("{}.mkv", input.file_stem().unwrap().to_string_lossy()));
+        let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--rung", "0", "--preset", "ultrafast"]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let starts = stream_entries(&output, "codec_type,start_time");
+        for line in starts.lines() {
+            let start: f64 = line.rsplit("start_time=").next().and_then(|s| s.parse().ok()).expect("a start time");
+            assert!(start.abs() < 0.05, "{}: {line}", input.display());
+        }
+        let (before, after) = (duration_secs(&probe(&input)), duration_secs(&probe(&output)));
+        assert!((after - before).abs() < 0.1, "{}: {before} s became {after} s", input.display());
+    }
+}
+
 /// An existing output is left alone unless `--overwrite` (`-y`) is given, as ffmpeg does.
 #[test]
 fn an_existing_output_is_replaced_only_when_asked() {

@@ -122,6 +122,21 @@ pub fn h264_clip(seconds: u32) -> PathBuf {
     )
 }
 
+/// Four seconds of 160x120 at 25 fps with a tone in MPEG-TS whose clock starts at an hour, as a
+/// broadcast recording's does.
+#[rustfmt::skip] // the arguments grouped option by option
+pub fn clock_at_an_hour() -> PathBuf {
+    generated(
+        "clock-at-an-hour.ts",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=4",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=4",
+            "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac",
+            "-output_ts_offset", "3600",
+        ],
+    )
+}
+
 /// Two seconds of 160x120 at 25 fps with a tone and two SRT cues, in Matroska.
 #[rustfmt::skip] // the arguments grouped option by option
 pub fn subtitled_clip() -> PathBuf {
