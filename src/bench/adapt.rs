@@ -160,8 +160,8 @@ pub struct StrategySummary {
     /// Packed weights and frame buffers at their largest.
     pub peak_model_mib: f64,
     /// Per load phase: (% on time, mean PSNR: against the reference where there is one, else the
-    /// levels' validation PSNR).
-    pub phases: Vec<(f64, f64)>,
+    /// levels' validation PSNR; None when no frame was upscaled in the phase).
+    pub phases: Vec<(f64, Option<f64>)>,
 }
 
 /// Samples the process's resident memory.
@@ -365,10 +365,12 @@ fn run_strategy(
                 rows.iter().filter(|row| phase_at(&config.profile, row.at_secs) == phase).collect();
             let count = in_phase.len().max(1) as f64;
             let against_reference: Vec<f64> = in_phase.iter().filter_map(|row| row.psnr_reference).collect();
-            let psnr = if against_reference.is_empty() {
-                in_phase.iter().map(|row| row.psnr_y).sum::<f64>() / count
+            let psnr = if in_phase.is_empty() {
+                None
+            } else if against_reference.is_empty() {
+                Some(in_phase.iter().map(|row| row.psnr_y).sum::<f64>() / count)
             } else {
-                against_reference.iter().sum::<f64>() / against_reference.len() as f64
+                Some(against_reference.iter().sum::<f64>() / against_reference.len() as f64)
             };
             (100.0 * in_phase.iter().filter(|row| row.on_time).count() as f64 / count, psnr)
         })

@@ -297,26 +297,31 @@ fn print_summaries(summaries: &[StrategySummary], config: &BenchConfig) {
     let basis = if config.reference.is_some() { "against the reference" } else { "the levels' validation PSNR" };
     println!("per load phase (% on time / mean PSNR-Y, {basis}):");
     for s in summaries {
-        let phases: Vec<String> = s.phases.iter().map(|(on_time, psnr)| format!("{on_time:5.1}% {psnr:.3}")).collect();
+        let phases: Vec<String> = s
+            .phases
+            .iter()
+            .map(|(on_time, psnr)| {
+                format!("{on_time:5.1}% {}", psnr.map_or_else(|| "  -   ".to_owned(), |p| format!("{p:.3}")))
+            })
+            .collect();
         println!("{:<16} {}", s.strategy, phases.join("  |  "));
     }
     // The quality claim: adaptive against the best static rung that held the deadline in each phase
-    // (99% of its frames on time; failing that, the static rung most often on time).
+    // (99% of its frames on time; failing that, the static rung most often on time), among those
+    // that upscaled a frame in it.
     if let Some(adaptive) = summaries.iter().find(|s| s.strategy == "adaptive") {
         let statics: Vec<&StrategySummary> = summaries.iter().filter(|s| s.strategy.starts_with("static:")).collect();
         for (phase, (_, adaptive_psnr)) in adaptive.phases.iter().enumerate() {
-            let held = statics
-                .iter()
-                .filter(|s| s.phases[phase].0 >= 99.0)
-                .max_by(|a, b| a.phases[phase].1.total_cmp(&b.phases[phase].1));
-            let best = held.or_else(|| statics.iter().max_by(|a, b| a.phases[phase].0.total_cmp(&b.phases[phase].0)));
-            if let Some(best) = best {
-                let (on_time, psnr) = best.phases[phase];
-                println!(
+            let Some(adaptive_psnr) = adaptive_psnr else { continue };
+            let scored = || statics.iter().filter_map(|s| s.phases[phase].1.map(|psnr| (s, s.phases[phase].0, psnr)));
+            let held = scored().filter(|(_, on_time, _)| *on_time >= 99.0).max_by(|a, b| a.2.total_cmp(&b.2));
+            match held.or_else(|| scored().max_by(|a, b| a.1.total_cmp(&b.1))) {
+                Some((best, on_time, psnr)) => println!(
                     "phase {phase}: adaptive {adaptive_psnr:.3} dB vs {} {psnr:.3} dB ({on_time:.1}% on time): {:+.3} dB",
                     best.strategy,
                     adaptive_psnr - psnr
-                );
+                ),
+                None => println!("phase {phase}: adaptive {adaptive_psnr:.3} dB; no static rung upscaled a frame"),
             }
         }
     }
