@@ -137,6 +137,27 @@ struct TraceRow {
     rss_mib: f64,
 }
 
+/// Per phase of `profile`: the share of its upscaled frames on time (%) and their mean PSNR
+/// (against the reference where frames were measured, else the levels' validation PSNR; None
+/// when no frame was upscaled in the phase).
+fn phase_scores(rows: &[TraceRow], profile: &[Segment]) -> Vec<(f64, Option<f64>)> {
+    (0..profile.len())
+        .map(|phase| {
+            let in_phase: Vec<&TraceRow> = rows.iter().filter(|row| phase_at(profile, row.at_secs) == phase).collect();
+            let count = in_phase.len().max(1) as f64;
+            let against_reference: Vec<f64> = in_phase.iter().filter_map(|row| row.psnr_reference).collect();
+            let psnr = if in_phase.is_empty() {
+                None
+            } else if against_reference.is_empty() {
+                Some(in_phase.iter().map(|row| row.psnr_y).sum::<f64>() / count)
+            } else {
+                Some(against_reference.iter().sum::<f64>() / against_reference.len() as f64)
+            };
+            (100.0 * in_phase.iter().filter(|row| row.on_time).count() as f64 / count, psnr)
+        })
+        .collect()
+}
+
 /// What one strategy's run gives.
 #[derive(Debug, Clone, Serialize)]
 pub struct StrategySummary {
@@ -359,22 +380,7 @@ fn run_strategy(
     rates.sort_by(f64::total_cmp);
     let low_count = (rates.len() / 100).max(1);
     let switches = adaptation.statistics.switches();
-    let phases = (0..config.profile.len())
-        .map(|phase| {
-            let in_phase: Vec<&TraceRow> =
-                rows.iter().filter(|row| phase_at(&config.profile, row.at_secs) == phase).collect();
-            let count = in_phase.len().max(1) as f64;
-            let against_reference: Vec<f64> = in_phase.iter().filter_map(|row| row.psnr_reference).collect();
-            let psnr = if in_phase.is_empty() {
-                None
-            } else if against_reference.is_empty() {
-                Some(in_phase.iter().map(|row| row.psnr_y).sum::<f64>() / count)
-            } else {
-                Some(against_reference.iter().sum::<f64>() / against_reference.len() as f64)
-            };
-            (100.0 * in_phase.iter().filter(|row| row.on_time).count() as f64 / count, psnr)
-        })
-        .collect();
+    let phases = phase_scores(&rows, &config.profile);
     let summary = StrategySummary {
         strategy: name.to_owned(),
         frames,
@@ -513,6 +519,27 @@ fn write_summary(path: &Path, summaries: &[StrategySummary]) -> Result<(), Bench
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A phase without an upscaled frame has no PSNR (a rung too slow for the machine), rather
+    /// than a mean of nothing.
+    #[test]
+    fn a_phase_without_frames_has_no_score() {
+        let profile = crate::adaptation::load::default_profile(90.0, 2.0);
+        let row = |at_secs, on_time, psnr_y| TraceRow {
+            at_secs,
+            level: "r0".to_owned(),
+            sr_ms: 10.0,
+            stall_ms: 0.0,
+            on_time,
+            psnr_y,
+            psnr_reference: None,
+            load_percent: 0.0,
+            rss_mib: 0.0,
+        };
+        let rows = [row(0.5, true, 37.0), row(1.5, false, 38.0), row(6.5, true, 36.0)];
+        let scores = phase_scores(&rows, &profile);
+        assert_eq!(scores, vec![(50.0, Some(37.5)), (0.0, None), (0.0, None), (100.0, Some(36.0))]);
+    }
 
     #[test]
     fn strategies_parse() {
