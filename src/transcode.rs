@@ -21,6 +21,7 @@ use thiserror::Error;
 use crate::engine::neural::{NeuralUpscaler, engine_factory, load_ladder};
 use crate::engine::picture::{planar_format, set_yuv_colour, yuv_tags};
 use crate::engine::{EngineError, SCALE, Upscaler};
+use crate::media::deinterlace::Deinterlacer;
 use crate::media::error::{MediaError, ffmpeg_cause};
 use crate::media::source::{MediaSource, display_matrix};
 use crate::model::device::DeviceChoice;
@@ -550,13 +551,27 @@ fn decode_stage(
         .map(|stream| (source.info.start_secs / f64::from(stream.time_base())).round() as i64)
         .collect();
     let video_start = starts[video_index];
-    let send_frames = |decoder: &mut ffmpeg::decoder::Video, waiting: &mut Duration| -> bool {
+    // Interlaced frames are deinterlaced as the player does: scaled x2, their fields would be lost.
+    let mut deinterlacer = Deinterlacer::new(source.info.video.time_base);
+    let mut progressive = Vec::new();
+    let name = input.clone();
+    let mut send_frames = |decoder: &mut ffmpeg::decoder::Video, waiting: &mut Duration, end: bool| -> bool {
         let mut frame = ffmpeg::frame::Video::empty();
         while decoder.receive_frame(&mut frame).is_ok() {
             let pts = frame.timestamp().map(|pts| pts - video_start);
             frame.set_pts(pts);
+            if let Err(error) =
+                deinterlacer.push(std::mem::replace(&mut frame, ffmpeg::frame::Video::empty()), &mut progressive)
+            {
+                tracing::warn!("{name}: a frame could not be deinterlaced: {}", ffmpeg_cause(&error));
+            }
+        }
+        if end && let Err(error) = deinterlacer.finish(&mut progressive) {
+            tracing::warn!("{name}: deinterlacing the last frame: {}", ffmpeg_cause(&error));
+        }
+        for frame in progressive.drain(..) {
             let blocked = Instant::now();
-            if to_sr.send(std::mem::replace(&mut frame, ffmpeg::frame::Video::empty())).is_err() {
+            if to_sr.send(frame).is_err() {
                 return false;
             }
             *waiting += blocked.elapsed();
@@ -590,7 +605,7 @@ fn decode_stage(
         if index == video_index {
             // A corrupt packet is skipped; the decoder recovers at the next keyframe.
             if source.video_decoder.send_packet(&packet).is_ok()
-                && !send_frames(&mut source.video_decoder, &mut waiting)
+                && !send_frames(&mut source.video_decoder, &mut waiting, false)
             {
                 return started.elapsed().saturating_sub(waiting);
             }
@@ -608,9 +623,9 @@ fn decode_stage(
             waiting += blocked.elapsed();
         }
     }
-    if source.video_decoder.send_eof().is_ok() {
-        send_frames(&mut source.video_decoder, &mut waiting);
-    }
+    // The decoder's last frames (none when it cannot drain), then the deinterlacer's.
+    let _ = source.video_decoder.send_eof();
+    send_frames(&mut source.video_decoder, &mut waiting, true);
     started.elapsed().saturating_sub(waiting)
 }
 

@@ -190,6 +190,49 @@ fn the_output_starts_at_zero_with_its_streams_in_step() {
     }
 }
 
+/// Mean of |2 y - above - below| over the luma of every frame of `path` brought to 320x240: how
+/// much neighbouring rows disagree, which is large where fields from different instants are woven
+/// into one picture (combing).
+fn combing(path: &Path) -> f64 {
+    let (width, height) = (320, 240);
+    let output = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-vf", "scale=320:240:flags=area,format=gray", "-f", "rawvideo", "-"])
+        .output()
+        .expect("the ffmpeg CLI is installed");
+    let (mut total, mut count) = (0.0, 0usize);
+    for frame in output.stdout.chunks_exact(width * height) {
+        for rows in frame.chunks_exact(width).collect::<Vec<_>>().windows(3) {
+            for x in 0..width {
+                total += (2.0 * f64::from(rows[1][x]) - f64::from(rows[0][x]) - f64::from(rows[2][x])).abs();
+                count += 1;
+            }
+        }
+    }
+    total / count.max(1) as f64
+}
+
+/// Interlaced video (moving stripes, each field of a frame from its own instant) comes out
+/// deinterlaced, as the player shows it: scaled x2 with its fields woven, the combing would stay.
+#[test]
+#[rustfmt::skip] // the arguments grouped option by option
+fn interlaced_input_comes_out_deinterlaced() {
+    let input = common::generated(
+        "interlaced-stripes.mkv",
+        &[
+            "-f", "lavfi", "-i", "nullsrc=size=320x240:rate=50,geq=lum='128+100*sin(X/6+T*25)':cb=128:cr=128",
+            "-t", "2", "-vf", "tinterlace=mode=interleave_top,setfield=tff",
+            "-c:v", "libx264", "-preset", "ultrafast", "-flags", "+ildct+ilme", "-x264-params", "tff=1",
+        ],
+    );
+    let output = tempdir("interlaced").join("out.mkv");
+    let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--rung", "0", "--preset", "ultrafast"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let (before, after) = (combing(&input), combing(&output));
+    assert!(before > 30.0 && after < 3.0, "combing {before:.2} in, {after:.2} out");
+}
+
 /// An existing output is left alone unless `--overwrite` (`-y`) is given, as ffmpeg does.
 #[test]
 fn an_existing_output_is_replaced_only_when_asked() {
