@@ -773,6 +773,36 @@ fn an_input_opened_again_resumes_where_it_was_left() {
     });
 }
 
+/// `--start` is the command line's and wins over where an input was left.
+#[test]
+fn a_start_time_wins_over_a_remembered_position() {
+    use dysr::ui::settings::{Restore, Settings};
+
+    let film = test_clip("resume-24s.mp4", "160x120", 24, &["-c:v", "libx264", "-preset", "ultrafast"], false);
+    let other = h264_clip(2);
+    let remembered =
+        Settings { recent: vec![path_str(&film)], positions: vec![(path_str(&film), 12.0)], ..Settings::default() };
+    let options = PlayerOptions { audio: AudioMode::Silent, start_secs: Some(5.0), ..Default::default() };
+    let mut harness = harness_with_options([800.0, 600.0], vec![path_str(&other)], options, move |app| {
+        app.apply_settings(remembered.clone(), Restore::ALL);
+        app.set_remembering(true);
+    });
+    step_until(&mut harness, "a frame on screen", |app| {
+        app.player().is_some_and(|p| p.presenter().current().is_some())
+    });
+    harness.get_by_label("Recent").click();
+    harness.run_steps(2);
+    harness.get_by_label(&film.file_name().unwrap().to_string_lossy()).click();
+    step_until(&mut harness, "the film, at the start time", |app| {
+        app.player().is_some_and(|p| {
+            p.info().input == path_str(&film)
+                && p.presenter().current().is_some()
+                && p.presenter().seek_target_secs().is_none()
+        })
+    });
+    assert!((position(&harness) - 5.0).abs() < 0.5, "at {}", position(&harness));
+}
+
 /// PgDn goes to the next chapter's start and PgUp back, as in mpv; the status line names the
 /// chapter, and the media info counts them.
 #[test]

@@ -628,7 +628,9 @@ impl PlayerApp {
                 ctx.send_viewport_cmd(ViewportCommand::Title(format!("{}{position} - dysr", player.info().title)));
                 player.volume().set_muted(self.settings.muted);
                 self.settings.remember(input);
-                if let Some(secs) = self.settings.resume_position(input).filter(|_| self.remembering) {
+                // `--start` is the command line's, which wins over a remembered position.
+                let resume = self.remembering && self.options.start_secs.is_none();
+                if let Some(secs) = self.settings.resume_position(input).filter(|_| resume) {
                     player.seek(secs);
                     self.status_line = Some(format!("resumed at {} (Home: from the start)", super::format_time(secs)));
                 }
