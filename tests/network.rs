@@ -260,3 +260,35 @@ fn a_live_playlist_that_grows_and_slides_plays_on_to_its_end() {
     );
     assert!(watched.longest_update < UI_FRAME_BUDGET, "{:?}", watched.longest_update);
 }
+
+/// A playlist at a URL (an IPTV list) is read and becomes its URLs: relative entries resolved
+/// against it, a local file it names left out; each entry plays. An HLS playlist stays one input,
+/// and a list that cannot be read is left for the player to report.
+#[test]
+fn a_remote_playlist_becomes_its_entries() {
+    use dysr::media::inputs::expand;
+
+    let _one = one_at_a_time();
+    let clip = ts_clip("remote-list.ts", 1, "200k");
+    let server = serve(Delivery::Whole, move |path| match path {
+        "/lists/tv.m3u" => {
+            Some(b"#EXTM3U\n#EXTINF:-1,One\none.ts\n#EXTINF:-1,Two\n/clips/two.ts\nfile:///etc/hostname\n".to_vec())
+        }
+        "/live/index.m3u8" => Some(b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nsegment0.ts\n".to_vec()),
+        "/lists/one.ts" | "/clips/two.ts" => Some(clip.clone()),
+        _ => None,
+    });
+    let base = &server.base;
+    let timeout = Duration::from_secs(3);
+    let entries = expand(&[format!("{base}/lists/tv.m3u")], timeout).expect("the list is read");
+    assert_eq!(entries, [format!("{base}/lists/one.ts"), format!("{base}/clips/two.ts")]);
+    for entry in &entries {
+        let mut player = open(entry);
+        let watched = watch(&mut player, Duration::from_secs(10), |_, _| false);
+        assert!(watched.ended && watched.error.is_none() && watched.shown.len() >= 20, "{entry}: {watched:?}");
+    }
+    let live = format!("{base}/live/index.m3u8");
+    assert_eq!(expand(std::slice::from_ref(&live), timeout).unwrap(), [live]);
+    let missing = format!("{base}/lists/missing.m3u");
+    assert_eq!(expand(std::slice::from_ref(&missing), timeout).unwrap(), [missing]);
+}

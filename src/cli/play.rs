@@ -161,7 +161,7 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
     let inputs = if args.inputs.is_empty() {
         vec![super::demo_clip_path()]
     } else {
-        crate::media::inputs::expand(&args.inputs)?
+        crate::media::inputs::expand(&args.inputs, std::time::Duration::from_secs_f64(args.network_timeout))?
     };
     if !args.headless && !has_display() {
         anyhow::bail!(

@@ -1,13 +1,19 @@
 //! What the user names becomes what the player plays, as in mpv and VLC: a folder becomes its video
 //! files in natural name order ("ep2" before "ep10"), and an M3U playlist of files and URLs becomes
-//! its entries (relative ones found beside the playlist). An HLS playlist (`#EXT-X-` tags) is a
-//! stream FFmpeg plays, and stays one input; so does everything else.
+//! its entries (relative ones found beside the playlist). A playlist at a URL (an IPTV list) is
+//! read over the network and becomes its URLs; it may not name local files. An HLS playlist
+//! (`#EXT-X-` tags) is a stream FFmpeg plays, and stays one input; so does everything else.
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use super::error::MediaError;
-use super::source::is_url;
+use super::source::{is_url, read_url};
+
+/// The most of a remote playlist read: a long IPTV list is a few hundred kilobytes.
+const REMOTE_PLAYLIST_LIMIT: usize = 8 << 20;
 
 /// Extensions of files a folder contributes: video containers and animated GIFs (not still
 /// pictures, which would flash by as one-frame inputs; named alone, they play).
@@ -17,21 +23,35 @@ const VIDEO_EXTENSIONS: &[&str] = &[
     "wmv", "y4m",
 ];
 
-/// `inputs` with each folder and M3U playlist replaced by what it holds.
-pub fn expand(inputs: &[String]) -> Result<Vec<String>, MediaError> {
+/// `inputs` with each folder and M3U playlist replaced by what it holds; a playlist at a URL is
+/// read with each connect and read given up after `network_timeout`.
+pub fn expand(inputs: &[String], network_timeout: Duration) -> Result<Vec<String>, MediaError> {
     let mut expanded = Vec::new();
     for input in inputs {
-        expand_into(input, &mut Vec::new(), &mut expanded)?;
+        expand_into(input, network_timeout, &mut Vec::new(), &mut expanded)?;
     }
     Ok(expanded)
 }
 
-/// Expands `input` into `out`; `open` holds the playlists being expanded around it, so one that
-/// names itself (or one naming it) is not followed again.
-fn expand_into(input: &str, open: &mut Vec<PathBuf>, out: &mut Vec<String>) -> Result<(), MediaError> {
+/// Expands `input` into `out`; `open` holds the playlists being expanded around it (paths or
+/// URLs), so one that names itself (or one naming it) is not followed again.
+fn expand_into(
+    input: &str,
+    network_timeout: Duration,
+    open: &mut Vec<String>,
+    out: &mut Vec<String>,
+) -> Result<(), MediaError> {
     let path = Path::new(input);
     if is_url(input) {
-        out.push(input.to_owned());
+        match remote_m3u_entries(input, network_timeout) {
+            Ok(Some(entries)) => expand_entries(input, input.to_owned(), entries, network_timeout, open, out)?,
+            Ok(None) => out.push(input.to_owned()),
+            // Left for the player, which says why it cannot play it and goes on to the next input.
+            Err(error) => {
+                tracing::warn!("{error}");
+                out.push(input.to_owned());
+            }
+        }
     } else if path.is_dir() {
         let files = folder_videos(path)?;
         if files.is_empty() {
@@ -39,22 +59,91 @@ fn expand_into(input: &str, open: &mut Vec<PathBuf>, out: &mut Vec<String>) -> R
         }
         out.extend(files.iter().map(|file| file.to_string_lossy().into_owned()));
     } else if let Some(entries) = m3u_entries(path)? {
-        if entries.is_empty() {
-            return Err(MediaError::NothingToPlay { input: input.to_owned(), what: "the playlist names nothing" });
-        }
-        let identity = path.canonicalize().unwrap_or_else(|_| path.to_owned());
-        if open.contains(&identity) {
-            return Ok(());
-        }
-        open.push(identity);
-        for entry in entries {
-            expand_into(&entry, open, out)?;
-        }
-        open.pop();
+        let identity = path.canonicalize().unwrap_or_else(|_| path.to_owned()).to_string_lossy().into_owned();
+        expand_entries(input, identity, entries, network_timeout, open, out)?;
     } else {
         out.push(input.to_owned());
     }
     Ok(())
+}
+
+/// Expands the `entries` of the playlist `input` (known as `identity`) into `out`.
+fn expand_entries(
+    input: &str,
+    identity: String,
+    entries: Vec<String>,
+    network_timeout: Duration,
+    open: &mut Vec<String>,
+    out: &mut Vec<String>,
+) -> Result<(), MediaError> {
+    if entries.is_empty() {
+        return Err(MediaError::NothingToPlay { input: input.to_owned(), what: "the playlist names nothing" });
+    }
+    if open.contains(&identity) {
+        return Ok(());
+    }
+    open.push(identity);
+    for entry in entries {
+        expand_into(&entry, network_timeout, open, out)?;
+    }
+    open.pop();
+    Ok(())
+}
+
+/// Whether `name` (a path, or a URL's path) ends in `.m3u` or `.m3u8`.
+fn named_m3u(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name.ends_with(".m3u") || name.ends_with(".m3u8")
+}
+
+/// The lines of an M3U text that name something (not comments or tags), BOM and spaces trimmed;
+/// None for an HLS playlist, which is a stream.
+fn m3u_lines(bytes: &[u8]) -> Option<Vec<String>> {
+    let text = String::from_utf8_lossy(bytes);
+    if text.contains("#EXT-X-") {
+        return None;
+    }
+    Some(
+        text.lines()
+            .map(|line| line.trim().trim_start_matches('\u{feff}'))
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// The entries of the playlist at `url` when its path names an M3U file and it is not HLS:
+/// absolute URLs as they are, relative ones resolved against `url`. A local path or `file://` entry
+/// is left out (a remote list may not reach into this machine). None for anything else.
+fn remote_m3u_entries(url: &str, network_timeout: Duration) -> Result<Option<Vec<String>>, MediaError> {
+    let address = url.split(['?', '#']).next().unwrap_or(url);
+    if !named_m3u(address) {
+        return Ok(None);
+    }
+    let Some(lines) = m3u_lines(&read_url(url, network_timeout, REMOTE_PLAYLIST_LIMIT)?) else {
+        return Ok(None);
+    };
+    let (scheme, rest) = address.split_once("://").unwrap_or(("http", address));
+    let origin = format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest));
+    let folder = &address[..address.rfind('/').map_or(address.len(), |slash| slash + 1)];
+    let entries = lines
+        .into_iter()
+        .filter_map(|entry| {
+            if is_url(&entry) {
+                Some(entry)
+            } else if entry.starts_with("file:") || entry.contains(":\\") {
+                tracing::warn!("{url}: {entry} left out: a remote playlist may not name local files");
+                None
+            } else if let Some(network_path) = entry.strip_prefix("//") {
+                Some(format!("{scheme}://{network_path}"))
+            } else if entry.starts_with('/') {
+                Some(format!("{origin}{entry}"))
+            } else {
+                Some(format!("{folder}{entry}"))
+            }
+        })
+        .collect();
+    Ok(Some(entries))
 }
 
 /// The video files directly in `folder` (not hidden), in natural name order.
@@ -79,27 +168,18 @@ fn folder_videos(folder: &Path) -> Result<Vec<PathBuf>, MediaError> {
 /// The entries of `path` when it is an M3U playlist of files and URLs (by its extension, not an
 /// HLS one), relative paths taken from the playlist's folder; None for anything else.
 fn m3u_entries(path: &Path) -> Result<Option<Vec<String>>, MediaError> {
-    let is_m3u = path.extension().and_then(|ext| ext.to_str()).is_some_and(|ext| {
-        let ext = ext.to_ascii_lowercase();
-        ext == "m3u" || ext == "m3u8"
-    });
-    if !is_m3u || !path.is_file() {
+    if !named_m3u(&path.to_string_lossy()) || !path.is_file() {
         return Ok(None);
     }
     let bytes = std::fs::read(path)
         .map_err(|error| MediaError::Open { input: path.display().to_string(), cause: error.to_string() })?;
-    let text = String::from_utf8_lossy(&bytes);
-    if text.contains("#EXT-X-") {
-        return Ok(None);
-    }
+    let Some(lines) = m3u_lines(&bytes) else { return Ok(None) };
     let folder = path.parent().unwrap_or(Path::new(""));
-    let entries = text
-        .lines()
-        .map(|line| line.trim().trim_start_matches('\u{feff}'))
-        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+    let entries = lines
+        .into_iter()
         .map(|entry| {
-            let local = entry.strip_prefix("file://").unwrap_or(entry);
-            if is_url(entry) || Path::new(local).is_absolute() {
+            let local = entry.strip_prefix("file://").unwrap_or(&entry);
+            if is_url(&entry) || Path::new(local).is_absolute() {
                 local.to_owned()
             } else {
                 folder.join(local).to_string_lossy().into_owned()
@@ -150,6 +230,8 @@ fn natural_order(a: &str, b: &str) -> Ordering {
 mod tests {
     use super::*;
 
+    const TIMEOUT: Duration = crate::media::source::DEFAULT_NETWORK_TIMEOUT;
+
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("dysr-inputs-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -181,13 +263,14 @@ mod tests {
         let dir = scratch("folder");
         touch(&dir, &["ep10.mkv", "ep9.MP4", ".ep1.mkv", "notes.txt", "cover.png", "intro.gif"]);
         std::fs::create_dir(dir.join("extras.mkv")).unwrap();
-        let inputs = expand(&[dir.to_string_lossy().into_owned(), "https://example.com/a.mp4".to_owned()]).unwrap();
+        let inputs =
+            expand(&[dir.to_string_lossy().into_owned(), "https://example.com/a.mp4".to_owned()], TIMEOUT).unwrap();
         assert_eq!(names(&inputs), ["ep9.MP4", "ep10.mkv", "intro.gif", "a.mp4"]);
         assert_eq!(inputs[3], "https://example.com/a.mp4", "a URL stays as it is");
 
         let empty = scratch("empty");
         touch(&empty, &["readme.txt"]);
-        let error = expand(&[empty.to_string_lossy().into_owned()]).unwrap_err().to_string();
+        let error = expand(&[empty.to_string_lossy().into_owned()], TIMEOUT).unwrap_err().to_string();
         assert!(
             error.starts_with(&empty.to_string_lossy().into_owned()) && error.contains("no video files"),
             "{error}"
@@ -207,21 +290,23 @@ mod tests {
         let list = dir.join("list.m3u");
         std::fs::write(
             &list,
-            "\u{feff}#EXTM3U\n#EXTINF:10,First\nb.mkv\n\nhttp://example.com/live.m3u8\nfile:///absolute/c.mp4\nseason\nlist.m3u\n",
+            "\u{feff}#EXTM3U\n#EXTINF:10,First\nb.mkv\n\nhttp://example.com/live.mp4\nfile:///absolute/c.mp4\nseason\nlist.m3u\n",
         )
         .unwrap();
-        let inputs = expand(&[list.to_string_lossy().into_owned()]).unwrap();
+        let inputs = expand(&[list.to_string_lossy().into_owned()], TIMEOUT).unwrap();
         assert_eq!(inputs[0], dir.join("b.mkv").to_string_lossy());
-        assert_eq!(&inputs[1..3], ["http://example.com/live.m3u8", "/absolute/c.mp4"]);
+        assert_eq!(&inputs[1..3], ["http://example.com/live.mp4", "/absolute/c.mp4"]);
         assert_eq!(names(&inputs[3..]), ["s1.mkv", "s2.mkv"], "the playlist naming itself is not followed");
 
         let hls = dir.join("stream.m3u8");
         std::fs::write(&hls, "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nsegment0.ts\n").unwrap();
         let hls = hls.to_string_lossy().into_owned();
-        assert_eq!(expand(std::slice::from_ref(&hls)).unwrap(), [hls]);
+        assert_eq!(expand(std::slice::from_ref(&hls), TIMEOUT).unwrap(), [hls]);
 
         let empty = dir.join("empty.m3u");
         std::fs::write(&empty, "#EXTM3U\n").unwrap();
-        assert!(expand(&[empty.to_string_lossy().into_owned()]).unwrap_err().to_string().contains("names nothing"));
+        assert!(
+            expand(&[empty.to_string_lossy().into_owned()], TIMEOUT).unwrap_err().to_string().contains("names nothing")
+        );
     }
 }

@@ -263,6 +263,54 @@ impl MediaSource {
     }
 }
 
+/// The first `limit` bytes at `url` (a remote playlist), read with the protocols a network input
+/// may use, each connect and read given up after `network_timeout`.
+pub fn read_url(url: &str, network_timeout: std::time::Duration, limit: usize) -> Result<Vec<u8>, MediaError> {
+    super::init_ffmpeg();
+    let failed = |cause: String| MediaError::Open { input: url.to_owned(), cause };
+    let c_url = std::ffi::CString::new(url).map_err(|_| failed("the URL holds a NUL character".to_owned()))?;
+    let mut options = ffmpeg::Dictionary::new();
+    options.set("protocol_whitelist", NETWORK_PROTOCOL_WHITELIST);
+    let micros = network_timeout.as_micros().max(1).to_string();
+    options.set("rw_timeout", &micros);
+    options.set("timeout", &micros);
+    let mut io: *mut ffmpeg::ffi::AVIOContext = std::ptr::null_mut();
+    // SAFETY: FFmpeg's I/O API on a context this function owns and closes; the dictionary is
+    // handed over and freed here whatever FFmpeg left in it.
+    unsafe {
+        let mut dictionary = options.disown();
+        let status = ffmpeg::ffi::avio_open2(
+            &mut io,
+            c_url.as_ptr(),
+            ffmpeg::ffi::AVIO_FLAG_READ,
+            std::ptr::null(),
+            &mut dictionary,
+        );
+        ffmpeg::ffi::av_dict_free(&mut dictionary);
+        if status < 0 {
+            return Err(failed(ffmpeg_cause(&ffmpeg::Error::from(status))));
+        }
+        let mut body = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        let outcome = loop {
+            let read = ffmpeg::ffi::avio_read(io, chunk.as_mut_ptr(), chunk.len() as i32);
+            if read == ffmpeg::ffi::AVERROR_EOF || read == 0 {
+                break Ok(());
+            }
+            if read < 0 {
+                break Err(failed(ffmpeg_cause(&ffmpeg::Error::from(read))));
+            }
+            body.extend_from_slice(&chunk[..read as usize]);
+            if body.len() >= limit {
+                body.truncate(limit);
+                break Ok(());
+            }
+        };
+        ffmpeg::ffi::avio_closep(&mut io);
+        outcome.map(|()| body)
+    }
+}
+
 /// The container's start time in seconds (0 when it has none): what the player's timeline counts
 /// from.
 pub fn timeline_start_secs(ctx: &ffmpeg::format::context::Input) -> f64 {

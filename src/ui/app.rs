@@ -575,7 +575,7 @@ impl PlayerApp {
     /// Plays `inputs` (folders and M3U playlists expanded) from the first; where they hold nothing
     /// to play, the error shows and what was playing plays on.
     fn open_all(&mut self, ctx: &egui::Context, inputs: Vec<String>) {
-        match crate::media::inputs::expand(&inputs) {
+        match crate::media::inputs::expand(&inputs, self.options.network_timeout) {
             Ok(inputs) => {
                 self.playlist = Playlist::new(inputs);
                 self.open_current(ctx, true);
