@@ -103,6 +103,10 @@ pub struct TranscodeOptions {
     pub codec: VideoCodec,
     pub crf: u8,
     pub preset: String,
+    /// The part of the input to upscale, in seconds on its timeline (negative: before its end);
+    /// None: from its start, to its end.
+    pub start_secs: Option<f64>,
+    pub end_secs: Option<f64>,
 }
 
 /// What a finished run did and how fast each stage was.
@@ -143,6 +147,40 @@ pub enum TranscodeError {
     Engine(#[from] EngineError),
     #[error("interrupted: {} was not written", path.display())]
     Interrupted { path: PathBuf },
+    #[error("{input}: nothing to upscale from {start_secs:.3} s to {end_secs:.3} s")]
+    EmptySpan { input: String, start_secs: f64, end_secs: f64 },
+}
+
+/// The part of the input a run upscales, in seconds on the input's timeline.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start_secs: f64,
+    end_secs: Option<f64>,
+}
+
+impl Span {
+    /// `options`' start and end, a negative one counted back from the end of an input
+    /// `duration_secs` long (from 0 when its length is unknown).
+    fn of(options: &TranscodeOptions, duration_secs: Option<f64>) -> Result<Self, TranscodeError> {
+        let on_timeline = |secs: f64| {
+            if secs < 0.0 { duration_secs.map_or(0.0, |duration| (duration + secs).max(0.0)) } else { secs }
+        };
+        let span = Self {
+            start_secs: options.start_secs.map_or(0.0, on_timeline),
+            end_secs: options.end_secs.map(on_timeline),
+        };
+        match span.end_secs {
+            Some(end_secs) if end_secs <= span.start_secs => {
+                Err(TranscodeError::EmptySpan { input: options.input.clone(), start_secs: span.start_secs, end_secs })
+            }
+            _ => Ok(span),
+        }
+    }
+
+    /// How long it lasts, when the input's length or the end is known.
+    fn secs(&self, duration_secs: Option<f64>) -> Option<f64> {
+        self.end_secs.or(duration_secs).map(|end| (end - self.start_secs).max(0.0))
+    }
 }
 
 /// Reports progress: the expected frame count (when the container says) once, then each frame.
@@ -159,6 +197,9 @@ enum ToEncoder {
     Frame(ffmpeg::frame::Video),
     Failed(TranscodeError),
 }
+
+/// Timestamps this close to either end of a span count as inside it (rounding in the container).
+const SPAN_TOLERANCE_SECS: f64 = 0.001;
 
 /// Removes the partial output unless the run completes.
 struct PartialFile {
@@ -234,7 +275,15 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     // container can hold.
     let input_stream = source.input.stream(video_index).expect("the video stream");
     let video_time_base = input_stream.time_base();
-    let expected_frames = expected_frames(&input_stream, source.info.duration_secs);
+    let span = Span::of(options, source.info.duration_secs)?;
+    let expected_frames = if options.start_secs.is_some() || options.end_secs.is_some() {
+        let rate = f64::from(input_stream.avg_frame_rate());
+        span.secs(source.info.duration_secs)
+            .filter(|_| rate.is_finite() && rate > 0.0)
+            .map(|secs| (secs * rate).round() as u64)
+    } else {
+        expected_frames(&input_stream, source.info.duration_secs)
+    };
     let frame_rate = Some(input_stream.avg_frame_rate())
         .filter(|rate| rate.numerator() > 0 && rate.denominator() > 0)
         .unwrap_or_else(|| ffmpeg::Rational::new((source.info.video.frames_per_sec * 1000.0).round() as i32, 1000));
@@ -338,8 +387,10 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     let copy_streams: Vec<bool> = copy_map.iter().map(Option::is_some).collect();
     let decode = {
         let (stop, to_encoder) = (Arc::clone(&stop), to_encoder.clone());
-        crate::threads::spawn("upscale-decode", move || decode_stage(source, copy_streams, to_sr, to_encoder, &stop))
-            .map_err(|e| output_error(format!("cannot start a thread: {e}")))?
+        crate::threads::spawn("upscale-decode", move || {
+            decode_stage(source, span, copy_streams, to_sr, to_encoder, &stop)
+        })
+        .map_err(|e| output_error(format!("cannot start a thread: {e}")))?
     };
     let sr = {
         let stop = Arc::clone(&stop);
@@ -528,12 +579,14 @@ fn choose_upscaler(
 }
 
 /// Demuxes the input: video packets to the decoder, whose frames go to SR; packets of copied
-/// streams straight to the encode thread. Every timestamp is moved so the output starts at 0 (the
-/// input's start time, as [`crate::media::StreamInfo::start_secs`], taken off, as ffmpeg does),
-/// and packets the input marks to be discarded (before an MP4's edit list starts) are left out,
-/// as the decoder leaves out their frames. Returns its busy time.
+/// streams straight to the encode thread; only what falls in `span`. Every timestamp is moved so
+/// the output starts at 0 (the input's start time, as [`crate::media::StreamInfo::start_secs`],
+/// and the span's start taken off, as ffmpeg does), and packets the input marks to be discarded
+/// (before an MP4's edit list starts) are left out, as the decoder leaves out their frames.
+/// Returns its busy time.
 fn decode_stage(
     mut source: MediaSource,
+    span: Span,
     copy_streams: Vec<bool>,
     to_sr: Sender<ffmpeg::frame::Video>,
     to_encoder: Sender<ToEncoder>,
@@ -544,13 +597,27 @@ fn decode_stage(
     let video_index = source.info.video.index;
     let input = source.info.input.clone();
     let mut delivered = false;
-    // The input's start time in each stream's time base.
-    let starts: Vec<i64> = source
-        .input
-        .streams()
-        .map(|stream| (source.info.start_secs / f64::from(stream.time_base())).round() as i64)
-        .collect();
+    // Where the output's 0 is, in each stream's time base.
+    let zero_secs = source.info.start_secs + span.start_secs;
+    let starts: Vec<i64> =
+        source.input.streams().map(|stream| (zero_secs / f64::from(stream.time_base())).round() as i64).collect();
     let video_start = starts[video_index];
+    let time_bases: Vec<f64> = source.input.streams().map(|stream| f64::from(stream.time_base())).collect();
+    // Output seconds a timestamp falls on, and whether that is inside the span.
+    let length_secs = span.end_secs.map(|end| end - span.start_secs);
+    let before = |secs: f64| secs < -SPAN_TOLERANCE_SECS;
+    let after = move |secs: f64| length_secs.is_some_and(|length| secs >= length - SPAN_TOLERANCE_SECS);
+    if span.start_secs > 0.0 {
+        // From the keyframe at or before the start; what precedes the start is decoded, not kept.
+        let target = (zero_secs * f64::from(ffmpeg::ffi::AV_TIME_BASE)) as i64;
+        if let Err(error) = source.input.seek(target, ..target) {
+            tracing::warn!(
+                "{input}: seek to {:.3} s failed: {}; reading from the start",
+                span.start_secs,
+                ffmpeg_cause(&error)
+            );
+        }
+    }
     // Interlaced frames are deinterlaced as the player does: scaled x2, their fields would be lost.
     let mut deinterlacer = Deinterlacer::new(source.info.video.time_base);
     let mut progressive = Vec::new();
@@ -570,6 +637,13 @@ fn decode_stage(
             tracing::warn!("{name}: deinterlacing the last frame: {}", ffmpeg_cause(&error));
         }
         for frame in progressive.drain(..) {
+            let secs = frame.pts().map_or(0.0, |pts| pts as f64 * time_bases[video_index]);
+            if before(secs) {
+                continue;
+            }
+            if after(secs) {
+                return false;
+            }
             let blocked = Instant::now();
             if to_sr.send(frame).is_err() {
                 return false;
@@ -616,6 +690,10 @@ fn decode_stage(
             }
             packet.set_pts(packet.pts().map(|pts| pts - starts[index]));
             packet.set_dts(packet.dts().map(|dts| dts - starts[index]));
+            let secs = packet.pts().or(packet.dts()).map_or(0.0, |ts| ts as f64 * time_bases[index]);
+            if before(secs) || after(secs) {
+                continue;
+            }
             let blocked = Instant::now();
             if to_encoder.send(ToEncoder::Copy(packet, index)).is_err() {
                 return started.elapsed().saturating_sub(waiting);

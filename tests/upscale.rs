@@ -233,6 +233,37 @@ fn interlaced_input_comes_out_deinterlaced() {
     assert!(before > 30.0 && after < 3.0, "combing {before:.2} in, {after:.2} out");
 }
 
+/// `--start` and `--end` upscale that part alone, from 0 in the output, its sound with it; a
+/// negative time counts from the end, and an empty part is refused in one line.
+#[test]
+fn a_part_of_the_input_is_upscaled_alone() {
+    let input = path_str(&h264_clip(4));
+    let dir = tempdir("part");
+    for (start, end, secs) in [("1", "3", 2.0), ("-1.5", "", 1.5)] {
+        let output = dir.join(format!("from-{start}.mkv"));
+        let mut args = vec![input.as_str(), "-o", output.to_str().unwrap(), "--rung", "0", "--preset", "ultrafast"];
+        args.extend(["--start", start]);
+        if !end.is_empty() {
+            args.extend(["--end", end]);
+        }
+        let run = dysr_upscale(&args);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let probe = probe(&output);
+        let frames = (secs * 25.0) as u64;
+        assert!(probe.contains(&format!("nb_read_frames={frames}")), "from {start}: {probe}");
+        assert!((duration_secs(&probe) - secs).abs() < 0.1, "from {start}: {probe}");
+        for line in stream_entries(&output, "codec_type,start_time").lines() {
+            let at: f64 = line.rsplit("start_time=").next().and_then(|s| s.parse().ok()).expect("a start time");
+            assert!(at.abs() < 0.05, "from {start}: {line}");
+        }
+    }
+    let output = dir.join("empty.mkv");
+    let run = dysr_upscale(&[&input, "-o", &path_str(&output), "--start", "3", "--end", "2"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success() && stderr.lines().count() == 1 && stderr.contains("nothing to upscale"), "{stderr}");
+    assert!(!output.exists());
+}
+
 /// An existing output is left alone unless `--overwrite` (`-y`) is given, as ffmpeg does.
 #[test]
 fn an_existing_output_is_replaced_only_when_asked() {

@@ -120,6 +120,28 @@ pub fn engine_error(error: crate::engine::EngineError) -> anyhow::Error {
     }
 }
 
+/// `[-][[HH:]MM:]SS[.frac]` in seconds.
+pub(crate) fn parse_time(text: &str) -> Result<f64, String> {
+    let form = "a time: seconds, MM:SS or HH:MM:SS, negative to count from the end";
+    let (sign, magnitude) = text.strip_prefix('-').map_or((1.0, text), |rest| (-1.0, rest));
+    let fields: Vec<&str> = magnitude.split(':').collect();
+    let (last, whole) = fields.split_last().filter(|(_, whole)| whole.len() <= 2).ok_or(form)?;
+    let seconds: f64 = last.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0).ok_or(form)?;
+    // Minutes and seconds after a colon stay below 60, as on a clock.
+    if !whole.is_empty() && seconds >= 60.0 {
+        return Err(form.to_owned());
+    }
+    let mut total = 0.0;
+    for (index, field) in whole.iter().enumerate() {
+        let value: u32 = field.parse().map_err(|_| form)?;
+        if index > 0 && value >= 60 {
+            return Err(form.to_owned());
+        }
+        total = total * 60.0 + f64::from(value);
+    }
+    Ok(sign * (total * 60.0 + seconds))
+}
+
 /// The highest CRF x264 takes at 8 bits (a higher one it would quietly take as this).
 pub const X264_MAX_CRF: i64 = 51;
 
@@ -173,6 +195,17 @@ pub fn parse_size<T: TryFrom<usize>>(text: &str) -> Result<(T, T), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_as_mpv_reads_them() {
+        for (text, secs) in [("90", 90.0), ("1:30", 90.0), ("01:02:03.5", 3723.5), ("90:00", 5400.0), ("-1:00", -60.0)]
+        {
+            assert_eq!(parse_time(text), Ok(secs), "{text}");
+        }
+        for text in ["", "-", "1:75", "1:2:3:4", "1::3", "x", "1:-5", "inf", "0:60"] {
+            assert!(parse_time(text).is_err(), "{text}");
+        }
+    }
 
     /// Each number parser takes the ends of its range that belong to it and refuses the rest,
     /// NaN, infinities and text included.

@@ -41,7 +41,7 @@ pub struct PlayArgs {
     pub audio_delay: f64,
     /// Start each input here: seconds, MM:SS or HH:MM:SS (fractions allowed; negative: before
     /// the end, as -30 or -1:00).
-    #[arg(long, allow_negative_numbers = true, value_parser = parse_start)]
+    #[arg(long, allow_negative_numbers = true, value_parser = super::parse_time)]
     pub start: Option<f64>,
     /// The on-screen size a headless run plans for, WxH (default: twice the displayed size).
     #[arg(long, value_parser = super::parse_size::<u32>, requires = "headless")]
@@ -129,28 +129,6 @@ fn parse_audio_delay(text: &str) -> Result<f64, String> {
     use crate::media::audio_out::MAX_AUDIO_DELAY_SECS;
     let range = format!("a number of seconds from -{MAX_AUDIO_DELAY_SECS} to {MAX_AUDIO_DELAY_SECS}");
     super::number_that(text, |secs: &f64| secs.abs() <= MAX_AUDIO_DELAY_SECS, &range)
-}
-
-/// `[-][[HH:]MM:]SS[.frac]` in seconds.
-fn parse_start(text: &str) -> Result<f64, String> {
-    let form = "a time: seconds, MM:SS or HH:MM:SS, negative to count from the end";
-    let (sign, magnitude) = text.strip_prefix('-').map_or((1.0, text), |rest| (-1.0, rest));
-    let fields: Vec<&str> = magnitude.split(':').collect();
-    let (last, whole) = fields.split_last().filter(|(_, whole)| whole.len() <= 2).ok_or(form)?;
-    let seconds: f64 = last.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0).ok_or(form)?;
-    // Minutes and seconds after a colon stay below 60, as on a clock.
-    if !whole.is_empty() && seconds >= 60.0 {
-        return Err(form.to_owned());
-    }
-    let mut total = 0.0;
-    for (index, field) in whole.iter().enumerate() {
-        let value: u32 = field.parse().map_err(|_| form)?;
-        if index > 0 && value >= 60 {
-            return Err(form.to_owned());
-        }
-        total = total * 60.0 + f64::from(value);
-    }
-    Ok(sign * (total * 60.0 + seconds))
 }
 
 fn parse_volume(text: &str) -> Result<f32, String> {
@@ -299,20 +277,4 @@ fn upscaler(args: &PlayArgs, gpu: Option<&'static GpuContext>) -> anyhow::Result
         adaptation.controls.set_split(Some(0.5));
     }
     Ok(Upscaling { factory: Some(factory), adaptation: Some(adaptation), notice: None })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_start;
-
-    #[test]
-    fn start_times_read_as_mpv_reads_them() {
-        for (text, secs) in [("90", 90.0), ("1:30", 90.0), ("01:02:03.5", 3723.5), ("90:00", 5400.0), ("-1:00", -60.0)]
-        {
-            assert_eq!(parse_start(text), Ok(secs), "{text}");
-        }
-        for text in ["", "-", "1:75", "1:2:3:4", "1::3", "x", "1:-5", "inf", "0:60"] {
-            assert!(parse_start(text).is_err(), "{text}");
-        }
-    }
 }

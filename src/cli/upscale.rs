@@ -43,6 +43,13 @@ pub struct UpscaleArgs {
     /// Videos: the encoder's speed preset (ultrafast ... veryslow).
     #[arg(long, default_value = "medium", value_parser = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"])]
     pub preset: String,
+    /// Videos: upscale from here (seconds, MM:SS or HH:MM:SS; negative: before the end), the output
+    /// starting at 0.
+    #[arg(long, allow_negative_numbers = true, value_parser = super::parse_time)]
+    pub start: Option<f64>,
+    /// Videos: upscale up to here (as --start).
+    #[arg(long, allow_negative_numbers = true, value_parser = super::parse_time)]
+    pub end: Option<f64>,
     /// Videos: afterwards, the same run with bicubic instead of the network (decoding, scaling and
     /// encoding alone, into a file that is then removed), and both throughputs.
     #[arg(long)]
@@ -71,7 +78,13 @@ pub fn run(args: UpscaleArgs) -> anyhow::Result<()> {
     if !args.overwrite && args.output.symlink_metadata().is_ok() {
         anyhow::bail!("{}: exists; --overwrite (-y) replaces it", args.output.display());
     }
-    if image_format(Path::new(&args.input)).is_some() { upscale_image(args) } else { upscale_video_file(args) }
+    if image_format(Path::new(&args.input)).is_none() {
+        return upscale_video_file(args);
+    }
+    if args.start.is_some() || args.end.is_some() {
+        anyhow::bail!("--start, --end: {} is a still picture", args.input);
+    }
+    upscale_image(args)
 }
 
 /// indicatif's bar: frames, frames/s and ETA (hidden when stderr is not a terminal).
@@ -127,6 +140,8 @@ fn upscale_video_file(args: UpscaleArgs) -> anyhow::Result<()> {
         codec: args.codec,
         crf: args.crf,
         preset: args.preset.clone(),
+        start_secs: args.start,
+        end_secs: args.end,
     };
     let progress = bar();
     let report = upscale_video(&options, &progress).map_err(|error| match error {
