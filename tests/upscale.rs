@@ -264,6 +264,55 @@ fn a_part_of_the_input_is_upscaled_alone() {
     assert!(!output.exists());
 }
 
+/// ffprobe's report of `path`'s streams and first frame (their side data included).
+fn side_data(path: &Path) -> String {
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v", "-read_intervals", "%+#1", "-show_streams", "-show_frames"])
+        .arg(path)
+        .output()
+        .expect("ffprobe is installed with ffmpeg");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// An HDR10 input's mastering display and light levels come through, in the container (either
+/// encoder) and in the bitstream (x265's, which FFmpeg reads back), so players tone-map the
+/// upscaled video as they did the input.
+#[test]
+#[rustfmt::skip] // the arguments grouped option by option
+fn hdr10_metadata_comes_through() {
+    let input = common::generated(
+        "hdr10.mkv",
+        &[
+            "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=1",
+            "-pix_fmt", "yuv420p10le", "-c:v", "libx265", "-preset", "ultrafast",
+            "-x265-params",
+            "log-level=none:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:\
+             master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):max-cll=1000,400",
+        ],
+    );
+    let dir = tempdir("hdr10");
+    for (codec, name) in [("x264", "out.mkv"), ("x265", "out.mp4")] {
+        let output = dir.join(name);
+        let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--codec", codec, "--rung", "0", "--preset", "ultrafast"]);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        let report = side_data(&output);
+        let block = |tag: &str| {
+            let start = report.find(&format!("[{tag}]")).expect("the block");
+            &report[start..start + report[start..].find(&format!("[/{tag}]")).expect("its end")]
+        };
+        let stream = block("STREAM");
+        for expected in ["Mastering display metadata", "Content light level metadata", "max_content=1000", "max_average=400"] {
+            assert!(stream.contains(expected), "{codec}: {expected} in the container: {report}");
+        }
+        if codec == "x265" {
+            let frame = block("FRAME");
+            for expected in ["red_x=34000/50000", "max_luminance=10000000/10000", "max_content=1000"] {
+                assert!(frame.contains(expected), "{codec}: {expected} in the bitstream: {report}");
+            }
+        }
+    }
+}
+
 /// An existing output is left alone unless `--overwrite` (`-y`) is given, as ffmpeg does.
 #[test]
 fn an_existing_output_is_replaced_only_when_asked() {
