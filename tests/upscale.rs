@@ -204,8 +204,8 @@ fn combing(path: &Path) -> f64 {
     let (mut total, mut count) = (0.0, 0usize);
     for frame in output.stdout.chunks_exact(width * height) {
         for rows in frame.chunks_exact(width).collect::<Vec<_>>().windows(3) {
-            for x in 0..width {
-                total += (2.0 * f64::from(rows[1][x]) - f64::from(rows[0][x]) - f64::from(rows[2][x])).abs();
+            for ((above, here), below) in rows[0].iter().zip(rows[1]).zip(rows[2]) {
+                total += (2.0 * f64::from(*here) - f64::from(*above) - f64::from(*below)).abs();
                 count += 1;
             }
         }
