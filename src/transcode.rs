@@ -177,6 +177,10 @@ impl Span {
         }
     }
 
+    fn is_whole(&self) -> bool {
+        self.start_secs == 0.0 && self.end_secs.is_none()
+    }
+
     /// How long it lasts, when the input's length or the end is known.
     fn secs(&self, duration_secs: Option<f64>) -> Option<f64> {
         self.end_secs.or(duration_secs).map(|end| (end - self.start_secs).max(0.0))
@@ -200,6 +204,50 @@ enum ToEncoder {
 
 /// Timestamps this close to either end of a span count as inside it (rounding in the container).
 const SPAN_TOLERANCE_SECS: f64 = 0.001;
+
+/// The output's timeline: its 0 is the span's start on the input's clock, in each stream's time base.
+struct OutputClock {
+    zero: Vec<i64>,
+    time_bases: Vec<f64>,
+    length_secs: Option<f64>,
+}
+
+/// Where an output timestamp falls against the span.
+#[derive(Debug, PartialEq, Eq)]
+enum Place {
+    Before,
+    Inside,
+    After,
+}
+
+impl OutputClock {
+    fn new(source: &MediaSource, span: Span) -> Self {
+        let zero_secs = source.info.start_secs + span.start_secs;
+        let time_bases: Vec<f64> = source.input.streams().map(|stream| f64::from(stream.time_base())).collect();
+        Self {
+            zero: time_bases.iter().map(|time_base| (zero_secs / time_base).round() as i64).collect(),
+            time_bases,
+            length_secs: span.end_secs.map(|end| end - span.start_secs),
+        }
+    }
+
+    /// Stream `index`'s timestamp `ts` on the output's timeline.
+    fn rebase(&self, index: usize, ts: Option<i64>) -> Option<i64> {
+        ts.map(|ts| ts - self.zero[index])
+    }
+
+    /// Where an output timestamp of stream `index` falls (one without a time counts as inside).
+    fn place(&self, index: usize, ts: Option<i64>) -> Place {
+        let secs = ts.map_or(0.0, |ts| ts as f64 * self.time_bases[index]);
+        if secs < -SPAN_TOLERANCE_SECS {
+            Place::Before
+        } else if self.length_secs.is_some_and(|length| secs >= length - SPAN_TOLERANCE_SECS) {
+            Place::After
+        } else {
+            Place::Inside
+        }
+    }
+}
 
 /// Removes the partial output unless the run completes.
 struct PartialFile {
@@ -276,14 +324,7 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     let input_stream = source.input.stream(video_index).expect("the video stream");
     let video_time_base = input_stream.time_base();
     let span = Span::of(options, source.info.duration_secs)?;
-    let expected_frames = if options.start_secs.is_some() || options.end_secs.is_some() {
-        let rate = f64::from(input_stream.avg_frame_rate());
-        span.secs(source.info.duration_secs)
-            .filter(|_| rate.is_finite() && rate > 0.0)
-            .map(|secs| (secs * rate).round() as u64)
-    } else {
-        expected_frames(&input_stream, source.info.duration_secs)
-    };
+    let expected_frames = expected_frames(&input_stream, source.info.duration_secs, span);
     let frame_rate = Some(input_stream.avg_frame_rate())
         .filter(|rate| rate.numerator() > 0 && rate.denominator() > 0)
         .unwrap_or_else(|| ffmpeg::Rational::new((source.info.video.frames_per_sec * 1000.0).round() as i32, 1000));
@@ -548,16 +589,22 @@ impl Hdr10 {
         // The first frame comes within a GOP of packets; give up after a few hundred.
         for _ in 0..500 {
             let mut packet = ffmpeg::Packet::empty();
-            match packet.read(&mut source.input) {
+            let at_end = match packet.read(&mut source.input) {
                 Ok(()) if packet.stream() == video_index => {
                     let _ = source.video_decoder.send_packet(&packet);
+                    false
                 }
                 Ok(()) | Err(ffmpeg::Error::InvalidData) => continue,
                 Err(_) => {
                     let _ = source.video_decoder.send_eof();
+                    true
                 }
+            };
+            let decoded = source.video_decoder.receive_frame(&mut frame).is_ok();
+            if !decoded && at_end {
+                return None;
             }
-            if source.video_decoder.receive_frame(&mut frame).is_ok() {
+            if decoded {
                 let bytes = |kind| frame.side_data(kind).map(|data| data.data().to_vec());
                 let hdr = Self {
                     mastering: bytes(Type::MasteringDisplayMetadata),
@@ -653,12 +700,12 @@ fn nominal_frame_duration(frame_rate: ffmpeg::Rational, time_base: ffmpeg::Ratio
 }
 
 /// The frame count the container states, or duration x frame rate.
-fn expected_frames(stream: &ffmpeg::format::stream::Stream, duration_secs: Option<f64>) -> Option<u64> {
-    if stream.frames() > 0 {
+fn expected_frames(stream: &ffmpeg::format::stream::Stream, duration_secs: Option<f64>, span: Span) -> Option<u64> {
+    if span.is_whole() && stream.frames() > 0 {
         return Some(stream.frames() as u64);
     }
     let rate = f64::from(stream.avg_frame_rate());
-    duration_secs.filter(|_| rate.is_finite() && rate > 0.0).map(|secs| (secs * rate).round() as u64)
+    span.secs(duration_secs).filter(|_| rate.is_finite() && rate > 0.0).map(|secs| (secs * rate).round() as u64)
 }
 
 /// An upscaler and the name of its rung ("r3 (d4w16)").
@@ -731,19 +778,10 @@ fn decode_stage(
     let video_index = source.info.video.index;
     let input = source.info.input.clone();
     let mut delivered = false;
-    // Where the output's 0 is, in each stream's time base.
-    let zero_secs = source.info.start_secs + span.start_secs;
-    let starts: Vec<i64> =
-        source.input.streams().map(|stream| (zero_secs / f64::from(stream.time_base())).round() as i64).collect();
-    let video_start = starts[video_index];
-    let time_bases: Vec<f64> = source.input.streams().map(|stream| f64::from(stream.time_base())).collect();
-    // Output seconds a timestamp falls on, and whether that is inside the span.
-    let length_secs = span.end_secs.map(|end| end - span.start_secs);
-    let before = |secs: f64| secs < -SPAN_TOLERANCE_SECS;
-    let after = move |secs: f64| length_secs.is_some_and(|length| secs >= length - SPAN_TOLERANCE_SECS);
+    let clock = OutputClock::new(&source, span);
     if span.start_secs > 0.0 {
         // From the keyframe at or before the start; what precedes the start is decoded, not kept.
-        let target = (zero_secs * f64::from(ffmpeg::ffi::AV_TIME_BASE)) as i64;
+        let target = ((source.info.start_secs + span.start_secs) * f64::from(ffmpeg::ffi::AV_TIME_BASE)) as i64;
         if let Err(error) = source.input.seek(target, ..target) {
             tracing::warn!(
                 "{input}: seek to {:.3} s failed: {}; reading from the start",
@@ -759,7 +797,7 @@ fn decode_stage(
     let mut send_frames = |decoder: &mut ffmpeg::decoder::Video, waiting: &mut Duration, end: bool| -> bool {
         let mut frame = ffmpeg::frame::Video::empty();
         while decoder.receive_frame(&mut frame).is_ok() {
-            let pts = frame.timestamp().map(|pts| pts - video_start);
+            let pts = clock.rebase(video_index, frame.timestamp());
             frame.set_pts(pts);
             if let Err(error) =
                 deinterlacer.push(std::mem::replace(&mut frame, ffmpeg::frame::Video::empty()), &mut progressive)
@@ -771,12 +809,10 @@ fn decode_stage(
             tracing::warn!("{name}: deinterlacing the last frame: {}", ffmpeg_cause(&error));
         }
         for frame in progressive.drain(..) {
-            let secs = frame.pts().map_or(0.0, |pts| pts as f64 * time_bases[video_index]);
-            if before(secs) {
-                continue;
-            }
-            if after(secs) {
-                return false;
+            match clock.place(video_index, frame.pts()) {
+                Place::Before => continue,
+                Place::After => return false,
+                Place::Inside => {}
             }
             let blocked = Instant::now();
             if to_sr.send(frame).is_err() {
@@ -822,10 +858,9 @@ fn decode_stage(
             if unsafe { (*ffmpeg::packet::Ref::as_ptr(&packet)).flags } & ffmpeg::ffi::AV_PKT_FLAG_DISCARD != 0 {
                 continue;
             }
-            packet.set_pts(packet.pts().map(|pts| pts - starts[index]));
-            packet.set_dts(packet.dts().map(|dts| dts - starts[index]));
-            let secs = packet.pts().or(packet.dts()).map_or(0.0, |ts| ts as f64 * time_bases[index]);
-            if before(secs) || after(secs) {
+            packet.set_pts(clock.rebase(index, packet.pts()));
+            packet.set_dts(clock.rebase(index, packet.dts()));
+            if clock.place(index, packet.pts().or(packet.dts())) != Place::Inside {
                 continue;
             }
             let blocked = Instant::now();
