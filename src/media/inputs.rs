@@ -6,7 +6,6 @@
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
-
 use std::time::Duration;
 
 use super::error::MediaError;
