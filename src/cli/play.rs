@@ -41,7 +41,7 @@ pub struct PlayArgs {
     pub audio_delay: f64,
     /// Start each input here: seconds, MM:SS or HH:MM:SS (fractions allowed; negative: before
     /// the end, as -30 or -1:00).
-    #[arg(long, allow_negative_numbers = true, value_parser = super::parse_time)]
+    #[arg(long, value_name = "TIME", allow_negative_numbers = true, value_parser = super::parse_time)]
     pub start: Option<f64>,
     /// The on-screen size a headless run plans for, WxH (default: twice the displayed size).
     #[arg(long, value_parser = super::parse_size::<u32>, requires = "headless")]

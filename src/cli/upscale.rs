@@ -45,10 +45,10 @@ pub struct UpscaleArgs {
     pub preset: String,
     /// Videos: upscale from here (seconds, MM:SS or HH:MM:SS; negative: before the end), the output
     /// starting at 0.
-    #[arg(long, allow_negative_numbers = true, value_parser = super::parse_time)]
+    #[arg(long, value_name = "TIME", allow_negative_numbers = true, value_parser = super::parse_time)]
     pub start: Option<f64>,
     /// Videos: upscale up to here (as --start).
-    #[arg(long, allow_negative_numbers = true, value_parser = super::parse_time)]
+    #[arg(long, value_name = "TIME", allow_negative_numbers = true, value_parser = super::parse_time)]
     pub end: Option<f64>,
     /// Videos: afterwards, the same run with bicubic instead of the network (decoding, scaling and
     /// encoding alone, into a file that is then removed), and both throughputs.
