@@ -169,7 +169,12 @@ impl Span {
             start_secs: options.start_secs.map_or(0.0, on_timeline),
             end_secs: options.end_secs.map(on_timeline),
         };
-        match span.end_secs {
+        // The end of what there is: the end asked for, within the input's length where it is known.
+        let end_secs = match (span.end_secs, duration_secs) {
+            (Some(end), Some(duration)) => Some(end.min(duration)),
+            (end, duration) => end.or(duration),
+        };
+        match end_secs {
             Some(end_secs) if end_secs <= span.start_secs => {
                 Err(TranscodeError::EmptySpan { input: options.input.clone(), start_secs: span.start_secs, end_secs })
             }

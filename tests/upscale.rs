@@ -258,10 +258,19 @@ fn a_part_of_the_input_is_upscaled_alone() {
         }
     }
     let output = dir.join("empty.mkv");
-    let run = dysr_upscale(&[&input, "-o", &path_str(&output), "--start", "3", "--end", "2"]);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(!run.status.success() && stderr.lines().count() == 1 && stderr.contains("nothing to upscale"), "{stderr}");
-    assert!(!output.exists());
+    for (start, end) in [("3", "2"), ("9", "")] {
+        let mut args = vec![input.as_str(), "-o", output.to_str().unwrap(), "--start", start];
+        if !end.is_empty() {
+            args.extend(["--end", end]);
+        }
+        let run = dysr_upscale(&args);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(
+            !run.status.success() && stderr.lines().count() == 1 && stderr.contains("nothing to upscale"),
+            "{stderr}"
+        );
+        assert!(!output.exists());
+    }
 }
 
 /// ffprobe's report of `path`'s streams and first frame (their side data included).
