@@ -725,6 +725,20 @@ fn a_dropped_folder_plays_its_videos_in_order() {
     step_until(&mut harness, "its second, after the first ended", |app| playing(app, "ep10.mp4"));
 }
 
+/// Opens `input` from the "Recent" menu and waits for its first frame where it starts.
+fn open_from_recent(harness: &mut Harness<'static, App>, input: &std::path::Path) {
+    harness.get_by_label("Recent").click();
+    harness.run_steps(2);
+    harness.get_by_label(&input.file_name().unwrap().to_string_lossy()).click();
+    step_until(harness, &format!("{} opened from Recent", input.display()), |app| {
+        app.player().is_some_and(|p| {
+            p.info().input == path_str(input)
+                && p.presenter().current().is_some()
+                && p.presenter().seek_target_secs().is_none()
+        })
+    });
+}
+
 /// An input opened again starts where it was left (the position is remembered when another input
 /// opens), and Home goes back to its start.
 #[test]
@@ -751,16 +765,7 @@ fn an_input_opened_again_resumes_where_it_was_left() {
     let left_at = app(&harness).settings().resume_position(&path_str(&film)).expect("the film's position remembered");
     assert!((12.0..13.0).contains(&left_at), "left at {left_at}");
 
-    harness.get_by_label("Recent").click();
-    harness.run_steps(2);
-    harness.get_by_label(&film.file_name().unwrap().to_string_lossy()).click();
-    step_until(&mut harness, "the film again, where it was left", |app| {
-        app.player().is_some_and(|p| {
-            p.info().input == path_str(&film)
-                && p.presenter().current().is_some()
-                && p.presenter().seek_target_secs().is_none()
-        })
-    });
+    open_from_recent(&mut harness, &film);
     assert!((position(&harness) - left_at).abs() < 0.5, "{} against {left_at}", position(&harness));
     assert!(
         app(&harness).status_line().is_some_and(|line| line.starts_with("resumed at 00:12")),
@@ -790,16 +795,7 @@ fn a_start_time_wins_over_a_remembered_position() {
     step_until(&mut harness, "a frame on screen", |app| {
         app.player().is_some_and(|p| p.presenter().current().is_some())
     });
-    harness.get_by_label("Recent").click();
-    harness.run_steps(2);
-    harness.get_by_label(&film.file_name().unwrap().to_string_lossy()).click();
-    step_until(&mut harness, "the film, at the start time", |app| {
-        app.player().is_some_and(|p| {
-            p.info().input == path_str(&film)
-                && p.presenter().current().is_some()
-                && p.presenter().seek_target_secs().is_none()
-        })
-    });
+    open_from_recent(&mut harness, &film);
     assert!((position(&harness) - 5.0).abs() < 0.5, "at {}", position(&harness));
 }
 
