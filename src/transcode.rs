@@ -159,15 +159,12 @@ struct Span {
 }
 
 impl Span {
-    /// `options`' start and end, a negative one counted back from the end of an input
-    /// `duration_secs` long (from 0 when its length is unknown).
-    fn of(options: &TranscodeOptions, duration_secs: Option<f64>) -> Result<Self, TranscodeError> {
-        let on_timeline = |secs: f64| {
-            if secs < 0.0 { duration_secs.map_or(0.0, |duration| (duration + secs).max(0.0)) } else { secs }
-        };
+    /// `options`' start and end on the timeline of the input `info` describes.
+    fn of(options: &TranscodeOptions, info: &crate::media::StreamInfo) -> Result<Self, TranscodeError> {
+        let duration_secs = info.duration_secs;
         let span = Self {
-            start_secs: options.start_secs.map_or(0.0, on_timeline),
-            end_secs: options.end_secs.map(on_timeline),
+            start_secs: options.start_secs.map_or(0.0, |secs| info.time_at(secs)),
+            end_secs: options.end_secs.map(|secs| info.time_at(secs)),
         };
         // The end of what there is: the end asked for, within the input's length where it is known.
         let end_secs = match (span.end_secs, duration_secs) {
@@ -328,7 +325,7 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     // container can hold.
     let input_stream = source.input.stream(video_index).expect("the video stream");
     let video_time_base = input_stream.time_base();
-    let span = Span::of(options, source.info.duration_secs)?;
+    let span = Span::of(options, &source.info)?;
     let expected_frames = expected_frames(&input_stream, source.info.duration_secs, span);
     let frame_rate = Some(input_stream.avg_frame_rate())
         .filter(|rate| rate.numerator() > 0 && rate.denominator() > 0)

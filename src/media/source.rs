@@ -44,6 +44,14 @@ pub struct StreamInfo {
     pub chapters: Vec<Chapter>,
 }
 
+impl StreamInfo {
+    /// `secs` on this input's timeline: a negative time counts back from its end (from 0 when its
+    /// length is unknown), as `--start -30` does.
+    pub fn time_at(&self, secs: f64) -> f64 {
+        if secs < 0.0 { self.duration_secs.map_or(0.0, |duration| (duration + secs).max(0.0)) } else { secs }
+    }
+}
+
 /// A chapter: where it starts and its title (empty when it has none).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Chapter {
@@ -176,15 +184,13 @@ impl MediaSource {
             }
         }
 
-        let mut options = ffmpeg::Dictionary::new();
-        if network {
-            options.set("protocol_whitelist", NETWORK_PROTOCOL_WHITELIST);
-            let micros = network_timeout.as_micros().max(1).to_string();
-            options.set("rw_timeout", &micros);
-            options.set("timeout", &micros);
+        let mut options = if network {
+            network_options(network_timeout)
         } else {
-            options.set("protocol_whitelist", LOCAL_PROTOCOL_WHITELIST);
-        }
+            let mut local = ffmpeg::Dictionary::new();
+            local.set("protocol_whitelist", LOCAL_PROTOCOL_WHITELIST);
+            local
+        };
         // A live HLS playlist that stops growing ends after this many reloads without a new
         // segment (one per target duration) instead of FFmpeg's 1000: about the network timeout in
         // seconds, at least 3.
@@ -263,17 +269,24 @@ impl MediaSource {
     }
 }
 
+/// FFmpeg's options for reading from the network: only network protocols, and every connect and
+/// read given up after `network_timeout`.
+fn network_options(network_timeout: std::time::Duration) -> ffmpeg::Dictionary<'static> {
+    let mut options = ffmpeg::Dictionary::new();
+    options.set("protocol_whitelist", NETWORK_PROTOCOL_WHITELIST);
+    let micros = network_timeout.as_micros().max(1).to_string();
+    options.set("rw_timeout", &micros);
+    options.set("timeout", &micros);
+    options
+}
+
 /// The first `limit` bytes at `url` (a remote playlist), read with the protocols a network input
 /// may use, each connect and read given up after `network_timeout`.
 pub fn read_url(url: &str, network_timeout: std::time::Duration, limit: usize) -> Result<Vec<u8>, MediaError> {
     super::init_ffmpeg();
     let failed = |cause: String| MediaError::Open { input: url.to_owned(), cause };
     let c_url = std::ffi::CString::new(url).map_err(|_| failed("the URL holds a NUL character".to_owned()))?;
-    let mut options = ffmpeg::Dictionary::new();
-    options.set("protocol_whitelist", NETWORK_PROTOCOL_WHITELIST);
-    let micros = network_timeout.as_micros().max(1).to_string();
-    options.set("rw_timeout", &micros);
-    options.set("timeout", &micros);
+    let options = network_options(network_timeout);
     let mut io: *mut ffmpeg::ffi::AVIOContext = std::ptr::null_mut();
     // SAFETY: FFmpeg's I/O API on a context this function owns and closes; the dictionary is
     // handed over and freed here whatever FFmpeg left in it.

@@ -358,8 +358,7 @@ impl Player {
         player.spawn("demux", move || demux.run()).map_err(thread_error)?;
         player.set_speed(options.speed);
         if let Some(start) = options.start_secs {
-            let from_end = start < 0.0;
-            player.seek(if from_end { info.duration_secs.map_or(0.0, |duration| duration + start) } else { start });
+            player.seek(info.time_at(start));
         }
         Ok(player)
     }
