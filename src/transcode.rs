@@ -330,10 +330,10 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     let frame_rate = Some(input_stream.avg_frame_rate())
         .filter(|rate| rate.numerator() > 0 && rate.denominator() > 0)
         .unwrap_or_else(|| ffmpeg::Rational::new((source.info.video.frames_per_sec * 1000.0).round() as i32, 1000));
-    let hdr = (source.video_decoder.color_transfer_characteristic()
-        == ffmpeg::color::TransferCharacteristic::SMPTE2084)
-        .then(|| Hdr10::of_first_frame(&options.input))
-        .flatten();
+    // Standard input cannot be read twice.
+    let pq = source.video_decoder.color_transfer_characteristic() == ffmpeg::color::TransferCharacteristic::SMPTE2084;
+    let hdr =
+        (pq && options.input != crate::media::source::STDIN).then(|| Hdr10::of_first_frame(&options.input)).flatten();
     let encoder_name = options.codec.encoder_name();
     let encoder_error = |cause: String| TranscodeError::Encoder { encoder: encoder_name, cause };
     let codec = ffmpeg::encoder::find_by_name(encoder_name)

@@ -1,5 +1,6 @@
 //! Decoding through the whole pipeline: frame counts, monotonic timestamps and sizes for several
-//! codecs, odd sizes, a stream whose resolution changes midway, and interlaced video.
+//! codecs, odd sizes, a stream whose resolution changes midway, interlaced video, and video piped
+//! in on standard input.
 
 mod common;
 
@@ -113,4 +114,31 @@ fn the_view_decides_whether_frames_are_upscaled() {
     assert_eq!((doubled.frames_upscaled, doubled.output_width, doubled.output_height), (50, 640, 480));
     assert_eq!(doubled.sr_share, 1.0);
     assert_eq!((doubled.view_width, doubled.view_height), (640, 480));
+}
+
+/// `-` is standard input, as in mpv: a clip piped in (Matroska, which streams; an MP4 whose index
+/// comes last cannot be read through a pipe) plays to its end, every frame decoded, and `dysr
+/// upscale -` upscales it; nothing piped in gets one line.
+#[test]
+fn standard_input_plays_and_upscales() {
+    use std::process::{Command, Stdio};
+    let clip = common::subtitled_clip();
+    let run = |args: &[&str], stdin: Stdio| {
+        Command::new(env!("CARGO_BIN_EXE_dysr")).args(args).stdin(stdin).output().expect("run dysr")
+    };
+    let piped = || Stdio::from(std::fs::File::open(&clip).unwrap());
+    let played = run(&["play", "-", "--headless", "--audio", "silent"], piped());
+    assert!(played.status.success(), "{}", String::from_utf8_lossy(&played.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&played.stdout).expect("a JSON summary");
+    assert_eq!(summary["frames_decoded"], 50, "{summary}");
+
+    let output = media_dir().join("from-stdin.mkv");
+    let _ = std::fs::remove_file(&output);
+    let upscaled = run(&["upscale", "-", "-o", &path_str(&output), "--rung", "0", "--preset", "ultrafast"], piped());
+    assert!(upscaled.status.success(), "{}", String::from_utf8_lossy(&upscaled.stderr));
+    assert!(String::from_utf8_lossy(&upscaled.stdout).contains("50 frames 160x120 -> 320x240"));
+
+    let nothing = run(&["play", "-", "--headless"], Stdio::null());
+    let stderr = String::from_utf8_lossy(&nothing.stderr);
+    assert!(!nothing.status.success() && stderr.trim_end().lines().count() == 1 && stderr.contains("-:"), "{stderr}");
 }

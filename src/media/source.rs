@@ -18,6 +18,10 @@ use super::geometry::DisplayGeometry;
 const NETWORK_PROTOCOL_WHITELIST: &str = "http,https,tls,tcp,udp,rtp,rtsp,rtmp,crypto,httpproxy,data";
 /// Protocols a local input may use: the file itself (and playlists next to it), nothing remote.
 const LOCAL_PROTOCOL_WHITELIST: &str = "file";
+/// The input that names standard input, as in mpv (`yt-dlp -o - URL | dysr play -`).
+pub const STDIN: &str = "-";
+/// Protocols standard input may use: the pipe alone.
+const STDIN_PROTOCOL_WHITELIST: &str = "pipe";
 /// Every blocking network read or connect gives up after this long.
 /// How long a network connect or read may block before the input counts as failed.
 pub const DEFAULT_NETWORK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -173,7 +177,8 @@ impl MediaSource {
     ) -> Result<Self, MediaError> {
         super::init_ffmpeg();
         let network = is_url(input);
-        if !network {
+        let from_stdin = input == STDIN;
+        if !network && !from_stdin {
             let path = Path::new(input.strip_prefix("file://").unwrap_or(input));
             match std::fs::metadata(path) {
                 Err(_) => return Err(MediaError::NotFound { input: input.to_owned() }),
@@ -188,7 +193,10 @@ impl MediaSource {
             network_options(network_timeout)
         } else {
             let mut local = ffmpeg::Dictionary::new();
-            local.set("protocol_whitelist", LOCAL_PROTOCOL_WHITELIST);
+            local.set(
+                "protocol_whitelist",
+                if from_stdin { STDIN_PROTOCOL_WHITELIST } else { LOCAL_PROTOCOL_WHITELIST },
+            );
             local
         };
         // A live HLS playlist that stops growing ends after this many reloads without a new
@@ -200,7 +208,7 @@ impl MediaSource {
         let abort_flag = Arc::clone(&abort);
         let open_error = |e: ffmpeg::Error| MediaError::Open { input: input.to_owned(), cause: ffmpeg_cause(&e) };
         let ctx = ffmpeg::format::input_with_interrupt_and_dictionary(
-            input,
+            if from_stdin { "pipe:0" } else { input },
             move || abort_flag.load(Ordering::Relaxed),
             options,
         )
@@ -481,6 +489,9 @@ fn display_rotation(matrix: [i32; 9]) -> (f64, bool) {
 }
 
 fn title_of(input: &str) -> String {
+    if input == STDIN {
+        return "standard input".to_owned();
+    }
     let without_query = input.split(['?', '#']).next().unwrap_or(input);
     without_query
         .trim_end_matches('/')

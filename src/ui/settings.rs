@@ -60,6 +60,10 @@ impl Settings {
     /// Puts `input` first in the recent list (once), keeping at most [`MAX_RECENT`]; a local
     /// file's folder becomes the last folder.
     pub fn remember(&mut self, input: &str) {
+        // Standard input cannot be opened again.
+        if input == crate::media::source::STDIN {
+            return;
+        }
         self.recent.retain(|known| known != input);
         self.recent.insert(0, input.to_owned());
         self.recent.truncate(MAX_RECENT);
@@ -118,6 +122,8 @@ mod tests {
         assert_eq!(settings.recent[1], "/videos/11.mkv");
         settings.remember("https://example.com/live.m3u8");
         assert_eq!(settings.recent[0], "https://example.com/live.m3u8");
+        settings.remember("-");
+        assert_eq!(settings.recent[0], "https://example.com/live.m3u8", "standard input cannot be opened again");
     }
 
     /// A position inside an input is kept, one near either end or of a live stream forgotten, and
