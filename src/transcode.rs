@@ -381,6 +381,12 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     };
     let mut video_out = output.add_stream(codec).map_err(|e| output_error(ffmpeg_cause(&e)))?;
     video_out.set_parameters(&encoder);
+    if options.codec == VideoCodec::X265 && matches!(output_format.name(), "mp4" | "mov") {
+        // Apple's players take HEVC in MP4 and MOV only as `hvc1` (parameter sets in the header,
+        // where the global header puts them); FFmpeg writes `hev1` unless told.
+        // SAFETY: setting a plain field of the parameters of a stream being set up.
+        unsafe { (*video_out.parameters().as_mut_ptr()).codec_tag = u32::from_le_bytes(*b"hvc1") };
+    }
     if let Some(hdr) = &hdr {
         hdr.add_to(&mut video_out).map_err(|e| output_error(ffmpeg_cause(&e)))?;
     }

@@ -285,7 +285,7 @@ fn side_data(path: &Path) -> String {
 
 /// An HDR10 input's mastering display and light levels come through, in the container (either
 /// encoder) and in the bitstream (x265's, which FFmpeg reads back), so players tone-map the
-/// upscaled video as they did the input.
+/// upscaled video as they did the input; HEVC in MP4 is tagged `hvc1`, as Apple's players need.
 #[test]
 #[rustfmt::skip] // the arguments grouped option by option
 fn hdr10_metadata_comes_through() {
@@ -314,6 +314,7 @@ fn hdr10_metadata_comes_through() {
             assert!(stream.contains(expected), "{codec}: {expected} in the container: {report}");
         }
         if codec == "x265" {
+            assert!(stream.contains("codec_tag_string=hvc1"), "HEVC in MP4 as Apple's players take it: {stream}");
             let frame = block("FRAME");
             for expected in ["red_x=34000/50000", "max_luminance=10000000/10000", "max_content=1000"] {
                 assert!(frame.contains(expected), "{codec}: {expected} in the bitstream: {report}");
