@@ -23,6 +23,7 @@ use crate::engine::picture::{planar_format, set_yuv_colour, yuv_tags};
 use crate::engine::{EngineError, SCALE, Upscaler};
 use crate::media::deinterlace::Deinterlacer;
 use crate::media::error::{MediaError, ffmpeg_cause};
+use crate::media::hdr::Hdr10;
 use crate::media::source::{MediaSource, display_matrix};
 use crate::model::device::DeviceChoice;
 
@@ -362,7 +363,7 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
         let mut settings = ffmpeg::Dictionary::new();
         settings.set("crf", &options.crf.to_string());
         settings.set("preset", &options.preset);
-        let hdr_params = hdr.as_ref().map(|hdr| hdr.encoder_params(options.codec)).unwrap_or_default();
+        let hdr_params = hdr.as_ref().map(|hdr| hdr_encoder_params(hdr, options.codec)).unwrap_or_default();
         if options.codec == VideoCodec::X265 {
             // x265 prints its settings to stderr itself unless told not to.
             let params: Vec<String> = std::iter::once("log-level=error".to_owned()).chain(hdr_params).collect();
@@ -388,7 +389,7 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
         unsafe { (*video_out.parameters().as_mut_ptr()).codec_tag = u32::from_le_bytes(*b"hvc1") };
     }
     if let Some(hdr) = &hdr {
-        hdr.add_to(&mut video_out).map_err(|e| output_error(ffmpeg_cause(&e)))?;
+        add_hdr_side_data(hdr, &mut video_out).map_err(|e| output_error(ffmpeg_cause(&e)))?;
     }
     // A phone clip's rotation travels, so players turn the upscaled picture as they turned the input.
     if let Some(matrix) = display_matrix(&input_stream) {
@@ -577,129 +578,47 @@ fn add_side_data(
     Ok(())
 }
 
-/// HDR10's static metadata of a PQ input (the mastering display, the content light levels), from
-/// its first frame: carried into the output's bitstream (the encoder's SEI) and its container, so
-/// a player tone-maps the upscaled video as it did the input.
-struct Hdr10 {
-    /// `AVMasteringDisplayMetadata` and `AVContentLightMetadata`, as the frame's side data holds them.
-    mastering: Option<Vec<u8>>,
-    light_level: Option<Vec<u8>>,
-}
-
-impl Hdr10 {
-    /// The metadata of the first frame of `input` (opened again, so the run's own reading starts
-    /// at the beginning); None when it has none.
-    fn of_first_frame(input: &str) -> Option<Self> {
-        use ffmpeg::frame::side_data::Type;
-        let mut source = MediaSource::open(input).ok()?;
-        let video_index = source.info.video.index;
-        let mut frame = ffmpeg::frame::Video::empty();
-        // The first frame comes within a GOP of packets; give up after a few hundred.
-        for _ in 0..500 {
-            let mut packet = ffmpeg::Packet::empty();
-            let at_end = match packet.read(&mut source.input) {
-                Ok(()) if packet.stream() == video_index => {
-                    let _ = source.video_decoder.send_packet(&packet);
-                    false
-                }
-                Ok(()) | Err(ffmpeg::Error::InvalidData) => continue,
-                Err(_) => {
-                    let _ = source.video_decoder.send_eof();
-                    true
-                }
-            };
-            let decoded = source.video_decoder.receive_frame(&mut frame).is_ok();
-            if !decoded && at_end {
-                return None;
-            }
-            if decoded {
-                let bytes = |kind| frame.side_data(kind).map(|data| data.data().to_vec());
-                let hdr = Self {
-                    mastering: bytes(Type::MasteringDisplayMetadata),
-                    light_level: bytes(Type::ContentLightLevel),
-                };
-                return (hdr.mastering.is_some() || hdr.light_level.is_some()).then_some(hdr);
-            }
-        }
-        None
-    }
-
-    /// The encoder's parameters that write the metadata (x265's and x264's names differ).
-    fn encoder_params(&self, codec: VideoCodec) -> Vec<String> {
-        let mut params = Vec::new();
-        if let Some(mastering) = self.mastering.as_deref().and_then(read_side_data::<MasteringDisplay>)
-            && mastering.has_primaries != 0
-            && mastering.has_luminance != 0
-        {
-            // Chromaticities in 0.00002 and luminances in 0.0001 cd/m² (SMPTE ST 2086), green first.
-            let scaled = |value: ffmpeg::ffi::AVRational, unit: f64| {
-                (f64::from(value.num) / f64::from(value.den.max(1)) / unit).round() as u64
-            };
-            let xy = |pair: [ffmpeg::ffi::AVRational; 2]| {
-                format!("({},{})", scaled(pair[0], 0.00002), scaled(pair[1], 0.00002))
-            };
-            let [red, green, blue] = mastering.display_primaries;
-            let value = format!(
-                "G{}B{}R{}WP{}L({},{})",
-                xy(green),
-                xy(blue),
-                xy(red),
-                xy(mastering.white_point),
-                scaled(mastering.max_luminance, 0.0001),
-                scaled(mastering.min_luminance, 0.0001)
-            );
-            let name = if codec == VideoCodec::X265 { "master-display" } else { "mastering-display" };
-            params.push(format!("{name}={value}"));
-        }
-        if let Some(light) = self.light_level.as_deref().and_then(read_side_data::<ContentLightLevel>) {
-            let name = if codec == VideoCodec::X265 { "max-cll" } else { "cll" };
-            params.push(format!("{name}={},{}", light.max_cll, light.max_fall));
-        }
-        params
-    }
-
-    /// Writes the metadata into the output stream's side data, where the container keeps it.
-    fn add_to(&self, stream: &mut ffmpeg::format::stream::StreamMut) -> Result<(), ffmpeg::Error> {
-        use ffmpeg::ffi::AVPacketSideDataType::{
-            AV_PKT_DATA_CONTENT_LIGHT_LEVEL, AV_PKT_DATA_MASTERING_DISPLAY_METADATA,
+/// The encoder's parameters that write `hdr` into the bitstream's SEI (x265's and x264's names
+/// differ).
+fn hdr_encoder_params(hdr: &Hdr10, codec: VideoCodec) -> Vec<String> {
+    let x265 = codec == VideoCodec::X265;
+    let mut params = Vec::new();
+    if let Some(mastering) = hdr.mastering() {
+        // Chromaticities in 0.00002 and luminances in 0.0001 cd/m² (SMPTE ST 2086), green first.
+        let scaled = |value: ffmpeg::ffi::AVRational, unit: f64| {
+            (f64::from(value.num) / f64::from(value.den.max(1)) / unit).round() as u64
         };
-        for (kind, bytes) in [
-            (AV_PKT_DATA_MASTERING_DISPLAY_METADATA, &self.mastering),
-            (AV_PKT_DATA_CONTENT_LIGHT_LEVEL, &self.light_level),
-        ] {
-            if let Some(bytes) = bytes {
-                add_side_data(stream, kind, bytes)?;
-            }
-        }
-        Ok(())
+        let xy =
+            |pair: [ffmpeg::ffi::AVRational; 2]| format!("({},{})", scaled(pair[0], 0.00002), scaled(pair[1], 0.00002));
+        let [red, green, blue] = mastering.display_primaries;
+        let value = format!(
+            "G{}B{}R{}WP{}L({},{})",
+            xy(green),
+            xy(blue),
+            xy(red),
+            xy(mastering.white_point),
+            scaled(mastering.max_luminance, 0.0001),
+            scaled(mastering.min_luminance, 0.0001)
+        );
+        params.push(format!("{}={value}", if x265 { "master-display" } else { "mastering-display" }));
     }
+    if let Some(light) = hdr.light_level() {
+        params.push(format!("{}={},{}", if x265 { "max-cll" } else { "cll" }, light.max_cll, light.max_fall));
+    }
+    params
 }
 
-/// libavutil's `AVMasteringDisplayMetadata` (mastering_display_metadata.h, which ffmpeg-sys does
-/// not bind): primaries red, green, blue as (x, y).
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct MasteringDisplay {
-    display_primaries: [[ffmpeg::ffi::AVRational; 2]; 3],
-    white_point: [ffmpeg::ffi::AVRational; 2],
-    min_luminance: ffmpeg::ffi::AVRational,
-    max_luminance: ffmpeg::ffi::AVRational,
-    has_primaries: libc::c_int,
-    has_luminance: libc::c_int,
-}
-
-/// libavutil's `AVContentLightMetadata`, in cd/m².
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct ContentLightLevel {
-    max_cll: libc::c_uint,
-    max_fall: libc::c_uint,
-}
-
-/// The C struct `T` side data holds, when it is long enough to.
-fn read_side_data<T: Copy>(bytes: &[u8]) -> Option<T> {
-    // SAFETY: `T` is a plain C struct of integers, for which any bytes of its size are a value.
-    (bytes.len() >= std::mem::size_of::<T>()).then(|| unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
+/// Writes `hdr` into an output stream's side data, where the container keeps it.
+fn add_hdr_side_data(hdr: &Hdr10, stream: &mut ffmpeg::format::stream::StreamMut) -> Result<(), ffmpeg::Error> {
+    use ffmpeg::ffi::AVPacketSideDataType::{AV_PKT_DATA_CONTENT_LIGHT_LEVEL, AV_PKT_DATA_MASTERING_DISPLAY_METADATA};
+    for (kind, bytes) in
+        [(AV_PKT_DATA_MASTERING_DISPLAY_METADATA, &hdr.mastering), (AV_PKT_DATA_CONTENT_LIGHT_LEVEL, &hdr.light_level)]
+    {
+        if let Some(bytes) = bytes {
+            add_side_data(stream, kind, bytes)?;
+        }
+    }
+    Ok(())
 }
 
 fn nominal_frame_duration(frame_rate: ffmpeg::Rational, time_base: ffmpeg::Rational) -> i64 {

@@ -14,6 +14,7 @@ pub mod deinterlace;
 pub mod demux;
 pub mod error;
 pub mod geometry;
+pub mod hdr;
 pub mod inputs;
 pub mod source;
 pub mod subtitles;

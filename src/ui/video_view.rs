@@ -16,9 +16,10 @@ use egui::{Rect, Ui, vec2};
 use crate::engine::colour::{ColourSpec, Siting};
 use crate::engine::picture::{LumaImage, LumaSamples, Picture, PlaneLayout, Upscaled};
 use crate::media::geometry::DisplayGeometry;
+use crate::media::hdr::Hdr10;
 
-/// The peak luminance assumed for HDR sources, in nits (the common mastering peak; HLG's nominal
-/// display peak).
+/// The peak luminance assumed for HDR sources, in nits: HLG's nominal display peak, and a PQ
+/// source's when its metadata gives none (the common mastering peak).
 const HDR_PEAK_NITS: f32 = 1000.0;
 
 /// The frame on screen and how to show it.
@@ -27,12 +28,20 @@ pub struct VideoView {
     picture: Option<Arc<Picture>>,
     /// The presenter serial of `picture`: the renderer uploads when it changes.
     serial: u64,
+    /// The input's peak luminance as its HDR10 metadata last said (in HEVC only keyframes carry
+    /// it), which the tone mapping of PQ compresses to SDR white, as mpv does.
+    hdr_peak_nits: Option<f32>,
 }
 
 impl VideoView {
     /// Takes the presenter's current frame.
     pub fn update(&mut self, picture: Option<&Arc<Picture>>, serial: u64) {
         if let Some(picture) = picture {
+            if serial != self.serial
+                && let Some(peak) = Hdr10::of_frame(&picture.frame).and_then(|hdr| hdr.peak_nits())
+            {
+                self.hdr_peak_nits = Some(peak.clamp(100.0, 10_000.0));
+            }
             self.picture = Some(Arc::clone(picture));
             self.serial = serial;
         }
@@ -40,8 +49,12 @@ impl VideoView {
 
     /// Forgets the picture (a new input was opened).
     pub fn clear(&mut self) {
-        self.picture = None;
-        self.serial = 0;
+        *self = Self::default();
+    }
+
+    /// The peak luminance the tone mapping of a PQ picture compresses to SDR white, in nits.
+    fn pq_peak_nits(&self) -> f32 {
+        self.hdr_peak_nits.unwrap_or(HDR_PEAK_NITS)
     }
 
     pub fn picture(&self) -> Option<&Arc<Picture>> {
@@ -61,7 +74,7 @@ impl VideoView {
         let paint = VideoPaint {
             picture: Arc::clone(picture),
             serial: self.serial,
-            params: Params::new(picture, geometry, split),
+            params: Params::new(picture, geometry, split, self.pq_peak_nits()),
             target: Target::Picture,
         };
         ui.painter().add(egui_wgpu::Callback::new_paint_callback(rect, paint));
@@ -95,7 +108,7 @@ impl VideoView {
             (centre[0] - extent[0] / 2.0).clamp(0.0, 1.0 - extent[0]),
             (centre[1] - extent[1] / 2.0).clamp(0.0, 1.0 - extent[1]),
         ];
-        let params = Params::new(shown, geometry, split).zoomed(origin, extent, split);
+        let params = Params::new(shown, geometry, split, self.pq_peak_nits()).zoomed(origin, extent, split);
         let paint = VideoPaint { picture: Arc::clone(shown), serial: self.serial, params, target: Target::Lens };
         ui.painter().add(egui_wgpu::Callback::new_paint_callback(lens, paint));
         let stroke = egui::Stroke::new(2.0, egui::Color32::WHITE);
@@ -170,8 +183,10 @@ impl Params {
         }
     }
 
-    fn new(picture: &Picture, geometry: DisplayGeometry, split: Option<f32>) -> Self {
+    /// `pq_peak_nits`: what a PQ picture's brightest light is (HLG's is its nominal display peak).
+    fn new(picture: &Picture, geometry: DisplayGeometry, split: Option<f32>, pq_peak_nits: f32) -> Self {
         let frame = &picture.frame;
+        let pq = frame.color_transfer_characteristic() == ffmpeg_next::color::TransferCharacteristic::SMPTE2084;
         let layout = PlaneLayout::of(frame.format()).expect("the SR worker hands on readable layouts only");
         let (width, height) = (frame.width(), frame.height());
         let (chroma_w, chroma_h) = layout.chroma_size(width, height);
@@ -196,7 +211,7 @@ impl Params {
             siting_layout: [siting.horizontal, siting.vertical, flag(layout.bits > 8), 0.0],
             range: [coefficients[0], coefficients[1], coefficients[2], coefficients[3]],
             matrix: [coefficients[4], coefficients[5], coefficients[6], coefficients[7]],
-            misc: [((1u32 << layout.bits) - 1) as f32, 0.0, 0.0, HDR_PEAK_NITS],
+            misc: [((1u32 << layout.bits) - 1) as f32, 0.0, 0.0, if pq { pq_peak_nits } else { HDR_PEAK_NITS }],
         }
     }
 }
@@ -595,6 +610,38 @@ mod tests {
     use ffmpeg_next::format::Pixel;
     use ffmpeg_next::util::color;
 
+    /// A PQ input's peak comes from its HDR10 metadata and holds over frames without it (in HEVC
+    /// only keyframes carry it), until another input opens; SDR and HLG pictures keep the nominal
+    /// 1000 nits.
+    #[test]
+    fn a_pq_pictures_peak_is_its_content_light_level() {
+        use crate::media::hdr::{ContentLightLevel, bytes_of, with_side_data};
+        use ffmpeg_next::ffi::AVFrameSideDataType::AV_FRAME_DATA_CONTENT_LIGHT_LEVEL;
+        crate::media::init_ffmpeg();
+        let pq_frame = || {
+            let mut frame = ffmpeg_next::frame::Video::new(Pixel::YUV420P10LE, 8, 8);
+            frame.set_color_transfer_characteristic(color::TransferCharacteristic::SMPTE2084);
+            frame
+        };
+        let picture = |frame| Arc::new(Picture { pts_secs: 0.0, duration_secs: 0.04, frame, upscaled: Upscaled::None });
+        let level = bytes_of(&ContentLightLevel { max_cll: 4000, max_fall: 400 });
+        let mut view = VideoView::default();
+        view.update(Some(&picture(with_side_data(pq_frame(), AV_FRAME_DATA_CONTENT_LIGHT_LEVEL, &level))), 1);
+        view.update(Some(&picture(pq_frame())), 2);
+        assert_eq!(view.pq_peak_nits(), 4000.0, "held over a frame without metadata");
+        let geometry = DisplayGeometry::default();
+        let shown = view.picture().unwrap();
+        assert_eq!(Params::new(shown, geometry, None, view.pq_peak_nits()).misc[3], 4000.0);
+        let hlg = {
+            let mut frame = pq_frame();
+            frame.set_color_transfer_characteristic(color::TransferCharacteristic::ARIB_STD_B67);
+            picture(frame)
+        };
+        assert_eq!(Params::new(&hlg, geometry, None, view.pq_peak_nits()).misc[3], HDR_PEAK_NITS);
+        view.clear();
+        assert_eq!(view.pq_peak_nits(), HDR_PEAK_NITS, "forgotten with the input");
+    }
+
     /// The software adapter's device (Mesa lavapipe here): fine for correctness at small sizes.
     fn device() -> (wgpu::Device, wgpu::Queue) {
         let state = egui_kittest::wgpu::create_render_state(
@@ -625,7 +672,14 @@ mod tests {
         let (device, queue) = gpu;
         let format = wgpu::TextureFormat::Rgba8Unorm;
         let mut renderer = VideoRenderer::new(device, format, fast_scalers);
-        renderer.prepare(device, queue, picture, 1, Params::new(picture, geometry, None), Target::Picture);
+        renderer.prepare(
+            device,
+            queue,
+            picture,
+            1,
+            Params::new(picture, geometry, None, HDR_PEAK_NITS),
+            Target::Picture,
+        );
         let target = device.create_texture(&wgpu::TextureDescriptor {
             label: None,
             size: wgpu::Extent3d { width, height, depth_or_array_layers: 1 },
