@@ -488,11 +488,13 @@ fn display_rotation(matrix: [i32; 9]) -> (f64, bool) {
     (-(b / scale_1).atan2(a / scale_0).to_degrees(), hflip)
 }
 
+/// The name to show for `input`: a file's name, a URL's last path segment (without its query).
 fn title_of(input: &str) -> String {
     if input == STDIN {
         return "standard input".to_owned();
     }
-    let without_query = input.split(['?', '#']).next().unwrap_or(input);
+    // `?` and `#` end a URL's path, and are just characters of a file's name.
+    let without_query = if is_url(input) { input.split(['?', '#']).next().unwrap_or(input) } else { input };
     without_query
         .trim_end_matches('/')
         .rsplit(['/', '\\'])
@@ -561,5 +563,6 @@ mod tests {
         assert_eq!(title_of("/a/b/clip.mp4"), "clip.mp4");
         assert_eq!(title_of("https://host/v/clip.m3u8?token=1"), "clip.m3u8");
         assert_eq!(title_of("clip.mkv"), "clip.mkv");
+        assert_eq!(title_of("/music/Song #1 (what?).mkv"), "Song #1 (what?).mkv");
     }
 }
