@@ -71,9 +71,13 @@ impl Sidecar {
 /// Saves `picture` into `dir` as `dysr-<name>-<time>.png` with `<same>.json` beside it (a number
 /// added when the name is taken); returns the PNG's path.
 pub fn save(picture: Arc<Picture>, sidecar: &Sidecar, dir: &Path) -> Result<PathBuf, super::UiError> {
-    let stem = Path::new(&sidecar.source)
-        .file_stem()
-        .map_or_else(|| "frame".to_owned(), |stem| stem.to_string_lossy().into_owned());
+    let stem = if sidecar.source == crate::media::source::STDIN {
+        "stdin".to_owned()
+    } else {
+        Path::new(&sidecar.source)
+            .file_stem()
+            .map_or_else(|| "frame".to_owned(), |stem| stem.to_string_lossy().into_owned())
+    };
     let millis = (sidecar.time_secs.max(0.0) * 1000.0).round() as u64;
     let base = format!(
         "dysr-{stem}-{:02}-{:02}-{:02}.{:03}",
