@@ -118,7 +118,7 @@ fn the_view_decides_whether_frames_are_upscaled() {
 
 /// `-` is standard input, as in mpv: a clip piped in (Matroska, which streams; an MP4 whose index
 /// comes last cannot be read through a pipe) plays to its end, every frame decoded, and `dysr
-/// upscale -` upscales it; nothing piped in gets one line.
+/// upscale -` upscales it; nothing piped in, or a terminal, gets one line.
 #[test]
 fn standard_input_plays_and_upscales() {
     use std::process::{Command, Stdio};
@@ -141,4 +141,11 @@ fn standard_input_plays_and_upscales() {
     let nothing = run(&["play", "-", "--headless"], Stdio::null());
     let stderr = String::from_utf8_lossy(&nothing.stderr);
     assert!(!nothing.status.success() && stderr.trim_end().lines().count() == 1 && stderr.contains("-:"), "{stderr}");
+
+    // A terminal on standard input (util-linux's `script` gives one) is refused at once, not read.
+    let command = format!("{} play - --headless", env!("CARGO_BIN_EXE_dysr"));
+    let terminal = Command::new("script").args(["-qec", &command, "/dev/null"]).stdin(Stdio::null()).output();
+    let terminal = terminal.expect("script (util-linux) runs");
+    let said = String::from_utf8_lossy(&terminal.stdout);
+    assert!(!terminal.status.success() && said.contains("standard input is a terminal"), "{said}");
 }

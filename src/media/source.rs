@@ -178,6 +178,13 @@ impl MediaSource {
         super::init_ffmpeg();
         let network = is_url(input);
         let from_stdin = input == STDIN;
+        if from_stdin && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            // Reading would wait for the keyboard; nothing was piped in.
+            return Err(MediaError::Open {
+                input: input.to_owned(),
+                cause: "standard input is a terminal: pipe a video into it".to_owned(),
+            });
+        }
         if !network && !from_stdin {
             let path = Path::new(input.strip_prefix("file://").unwrap_or(input));
             match std::fs::metadata(path) {
