@@ -13,6 +13,8 @@ packages=(
   mesa-vulkan-drivers libvulkan1 xvfb
   # the ffmpeg CLI: test media generation and the demo clip script
   ffmpeg
+  # `script`, which gives a test a terminal on standard input
+  bsdutils
 )
 
 missing=()
