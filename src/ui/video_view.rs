@@ -22,6 +22,11 @@ use crate::media::hdr::Hdr10;
 /// source's when its metadata gives none (the common mastering peak).
 const HDR_PEAK_NITS: f32 = 1000.0;
 
+/// Whether `frame`'s codes are PQ (SMPTE ST 2084).
+fn is_pq(frame: &ffmpeg_next::frame::Video) -> bool {
+    frame.color_transfer_characteristic() == ffmpeg_next::color::TransferCharacteristic::SMPTE2084
+}
+
 /// The frame on screen and how to show it.
 #[derive(Default)]
 pub struct VideoView {
@@ -37,7 +42,9 @@ impl VideoView {
     /// Takes the presenter's current frame.
     pub fn update(&mut self, picture: Option<&Arc<Picture>>, serial: u64) {
         if let Some(picture) = picture {
+            // Only a new PQ frame's side data is looked at: the peak matters to nothing else.
             if serial != self.serial
+                && is_pq(&picture.frame)
                 && let Some(peak) = Hdr10::of_frame(&picture.frame).and_then(|hdr| hdr.peak_nits())
             {
                 self.hdr_peak_nits = Some(peak.clamp(100.0, 10_000.0));
@@ -186,7 +193,6 @@ impl Params {
     /// `pq_peak_nits`: what a PQ picture's brightest light is (HLG's is its nominal display peak).
     fn new(picture: &Picture, geometry: DisplayGeometry, split: Option<f32>, pq_peak_nits: f32) -> Self {
         let frame = &picture.frame;
-        let pq = frame.color_transfer_characteristic() == ffmpeg_next::color::TransferCharacteristic::SMPTE2084;
         let layout = PlaneLayout::of(frame.format()).expect("the SR worker hands on readable layouts only");
         let (width, height) = (frame.width(), frame.height());
         let (chroma_w, chroma_h) = layout.chroma_size(width, height);
@@ -211,7 +217,12 @@ impl Params {
             siting_layout: [siting.horizontal, siting.vertical, flag(layout.bits > 8), 0.0],
             range: [coefficients[0], coefficients[1], coefficients[2], coefficients[3]],
             matrix: [coefficients[4], coefficients[5], coefficients[6], coefficients[7]],
-            misc: [((1u32 << layout.bits) - 1) as f32, 0.0, 0.0, if pq { pq_peak_nits } else { HDR_PEAK_NITS }],
+            misc: [
+                ((1u32 << layout.bits) - 1) as f32,
+                0.0,
+                0.0,
+                if is_pq(frame) { pq_peak_nits } else { HDR_PEAK_NITS },
+            ],
         }
     }
 }
