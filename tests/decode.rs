@@ -90,8 +90,8 @@ fn interlaced_frames_are_deinterlaced() {
     assert!(frames.iter().all(|frame| frame.progressive), "every frame shown is progressive");
 }
 
-/// Headless runs apply the window's rule: the network (here the plain upscaler) runs only when the
-/// planned view enlarges the picture; the summary says what ran and why.
+/// Headless runs apply the window's rule: the network runs only when the planned view enlarges the
+/// picture; the summary says what ran and why.
 #[test]
 fn the_view_decides_whether_frames_are_upscaled() {
     use dysr::engine::view::ViewTarget;
@@ -101,6 +101,7 @@ fn the_view_decides_whether_frames_are_upscaled() {
         let options = PlayerOptions {
             audio: AudioMode::Silent,
             no_sync: true,
+            upscaler: Some(common::smallest_rung()),
             view: std::sync::Arc::new(ViewTarget::new(view, 1.2)),
             ..Default::default()
         };

@@ -17,8 +17,7 @@ use crate::engine::cpu::network::{NetworkRunner, feature_map_bytes};
 use crate::engine::gpu::{GpuRunner, TexturePool};
 use crate::engine::neural::NeuralUpscaler;
 use crate::engine::picture::LumaImage;
-use crate::engine::swscale::SwsUpscaler;
-use crate::engine::{BufferPool, EngineError, LumaEngine, Presentation, RgbaImage, Upscaler, UpscalerFactory};
+use crate::engine::{BufferPool, EngineError, LumaEngine, Upscaler, UpscalerFactory};
 use crate::model::device::GpuContext;
 use crate::model::supernet::{SubgraphSpec, Supernet};
 
@@ -208,7 +207,7 @@ pub fn ladder_factory(
         .iter()
         .map(|rung| Arc::new(PackedNetwork::from_supernet(&model.supernet, rung.spec, isa)))
         .collect();
-    // The floor: no network. The screen's GPU scaler in the window; swscale bilinear on the CPU path.
+    // The floor: no network, the screen's scaler.
     let mut levels = vec![Level { name: "floor".to_owned(), spec: None, params: 0, val_psnr_y: None }];
     levels.extend(model.manifest.ladder.iter().map(|rung| Level {
         name: rung.name.clone(),
@@ -231,11 +230,9 @@ pub struct AdaptiveUpscaler {
     /// The rungs, cheapest first (their specs and costs; `store` holds what runs them).
     rungs: Vec<Arc<PackedNetwork>>,
     store: Box<dyn RungStore>,
-    floor: SwsUpscaler,
-    bicubic: SwsUpscaler,
     controller: Option<Controller>,
-    /// The frame size and output path the controller's times were measured for.
-    calibrated_for: Option<(u32, u32, Presentation)>,
+    /// The frame size the controller's times were measured for.
+    calibrated_for: Option<(u32, u32)>,
     target_fps: Option<f64>,
     /// The stream's time between frames, and the playback speed that shortens it on screen.
     frame_interval_secs: f64,
@@ -255,18 +252,14 @@ impl AdaptiveUpscaler {
         state: Arc<Adaptation>,
         target_fps: Option<f64>,
     ) -> Self {
-        // One pool of picture buffers for every level and the bicubic mode: the frames in flight
-        // are the same size whichever made them, so memory does not grow with each mode a session
-        // has used (three pools kept up to three times the frames in flight).
-        let buffers = BufferPool::default();
-        store.share_buffers(buffers.clone());
+        // One pool of picture buffers for every rung: the frames in flight are the same size
+        // whichever made them, so memory does not grow with each rung a session has used.
+        store.share_buffers(BufferPool::default());
         state.statistics.set_engine(store.engine_description(), store.gpu_ms().is_some());
         Self {
             state,
             rungs,
             store,
-            floor: SwsUpscaler::bilinear().sharing(buffers.clone()),
-            bicubic: SwsUpscaler::new().sharing(buffers),
             controller: None,
             calibrated_for: None,
             target_fps,
@@ -297,14 +290,6 @@ impl AdaptiveUpscaler {
         }
     }
 
-    /// Upscales `frame` at `level` (0: the bilinear floor; k + 1: rung k).
-    fn run_level(&mut self, level: usize, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
-        match LadderLevel::from_index(level) {
-            LadderLevel::Floor => self.floor.upscale(frame),
-            LadderLevel::Rung(rung) => self.on_rung(rung, |neural| neural.upscale(frame)),
-        }
-    }
-
     /// Runs `run` on the upscaler of rung `rung` (made the active one first), and notes the model
     /// state it leaves resident.
     fn on_rung<T>(
@@ -321,12 +306,7 @@ impl AdaptiveUpscaler {
     /// `CALIBRATION_RUNS`); once one takes more than twice the budget, the dearer ones are estimated
     /// from their cost relative to it instead of run. Levels above `cap` (memory) are estimated the
     /// same way, never run.
-    fn calibrate(
-        &mut self,
-        frame: &ffmpeg::frame::Video,
-        cap: usize,
-        presentation: Presentation,
-    ) -> Result<Vec<f64>, EngineError> {
+    fn calibrate(&mut self, frame: &ffmpeg::frame::Video, cap: usize) -> Result<Vec<f64>, EngineError> {
         let budget = self.budget_ms();
         let mut levels_ms: Vec<f64> = Vec::with_capacity(self.rungs.len() + 1);
         for level in 0..=self.rungs.len() {
@@ -342,15 +322,11 @@ impl AdaptiveUpscaler {
                 levels_ms.push(last * cost(level) / cost(level - 1));
                 continue;
             }
-            let run = |upscaler: &mut Self| match presentation {
-                Presentation::Cpu => upscaler.run_level(level, frame).map(drop),
-                Presentation::Gpu => upscaler.run_level_luma(level, frame).map(drop),
-            };
-            run(self)?;
+            self.run_level_luma(level, frame)?;
             let mut fastest_ms = f64::INFINITY;
             for _ in 0..CALIBRATION_RUNS {
                 let started = Instant::now();
-                run(self)?;
+                self.run_level_luma(level, frame)?;
                 fastest_ms = fastest_ms.min(self.level_ms(level, started));
             }
             levels_ms.push(fastest_ms);
@@ -359,25 +335,8 @@ impl AdaptiveUpscaler {
         Ok(levels_ms)
     }
 
-    /// `image` with its columns left of `divider` (a share of the width) replaced by bicubic's.
-    fn split_with_bicubic(
-        &mut self,
-        mut image: RgbaImage,
-        frame: &ffmpeg::frame::Video,
-        divider: f32,
-    ) -> Result<RgbaImage, EngineError> {
-        let bicubic = self.bicubic.upscale(frame)?;
-        let row_bytes = image.width as usize * 4;
-        let left_bytes = ((image.width as f32 * divider) as usize).min(image.width as usize) * 4;
-        for (row, source) in image.pixels.chunks_exact_mut(row_bytes).zip(bicubic.pixels.chunks_exact(row_bytes)) {
-            row[..left_bytes].copy_from_slice(&source[..left_bytes]);
-        }
-        Ok(image)
-    }
-
-    /// Calibrates on `frame` for pictures that take `presentation`, and hands the times to the
-    /// controller.
-    fn recalibrate(&mut self, frame: &ffmpeg::frame::Video, presentation: Presentation) -> Result<(), EngineError> {
+    /// Calibrates on `frame`, and hands the times to the controller.
+    fn recalibrate(&mut self, frame: &ffmpeg::frame::Video) -> Result<(), EngineError> {
         let available = sysinfo::System::new().ok().map_or(u64::MAX, |mut system| {
             system.refresh_memory();
             system.available_memory()
@@ -392,7 +351,7 @@ impl AdaptiveUpscaler {
             );
         }
         self.store.limit_to(cap)?;
-        let levels_ms = self.calibrate(frame, cap, presentation)?;
+        let levels_ms = self.calibrate(frame, cap)?;
         let budget = self.budget_ms();
         let times: Vec<String> =
             levels_ms.iter().enumerate().map(|(level, ms)| format!("{} {ms:.2}", self.level_name(level))).collect();
@@ -406,18 +365,14 @@ impl AdaptiveUpscaler {
             Some(controller) => controller.recalibrate(levels_ms, cap),
             None => self.controller = Some(Controller::new(levels_ms, budget, cap)),
         }
-        self.calibrated_for = Some((frame.width(), frame.height(), presentation));
+        self.calibrated_for = Some((frame.width(), frame.height()));
         Ok(())
     }
 
-    /// The level the next frame runs at, calibrating first for a new size or path.
-    fn level_for(
-        &mut self,
-        frame: &ffmpeg::frame::Video,
-        presentation: Presentation,
-    ) -> Result<(Mode, usize), EngineError> {
-        if self.calibrated_for != Some((frame.width(), frame.height(), presentation)) {
-            self.recalibrate(frame, presentation)?;
+    /// The level the next frame runs at, calibrating first for a new size.
+    fn level_for(&mut self, frame: &ffmpeg::frame::Video) -> Result<(Mode, usize), EngineError> {
+        if self.calibrated_for != Some((frame.width(), frame.height())) {
+            self.recalibrate(frame)?;
         }
         let budget_ms = self.budget_ms();
         self.state.statistics.set_budget_ms(budget_ms);
@@ -492,9 +447,9 @@ impl AdaptiveUpscaler {
 }
 
 /// Costs rise along the rungs, so do their calibrated times (measurement noise aside). Not from the
-/// floor to the rungs: the floor is other work (one scaling pass, on the CPU where the rungs may run
-/// on a GPU), and with whole pictures made on a 16-core machine's CPU it took longer at 720p than
-/// the lower rungs on an H200; lifting the rungs to it made every rung look too slow to climb to.
+/// floor to the rungs: the floor is other work (the screen's scaler; when whole pictures were made
+/// on the CPU, a 16-core machine's floor took longer at 720p than the lower rungs on an H200, and
+/// lifting the rungs to it made every rung look too slow to climb to).
 fn rise_along_the_rungs(levels_ms: &mut [f64]) {
     for index in 2..levels_ms.len() {
         levels_ms[index] = levels_ms[index].max(levels_ms[index - 1]);
@@ -528,37 +483,24 @@ impl Upscaler for AdaptiveUpscaler {
         }
     }
 
-    fn prepare(&mut self, width: u32, height: u32, frame_interval_secs: f64, presentation: Presentation) {
+    fn prepare(&mut self, width: u32, height: u32, frame_interval_secs: f64) {
         self.set_frame_timing(0.0, frame_interval_secs, self.speed);
         if width > 0 && height > 0 {
             // Timing does not depend on content: a synthetic frame of the stream's size will do.
             let frame = crate::media::gradient_frame(width, height);
-            if let Err(error) = self.recalibrate(&frame, presentation) {
+            if let Err(error) = self.recalibrate(&frame) {
                 tracing::warn!("calibration: {error}");
             }
         }
     }
 
-    fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
-        let (mode, level) = self.level_for(frame, Presentation::Cpu)?;
-        let started = Instant::now();
-        let image = if mode == Mode::Bicubic { self.bicubic.upscale(frame)? } else { self.run_level(level, frame)? };
-        let sr_ms = self.level_ms(level, started);
-        let image = match self.state.controls.split() {
-            Some(divider) if mode != Mode::Bicubic => self.split_with_bicubic(image, frame, divider)?,
-            _ => image,
-        };
-        self.state.recorder.capture(self.pts_secs, self.frame_interval_secs, &image);
-        self.finish_frame(mode, level, sr_ms)?;
-        Ok(image)
-    }
-
-    /// The GPU path: the split view is drawn by the screen's shader, bicubic is the screen's scaler.
+    /// The split view is drawn by the screen's shader; bicubic is the screen's scaler.
     fn upscale_luma(&mut self, frame: &ffmpeg::frame::Video) -> Result<Option<LumaImage>, EngineError> {
-        let (mode, level) = self.level_for(frame, Presentation::Gpu)?;
+        let (mode, level) = self.level_for(frame)?;
         let started = Instant::now();
         let luma = self.run_level_luma(level, frame)?;
         let sr_ms = self.level_ms(level, started);
+        self.state.recorder.capture(self.pts_secs, self.frame_interval_secs, luma.as_ref(), frame);
         self.finish_frame(mode, level, sr_ms)?;
         Ok(luma)
     }
@@ -567,6 +509,7 @@ impl Upscaler for AdaptiveUpscaler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adaptation::CapturedLuma;
     use crate::media::gradient_frame;
     use crate::model::manifest::{Manifest, default_manifest_path};
 
@@ -593,13 +536,13 @@ mod tests {
     }
 
     /// Switching between rungs (and to bicubic and back) frame by frame: each frame is exactly what
-    /// a fresh upscaler of the level active for it gives.
+    /// a fresh upscaler of the level active for it gives, and bicubic leaves the frame to the screen.
     #[test]
     fn each_frame_comes_from_the_level_active_for_it() {
         let (factory, state) =
             adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
         let mut adaptive = factory();
-        adaptive.prepare(48, 30, 1.0 / 24.0, Presentation::Cpu);
+        adaptive.prepare(48, 30, 1.0 / 24.0);
         let frame = gradient_frame(48, 30);
         let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).unwrap();
         let top = model.manifest.ladder.len() - 1;
@@ -607,31 +550,53 @@ mod tests {
             [Mode::Locked(3), Mode::Locked(0), Mode::Bicubic, Mode::Locked(top), Mode::Locked(3), Mode::Locked(1)]
         {
             state.controls.set_mode(mode);
-            let got = adaptive.upscale(&frame).unwrap();
-            let expected = match mode {
+            let got = adaptive.upscale_luma(&frame).unwrap();
+            match mode {
                 Mode::Locked(rung) => {
                     let network =
                         PackedNetwork::from_supernet(&model.supernet, model.manifest.ladder[rung].spec, Isa::detect());
                     assert_eq!(state.statistics.active(), LadderLevel::Rung(rung).index());
-                    NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), 2), "reference").upscale(&frame).unwrap()
+                    let expected = NeuralUpscaler::new(NetworkRunner::new(Arc::new(network), 2), "reference")
+                        .upscale_luma(&frame)
+                        .unwrap()
+                        .expect("a rung runs its network");
+                    let got = got.expect("a rung runs its network");
+                    assert!(got.host_codes() == expected.host_codes(), "{mode:?}: the frame differs from its rung's");
                 }
-                _ => SwsUpscaler::new().upscale(&frame).unwrap(),
-            };
-            assert!(got.pixels == expected.pixels, "{mode:?}: the frame differs from its level's own output");
+                _ => assert!(got.is_none(), "{mode:?}: the screen scales the frame"),
+            }
         }
+    }
 
-        // The split view: bicubic left of the divider, the rung right of it.
-        state.controls.set_mode(Mode::Locked(3));
-        let rung = adaptive.upscale(&frame).unwrap();
-        state.controls.set_split(Some(0.25));
-        let split = adaptive.upscale(&frame).unwrap();
-        let bicubic = SwsUpscaler::new().upscale(&frame).unwrap();
-        let row_bytes = split.width as usize * 4;
-        for ((split, rung), bicubic) in
-            split.pixels.chunks(row_bytes).zip(rung.pixels.chunks(row_bytes)).zip(bicubic.pixels.chunks(row_bytes))
-        {
-            assert_eq!(split[..96], bicubic[..96], "the left quarter (24 of 96 pixels) is bicubic");
-            assert_eq!(split[96..], rung[96..], "the rest is the rung");
+    /// What the bench measures is what the screen is given: the network's luma where a rung ran,
+    /// the decoded luma (which the screen's scaler enlarges) where none did; every 2nd frame.
+    #[test]
+    fn captures_hold_what_the_screen_is_given() {
+        let (factory, state) =
+            adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
+        let mut adaptive = factory();
+        adaptive.prepare(48, 30, 1.0 / 24.0);
+        let frame = gradient_frame(48, 30);
+        state.recorder.capture_every(2);
+        let mut network = None;
+        for (number, mode) in [(0, Mode::Locked(0)), (1, Mode::Locked(0)), (2, Mode::Bicubic)] {
+            state.controls.set_mode(mode);
+            adaptive.set_frame_timing(f64::from(number) / 24.0, 1.0 / 24.0, 1.0);
+            let luma = adaptive.upscale_luma(&frame).unwrap();
+            if number == 0 {
+                network = luma;
+            }
         }
+        let network = network.expect("r0 ran its network");
+        let captures = state.recorder.take_captures();
+        assert_eq!(captures.iter().map(|captured| captured.number).collect::<Vec<_>>(), [0, 2]);
+        let CapturedLuma::Network(captured) = &captures[0].luma else { panic!("frame 0 ran r0") };
+        assert_eq!((captured.width, captured.height), (96, 60));
+        assert!((0..60).all(|y| (0..96).all(|x| captured.at(x, y) == network.get(x, y))), "the network's luma");
+        let CapturedLuma::Decoded(captured) = &captures[1].luma else { panic!("frame 2 ran no network") };
+        assert_eq!((captured.width, captured.height), (48, 30));
+        let stride = frame.stride(0);
+        let decoded = |x: usize, y: usize| f32::from(frame.data(0)[y * stride + x]) / 255.0;
+        assert!((0..30).all(|y| (0..48).all(|x| captured.at(x, y) == decoded(x, y))), "the decoded luma");
     }
 }

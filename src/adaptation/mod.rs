@@ -14,10 +14,12 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use parking_lot::Mutex;
 use serde::Serialize;
 
-use crate::engine::{RgbaImage, UpscalerFactory};
+use crate::engine::UpscalerFactory;
+use crate::engine::colour::SamplePlane;
+use crate::engine::picture::{LumaImage, PlaneLayout};
 use crate::host::hardware_adapter_name;
 use crate::model::device::{DeviceChoice, GpuContext};
-use crate::model::photo::bt601_luma;
+use crate::model::photo::Luma;
 use crate::model::supernet::SubgraphSpec;
 use load::LoadInjector;
 
@@ -119,15 +121,21 @@ pub struct FrameSample {
     pub level: usize,
 }
 
-/// An output picture kept for measuring against a reference.
+/// An output picture's luma kept for measuring against a reference.
 #[derive(Debug, Clone)]
 pub struct CapturedFrame {
     /// The frame's number in the stream (presentation time over frame interval).
     pub number: usize,
-    pub width: u32,
-    pub height: u32,
-    /// BT.601 luma code values of the RGBA output.
-    pub luma: Vec<u8>,
+    pub luma: CapturedLuma,
+}
+
+/// Luma in [0, 1] of the stream's code range.
+#[derive(Debug, Clone)]
+pub enum CapturedLuma {
+    /// The network's, at twice the frame's size.
+    Network(Luma),
+    /// No network ran: the decoded frame's, which the screen's scaler enlarges.
+    Decoded(Luma),
 }
 
 /// The lowest power cap, in percent of a frame interval.
@@ -378,18 +386,40 @@ impl Recorder {
         self.captures.lock().take().map(|(_, frames)| frames).unwrap_or_default()
     }
 
-    fn capture(&self, pts_secs: f64, interval_secs: f64, image: &RgbaImage) {
-        if let Some((every, frames)) = self.captures.lock().as_mut() {
-            let number = (pts_secs / interval_secs).round() as usize;
-            if number.is_multiple_of(*every) {
-                let luma = image
-                    .pixels
-                    .chunks_exact(4)
-                    .map(|p| (255.0 * bt601_luma(f32::from(p[0]), f32::from(p[1]), f32::from(p[2]))).round() as u8)
-                    .collect();
-                frames.push(CapturedFrame { number, width: image.width, height: image.height, luma });
-            }
+    /// Keeps `network`'s luma (or, where no network ran, `frame`'s) when the frame at `pts_secs`
+    /// is one of those asked for.
+    fn capture(
+        &self,
+        pts_secs: f64,
+        interval_secs: f64,
+        network: Option<&LumaImage>,
+        frame: &ffmpeg_next::frame::Video,
+    ) {
+        let mut captures = self.captures.lock();
+        let Some((every, frames)) = captures.as_mut() else { return };
+        let number = (pts_secs / interval_secs).round() as usize;
+        if !number.is_multiple_of(*every) {
+            return;
         }
+        let luma = match network {
+            Some(image) => {
+                let codes = image.host_codes();
+                let values = codes.chunks_exact(2).map(|s| f32::from(u16::from_le_bytes([s[0], s[1]])) / 65535.0);
+                CapturedLuma::Network(Luma::new(image.width as usize, image.height as usize, values.collect()))
+            }
+            None => {
+                let Some(layout) = PlaneLayout::of(frame.format()) else { return };
+                let (width, height) = (frame.width() as usize, frame.height() as usize);
+                let plane = SamplePlane::of_frame(frame, 0, width, height, layout.bytes_per_sample());
+                let max_code = ((1u32 << layout.bits) - 1) as f32;
+                let mut values = vec![0.0; width * height];
+                for (y, row) in values.chunks_exact_mut(width).enumerate() {
+                    plane.read_row(y, row, |code| code / max_code);
+                }
+                CapturedLuma::Decoded(Luma::new(width, height, values))
+            }
+        };
+        frames.push(CapturedFrame { number, luma });
     }
 
     fn record_frame(&self, sample: FrameSample) {

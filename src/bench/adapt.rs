@@ -17,11 +17,12 @@ use super::baselines::{assemble, assemble_on_gpu, reload, write_standalone_rungs
 use crate::adaptation::adaptive::{gpu_rungs, ladder_factory, shared_rungs};
 use crate::adaptation::load::LoadInjector;
 use crate::adaptation::load::{Segment, load_at, phase_at};
-use crate::adaptation::{Adaptation, FrameSample, Mode};
+use crate::adaptation::{Adaptation, CapturedLuma, FrameSample, Mode};
 use crate::model::device::GpuContext;
 use crate::model::manifest::Manifest;
 use crate::model::metrics::psnr_y;
 use crate::model::photo::Luma;
+use crate::model::resize::{Kernel, upscale_x2};
 use crate::player::{AudioMode, PlayerOptions, headless};
 use crate::plot::{Panel, Series, stacked_line_charts};
 
@@ -72,7 +73,7 @@ pub struct BenchConfig {
     /// The hardware GPU the ladder (and the load) runs on; None: the CPU kernels.
     pub gpu: Option<&'static GpuContext>,
     pub out: PathBuf,
-    /// Validation PSNR of the bilinear floor (the rungs' come from the manifest).
+    /// Validation PSNR of the floor, the screen's bicubic (the rungs' come from the manifest).
     pub floor_psnr_y: f64,
     /// The clip at twice the size, for PSNR against the output of every `psnr_every`th frame.
     pub reference: Option<PathBuf>,
@@ -334,15 +335,13 @@ fn run_strategy(
         .into_iter()
         .filter_map(|captured| {
             let expected = reference.get(&captured.number)?;
-            let (width, height) = (captured.width as usize, captured.height as usize);
-            ((width, height) == (expected.width, expected.height))
-                .then(|| {
-                    psnr_y(
-                        expected,
-                        &Luma::new(width, height, captured.luma.iter().map(|&v| f32::from(v) / 255.0).collect()),
-                    )
-                })
-                .map(|psnr| (captured.number, psnr))
+            let shown = match captured.luma {
+                CapturedLuma::Network(luma) => luma,
+                // What the screen's scaler (Catmull-Rom bicubic on a GPU) makes of the frame.
+                CapturedLuma::Decoded(luma) => upscale_x2(&luma, Kernel::Bicubic),
+            };
+            ((shown.width, shown.height) == (expected.width, expected.height))
+                .then(|| (captured.number, psnr_y(expected, &shown)))
         })
         .collect();
     let interval_ms = 1e3 / summary_fps(&summary);

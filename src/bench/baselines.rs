@@ -204,7 +204,7 @@ mod tests {
         let state_after_every_rung = |stores: StoreFactory| {
             let mut store = stores(&ladder);
             for index in 0..ladder.rungs.len() {
-                store.upscaler(index).unwrap().upscale(&frame).unwrap();
+                store.upscaler(index).unwrap().upscale_luma(&frame).unwrap();
             }
             store.model_bytes() as f64
         };

@@ -7,11 +7,11 @@ use std::process::Command;
 use std::sync::Arc;
 
 use super::BenchError;
+use crate::engine::SCALE;
 use crate::engine::cpu::PackedNetwork;
 use crate::engine::cpu::kernels::{Isa, fma_peak_gflops};
 use crate::engine::cpu::network::NetworkRunner;
 use crate::engine::neural::{EngineFactory, NeuralUpscaler, engine_factory};
-use crate::engine::{SCALE, Upscaler};
 use crate::media::gradient_frame;
 use crate::model::device::DeviceChoice;
 use crate::model::manifest::Manifest;

@@ -216,7 +216,7 @@ fn adapt(args: AdaptArgs) -> anyhow::Result<()> {
         profile: default_profile(f64::from(args.peak_load), args.phase_secs),
         load_threads: args.load_threads.unwrap_or_else(crate::host::cores),
         out: args.out,
-        floor_psnr_y: evaluate(&Method::Bilinear, &images).psnr_y,
+        floor_psnr_y: evaluate(&Method::Bicubic, &images).psnr_y,
         gpu: crate::adaptation::sr_gpu(args.device).map_err(super::engine_error)?,
     };
     let mut runs = Vec::new();

@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::adaptation::{Adaptation, Mode, upscaler_for};
 use crate::engine::view::{DEFAULT_SR_THRESHOLD, ViewTarget};
-use crate::engine::{EngineError, Presentation, UpscalerFactory};
+use crate::engine::{EngineError, UpscalerFactory};
 use crate::model::device::{DeviceChoice, GpuContext};
 use crate::model::manifest::default_manifest_path;
 use crate::player::{AudioMode, PlayerOptions, headless};
@@ -164,7 +164,6 @@ pub fn run(args: PlayArgs) -> anyhow::Result<()> {
         volume_level: args.volume / 100.0,
         wake: None,
         upscaler,
-        presentation: Presentation::Cpu,
         view: std::sync::Arc::new(ViewTarget::new(args.view, args.sr_threshold)),
         network_timeout: std::time::Duration::from_secs_f64(args.network_timeout),
         audio_track: args.aid.map(|track| usize::from(track) - 1),

@@ -109,15 +109,6 @@ impl std::fmt::Debug for RgbaImage {
     }
 }
 
-/// Where pictures are converted to RGB and scaled to the screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Presentation {
-    /// The window: the GPU converts and scales; the SR stage makes at most the network's luma.
-    Gpu,
-    /// No GPU path (headless runs, the benchmark): the SR stage makes whole RGBA pictures.
-    Cpu,
-}
-
 #[derive(Debug, Error)]
 pub enum EngineError {
     #[error("cannot convert a {width}x{height} {format} frame: {cause}")]
@@ -187,12 +178,11 @@ impl LumaEngine for Box<dyn LumaEngine> {
 /// Builds an upscaler; called once per opened input.
 pub type UpscalerFactory = Arc<dyn Fn() -> Box<dyn Upscaler> + Send + Sync>;
 
-/// Upscales one decoded frame: to an RGBA picture at twice the size on the CPU, or (for the GPU
-/// path) to the network's x2 luma alone.
+/// Upscales one decoded frame to the network's x2 luma alone: the screen converts and scales the
+/// rest (in the window, on the GPU; headless runs and the benchmark make what the window would).
 pub trait Upscaler: Send {
     /// A short name for the stats panel: what runs now.
     fn name(&self) -> String;
-    fn upscale(&mut self, frame: &ffmpeg_next::frame::Video) -> Result<RgbaImage, EngineError>;
     /// The network's x2 luma of `frame`, or None where no network runs (the screen's scaler
     /// shows the decoded planes).
     fn upscale_luma(&mut self, frame: &ffmpeg_next::frame::Video) -> Result<Option<picture::LumaImage>, EngineError>;
@@ -200,7 +190,7 @@ pub trait Upscaler: Send {
     /// playback speed (it is on screen for duration / speed), for upscalers that budget their time
     /// or sample their output.
     fn set_frame_timing(&mut self, _pts_secs: f64, _duration_secs: f64, _speed: f64) {}
-    /// Called once before playback with the stream's frame size and interval and the path the
-    /// pictures take, for upscalers that measure themselves first.
-    fn prepare(&mut self, _width: u32, _height: u32, _frame_interval_secs: f64, _presentation: Presentation) {}
+    /// Called once before playback with the stream's frame size and interval, for upscalers that
+    /// measure themselves first.
+    fn prepare(&mut self, _width: u32, _height: u32, _frame_interval_secs: f64) {}
 }

@@ -118,14 +118,10 @@ impl<E: LumaEngine> NeuralUpscaler<E> {
     pub fn share_buffers(&mut self, buffers: BufferPool) {
         self.buffers = buffers;
     }
-}
 
-impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
-    fn name(&self) -> String {
-        self.name.clone()
-    }
-
-    fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
+    /// The whole picture made on the CPU: the network's luma, chroma bilinear, into RGBA (what
+    /// the window's shader does on the GPU; `dysr bench rungs` times it).
+    pub fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
         let (source, layout) = self.to_planar.convert(frame, false)?;
         let (w, h) = (frame.width() as usize, frame.height() as usize);
         let (out_w, out_h) = (w * SCALE as usize, h * SCALE as usize);
@@ -134,6 +130,12 @@ impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
         let mut pixels = self.buffers.take(out_w * out_h * 4);
         compose_rgba(&self.pool, &mut self.colour, &self.luma_out, (source, layout), &mut pixels);
         Ok(RgbaImage { width: out_w as u32, height: out_h as u32, pixels })
+    }
+}
+
+impl<E: LumaEngine> Upscaler for NeuralUpscaler<E> {
+    fn name(&self) -> String {
+        self.name.clone()
     }
 
     fn upscale_luma(&mut self, frame: &ffmpeg::frame::Video) -> Result<Option<LumaImage>, EngineError> {
@@ -178,12 +180,10 @@ fn compose_rgba(
     );
 }
 
-/// The picture as the screen shows it, made on the CPU (`s` saves it): its RGBA when it has one,
-/// the network's luma with the frame's chroma, or, where no network ran, bicubic x2 (what the
-/// screen's scaler draws).
+/// The picture as the screen shows it, made on the CPU (`s` saves it): the network's luma with
+/// the frame's chroma, or, where no network ran, bicubic x2 (what the screen's scaler draws).
 pub fn presented_rgba(picture: &Picture) -> Result<RgbaImage, EngineError> {
     match &picture.upscaled {
-        Upscaled::Rgba(image) => Ok(image.clone()),
         Upscaled::None => SwsUpscaler::new().upscale(&picture.frame),
         Upscaled::Luma(luma) => {
             let mut to_planar = ToPlanar::default();
@@ -259,7 +259,7 @@ mod tests {
     }
 
     /// What `s` saves from the window's picture (the network's luma, the frame's chroma) is what
-    /// the CPU path makes of the same frame, up to the luma's 16-bit rounding.
+    /// the upscaler makes of the same frame on the CPU, up to the luma's 16-bit rounding.
     #[test]
     fn the_presented_picture_is_the_cpu_paths_picture() {
         let frame = gradient_frame(66, 38);

@@ -7,7 +7,7 @@ use ffmpeg::software::scaling::{Context as SwsContext, Flags};
 use ffmpeg::util::color;
 use ffmpeg_next as ffmpeg;
 
-use super::{BufferPool, EngineError, PooledBytes, RgbaImage};
+use super::{BufferPool, EngineError, PooledBytes};
 
 /// How a frame's planes lie in memory, for upload as textures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,10 +274,8 @@ pub enum Upscaled {
     /// Nothing: the screen scales the decoded planes itself (the ladder's floor, or a picture
     /// not shown enlarged).
     None,
-    /// The network's x2 luma; chroma comes from the decoded planes (the window).
+    /// The network's x2 luma; chroma comes from the decoded planes.
     Luma(LumaImage),
-    /// A whole picture made on the CPU (headless runs and the benchmark, which have no GPU path).
-    Rgba(RgbaImage),
 }
 
 /// A frame ready for the screen, with its presentation time.
@@ -309,7 +307,6 @@ impl Picture {
         match &self.upscaled {
             Upscaled::None => (self.frame.width(), self.frame.height()),
             Upscaled::Luma(luma) => (luma.width, luma.height),
-            Upscaled::Rgba(image) => (image.width, image.height),
         }
     }
 

@@ -1,5 +1,6 @@
-//! The plain upscaler: FFmpeg's swscale, bicubic, from the stream's YUV straight to RGBA at twice the
-//! size, honouring the stream's colour matrix and range.
+//! The plain upscaler: no network, the screen's own scaler shows the decoded planes. On the CPU
+//! (a snapshot of such a picture) FFmpeg's swscale makes the same picture: bicubic, from the
+//! stream's YUV straight to RGBA at twice the size, honouring the stream's colour matrix and range.
 
 use ffmpeg::ffi;
 use ffmpeg::format::Pixel;
@@ -14,7 +15,6 @@ use super::{BufferPool, EngineError, RgbaImage, SCALE, Upscaler};
 /// or format changes are legal in most codecs).
 pub struct SwsUpscaler {
     context: Option<(SwsContext, InputShape)>,
-    filter: Flags,
     /// swscale's output, kept while the shape holds so it is not allocated per frame.
     scaled: ffmpeg::frame::Video,
     buffers: BufferPool,
@@ -34,24 +34,8 @@ struct InputShape {
 unsafe impl Send for SwsUpscaler {}
 
 impl SwsUpscaler {
-    /// Bicubic, the plain upscaler.
     pub fn new() -> Self {
-        Self::with_filter(Flags::BICUBIC)
-    }
-
-    /// Bilinear: the cheapest, the floor below the ladder's smallest rung.
-    pub fn bilinear() -> Self {
-        Self::with_filter(Flags::BILINEAR)
-    }
-
-    fn with_filter(filter: Flags) -> Self {
-        Self { context: None, filter, scaled: ffmpeg::frame::Video::empty(), buffers: BufferPool::default() }
-    }
-
-    /// This upscaler with its output frames' pixels taken from `buffers`, a pool shared with
-    /// other upscalers.
-    pub fn sharing(self, buffers: BufferPool) -> Self {
-        Self { buffers, ..self }
+        Self { context: None, scaled: ffmpeg::frame::Video::empty(), buffers: BufferPool::default() }
     }
 
     fn context_for(&mut self, shape: InputShape) -> Result<&mut SwsContext, ffmpeg::Error> {
@@ -63,7 +47,7 @@ impl SwsUpscaler {
                 Pixel::RGBA,
                 shape.width * SCALE,
                 shape.height * SCALE,
-                self.filter | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT,
+                Flags::BICUBIC | Flags::ACCURATE_RND | Flags::FULL_CHR_H_INT,
             )?;
             set_colour_details(&mut context, shape.space, shape.range, shape.height);
             self.context = Some((context, shape));
@@ -115,12 +99,9 @@ pub(crate) fn set_colour_details(
     }
 }
 
-impl Upscaler for SwsUpscaler {
-    fn name(&self) -> String {
-        if self.filter == Flags::BILINEAR { "bilinear (swscale)" } else { "bicubic (swscale)" }.to_owned()
-    }
-
-    fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
+impl SwsUpscaler {
+    /// The whole picture at twice the size, as the screen's bicubic scaler draws it.
+    pub fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
         let shape = InputShape {
             format: frame.format(),
             width: frame.width(),
@@ -141,6 +122,12 @@ impl Upscaler for SwsUpscaler {
         let mut pixels = self.buffers.take(width as usize * 4 * height as usize);
         copy_plane(&self.scaled, 0, width as usize * 4, &mut pixels);
         Ok(RgbaImage { width, height, pixels })
+    }
+}
+
+impl Upscaler for SwsUpscaler {
+    fn name(&self) -> String {
+        "bicubic (swscale)".to_owned()
     }
 
     /// No network: the screen's own scaler shows the decoded planes.
@@ -168,7 +155,7 @@ mod tests {
     #[test]
     fn frames_of_one_size_reuse_the_buffers() {
         let frame = crate::media::gradient_frame(40, 24);
-        let mut upscaler = SwsUpscaler::bilinear();
+        let mut upscaler = SwsUpscaler::new();
         let first = upscaler.upscale(&frame).unwrap();
         assert_eq!((first.width, first.height), (80, 48));
         let address = first.pixels.as_ptr();

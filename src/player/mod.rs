@@ -23,7 +23,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use crate::engine::picture::ToPlanar;
 use crate::engine::swscale::SwsUpscaler;
 use crate::engine::view::ViewTarget;
-use crate::engine::{Presentation, Upscaler, UpscalerFactory};
+use crate::engine::{Upscaler, UpscalerFactory};
 use crate::media::audio_decode::{AudioDecoder, NextAudioDecoder, OutputFormat};
 use crate::media::audio_out::{
     AudioDelay, AudioFeeder, AudioOutput, CpalOutput, DiscardOutput, SilentOutput, Volume, take_over_if_failed,
@@ -78,8 +78,6 @@ pub struct PlayerOptions {
     pub wake: Option<Wake>,
     /// Makes the SR worker's upscaler for each opened input (default: bicubic, swscale).
     pub upscaler: Option<UpscalerFactory>,
-    /// Where pictures become RGB: the window's GPU, or the CPU (headless runs, the benchmark).
-    pub presentation: Presentation,
     /// Where the picture is shown, which decides whether the network runs.
     pub view: Arc<ViewTarget>,
     /// How long a network connect or read may block before the input counts as failed.
@@ -107,7 +105,6 @@ impl Default for PlayerOptions {
             looping: false,
             wake: None,
             upscaler: None,
-            presentation: Presentation::Cpu,
             view: Arc::default(),
             network_timeout: crate::media::source::DEFAULT_NETWORK_TIMEOUT,
             audio_track: None,
@@ -177,7 +174,7 @@ impl Player {
             )
         );
         if options.view.decide(video.width, video.height, video.geometry) {
-            upscaler.prepare(video.width, video.height, 1.0 / video.frames_per_sec.max(1.0), options.presentation);
+            upscaler.prepare(video.width, video.height, 1.0 / video.frames_per_sec.max(1.0));
         }
         Self::start(source, options, upscaler)
     }
@@ -194,12 +191,9 @@ impl Player {
         let (events_tx, events) = bounded(EVENT_QUEUE);
         let (demux_commands, commands_rx) = bounded(COMMAND_QUEUE);
         let (video_packets_tx, video_packets_rx) = bounded(VIDEO_PACKET_QUEUE);
-        // Upper bounds: 4:4:4 samples of up to 16 bits, and the upscaled output.
+        // Upper bounds: 4:4:4 samples of up to 16 bits, and the network's 16-bit luma at x2.
         let frame_bytes = 6 * info.video.width as usize * info.video.height as usize;
-        let upscaled_bytes = match options.presentation {
-            Presentation::Gpu => 8 * info.video.width as usize * info.video.height as usize,
-            Presentation::Cpu => 16 * info.video.width as usize * info.video.height as usize,
-        };
+        let upscaled_bytes = 8 * info.video.width as usize * info.video.height as usize;
         let (decoded_tx, decoded_rx) = bounded(queue_bound(DECODED_FRAME_QUEUE, DECODED_QUEUE_BYTES, frame_bytes));
         let (upscaled_tx, upscaled_rx) =
             bounded(queue_bound(PICTURE_QUEUE, PICTURE_QUEUE_BYTES, frame_bytes + upscaled_bytes));
@@ -318,7 +312,6 @@ impl Player {
         let worker = SrWorker {
             upscaler,
             upscaler_name,
-            presentation: options.presentation,
             view: Arc::clone(&options.view),
             geometry: info.video.geometry,
             to_planar: ToPlanar::default(),

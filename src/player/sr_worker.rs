@@ -1,7 +1,7 @@
 //! The SR worker thread: decoded frames in, [`Picture`]s out, in order, one at a time. For each
 //! frame it asks the [`ViewTarget`] whether the screen shows it enlarged; if so its [`Upscaler`]
-//! runs (the network's luma for the GPU path, a whole RGBA picture for the CPU path), if not the
-//! decoded planes go on alone. It wakes the UI when a picture is ready and never touches UI state.
+//! makes the network's luma (the screen converts and scales the rest), if not the decoded planes
+//! go on alone. It wakes the UI when a picture is ready and never touches UI state.
 //! A frame whose display time has already passed at the master clock is not upscaled at all
 //! (ffplay's early frame drop): when upscaling is slower than real time, the picture stays in sync
 //! with the sound and loses frames instead of falling further and further behind.
@@ -14,7 +14,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::engine::picture::{Picture, PlaneLayout, ToPlanar, Upscaled};
 use crate::engine::view::ViewTarget;
-use crate::engine::{EngineError, Presentation, Upscaler};
+use crate::engine::{EngineError, Upscaler};
 use crate::media::clock::{Clock, Speed};
 use crate::media::geometry::DisplayGeometry;
 use crate::media::{Generation, Item, PipelineEvent, Tagged, VideoFrame};
@@ -27,7 +27,6 @@ pub struct SrWorker {
     pub upscaler: Box<dyn Upscaler>,
     /// Where the worker publishes what upscales now (for the panel and summaries).
     pub upscaler_name: Arc<parking_lot::Mutex<String>>,
-    pub presentation: Presentation,
     /// Where the picture is shown, and so whether the network runs.
     pub view: Arc<ViewTarget>,
     /// How the stream says its frames are displayed (for the displayed size).
@@ -97,10 +96,7 @@ impl SrWorker {
         }
         self.upscaler.set_frame_timing(pts_secs, duration_secs, self.speed.get());
         let started = Instant::now();
-        let upscaled = match self.presentation {
-            Presentation::Gpu => self.upscaler.upscale_luma(&frame)?.map_or(Upscaled::None, Upscaled::Luma),
-            Presentation::Cpu => Upscaled::Rgba(self.upscaler.upscale(&frame)?),
-        };
+        let upscaled = self.upscaler.upscale_luma(&frame)?.map_or(Upscaled::None, Upscaled::Luma);
         self.counters.last_upscale_micros.store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         *self.upscaler_name.lock() = self.upscaler.name();
         let picture = Picture { pts_secs, duration_secs, frame, upscaled };
@@ -116,6 +112,12 @@ mod tests {
     use super::*;
     use crate::engine::swscale::SwsUpscaler;
 
+    fn rung_zero() -> Box<dyn Upscaler> {
+        let manifest = crate::model::manifest::default_manifest_path();
+        crate::engine::neural::rung_factory(&manifest, 0, crate::model::device::DeviceChoice::Cpu)
+            .expect("shipped model")()
+    }
+
     fn frame_at(pts_secs: f64) -> VideoFrame {
         crate::media::init_ffmpeg();
         let frame = ffmpeg_next::frame::Video::new(ffmpeg_next::format::Pixel::YUV420P, 16, 16);
@@ -128,13 +130,12 @@ mod tests {
         clock_secs: Option<f64>,
         items: Vec<Tagged<VideoFrame>>,
     ) -> (Vec<String>, Arc<Counters>) {
-        run_worker_on(upscaler, Presentation::Cpu, ViewTarget::default(), clock_secs, items)
+        run_worker_on(upscaler, ViewTarget::default(), clock_secs, items)
     }
 
-    /// [`run_worker`] for `presentation` with the picture shown as `view` says.
+    /// [`run_worker`] with the picture shown as `view` says.
     fn run_worker_on(
         upscaler: Box<dyn Upscaler>,
-        presentation: Presentation,
         view: ViewTarget,
         clock_secs: Option<f64>,
         items: Vec<Tagged<VideoFrame>>,
@@ -149,7 +150,6 @@ mod tests {
         let worker = SrWorker {
             upscaler,
             upscaler_name: Arc::default(),
-            presentation,
             view: Arc::new(view),
             geometry: DisplayGeometry::default(),
             to_planar: ToPlanar::default(),
@@ -177,7 +177,6 @@ mod tests {
                     let kind = match picture.upscaled {
                         Upscaled::None => "planes",
                         Upscaled::Luma(_) => "luma",
-                        Upscaled::Rgba(_) => "rgba",
                     };
                     format!("{}@{width}x{height} {kind}", picture.pts_secs)
                 }
@@ -195,8 +194,8 @@ mod tests {
             Tagged::data(0, frame_at(20.0)),
             Tagged::end(0),
         ];
-        let (out, counters) = run_worker(Box::new(SwsUpscaler::new()), Some(10.0), items);
-        assert_eq!(out, ["start", "20@32x32 rgba", "end"]);
+        let (out, counters) = run_worker(rung_zero(), Some(10.0), items);
+        assert_eq!(out, ["start", "20@32x32 luma", "end"]);
         assert_eq!(counters.frames_dropped_early.load(Ordering::Relaxed), 1);
         assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 1);
     }
@@ -204,19 +203,13 @@ mod tests {
     /// Through a neural rung, with the clock not yet running: every frame comes out, in order.
     #[test]
     fn the_neural_worker_keeps_every_frame_in_order() {
-        let upscaler = crate::engine::neural::rung_factory(
-            &crate::model::manifest::default_manifest_path(),
-            0,
-            crate::model::device::DeviceChoice::Cpu,
-        )
-        .expect("shipped model")();
         let times: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.04).collect();
         let mut items = vec![Tagged::start(0, 0.0)];
         items.extend(times.iter().map(|&t| Tagged::data(0, frame_at(t))));
         items.push(Tagged::end(0));
-        let (out, counters) = run_worker(upscaler, None, items);
+        let (out, counters) = run_worker(rung_zero(), None, items);
         let mut expected = vec!["start".to_owned()];
-        expected.extend(times.iter().map(|t| format!("{t}@32x32 rgba")));
+        expected.extend(times.iter().map(|t| format!("{t}@32x32 luma")));
         expected.push("end".to_owned());
         assert_eq!(out, expected);
         assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 12);
@@ -226,21 +219,11 @@ mod tests {
     /// when it does not; a packed-RGB frame reaches the screen as planar YUV.
     #[test]
     fn the_screen_gets_luma_only_when_the_view_enlarges_the_picture() {
-        let rung = || {
-            crate::engine::neural::rung_factory(
-                &crate::model::manifest::default_manifest_path(),
-                0,
-                crate::model::device::DeviceChoice::Cpu,
-            )
-            .expect("shipped model")()
-        };
         let items = || vec![Tagged::data(0, frame_at(0.0)), Tagged::data(0, frame_at(0.04))];
-        let (out, counters) =
-            run_worker_on(rung(), Presentation::Gpu, ViewTarget::new(Some((40, 40)), 1.2), None, items());
+        let (out, counters) = run_worker_on(rung_zero(), ViewTarget::new(Some((40, 40)), 1.2), None, items());
         assert_eq!(out, ["0@32x32 luma", "0.04@32x32 luma"]);
         assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 2);
-        let (out, counters) =
-            run_worker_on(rung(), Presentation::Gpu, ViewTarget::new(Some((16, 16)), 1.2), None, items());
+        let (out, counters) = run_worker_on(rung_zero(), ViewTarget::new(Some((16, 16)), 1.2), None, items());
         assert_eq!(out, ["0@16x16 planes", "0.04@16x16 planes"]);
         assert_eq!(counters.frames_upscaled.load(Ordering::Relaxed), 0);
 
@@ -249,13 +232,8 @@ mod tests {
             duration_secs: 0.04,
             frame: ffmpeg_next::frame::Video::new(ffmpeg_next::format::Pixel::RGB24, 16, 16),
         };
-        let (out, _) = run_worker_on(
-            Box::new(SwsUpscaler::new()),
-            Presentation::Gpu,
-            ViewTarget::default(),
-            None,
-            vec![Tagged::data(0, rgb)],
-        );
+        let (out, _) =
+            run_worker_on(Box::new(SwsUpscaler::new()), ViewTarget::default(), None, vec![Tagged::data(0, rgb)]);
         assert_eq!(out, ["0@16x16 planes"], "the GPU's bicubic scales it; no network");
     }
 }

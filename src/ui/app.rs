@@ -18,7 +18,6 @@ use super::transport::{TransportState, transport_ui};
 use super::video_view::{VideoView, subtitle_canvas};
 use crate::adaptation::Adaptation;
 use crate::adaptation::Mode;
-use crate::engine::Presentation;
 use crate::engine::view::ViewTarget;
 use crate::media::PipelineEvent;
 use crate::media::audio_out::playable_audio_delay;
@@ -160,7 +159,7 @@ impl PlayerApp {
             style.visuals.window_shadow = egui::Shadow::NONE;
             style.visuals.popup_shadow = egui::Shadow::NONE;
         });
-        let options = PlayerOptions { wake: Some(wake), presentation: Presentation::Gpu, subtitles: true, ..options };
+        let options = PlayerOptions { wake: Some(wake), subtitles: true, ..options };
         Self {
             starving,
             player: None,
