@@ -138,22 +138,20 @@ struct TraceRow {
     rss_mib: f64,
 }
 
-/// Per phase of `profile`: the share of its upscaled frames on time (%) and their mean PSNR
-/// (against the reference where frames were measured, else the levels' validation PSNR; None
-/// when no frame was upscaled in the phase).
+/// Per phase of `profile`: the share of its upscaled frames on time (%) and their mean PSNR:
+/// against the reference when the run measured any frame against it, else the levels' validation
+/// PSNR; None when the phase has no such frame (a rung too slow to upscale a measured frame).
 fn phase_scores(rows: &[TraceRow], profile: &[Segment]) -> Vec<(f64, Option<f64>)> {
+    let against_reference = rows.iter().any(|row| row.psnr_reference.is_some());
     (0..profile.len())
         .map(|phase| {
             let in_phase: Vec<&TraceRow> = rows.iter().filter(|row| phase_at(profile, row.at_secs) == phase).collect();
             let count = in_phase.len().max(1) as f64;
-            let against_reference: Vec<f64> = in_phase.iter().filter_map(|row| row.psnr_reference).collect();
-            let psnr = if in_phase.is_empty() {
-                None
-            } else if against_reference.is_empty() {
-                Some(in_phase.iter().map(|row| row.psnr_y).sum::<f64>() / count)
-            } else {
-                Some(against_reference.iter().sum::<f64>() / against_reference.len() as f64)
-            };
+            let scores: Vec<f64> = in_phase
+                .iter()
+                .filter_map(|row| if against_reference { row.psnr_reference } else { Some(row.psnr_y) })
+                .collect();
+            let psnr = (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64);
             (100.0 * in_phase.iter().filter(|row| row.on_time).count() as f64 / count, psnr)
         })
         .collect()
@@ -520,24 +518,29 @@ mod tests {
     use super::*;
 
     /// A phase without an upscaled frame has no PSNR (a rung too slow for the machine), rather
-    /// than a mean of nothing.
+    /// than a mean of nothing; with a reference, neither has a phase without a measured frame
+    /// (rather than the levels' validation PSNR in a column of PSNR against the reference).
     #[test]
     fn a_phase_without_frames_has_no_score() {
         let profile = crate::adaptation::load::default_profile(90.0, 2.0);
-        let row = |at_secs, on_time, psnr_y| TraceRow {
+        let row = |at_secs, on_time, psnr_y, psnr_reference| TraceRow {
             at_secs,
             level: "r0".to_owned(),
             sr_ms: 10.0,
             stall_ms: 0.0,
             on_time,
             psnr_y,
-            psnr_reference: None,
+            psnr_reference,
             load_percent: 0.0,
             rss_mib: 0.0,
         };
-        let rows = [row(0.5, true, 37.0), row(1.5, false, 38.0), row(6.5, true, 36.0)];
+        let rows = [row(0.5, true, 37.0, None), row(1.5, false, 38.0, None), row(6.5, true, 36.0, None)];
         let scores = phase_scores(&rows, &profile);
         assert_eq!(scores, vec![(50.0, Some(37.5)), (0.0, None), (0.0, None), (100.0, Some(36.0))]);
+
+        let rows = [row(0.5, true, 37.0, Some(40.0)), row(1.5, true, 38.0, Some(42.0)), row(2.5, true, 38.0, None)];
+        let scores = phase_scores(&rows, &profile);
+        assert_eq!(scores, vec![(100.0, Some(41.0)), (100.0, None), (0.0, None), (0.0, None)]);
     }
 
     #[test]
