@@ -10,6 +10,9 @@ const MAX_FEATURE_BYTES: usize = 128 << 20;
 
 /// The tile size for a `width` x `height` frame whose widest feature map has `channels` channels:
 /// the whole frame when it fits, else full-width (up to 2048) bands; `limit` overrides the size.
+/// Along each axis the tiles are as many as the limit needs and no larger than covering the frame
+/// takes: two tiles of the limit's size over a frame just larger than it would each compute most
+/// of the frame (a 720p frame for a network 40 wide took twice as long as in one tile).
 pub fn tile_size(
     (width, height): (usize, usize),
     channels: usize,
@@ -20,8 +23,13 @@ pub fn tile_size(
         let tile_width = width.clamp(1, 2048);
         (tile_width, MAX_FEATURE_BYTES / (4 * channels.max(1) * tile_width))
     });
-    let smallest = 2 * halo + 1;
-    (width.min(width_limit.max(smallest)), height.min(height_limit.max(smallest)))
+    let balanced = |length: usize, limit: usize| {
+        let limit = length.min(limit.max(2 * halo + 1));
+        let count = axis(length, limit, halo).len();
+        // n tiles of size s own (s - halo) + (n - 2)(s - 2 halo) + (s - halo) pixels.
+        (length + 2 * (count - 1) * halo).div_ceil(count).min(limit)
+    };
+    (balanced(width, width_limit), balanced(height, height_limit))
 }
 
 /// One tile: the low-resolution rectangle it reads, and the part of the frame it owns.
@@ -124,5 +132,24 @@ mod tests {
             assert_eq!(next, length);
         }
         assert_eq!(plan((100, 40), (30, 30), 4).len(), axis(100, 30, 4).len() * axis(40, 30, 4).len());
+    }
+
+    /// Tiles are as many as the limit needs, and together compute little more than the frame and
+    /// their halos: a 720-row frame with a 655-row limit runs in two tiles of 368 rows, not 655.
+    #[test]
+    fn tiles_are_no_larger_than_covering_the_frame_takes() {
+        assert_eq!(tile_size((1280, 720), 40, 8, Some((1280, 655))), (1280, 368));
+        for length in [10, 31, 100, 257, 720, 1080] {
+            for limit in [9, 17, 30, 64, 655] {
+                for halo in [1, 4, 8] {
+                    let limited = length.min(limit.max(2 * halo + 1));
+                    let (size, _) = tile_size((length, 1), 1, halo, Some((limit, 1)));
+                    let count = axis(length, limited, halo).len();
+                    assert_eq!(axis(length, size, halo).len(), count, "{length}/{limit}/{halo}: as many tiles");
+                    assert!(size <= limited, "{length}/{limit}/{halo}: within the limit");
+                    assert!(count * size < length + 2 * count * halo + count, "{length}/{limit}/{halo}: {count} x {size}");
+                }
+            }
+        }
     }
 }
