@@ -270,7 +270,7 @@ pub fn run(config: &BenchConfig) -> Result<Vec<StrategySummary>, BenchError> {
     }
     write_summary(&config.out.join("summary.csv"), &summaries)?;
     let panels = [
-        Panel { y_label: "level (0 = bilinear, k+1 = rung k)".to_owned(), series: level_series },
+        Panel { y_label: "level (0 = the floor, k+1 = rung k)".to_owned(), series: level_series },
         Panel { y_label: "SR-limited frames/s (capped at 100)".to_owned(), series: fps_series },
         Panel { y_label: "load %".to_owned(), series: load_series },
     ];

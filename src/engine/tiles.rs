@@ -147,7 +147,10 @@ mod tests {
                     let count = axis(length, limited, halo).len();
                     assert_eq!(axis(length, size, halo).len(), count, "{length}/{limit}/{halo}: as many tiles");
                     assert!(size <= limited, "{length}/{limit}/{halo}: within the limit");
-                    assert!(count * size < length + 2 * count * halo + count, "{length}/{limit}/{halo}: {count} x {size}");
+                    assert!(
+                        count * size < length + 2 * count * halo + count,
+                        "{length}/{limit}/{halo}: {count} x {size}"
+                    );
                 }
             }
         }
