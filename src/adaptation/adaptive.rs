@@ -303,15 +303,14 @@ impl AdaptiveUpscaler {
     }
 
     /// Times every level on `frame`, cheapest first (after a first run, the fastest of
-    /// `CALIBRATION_RUNS`); once one takes more than twice the budget, the dearer ones are estimated
-    /// from their cost relative to it instead of run. Levels above `cap` (memory) are estimated the
+    /// `CALIBRATION_RUNS`); a rung out of reach ([`out_of_reach`]) is estimated from its cost
+    /// relative to the one below instead of run. Levels above `cap` (memory) are estimated the
     /// same way, never run.
     fn calibrate(&mut self, frame: &ffmpeg::frame::Video, cap: usize) -> Result<Vec<f64>, EngineError> {
         let budget = self.budget_ms();
         let mut levels_ms: Vec<f64> = Vec::with_capacity(self.rungs.len() + 1);
         for level in 0..=self.rungs.len() {
             if let Some(&last) = levels_ms.last()
-                && (last > 2.0 * budget || level > cap)
                 && level >= 2
             {
                 // Both this level and the one before are rungs here (level >= 2).
@@ -319,8 +318,11 @@ impl AdaptiveUpscaler {
                     LadderLevel::Rung(rung) => self.rungs[rung].macs_per_pixel() as f64,
                     LadderLevel::Floor => unreachable!("estimates start at the second rung"),
                 };
-                levels_ms.push(last * cost(level) / cost(level - 1));
-                continue;
+                let estimate = last * cost(level) / cost(level - 1);
+                if level > cap || out_of_reach(last, estimate, budget) {
+                    levels_ms.push(estimate);
+                    continue;
+                }
             }
             self.run_level_luma(level, frame)?;
             let mut fastest_ms = f64::INFINITY;
@@ -446,6 +448,16 @@ impl AdaptiveUpscaler {
     }
 }
 
+/// Whether a rung is estimated in calibration rather than run, from the rung below's time and its
+/// own time estimated from that by their costs: once the rung below took more than twice the
+/// budget, or this one would take more than four times it (the estimate can be up to twice too
+/// high: small rungs are bound by memory rather than arithmetic, and GPU times grow more slowly
+/// than the work). Calibration runs before playback, three times per level: a 720p frame on a
+/// 2-core machine spent 0.44 s of it on r3, 4.7 times the budget.
+fn out_of_reach(below_ms: f64, estimate_ms: f64, budget_ms: f64) -> bool {
+    below_ms > 2.0 * budget_ms || estimate_ms > 4.0 * budget_ms
+}
+
 /// Costs rise along the rungs, so do their calibrated times (measurement noise aside). Not from the
 /// floor to the rungs: the floor is other work (the screen's scaler; when whole pictures were made
 /// on the CPU, a 16-core machine's floor took longer at 720p than the lower rungs on an H200, and
@@ -519,6 +531,16 @@ mod tests {
         let mut levels_ms = vec![28.0, 3.0, 2.9, 6.0, 30.0];
         rise_along_the_rungs(&mut levels_ms);
         assert_eq!(levels_ms, vec![28.0, 3.0, 3.0, 6.0, 30.0]);
+    }
+
+    /// A rung is run in calibration unless it is clearly out of reach: the one below already
+    /// took twice the budget, or its estimate is four times the budget.
+    #[test]
+    fn calibration_runs_only_rungs_within_reach() {
+        let budget = 31.2;
+        assert!(!out_of_reach(37.0, 120.0, budget), "within twice of an estimate up to twice too high");
+        assert!(out_of_reach(37.0, 138.0, budget), "r3 after r2 at 720p on two cores");
+        assert!(out_of_reach(70.0, 90.0, budget), "the rung below is already twice over");
     }
 
     #[test]
