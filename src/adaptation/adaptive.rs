@@ -557,15 +557,20 @@ mod tests {
         assert_eq!(memory_cap(&specs, (640, 360), 0), 0, "the smallest rung at least");
     }
 
-    /// Switching between rungs (and to bicubic and back) frame by frame: each frame is exactly what
-    /// a fresh upscaler of the level active for it gives, and bicubic leaves the frame to the screen.
-    #[test]
-    fn each_frame_comes_from_the_level_active_for_it() {
+    /// The shipped ladder locked on r0, prepared for the 48x30 frame it returns.
+    fn ladder_on_a_small_frame() -> (Box<dyn Upscaler>, Arc<Adaptation>, ffmpeg::frame::Video) {
         let (factory, state) =
             adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
         let mut adaptive = factory();
         adaptive.prepare(48, 30, 1.0 / 24.0);
-        let frame = gradient_frame(48, 30);
+        (adaptive, state, gradient_frame(48, 30))
+    }
+
+    /// Switching between rungs (and to bicubic and back) frame by frame: each frame is exactly what
+    /// a fresh upscaler of the level active for it gives, and bicubic leaves the frame to the screen.
+    #[test]
+    fn each_frame_comes_from_the_level_active_for_it() {
+        let (mut adaptive, state, frame) = ladder_on_a_small_frame();
         let model = Manifest::load_with_weights(&default_manifest_path(), &burn::prelude::Device::flex()).unwrap();
         let top = model.manifest.ladder.len() - 1;
         for mode in
@@ -594,11 +599,7 @@ mod tests {
     /// the decoded luma (which the screen's scaler enlarges) where none did; every 2nd frame.
     #[test]
     fn captures_hold_what_the_screen_is_given() {
-        let (factory, state) =
-            adaptive_factory(&default_manifest_path(), Mode::Locked(0), None, 1).expect("shipped model");
-        let mut adaptive = factory();
-        adaptive.prepare(48, 30, 1.0 / 24.0);
-        let frame = gradient_frame(48, 30);
+        let (mut adaptive, state, frame) = ladder_on_a_small_frame();
         state.recorder.capture_every(2);
         let mut network = None;
         for (number, mode) in [(0, Mode::Locked(0)), (1, Mode::Locked(0)), (2, Mode::Bicubic)] {
