@@ -908,3 +908,24 @@ fn ctrl_plus_and_minus_move_the_sound_against_the_picture() {
     step_until(&mut harness, "the second input", |app| app.player().is_some_and(|p| p.info().input == second));
     assert!((delay(&harness) + 0.1).abs() < 1e-6, "the next input keeps the delay");
 }
+
+/// `--fullscreen` holds the input back until the window is fullscreen, so the clock does not start
+/// under the resize and the first fullscreen paints; where the window manager refuses, the input
+/// opens after a second anyway.
+#[test]
+fn a_fullscreen_start_opens_the_input_once_the_window_is_fullscreen() {
+    let clip = h264_clip(2);
+    for granted in [true, false] {
+        let mut harness = harness_with([640.0, 360.0], path_str(&clip), |app| app.set_start_fullscreen(true));
+        harness.step();
+        assert!(app(&harness).player().is_none(), "granted {granted}: held back while the window is not fullscreen");
+        let asked = Instant::now();
+        if granted {
+            let root = harness.input_mut().viewports.entry(egui::ViewportId::ROOT).or_default();
+            root.fullscreen = Some(true);
+        }
+        step_until(&mut harness, "the input opened", |app| app.player().is_some());
+        let waited = asked.elapsed();
+        assert_eq!(waited < Duration::from_millis(500), granted, "granted {granted}: opened after {waited:?}");
+    }
+}

@@ -39,6 +39,9 @@ const AUDIO_DELAY_STEP_SECS: f64 = 0.1;
 /// Fullscreen, the open bar and the transport hide this long after the last mouse move or key
 /// (mpv's on-screen controller does the same).
 const CONTROLS_HIDE_AFTER: Duration = Duration::from_secs(2);
+/// The longest `--fullscreen` holds the input back waiting for the window to become fullscreen
+/// (a window manager may refuse).
+const FULLSCREEN_WAIT: Duration = Duration::from_secs(1);
 /// The split view's zoom lens: its side in points and its magnification.
 const LENS_SIDE: f32 = 240.0;
 const LENS_ZOOM: f32 = 3.0;
@@ -81,6 +84,10 @@ pub struct PlayerApp {
     picture_rect: Option<egui::Rect>,
     /// Go fullscreen on the first frame (`--fullscreen`).
     start_fullscreen: bool,
+    /// When the first frame asked for fullscreen: the input opens once the window is fullscreen
+    /// (or after `FULLSCREEN_WAIT`), so the clock does not start under the resize and the first
+    /// fullscreen paints (0.3-0.9 s of late frames on a software rasterizer when it did).
+    fullscreen_asked_at: Option<Instant>,
     /// The last mouse move, click or key (fullscreen controls show for a while after it).
     last_activity: Instant,
     video: VideoView,
@@ -173,6 +180,7 @@ impl PlayerApp {
             closing: false,
             picture_rect: None,
             start_fullscreen: false,
+            fullscreen_asked_at: None,
             last_activity: Instant::now(),
             video: VideoView::default(),
             transport: TransportState::default(),
@@ -754,8 +762,19 @@ impl PlayerApp {
         let ctx = ui.ctx().clone();
         if std::mem::take(&mut self.start_fullscreen) {
             go_fullscreen(&ctx);
+            self.fullscreen_asked_at = Some(Instant::now());
         }
-        if std::mem::take(&mut self.open_pending) && self.playlist.current().is_some() {
+        if let Some(asked_at) = self.fullscreen_asked_at {
+            if is_fullscreen(&ctx) || asked_at.elapsed() > FULLSCREEN_WAIT {
+                self.fullscreen_asked_at = None;
+            } else {
+                ctx.request_repaint();
+            }
+        }
+        if self.fullscreen_asked_at.is_none()
+            && std::mem::take(&mut self.open_pending)
+            && self.playlist.current().is_some()
+        {
             // Plan for the whole window until the picture has a place of its own.
             let size = ctx.content_rect().size() * ctx.pixels_per_point();
             self.view.set_size((size.x.round() as u32, size.y.round() as u32));
