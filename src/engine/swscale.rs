@@ -38,6 +38,30 @@ impl SwsUpscaler {
         Self { context: None, scaled: ffmpeg::frame::Video::empty(), buffers: BufferPool::default() }
     }
 
+    /// The whole picture at twice the size, as the screen's bicubic scaler draws it.
+    pub fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
+        let shape = InputShape {
+            format: frame.format(),
+            width: frame.width(),
+            height: frame.height(),
+            space: frame.color_space(),
+            range: frame.color_range(),
+        };
+        let convert_error = |e: ffmpeg::Error| EngineError::Convert {
+            width: shape.width,
+            height: shape.height,
+            format: format!("{:?}", shape.format).to_lowercase(),
+            cause: e.to_string(),
+        };
+        self.context_for(shape).map_err(convert_error)?;
+        let (context, _) = self.context.as_mut().expect("context was just set");
+        context.run(frame, &mut self.scaled).map_err(convert_error)?;
+        let (width, height) = (self.scaled.width(), self.scaled.height());
+        let mut pixels = self.buffers.take(width as usize * 4 * height as usize);
+        copy_plane(&self.scaled, 0, width as usize * 4, &mut pixels);
+        Ok(RgbaImage { width, height, pixels })
+    }
+
     fn context_for(&mut self, shape: InputShape) -> Result<&mut SwsContext, ffmpeg::Error> {
         if self.context.as_ref().is_none_or(|(_, current)| *current != shape) {
             let mut context = SwsContext::get(
@@ -96,32 +120,6 @@ pub(crate) fn set_colour_details(
             UNITY,
             UNITY,
         );
-    }
-}
-
-impl SwsUpscaler {
-    /// The whole picture at twice the size, as the screen's bicubic scaler draws it.
-    pub fn upscale(&mut self, frame: &ffmpeg::frame::Video) -> Result<RgbaImage, EngineError> {
-        let shape = InputShape {
-            format: frame.format(),
-            width: frame.width(),
-            height: frame.height(),
-            space: frame.color_space(),
-            range: frame.color_range(),
-        };
-        let convert_error = |e: ffmpeg::Error| EngineError::Convert {
-            width: shape.width,
-            height: shape.height,
-            format: format!("{:?}", shape.format).to_lowercase(),
-            cause: e.to_string(),
-        };
-        self.context_for(shape).map_err(convert_error)?;
-        let (context, _) = self.context.as_mut().expect("context was just set");
-        context.run(frame, &mut self.scaled).map_err(convert_error)?;
-        let (width, height) = (self.scaled.width(), self.scaled.height());
-        let mut pixels = self.buffers.take(width as usize * 4 * height as usize);
-        copy_plane(&self.scaled, 0, width as usize * 4, &mut pixels);
-        Ok(RgbaImage { width, height, pixels })
     }
 }
 

@@ -37,7 +37,7 @@ pub struct PlaybackSummary {
     pub frames_dropped_early: u64,
     /// Overtaken at display by a later frame that was due too.
     pub frames_dropped_late: u64,
-    /// Frames the SR stage upscaled (on the CPU path, its bilinear floor included).
+    /// Frames the SR stage ran a network on.
     pub frames_upscaled: u64,
     /// `frames_upscaled` over the frames that reached the SR stage and were not skipped there.
     pub sr_share: f64,
