@@ -1,4 +1,4 @@
-//! The upscaling stage between decode and display. [`worker`] is the SR worker thread: decoded
+//! The upscaling stage between decode and display. The SR worker thread ([`crate::player::sr_worker`]): decoded
 //! frames in, [`picture::Picture`]s out: the decoded planes, plus the network's x2 luma when
 //! [`view`]'s rule says the screen shows the picture enlarged (the window converts and scales on
 //! the GPU; headless runs and the benchmark stop there too). What does the upscaling is an
