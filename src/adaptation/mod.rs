@@ -98,7 +98,7 @@ pub struct Level {
 /// A change of level, as logged.
 #[derive(Debug, Clone, Serialize)]
 pub struct SwitchRecord {
-    /// Seconds since the state was made ([`Adaptation::elapsed_secs`]).
+    /// Seconds since the state was made ([`Statistics::elapsed_secs`]).
     pub at_secs: f64,
     pub from: String,
     pub to: String,

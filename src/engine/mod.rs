@@ -1,11 +1,12 @@
-//! The upscaling stage between decode and display. The SR worker thread ([`crate::player::sr_worker`]): decoded
-//! frames in, [`picture::Picture`]s out: the decoded planes, plus the network's x2 luma when
-//! [`view`]'s rule says the screen shows the picture enlarged (the window converts and scales on
-//! the GPU; headless runs and the benchmark stop there too). What does the upscaling is an
-//! [`Upscaler`]; the plain one here runs no network ([`swscale::SwsUpscaler`]: the screen's bicubic,
-//! which FFmpeg's makes on the CPU for a snapshot), the "bicubic only" mode the neural upscalers
-//! are compared against. [`neural::NeuralUpscaler`] runs a ladder rung on our own
-//! kernels, on the CPU ([`cpu`]) or a GPU ([`gpu`]).
+//! The upscaling stage between decode and display. The SR worker thread
+//! ([`crate::player::sr_worker`]): decoded frames in, [`picture::Picture`]s out: the decoded
+//! planes, plus the network's x2 luma when [`view`]'s rule says the screen shows the picture
+//! enlarged (the window converts and scales on the GPU; headless runs and the benchmark stop
+//! there too). What does the upscaling is an [`Upscaler`]; the plain one here runs no network
+//! ([`swscale::SwsUpscaler`]: the screen's bicubic, which FFmpeg's makes on the CPU for a
+//! snapshot), the "bicubic only" mode the neural upscalers are compared against.
+//! [`neural::NeuralUpscaler`] runs a ladder rung on our own kernels, on the CPU ([`cpu`]) or a GPU
+//! ([`gpu`]).
 
 pub mod colour;
 pub mod cpu;

@@ -1,7 +1,7 @@
 //! The one kernel training needs beyond the forward ones: the weight gradient of a 3x3
 //! convolution, `dW[o][i][ky][kx] = sum over pixels p of dZ[o](p) * X[i](p + (kx - 1, ky - 1))`, a
 //! reduction over the image. (The input gradient is a forward convolution with the weights
-//! flipped and transposed, see [`PackedConv::transposed`].) Vectorised along rows like the forward
+//! flipped and transposed, see [`super::kernels::PackedConv::transposed`].) Vectorised along rows like the forward
 //! kernel. Each step takes [`BAND_ROWS`] rows of output gradient at once: an input vector then
 //! meets up to three of them, so the nine shifted input vectors of a row are loaded once for
 //! three rows' multiply-adds. The image is walked in bands of those rows and tiles of columns,
