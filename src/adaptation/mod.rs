@@ -30,7 +30,7 @@ pub enum Mode {
     Adaptive,
     /// Always this rung.
     Locked(usize),
-    /// Plain bicubic (swscale), no network.
+    /// Plain bicubic (the screen's scaler), no network.
     Bicubic,
 }
 

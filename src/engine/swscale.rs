@@ -125,7 +125,7 @@ pub(crate) fn set_colour_details(
 
 impl Upscaler for SwsUpscaler {
     fn name(&self) -> String {
-        "bicubic (swscale)".to_owned()
+        "bicubic (the screen's scaler)".to_owned()
     }
 
     /// No network: the screen's own scaler shows the decoded planes.
