@@ -47,7 +47,8 @@ const UP_WITHIN: f64 = 0.6;
 /// ...for this many frames in a row (half a second at 24 fps).
 const UP_AFTER_FRAMES: usize = 12;
 /// A step down this soon after a step up doubles the wait before the next step up (up to
-/// `MAX_BACKOFF` times), so a level that does not hold is not retried every second.
+/// `MAX_BACKOFF` times; from a floor that does no work, as far as a probe), so a level that does
+/// not hold is not retried every second.
 const FAILED_UP_WITHIN_FRAMES: usize = 2 * UP_AFTER_FRAMES;
 const MAX_BACKOFF: usize = 4;
 /// Weight of the newest measurement in the smoothed slowdown, when it is rising (fast: one
@@ -349,6 +350,18 @@ impl Controller {
         next_ms <= PROBE_WITHIN * self.budget_ms
     }
 
+    /// The longest wait before a step up after failed ones. A climb from a floor that does no work
+    /// was a guess (the floor's times said nothing of the load, so the rungs' slowdown had decayed
+    /// to none), like a probe: it backs off as far as a probe does. Otherwise a rung that never fits
+    /// in the stream is tried every two seconds for good.
+    fn longest_up_wait(&self) -> usize {
+        if self.last_up_to == 1 && self.levels_ms[0] < UNINFORMATIVE_MS {
+            MAX_PROBE_BACKOFF * PROBE_AFTER_FRAMES
+        } else {
+            MAX_BACKOFF * UP_AFTER_FRAMES
+        }
+    }
+
     /// The wait before the next probe, after one that went back.
     fn longer_probe_wait(&self) -> usize {
         (self.probe_after * 2).min(MAX_PROBE_BACKOFF * PROBE_AFTER_FRAMES)
@@ -404,7 +417,7 @@ impl Controller {
         if self.active > 0 && self.predicted_ms(self.active) > DOWN_AT * self.budget_ms {
             self.headroom_frames = 0;
             if self.since_up <= FAILED_UP_WITHIN_FRAMES {
-                self.up_after = (self.up_after * 2).min(MAX_BACKOFF * UP_AFTER_FRAMES);
+                self.up_after = (self.up_after * 2).min(self.longest_up_wait());
             }
             // A probe that missed waits longer for the next; any other step down is a new load.
             self.probe_after = if self.probing { self.longer_probe_wait() } else { PROBE_AFTER_FRAMES };
@@ -590,6 +603,25 @@ mod tests {
         assert!(used.iter().filter(|&&level| level == 0).count() < 100, "it does not stay on the floor: {used:?}");
         let settled = *used.last().unwrap();
         assert!(settled > 0 && free_floor[settled] * 3.0 <= DOWN_AT * 31.25, "settles on a level that fits: {used:?}");
+    }
+
+    /// In the window the screen scales, so the floor does no work and its frames cannot tell the
+    /// controller that r0, which fits by calibration, never fits in the stream (the other threads
+    /// take the cores): each climb from the floor is a guess, and a failed one waits twice as long
+    /// for the next, as long as a probe would, not at most two seconds.
+    #[test]
+    fn from_a_free_floor_a_rung_that_never_fits_is_tried_less_and_less() {
+        let levels_ms = vec![0.0, 10.0, 13.0];
+        let budget = 31.25;
+        let mut controller = Controller::new(levels_ms, budget, 2);
+        // r0 takes 30 ms of the 31.25 in the stream, r1 more.
+        let trace = drive(&mut controller, 3000, |_, level| [0.0, 30.0, 39.0][level]);
+        let ups: Vec<usize> = trace.ups().map(|(frame, _)| *frame).collect();
+        assert!(trace.ups().all(|(_, switch)| switch.from == 0 && switch.to == 1), "{:?}", trace.switches);
+        let gaps: Vec<usize> = ups.windows(2).map(|pair| pair[1] - pair[0]).collect();
+        assert!(gaps.windows(2).all(|pair| pair[1] >= pair[0]), "retries spread out: {gaps:?}");
+        assert!(gaps.last().unwrap() > &(8 * PROBE_AFTER_FRAMES), "as far as a probe backs off: {gaps:?}");
+        assert!(ups.len() <= 8, "two minutes, a few tries: {ups:?}");
     }
 
     /// The load slows the rungs more than the floor (the bench's 2-core figures: 1.7x against
