@@ -22,6 +22,9 @@ use crate::telemetry::Counters;
 
 /// How often the silent output wakes to consume what real time has played.
 const SILENT_OUTPUT_PERIOD: Duration = Duration::from_millis(5);
+/// The longest a generation's sound waits for its first picture to be on screen (a video that
+/// stalls at the start does not keep the sound back for good).
+const SOUND_WAITS_FOR_PICTURE: Duration = Duration::from_secs(2);
 
 /// Volume and mute, shared between the controls and the audio callback.
 #[derive(Debug)]
@@ -93,6 +96,8 @@ pub struct AudioFeeder {
     playing: Option<(u64, AudioChunk, usize)>,
     /// The generation whose End has been reached: no underrun is counted after it.
     ended_generation: Option<u64>,
+    /// The generation whose sound waits for its first picture, and since when.
+    waiting_for_picture: Option<(u64, Instant)>,
 }
 
 impl AudioFeeder {
@@ -105,7 +110,35 @@ impl AudioFeeder {
         delay: Arc<AudioDelay>,
         counters: Arc<Counters>,
     ) -> Self {
-        Self { chunks, format, generation, clock, volume, delay, counters, playing: None, ended_generation: None }
+        Self {
+            chunks,
+            format,
+            generation,
+            clock,
+            volume,
+            delay,
+            counters,
+            playing: None,
+            ended_generation: None,
+            waiting_for_picture: None,
+        }
+    }
+
+    /// Whether the current generation's sound must wait for its first picture at `now`: it has
+    /// sound to play, the picture is not on screen, and it has not waited its longest.
+    fn waits_for_picture(&mut self, now: Instant) -> bool {
+        let generation = self.generation.current();
+        if self.clock.picture_on_screen(generation) || self.clock.now_secs(generation, now).is_some() {
+            return false;
+        }
+        let since = match self.waiting_for_picture {
+            Some((waiting, since)) if waiting == generation => since,
+            _ => {
+                self.waiting_for_picture = Some((generation, now));
+                now
+            }
+        };
+        now.duration_since(since) < SOUND_WAITS_FOR_PICTURE
     }
 
     /// Fills `out` (interleaved f32) with what is heard from instant `plays_at` on.
@@ -113,7 +146,7 @@ impl AudioFeeder {
         if self.playing.as_ref().is_some_and(|(generation, _, _)| self.generation.is_stale(*generation)) {
             self.playing = None;
         }
-        if self.clock.is_paused() {
+        if self.clock.is_paused() || self.waits_for_picture(plays_at) {
             self.drop_stale_chunks();
             out.fill(0.0);
             return;
@@ -172,7 +205,7 @@ impl AudioFeeder {
         None
     }
 
-    /// While paused, chunks of the current generation wait; outdated ones are thrown away so the
+    /// While paused or waiting, chunks of the current generation wait; outdated ones are thrown away so the
     /// decoder behind them is never blocked by a seek made during a pause.
     fn drop_stale_chunks(&mut self) {
         // A bounded channel cannot be peeked: take what is stale, keep the first current chunk.
@@ -428,7 +461,14 @@ impl Drop for DiscardOutput {
 mod tests {
     use super::*;
 
+    /// A feeder of `chunks` whose first picture (generation 0's) is on screen: its sound may play.
     fn feeder_with(chunks: Vec<Tagged<AudioChunk>>) -> (AudioFeeder, Arc<Clock>) {
+        let (feeder, clock) = feeder_before_the_picture(chunks);
+        clock.mark_picture_on_screen(0);
+        (feeder, clock)
+    }
+
+    fn feeder_before_the_picture(chunks: Vec<Tagged<AudioChunk>>) -> (AudioFeeder, Arc<Clock>) {
         let (tx, rx) = crossbeam_channel::unbounded();
         for chunk in chunks {
             tx.send(chunk).unwrap();
@@ -466,6 +506,39 @@ mod tests {
         // The second fill started 3 frames (3 ms) into the audio.
         assert!((clock.now_secs(0, now).unwrap() - 2.003).abs() < 1e-9);
         assert_eq!(feeder.counters.audio_underruns.load(Ordering::Relaxed), 0);
+    }
+
+    /// The sound starts once the first picture is on screen, so the clock does not run while it
+    /// is made and painted; a picture that does not come holds it back only so long.
+    #[test]
+    fn the_sound_waits_for_the_first_picture_but_not_for_good() {
+        let (mut feeder, clock) = feeder_before_the_picture(vec![
+            Tagged::start(0, 0.0),
+            Tagged::data(0, AudioChunk { pts_secs: 0.0, samples: vec![1.0; 400], rate: 1.0 }),
+            Tagged::start(1, 5.0),
+            Tagged::data(1, AudioChunk { pts_secs: 5.0, samples: vec![2.0; 400], rate: 1.0 }),
+        ]);
+        let t0 = Instant::now();
+        let mut out = vec![9.0; 4];
+        feeder.fill(&mut out, t0);
+        assert_eq!((out.as_slice(), clock.now_secs(0, t0)), (&[0.0; 4][..], None), "silent, the clock not started");
+        clock.mark_picture_on_screen(0);
+        let t1 = t0 + Duration::from_millis(50);
+        feeder.fill(&mut out, t1);
+        assert_eq!((out.as_slice(), clock.now_secs(0, t1)), (&[1.0; 4][..], Some(0.0)), "from its first sample");
+
+        // A seek: the new generation's sound waits again, at most SOUND_WAITS_FOR_PICTURE.
+        let generation = feeder.generation.bump();
+        clock.reset(generation);
+        feeder.fill(&mut out, t1);
+        assert_eq!(out, vec![0.0; 4]);
+        let t2 = t1 + SOUND_WAITS_FOR_PICTURE - Duration::from_millis(10);
+        feeder.fill(&mut out, t2);
+        assert_eq!((out.as_slice(), clock.now_secs(1, t2)), (&[0.0; 4][..], None), "still waiting");
+        let t3 = t1 + SOUND_WAITS_FOR_PICTURE;
+        feeder.fill(&mut out, t3);
+        assert_eq!((out.as_slice(), clock.now_secs(1, t3)), (&[2.0; 4][..], Some(5.0)), "no picture: it starts anyway");
+        assert_eq!(feeder.counters.audio_underruns.load(Ordering::Relaxed), 0, "waiting is no underrun");
     }
 
     #[test]
@@ -583,6 +656,7 @@ mod tests {
         ]);
         let generation = feeder.generation.bump();
         clock.reset(generation);
+        clock.mark_picture_on_screen(generation);
         let mut out = vec![0.0; 4];
         feeder.fill(&mut out, Instant::now());
         assert_eq!(out, vec![2.0; 4]);

@@ -60,11 +60,22 @@ struct ClockState {
     paused: bool,
     /// The generation whose sound has been played to its end.
     sound_ended: Option<u64>,
+    /// The newest generation whose first picture has been painted (or whose video ended without
+    /// one): its sound may start.
+    picture_on_screen: Option<u64>,
 }
 
 impl Default for ClockState {
     fn default() -> Self {
-        Self { generation: 0, anchor: None, rate: 1.0, paused_at_secs: None, paused: false, sound_ended: None }
+        Self {
+            generation: 0,
+            anchor: None,
+            rate: 1.0,
+            paused_at_secs: None,
+            paused: false,
+            sound_ended: None,
+            picture_on_screen: None,
+        }
     }
 }
 
@@ -132,6 +143,18 @@ impl Clock {
 
     pub fn sound_ended(&self, generation: u64) -> bool {
         self.state.lock().sound_ended == Some(generation)
+    }
+
+    /// `generation`'s first picture has been painted, or its video has ended without one: its
+    /// sound may start (mpv starts the audio once the first frame is displayed). Started earlier,
+    /// the clock runs while that picture is made and painted, and the frames after it are late.
+    pub fn mark_picture_on_screen(&self, generation: u64) {
+        let mut state = self.state.lock();
+        state.picture_on_screen = state.picture_on_screen.max(Some(generation));
+    }
+
+    pub fn picture_on_screen(&self, generation: u64) -> bool {
+        self.state.lock().picture_on_screen.is_some_and(|shown| shown >= generation)
     }
 
     /// Starts `generation` with no reading until its first update.

@@ -77,6 +77,8 @@ pub struct Presenter {
     current_serial: u64,
     /// When the current generation's first frame was shown (for the audio-start timeout).
     first_shown_at: Option<Instant>,
+    /// Whether the clock has been told that frame is on screen (its sound waits for that).
+    first_announced: bool,
     input_ended: bool,
     state: StreamState,
 }
@@ -101,6 +103,7 @@ impl Presenter {
             current: None,
             current_serial: 0,
             first_shown_at: None,
+            first_announced: false,
             input_ended: false,
             state: StreamState::Syncing,
         }
@@ -130,6 +133,7 @@ impl Presenter {
         self.seek_target_secs = Some(target_secs);
         self.next = None;
         self.first_shown_at = None;
+        self.first_announced = false;
         self.input_ended = false;
         self.state = StreamState::Syncing;
     }
@@ -175,6 +179,7 @@ impl Presenter {
     /// Presents the frame due at `now`, if any. Returns how long until the next frame is due
     /// (None when nothing is pending).
     pub fn update(&mut self, now: Instant) -> Option<Duration> {
+        self.announce_first_frame(now);
         let mut due: Option<Picture> = None;
         let wait = loop {
             if self.next.is_none() {
@@ -187,7 +192,8 @@ impl Presenter {
                 Timing::Unknown => break Some(IDLE_POLL),
                 Timing::Now | Timing::Alone => {}
             }
-            if due.replace(self.next.take().expect("next is Some")).is_some() {
+            if let Some(dropped) = due.replace(self.next.take().expect("next is Some")) {
+                tracing::debug!(pts_secs = dropped.pts_secs, "frame dropped: a later one is due");
                 Counters::bump(&self.counters.frames_dropped_late);
             }
             if timing == Timing::Alone {
@@ -203,6 +209,16 @@ impl Presenter {
         match wait {
             None if self.input_ended && self.state != StreamState::Eof => Some(self.last_frame_remaining(now)),
             wait => wait,
+        }
+    }
+
+    /// Tells the clock the generation's first frame is on screen, on the first pass after the one
+    /// that showed it (the window paints a frame in the pass that takes it, and a first paint can
+    /// be slow: a new texture, a fullscreen resize), or that the video ended without one.
+    fn announce_first_frame(&mut self, now: Instant) {
+        if !self.first_announced && (self.first_shown_at.is_some_and(|shown_at| shown_at < now) || self.input_ended) {
+            self.first_announced = true;
+            self.clock.mark_picture_on_screen(self.showing_generation);
         }
     }
 
@@ -452,6 +468,27 @@ mod tests {
         assert_eq!(silent.clock.now_secs(0, silent.at(timeout + 0.1)), Some(0.0), "anchored at the frame on screen");
         silent.update(timeout + 0.1 + FRAME_SECS);
         assert_eq!(silent.shown_pts(), Some(FRAME_SECS));
+    }
+
+    /// The sound waits for the first frame to be painted: the clock hears of it on the pass after
+    /// the one that showed it (the window paints in that pass), or when the video of a generation
+    /// ends without a frame (a seek past its end).
+    #[test]
+    fn the_first_frame_on_screen_is_announced_on_the_next_pass() {
+        let mut rig = Rig::new(ClockMode::Audio);
+        rig.send(0);
+        rig.update(0.0);
+        assert_eq!(rig.shown_pts(), Some(0.0));
+        assert!(!rig.clock.picture_on_screen(0), "not while it is being painted");
+        rig.update(0.005);
+        assert!(rig.clock.picture_on_screen(0));
+
+        rig.presenter.start_generation(1, 100.0);
+        rig.frames.send(Tagged { generation: 1, item: Item::End }).unwrap();
+        rig.update(0.01);
+        assert!(!rig.clock.picture_on_screen(1), "a seek waits for its own first frame");
+        rig.update(0.015);
+        assert!(rig.clock.picture_on_screen(1), "the video ended without one");
     }
 
     /// After the input's end the last frame keeps its time on screen, then the stream is at its end.

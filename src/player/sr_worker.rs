@@ -53,6 +53,7 @@ impl SrWorker {
             }
             let output = match message.item {
                 Item::Data(frame) if self.is_too_late(&frame, message.generation) => {
+                    tracing::debug!(pts_secs = frame.pts_secs, "frame dropped before upscaling: already late");
                     Counters::bump(&self.counters.frames_dropped_early);
                     continue;
                 }
