@@ -707,9 +707,8 @@ fn decode_stage(
     let mut delivered = false;
     let clock = OutputClock::new(&source, span);
     if span.start_secs > 0.0 {
-        // From the keyframe at or before the start; what precedes the start is decoded, not kept.
-        let target = ((source.info.start_secs + span.start_secs) * f64::from(ffmpeg::ffi::AV_TIME_BASE)) as i64;
-        if let Err(error) = source.input.seek(target, ..target) {
+        // From a keyframe at or before the start; what precedes the start is decoded, not kept.
+        if let Err(error) = crate::media::seek::to_keyframe_before(&mut source.input, video_index, span.start_secs) {
             tracing::warn!(
                 "{input}: seek to {:.3} s failed: {}; reading from the start",
                 span.start_secs,

@@ -257,6 +257,16 @@ fn a_part_of_the_input_is_upscaled_alone() {
             assert!(at.abs() < 0.05, "from {start}: {line}");
         }
     }
+    // MPEG-TS has no index to seek by; with a single keyframe nothing after the start decodes
+    // but from it.
+    for gop in [25, 1000] {
+        let input = path_str(&common::mpeg_ts_clip(gop));
+        let output = dir.join(format!("ts-gop-{gop}.mkv"));
+        let args = [input.as_str(), "-o", output.to_str().unwrap(), "--rung", "0", "--preset", "ultrafast"];
+        let run = dysr_upscale(&[&args[..], &["--start", "2.5", "--end", "3.5"]].concat());
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert!(probe(&output).contains("nb_read_frames=25"), "GOP {gop}: {}", probe(&output));
+    }
     let output = dir.join("empty.mkv");
     for (start, end) in [("3", "2"), ("9", "")] {
         let mut args = vec![input.as_str(), "-o", output.to_str().unwrap(), "--start", start];

@@ -178,12 +178,10 @@ impl DemuxThread {
         video_ok && audio_ok
     }
 
+    /// Lands on a keyframe at or before the target; the decoders decode forward from there and
+    /// drop what precedes the target.
     fn seek(&mut self, target_secs: f64) {
-        let on_the_input = target_secs + super::source::timeline_start_secs(&self.input);
-        let timestamp = (on_the_input * f64::from(ffmpeg::ffi::AV_TIME_BASE)) as i64;
-        // Land on the keyframe at or before the target; the decoders decode forward from there and
-        // drop what precedes the target.
-        if let Err(error) = self.input.seek(timestamp, ..timestamp) {
+        if let Err(error) = super::seek::to_keyframe_before(&mut self.input, self.video_index, target_secs) {
             let cause = super::error::ffmpeg_cause(&error);
             self.events.try_send(PipelineEvent::Warning(format!("seek to {target_secs:.2} s failed: {cause}"))).ok();
         }

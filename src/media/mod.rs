@@ -16,6 +16,7 @@ pub mod error;
 pub mod geometry;
 pub mod hdr;
 pub mod inputs;
+pub mod seek;
 pub mod source;
 pub mod subtitles;
 pub mod tempo;
