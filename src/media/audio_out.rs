@@ -205,8 +205,8 @@ impl AudioFeeder {
         None
     }
 
-    /// While paused or waiting, chunks of the current generation wait; outdated ones are thrown away so the
-    /// decoder behind them is never blocked by a seek made during a pause.
+    /// While paused or waiting for the picture, chunks of the current generation wait; outdated
+    /// ones are thrown away so the decoder behind them is never blocked by a seek made meanwhile.
     fn drop_stale_chunks(&mut self) {
         // A bounded channel cannot be peeked: take what is stale, keep the first current chunk.
         while self.playing.is_none() {

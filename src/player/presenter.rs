@@ -77,8 +77,6 @@ pub struct Presenter {
     current_serial: u64,
     /// When the current generation's first frame was shown (for the audio-start timeout).
     first_shown_at: Option<Instant>,
-    /// Whether the clock has been told that frame is on screen (its sound waits for that).
-    first_announced: bool,
     input_ended: bool,
     state: StreamState,
 }
@@ -103,7 +101,6 @@ impl Presenter {
             current: None,
             current_serial: 0,
             first_shown_at: None,
-            first_announced: false,
             input_ended: false,
             state: StreamState::Syncing,
         }
@@ -133,7 +130,6 @@ impl Presenter {
         self.seek_target_secs = Some(target_secs);
         self.next = None;
         self.first_shown_at = None;
-        self.first_announced = false;
         self.input_ended = false;
         self.state = StreamState::Syncing;
     }
@@ -215,9 +211,10 @@ impl Presenter {
     /// Tells the clock the generation's first frame is on screen, on the first pass after the one
     /// that showed it (the window paints a frame in the pass that takes it, and a first paint can
     /// be slow: a new texture, a fullscreen resize), or that the video ended without one.
-    fn announce_first_frame(&mut self, now: Instant) {
-        if !self.first_announced && (self.first_shown_at.is_some_and(|shown_at| shown_at < now) || self.input_ended) {
-            self.first_announced = true;
+    fn announce_first_frame(&self, now: Instant) {
+        if (self.first_shown_at.is_some_and(|shown_at| shown_at < now) || self.input_ended)
+            && !self.clock.picture_on_screen(self.showing_generation)
+        {
             self.clock.mark_picture_on_screen(self.showing_generation);
         }
     }
