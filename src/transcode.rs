@@ -24,6 +24,7 @@ use crate::engine::{EngineError, SCALE, Upscaler};
 use crate::media::deinterlace::Deinterlacer;
 use crate::media::error::{MediaError, ffmpeg_cause};
 use crate::media::hdr::Hdr10;
+use crate::media::seek::PacketReader;
 use crate::media::source::{MediaSource, display_matrix};
 use crate::model::device::DeviceChoice;
 
@@ -706,9 +707,10 @@ fn decode_stage(
     let input = source.info.input.clone();
     let mut delivered = false;
     let clock = OutputClock::new(&source, span);
+    let mut packets = PacketReader::default();
     if span.start_secs > 0.0 {
         // From a keyframe at or before the start; what precedes the start is decoded, not kept.
-        if let Err(error) = crate::media::seek::to_keyframe_before(&mut source.input, video_index, span.start_secs) {
+        if let Err(error) = packets.seek_to_keyframe_before(&mut source.input, video_index, span.start_secs) {
             tracing::warn!(
                 "{input}: seek to {:.3} s failed: {}; reading from the start",
                 span.start_secs,
@@ -752,9 +754,8 @@ fn decode_stage(
         if stop.load(Ordering::Relaxed) {
             return started.elapsed().saturating_sub(waiting);
         }
-        let mut packet = ffmpeg::Packet::empty();
-        match packet.read(&mut source.input) {
-            Ok(()) => {}
+        let mut packet = match packets.read(&mut source.input) {
+            Ok(packet) => packet,
             Err(ffmpeg::Error::Eof) => break,
             // A demuxer resyncs past a corrupt packet.
             Err(ffmpeg::Error::InvalidData) => continue,
@@ -769,7 +770,7 @@ fn decode_stage(
                 let _ = to_encoder.send(ToEncoder::Failed(TranscodeError::Read { input, cause: ffmpeg_cause(&error) }));
                 return started.elapsed().saturating_sub(waiting);
             }
-        }
+        };
         delivered = true;
         let index = packet.stream();
         if index == video_index {

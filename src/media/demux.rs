@@ -6,6 +6,7 @@
 use crossbeam_channel::{Receiver, Sender, select};
 use ffmpeg_next as ffmpeg;
 
+use super::seek::PacketReader;
 use super::{PipelineEvent, Tagged};
 use crate::telemetry::Counters;
 
@@ -70,6 +71,7 @@ impl DemuxThread {
         let mut generation = 0;
         self.send_to_all(Tagged::start(generation, 0.0));
         let mut state = ReadState::default();
+        let mut packets = PacketReader::default();
         loop {
             let next = if state.at_end {
                 // Nothing to read until a seek (loop, or the user) or a close.
@@ -80,7 +82,7 @@ impl DemuxThread {
             } else {
                 match self.commands.try_recv() {
                     Ok(command) => Self::next_for(command),
-                    Err(_) => self.read_and_route(generation, &mut state),
+                    Err(_) => self.read_and_route(&mut packets, generation, &mut state),
                 }
             };
             match next {
@@ -90,7 +92,7 @@ impl DemuxThread {
                 Next::Seek { generation: new_generation, target_secs } => {
                     generation = new_generation;
                     state = ReadState { delivered: state.delivered, ..ReadState::default() };
-                    self.seek(target_secs);
+                    self.seek(&mut packets, target_secs);
                     if !self.send_to_all(Tagged::start(generation, target_secs)) {
                         return;
                     }
@@ -107,10 +109,9 @@ impl DemuxThread {
         }
     }
 
-    fn read_and_route(&mut self, generation: u64, state: &mut ReadState) -> Next {
-        let mut packet = ffmpeg::Packet::empty();
-        match packet.read(&mut self.input) {
-            Ok(()) => {
+    fn read_and_route(&mut self, packets: &mut PacketReader, generation: u64, state: &mut ReadState) -> Next {
+        match packets.read(&mut self.input) {
+            Ok(packet) => {
                 state.consecutive_corrupt = 0;
                 let index = packet.stream();
                 let channel = if index == self.video_index {
@@ -180,8 +181,8 @@ impl DemuxThread {
 
     /// Lands on a keyframe at or before the target; the decoders decode forward from there and
     /// drop what precedes the target.
-    fn seek(&mut self, target_secs: f64) {
-        if let Err(error) = super::seek::to_keyframe_before(&mut self.input, self.video_index, target_secs) {
+    fn seek(&mut self, packets: &mut PacketReader, target_secs: f64) {
+        if let Err(error) = packets.seek_to_keyframe_before(&mut self.input, self.video_index, target_secs) {
             let cause = super::error::ffmpeg_cause(&error);
             self.events.try_send(PipelineEvent::Warning(format!("seek to {target_secs:.2} s failed: {cause}"))).ok();
         }

@@ -7,7 +7,10 @@
 //! first frame would come a GOP after the target, or never in a stream with a single keyframe (one
 //! encoded with no keyframe interval). So after landing, the packets up to the target are read to
 //! see whether a keyframe comes first; if none does, it looks 1, 2, 4... s further back, the start
-//! at the furthest.
+//! at the furthest. The packets read from the landing that is kept are handed on, not read again:
+//! over a network another seek back would be another request.
+
+use std::collections::VecDeque;
 
 use ffmpeg_next as ffmpeg;
 
@@ -19,35 +22,54 @@ const MAX_KEYFRAME_SEARCH_SECS: f64 = 32.0;
 /// Packets one look for a keyframe reads at most (an input with little video near the target).
 const MAX_KEYFRAME_PROBE_PACKETS: usize = 20_000;
 
-/// Seeks `input` to a keyframe of stream `video_index` at or before `target_secs` of the timeline
-/// (which starts at the container's start time, [`timeline_start_secs`]); returns where it landed.
-pub fn to_keyframe_before(
-    input: &mut ffmpeg::format::context::Input,
-    video_index: usize,
-    target_secs: f64,
-) -> Result<f64, ffmpeg::Error> {
-    let landing_secs = keyframe_landing(input, video_index, target_secs);
-    tracing::debug!(target_secs, landing_secs, "seek");
-    seek_input(input, landing_secs).map(|()| landing_secs)
+/// Reads an input's packets, and seeks it: the packets a seek read while it looked for a keyframe
+/// come first.
+#[derive(Default)]
+pub struct PacketReader {
+    read_ahead: VecDeque<ffmpeg::Packet>,
 }
 
-/// Where to land for `target_secs`: the target where a keyframe comes before it from there, else
-/// 1, 2, 4... s earlier, the start at the furthest, or the target itself beyond
-/// `MAX_KEYFRAME_SEARCH_SECS`.
-fn keyframe_landing(input: &mut ffmpeg::format::context::Input, video_index: usize, target_secs: f64) -> f64 {
-    let mut back_secs: f64 = 0.0;
-    loop {
-        let landing_secs = (target_secs - back_secs).max(0.0);
-        if landing_secs == 0.0
-            || seek_input(input, landing_secs).is_err()
-            || keyframe_before(input, video_index, target_secs)
-        {
-            return landing_secs;
+impl PacketReader {
+    /// The next packet: one the last seek read ahead, else the input's next.
+    pub fn read(&mut self, input: &mut ffmpeg::format::context::Input) -> Result<ffmpeg::Packet, ffmpeg::Error> {
+        if let Some(packet) = self.read_ahead.pop_front() {
+            return Ok(packet);
         }
-        if back_secs >= MAX_KEYFRAME_SEARCH_SECS {
-            return target_secs;
-        }
-        back_secs = (2.0 * back_secs).max(1.0);
+        let mut packet = ffmpeg::Packet::empty();
+        packet.read(input).map(|()| packet)
+    }
+
+    /// Seeks `input` to a keyframe of stream `video_index` at or before `target_secs` of the
+    /// timeline (which starts at the container's start time, [`timeline_start_secs`]); returns
+    /// where it landed.
+    pub fn seek_to_keyframe_before(
+        &mut self,
+        input: &mut ffmpeg::format::context::Input,
+        video_index: usize,
+        target_secs: f64,
+    ) -> Result<f64, ffmpeg::Error> {
+        self.read_ahead.clear();
+        let mut back_secs: f64 = 0.0;
+        let landing_secs = loop {
+            let landing_secs = (target_secs - back_secs).max(0.0);
+            if landing_secs == 0.0 {
+                break landing_secs;
+            }
+            if seek_input(input, landing_secs).is_err() {
+                break landing_secs;
+            }
+            if let Some(read) = keyframe_before(input, video_index, target_secs) {
+                tracing::debug!(target_secs, landing_secs, "seek");
+                self.read_ahead = read;
+                return Ok(landing_secs);
+            }
+            if back_secs >= MAX_KEYFRAME_SEARCH_SECS {
+                break target_secs;
+            }
+            back_secs = (2.0 * back_secs).max(1.0);
+        };
+        tracing::debug!(target_secs, landing_secs, "seek");
+        seek_input(input, landing_secs).map(|()| landing_secs)
     }
 }
 
@@ -64,26 +86,71 @@ fn seek_input(input: &mut ffmpeg::format::context::Input, secs: f64) -> Result<(
     if secs <= 0.0 { to(input, -1.0).or_else(|_| to(input, 0.0)) } else { to(input, secs) }
 }
 
-/// Reading on from where the input stands: whether a video keyframe comes before the video reaches
-/// `target_secs`.
-fn keyframe_before(input: &mut ffmpeg::format::context::Input, video_index: usize, target_secs: f64) -> bool {
-    let Some(stream) = input.stream(video_index) else { return false };
-    let time_base = f64::from(stream.time_base());
+/// Reading on from where the input stands: the packets up to and with the first video keyframe,
+/// when it comes before the video reaches `target_secs`. The video packets before the keyframe are
+/// left out: nothing decodes them.
+fn keyframe_before(
+    input: &mut ffmpeg::format::context::Input,
+    video_index: usize,
+    target_secs: f64,
+) -> Option<VecDeque<ffmpeg::Packet>> {
+    let time_base = f64::from(input.stream(video_index)?.time_base());
     let target_on_the_input = target_secs + timeline_start_secs(input);
+    let mut read = VecDeque::new();
     for _ in 0..MAX_KEYFRAME_PROBE_PACKETS {
         let mut packet = ffmpeg::Packet::empty();
         match packet.read(input) {
             Ok(()) if packet.stream() == video_index => {
                 if packet.is_key() {
-                    return true;
+                    read.push_back(packet);
+                    return Some(read);
                 }
                 if packet.pts().or(packet.dts()).is_some_and(|ts| ts as f64 * time_base >= target_on_the_input) {
-                    return false;
+                    return None;
                 }
             }
-            Ok(()) | Err(ffmpeg::Error::InvalidData) => {}
-            Err(_) => return false,
+            Ok(()) => read.push_back(packet),
+            Err(ffmpeg::Error::InvalidData) => {}
+            Err(_) => return None,
         }
     }
-    false
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::MediaSource;
+
+    const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/bbb-meadow-360p.mp4");
+
+    /// Stream, pts, size and keyframe flag of the next `count` packets.
+    fn next_packets(
+        reader: &mut PacketReader,
+        input: &mut ffmpeg::format::context::Input,
+        count: usize,
+    ) -> Vec<(usize, Option<i64>, usize, bool)> {
+        (0..count)
+            .map(|_| reader.read(input).expect("a packet"))
+            .map(|packet| (packet.stream(), packet.pts(), packet.size(), packet.is_key()))
+            .collect()
+    }
+
+    #[test]
+    fn the_packets_a_seek_read_ahead_are_handed_on_in_order() {
+        // The demo clip's keyframes are at 0, 3.79, 9.42... s: a seek to 5 s lands on 3.79.
+        let mut sought = MediaSource::open(DEMO).expect("the demo clip opens");
+        let video_index = sought.info.video.index;
+        let mut reader = PacketReader::default();
+        let landing = reader.seek_to_keyframe_before(&mut sought.input, video_index, 5.0).expect("the seek");
+        assert!(!reader.read_ahead.is_empty(), "the search read no packet ahead");
+        let handed_on = next_packets(&mut reader, &mut sought.input, 200);
+        let first_video = handed_on.iter().find(|packet| packet.0 == video_index).expect("a video packet");
+        assert!(first_video.3, "the first video packet handed on is not a keyframe");
+
+        // The input sought there afresh gives the same packets, none left out or repeated.
+        let mut fresh = MediaSource::open(DEMO).expect("the demo clip opens");
+        seek_input(&mut fresh.input, landing).expect("the seek");
+        assert_eq!(handed_on, next_packets(&mut PacketReader::default(), &mut fresh.input, 200));
+    }
 }
