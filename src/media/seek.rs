@@ -48,28 +48,42 @@ impl PacketReader {
         video_index: usize,
         target_secs: f64,
     ) -> Result<f64, ffmpeg::Error> {
-        self.read_ahead.clear();
-        let mut back_secs: f64 = 0.0;
-        let landing_secs = loop {
-            let landing_secs = (target_secs - back_secs).max(0.0);
-            if landing_secs == 0.0 {
-                break landing_secs;
-            }
-            if seek_input(input, landing_secs).is_err() {
-                break landing_secs;
-            }
-            if let Some(read) = keyframe_before(input, video_index, target_secs) {
-                tracing::debug!(target_secs, landing_secs, "seek");
-                self.read_ahead = read;
-                return Ok(landing_secs);
-            }
-            if back_secs >= MAX_KEYFRAME_SEARCH_SECS {
-                break target_secs;
-            }
-            back_secs = (2.0 * back_secs).max(1.0);
-        };
+        let (landing_secs, read_ahead) = keyframe_landing(input, video_index, target_secs);
         tracing::debug!(target_secs, landing_secs, "seek");
-        seek_input(input, landing_secs).map(|()| landing_secs)
+        match read_ahead {
+            Some(read_ahead) => {
+                self.read_ahead = read_ahead;
+                Ok(landing_secs)
+            }
+            None => {
+                self.read_ahead.clear();
+                seek_input(input, landing_secs).map(|()| landing_secs)
+            }
+        }
+    }
+}
+
+/// Where to land for `target_secs`: the target where a keyframe comes before it from there, else
+/// 1, 2, 4... s earlier, the start at the furthest, or the target itself beyond
+/// `MAX_KEYFRAME_SEARCH_SECS`; with the packets read from there when the input stands there already.
+fn keyframe_landing(
+    input: &mut ffmpeg::format::context::Input,
+    video_index: usize,
+    target_secs: f64,
+) -> (f64, Option<VecDeque<ffmpeg::Packet>>) {
+    let mut back_secs: f64 = 0.0;
+    loop {
+        let landing_secs = (target_secs - back_secs).max(0.0);
+        if landing_secs == 0.0 || seek_input(input, landing_secs).is_err() {
+            return (landing_secs, None);
+        }
+        if let Some(read) = keyframe_before(input, video_index, target_secs) {
+            return (landing_secs, Some(read));
+        }
+        if back_secs >= MAX_KEYFRAME_SEARCH_SECS {
+            return (target_secs, None);
+        }
+        back_secs = (2.0 * back_secs).max(1.0);
     }
 }
 
