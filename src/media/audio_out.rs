@@ -128,7 +128,7 @@ impl AudioFeeder {
     /// sound to play, the picture is not on screen, and it has not waited its longest.
     fn waits_for_picture(&mut self, now: Instant) -> bool {
         let generation = self.generation.current();
-        if self.clock.picture_on_screen(generation) || self.clock.now_secs(generation, now).is_some() {
+        if self.clock.sound_may_play(generation, now) {
             return false;
         }
         let since = match self.waiting_for_picture {

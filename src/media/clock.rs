@@ -80,6 +80,10 @@ impl Default for ClockState {
 }
 
 impl ClockState {
+    fn shows_picture_of(&self, generation: u64) -> bool {
+        self.picture_on_screen.is_some_and(|shown| shown >= generation)
+    }
+
     fn reading(&self, now: Instant) -> Option<f64> {
         if self.paused {
             return self.paused_at_secs;
@@ -153,8 +157,16 @@ impl Clock {
         state.picture_on_screen = state.picture_on_screen.max(Some(generation));
     }
 
-    pub fn picture_on_screen(&self, generation: u64) -> bool {
-        self.state.lock().picture_on_screen.is_some_and(|shown| shown >= generation)
+    #[cfg(test)]
+    pub(crate) fn picture_on_screen(&self, generation: u64) -> bool {
+        self.state.lock().shows_picture_of(generation)
+    }
+
+    /// Whether `generation`'s sound may play at `now`: its first picture is on screen, or its clock
+    /// runs already (one look at the state for the audio output's every period).
+    pub fn sound_may_play(&self, generation: u64, now: Instant) -> bool {
+        let state = self.state.lock();
+        state.shows_picture_of(generation) || (state.generation == generation && state.reading(now).is_some())
     }
 
     /// Starts `generation` with no reading until its first update.

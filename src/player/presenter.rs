@@ -212,9 +212,7 @@ impl Presenter {
     /// that showed it (the window paints a frame in the pass that takes it, and a first paint can
     /// be slow: a new texture, a fullscreen resize), or that the video ended without one.
     fn announce_first_frame(&self, now: Instant) {
-        if (self.first_shown_at.is_some_and(|shown_at| shown_at < now) || self.input_ended)
-            && !self.clock.picture_on_screen(self.showing_generation)
-        {
+        if self.first_shown_at.is_some_and(|shown_at| shown_at < now) || self.input_ended {
             self.clock.mark_picture_on_screen(self.showing_generation);
         }
     }
