@@ -260,7 +260,7 @@ fn a_part_of_the_input_is_upscaled_alone() {
     // MPEG-TS has no index to seek by; with a single keyframe nothing after the start decodes
     // but from it.
     for gop in [25, 1000] {
-        let input = path_str(&common::mpeg_ts_clip(gop));
+        let input = path_str(&common::mpeg_ts_clip(gop, 6));
         let output = dir.join(format!("ts-gop-{gop}.mkv"));
         let args = [input.as_str(), "-o", output.to_str().unwrap(), "--rung", "0", "--preset", "ultrafast"];
         let run = dysr_upscale(&[&args[..], &["--start", "2.5", "--end", "3.5"]].concat());

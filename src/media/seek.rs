@@ -7,7 +7,8 @@
 //! first frame would come a GOP after the target, or never in a stream with a single keyframe (one
 //! encoded with no keyframe interval). So after landing, the packets up to the target are read to
 //! see whether a keyframe comes first; if none does, it looks 1, 2, 4... s further back, the start
-//! at the furthest. The packets read from the landing that is kept are handed on, not read again:
+//! at the furthest: decoding forward from a keyframe however far back shows the target sooner than
+//! waiting for the next one, which in a stream with a single keyframe never comes. The packets read from the landing that is kept are handed on, not read again:
 //! over a network another seek back would be another request.
 
 use std::collections::VecDeque;
@@ -16,9 +17,6 @@ use ffmpeg_next as ffmpeg;
 
 use super::source::timeline_start_secs;
 
-/// How far before a target a keyframe is looked for, at most: past that, decoding forward to the
-/// target would take longer than the next keyframe is worth, and the seek settles for the target.
-const MAX_KEYFRAME_SEARCH_SECS: f64 = 32.0;
 /// Packets one look for a keyframe reads at most (an input with little video near the target).
 const MAX_KEYFRAME_PROBE_PACKETS: usize = 20_000;
 
@@ -64,8 +62,8 @@ impl PacketReader {
 }
 
 /// Where to land for `target_secs`: the target where a keyframe comes before it from there, else
-/// 1, 2, 4... s earlier, the start at the furthest, or the target itself beyond
-/// `MAX_KEYFRAME_SEARCH_SECS`; with the packets read from there when the input stands there already.
+/// 1, 2, 4... s earlier, the start at the furthest; with the packets read from there when the input
+/// stands there already.
 fn keyframe_landing(
     input: &mut ffmpeg::format::context::Input,
     video_index: usize,
@@ -79,9 +77,6 @@ fn keyframe_landing(
         }
         if let Some(read) = keyframe_before(input, video_index, target_secs) {
             return (landing_secs, Some(read));
-        }
-        if back_secs >= MAX_KEYFRAME_SEARCH_SECS {
-            return (target_secs, None);
         }
         back_secs = (2.0 * back_secs).max(1.0);
     }
