@@ -311,13 +311,17 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
         }
         Some(true) => {}
     }
-    let source = MediaSource::open(&options.input)?;
+    let mut source = MediaSource::open(&options.input)?;
     let video_index = source.info.video.index;
     let (width, height) = (source.info.video.width, source.info.video.height);
     let (out_w, out_h) = (width * SCALE, height * SCALE);
     // 10-bit out of a deeper input (HDR, 10-bit SDR), as the player's own planes.
     let out_format = planar_format(source.video_decoder.format());
     let (upscaler, rung) = choose_upscaler(options, width, height)?.unzip();
+    // HDR10's metadata comes with the first frame; the packets read for it are read again.
+    let pq = source.video_decoder.color_transfer_characteristic() == ffmpeg::color::TransferCharacteristic::SMPTE2084;
+    let mut packets = PacketReader::default();
+    let hdr = pq.then(|| Hdr10::of_first_frame(&mut source, &mut packets)).flatten();
 
     let partial = PartialFile { path: partial_path(&options.output), done: false };
     let mut output = ffmpeg::format::output(&partial.path).map_err(|e| output_error(ffmpeg_cause(&e)))?;
@@ -332,10 +336,6 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     let frame_rate = Some(input_stream.avg_frame_rate())
         .filter(|rate| rate.numerator() > 0 && rate.denominator() > 0)
         .unwrap_or_else(|| ffmpeg::Rational::new((source.info.video.frames_per_sec * 1000.0).round() as i32, 1000));
-    // Standard input cannot be read twice.
-    let pq = source.video_decoder.color_transfer_characteristic() == ffmpeg::color::TransferCharacteristic::SMPTE2084;
-    let hdr =
-        (pq && options.input != crate::media::source::STDIN).then(|| Hdr10::of_first_frame(&options.input)).flatten();
     let encoder_name = options.codec.encoder_name();
     let encoder_error = |cause: String| TranscodeError::Encoder { encoder: encoder_name, cause };
     let codec = ffmpeg::encoder::find_by_name(encoder_name)
@@ -450,7 +450,7 @@ pub fn upscale_video(options: &TranscodeOptions, progress: &dyn Progress) -> Res
     let decode = {
         let (stop, to_encoder) = (Arc::clone(&stop), to_encoder.clone());
         crate::threads::spawn("upscale-decode", move || {
-            decode_stage(source, span, copy_streams, to_sr, to_encoder, &stop)
+            decode_stage(source, packets, span, copy_streams, to_sr, to_encoder, &stop)
         })
         .map_err(|e| output_error(format!("cannot start a thread: {e}")))?
     };
@@ -695,6 +695,7 @@ fn choose_upscaler(
 /// Returns its busy time.
 fn decode_stage(
     mut source: MediaSource,
+    mut packets: PacketReader,
     span: Span,
     copy_streams: Vec<bool>,
     to_sr: Sender<ffmpeg::frame::Video>,
@@ -707,7 +708,6 @@ fn decode_stage(
     let input = source.info.input.clone();
     let mut delivered = false;
     let clock = OutputClock::new(&source, span);
-    let mut packets = PacketReader::default();
     if span.start_secs > 0.0 {
         // From a keyframe at or before the start; what precedes the start is decoded, not kept.
         if let Err(error) = packets.seek_to_keyframe_before(&mut source.input, video_index, span.start_secs) {

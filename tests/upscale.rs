@@ -295,7 +295,8 @@ fn side_data(path: &Path) -> String {
 
 /// An HDR10 input's mastering display and light levels come through, in the container (either
 /// encoder) and in the bitstream (x265's, which FFmpeg reads back), so players tone-map the
-/// upscaled video as they did the input; HEVC in MP4 is tagged `hvc1`, as Apple's players need.
+/// upscaled video as they did the input, also from standard input (read once); HEVC in MP4 is
+/// tagged `hvc1`, as Apple's players need.
 #[test]
 #[rustfmt::skip] // the arguments grouped option by option
 fn hdr10_metadata_comes_through() {
@@ -310,10 +311,17 @@ fn hdr10_metadata_comes_through() {
         ],
     );
     let dir = tempdir("hdr10");
-    for (codec, name) in [("x264", "out.mkv"), ("x265", "out.mp4")] {
+    for (codec, name, piped) in [("x264", "out.mkv", false), ("x265", "out.mp4", false), ("x265", "piped.mkv", true)] {
         let output = dir.join(name);
-        let run = dysr_upscale(&[&path_str(&input), "-o", &path_str(&output), "--codec", codec, "--rung", "0", "--preset", "ultrafast"]);
+        let source = if piped { "-".to_owned() } else { path_str(&input) };
+        let run = Command::new(env!("CARGO_BIN_EXE_dysr"))
+            .args(["upscale", &source, "-o", &path_str(&output), "--codec", codec, "--rung", "0", "--preset", "ultrafast"])
+            .stdin(if piped { Stdio::from(std::fs::File::open(&input).unwrap()) } else { Stdio::null() })
+            .output()
+            .expect("run dysr");
         assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        // The packets read for the metadata are decoded again: every frame is there.
+        assert!(probe(&output).contains("width=320|height=240|nb_read_frames=25"), "{name}: {}", probe(&output));
         let report = side_data(&output);
         let block = |tag: &str| {
             let start = report.find(&format!("[{tag}]")).expect("the block");
@@ -321,13 +329,15 @@ fn hdr10_metadata_comes_through() {
         };
         let stream = block("STREAM");
         for expected in ["Mastering display metadata", "Content light level metadata", "max_content=1000", "max_average=400"] {
-            assert!(stream.contains(expected), "{codec}: {expected} in the container: {report}");
+            assert!(stream.contains(expected), "{name}: {expected} in the container: {report}");
+        }
+        if name.ends_with(".mp4") {
+            assert!(stream.contains("codec_tag_string=hvc1"), "HEVC in MP4 as Apple's players take it: {stream}");
         }
         if codec == "x265" {
-            assert!(stream.contains("codec_tag_string=hvc1"), "HEVC in MP4 as Apple's players take it: {stream}");
             let frame = block("FRAME");
             for expected in ["red_x=34000/50000", "max_luminance=10000000/10000", "max_content=1000"] {
-                assert!(frame.contains(expected), "{codec}: {expected} in the bitstream: {report}");
+                assert!(frame.contains(expected), "{name}: {expected} in the bitstream: {report}");
             }
         }
     }

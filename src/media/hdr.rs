@@ -5,7 +5,10 @@
 use ffmpeg::frame::side_data::Type;
 use ffmpeg_next as ffmpeg;
 
+use std::collections::VecDeque;
+
 use super::MediaSource;
+use super::seek::PacketReader;
 
 /// libavutil's `AVMasteringDisplayMetadata` (mastering_display_metadata.h, which ffmpeg-sys does
 /// not bind): primaries red, green, blue as (x, y).
@@ -44,34 +47,36 @@ impl Hdr10 {
         (hdr.mastering.is_some() || hdr.light_level.is_some()).then_some(hdr)
     }
 
-    /// The metadata of the first frame of `input` (opened on its own, so a caller's reading is
-    /// not moved); None when it has none.
-    pub fn of_first_frame(input: &str) -> Option<Self> {
-        let mut source = MediaSource::open(input).ok()?;
+    /// The metadata of `source`'s first frame; None when it has none. The packets read to find it
+    /// go back to `packets`, to be read again, and the decoder is flushed to decode them afresh: the
+    /// input is read once, so standard input and a network stream work as a file does.
+    pub fn of_first_frame(source: &mut MediaSource, packets: &mut PacketReader) -> Option<Self> {
         let video_index = source.info.video.index;
+        let mut read = VecDeque::new();
         let mut frame = ffmpeg::frame::Video::empty();
         // The first frame comes within a GOP of packets; give up after a few hundred.
         for _ in 0..500 {
-            let mut packet = ffmpeg::Packet::empty();
-            let at_end = match packet.read(&mut source.input) {
-                Ok(()) if packet.stream() == video_index => {
-                    let _ = source.video_decoder.send_packet(&packet);
+            let at_end = match packets.read(&mut source.input) {
+                Ok(packet) => {
+                    if packet.stream() == video_index {
+                        let _ = source.video_decoder.send_packet(&packet);
+                    }
+                    read.push_back(packet);
                     false
                 }
-                Ok(()) | Err(ffmpeg::Error::InvalidData) => continue,
+                Err(ffmpeg::Error::InvalidData) => continue,
                 Err(_) => {
                     let _ = source.video_decoder.send_eof();
                     true
                 }
             };
-            if source.video_decoder.receive_frame(&mut frame).is_ok() {
-                return Self::of_frame(&frame);
-            }
-            if at_end {
-                return None;
+            if source.video_decoder.receive_frame(&mut frame).is_ok() || at_end {
+                break;
             }
         }
-        None
+        source.video_decoder.flush();
+        packets.read_again(read);
+        Self::of_frame(&frame)
     }
 
     /// The mastering display, when it gives both its primaries and its luminances.

@@ -37,6 +37,12 @@ impl PacketReader {
         packet.read(input).map(|()| packet)
     }
 
+    /// Hands `packets`, read from this reader, back to it: they come first again, in order.
+    pub fn read_again(&mut self, mut packets: VecDeque<ffmpeg::Packet>) {
+        packets.append(&mut self.read_ahead);
+        self.read_ahead = packets;
+    }
+
     /// Seeks `input` to a keyframe of stream `video_index` at or before `target_secs` of the
     /// timeline (which starts at the container's start time, [`timeline_start_secs`]); returns
     /// where it landed.
