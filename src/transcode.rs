@@ -867,16 +867,23 @@ fn upscale_frame(
         && let Some(luma) = upscaler.upscale_luma(frame)?
         && (luma.width, luma.height) == (out_w, out_h)
     {
-        // 16-bit samples over the code range -> 8- or 10-bit codes (10-bit little-endian).
-        let max_code: u32 = if out_format == Pixel::YUV420P10LE { 1023 } else { 255 };
-        let bytes = if max_code > 255 { 2 } else { 1 };
-        let stride = picture.stride(0);
+        // 16-bit samples over the code range -> 8- or 10-bit codes (10-bit little-endian), a loop
+        // for each so that each compiles to vector code.
+        let rescale = |sample: &[u8], max_code: u32| {
+            (u32::from(u16::from_le_bytes([sample[0], sample[1]])) * max_code + 32767) / 65535
+        };
+        let (width, stride) = (out_w as usize, picture.stride(0));
         let plane = picture.data_mut(0);
-        for (row, samples) in luma.host_codes().chunks_exact(2 * out_w as usize).enumerate() {
-            let codes = &mut plane[row * stride..row * stride + bytes * out_w as usize];
-            for (code, sample) in codes.chunks_exact_mut(bytes).zip(samples.chunks_exact(2)) {
-                let value = (u32::from(u16::from_le_bytes([sample[0], sample[1]])) * max_code + 32767) / 65535;
-                code.copy_from_slice(&value.to_le_bytes()[..bytes]);
+        for (row, samples) in luma.host_codes().chunks_exact(2 * width).enumerate() {
+            let line = &mut plane[row * stride..];
+            if out_format == Pixel::YUV420P10LE {
+                for (code, sample) in line[..2 * width].chunks_exact_mut(2).zip(samples.chunks_exact(2)) {
+                    code.copy_from_slice(&(rescale(sample, 1023) as u16).to_le_bytes());
+                }
+            } else {
+                for (code, sample) in line[..width].iter_mut().zip(samples.chunks_exact(2)) {
+                    *code = rescale(sample, 255) as u8;
+                }
             }
         }
     }

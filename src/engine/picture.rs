@@ -245,7 +245,10 @@ impl LumaImage {
     pub fn quantise(luma: &[f32], width: usize, height: usize, pool: &BufferPool) -> Self {
         let mut samples = pool.take(2 * width * height);
         for (out, &value) in samples.chunks_exact_mut(2).zip(&luma[..width * height]) {
-            let code = (value.clamp(0.0, 1.0) * 65535.0 + 0.5) as u16;
+            // `max` first maps NaN to 0, so the value is finite and in [0.5, 65535.5].
+            let scaled = value.max(0.0).min(1.0) * 65535.0 + 0.5;
+            // SAFETY: finite and in range (above); unlike `as`, it converts four at a time.
+            let code = unsafe { scaled.to_int_unchecked::<i32>() } as u16;
             out.copy_from_slice(&code.to_le_bytes());
         }
         Self { width: width as u32, height: height as u32, samples: LumaSamples::Host(samples) }
