@@ -2,10 +2,10 @@
 //! FFmpeg hands it on with a decoded frame: what `dysr upscale` carries into its output, and the
 //! peak the window's tone mapping compresses to SDR white.
 
+use std::collections::VecDeque;
+
 use ffmpeg::frame::side_data::Type;
 use ffmpeg_next as ffmpeg;
-
-use std::collections::VecDeque;
 
 use super::MediaSource;
 use super::seek::PacketReader;

@@ -8,8 +8,9 @@
 //! encoded with no keyframe interval). So after landing, the packets up to the target are read to
 //! see whether a keyframe comes first; if none does, it looks 1, 2, 4... s further back, the start
 //! at the furthest: decoding forward from a keyframe however far back shows the target sooner than
-//! waiting for the next one, which in a stream with a single keyframe never comes. The packets read from the landing that is kept are handed on, not read again:
-//! over a network another seek back would be another request.
+//! waiting for the next one, which in a stream with a single keyframe never comes. The packets
+//! read from the landing that is kept are handed on, not read again: over a network another seek
+//! back would be another request.
 
 use std::collections::VecDeque;
 

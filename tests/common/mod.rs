@@ -122,9 +122,9 @@ pub fn h264_clip(seconds: u32) -> PathBuf {
     )
 }
 
-/// `seconds` of 320x240 at 25 fps with a tone in MPEG-TS, with B-frames and a keyframe every `gop` frames
-/// (or only the first, for a `gop` longer than the clip): no index to seek by, and the first
-/// keyframe's packet before the timeline's start (its decoding time is earlier).
+/// `seconds` of 320x240 at 25 fps with a tone in MPEG-TS, with B-frames and a keyframe every
+/// `gop` frames (or only the first, for a `gop` longer than the clip): no index to seek by, and
+/// the first keyframe's packet before the timeline's start (its decoding time is earlier).
 pub fn mpeg_ts_clip(gop: u32, seconds: u32) -> PathBuf {
     let gop = gop.to_string();
     test_clip(
