@@ -14,6 +14,7 @@ use crate::host::cpu_name;
 use crate::model::device::{DeviceChoice, select};
 use crate::model::evaluate::{default_validation_dir, load_validation};
 use crate::model::manifest::{FORMAT, Latency, Manifest, Rung, SupernetShape, VERSION};
+use crate::model::supernet::BodyKind;
 use crate::model::search::{
     CandidateScore, choose_ladder, pareto_front, round_robin_medians_ms, run_forward, score_candidates,
 };
@@ -51,6 +52,9 @@ pub struct SearchArgs {
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let (device, device_name) = select(args.device).map_err(|error| super::engine_error(error.into()))?;
     let (model, config) = load_trained(&args.trained, args.weights, &device).map_err(anyhow::Error::msg)?;
+    if config.body != BodyKind::Plain {
+        anyhow::bail!("{}: a network of residual pairs, which the player does not run", args.trained.display());
+    }
     let photos = args.photos.unwrap_or_else(default_validation_dir);
     let images = load_validation(&photos).map_err(anyhow::Error::msg)?;
     let (width, height) = args.size;

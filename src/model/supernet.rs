@@ -33,6 +33,23 @@ pub struct SupernetConfig {
     /// The widths a subgraph may have (each a prefix of the shared channels), smallest first.
     #[config(default = "vec![8, 16, 24, 32, 40]")]
     pub widths: Vec<usize>,
+    /// How the body's layers are joined.
+    #[config(default = "BodyKind::Plain")]
+    pub body: BodyKind,
+}
+
+/// How the body's layers are joined (`dysr train --body`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyKind {
+    /// Each layer a residual refinement `f = relu(f + conv(f))` after a ReLU head: the kind the
+    /// ladder ships, and the only one the player's kernels and the manifest describe.
+    #[default]
+    Plain,
+    /// Residual blocks of two layers, `f = f + conv(relu(conv(f)))`, after a linear head: no
+    /// activation on the path from the head to the tail (EDSR's block). Depth counts layers, so
+    /// it is even.
+    Pairs,
 }
 
 /// Convolution kernel size of every layer.
@@ -131,6 +148,7 @@ impl SupernetConfig {
     /// Every subgraph the supernet can run, cheapest first.
     pub fn candidates(&self) -> Vec<SubgraphSpec> {
         let mut all: Vec<SubgraphSpec> = (0..=self.max_depth)
+            .filter(|&depth| self.has_depth(depth))
             .flat_map(|depth| self.widths.iter().map(move |&width| SubgraphSpec { depth, width }))
             .collect();
         all.sort_by_key(|spec| (spec.macs_per_lr_pixel(), *spec));
@@ -147,7 +165,12 @@ impl SupernetConfig {
 
     /// Whether `spec` is one of this supernet's subgraphs.
     pub fn contains(&self, spec: &SubgraphSpec) -> bool {
-        spec.depth <= self.max_depth && self.widths.contains(&spec.width)
+        spec.depth <= self.max_depth && self.has_depth(spec.depth) && self.widths.contains(&spec.width)
+    }
+
+    /// Whether a subgraph can stop after `depth` body layers: pairs are not split.
+    fn has_depth(&self, depth: usize) -> bool {
+        self.body == BodyKind::Plain || depth % 2 == 0
     }
 
     /// The supernet with the weights of the burnpack file at `path`, read whole into memory (burn
@@ -167,12 +190,18 @@ impl SupernetConfig {
 
     pub fn init(&self, device: &Device) -> Supernet {
         let conv = |in_channels, out_channels, gain| ElasticConv::init(in_channels, out_channels, gain, device);
+        // Body layers start close to the identity: every plain one, and a pair's second (its first
+        // feeds a ReLU, at full gain so that the pair starts with gradients).
+        let body_gain = |layer: usize| match self.body {
+            BodyKind::Pairs if layer % 2 == 0 => 1.0,
+            _ => BODY_INIT_GAIN,
+        };
         Supernet {
             head: conv(1, self.max_width, 1.0),
-            // Body layers start close to the identity.
-            body: (0..self.max_depth).map(|_| conv(self.max_width, self.max_width, BODY_INIT_GAIN)).collect(),
+            body: (0..self.max_depth).map(|layer| conv(self.max_width, self.max_width, body_gain(layer))).collect(),
             // A small tail starts every subgraph close to plain bilinear upscaling.
             tail: conv(self.max_width, PHASES, TAIL_INIT_GAIN),
+            kind: self.body,
         }
     }
 }
@@ -215,6 +244,8 @@ pub struct Supernet {
     pub head: ElasticConv,
     pub body: Vec<ElasticConv>,
     pub tail: ElasticConv,
+    #[module(skip)]
+    pub kind: BodyKind,
 }
 
 impl Supernet {
@@ -225,10 +256,17 @@ impl Supernet {
     /// - returns `[batch, 1, 2 * height, 2 * width]`
     pub fn forward(&self, y: Tensor<4>, spec: SubgraphSpec) -> Tensor<4> {
         let width = spec.width;
-        let mut features = relu(self.head.forward(y.clone(), 1, width)); // [b, width, h, w]
-        for layer in &self.body[..spec.depth] {
-            features = relu(features.clone() + layer.forward(features, width, width)); // [b, width, h, w]
-        }
+        let head = self.head.forward(y.clone(), 1, width); // [b, width, h, w]
+        let body = &self.body[..spec.depth];
+        let features = match self.kind {
+            BodyKind::Plain => body.iter().fold(relu(head), |features, layer| {
+                relu(features.clone() + layer.forward(features, width, width)) // [b, width, h, w]
+            }),
+            BodyKind::Pairs => body.chunks(2).fold(head, |features, pair| {
+                let inner = relu(pair[0].forward(features.clone(), width, width));
+                features + pair[1].forward(inner, width, width) // [b, width, h, w]
+            }),
+        };
         let residual = self.tail.forward(features, width, PHASES); // [b, 4, h, w]
         pixel_shuffle_x2(residual + bilinear_phases(y)) // [b, 1, 2h, 2w]
     }
@@ -244,6 +282,7 @@ impl Supernet {
             head: cut(&self.head, 1, spec.width),
             body: self.body[..spec.depth].iter().map(|layer| cut(layer, spec.width, spec.width)).collect(),
             tail: cut(&self.tail, spec.width, PHASES),
+            kind: self.kind,
         }
     }
 
@@ -272,11 +311,12 @@ impl Supernet {
             let bias = large.bias.val().slice_assign(burn::tensor::s![0..kept_outputs], small.bias.val());
             ElasticConv { weight: Param::from_tensor(weight), bias: Param::from_tensor(bias) }
         };
-        let Supernet { head, body, tail } = larger;
+        let Supernet { head, body, tail, kind } = larger;
         Supernet {
             head: grow(Some(&self.head), head),
             body: body.into_iter().enumerate().map(|(i, layer)| grow(self.body.get(i), layer)).collect(),
             tail: grow(Some(&self.tail), tail),
+            kind,
         }
     }
 

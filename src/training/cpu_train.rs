@@ -22,7 +22,9 @@ use super::reparam::Branches;
 use super::train::Loss;
 use crate::engine::cpu::gradients::accumulate_conv_gradients;
 use crate::engine::cpu::kernels::{Isa, PackedConv, Planes, conv3x3_serial};
-use crate::model::supernet::{BILINEAR_TAPS, ElasticConv, PHASES, SubgraphSpec, Supernet, SupernetConfig};
+use crate::model::supernet::{
+    BILINEAR_TAPS, BodyKind, ElasticConv, PHASES, SubgraphSpec, Supernet, SupernetConfig,
+};
 
 /// Where one convolution's weights (`[out][in][3][3]`) and bias sit in the flat vector.
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +103,7 @@ impl FlatSupernet {
             head: conv(&self.slots[0]),
             body: self.slots[1..last].iter().map(conv).collect(),
             tail: conv(&self.slots[last]),
+            kind: self.config.body,
         }
     }
 
@@ -120,16 +123,21 @@ impl FlatSupernet {
         let (head, tail) = (self.slots[0], self.slots[self.slots.len() - 1]);
         let (head_weight, head_bias) = self.slice(head, 1, width);
         let (tail_weight, tail_bias) = self.slice(tail, width, PHASES);
+        let plain = self.config.body == BodyKind::Plain;
         let mut body = Vec::new();
         let mut body_transposed = Vec::new();
-        for &slot in &self.slots[1..=spec.depth] {
+        for (layer, &slot) in self.slots[1..=spec.depth].iter().enumerate() {
             let (weight, bias) = self.slice(slot, width, width);
-            body.push(PackedConv::pack(isa, &weight, &bias, width, width, true, true));
-            body_transposed.push(PackedConv::transposed(isa, &weight, width, width, true));
+            // A pair's first layer ends in a ReLU, its second in the block's skip connection,
+            // added by the forward pass's row hook (the kernel's residual is its own input).
+            let relu = plain || layer % 2 == 0;
+            body.push(PackedConv::pack(isa, &weight, &bias, width, width, relu, plain));
+            body_transposed.push(PackedConv::transposed(isa, &weight, width, width, plain));
         }
         PackedSubgraph {
             spec,
-            head: PackedConv::pack(isa, &head_weight, &head_bias, 1, width, true, false),
+            kind: self.config.body,
+            head: PackedConv::pack(isa, &head_weight, &head_bias, 1, width, plain, false),
             body,
             tail: PackedConv::pack(isa, &tail_weight, &tail_bias, width, PHASES, false, false),
             body_transposed,
@@ -141,6 +149,7 @@ impl FlatSupernet {
 /// One subgraph's convolutions for one step.
 struct PackedSubgraph {
     spec: SubgraphSpec,
+    kind: BodyKind,
     head: PackedConv,
     body: Vec<PackedConv>,
     tail: PackedConv,
@@ -285,6 +294,8 @@ struct Workspace {
     phases: Planes,
     /// Gradients at layer outputs, two in turn.
     gradient: [Planes; 2],
+    /// The gradient inside a pair of layers (`BodyKind::Pairs`): at the first one's output.
+    inner_gradient: Planes,
     phase_gradient: Planes,
     /// The strip's x2 outputs, patch after patch, and the largest subgraph's.
     output: Vec<f32>,
@@ -304,6 +315,7 @@ impl Workspace {
             features: (0..=config.max_depth).map(|_| planes(config.max_width)).collect(),
             phases: planes(PHASES),
             gradient: [planes(config.max_width), planes(config.max_width)],
+            inner_gradient: planes(config.max_width),
             phase_gradient: planes(PHASES),
             output: vec![0.0; patches * 4 * patch * patch],
             teacher: vec![0.0; patches * 4 * patch * patch],
@@ -335,7 +347,17 @@ impl Workspace {
         for layer in 0..depth {
             let (done, rest) = self.features.split_at_mut(layer + 1);
             rest[0].set_channels(width);
-            conv3x3_serial(isa, &net.body[layer], &done[layer], &mut rest[0], separators);
+            match net.kind {
+                BodyKind::Pairs if layer % 2 == 1 => {
+                    // The block's skip connection: its input, the output of the layer before last.
+                    let skip = &done[layer - 1];
+                    conv3x3_serial(isa, &net.body[layer], &done[layer], &mut rest[0], |planes, y| {
+                        add_row(planes, skip, y);
+                        separators(planes, y);
+                    });
+                }
+                _ => conv3x3_serial(isa, &net.body[layer], &done[layer], &mut rest[0], separators),
+            }
         }
         conv3x3_serial(isa, &net.tail, &self.features[depth], &mut self.phases, |_, _| {});
         for patch in 0..patches {
@@ -395,12 +417,35 @@ impl Workspace {
             }
         };
         current.set_channels(width);
-        conv3x3_serial(isa, &net.tail_transposed, &self.phase_gradient, &mut current, finish(depth));
-        for layer in (0..depth).rev() {
-            accumulate(isa, &features[layer], &current, slots[1 + layer], &mut self.gradients);
-            next.set_channels(width);
-            conv3x3_serial(isa, &net.body_transposed[layer], &current, &mut next, finish(layer));
-            std::mem::swap(&mut current, &mut next);
+        match net.kind {
+            BodyKind::Plain => {
+                conv3x3_serial(isa, &net.tail_transposed, &self.phase_gradient, &mut current, finish(depth));
+                for layer in (0..depth).rev() {
+                    accumulate(isa, &features[layer], &current, slots[1 + layer], &mut self.gradients);
+                    next.set_channels(width);
+                    conv3x3_serial(isa, &net.body_transposed[layer], &current, &mut next, finish(layer));
+                    std::mem::swap(&mut current, &mut next);
+                }
+            }
+            BodyKind::Pairs => {
+                let separators = |gradient: &mut Planes, y: usize| zero_separators(gradient, y, patches, p);
+                conv3x3_serial(isa, &net.tail_transposed, &self.phase_gradient, &mut current, separators);
+                let inner = &mut self.inner_gradient;
+                inner.set_channels(width);
+                // `current`: the gradient at a block's output, then (through both layers and the
+                // skip connection) at its input.
+                for second in (1..depth).step_by(2).rev() {
+                    accumulate(isa, &features[second], &current, slots[1 + second], &mut self.gradients);
+                    conv3x3_serial(isa, &net.body_transposed[second], &current, inner, finish(second));
+                    accumulate(isa, &features[second - 1], inner, slots[second], &mut self.gradients);
+                    next.set_channels(width);
+                    conv3x3_serial(isa, &net.body_transposed[second - 1], inner, &mut next, |gradient, y| {
+                        add_row(gradient, &current, y);
+                        separators(gradient, y);
+                    });
+                    std::mem::swap(&mut current, &mut next);
+                }
+            }
         }
         accumulate(isa, &self.luma, &current, slots[0], &mut self.gradients);
         self.gradient = [current, next];
@@ -415,6 +460,15 @@ fn sign(value: f32) -> f32 {
 fn accumulate(isa: Isa, input: &Planes, output_gradient: &Planes, slot: Slot, gradients: &mut [f32]) {
     let (weights, bias) = gradients.split_at_mut(slot.bias);
     accumulate_conv_gradients(isa, input, output_gradient, slot.in_channels, &mut weights[slot.weight..], bias);
+}
+
+/// Row `y` of `planes += addend`.
+fn add_row(planes: &mut Planes, addend: &Planes, y: usize) {
+    for channel in 0..planes.channels {
+        for (value, add) in planes.row_mut(channel, y).iter_mut().zip(addend.row(channel, y)) {
+            *value += add;
+        }
+    }
 }
 
 /// Clears row `y`'s columns between patches: they are every patch's zero padding.
@@ -628,24 +682,41 @@ mod tests {
     /// patch sizes, on one thread and split over three.
     #[test]
     fn gradients_match_burns_autodiff() {
-        let device = Device::flex().autodiff();
-        device.seed(11);
         let config = SupernetConfig::new().with_max_depth(3).with_max_width(16).with_widths(vec![4, 8, 16]);
-        let model = config.init(&device);
         let specs = [
             config.largest(),
             config.smallest(),
             SubgraphSpec { depth: 2, width: 8 },
             SubgraphSpec { depth: 1, width: 16 },
         ];
+        check_gradients_against_burn(&config, &specs);
+    }
+
+    #[test]
+    fn gradients_of_residual_pairs_match_burns_autodiff() {
+        let config = SupernetConfig::new()
+            .with_max_depth(4)
+            .with_max_width(16)
+            .with_widths(vec![4, 8, 16])
+            .with_body(BodyKind::Pairs);
+        let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }];
+        check_gradients_against_burn(&config, &specs);
+    }
+
+    /// Every parameter's gradient of the sandwich loss of `specs` (odd patch sizes, one and three
+    /// threads, both losses) against burn's autodiff.
+    fn check_gradients_against_burn(config: &SupernetConfig, specs: &[SubgraphSpec]) {
+        let device = Device::flex().autodiff();
+        device.seed(11);
+        let model = config.init(&device);
         for (size, patch, loss_kind) in [(3, 7, Loss::L1), (5, 12, Loss::L1), (4, 9, Loss::L2)] {
             let batch = random_batch(size, patch, patch as u64);
             let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [size, 1, patch, patch]), &device);
             let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [size, 1, 2 * patch, 2 * patch]), &device);
-            let loss = crate::training::train::sandwich_loss(&model, lr, hr, &specs, 0.3, loss_kind);
+            let loss = crate::training::train::sandwich_loss(&model, lr, hr, specs, 0.3, loss_kind);
             let expected_loss: f32 = loss.clone().into_scalar();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            let reference = FlatSupernet::from_supernet(&config, &model);
+            let reference = FlatSupernet::from_supernet(config, &model);
             let convs = std::iter::once(&model.head).chain(&model.body).chain(std::iter::once(&model.tail));
             let mut expected = Vec::new();
             for conv in convs {
@@ -658,7 +729,7 @@ mod tests {
             }
             for threads in [1, 3] {
                 let mut trainer = CpuTrainer::new(reference.clone(), Adam::new(reference.values.len()), threads);
-                let (loss, gradients) = trainer.loss_and_gradients(&batch, &specs, 0.3, loss_kind);
+                let (loss, gradients) = trainer.loss_and_gradients(&batch, specs, 0.3, loss_kind);
                 assert!((loss - expected_loss).abs() < 1e-5 * expected_loss, "loss {loss} vs {expected_loss}");
                 for slot in &reference.slots {
                     let weights = slot.weight..slot.weight + slot.in_channels * slot.out_channels * 9;

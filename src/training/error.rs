@@ -43,6 +43,8 @@ pub enum TrainError {
     LearnNeedsPlainCpuTrainer,
     #[error("{}: {spec} is not a subgraph of that run's supernet", path.display())]
     NotASubgraph { path: PathBuf, spec: crate::model::supernet::SubgraphSpec },
+    #[error("--fixed {spec} with --body pairs: a depth of pairs of layers is even")]
+    SplitPair { spec: crate::model::supernet::SubgraphSpec },
     #[error("{}: no photo has room for a {patch}x{patch} LR patch (--patch, --scales)", path.display())]
     NoRoomForPatch { path: PathBuf, patch: usize },
     #[error("{}: H.264 degradation failed: {source}", path.display())]

@@ -23,7 +23,7 @@ use crate::model::device::{DeviceChoice, select};
 use crate::model::evaluate::{
     Method, ValidationImage, default_validation_dir, evaluate, load_validation, with_compressed_lr,
 };
-use crate::model::supernet::{SubgraphSpec, Supernet, SupernetConfig};
+use crate::model::supernet::{BodyKind, SubgraphSpec, Supernet, SupernetConfig};
 
 /// Where the photos prepared by `scripts/fetch-training-photos.sh` are.
 pub fn default_photos_dir() -> PathBuf {
@@ -133,6 +133,12 @@ pub struct TrainConfig {
     #[arg(long, requires = "fixed", conflicts_with = "resume")]
     #[serde(default)]
     pub init_from: Option<PathBuf>,
+    /// With --fixed: how its body's layers are joined. `pairs` (residual blocks of two layers,
+    /// an even depth) is a kind of network `dysr eval --trained` scores and the player does not
+    /// run.
+    #[arg(long, value_enum, default_value_t, requires = "fixed", conflicts_with = "init_from")]
+    #[serde(default)]
+    pub body: BodyKind,
     /// Which parameters learn; the others keep their starting values (dysr's CPU trainer only,
     /// without --reparam, for any but `all`).
     #[arg(long, value_enum, default_value_t)]
@@ -438,7 +444,7 @@ pub struct Trained {
 /// The supernet a run trains: the full one, or one shaped exactly like the `--fixed` subgraph.
 fn supernet_for(config: &TrainConfig) -> SupernetConfig {
     match config.fixed {
-        Some(spec) => fixed_shape(spec),
+        Some(spec) => fixed_shape(spec).with_body(config.body),
         None => SupernetConfig::new(),
     }
 }
@@ -641,6 +647,9 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
         return Err(TrainError::RungWeightsNeedCpuTrainer);
     }
     let supernet = supernet_for(config);
+    if let Some(spec) = config.fixed.filter(|spec| !supernet.contains(spec)) {
+        return Err(TrainError::SplitPair { spec });
+    }
     let sandwich = sandwich_for(config, &supernet, ladder.as_ref())?;
 
     let (mut trainer, first_step) = if config.resume {
@@ -791,6 +800,9 @@ pub struct TrainerSpeed {
 /// are random values: a step's cost does not depend on them.
 pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerSpeed>, TrainError> {
     let supernet = supernet_for(config);
+    if let Some(spec) = config.fixed.filter(|spec| !supernet.contains(spec)) {
+        return Err(TrainError::SplitPair { spec });
+    }
     let sandwich = sandwich_for(config, &supernet, ladder_of(config)?.as_ref())?;
     let mut rng = StdRng::seed_from_u64(config.seed);
     let batches: Vec<(Batch, Vec<SubgraphSpec>)> = (0..=steps)
