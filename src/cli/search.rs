@@ -52,7 +52,7 @@ pub struct SearchArgs {
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let (device, device_name) = select(args.device).map_err(|error| super::engine_error(error.into()))?;
     let (model, config) = load_trained(&args.trained, args.weights, &device).map_err(anyhow::Error::msg)?;
-    if config.body != BodyKind::Plain {
+    if config.body_kind() != BodyKind::Plain {
         anyhow::bail!("{}: a network of residual pairs, which the player does not run", args.trained.display());
     }
     let photos = args.photos.unwrap_or_else(default_validation_dir);

@@ -33,9 +33,9 @@ pub struct SupernetConfig {
     /// The widths a subgraph may have (each a prefix of the shared channels), smallest first.
     #[config(default = "vec![8, 16, 24, 32, 40]")]
     pub widths: Vec<usize>,
-    /// How the body's layers are joined.
-    #[config(default = "BodyKind::Plain")]
-    pub body: BodyKind,
+    /// How the body's layers are joined; none is plain (and what runs made before there was a
+    /// choice say).
+    pub body: Option<BodyKind>,
 }
 
 /// How the body's layers are joined (`dysr train --body`).
@@ -50,6 +50,10 @@ pub enum BodyKind {
     /// activation on the path from the head to the tail (EDSR's block). Depth counts layers, so
     /// it is even.
     Pairs,
+    /// Each layer adds `conv(relu(f))` to its input after a linear head, and the tail sees
+    /// `relu(f)`: one activation per layer as in plain, none on the path from the head to the
+    /// tail (the pre-activation residual unit).
+    Preact,
 }
 
 /// Convolution kernel size of every layer.
@@ -170,7 +174,11 @@ impl SupernetConfig {
 
     /// Whether a subgraph can stop after `depth` body layers: pairs are not split.
     fn has_depth(&self, depth: usize) -> bool {
-        self.body == BodyKind::Plain || depth % 2 == 0
+        self.body_kind() == BodyKind::Plain || depth % 2 == 0
+    }
+
+    pub fn body_kind(&self) -> BodyKind {
+        self.body.unwrap_or_default()
     }
 
     /// The supernet with the weights of the burnpack file at `path`, read whole into memory (burn
@@ -192,7 +200,7 @@ impl SupernetConfig {
         let conv = |in_channels, out_channels, gain| ElasticConv::init(in_channels, out_channels, gain, device);
         // Body layers start close to the identity: every plain one, and a pair's second (its first
         // feeds a ReLU, at full gain so that the pair starts with gradients).
-        let body_gain = |layer: usize| match self.body {
+        let body_gain = |layer: usize| match self.body_kind() {
             BodyKind::Pairs if layer % 2 == 0 => 1.0,
             _ => BODY_INIT_GAIN,
         };
@@ -201,7 +209,7 @@ impl SupernetConfig {
             body: (0..self.max_depth).map(|layer| conv(self.max_width, self.max_width, body_gain(layer))).collect(),
             // A small tail starts every subgraph close to plain bilinear upscaling.
             tail: conv(self.max_width, PHASES, TAIL_INIT_GAIN),
-            kind: self.body,
+            kind: self.body_kind(),
         }
     }
 }
@@ -266,6 +274,9 @@ impl Supernet {
                 let inner = relu(pair[0].forward(features.clone(), width, width));
                 features + pair[1].forward(inner, width, width) // [b, width, h, w]
             }),
+            BodyKind::Preact => relu(body.iter().fold(head, |features, layer| {
+                features.clone() + layer.forward(relu(features), width, width) // [b, width, h, w]
+            })),
         };
         let residual = self.tail.forward(features, width, PHASES); // [b, 4, h, w]
         pixel_shuffle_x2(residual + bilinear_phases(y)) // [b, 1, 2h, 2w]

@@ -103,7 +103,7 @@ impl FlatSupernet {
             head: conv(&self.slots[0]),
             body: self.slots[1..last].iter().map(conv).collect(),
             tail: conv(&self.slots[last]),
-            kind: self.config.body,
+            kind: self.config.body_kind(),
         }
     }
 
@@ -123,20 +123,22 @@ impl FlatSupernet {
         let (head, tail) = (self.slots[0], self.slots[self.slots.len() - 1]);
         let (head_weight, head_bias) = self.slice(head, 1, width);
         let (tail_weight, tail_bias) = self.slice(tail, width, PHASES);
-        let plain = self.config.body == BodyKind::Plain;
+        let kind = self.config.body_kind();
+        let plain = kind == BodyKind::Plain;
         let mut body = Vec::new();
         let mut body_transposed = Vec::new();
         for (layer, &slot) in self.slots[1..=spec.depth].iter().enumerate() {
             let (weight, bias) = self.slice(slot, width, width);
-            // A pair's first layer ends in a ReLU, its second in the block's skip connection,
-            // added by the forward pass's row hook (the kernel's residual is its own input).
-            let relu = plain || layer % 2 == 0;
+            // A pair's first layer ends in a ReLU; the skip connections of pairs and of
+            // pre-activation layers are added by the forward pass's row hook (the kernel's
+            // residual is its own input).
+            let relu = plain || (kind == BodyKind::Pairs && layer % 2 == 0);
             body.push(PackedConv::pack(isa, &weight, &bias, width, width, relu, plain));
             body_transposed.push(PackedConv::transposed(isa, &weight, width, width, plain));
         }
         PackedSubgraph {
             spec,
-            kind: self.config.body,
+            kind,
             head: PackedConv::pack(isa, &head_weight, &head_bias, 1, width, plain, false),
             body,
             tail: PackedConv::pack(isa, &tail_weight, &tail_bias, width, PHASES, false, false),
@@ -291,6 +293,8 @@ struct Workspace {
     luma: Planes,
     /// The head's output, then each body layer's.
     features: Vec<Planes>,
+    /// `relu(features)`, the layers' inputs (`BodyKind::Preact`).
+    activated: Vec<Planes>,
     phases: Planes,
     /// Gradients at layer outputs, two in turn.
     gradient: [Planes; 2],
@@ -313,6 +317,10 @@ impl Workspace {
             patch,
             luma: planes(1),
             features: (0..=config.max_depth).map(|_| planes(config.max_width)).collect(),
+            activated: match config.body_kind() {
+                BodyKind::Preact => (0..=config.max_depth).map(|_| planes(config.max_width)).collect(),
+                BodyKind::Plain | BodyKind::Pairs => Vec::new(),
+            },
             phases: planes(PHASES),
             gradient: [planes(config.max_width), planes(config.max_width)],
             inner_gradient: planes(config.max_width),
@@ -356,10 +364,23 @@ impl Workspace {
                         separators(planes, y);
                     });
                 }
+                BodyKind::Preact => {
+                    let activated = &mut self.activated[layer];
+                    relu_into(&done[layer], activated, width);
+                    let skip = &done[layer];
+                    conv3x3_serial(isa, &net.body[layer], activated, &mut rest[0], |planes, y| {
+                        add_row(planes, skip, y);
+                        separators(planes, y);
+                    });
+                }
                 _ => conv3x3_serial(isa, &net.body[layer], &done[layer], &mut rest[0], separators),
             }
         }
-        conv3x3_serial(isa, &net.tail, &self.features[depth], &mut self.phases, |_, _| {});
+        if net.kind == BodyKind::Preact {
+            relu_into(&self.features[depth], &mut self.activated[depth], width);
+        }
+        let tail_input = tail_input(net, &self.features, &self.activated);
+        conv3x3_serial(isa, &net.tail, tail_input, &mut self.phases, |_, _| {});
         for patch in 0..patches {
             let out = &mut self.output[patch * 4 * p * p..(patch + 1) * 4 * p * p];
             shuffle_patch(&self.luma, &self.phases, patch * (p + 1), p, out);
@@ -404,7 +425,8 @@ impl Workspace {
             unshuffle_patch(out, patch * (p + 1), p, &mut self.phase_gradient);
         }
         let tail = slots[slots.len() - 1];
-        accumulate(isa, &self.features[depth], &self.phase_gradient, tail, &mut self.gradients);
+        let tail_input = tail_input(net, &self.features, &self.activated);
+        accumulate(isa, tail_input, &self.phase_gradient, tail, &mut self.gradients);
         let [mut current, mut next] =
             std::mem::replace(&mut self.gradient, [Planes::new(0, 0, 0), Planes::new(0, 0, 0)]);
         // Each input gradient, row by row as it is made: the separators cleared, then the ReLU's
@@ -446,6 +468,21 @@ impl Workspace {
                     std::mem::swap(&mut current, &mut next);
                 }
             }
+            BodyKind::Preact => {
+                // `current`: the gradient at a layer's output, then (through its ReLU and its
+                // skip connection) at its input.
+                conv3x3_serial(isa, &net.tail_transposed, &self.phase_gradient, &mut current, finish(depth));
+                for layer in (0..depth).rev() {
+                    accumulate(isa, &self.activated[layer], &current, slots[1 + layer], &mut self.gradients);
+                    next.set_channels(width);
+                    let relu = finish(layer);
+                    conv3x3_serial(isa, &net.body_transposed[layer], &current, &mut next, |gradient, y| {
+                        relu(gradient, y);
+                        add_row(gradient, &current, y);
+                    });
+                    std::mem::swap(&mut current, &mut next);
+                }
+            }
         }
         accumulate(isa, &self.luma, &current, slots[0], &mut self.gradients);
         self.gradient = [current, next];
@@ -460,6 +497,26 @@ fn sign(value: f32) -> f32 {
 fn accumulate(isa: Isa, input: &Planes, output_gradient: &Planes, slot: Slot, gradients: &mut [f32]) {
     let (weights, bias) = gradients.split_at_mut(slot.bias);
     accumulate_conv_gradients(isa, input, output_gradient, slot.in_channels, &mut weights[slot.weight..], bias);
+}
+
+/// What the tail of `net` sees: the last body layer's output, or its ReLU (`BodyKind::Preact`).
+fn tail_input<'a>(net: &PackedSubgraph, features: &'a [Planes], activated: &'a [Planes]) -> &'a Planes {
+    match net.kind {
+        BodyKind::Preact => &activated[net.spec.depth],
+        BodyKind::Plain | BodyKind::Pairs => &features[net.spec.depth],
+    }
+}
+
+/// `output = relu(input)` on the first `channels` planes.
+fn relu_into(input: &Planes, output: &mut Planes, channels: usize) {
+    output.set_channels(channels);
+    for channel in 0..channels {
+        for y in 0..input.height {
+            for (out, value) in output.row_mut(channel, y).iter_mut().zip(input.row(channel, y)) {
+                *out = value.max(0.0);
+            }
+        }
+    }
 }
 
 /// Row `y` of `planes += addend`.
@@ -698,7 +755,18 @@ mod tests {
             .with_max_depth(4)
             .with_max_width(16)
             .with_widths(vec![4, 8, 16])
-            .with_body(BodyKind::Pairs);
+            .with_body(Some(BodyKind::Pairs));
+        let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }];
+        check_gradients_against_burn(&config, &specs);
+    }
+
+    #[test]
+    fn gradients_of_preactivation_layers_match_burns_autodiff() {
+        let config = SupernetConfig::new()
+            .with_max_depth(3)
+            .with_max_width(16)
+            .with_widths(vec![4, 8, 16])
+            .with_body(Some(BodyKind::Preact));
         let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }];
         check_gradients_against_burn(&config, &specs);
     }

@@ -444,7 +444,8 @@ pub struct Trained {
 /// The supernet a run trains: the full one, or one shaped exactly like the `--fixed` subgraph.
 fn supernet_for(config: &TrainConfig) -> SupernetConfig {
     match config.fixed {
-        Some(spec) => fixed_shape(spec).with_body(config.body),
+        // Plain is written as none, as by runs made before there was a choice (which resume).
+        Some(spec) => fixed_shape(spec).with_body((config.body != BodyKind::Plain).then_some(config.body)),
         None => SupernetConfig::new(),
     }
 }
