@@ -508,3 +508,28 @@ fn the_player_upscales_video_with_a_rung() {
     assert!(summary.upscaler.starts_with("r1 "), "{}", summary.upscaler);
     assert!(rung_factory(&default_manifest_path(), 99, dysr::model::device::DeviceChoice::Cpu).is_err());
 }
+
+/// A network of another kind (`--body pairs`, `preact`) trains, resumes and is scored by `dysr
+/// eval --trained` as training scored it; `dysr search` refuses it, as the player cannot run it.
+#[test]
+fn a_network_of_another_kind_is_scored_and_not_searched() {
+    for body in ["pairs", "preact"] {
+        let rig = TrainingRig::new(&format!("train-{body}"));
+        let extra = ["--fixed", "d2w8", "--body", body, "--scales", "1"];
+        rig.train("2", false, &extra);
+        rig.train("4", true, &extra);
+        let run = rig.out.to_str().unwrap();
+        let validation = rig.validation.to_str().unwrap();
+        let eval = dysr(&["eval", "--trained", run, "--spec", "d2w8", "--photos", validation, "--json"]);
+        assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+        let stdout = String::from_utf8_lossy(&eval.stdout);
+        let row = stdout.lines().find(|line| line.contains("\"d2w8\"")).unwrap_or_else(|| panic!("{stdout}"));
+        let psnr = serde_json::from_str::<serde_json::Value>(row).unwrap()["psnr_y"].as_f64().unwrap();
+        let logged: f64 = rig.validation_rows().iter().rfind(|row| row[1] == "d2w8").unwrap()[2].parse().unwrap();
+        assert!((psnr - logged).abs() < 1e-3, "{body}: eval {psnr} vs the training log {logged}");
+        let search = dysr(&["search", "--trained", run, "--photos", validation]);
+        assert!(!search.status.success());
+        let stderr = String::from_utf8_lossy(&search.stderr);
+        assert!(stderr.contains("the player does not run") && stderr.trim_end().lines().count() == 1, "{stderr}");
+    }
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use burn::module::Module;
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use crate::engine::cpu::PackedNetwork;
 use crate::engine::cpu::kernels::Isa;
@@ -53,7 +53,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let (device, device_name) = select(args.device).map_err(|error| super::engine_error(error.into()))?;
     let (model, config) = load_trained(&args.trained, args.weights, &device).map_err(anyhow::Error::msg)?;
     if config.body_kind() != BodyKind::Plain {
-        anyhow::bail!("{}: a network of residual pairs, which the player does not run", args.trained.display());
+        let kind = config.body_kind().to_possible_value().map(|value| value.get_name().to_owned()).unwrap_or_default();
+        anyhow::bail!("{}: a network of the {kind} kind, which the player does not run", args.trained.display());
     }
     let photos = args.photos.unwrap_or_else(default_validation_dir);
     let images = load_validation(&photos).map_err(anyhow::Error::msg)?;

@@ -1121,6 +1121,24 @@ mod tests {
         assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "nothing written");
     }
 
+    #[test]
+    fn a_pair_of_layers_is_not_split() {
+        #[derive(clap::Parser)]
+        struct Command {
+            #[command(flatten)]
+            config: TrainConfig,
+        }
+        let out = tempfile::tempdir().unwrap();
+        let args = ["train", "--fixed", "d3w8", "--body", "pairs", "--out", out.path().to_str().unwrap()];
+        let config = <Command as clap::Parser>::try_parse_from(args).unwrap().config;
+        let error = train(&config).err().expect("refused").to_string();
+        assert_eq!(error, "--fixed d3w8 with --body pairs: a depth of pairs of layers is even");
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "nothing written");
+        // The kind of body shapes a subgraph trained alone.
+        let args = ["train", "--body", "pairs", "--out", out.path().to_str().unwrap()];
+        assert!(<Command as clap::Parser>::try_parse_from(args).is_err());
+    }
+
     /// A subgraph trained alone has no sandwich: the options that shape one are refused with it.
     #[test]
     fn sandwich_options_are_refused_with_a_fixed_subgraph() {
