@@ -509,11 +509,11 @@ fn the_player_upscales_video_with_a_rung() {
     assert!(rung_factory(&default_manifest_path(), 99, dysr::model::device::DeviceChoice::Cpu).is_err());
 }
 
-/// A network of another kind (`--body pairs`, `preact`) trains, resumes and is scored by `dysr
+/// A network of another kind (`--body pairs`, `preact`, `half-resolution`) trains, resumes and is scored by `dysr
 /// eval --trained` as training scored it; `dysr search` refuses it, as the player cannot run it.
 #[test]
 fn a_network_of_another_kind_is_scored_and_not_searched() {
-    for body in ["pairs", "preact"] {
+    for body in ["pairs", "preact", "half-resolution"] {
         let rig = TrainingRig::new(&format!("train-{body}"));
         let extra = ["--fixed", "d2w8", "--body", body, "--scales", "1"];
         rig.train("2", false, &extra);

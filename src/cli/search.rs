@@ -14,10 +14,10 @@ use crate::host::cpu_name;
 use crate::model::device::{DeviceChoice, select};
 use crate::model::evaluate::{default_validation_dir, load_validation};
 use crate::model::manifest::{FORMAT, Latency, Manifest, Rung, SupernetShape, VERSION};
-use crate::model::supernet::BodyKind;
 use crate::model::search::{
     CandidateScore, choose_ladder, pareto_front, round_robin_medians_ms, run_forward, score_candidates,
 };
+use crate::model::supernet::BodyKind;
 use crate::training::train::{TrainedWeights, load_trained};
 
 #[derive(Debug, Clone, Args)]

@@ -87,7 +87,7 @@ impl Method<'_> {
     pub fn macs_per_lr_pixel(&self) -> Option<usize> {
         match self {
             Method::Bilinear | Method::Bicubic | Method::Lanczos => None,
-            Method::Subgraph { spec, .. } => Some(spec.macs_per_lr_pixel()),
+            Method::Subgraph { model, spec, .. } => Some(model.kind.macs_per_lr_pixel(*spec)),
             Method::Anime4k(network) => Some(network.macs_per_lr_pixel()),
         }
     }

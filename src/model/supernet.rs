@@ -38,9 +38,9 @@ pub struct SupernetConfig {
     pub body: Option<BodyKind>,
 }
 
-/// How the body's layers are joined (`dysr train --body`).
+/// How the body's layers are joined, and at what resolution (`dysr train --body`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum BodyKind {
     /// Each layer a residual refinement `f = relu(f + conv(f))` after a ReLU head: the kind the
     /// ladder ships, and the only one the player's kernels and the manifest describe.
@@ -54,6 +54,43 @@ pub enum BodyKind {
     /// `relu(f)`: one activation per layer as in plain, none on the path from the head to the
     /// tail (the pre-activation residual unit).
     Preact,
+    /// Plain layers at half the LR resolution: each 2x2 block of LR pixels is one position of
+    /// four channels (a pixel unshuffle), and the tail gives each position's 4x4 output pixels.
+    /// A layer of twice the width costs what a plain one does, and the view is twice as wide.
+    /// Sizes are made even by repeating the last row and column.
+    HalfResolution,
+}
+
+impl BodyKind {
+    /// How many LR pixels, across and down, one position of the body stands for.
+    pub fn fold(self) -> usize {
+        match self {
+            BodyKind::HalfResolution => 2,
+            BodyKind::Plain | BodyKind::Pairs | BodyKind::Preact => 1,
+        }
+    }
+
+    /// The head's input channels: the LR pixels of one position.
+    pub fn input_channels(self) -> usize {
+        self.fold() * self.fold()
+    }
+
+    /// The tail's output channels: the x2 output pixels of one position.
+    pub fn output_phases(self) -> usize {
+        PHASES * self.fold() * self.fold()
+    }
+
+    /// Multiply-accumulates per LR pixel of subgraph `spec` with a body of this kind.
+    pub fn macs_per_lr_pixel(self, spec: SubgraphSpec) -> usize {
+        let per_position =
+            KERNEL * KERNEL * spec.width * (self.input_channels() + spec.depth * spec.width + self.output_phases());
+        per_position / (self.fold() * self.fold())
+    }
+
+    /// Whether each body layer is `f = relu(f + conv(f))` after a ReLU head.
+    pub fn is_plain(self) -> bool {
+        matches!(self, BodyKind::Plain | BodyKind::HalfResolution)
+    }
 }
 
 /// Convolution kernel size of every layer.
@@ -174,7 +211,7 @@ impl SupernetConfig {
 
     /// Whether a subgraph can stop after `depth` body layers: pairs are not split.
     fn has_depth(&self, depth: usize) -> bool {
-        self.body_kind() == BodyKind::Plain || depth % 2 == 0
+        self.body_kind() != BodyKind::Pairs || depth % 2 == 0
     }
 
     pub fn body_kind(&self) -> BodyKind {
@@ -204,12 +241,13 @@ impl SupernetConfig {
             BodyKind::Pairs if layer % 2 == 0 => 1.0,
             _ => BODY_INIT_GAIN,
         };
+        let kind = self.body_kind();
         Supernet {
-            head: conv(1, self.max_width, 1.0),
+            head: conv(kind.input_channels(), self.max_width, 1.0),
             body: (0..self.max_depth).map(|layer| conv(self.max_width, self.max_width, body_gain(layer))).collect(),
             // A small tail starts every subgraph close to plain bilinear upscaling.
-            tail: conv(self.max_width, PHASES, TAIL_INIT_GAIN),
-            kind: self.body_kind(),
+            tail: conv(self.max_width, kind.output_phases(), TAIL_INIT_GAIN),
+            kind,
         }
     }
 }
@@ -264,10 +302,16 @@ impl Supernet {
     /// - returns `[batch, 1, 2 * height, 2 * width]`
     pub fn forward(&self, y: Tensor<4>, spec: SubgraphSpec) -> Tensor<4> {
         let width = spec.width;
-        let head = self.head.forward(y.clone(), 1, width); // [b, width, h, w]
+        let [batch, _, height, lr_width] = y.dims();
+        let fold = self.kind.fold();
+        let head_input = match fold {
+            1 => y.clone(),
+            _ => pixel_unshuffle(replicate_pad_to_multiple(y.clone(), fold), fold), // [b, fold², h', w']
+        };
+        let head = self.head.forward(head_input, self.kind.input_channels(), width); // [b, width, h', w']
         let body = &self.body[..spec.depth];
         let features = match self.kind {
-            BodyKind::Plain => body.iter().fold(relu(head), |features, layer| {
+            BodyKind::Plain | BodyKind::HalfResolution => body.iter().fold(relu(head), |features, layer| {
                 relu(features.clone() + layer.forward(features, width, width)) // [b, width, h, w]
             }),
             BodyKind::Pairs => body.chunks(2).fold(head, |features, pair| {
@@ -278,8 +322,15 @@ impl Supernet {
                 features.clone() + layer.forward(relu(features), width, width) // [b, width, h, w]
             })),
         };
-        let residual = self.tail.forward(features, width, PHASES); // [b, 4, h, w]
-        pixel_shuffle_x2(residual + bilinear_phases(y)) // [b, 1, 2h, 2w]
+        let residual = self.tail.forward(features, width, self.kind.output_phases()); // [b, 4 fold², h', w']
+        match fold {
+            1 => pixel_shuffle_x2(residual + bilinear_phases(y)), // [b, 1, 2h, 2w]
+            _ => {
+                let residual =
+                    pixel_shuffle(residual, 2 * fold).slice([0..batch, 0..1, 0..2 * height, 0..2 * lr_width]);
+                residual + pixel_shuffle_x2(bilinear_phases(y)) // [b, 1, 2h, 2w]
+            }
+        }
     }
 
     /// The standalone network of subgraph `spec`: its own copy of the sliced weights, with the
@@ -290,9 +341,9 @@ impl Supernet {
             ElasticConv { weight: Param::from_tensor(weight), bias: Param::from_tensor(bias) }
         };
         Supernet {
-            head: cut(&self.head, 1, spec.width),
+            head: cut(&self.head, self.kind.input_channels(), spec.width),
             body: self.body[..spec.depth].iter().map(|layer| cut(layer, spec.width, spec.width)).collect(),
-            tail: cut(&self.tail, spec.width, PHASES),
+            tail: cut(&self.tail, spec.width, self.kind.output_phases()),
             kind: self.kind,
         }
     }
@@ -368,15 +419,51 @@ fn replicate_pad_1(x: Tensor<4>) -> Tensor<4> {
     Tensor::cat(vec![x.clone().narrow(3, 0, 1), x.clone(), x.narrow(3, width - 1, 1)], 3)
 }
 
+/// Sub-pixel shuffle by `factor`: channel `factor * dy + dx` becomes output pixel
+/// `(factor * i + dy, factor * j + dx)`.
+///
+/// # Shapes
+/// - `x`: `[batch, factor², h, w]` -> `[batch, 1, factor * h, factor * w]`
+fn pixel_shuffle(x: Tensor<4>, factor: usize) -> Tensor<4> {
+    let [batch, _, height, width] = x.dims();
+    x.reshape([batch, factor, factor, height, width]) // [b, dy, dx, h, w]
+        .permute([0, 3, 1, 4, 2]) // [b, h, dy, w, dx]
+        .reshape([batch, 1, factor * height, factor * width])
+}
+
+/// The inverse of [`pixel_shuffle`]: pixel `(factor * i + dy, factor * j + dx)` becomes channel
+/// `factor * dy + dx` at `(i, j)`.
+///
+/// # Shapes
+/// - `x`: `[batch, 1, factor * h, factor * w]` -> `[batch, factor², h, w]`
+fn pixel_unshuffle(x: Tensor<4>, factor: usize) -> Tensor<4> {
+    let [batch, _, height, width] = x.dims();
+    let (h, w) = (height / factor, width / factor);
+    x.reshape([batch, h, factor, w, factor]) // [b, h, dy, w, dx]
+        .permute([0, 2, 4, 1, 3]) // [b, dy, dx, h, w]
+        .reshape([batch, factor * factor, h, w])
+}
+
+/// Repeats the last row and column until both sizes are multiples of `multiple`.
+fn replicate_pad_to_multiple(x: Tensor<4>, multiple: usize) -> Tensor<4> {
+    let [_, _, height, width] = x.dims();
+    let (rows, columns) = (height.next_multiple_of(multiple) - height, width.next_multiple_of(multiple) - width);
+    let x = match rows {
+        0 => x,
+        _ => Tensor::cat(vec![x.clone(), x.clone().narrow(2, height - 1, 1).repeat_dim(2, rows)], 2),
+    };
+    match columns {
+        0 => x,
+        _ => Tensor::cat(vec![x.clone(), x.clone().narrow(3, width - 1, 1).repeat_dim(3, columns)], 3),
+    }
+}
+
 /// Sub-pixel shuffle: channel `2 * dy + dx` becomes output pixel `(2i + dy, 2j + dx)`.
 ///
 /// # Shapes
 /// - `x`: `[batch, 4, h, w]` -> `[batch, 1, 2h, 2w]`
 pub fn pixel_shuffle_x2(x: Tensor<4>) -> Tensor<4> {
-    let [batch, _, height, width] = x.dims();
-    x.reshape([batch, 2, 2, height, width]) // [b, dy, dx, h, w]
-        .permute([0, 3, 1, 4, 2]) // [b, h, dy, w, dx]
-        .reshape([batch, 1, 2 * height, 2 * width])
+    pixel_shuffle(x, 2)
 }
 
 impl Supernet {
@@ -418,12 +505,35 @@ mod tests {
     }
 
     #[test]
+    fn a_half_resolution_body_doubles_odd_sizes_and_unshuffles_what_it_shuffles() {
+        let device = Device::flex();
+        let config = small().with_body(Some(BodyKind::HalfResolution));
+        let model = config.init(&device);
+        for spec in config.candidates() {
+            let out = model.forward(random_input(13, 7, &device), spec);
+            assert_eq!(out.dims(), [1, 1, 14, 26], "{spec}");
+        }
+        let input = random_input(12, 8, &device);
+        let unshuffled = pixel_unshuffle(input.clone(), 2);
+        assert_eq!(unshuffled.dims(), [1, 4, 4, 6]);
+        // Channel 2 is the second row's first column of each 2x2 block.
+        let second_row: Tensor<4> = input.clone().slice([0..1, 0..1, 1..2, 0..1]);
+        let channel_2: Tensor<4> = unshuffled.clone().slice([0..1, 2..3, 0..1, 0..1]);
+        assert_eq!(second_row.into_data(), channel_2.into_data());
+        assert_eq!(max_abs_diff(pixel_shuffle(unshuffled, 2), input), 0.0);
+    }
+
+    #[test]
     fn costs_follow_from_the_layers() {
         let spec = SubgraphSpec { depth: 1, width: 8 };
         // head 1->8, body 8->8, tail 8->4, all 3x3.
         assert_eq!(spec.macs_per_lr_pixel(), 9 * (8 + 64 + 32));
         assert_eq!(spec.params(), 9 * (8 + 64 + 32) + 8 + 8 + 4);
         assert_eq!(SupernetConfig::new().largest().macs_per_lr_pixel(), 88_200);
+        assert_eq!(BodyKind::Plain.macs_per_lr_pixel(SupernetConfig::new().largest()), 88_200);
+        // Twice the width at half the resolution: about the cost.
+        let half = BodyKind::HalfResolution.macs_per_lr_pixel(SubgraphSpec { depth: 6, width: 80 });
+        assert_eq!(half, 9 * (4 * 80 + 6 * 80 * 80 + 80 * 16) / 4);
         assert!(
             SupernetConfig::new().candidates().windows(2).all(|w| w[0].macs_per_lr_pixel() <= w[1].macs_per_lr_pixel())
         );

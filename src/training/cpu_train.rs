@@ -22,9 +22,7 @@ use super::reparam::Branches;
 use super::train::Loss;
 use crate::engine::cpu::gradients::accumulate_conv_gradients;
 use crate::engine::cpu::kernels::{Isa, PackedConv, Planes, conv3x3_serial};
-use crate::model::supernet::{
-    BILINEAR_TAPS, BodyKind, ElasticConv, PHASES, SubgraphSpec, Supernet, SupernetConfig,
-};
+use crate::model::supernet::{BILINEAR_TAPS, BodyKind, ElasticConv, SubgraphSpec, Supernet, SupernetConfig};
 
 /// Where one convolution's weights (`[out][in][3][3]`) and bias sit in the flat vector.
 #[derive(Debug, Clone, Copy)]
@@ -121,10 +119,11 @@ impl FlatSupernet {
     fn pack(&self, isa: Isa, spec: SubgraphSpec) -> PackedSubgraph {
         let width = spec.width;
         let (head, tail) = (self.slots[0], self.slots[self.slots.len() - 1]);
-        let (head_weight, head_bias) = self.slice(head, 1, width);
-        let (tail_weight, tail_bias) = self.slice(tail, width, PHASES);
         let kind = self.config.body_kind();
-        let plain = kind == BodyKind::Plain;
+        let (inputs, phases) = (kind.input_channels(), kind.output_phases());
+        let (head_weight, head_bias) = self.slice(head, inputs, width);
+        let (tail_weight, tail_bias) = self.slice(tail, width, phases);
+        let plain = kind.is_plain();
         let mut body = Vec::new();
         let mut body_transposed = Vec::new();
         for (layer, &slot) in self.slots[1..=spec.depth].iter().enumerate() {
@@ -139,11 +138,11 @@ impl FlatSupernet {
         PackedSubgraph {
             spec,
             kind,
-            head: PackedConv::pack(isa, &head_weight, &head_bias, 1, width, plain, false),
+            head: PackedConv::pack(isa, &head_weight, &head_bias, inputs, width, plain, false),
             body,
-            tail: PackedConv::pack(isa, &tail_weight, &tail_bias, width, PHASES, false, false),
+            tail: PackedConv::pack(isa, &tail_weight, &tail_bias, width, phases, false, false),
             body_transposed,
-            tail_transposed: PackedConv::transposed(isa, &tail_weight, width, PHASES, false),
+            tail_transposed: PackedConv::transposed(isa, &tail_weight, width, phases, false),
         }
     }
 }
@@ -290,7 +289,11 @@ impl WeightAverage {
 struct Workspace {
     patches: usize,
     patch: usize,
+    /// LR pixels across and down of one position of the body (`BodyKind::fold`).
+    fold: usize,
     luma: Planes,
+    /// The head's input when `fold` > 1: the LR patches' pixel-unshuffled blocks.
+    unshuffled: Planes,
     /// The head's output, then each body layer's.
     features: Vec<Planes>,
     /// `relu(features)`, the layers' inputs (`BodyKind::Preact`).
@@ -310,21 +313,30 @@ struct Workspace {
 
 impl Workspace {
     fn new(config: &SupernetConfig, parameters: usize, patches: usize, patch: usize) -> Self {
-        let width = patches * (patch + 1) - 1;
-        let planes = |channels| Planes::new(channels, width, patch);
+        let kind = config.body_kind();
+        let fold = kind.fold();
+        assert_eq!(patch % fold, 0, "patches of {patch} LR pixels in blocks of {fold}");
+        // The body's planes: `patches` of `patch / fold` positions, one zero column between two.
+        let positions = patch / fold;
+        let planes = |channels| Planes::new(channels, patches * (positions + 1) - 1, positions);
         Self {
             patches,
             patch,
-            luma: planes(1),
+            fold,
+            luma: Planes::new(1, patches * (patch + 1) - 1, patch),
+            unshuffled: match fold {
+                1 => Planes::new(0, 0, 0),
+                _ => planes(kind.input_channels()),
+            },
             features: (0..=config.max_depth).map(|_| planes(config.max_width)).collect(),
             activated: match config.body_kind() {
                 BodyKind::Preact => (0..=config.max_depth).map(|_| planes(config.max_width)).collect(),
-                BodyKind::Plain | BodyKind::Pairs => Vec::new(),
+                BodyKind::Plain | BodyKind::Pairs | BodyKind::HalfResolution => Vec::new(),
             },
-            phases: planes(PHASES),
+            phases: planes(kind.output_phases()),
             gradient: [planes(config.max_width), planes(config.max_width)],
             inner_gradient: planes(config.max_width),
-            phase_gradient: planes(PHASES),
+            phase_gradient: planes(kind.output_phases()),
             output: vec![0.0; patches * 4 * patch * patch],
             teacher: vec![0.0; patches * 4 * patch * patch],
             gradients: vec![0.0; parameters],
@@ -335,10 +347,24 @@ impl Workspace {
     /// Lays out the LR patches `range` of `batch` side by side.
     fn load(&mut self, batch: &Batch, range: Range<usize>) {
         let p = self.patch;
-        for (slot, patch) in range.enumerate() {
+        for (slot, patch) in range.clone().enumerate() {
             for y in 0..p {
                 let source = &batch.lr[(patch * p + y) * p..(patch * p + y + 1) * p];
                 self.luma.row_mut(0, y)[slot * (p + 1)..slot * (p + 1) + p].copy_from_slice(source);
+            }
+        }
+        let (fold, positions) = (self.fold, p / self.fold);
+        if fold > 1 {
+            for (slot, patch) in range.enumerate() {
+                for (channel, (dy, dx)) in (0..fold).flat_map(|dy| (0..fold).map(move |dx| (dy, dx))).enumerate() {
+                    for y in 0..positions {
+                        let source = &batch.lr[(patch * p + fold * y + dy) * p..][..p];
+                        let row = &mut self.unshuffled.row_mut(channel, y)[slot * (positions + 1)..][..positions];
+                        for (x, value) in row.iter_mut().enumerate() {
+                            *value = source[fold * x + dx];
+                        }
+                    }
+                }
             }
         }
         self.gradients.fill(0.0);
@@ -348,10 +374,11 @@ impl Workspace {
     /// Runs `net` forward; its x2 output goes to `self.output`.
     fn forward(&mut self, isa: Isa, net: &PackedSubgraph) {
         let (depth, width) = (net.spec.depth, net.spec.width);
-        let (patches, p) = (self.patches, self.patch);
+        let (patches, positions) = (self.patches, self.patch / self.fold);
         self.features[0].set_channels(width);
-        let separators = |planes: &mut Planes, y: usize| zero_separators(planes, y, patches, p);
-        conv3x3_serial(isa, &net.head, &self.luma, &mut self.features[0], separators);
+        let separators = |planes: &mut Planes, y: usize| zero_separators(planes, y, patches, positions);
+        let head_input = if self.fold > 1 { &self.unshuffled } else { &self.luma };
+        conv3x3_serial(isa, &net.head, head_input, &mut self.features[0], separators);
         for layer in 0..depth {
             let (done, rest) = self.features.split_at_mut(layer + 1);
             rest[0].set_channels(width);
@@ -373,7 +400,9 @@ impl Workspace {
                         separators(planes, y);
                     });
                 }
-                _ => conv3x3_serial(isa, &net.body[layer], &done[layer], &mut rest[0], separators),
+                BodyKind::Plain | BodyKind::Pairs | BodyKind::HalfResolution => {
+                    conv3x3_serial(isa, &net.body[layer], &done[layer], &mut rest[0], separators)
+                }
             }
         }
         if net.kind == BodyKind::Preact {
@@ -381,9 +410,10 @@ impl Workspace {
         }
         let tail_input = tail_input(net, &self.features, &self.activated);
         conv3x3_serial(isa, &net.tail, tail_input, &mut self.phases, |_, _| {});
+        let p = self.patch;
         for patch in 0..patches {
             let out = &mut self.output[patch * 4 * p * p..(patch + 1) * 4 * p * p];
-            shuffle_patch(&self.luma, &self.phases, patch * (p + 1), p, out);
+            shuffle_patch(&self.luma, &self.phases, patch, p, self.fold, out);
         }
     }
 
@@ -419,11 +449,12 @@ impl Workspace {
     /// adding the weight gradients into `self.gradients`.
     fn backward(&mut self, isa: Isa, net: &PackedSubgraph, slots: &[Slot]) {
         let (depth, width) = (net.spec.depth, net.spec.width);
-        let (patches, p) = (self.patches, self.patch);
+        let (patches, p, fold) = (self.patches, self.patch, self.fold);
         for patch in 0..patches {
             let out = &self.output[patch * 4 * p * p..(patch + 1) * 4 * p * p];
-            unshuffle_patch(out, patch * (p + 1), p, &mut self.phase_gradient);
+            unshuffle_patch(out, patch, p, fold, &mut self.phase_gradient);
         }
+        let p = p / fold;
         let tail = slots[slots.len() - 1];
         let tail_input = tail_input(net, &self.features, &self.activated);
         accumulate(isa, tail_input, &self.phase_gradient, tail, &mut self.gradients);
@@ -440,7 +471,7 @@ impl Workspace {
         };
         current.set_channels(width);
         match net.kind {
-            BodyKind::Plain => {
+            BodyKind::Plain | BodyKind::HalfResolution => {
                 conv3x3_serial(isa, &net.tail_transposed, &self.phase_gradient, &mut current, finish(depth));
                 for layer in (0..depth).rev() {
                     accumulate(isa, &features[layer], &current, slots[1 + layer], &mut self.gradients);
@@ -484,7 +515,8 @@ impl Workspace {
                 }
             }
         }
-        accumulate(isa, &self.luma, &current, slots[0], &mut self.gradients);
+        let head_input = if fold > 1 { &self.unshuffled } else { &self.luma };
+        accumulate(isa, head_input, &current, slots[0], &mut self.gradients);
         self.gradient = [current, next];
     }
 }
@@ -503,7 +535,7 @@ fn accumulate(isa: Isa, input: &Planes, output_gradient: &Planes, slot: Slot, gr
 fn tail_input<'a>(net: &PackedSubgraph, features: &'a [Planes], activated: &'a [Planes]) -> &'a Planes {
     match net.kind {
         BodyKind::Preact => &activated[net.spec.depth],
-        BodyKind::Plain | BodyKind::Pairs => &features[net.spec.depth],
+        BodyKind::Plain | BodyKind::Pairs | BodyKind::HalfResolution => &features[net.spec.depth],
     }
 }
 
@@ -548,9 +580,11 @@ fn mask_relu(gradient: &mut Planes, output: &Planes, y: usize) {
     }
 }
 
-/// The x2 output of the patch at column `x0` of the strip: its four phases plus the bilinear x2
-/// of its luma (edges replicated within the patch), as the inference kernel computes it.
-fn shuffle_patch(luma: &Planes, phases: &Planes, x0: usize, p: usize, out: &mut [f32]) {
+/// The x2 output of patch `patch` of the strip (`p` LR pixels square): its phases (`4 * fold²`
+/// channels of `p / fold` positions square) plus the bilinear x2 of its luma (edges replicated
+/// within the patch), as the inference kernel computes it.
+fn shuffle_patch(luma: &Planes, phases: &Planes, patch: usize, p: usize, fold: usize, out: &mut [f32]) {
+    let (x0, positions) = (patch * (p + 1), p / fold);
     let mut vertical = vec![0.0f32; p];
     for y in 0..p {
         let rows = [y.saturating_sub(1), y, (y + 1).min(p - 1)].map(|row| &luma.row(0, row)[x0..x0 + p]);
@@ -561,29 +595,41 @@ fn shuffle_patch(luma: &Planes, phases: &Planes, x0: usize, p: usize, out: &mut 
             let target = &mut out[(2 * y + dy) * 2 * p..(2 * y + dy + 1) * 2 * p];
             for dx in 0..2 {
                 let [left, middle, right] = BILINEAR_TAPS[dx];
-                let phase = &phases.row(2 * dy + dx, y)[x0..x0 + p];
-                for x in 0..p {
-                    let bilinear = left * vertical[x.saturating_sub(1)]
-                        + middle * vertical[x]
-                        + right * vertical[(x + 1).min(p - 1)];
-                    target[2 * x + dx] = phase[x] + bilinear;
+                // The output pixels of column `fold * x + column` of each position, one channel.
+                for column in 0..fold {
+                    let channel = phase_channel(y % fold, column, dy, dx, fold);
+                    let phase = &phases.row(channel, y / fold)[patch * (positions + 1)..][..positions];
+                    for (position, value) in phase.iter().enumerate() {
+                        let x = fold * position + column;
+                        let bilinear = left * vertical[x.saturating_sub(1)]
+                            + middle * vertical[x]
+                            + right * vertical[(x + 1).min(p - 1)];
+                        target[2 * x + dx] = value + bilinear;
+                    }
                 }
             }
         }
     }
 }
 
-/// The gradient at the phases of the patch at column `x0` from the gradient at its x2 output.
-fn unshuffle_patch(out: &[f32], x0: usize, p: usize, phases: &mut Planes) {
+/// The gradient at the phases of patch `patch` of the strip from the gradient at its x2 output.
+fn unshuffle_patch(out: &[f32], patch: usize, p: usize, fold: usize, phases: &mut Planes) {
+    let positions = p / fold;
     for y in 0..p {
-        for phase in 0..PHASES {
-            let (dy, dx) = (phase / 2, phase % 2);
-            let row = &mut phases.row_mut(phase, y)[x0..x0 + p];
-            for (x, value) in row.iter_mut().enumerate() {
-                *value = out[(2 * y + dy) * 2 * p + 2 * x + dx];
+        for (dy, dx, column) in (0..2).flat_map(|dy| (0..2).flat_map(move |dx| (0..fold).map(move |c| (dy, dx, c)))) {
+            let channel = phase_channel(y % fold, column, dy, dx, fold);
+            let row = &mut phases.row_mut(channel, y / fold)[patch * (positions + 1)..][..positions];
+            for (position, value) in row.iter_mut().enumerate() {
+                *value = out[(2 * y + dy) * 2 * p + 2 * (fold * position + column) + dx];
             }
         }
     }
+}
+
+/// The tail's channel for output phase (`dy`, `dx`) of the LR pixel at (`row`, `column`) of a
+/// position: channels run over the position's `2 fold` output rows, then its `2 fold` columns.
+fn phase_channel(row: usize, column: usize, dy: usize, dx: usize, fold: usize) -> usize {
+    (2 * row + dy) * 2 * fold + 2 * column + dx
 }
 
 /// Trains a [`FlatSupernet`] with the sandwich loss on this CPU's threads.
@@ -746,7 +792,7 @@ mod tests {
             SubgraphSpec { depth: 2, width: 8 },
             SubgraphSpec { depth: 1, width: 16 },
         ];
-        check_gradients_against_burn(&config, &specs);
+        check_gradients_against_burn(&config, &specs, ODD_PATCHES);
     }
 
     #[test]
@@ -757,7 +803,18 @@ mod tests {
             .with_widths(vec![4, 8, 16])
             .with_body(Some(BodyKind::Pairs));
         let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }];
-        check_gradients_against_burn(&config, &specs);
+        check_gradients_against_burn(&config, &specs, ODD_PATCHES);
+    }
+
+    #[test]
+    fn gradients_of_half_resolution_bodies_match_burns_autodiff() {
+        let config = SupernetConfig::new()
+            .with_max_depth(2)
+            .with_max_width(16)
+            .with_widths(vec![8, 16])
+            .with_body(Some(BodyKind::HalfResolution));
+        let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 1, width: 8 }];
+        check_gradients_against_burn(&config, &specs, &[(3, 6, Loss::L1), (5, 10, Loss::L1), (4, 8, Loss::L2)]);
     }
 
     #[test]
@@ -768,16 +825,19 @@ mod tests {
             .with_widths(vec![4, 8, 16])
             .with_body(Some(BodyKind::Preact));
         let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }];
-        check_gradients_against_burn(&config, &specs);
+        check_gradients_against_burn(&config, &specs, ODD_PATCHES);
     }
 
-    /// Every parameter's gradient of the sandwich loss of `specs` (odd patch sizes, one and three
-    /// threads, both losses) against burn's autodiff.
-    fn check_gradients_against_burn(config: &SupernetConfig, specs: &[SubgraphSpec]) {
+    /// Batches of patches of odd sizes, and the loss: (patches, patch, loss).
+    const ODD_PATCHES: &[(usize, usize, Loss)] = &[(3, 7, Loss::L1), (5, 12, Loss::L1), (4, 9, Loss::L2)];
+
+    /// Every parameter's gradient of the sandwich loss of `specs` on batches `cases`, on one and
+    /// three threads, against burn's autodiff.
+    fn check_gradients_against_burn(config: &SupernetConfig, specs: &[SubgraphSpec], cases: &[(usize, usize, Loss)]) {
         let device = Device::flex().autodiff();
         device.seed(11);
         let model = config.init(&device);
-        for (size, patch, loss_kind) in [(3, 7, Loss::L1), (5, 12, Loss::L1), (4, 9, Loss::L2)] {
+        for &(size, patch, loss_kind) in cases {
             let batch = random_batch(size, patch, patch as u64);
             let lr = Tensor::from_data(TensorData::new(batch.lr.clone(), [size, 1, patch, patch]), &device);
             let hr = Tensor::from_data(TensorData::new(batch.hr.clone(), [size, 1, 2 * patch, 2 * patch]), &device);

@@ -45,6 +45,8 @@ pub enum TrainError {
     NotASubgraph { path: PathBuf, spec: crate::model::supernet::SubgraphSpec },
     #[error("--fixed {spec} with --body pairs: a depth of pairs of layers is even")]
     SplitPair { spec: crate::model::supernet::SubgraphSpec },
+    #[error("--patch {patch} with --body half-resolution: a patch of 2x2 blocks is even")]
+    OddPatch { patch: usize },
     #[error("{}: no photo has room for a {patch}x{patch} LR patch (--patch, --scales)", path.display())]
     NoRoomForPatch { path: PathBuf, patch: usize },
     #[error("{}: H.264 degradation failed: {source}", path.display())]

@@ -651,6 +651,9 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     if let Some(spec) = config.fixed.filter(|spec| !supernet.contains(spec)) {
         return Err(TrainError::SplitPair { spec });
     }
+    if config.patch % supernet.body_kind().fold() != 0 {
+        return Err(TrainError::OddPatch { patch: config.patch });
+    }
     let sandwich = sandwich_for(config, &supernet, ladder.as_ref())?;
 
     let (mut trainer, first_step) = if config.resume {
@@ -803,6 +806,9 @@ pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerS
     let supernet = supernet_for(config);
     if let Some(spec) = config.fixed.filter(|spec| !supernet.contains(spec)) {
         return Err(TrainError::SplitPair { spec });
+    }
+    if config.patch % supernet.body_kind().fold() != 0 {
+        return Err(TrainError::OddPatch { patch: config.patch });
     }
     let sandwich = sandwich_for(config, &supernet, ladder_of(config)?.as_ref())?;
     let mut rng = StdRng::seed_from_u64(config.seed);
@@ -1122,20 +1128,26 @@ mod tests {
     }
 
     #[test]
-    fn a_pair_of_layers_is_not_split() {
+    fn a_pair_of_layers_is_not_split_nor_a_block_of_pixels() {
         #[derive(clap::Parser)]
         struct Command {
             #[command(flatten)]
             config: TrainConfig,
         }
         let out = tempfile::tempdir().unwrap();
-        let args = ["train", "--fixed", "d3w8", "--body", "pairs", "--out", out.path().to_str().unwrap()];
+        let path = out.path().to_str().unwrap();
+        let args = ["train", "--fixed", "d3w8", "--body", "pairs", "--out", path];
         let config = <Command as clap::Parser>::try_parse_from(args).unwrap().config;
         let error = train(&config).err().expect("refused").to_string();
         assert_eq!(error, "--fixed d3w8 with --body pairs: a depth of pairs of layers is even");
         assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "nothing written");
+        let args = ["train", "--fixed", "d2w8", "--body", "half-resolution", "--patch", "33", "--out", path];
+        let config = <Command as clap::Parser>::try_parse_from(args).unwrap().config;
+        let error = train(&config).err().expect("refused").to_string();
+        assert_eq!(error, "--patch 33 with --body half-resolution: a patch of 2x2 blocks is even");
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "nothing written");
         // The kind of body shapes a subgraph trained alone.
-        let args = ["train", "--body", "pairs", "--out", out.path().to_str().unwrap()];
+        let args = ["train", "--body", "pairs", "--out", path];
         assert!(<Command as clap::Parser>::try_parse_from(args).is_err());
     }
 
