@@ -214,6 +214,7 @@ impl SupernetConfig {
         self.body_kind() != BodyKind::Pairs || depth % 2 == 0
     }
 
+    /// The kind of body: plain where none is named.
     pub fn body_kind(&self) -> BodyKind {
         self.body.unwrap_or_default()
     }
@@ -235,13 +236,13 @@ impl SupernetConfig {
 
     pub fn init(&self, device: &Device) -> Supernet {
         let conv = |in_channels, out_channels, gain| ElasticConv::init(in_channels, out_channels, gain, device);
+        let kind = self.body_kind();
         // Body layers start close to the identity: every plain one, and a pair's second (its first
         // feeds a ReLU, at full gain so that the pair starts with gradients).
-        let body_gain = |layer: usize| match self.body_kind() {
+        let body_gain = |layer: usize| match kind {
             BodyKind::Pairs if layer % 2 == 0 => 1.0,
             _ => BODY_INIT_GAIN,
         };
-        let kind = self.body_kind();
         Supernet {
             head: conv(kind.input_channels(), self.max_width, 1.0),
             body: (0..self.max_depth).map(|layer| conv(self.max_width, self.max_width, body_gain(layer))).collect(),

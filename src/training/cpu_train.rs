@@ -329,7 +329,7 @@ impl Workspace {
                 _ => planes(kind.input_channels()),
             },
             features: (0..=config.max_depth).map(|_| planes(config.max_width)).collect(),
-            activated: match config.body_kind() {
+            activated: match kind {
                 BodyKind::Preact => (0..=config.max_depth).map(|_| planes(config.max_width)).collect(),
                 BodyKind::Plain | BodyKind::Pairs | BodyKind::HalfResolution => Vec::new(),
             },
@@ -454,7 +454,7 @@ impl Workspace {
             let out = &self.output[patch * 4 * p * p..(patch + 1) * 4 * p * p];
             unshuffle_patch(out, patch, p, fold, &mut self.phase_gradient);
         }
-        let p = p / fold;
+        let positions = p / fold;
         let tail = slots[slots.len() - 1];
         let tail_input = tail_input(net, &self.features, &self.activated);
         accumulate(isa, tail_input, &self.phase_gradient, tail, &mut self.gradients);
@@ -465,7 +465,7 @@ impl Workspace {
         let features = &self.features;
         let finish = |relu_output: usize| {
             move |gradient: &mut Planes, y: usize| {
-                zero_separators(gradient, y, patches, p);
+                zero_separators(gradient, y, patches, positions);
                 mask_relu(gradient, &features[relu_output], y);
             }
         };
@@ -481,7 +481,7 @@ impl Workspace {
                 }
             }
             BodyKind::Pairs => {
-                let separators = |gradient: &mut Planes, y: usize| zero_separators(gradient, y, patches, p);
+                let separators = |gradient: &mut Planes, y: usize| zero_separators(gradient, y, patches, positions);
                 conv3x3_serial(isa, &net.tail_transposed, &self.phase_gradient, &mut current, separators);
                 let inner = &mut self.inner_gradient;
                 inner.set_channels(width);
