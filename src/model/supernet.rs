@@ -211,7 +211,7 @@ impl SupernetConfig {
 
     /// Whether a subgraph can stop after `depth` body layers: pairs are not split.
     fn has_depth(&self, depth: usize) -> bool {
-        self.body_kind() != BodyKind::Pairs || depth % 2 == 0
+        self.body_kind() != BodyKind::Pairs || depth.is_multiple_of(2)
     }
 
     /// The kind of body: plain where none is named.
@@ -240,7 +240,7 @@ impl SupernetConfig {
         // Body layers start close to the identity: every plain one, and a pair's second (its first
         // feeds a ReLU, at full gain so that the pair starts with gradients).
         let body_gain = |layer: usize| match kind {
-            BodyKind::Pairs if layer % 2 == 0 => 1.0,
+            BodyKind::Pairs if layer.is_multiple_of(2) => 1.0,
             _ => BODY_INIT_GAIN,
         };
         Supernet {

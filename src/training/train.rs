@@ -441,13 +441,21 @@ pub struct Trained {
     pub seconds: f64,
 }
 
-/// The supernet a run trains: the full one, or one shaped exactly like the `--fixed` subgraph.
-fn supernet_for(config: &TrainConfig) -> SupernetConfig {
-    match config.fixed {
+/// The supernet a run trains: the full one, or one shaped exactly like the `--fixed` subgraph;
+/// refused where that subgraph or the patch size does not fit its kind of body.
+fn supernet_for(config: &TrainConfig) -> Result<SupernetConfig, TrainError> {
+    let supernet = match config.fixed {
         // Plain is written as none, as by runs made before there was a choice (which resume).
         Some(spec) => fixed_shape(spec).with_body((config.body != BodyKind::Plain).then_some(config.body)),
         None => SupernetConfig::new(),
+    };
+    if let Some(spec) = config.fixed.filter(|spec| !supernet.contains(spec)) {
+        return Err(TrainError::SplitPair { spec });
     }
+    if !config.patch.is_multiple_of(supernet.body_kind().fold()) {
+        return Err(TrainError::OddPatch { patch: config.patch });
+    }
+    Ok(supernet)
 }
 
 /// A supernet shaped exactly like subgraph `spec`.
@@ -647,13 +655,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     if !rung_weights.is_empty() && !uses_cpu_kernels(config.trainer) {
         return Err(TrainError::RungWeightsNeedCpuTrainer);
     }
-    let supernet = supernet_for(config);
-    if let Some(spec) = config.fixed.filter(|spec| !supernet.contains(spec)) {
-        return Err(TrainError::SplitPair { spec });
-    }
-    if config.patch % supernet.body_kind().fold() != 0 {
-        return Err(TrainError::OddPatch { patch: config.patch });
-    }
+    let supernet = supernet_for(config)?;
     let sandwich = sandwich_for(config, &supernet, ladder.as_ref())?;
 
     let (mut trainer, first_step) = if config.resume {
@@ -803,13 +805,7 @@ pub struct TrainerSpeed {
 /// sandwiches, burn's on `config.device` and dysr's kernels on the CPU: `config`'s batch, patch size and sampled subgraphs, the full supernet. The patches
 /// are random values: a step's cost does not depend on them.
 pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerSpeed>, TrainError> {
-    let supernet = supernet_for(config);
-    if let Some(spec) = config.fixed.filter(|spec| !supernet.contains(spec)) {
-        return Err(TrainError::SplitPair { spec });
-    }
-    if config.patch % supernet.body_kind().fold() != 0 {
-        return Err(TrainError::OddPatch { patch: config.patch });
-    }
+    let supernet = supernet_for(config)?;
     let sandwich = sandwich_for(config, &supernet, ladder_of(config)?.as_ref())?;
     let mut rng = StdRng::seed_from_u64(config.seed);
     let batches: Vec<(Batch, Vec<SubgraphSpec>)> = (0..=steps)
