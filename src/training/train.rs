@@ -133,9 +133,9 @@ pub struct TrainConfig {
     #[arg(long, requires = "fixed", conflicts_with = "resume")]
     #[serde(default)]
     pub init_from: Option<PathBuf>,
-    /// With --fixed: how its body's layers are joined. `pairs` (residual blocks of two layers,
-    /// an even depth) is a kind of network `dysr eval --trained` scores and the player does not
-    /// run.
+    /// With --fixed: how its body's layers are joined. The kinds other than `plain` (`pairs` of
+    /// layers, an even depth; `preact` layers; a `half-resolution` body, even patches) are
+    /// networks `dysr eval --trained` scores and the player does not run.
     #[arg(long, value_enum, default_value_t, requires = "fixed", conflicts_with = "init_from")]
     #[serde(default)]
     pub body: BodyKind,
