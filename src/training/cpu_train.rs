@@ -335,7 +335,10 @@ impl Workspace {
             },
             phases: planes(kind.output_phases()),
             gradient: [planes(config.max_width), planes(config.max_width)],
-            inner_gradient: planes(config.max_width),
+            inner_gradient: match kind {
+                BodyKind::Pairs => planes(config.max_width),
+                BodyKind::Plain | BodyKind::Preact | BodyKind::HalfResolution => Planes::new(0, 0, 0),
+            },
             phase_gradient: planes(kind.output_phases()),
             output: vec![0.0; patches * 4 * patch * patch],
             teacher: vec![0.0; patches * 4 * patch * patch],
