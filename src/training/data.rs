@@ -2,7 +2,8 @@
 //! and, for part of the batches, LR versions that look like what the player decodes: made with
 //! another downscaling filter (bicubic, Lanczos-3 or area) and shown as one picture of a short
 //! panning shot through H.264 with its usual GOP (P and B pictures) at a random CRF. Patches are
-//! sampled at random positions with random flips and transposes.
+//! sampled at random positions with random flips and transposes, optionally only where there is
+//! much to restore.
 
 use std::path::Path;
 
@@ -19,6 +20,11 @@ const DEGRADATION_CRF_RANGE: std::ops::RangeInclusive<u32> = 18..=35;
 /// The panning shot of a degraded variant: pictures, and the largest step between two, in LR pixels.
 const PAN_FRAMES: usize = 5;
 const PAN_MAX_STEP: isize = 3;
+/// Patches drawn to place the detail threshold of `--informative-patches`.
+const DETAIL_SAMPLE: usize = 4000;
+/// Draws of a patch below the detail threshold before one is taken anyway (a photo set with too
+/// few such places must not stall training).
+const DETAIL_TRIES: usize = 200;
 
 /// One photo: the ground truth and its LR versions (clean first, then degraded ones).
 pub struct TrainingPair {
@@ -120,12 +126,9 @@ impl TrainingSet {
         self.pairs.iter().any(|pair| pair.has_room_for(lr_patch))
     }
 
-    /// `size` random patches of `lr_patch` LR pixels; from a degraded LR when `degraded`.
-    pub fn batch(&self, rng: &mut StdRng, size: usize, lr_patch: usize, degraded: bool) -> Batch {
-        let hr_patch = 2 * lr_patch;
-        let mut lr = Vec::with_capacity(size * lr_patch * lr_patch);
-        let mut hr = Vec::with_capacity(size * hr_patch * hr_patch);
-        // Each photo as often as its area: every LR pixel equally likely to be in a patch.
+    /// Each photo's weight in the draw of a patch of `lr_patch`: its area (every LR pixel equally
+    /// likely to be in a patch), 0 where the patch does not fit.
+    fn areas(&self, lr_patch: usize) -> (Vec<usize>, usize) {
         let areas: Vec<usize> = self
             .pairs
             .iter()
@@ -133,31 +136,104 @@ impl TrainingSet {
             .collect();
         let total: usize = areas.iter().sum();
         assert!(total > 0, "no photo has room for a {lr_patch}x{lr_patch} LR patch");
+        (areas, total)
+    }
+
+    /// The detail (see [`detail`]) that only `share` of the clean patches of `lr_patch` reach,
+    /// from a sample of them drawn with `rng`.
+    pub fn detail_threshold(&self, rng: &mut StdRng, lr_patch: usize, share: f64) -> f32 {
+        let (areas, total) = self.areas(lr_patch);
+        let mut details: Vec<f32> = (0..DETAIL_SAMPLE)
+            .map(|_| {
+                let pair = &self.pairs[pick(rng, &areas, total)];
+                let x = rng.random_range(0..=pair.lr_clean.width - lr_patch);
+                let y = rng.random_range(0..=pair.lr_clean.height - lr_patch);
+                detail(pair, (x, y), lr_patch)
+            })
+            .collect();
+        details.sort_by(f32::total_cmp);
+        let below = ((1.0 - share) * DETAIL_SAMPLE as f64) as usize;
+        details[below.min(DETAIL_SAMPLE - 1)]
+    }
+
+    /// `size` random patches of `lr_patch` LR pixels; from a degraded LR when `degraded`; with
+    /// `min_detail`, only where the clean patch has at least that much [`detail`].
+    pub fn batch(
+        &self,
+        rng: &mut StdRng,
+        size: usize,
+        lr_patch: usize,
+        degraded: bool,
+        min_detail: Option<f32>,
+    ) -> Batch {
+        let hr_patch = 2 * lr_patch;
+        let mut lr = Vec::with_capacity(size * lr_patch * lr_patch);
+        let mut hr = Vec::with_capacity(size * hr_patch * hr_patch);
+        let (areas, total) = self.areas(lr_patch);
         for _ in 0..size {
-            let (mut pick, mut index) = (rng.random_range(0..total), 0);
-            while pick >= areas[index] {
-                pick -= areas[index];
-                index += 1;
-            }
-            let pair = &self.pairs[index];
-            let fits = |variant: &&DegradedLr| variant.lr.width >= lr_patch && variant.lr.height >= lr_patch;
-            let variants: Vec<&DegradedLr> =
-                if degraded { pair.lr_degraded.iter().filter(fits).collect() } else { Vec::new() };
-            let (source, (dx, dy)) = match variants.len() {
-                0 => (&pair.lr_clean, (0, 0)),
-                n => {
-                    let variant = variants[rng.random_range(0..n)];
-                    (&variant.lr, variant.offset)
+            let mut tries = 0;
+            let (pair, source, (x, y), (dx, dy)) = loop {
+                let pair = &self.pairs[pick(rng, &areas, total)];
+                let fits = |variant: &&DegradedLr| variant.lr.width >= lr_patch && variant.lr.height >= lr_patch;
+                let variants: Vec<&DegradedLr> =
+                    if degraded { pair.lr_degraded.iter().filter(fits).collect() } else { Vec::new() };
+                let (source, offset) = match variants.len() {
+                    0 => (&pair.lr_clean, (0, 0)),
+                    n => {
+                        let variant = variants[rng.random_range(0..n)];
+                        (&variant.lr, variant.offset)
+                    }
+                };
+                let x = rng.random_range(0..=source.width - lr_patch);
+                let y = rng.random_range(0..=source.height - lr_patch);
+                tries += 1;
+                let informative = |threshold| detail(pair, (x + offset.0, y + offset.1), lr_patch) >= threshold;
+                if tries >= DETAIL_TRIES || min_detail.is_none_or(informative) {
+                    break (pair, source, (x, y), offset);
                 }
             };
-            let x = rng.random_range(0..=source.width - lr_patch);
-            let y = rng.random_range(0..=source.height - lr_patch);
             let orientation = rng.random_range(0..8u8);
             lr.extend(oriented(&source.crop(x, y, lr_patch, lr_patch), orientation));
             hr.extend(oriented(&pair.hr.crop(2 * (x + dx), 2 * (y + dy), hr_patch, hr_patch), orientation));
         }
         Batch { size, lr_patch, lr, hr }
     }
+}
+
+/// An index drawn with probability proportional to its weight in `weights` (summing to `total`).
+fn pick(rng: &mut StdRng, weights: &[usize], total: usize) -> usize {
+    let (mut pick, mut index) = (rng.random_range(0..total), 0);
+    while pick >= weights[index] {
+        pick -= weights[index];
+        index += 1;
+    }
+    index
+}
+
+/// What the clean LR patch of `lr_patch` at `(x, y)` leaves the network to restore: the mean
+/// absolute difference between its HR and the bilinear x2 of the LR (the base the network's output
+/// is added to; the patch's edges repeated).
+fn detail(pair: &TrainingPair, (x, y): (usize, usize), lr_patch: usize) -> f32 {
+    let (lr, hr) = (&pair.lr_clean, &pair.hr);
+    let at = |column: usize, row: usize| lr.data[(y + row) * lr.width + x + column];
+    let mut sum = 0.0;
+    for row in 0..lr_patch {
+        // The LR rows a quarter pixel above and below each HR row's centre.
+        let (up, down) = (row.saturating_sub(1), (row + 1).min(lr_patch - 1));
+        for column in 0..lr_patch {
+            let (left, right) = (column.saturating_sub(1), (column + 1).min(lr_patch - 1));
+            for (dy, near_row) in [(0, up), (1, down)] {
+                for (dx, near_column) in [(0, left), (1, right)] {
+                    let bilinear = 0.5625 * at(column, row)
+                        + 0.1875 * (at(near_column, row) + at(column, near_row))
+                        + 0.0625 * at(near_column, near_row);
+                    let truth = hr.data[(2 * (y + row) + dy) * hr.width + 2 * (x + column) + dx];
+                    sum += (truth - bilinear).abs();
+                }
+            }
+        }
+    }
+    sum / (4 * lr_patch * lr_patch) as f32
 }
 
 /// One of the 8 flips/transposes of a square patch (bit 0: mirror, bit 1: flip, bit 2: transpose).
@@ -213,7 +289,7 @@ mod tests {
                 lr_degraded: vec![variant],
             }],
         };
-        let batch = set.batch(&mut StdRng::seed_from_u64(3), 6, 16, true);
+        let batch = set.batch(&mut StdRng::seed_from_u64(3), 6, 16, true, None);
         for b in 0..6 {
             let (lr, hr) = (&batch.lr[b * 256..(b + 1) * 256], &batch.hr[b * 1024..(b + 1) * 1024]);
             let error: f32 = (0..16 * 16)
@@ -243,9 +319,41 @@ mod tests {
         big.hr.data.fill(0.9);
         big.lr_clean.data.fill(0.9);
         let set = TrainingSet { pairs: vec![pair("small", 64), big, pair("too small", 8)] };
-        let batch = set.batch(&mut StdRng::seed_from_u64(9), 2000, 8, false);
+        let batch = set.batch(&mut StdRng::seed_from_u64(9), 2000, 8, false, None);
         let from_big = batch.lr.chunks(64).filter(|patch| patch[0] > 0.7).count();
         assert!((1500..1700).contains(&from_big), "{from_big} of 2000 patches from the photo with 4/5 of the area");
+    }
+
+    /// With `--informative-patches 0.5` the patches come from the textured half of a photo whose
+    /// other half is a smooth ramp the bilinear base already restores; without it, from both.
+    #[test]
+    fn informative_patches_come_from_where_there_is_detail() {
+        let (width, height) = (128, 64);
+        let hr = Luma::new(
+            width,
+            height,
+            (0..width * height)
+                .map(|i| {
+                    let (x, y) = (i % width, i / width);
+                    if x < width / 2 { x as f32 / width as f32 } else { ((x * 7 + y * 13) % 5) as f32 / 5.0 }
+                })
+                .collect(),
+        );
+        let set = TrainingSet {
+            pairs: vec![TrainingPair { name: "halves".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }],
+        };
+        let threshold = set.detail_threshold(&mut StdRng::seed_from_u64(5), 8, 0.5);
+        let textured = |min_detail| {
+            let batch = set.batch(&mut StdRng::seed_from_u64(7), 400, 8, false, min_detail);
+            // Along a row of the ramp (either way round) neighbours differ by a step at most; in
+            // the texture they jump.
+            let jumps =
+                |patch: &[f32]| patch.chunks(8).any(|row| row.windows(2).any(|pair| (pair[1] - pair[0]).abs() > 0.05));
+            batch.lr.chunks(64).filter(|patch| jumps(patch)).count()
+        };
+        let (everywhere, informative) = (textured(None), textured(Some(threshold)));
+        assert!((120..280).contains(&everywhere), "{everywhere} of 400 patches from the texture without a threshold");
+        assert!(informative > 380, "{informative} of 400 patches from the texture with one");
     }
 
     #[test]
@@ -254,7 +362,7 @@ mod tests {
         let set = TrainingSet {
             pairs: vec![TrainingPair { name: "ramp".into(), lr_clean: downscale_x2(&hr), hr, lr_degraded: vec![] }],
         };
-        let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 4, false);
+        let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 4, false, None);
         assert_eq!((batch.lr.len(), batch.hr.len()), (4 * 16, 4 * 64));
         for b in 0..4 {
             // The horizontal ramp survives as a ramp in one direction or the other, in both.

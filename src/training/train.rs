@@ -110,6 +110,11 @@ pub struct TrainConfig {
     #[arg(long, value_parser = crate::cli::decay)]
     #[serde(default)]
     pub ema: Option<f32>,
+    /// Draw patches only from the places with the most to restore: the given share of them, by
+    /// how far the ground truth is from the bilinear x2 of the clean LR (1: every place alike).
+    #[arg(long, default_value_t = 1.0, value_parser = crate::cli::share::<f64>)]
+    #[serde(default = "every_place")]
+    pub informative_patches: f64,
     /// Sizes each photo is used at, as fractions of its own (scale augmentation).
     #[arg(long, value_delimiter = ',', default_value = "1,0.75,0.5", value_parser = crate::cli::scale)]
     #[serde(default = "unscaled")]
@@ -414,6 +419,10 @@ fn unscaled() -> Vec<f64> {
     vec![1.0]
 }
 
+fn every_place() -> f64 {
+    1.0
+}
+
 /// What a checkpoint remembers besides the weights and the optimizer state.
 #[derive(Debug, Serialize, Deserialize)]
 struct Progress {
@@ -708,6 +717,10 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
         }
         None => None,
     };
+    // Placed from the run's seed, so a resumed run places it where the run did.
+    let min_detail = (config.informative_patches < 1.0).then(|| {
+        set.detail_threshold(&mut StdRng::seed_from_u64(config.seed), config.patch, config.informative_patches)
+    });
     // Each step draws from its own stream, so a resumed run sees the batches it would have seen.
     let step_rng = |step: usize| StdRng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let scored_specs = match config.fixed {
@@ -732,7 +745,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     for step in first_step..config.steps {
         let mut rng = step_rng(step);
         let degraded = rng.random_bool(config.degraded_share);
-        let batch = set.batch(&mut rng, config.batch, config.patch, degraded);
+        let batch = set.batch(&mut rng, config.batch, config.patch, degraded, min_detail);
         let specs = match config.fixed {
             Some(spec) => vec![spec],
             None => sandwich.draw(&mut rng),
@@ -1020,7 +1033,7 @@ mod tests {
                 lr_degraded: vec![],
             }],
         };
-        let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 16, false);
+        let batch = set.batch(&mut StdRng::seed_from_u64(1), 4, 16, false, None);
         let sandwich = Sandwich {
             supernet: supernet.clone(),
             bottom: supernet.smallest(),
