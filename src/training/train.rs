@@ -721,6 +721,9 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
     let min_detail = (config.informative_patches < 1.0).then(|| {
         set.detail_threshold(&mut StdRng::seed_from_u64(config.seed), config.patch, config.informative_patches)
     });
+    if let Some(threshold) = min_detail {
+        tracing::info!("patches only where the ground truth is {threshold:.5} or more from the bilinear x2 on average");
+    }
     // Each step draws from its own stream, so a resumed run sees the batches it would have seen.
     let step_rng = |step: usize| StdRng::seed_from_u64(config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let scored_specs = match config.fixed {
