@@ -844,9 +844,6 @@ struct FrameScalers {
     chroma: Option<(SwsContext, (Pixel, u32, u32))>,
 }
 
-// SAFETY: swscale contexts have no thread affinity; the SR thread that owns them is their only user.
-unsafe impl Send for FrameScalers {}
-
 /// The context `slot` holds for `key`, made anew (bicubic, x2) when the key has changed.
 fn scaler_for(
     slot: &mut Option<(SwsContext, (Pixel, u32, u32))>,
