@@ -840,7 +840,7 @@ struct FrameScalers {
     /// whose planes are not the output's.
     whole: Option<(SwsContext, (Pixel, u32, u32))>,
     /// One chroma plane bicubic x2, run on each: the network makes the luma, so swscale need not
-    /// (at 1080p that is two thirds of its work).
+    /// (two thirds of the picture's samples).
     chroma: Option<(SwsContext, (Pixel, u32, u32))>,
 }
 
@@ -870,14 +870,15 @@ fn chroma_plane_format(input: Pixel, out: Pixel) -> Option<Pixel> {
     }
 }
 
-/// Scales plane `plane` of `source`, `rows` high, into the same plane of `target` with `context`
-/// (made for one plane of the source's size and the target's).
+/// Scales chroma plane `plane` of the 4:2:0 `source` into the same plane of `target` with
+/// `context` (made for one plane of the source's chroma size and the target's).
 fn scale_plane(
     context: &mut SwsContext,
-    (source, rows): (&ffmpeg::frame::Video, u32),
+    source: &ffmpeg::frame::Video,
     target: &mut ffmpeg::frame::Video,
     plane: usize,
 ) {
+    let rows = source.height().div_ceil(2) as std::ffi::c_int;
     // SAFETY: both frames own their planes, and `context` was made for these two planes' formats
     // and sizes, so swscale reads and writes within them; it reads four pointers and strides from
     // each array, the unused ones null and zero as for any one-plane format.
@@ -890,7 +891,6 @@ fn scale_plane(
         from_stride[0] = (*source).linesize[plane];
         to[0] = (*target).data[plane];
         to_stride[0] = (*target).linesize[plane];
-        let rows = rows as std::ffi::c_int;
         ffmpeg::ffi::sws_scale(
             context.as_mut_ptr(),
             from.as_ptr(),
@@ -929,7 +929,7 @@ fn upscale_frame(
                 .map_err(convert_error)?;
             picture = ffmpeg::frame::Video::new(out_format, out_w, out_h);
             for plane in [1, 2] {
-                scale_plane(context, (frame, chroma_h), &mut picture, plane);
+                scale_plane(context, frame, &mut picture, plane);
             }
         }
         _ => {
@@ -1007,7 +1007,7 @@ mod tests {
             let mut alone = ffmpeg::frame::Video::new(out_format, 2 * width, 2 * height);
             let bytes = if out_format == Pixel::YUV420P10LE { 2 } else { 1 };
             for plane in [1, 2] {
-                scale_plane(chroma, (&frame, chroma_h), &mut alone, plane);
+                scale_plane(chroma, &frame, &mut alone, plane);
                 let rows = |picture: &ffmpeg::frame::Video| {
                     let stride = picture.stride(plane);
                     (0..height as usize)
