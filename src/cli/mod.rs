@@ -173,8 +173,9 @@ pub fn decay(text: &str) -> Result<f32, String> {
     number_that(text, |value| *value > 0.0 && *value < 1.0, "above 0 and below 1")
 }
 
-/// A size for scale augmentation, a fraction of the photo's own.
-pub fn scale(text: &str) -> Result<f64, String> {
+/// A share that cannot be none: a size for scale augmentation (a fraction of the photo's own), a
+/// share of places to draw patches from.
+pub fn some_share(text: &str) -> Result<f64, String> {
     number_that(text, |value| *value > 0.0 && *value <= 1.0, "above 0 and at most 1")
 }
 
@@ -226,8 +227,8 @@ mod tests {
         for text in ["0", "1", "2", "nan"] {
             assert!(decay(text).is_err(), "decay {text}");
         }
-        assert_eq!(scale("1"), Ok(1.0));
-        assert!(scale("0").is_err() && scale("1.5").is_err());
+        assert_eq!(some_share("1"), Ok(1.0));
+        assert!(some_share("0").is_err() && some_share("1.5").is_err());
         assert_eq!(at_least_one("1"), Ok(1));
         assert!(at_least_one("0").is_err() && at_least_one("-1").is_err() && at_least_one("1.5").is_err());
         assert_eq!(share::<f64>("1.5").unwrap_err(), "it must be from 0 to 1");

@@ -14,7 +14,7 @@
 
 use burn::module::{Module, Param};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,11 @@ pub enum BodyKind {
     /// A layer of twice the width costs what a plain one does, and the view is twice as wide.
     /// Sizes are made even by repeating the last row and column.
     HalfResolution,
+    /// Each layer `f = (f + c) * 2 sigmoid(c)` with `c = conv(f)`, after a ReLU head: SPAN's
+    /// parameter-free attention (each value weighted by its own convolution's sigmoid) in place of
+    /// the ReLU, scaled so that a layer whose convolution gives 0 is the identity, which keeps
+    /// depth elastic.
+    Attention,
 }
 
 impl BodyKind {
@@ -66,7 +71,7 @@ impl BodyKind {
     pub fn fold(self) -> usize {
         match self {
             BodyKind::HalfResolution => 2,
-            BodyKind::Plain | BodyKind::Pairs | BodyKind::Preact => 1,
+            BodyKind::Plain | BodyKind::Pairs | BodyKind::Preact | BodyKind::Attention => 1,
         }
     }
 
@@ -90,6 +95,11 @@ impl BodyKind {
     /// Whether each body layer is `f = relu(f + conv(f))` after a ReLU head.
     pub fn is_plain(self) -> bool {
         matches!(self, BodyKind::Plain | BodyKind::HalfResolution)
+    }
+
+    /// Whether the head ends in a ReLU.
+    pub fn head_has_relu(self) -> bool {
+        matches!(self, BodyKind::Plain | BodyKind::HalfResolution | BodyKind::Attention)
     }
 }
 
@@ -322,6 +332,10 @@ impl Supernet {
             BodyKind::Preact => relu(body.iter().fold(head, |features, layer| {
                 features.clone() + layer.forward(relu(features), width, width) // [b, width, h, w]
             })),
+            BodyKind::Attention => body.iter().fold(relu(head), |features, layer| {
+                let convolved = layer.forward(features.clone(), width, width);
+                (features + convolved.clone()) * sigmoid(convolved) * 2.0 // [b, width, h, w]
+            }),
         };
         let residual = self.tail.forward(features, width, self.kind.output_phases()); // [b, 4 fold², h', w']
         match fold {

@@ -138,7 +138,7 @@ impl FlatSupernet {
         PackedSubgraph {
             spec,
             kind,
-            head: PackedConv::pack(isa, &head_weight, &head_bias, inputs, width, plain, false),
+            head: PackedConv::pack(isa, &head_weight, &head_bias, inputs, width, kind.head_has_relu(), false),
             body,
             tail: PackedConv::pack(isa, &tail_weight, &tail_bias, width, phases, false, false),
             body_transposed,
@@ -298,10 +298,13 @@ struct Workspace {
     features: Vec<Planes>,
     /// `relu(features)`, the layers' inputs (`BodyKind::Preact`).
     activated: Vec<Planes>,
+    /// Each body layer's attention, the sigmoid of its convolution (`BodyKind::Attention`).
+    attention: Vec<Planes>,
     phases: Planes,
     /// Gradients at layer outputs, two in turn.
     gradient: [Planes; 2],
-    /// The gradient inside a pair of layers (`BodyKind::Pairs`): at the first one's output.
+    /// The gradient inside a pair of layers (`BodyKind::Pairs`): at the first one's output; or
+    /// at a layer's convolution (`BodyKind::Attention`).
     inner_gradient: Planes,
     phase_gradient: Planes,
     /// The strip's x2 outputs, patch after patch, and the largest subgraph's.
@@ -331,12 +334,16 @@ impl Workspace {
             features: (0..=config.max_depth).map(|_| planes(config.max_width)).collect(),
             activated: match kind {
                 BodyKind::Preact => (0..=config.max_depth).map(|_| planes(config.max_width)).collect(),
-                BodyKind::Plain | BodyKind::Pairs | BodyKind::HalfResolution => Vec::new(),
+                BodyKind::Plain | BodyKind::Pairs | BodyKind::HalfResolution | BodyKind::Attention => Vec::new(),
+            },
+            attention: match kind {
+                BodyKind::Attention => (0..config.max_depth).map(|_| planes(config.max_width)).collect(),
+                BodyKind::Plain | BodyKind::Pairs | BodyKind::Preact | BodyKind::HalfResolution => Vec::new(),
             },
             phases: planes(kind.output_phases()),
             gradient: [planes(config.max_width), planes(config.max_width)],
             inner_gradient: match kind {
-                BodyKind::Pairs => planes(config.max_width),
+                BodyKind::Pairs | BodyKind::Attention => planes(config.max_width),
                 BodyKind::Plain | BodyKind::Preact | BodyKind::HalfResolution => Planes::new(0, 0, 0),
             },
             phase_gradient: planes(kind.output_phases()),
@@ -401,6 +408,15 @@ impl Workspace {
                     conv3x3_serial(isa, &net.body[layer], activated, &mut rest[0], |planes, y| {
                         add_row(planes, skip, y);
                         separators(planes, y);
+                    });
+                }
+                BodyKind::Attention => {
+                    // The convolution goes where its sigmoid is kept, row by row as it is made.
+                    let (input, output, attention) = (&done[layer], &mut rest[0], &mut self.attention[layer]);
+                    attention.set_channels(width);
+                    conv3x3_serial(isa, &net.body[layer], input, attention, |convolved, y| {
+                        separators(convolved, y);
+                        attend_row(input, convolved, output, y);
                     });
                 }
                 BodyKind::Plain | BodyKind::Pairs | BodyKind::HalfResolution => {
@@ -517,6 +533,38 @@ impl Workspace {
                     std::mem::swap(&mut current, &mut next);
                 }
             }
+            BodyKind::Attention => {
+                // `current`: the gradient at a layer's output, then (through its convolution and
+                // around it) at its input; the head's ReLU is the only one.
+                let separators = |gradient: &mut Planes, y: usize| zero_separators(gradient, y, patches, positions);
+                let head_relu = finish(0);
+                conv3x3_serial(
+                    isa,
+                    &net.tail_transposed,
+                    &self.phase_gradient,
+                    &mut current,
+                    |gradient, y| match depth {
+                        0 => head_relu(gradient, y),
+                        _ => separators(gradient, y),
+                    },
+                );
+                let inner = &mut self.inner_gradient;
+                inner.set_channels(width);
+                for layer in (0..depth).rev() {
+                    let attention = &self.attention[layer];
+                    attention_gradient(attention, &features[layer + 1], &current, inner);
+                    accumulate(isa, &features[layer], inner, slots[1 + layer], &mut self.gradients);
+                    next.set_channels(width);
+                    conv3x3_serial(isa, &net.body_transposed[layer], inner, &mut next, |gradient, y| {
+                        separators(gradient, y);
+                        add_attended_row(gradient, &current, attention, y);
+                        if layer == 0 {
+                            head_relu(gradient, y);
+                        }
+                    });
+                    std::mem::swap(&mut current, &mut next);
+                }
+            }
         }
         let head_input = if fold > 1 { &self.unshuffled } else { &self.luma };
         accumulate(isa, head_input, &current, slots[0], &mut self.gradients);
@@ -538,7 +586,50 @@ fn accumulate(isa: Isa, input: &Planes, output_gradient: &Planes, slot: Slot, gr
 fn tail_input<'a>(net: &PackedSubgraph, features: &'a [Planes], activated: &'a [Planes]) -> &'a Planes {
     match net.kind {
         BodyKind::Preact => &activated[net.spec.depth],
-        BodyKind::Plain | BodyKind::Pairs | BodyKind::HalfResolution => &features[net.spec.depth],
+        BodyKind::Plain | BodyKind::Pairs | BodyKind::HalfResolution | BodyKind::Attention => &features[net.spec.depth],
+    }
+}
+
+fn sigmoid(value: f32) -> f32 {
+    1.0 / (1.0 + (-value).exp())
+}
+
+/// Row `y` of a layer with attention (`BodyKind::Attention`): `output = (input + c) * 2 sigmoid(c)`
+/// with `c` its convolution, which the row of `convolved` holds and then gives way to `sigmoid(c)`.
+fn attend_row(input: &Planes, convolved: &mut Planes, output: &mut Planes, y: usize) {
+    for channel in 0..convolved.channels {
+        let values = input.row(channel, y).iter().zip(convolved.row_mut(channel, y));
+        for (out, (f, c)) in output.row_mut(channel, y).iter_mut().zip(values) {
+            let s = sigmoid(*c);
+            *out = (f + *c) * 2.0 * s;
+            *c = s;
+        }
+    }
+}
+
+/// The gradient at the convolution `c` of a layer with attention from `output_gradient`, the one
+/// at its `output`: `output_gradient * (2 s + output (1 - s))` with `s = sigmoid(c)`, the layer's
+/// `attention` (since `output = (input + c) * 2 s`).
+fn attention_gradient(attention: &Planes, output: &Planes, output_gradient: &Planes, gradient: &mut Planes) {
+    for channel in 0..attention.channels {
+        for y in 0..attention.height {
+            let values =
+                attention.row(channel, y).iter().zip(output.row(channel, y)).zip(output_gradient.row(channel, y));
+            for (out, ((s, o), g)) in gradient.row_mut(channel, y).iter_mut().zip(values) {
+                *out = g * (2.0 * s + o * (1.0 - s));
+            }
+        }
+    }
+}
+
+/// Row `y` of `gradient += output_gradient * 2 attention`: what reaches a layer with attention's
+/// input around its convolution.
+fn add_attended_row(gradient: &mut Planes, output_gradient: &Planes, attention: &Planes, y: usize) {
+    for channel in 0..gradient.channels {
+        let values = output_gradient.row(channel, y).iter().zip(attention.row(channel, y));
+        for (value, (g, s)) in gradient.row_mut(channel, y).iter_mut().zip(values) {
+            *value += g * 2.0 * s;
+        }
     }
 }
 
@@ -818,6 +909,17 @@ mod tests {
             .with_body(Some(BodyKind::HalfResolution));
         let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 1, width: 8 }];
         check_gradients_against_burn(&config, &specs, &[(3, 6, Loss::L1), (5, 10, Loss::L1), (4, 8, Loss::L2)]);
+    }
+
+    #[test]
+    fn gradients_of_layers_with_attention_match_burns_autodiff() {
+        let config = SupernetConfig::new()
+            .with_max_depth(3)
+            .with_max_width(16)
+            .with_widths(vec![4, 8, 16])
+            .with_body(Some(BodyKind::Attention));
+        let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }];
+        check_gradients_against_burn(&config, &specs, ODD_PATCHES);
     }
 
     #[test]

@@ -112,11 +112,11 @@ pub struct TrainConfig {
     pub ema: Option<f32>,
     /// Draw patches only from the places with the most to restore: the given share of them, by
     /// how far the ground truth is from the bilinear x2 of the clean LR (1: every place alike).
-    #[arg(long, default_value_t = 1.0, value_parser = crate::cli::share::<f64>)]
+    #[arg(long, default_value_t = 1.0, value_parser = crate::cli::some_share)]
     #[serde(default = "every_place")]
     pub informative_patches: f64,
     /// Sizes each photo is used at, as fractions of its own (scale augmentation).
-    #[arg(long, value_delimiter = ',', default_value = "1,0.75,0.5", value_parser = crate::cli::scale)]
+    #[arg(long, value_delimiter = ',', default_value = "1,0.75,0.5", value_parser = crate::cli::some_share)]
     #[serde(default = "unscaled")]
     pub scales: Vec<f64>,
     /// Save a checkpoint every this many steps.
@@ -139,7 +139,8 @@ pub struct TrainConfig {
     #[serde(default)]
     pub init_from: Option<PathBuf>,
     /// With --fixed: how its body's layers are joined. The kinds other than `plain` (`pairs` of
-    /// layers, an even depth; `preact` layers; a `half-resolution` body, even patches) are
+    /// layers, an even depth; `preact` layers; a `half-resolution` body, even patches; layers
+    /// with `attention`) are
     /// networks `dysr eval --trained` scores and the player does not run.
     #[arg(long, value_enum, default_value_t, requires = "fixed", conflicts_with = "init_from")]
     #[serde(default)]
