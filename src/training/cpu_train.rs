@@ -889,52 +889,32 @@ mod tests {
         check_gradients_against_burn(&config, &specs, ODD_PATCHES);
     }
 
+    /// The same for every other kind of body (`--body`), on a supernet small enough for burn:
+    /// (kind, depth, widths, a middle subgraph).
     #[test]
-    fn gradients_of_residual_pairs_match_burns_autodiff() {
-        let config = SupernetConfig::new()
-            .with_max_depth(4)
-            .with_max_width(16)
-            .with_widths(vec![4, 8, 16])
-            .with_body(Some(BodyKind::Pairs));
-        let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }];
-        check_gradients_against_burn(&config, &specs, ODD_PATCHES);
-    }
-
-    #[test]
-    fn gradients_of_half_resolution_bodies_match_burns_autodiff() {
-        let config = SupernetConfig::new()
-            .with_max_depth(2)
-            .with_max_width(16)
-            .with_widths(vec![8, 16])
-            .with_body(Some(BodyKind::HalfResolution));
-        let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 1, width: 8 }];
-        check_gradients_against_burn(&config, &specs, &[(3, 6, Loss::L1), (5, 10, Loss::L1), (4, 8, Loss::L2)]);
-    }
-
-    #[test]
-    fn gradients_of_layers_with_attention_match_burns_autodiff() {
-        let config = SupernetConfig::new()
-            .with_max_depth(3)
-            .with_max_width(16)
-            .with_widths(vec![4, 8, 16])
-            .with_body(Some(BodyKind::Attention));
-        let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }];
-        check_gradients_against_burn(&config, &specs, ODD_PATCHES);
-    }
-
-    #[test]
-    fn gradients_of_preactivation_layers_match_burns_autodiff() {
-        let config = SupernetConfig::new()
-            .with_max_depth(3)
-            .with_max_width(16)
-            .with_widths(vec![4, 8, 16])
-            .with_body(Some(BodyKind::Preact));
-        let specs = [config.largest(), config.smallest(), SubgraphSpec { depth: 2, width: 8 }];
-        check_gradients_against_burn(&config, &specs, ODD_PATCHES);
+    fn gradients_of_every_kind_of_body_match_burns_autodiff() {
+        let kinds = [
+            (BodyKind::Pairs, 4, vec![4, 8, 16], SubgraphSpec { depth: 2, width: 8 }),
+            (BodyKind::Preact, 3, vec![4, 8, 16], SubgraphSpec { depth: 2, width: 8 }),
+            (BodyKind::Attention, 3, vec![4, 8, 16], SubgraphSpec { depth: 2, width: 8 }),
+            (BodyKind::HalfResolution, 2, vec![8, 16], SubgraphSpec { depth: 1, width: 8 }),
+        ];
+        for (kind, depth, widths, middle) in kinds {
+            let config = SupernetConfig::new()
+                .with_max_depth(depth)
+                .with_max_width(16)
+                .with_widths(widths)
+                .with_body(Some(kind));
+            let specs = [config.largest(), config.smallest(), middle];
+            // A half-resolution body works on 2x2 blocks: even patches only.
+            let cases = if kind.fold() == 2 { EVEN_PATCHES } else { ODD_PATCHES };
+            check_gradients_against_burn(&config, &specs, cases);
+        }
     }
 
     /// Batches of patches of odd sizes, and the loss: (patches, patch, loss).
     const ODD_PATCHES: &[(usize, usize, Loss)] = &[(3, 7, Loss::L1), (5, 12, Loss::L1), (4, 9, Loss::L2)];
+    const EVEN_PATCHES: &[(usize, usize, Loss)] = &[(3, 6, Loss::L1), (5, 10, Loss::L1), (4, 8, Loss::L2)];
 
     /// Every parameter's gradient of the sandwich loss of `specs` on batches `cases`, on one and
     /// three threads, against burn's autodiff.
@@ -963,7 +943,11 @@ mod tests {
             for threads in [1, 3] {
                 let mut trainer = CpuTrainer::new(reference.clone(), Adam::new(reference.values.len()), threads);
                 let (loss, gradients) = trainer.loss_and_gradients(&batch, specs, 0.3, loss_kind);
-                assert!((loss - expected_loss).abs() < 1e-5 * expected_loss, "loss {loss} vs {expected_loss}");
+                let kind = config.body_kind();
+                assert!(
+                    (loss - expected_loss).abs() < 1e-5 * expected_loss,
+                    "{kind:?}: loss {loss} vs {expected_loss}"
+                );
                 for slot in &reference.slots {
                     let weights = slot.weight..slot.weight + slot.in_channels * slot.out_channels * 9;
                     let bias = slot.bias..slot.bias + slot.out_channels;
@@ -971,7 +955,7 @@ mod tests {
                         let error = relative_error(&gradients[range.clone()], &expected[range.clone()]);
                         assert!(
                             error < 1e-4,
-                            "{size}x{patch}x{patch} on {threads} threads, {range:?}: relative error {error}"
+                            "{kind:?}, {size}x{patch}x{patch} on {threads} threads, {range:?}: relative error {error}"
                         );
                     }
                 }
