@@ -261,7 +261,8 @@ unsafe fn conv_row<L: Lanes, const R: usize, const Q: usize>(
     }
 }
 
-// Register budgets: AVX-512 has 32 vector registers (8 x 3 accumulators), AVX2 16 (4 x 3).
+// Register budgets: AVX-512 has 32 vector registers (8 x 3 accumulators), AVX2 16 (4 x 2, beside
+// the two pixel vectors and the weight: with 4 x 3 the compiler spilled pixels to the stack).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn conv_row_avx512(conv: &PackedConv, input: &Planes, output: *mut f32, y: usize) {
@@ -283,7 +284,7 @@ unsafe fn conv_row_avx2(conv: &PackedConv, input: &Planes, output: *mut f32, y: 
     // SAFETY: forwarded from the caller.
     unsafe {
         match conv.block {
-            4 => conv_row::<Avx2, 4, 3>(conv, input, output, y),
+            4 => conv_row::<Avx2, 4, 2>(conv, input, output, y),
             _ => conv_row::<Avx2, 1, 8>(conv, input, output, y),
         }
     }
