@@ -86,7 +86,11 @@ pub struct TrainConfig {
     #[arg(long, value_delimiter = ',', requires = "every_rung", value_parser = crate::cli::positive::<f32>)]
     #[serde(default)]
     pub rung_weights: Vec<f32>,
-    /// Train the last this many steps with L2 instead of L1 (a short fine-tune toward PSNR).
+    /// What the network's output is trained to minimise (dysr's CPU trainer or burn's).
+    #[arg(long, value_enum, default_value_t = Loss::L1)]
+    #[serde(default)]
+    pub loss: Loss,
+    /// Train the last this many steps with L2 instead of --loss (a short fine-tune toward PSNR).
     #[arg(long, default_value_t = 0)]
     #[serde(default)]
     pub l2_steps: usize,
@@ -593,21 +597,36 @@ fn to_tensors(batch: &Batch, device: &Device) -> (Tensor<4>, Tensor<4>) {
     (lr, hr)
 }
 
-/// How an output's distance to its target is measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How an output's distance to its target is measured (`dysr train --loss`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Loss {
     /// Mean absolute error: what efficient SR trains with.
     #[default]
     L1,
-    /// Mean squared error: the PSNR's own measure, for a short fine-tune at the end.
+    /// Mean squared error: the PSNR's own measure, for a short fine-tune at the end (`--l2-steps`).
     L2,
+    /// The mean over patches of the log of each one's mean squared error (plus [`LOG_MSE_FLOOR`]):
+    /// minus the mean PSNR of the patches, up to a constant. The validation averages PSNRs, so a
+    /// smooth picture's small errors count as much as a detailed one's large ones; L1 and L2 weigh
+    /// them by their size.
+    LogMse,
 }
 
+/// What [`Loss::LogMse`] adds to each patch's mean squared error (luma in [0, 1]): 50 dB, about
+/// the smoothest validation pictures' error, so that a flat patch's weight stays bounded.
+pub const LOG_MSE_FLOOR: f64 = 1e-5;
+
 impl Loss {
+    /// The loss of `difference` (`[patches, 1, height, width]`).
     fn of(self, difference: Tensor<4>) -> Tensor<1> {
         match self {
             Loss::L1 => difference.abs().mean(),
             Loss::L2 => difference.powi_scalar(2).mean(),
+            Loss::LogMse => {
+                let per_patch: Tensor<2> = difference.powi_scalar(2).flatten(1, 3).mean_dim(1); // [patches, 1]
+                per_patch.add_scalar(LOG_MSE_FLOOR).log().mean()
+            }
         }
     }
 }
@@ -762,7 +781,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
             config.min_learning_rate,
         );
         // The last --l2-steps steps fine-tune with L2.
-        let loss = if step + config.l2_steps >= config.steps { Loss::L2 } else { Loss::L1 };
+        let loss = if step + config.l2_steps >= config.steps { Loss::L2 } else { config.loss };
         let loss_value = trainer.step(&batch, &specs, config.distill, loss, learning_rate);
 
         let smoothed = smoothed_loss.map_or(loss_value, |s: f32| 0.95 * s + 0.05 * loss_value);
@@ -852,10 +871,10 @@ pub fn bench_trainers(config: &TrainConfig, steps: usize) -> Result<Vec<TrainerS
             let mut trainer =
                 Trainer::new(choice, &supernet, &device, config.seed, false).expect("no branches: either trainer");
             let (warm_up, timed) = batches.split_first().expect("one batch at least");
-            trainer.step(&warm_up.0, &warm_up.1, config.distill, Loss::L1, config.learning_rate);
+            trainer.step(&warm_up.0, &warm_up.1, config.distill, config.loss, config.learning_rate);
             let started = Instant::now();
             for (batch, specs) in timed {
-                trainer.step(batch, specs, config.distill, Loss::L1, config.learning_rate);
+                trainer.step(batch, specs, config.distill, config.loss, config.learning_rate);
             }
             let seconds = started.elapsed().as_secs_f64();
             let name = match choice {
