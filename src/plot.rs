@@ -96,12 +96,14 @@ pub fn stacked_line_charts(path: &Path, title: &str, x_label: &str, panels: &[Pa
         let root = root.titled(title, ("sans-serif", 26)).map_err(boxed)?;
         for (panel, area) in panels.iter().zip(root.split_evenly((panels.len(), 1))) {
             let points = || panel.series.iter().flat_map(|s| s.points.iter());
+            // From 0, or from below the lowest value when some are negative.
+            let y_min = points().map(|(_, y)| *y).fold(0.0, f64::min) * 1.08;
             let y_max = points().map(|(_, y)| *y).fold(1.0, f64::max) * 1.08;
             let mut chart = ChartBuilder::on(&area)
                 .margin(12)
                 .x_label_area_size(40)
                 .y_label_area_size(70)
-                .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+                .build_cartesian_2d(0.0..x_max, y_min..y_max)
                 .map_err(boxed)?;
             chart
                 .configure_mesh()

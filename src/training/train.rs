@@ -821,7 +821,7 @@ pub fn train(config: &TrainConfig) -> Result<Trained, TrainError> {
         }
     }
     progress.finish();
-    plot_loss_curve(&config.out)?;
+    plot_loss_curve(&config.out, config.loss)?;
     Ok(Trained {
         weights: config.out.join(WEIGHTS_FILE),
         steps: config.steps,
@@ -918,9 +918,10 @@ fn validate(
         .collect()
 }
 
-/// Draws the training log of `out` as `loss-curve.png` beside it: each step's loss and a moving
-/// average over `LOSS_AVERAGE_STEPS`.
-fn plot_loss_curve(out: &Path) -> Result<(), TrainError> {
+/// Draws the training log of `out` as `loss-curve.png` beside it: each step's `loss` and a moving
+/// average over `LOSS_AVERAGE_STEPS`, on a log axis (a linear one for the log of the error, which
+/// is negative).
+fn plot_loss_curve(out: &Path, loss: Loss) -> Result<(), TrainError> {
     const LOSS_AVERAGE_STEPS: usize = 100;
     let log_path = out.join(LOG_FILE);
     let text = std::fs::read_to_string(&log_path).map_err(TrainError::io(&log_path))?;
@@ -942,7 +943,24 @@ fn plot_loss_curve(out: &Path) -> Result<(), TrainError> {
         crate::plot::Series { name: "loss (sum over the sandwich)".to_owned(), points: losses },
         crate::plot::Series { name: format!("mean of {LOSS_AVERAGE_STEPS} steps"), points: averaged },
     ];
-    Ok(crate::plot::log_line_chart(&out.join("loss-curve.png"), "dysr supernet training", "step", "L1 loss", &series)?)
+    let path = out.join("loss-curve.png");
+    let (title, y_label) = (
+        "dysr supernet training",
+        match loss {
+            Loss::L1 => "L1 loss",
+            Loss::L2 => "L2 loss",
+            Loss::LogMse => "log-MSE loss",
+        },
+    );
+    Ok(match loss {
+        Loss::L1 | Loss::L2 => crate::plot::log_line_chart(&path, title, "step", y_label, &series),
+        Loss::LogMse => crate::plot::stacked_line_charts(
+            &path,
+            title,
+            "step",
+            &[crate::plot::Panel { y_label: y_label.to_owned(), series: Vec::from(series) }],
+        ),
+    }?)
 }
 
 fn describe(config: &TrainConfig) -> String {
