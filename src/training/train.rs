@@ -607,9 +607,9 @@ pub enum Loss {
     /// Mean squared error: the PSNR's own measure, for a short fine-tune at the end (`--l2-steps`).
     L2,
     /// The mean over patches of the log of each one's mean squared error (plus [`LOG_MSE_FLOOR`]):
-    /// minus the mean PSNR of the patches, up to a constant. The validation averages PSNRs, so a
-    /// smooth picture's small errors count as much as a detailed one's large ones; L1 and L2 weigh
-    /// them by their size.
+    /// the patches' mean PSNR times -ln(10) / 10. The validation averages PSNRs, so a smooth
+    /// picture's small errors count as much as a detailed one's large ones; L1 and L2 weigh them
+    /// by their size.
     LogMse,
 }
 
