@@ -943,22 +943,15 @@ fn plot_loss_curve(out: &Path, loss: Loss) -> Result<(), TrainError> {
         crate::plot::Series { name: "loss (sum over the sandwich)".to_owned(), points: losses },
         crate::plot::Series { name: format!("mean of {LOSS_AVERAGE_STEPS} steps"), points: averaged },
     ];
-    let path = out.join("loss-curve.png");
-    let (title, y_label) = (
-        "dysr supernet training",
-        match loss {
-            Loss::L1 => "L1 loss",
-            Loss::L2 => "L2 loss",
-            Loss::LogMse => "log-MSE loss",
-        },
-    );
+    let (path, title) = (out.join("loss-curve.png"), "dysr supernet training");
     Ok(match loss {
-        Loss::L1 | Loss::L2 => crate::plot::log_line_chart(&path, title, "step", y_label, &series),
+        Loss::L1 => crate::plot::log_line_chart(&path, title, "step", "L1 loss", &series),
+        Loss::L2 => crate::plot::log_line_chart(&path, title, "step", "L2 loss", &series),
         Loss::LogMse => crate::plot::stacked_line_charts(
             &path,
             title,
             "step",
-            &[crate::plot::Panel { y_label: y_label.to_owned(), series: Vec::from(series) }],
+            &[crate::plot::Panel { y_label: "log-MSE loss".to_owned(), series: Vec::from(series) }],
         ),
     }?)
 }
