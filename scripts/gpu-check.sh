@@ -2,8 +2,10 @@
 # The hardware GPU check in one go (3.6 minutes on an NVIDIA H200 with the binaries carried in): build, the
 # GPU tests, `dysr bench rungs --device gpu` at 640x360, 1280x720 and 1920x1080 input (dysr's fused
 # kernels beside burn's conv2d path), `dysr bench adapt --device gpu` on the demo clip at 360p and
-# at 720p (the ladder and its load on the GPU), and everything written into one folder with the
-# adapter's name. The README's GPU tables come from `rungs-*.csv` and `adapt-*/summary.csv` there.
+# at 720p (the ladder and its load on the GPU), `dysr train --bench --device gpu` at batches of 16
+# and 64 (burn's autodiff on the GPU beside dysr's kernels on the machine's CPU), and everything
+# written into one folder with the adapter's name. The README's GPU tables come from `rungs-*.csv`,
+# `adapt-*/summary.csv` and `train-bench-*.txt` there.
 #
 #   scripts/gpu-check.sh [OUT_DIR]        (default: bench-out/gpu-check)
 #
@@ -52,6 +54,14 @@ for input in 360p 720p; do
   log "bench adapt --device gpu, the demo clip at $input"
   "$DYSR_BIN" bench adapt "${clip[@]}" --device gpu --strategies adaptive,assemble,static:smallest,static:top \
     --out "$out/adapt-$input" 2>&1 | tee "$out/adapt-$input.txt" || { benches_ok=false; log "bench adapt at $input failed"; }
+done
+
+# Training: at the runs' batch burn's autodiff on an H200 was 3x slower than the CPU kernels beside
+# it; four times the batch says whether the GPU is held back by too little work per step.
+for batch in 16 64; do
+  log "train --bench --device gpu --batch $batch"
+  "$DYSR_BIN" train --bench --bench-steps 10 --patch 64 --batch "$batch" --device gpu 2>&1 | tee "$out/train-bench-$batch.txt" \
+    || { benches_ok=false; log "train --bench at batch $batch failed"; }
 done
 
 log "done: $out (tests ok: $tests_ok, benches ok: $benches_ok)"
