@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The hardware GPU check in one go (3.6 minutes on an NVIDIA H200 with the binaries carried in): build, the
+# The hardware GPU check in one go (3.6 minutes on an NVIDIA H200 with the binaries carried in, before
+# the training benches were added): build, the
 # GPU tests, `dysr bench rungs --device gpu` at 640x360, 1280x720 and 1920x1080 input (dysr's fused
 # kernels beside burn's conv2d path), `dysr bench adapt --device gpu` on the demo clip at 360p and
 # at 720p (the ladder and its load on the GPU), `dysr train --bench --device gpu` at batches of 16
