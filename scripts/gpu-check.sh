@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The hardware GPU check in one go (3.6 minutes on an NVIDIA H200 with the binaries carried in, before
-# the training benches were added): build, the
-# GPU tests, `dysr bench rungs --device gpu` at 640x360, 1280x720 and 1920x1080 input (dysr's fused
-# kernels beside burn's conv2d path), `dysr bench adapt --device gpu` on the demo clip at 360p and
-# at 720p (the ladder and its load on the GPU), `dysr train --bench --device gpu` at batches of 16
-# and 64 (burn's autodiff on the GPU beside dysr's kernels on the machine's CPU), and everything
-# written into one folder with the adapter's name. The README's GPU tables come from `rungs-*.csv`,
-# `adapt-*/summary.csv` and `train-bench-*.txt` there.
+# The hardware GPU check in one go (3.6 minutes on an NVIDIA H200 with the binaries carried in,
+# before the training benches were added): build, the GPU tests, `dysr bench rungs --device gpu` at
+# 640x360, 1280x720 and 1920x1080 input (dysr's fused kernels beside burn's conv2d path), `dysr
+# bench adapt --device gpu` on the demo clip at 360p and at 720p (the ladder and its load on the
+# GPU), `dysr train --bench --device gpu` at batches of 16 and 64 (burn's autodiff on the GPU beside
+# dysr's kernels on the machine's CPU), and everything written into one folder with the adapter's
+# name. The README's GPU tables come from `rungs-*.csv`, `adapt-*/summary.csv` and
+# `train-bench-*.txt` there.
 #
 #   scripts/gpu-check.sh [OUT_DIR]        (default: bench-out/gpu-check)
 #
